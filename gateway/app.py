@@ -1,0 +1,129 @@
+"""The ASGI application: GraphQL, partner webhooks, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from gateway.backends import BackendSet, open_backends
+from gateway.db import apply_migrations, close_database, open_database, ping_database
+from gateway.graphql import GraphQLView
+from gateway.metrics import Metrics
+from gateway.middleware import RequestContextMiddleware
+from gateway.settings import Settings, load_settings
+from gateway.tokens import TokenService
+from gateway.webhook_routes import error_response, partner_webhook
+from loyalty.rules import current_rules
+from schema.root import build_schema
+from webhooks.worker import InboxWorker
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT_S = 2.0
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "alive"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database and Redis (if configured) answer; 503 names what failed."""
+    backends: BackendSet = request.app.state.backends
+    checks: dict[str, str] = {}
+    for name, probe in (("database", ping_database), ("redis", backends.ping)):
+        if name == "redis" and backends.kind != "redis":
+            checks[name] = "in-process"
+            continue
+        try:
+            await asyncio.wait_for(probe(), READY_TIMEOUT_S)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unavailable: {type(exc).__name__}"
+    ready = all(value in ("ok", "in-process") for value in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.detail))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, "INTERNAL", "internal error; the request id identifies it in the logs")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    metrics = Metrics()
+    rules = current_rules()
+    tokens = TokenService(settings.resolved_secret_key(), ttl_s=settings.access_token_ttl_s)
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [metrics.graphql_extension()]
+    if settings.is_production:
+        extensions.append(MaskErrors)
+    schema = build_schema(extensions)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not settings.is_production:
+            await apply_migrations(settings)
+        await open_database(settings)
+        backends = await open_backends(settings.redis_url)
+        app.state.backends = backends
+        worker_task: asyncio.Task[None] | None = None
+        if settings.worker_in_process:
+            worker = InboxWorker(
+                queue=backends.ports.queue, rules=rules, consumer=f"gateway-{socket.gethostname()}"
+            )
+            worker_task = asyncio.create_task(worker.run(), name="inbox-worker")
+        log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await backends.close()
+            await close_database()
+
+    graphql_endpoint = GraphQLView(
+        schema,
+        rules=rules,
+        tokens=tokens,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=not settings.is_production,
+    )
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_endpoint),
+        Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestContextMiddleware, metrics=metrics)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.tokens = tokens
+    return app

@@ -1,0 +1,325 @@
+"""Redis implementations of the ``loyalty.ports`` protocols (redis-py's asyncio client).
+
+All four share one client created with ``decode_responses=False`` and RESP2: cache values and pub/sub
+payloads stay bytes, stream ids and fields are decoded here. Keys are used exactly as given, so the
+Redis Cluster hash tags callers put in them keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub as RedisPubSubConnection
+from redis.exceptions import RedisError, ResponseError
+from redis.typing import EncodableT, FieldT
+
+from loyalty.ports import QueueMessage, RateLimitDecision
+
+# One XAUTOCLAIM round plus the delivery count of every claimed entry, read atomically so that no
+# other consumer can claim an entry between the two (which would make the reported count wrong).
+_CLAIM_SCRIPT = """
+local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local entries, counts = {}, {}
+for _, entry in ipairs(res[2]) do
+  if entry and entry[2] then
+    local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+    if info[1] then
+      entries[#entries + 1] = entry
+      counts[#counts + 1] = info[1][4]
+    end
+  end
+end
+return {res[1], entries, counts}
+"""
+
+# INCRBY and the window's expiry in one step: the first hit starts the window, and a key that lost its
+# expiry somehow gets one again instead of limiting forever.
+_HIT_SCRIPT = """
+local hits = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if hits == tonumber(ARGV[1]) or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {hits, ttl}
+"""
+
+
+def _text(value: bytes | str | int) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def _is_error(exc: ResponseError, code: str) -> bool:
+    return str(exc).startswith(code)
+
+
+class RedisQueue:
+    """Consumer-group work queue on Redis streams.
+
+    A blocking read is split into rounds of at most ``max_block_ms`` so that it never outlasts the
+    client's socket timeout. ``claim_stale`` scans at most ``max_claim_rounds`` XAUTOCLAIM rounds
+    (each looks at up to ten times ``count`` pending entries), which bounds its cost on a huge backlog.
+    """
+
+    def __init__(
+        self, client: Redis, *, maxlen: int = 100_000, max_block_ms: int = 2_000, max_claim_rounds: int = 10
+    ) -> None:
+        self._client = client
+        self._maxlen = maxlen
+        self._max_block_ms = max_block_ms
+        self._max_claim_rounds = max_claim_rounds
+        self._claim = client.register_script(_CLAIM_SCRIPT)
+
+    async def ensure_group(self, stream: str, group: str) -> None:
+        """Create the group at the start of the stream, so messages published before it are not lost."""
+        try:
+            await self._client.xgroup_create(stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if not _is_error(exc, "BUSYGROUP"):
+                raise
+
+    async def publish(self, stream: str, fields: dict[str, str]) -> str:
+        if not fields:
+            raise ValueError("a message needs at least one field")
+        encoded: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
+        message_id = await self._client.xadd(stream, encoded, maxlen=self._maxlen, approximate=True)
+        return _text(message_id)
+
+    async def _read(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> Any:
+        block = block_ms if block_ms > 0 else None
+        try:
+            return await self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block)
+        except ResponseError as exc:
+            if not _is_error(exc, "NOGROUP"):
+                raise
+        # A missing group (new stream, or Redis restarted empty) is created rather than failing forever.
+        await self.ensure_group(stream, group)
+        return await self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block)
+
+    async def consume(
+        self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int = 1000
+    ) -> list[QueueMessage]:
+        """New messages for ``consumer``; waits up to ``block_ms`` for some (``block_ms <= 0``: no wait)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(block_ms, 0) / 1000
+        while True:
+            remaining_ms = math.ceil((deadline - loop.time()) * 1000)
+            response = await self._read(stream, group, consumer, count, min(remaining_ms, self._max_block_ms))
+            messages = [
+                QueueMessage(stream, _text(message_id), _decode_fields(fields), 1)
+                for _name, entries in response or ()
+                for message_id, fields in entries
+                if fields is not None
+            ]
+            if messages or deadline - loop.time() <= 0.001:
+                return messages
+
+    async def ack(self, stream: str, group: str, message_ids: list[str]) -> int:
+        if not message_ids:
+            return 0
+        return int(await self._client.xack(stream, group, *message_ids))
+
+    async def claim_stale(
+        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+    ) -> list[QueueMessage]:
+        """Hand messages idle for at least ``min_idle_ms`` to ``consumer``, oldest first."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        claimed: list[QueueMessage] = []
+        cursor: bytes | str = "0-0"
+        for _round in range(self._max_claim_rounds):
+            args: list[EncodableT] = [group, consumer, max(min_idle_ms, 0), cursor, count - len(claimed)]
+            try:
+                cursor, entries, counts = await self._claim(keys=[stream], args=args)
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):  # the script's error text may carry a prefix
+                    return []
+                raise
+            for (message_id, flat_fields), deliveries in zip(entries, counts, strict=True):
+                fields = dict(zip(flat_fields[::2], flat_fields[1::2], strict=True))
+                claimed.append(
+                    QueueMessage(stream, _text(message_id), _decode_fields(fields), int(deliveries))
+                )
+            if len(claimed) >= count or _text(cursor) == "0-0":
+                break
+        return claimed
+
+    async def pending_count(self, stream: str, group: str) -> int:
+        try:
+            summary = await self._client.xpending(stream, group)
+        except ResponseError as exc:
+            if _is_error(exc, "NOGROUP"):
+                return 0
+            raise
+        return int(summary["pending"])
+
+
+def _decode_fields(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {_text(name): _text(value) for name, value in fields.items()}
+
+
+class RedisSubscription:
+    """One dedicated pub/sub connection.
+
+    ``subscribe`` returns only after Redis confirmed every channel, and ``close`` waits for the
+    unsubscribe confirmation, so a ``publish`` right after either one counts exactly as expected.
+    Reads are serialised by a lock and polled in ``poll_s`` steps so ``close`` can take over the
+    connection from a reader that is waiting.
+    """
+
+    def __init__(self, owner: RedisPubSub, connection: RedisPubSubConnection, *, poll_s: float = 0.5) -> None:
+        self._owner = owner
+        self._connection = connection
+        self._poll_s = poll_s
+        self._read_lock = asyncio.Lock()
+        self._buffered: deque[bytes] = deque()
+        self.closed = False
+
+    async def _start(self, channels: tuple[str, ...], timeout_s: float) -> None:
+        await self._connection.subscribe(*channels)
+        unconfirmed = {channel.encode() for channel in channels}
+        async with asyncio.timeout(timeout_s), self._read_lock:
+            while unconfirmed:
+                message = await self._connection.get_message(timeout=self._poll_s)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    unconfirmed.discard(message["channel"])
+                elif message["type"] == "message":
+                    self._buffered.append(message["data"])
+
+    def __aiter__(self) -> RedisSubscription:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            if self._buffered:
+                return self._buffered.popleft()
+            if self.closed:
+                raise StopAsyncIteration
+            async with self._read_lock:
+                if self.closed:
+                    raise StopAsyncIteration
+                message = await self._connection.get_message(
+                    ignore_subscribe_messages=True, timeout=self._poll_s
+                )
+            if message is not None and message["type"] == "message":
+                data: bytes = message["data"]
+                return data
+
+    async def close(self) -> None:
+        """Unsubscribe (confirmed, at most ~1 s), then give the connection back; iteration ends."""
+        if self.closed:
+            return
+        self.closed = True
+        self._owner._forget(self)
+        self._buffered.clear()
+        try:
+            async with self._read_lock:
+                if self._connection.connection is not None:
+                    await self._unsubscribe_confirmed()
+        finally:
+            await self._connection.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+
+    async def _unsubscribe_confirmed(self) -> None:
+        try:
+            await self._connection.unsubscribe()
+            async with asyncio.timeout(1.0):
+                while True:
+                    message = await self._connection.get_message(timeout=self._poll_s)
+                    if message is not None and message["type"] == "unsubscribe" and message["data"] == 0:
+                        return
+        except (RedisError, OSError, TimeoutError):
+            return  # the connection is closed next anyway, and Redis drops the subscription with it
+
+    async def __aenter__(self) -> RedisSubscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class RedisPubSub:
+    """Fire-and-forget broadcast on Redis pub/sub; keeps track of open subscriptions to close them."""
+
+    def __init__(self, client: Redis, *, subscribe_timeout_s: float = 5.0) -> None:
+        self._client = client
+        self._subscribe_timeout_s = subscribe_timeout_s
+        self._open: set[RedisSubscription] = set()
+
+    async def publish(self, channel: str, payload: bytes) -> int:
+        return int(await self._client.publish(channel, payload))
+
+    async def subscribe(self, *channels: str) -> RedisSubscription:
+        if not channels:
+            raise ValueError("subscribe needs at least one channel")
+        subscription = RedisSubscription(self, self._client.pubsub())
+        self._open.add(subscription)
+        try:
+            await subscription._start(tuple(dict.fromkeys(channels)), self._subscribe_timeout_s)
+        except BaseException:
+            await subscription.close()
+            raise
+        return subscription
+
+    def _forget(self, subscription: RedisSubscription) -> None:
+        self._open.discard(subscription)
+
+    async def close(self) -> None:
+        """End every open subscription, so their readers stop on shutdown."""
+        for subscription in list(self._open):
+            await subscription.close()
+
+
+class RedisRateLimiter:
+    """Fixed window per key: one atomic INCRBY + PEXPIRE-on-first-hit + PTTL script."""
+
+    def __init__(self, client: Redis) -> None:
+        self._hit = client.register_script(_HIT_SCRIPT)
+        self._client = client
+
+    async def hit(self, key: str, *, limit: int, window_s: int, cost: int = 1) -> RateLimitDecision:
+        if limit < 0 or window_s < 1 or cost < 1:
+            raise ValueError("need limit >= 0, window_s >= 1 and cost >= 1")
+        hits, ttl_ms = await self._hit(keys=[key], args=[cost, window_s * 1000])
+        if int(hits) <= limit:
+            return RateLimitDecision(allowed=True, limit=limit, remaining=limit - int(hits))
+        retry_after = max(int(ttl_ms), 1) / 1000
+        return RateLimitDecision(allowed=False, limit=limit, remaining=0, retry_after_s=retry_after)
+
+    async def reset(self, key: str) -> None:
+        await self._client.delete(key)
+
+
+class RedisCache:
+    """GET / SET PX / DEL; values are bytes in and bytes out."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._client.get(key)
+        return value.encode() if isinstance(value, str) else value
+
+    async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
+        """Store ``value``; a ``ttl_s`` of zero or less stores nothing, and no ``ttl_s`` means no expiry."""
+        if ttl_s is None:
+            await self._client.set(key, value)
+        elif ttl_s <= 0:
+            await self._client.delete(key)
+        else:
+            await self._client.set(key, value, px=max(1, math.ceil(ttl_s * 1000)))
+
+    async def delete(self, key: str) -> None:
+        await self._client.delete(key)

@@ -1,0 +1,190 @@
+"""The ``milesgate`` command line for operators: serve, worker, migrate, partners, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from gateway.backends import open_backends
+from gateway.db import apply_migrations, close_database, open_database
+from gateway.logs import configure_logging
+from gateway.settings import ConfigurationError, Settings, load_settings
+from loyalty.errors import DomainError
+from loyalty.rules import current_rules
+from partners.models import PartnerKind
+from partners.service import add_partner, list_partners
+from webhooks.worker import InboxWorker
+
+app = typer.Typer(
+    help="milesgate: the loyalty programme backend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+partners_app = typer.Typer(help="Manage partners (airlines, shops, banks, ...).", no_args_is_help=True)
+app.add_typer(partners_app, name="partners")
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        err_console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """Open the ORM; in development bring the schema up to date first, as ``serve`` does."""
+    if not settings.is_production:
+        await apply_migrations(settings)
+    await open_database(settings)
+    try:
+        yield
+    finally:
+        await close_database()
+
+
+def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    async def _run() -> T:
+        async with database(settings):
+            return await work()
+
+    return asyncio.run(_run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (MILESGATE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (MILESGATE_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (production).")] = 1,
+) -> None:
+    """Run the gateway. Embedded (no Redis configured): the webhook worker runs in the same process."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if workers > 1 and settings.embedded:
+        err_console.print(
+            "[red]--workers > 1 needs MILESGATE_REDIS_URL (the in-process queue is per process)[/red]"
+        )
+        raise typer.Exit(2)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    if not settings.is_production:
+        console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@app.command()
+def worker(
+    name: Annotated[str | None, typer.Option(help="Consumer name (default: host and process id).")] = None,
+) -> None:
+    """Run a webhook inbox worker (production: needs MILESGATE_REDIS_URL). Stops cleanly on SIGTERM."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if settings.embedded:
+        err_console.print(
+            "[red]a separate worker needs MILESGATE_REDIS_URL; `serve` runs one in-process[/red]"
+        )
+        raise typer.Exit(2)
+    consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+
+    async def _run() -> None:
+        backends = await open_backends(settings.redis_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            async with database(settings):
+                inbox = InboxWorker(queue=backends.ports.queue, rules=current_rules(), consumer=consumer)
+                await inbox.run(stop=stop)
+        finally:
+            await backends.close()
+
+    asyncio.run(_run())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations that have not been applied yet."""
+    settings = _settings()
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event.endswith("done"):
+            console.print(f"  applied {app_label}.{name}")
+
+    asyncio.run(apply_migrations(settings, progress=progress))
+    console.print("migrations up to date", style="green")
+
+
+@partners_app.command("add")
+def partners_add(
+    code: Annotated[str, typer.Argument(help="Short code used in the webhook URL, e.g. 'swiss'.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    kind: Annotated[PartnerKind, typer.Option(help="What kind of partner.")],
+) -> None:
+    """Register a partner and print its webhook signing secret (shown once, keep it safe)."""
+    settings = _settings()
+    try:
+        created = run_with_db(settings, lambda: add_partner(code=code, name=name, kind=kind))
+    except DomainError as exc:
+        err_console.print(f"[red]{exc.code}:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    console.print(f"partner [bold]{created.code}[/bold] ({created.kind.value}) registered")
+    console.print(f"webhook URL path: /webhooks/partners/{created.code}")
+    console.print("signing secret (shown once):")
+    print(created.signing_secret)
+
+
+@partners_app.command("list")
+def partners_list() -> None:
+    """List partners and their state."""
+    settings = _settings()
+    for partner in run_with_db(settings, list_partners):
+        console.print(f"{partner.code:<20} {partner.kind.value:<10} {partner.state.value:<10} {partner.name}")
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option(min=1, max=100_000, help="How many sample members.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed, for the same sample every time.")] = 7,
+) -> None:
+    """Fill a development database with sample members, partners and accruals (progress bar)."""
+    from gateway.demo import fill_demo
+
+    settings = _settings()
+    if settings.is_production:
+        err_console.print("[red]demo data is for development databases only[/red]")
+        raise typer.Exit(2)
+
+    async def _run() -> None:
+        async with database(settings):
+            summary = await fill_demo(members=members, seed=seed, console=console)
+        console.print(summary)
+
+    asyncio.run(_run())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""Database wiring: the Tortoise configuration, start-up and shutdown, and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from gateway.settings import Settings
+
+APP_LABEL = "milesgate"
+MODEL_MODULES = [
+    "loyalty.members.models",
+    "loyalty.ledger.models",
+    "partners.models",
+    "webhooks.models",
+]
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.resolved_database_url
+    if url.startswith("sqlite://"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        credentials: Any = url
+    else:
+        credentials = _postgres_credentials(url, settings)
+    return {
+        "connections": {"default": credentials},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _postgres_credentials(url: str, settings: Settings) -> dict[str, Any]:
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "asyncpg"}:
+        raise ValueError(f"unsupported database URL scheme {parts.scheme!r}")
+    return {
+        "engine": "tortoise.backends.asyncpg",
+        "credentials": {
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 5432,
+            "user": unquote(parts.username or "postgres"),
+            "password": unquote(parts.password or ""),
+            "database": (parts.path or "/postgres").lstrip("/"),
+            "minsize": 1,
+            "maxsize": settings.db_pool_max,
+        },
+    }
+
+
+async def open_database(settings: Settings) -> None:
+    """Initialise Tortoise for the whole process.
+
+    The global fallback makes the ORM reachable from every task (requests, the worker), not only the
+    lifespan task that ran this; Tortoise's own Starlette integration does the same.
+    """
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+async def ping_database() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+async def apply_migrations(
+    settings: Settings, *, progress: Callable[[str, str, str], object] | None = None
+) -> None:
+    """Apply every migration under ``migrations/`` that the database has not seen yet.
+
+    Runs with its own short-lived ORM context; call it before ``open_database``.
+    """
+    try:
+        await tortoise_migrate(config=tortoise_config(settings), progress=progress)
+    finally:
+        await Tortoise.close_connections()

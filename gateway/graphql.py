@@ -1,0 +1,46 @@
+"""The Strawberry ASGI view: builds the typed context, with the member taken from the bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from gateway.tokens import TokenService
+from loyalty.members.sessions import Principal
+from loyalty.rules import ProgrammeRules
+from resolvers.loaders import Loaders
+from schema.context import Context
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists."""
+
+    def __init__(self, *args: Any, rules: ProgrammeRules, tokens: TokenService, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules = rules
+        self.tokens = tokens
+
+    def principal_for(self, request: Request | WebSocket) -> Principal | None:
+        token = bearer_token(request.headers.get("authorization"))
+        return self.tokens.verify(token) if token else None
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        return Context(
+            request=request,
+            rules=self.rules,
+            tokens=self.tokens,
+            backends=request.app.state.backends.ports,
+            loaders=Loaders(),
+            principal=self.principal_for(request),
+        )

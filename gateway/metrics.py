@@ -1,0 +1,84 @@
+"""Prometheus metrics: HTTP requests per route and GraphQL operations per name, counts and latency."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from strawberry.extensions import SchemaExtension
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+_OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_NAMES = 500
+
+
+class Metrics:
+    """One registry per app, so tests and several apps in one process do not share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._operation_names: set[str] = set()
+        self.http_requests = Counter(
+            "milesgate_http_requests",
+            "HTTP requests by route template, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "milesgate_http_request_seconds",
+            "HTTP request latency by route template",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.graphql_operations = Counter(
+            "milesgate_graphql_operations",
+            "GraphQL operations by name, type and outcome (ok or error)",
+            ["operation", "type", "outcome"],
+            registry=self.registry,
+        )
+        self.graphql_latency = Histogram(
+            "milesgate_graphql_operation_seconds",
+            "GraphQL operation latency by name",
+            ["operation", "type"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def operation_label(self, name: str | None) -> str:
+        """Clients choose operation names: bound the label set so they cannot blow up the series."""
+        if not name:
+            return "anonymous"
+        if name in self._operation_names:
+            return name
+        if not _OPERATION_NAME.match(name) or len(self._operation_names) >= MAX_OPERATION_NAMES:
+            return "other"
+        self._operation_names.add(name)
+        return name
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def graphql_extension(self) -> type[SchemaExtension]:
+        metrics = self
+
+        class OperationMetrics(SchemaExtension):
+            def on_operation(self) -> Iterator[None]:
+                started = time.perf_counter()
+                yield
+                context = self.execution_context
+                name = metrics.operation_label(context.operation_name)
+                try:
+                    kind = context.operation_type.value
+                except RuntimeError:  # the document did not parse: no operation type
+                    kind = "unknown"
+                result = context.result
+                outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
+                metrics.graphql_operations.labels(name, kind, outcome).inc()
+                metrics.graphql_latency.labels(name, kind).observe(time.perf_counter() - started)
+
+        return OperationMetrics

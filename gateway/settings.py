@@ -1,0 +1,116 @@
+"""Service settings, read from ``MILESGATE_*`` environment variables.
+
+Nothing set means the embedded default: a SQLite file under the data directory, in-process queue,
+pub/sub, rate limits and cache, and GraphiQL open. Production is chosen by ``MILESGATE_ENV=production``
+and then requires a secret key and refuses to fall back to SQLite silently.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot start a service (for example production without a secret key)."""
+
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting, its environment variable and its default; the README table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="MILESGATE_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str | None = Field(
+        default=None, description="Tortoise DB URL, e.g. postgres://user@host:5432/db; unset: SQLite file"
+    )
+    redis_url: str | None = Field(default=None, description="redis://host:6379/0; unset: in-process")
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("milesgate")),
+        description="Where the SQLite file and the generated development secret live",
+    )
+    secret_key: str | None = Field(default=None, description="Signs tokens; generated in development")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    db_pool_max: int = Field(default=10, ge=1, description="PostgreSQL connections per process")
+    access_token_ttl_s: int = Field(default=900, ge=60)
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    webhook_tolerance_s: int = Field(default=300, ge=1)
+    run_worker_in_process: bool | None = Field(
+        default=None, description="Run the webhook worker inside `serve`; default: only when embedded"
+    )
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_setup(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if not self.secret_key or len(self.secret_key) < _MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"MILESGATE_SECRET_KEY of at least {_MIN_SECRET_LENGTH} characters "
+                    "is required in production"
+                )
+            if not self.database_url:
+                raise ValueError("MILESGATE_DATABASE_URL is required in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: queue and worker live inside the gateway process."""
+        return self.redis_url is None
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return self.embedded
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir / 'milesgate.sqlite3'}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or in development one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        if self.is_production:  # pragma: no cover - the validator refuses this earlier
+            raise ConfigurationError("MILESGATE_SECRET_KEY is required in production")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            key = secrets.token_urlsafe(48)
+            # O_EXCL: two processes starting at once must not each write a different key.
+            try:
+                with path.open("x", encoding="ascii") as handle:
+                    handle.write(key)
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        return path.read_text(encoding="ascii").strip()
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning validation failures into one clear error."""
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc

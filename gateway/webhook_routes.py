@@ -1,0 +1,60 @@
+"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` does the rest."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from loyalty.ports import Queue
+from webhooks.inbound import DeliveryRefused, receive
+from webhooks.worker import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it as soon as it passes ``limit`` bytes (whatever Content-Length says)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise DeliveryRefused(413, "BODY_TOO_LARGE", f"the body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise DeliveryRefused(413, "BODY_TOO_LARGE", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def partner_webhook(request: Request) -> JSONResponse:
+    settings = request.app.state.settings
+    queue: Queue = request.app.state.backends.ports.queue
+    partner_code = request.path_params["partner_code"]
+    try:
+        body = await read_limited(request, settings.webhook_max_body_bytes)
+        stored = await receive(
+            partner_code=partner_code,
+            headers=request.headers,
+            body=body,
+            tolerance_s=settings.webhook_tolerance_s,
+        )
+    except DeliveryRefused as refused:
+        log.info("webhook refused", extra={"partner": partner_code, "code": refused.code})
+        return error_response(refused.status, refused.code, refused.message)
+    except ClientDisconnect:
+        return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
+    if not stored.duplicate:
+        try:
+            await enqueue(queue, stored.inbox_id)
+        except Exception:
+            # Stored is what counts: the sweeper queues pending rows again.
+            log.warning("could not queue inbox row", exc_info=True, extra={"inbox_id": stored.inbox_id})
+    status = 200 if stored.duplicate else 202
+    return JSONResponse({"id": stored.inbox_id, "duplicate": stored.duplicate}, status_code=status)

@@ -1,0 +1,70 @@
+"""Members and their service cards."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Tier(StrEnum):
+    """Status tiers (DOMAIN.md §4)."""
+
+    BASE = "BASE"
+    FTL = "FTL"
+    SEN = "SEN"
+    HON = "HON"
+
+
+class CardState(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUPERSEDED = "SUPERSEDED"
+    BLOCKED = "BLOCKED"
+
+
+class Member(Model):
+    """A programme member. Its id is the internal account id every member-owned row carries."""
+
+    id = fields.BigIntField(primary_key=True)
+    account_number = fields.CharField(max_length=9, unique=True)
+    given_name = fields.CharField(max_length=80)
+    family_name = fields.CharField(max_length=80)
+    email = fields.CharField(max_length=254, null=True, unique=True)
+    date_of_birth = fields.DateField()
+    country = fields.CharField(max_length=2)
+    language = fields.CharField(max_length=8, default="en")
+    pin_hash = fields.CharField(max_length=200)
+    tier = fields.CharEnumField(Tier, default=Tier.BASE, max_length=8)
+    advertising_consent = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "members"
+
+
+class ServiceCard(Model):
+    """One service card number of a member. Superseded numbers still resolve to the account."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="cards", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    number = fields.CharField(max_length=15, unique=True)
+    state = fields.CharEnumField(CardState, default=CardState.ACTIVE, max_length=12)
+    tier = fields.CharEnumField(Tier, max_length=8)
+    issued_at = fields.DatetimeField(auto_now_add=True)
+    valid_until = fields.DateField(null=True)
+    state_changed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "service_cards"
+        indexes = (("account_id", "state"),)
+
+
+class SessionLevel(StrEnum):
+    """How sure we are who is there (DOMAIN.md §2): remembered, or freshly signed in."""
+
+    IDENTIFIED = "IDENTIFIED"
+    AUTHENTICATED = "AUTHENTICATED"

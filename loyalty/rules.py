@@ -1,0 +1,64 @@
+"""The programme's configurable rules, loaded from a TOML file (defaults ship in ``rules.toml``)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RULES_FILE = Path(__file__).with_name("rules.toml")
+RULES_FILE_ENV = "MILESGATE_RULES_FILE"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierRules:
+    account_number_length: int
+    service_card_number_length: int
+    legacy_card_number_length: int
+    service_card_prefixes: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PinRules:
+    length: int
+    max_failed_attempts: int
+    lockout_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRules:
+    minimum_age_years: int
+    maximum_name_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeRules:
+    version: str
+    identifiers: IdentifierRules
+    pin: PinRules
+    enrolment: EnrolmentRules
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
+        return cls(
+            version=str(data["version"]),
+            identifiers=IdentifierRules(**data["identifiers"]),
+            pin=PinRules(**data["pin"]),
+            enrolment=EnrolmentRules(**data["enrolment"]),
+        )
+
+
+def load_rules(path: Path | None = None) -> ProgrammeRules:
+    """Parse a rules file; a missing key or unknown one is an error at start, not at first use."""
+    source = path or Path(os.environ.get(RULES_FILE_ENV) or DEFAULT_RULES_FILE)
+    with source.open("rb") as handle:
+        return ProgrammeRules.from_mapping(tomllib.load(handle))
+
+
+@cache
+def current_rules() -> ProgrammeRules:
+    """The rules this process runs with (read once)."""
+    return load_rules()

@@ -1,0 +1,43 @@
+"""Per-request DataLoaders: one per access pattern, results aligned with their keys."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+
+from loyalty.ledger.models import Balance, Currency
+from loyalty.members.models import CardState, Member, ServiceCard
+
+
+async def _members_by_id(keys: Sequence[int]) -> list[Member | None]:
+    found = {member.id: member for member in await Member.filter(id__in=list(keys))}
+    return [found.get(key) for key in keys]
+
+
+async def _active_card_by_account(keys: Sequence[int]) -> list[ServiceCard | None]:
+    cards = await ServiceCard.filter(account_id__in=list(keys), state=CardState.ACTIVE)
+    found = {card.account_id: card for card in cards}
+    return [found.get(key) for key in keys]
+
+
+async def _balances_by_account(keys: Sequence[int]) -> list[dict[Currency, int]]:
+    grouped: dict[int, dict[Currency, int]] = defaultdict(dict)
+    for balance in await Balance.filter(account_id__in=list(keys)):
+        grouped[balance.account_id][balance.currency] = balance.amount
+    return [{currency: grouped[key].get(currency, 0) for currency in Currency} for key in keys]
+
+
+@dataclass
+class Loaders:
+    member_by_id: DataLoader[int, Member | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_members_by_id)
+    )
+    active_card_by_account: DataLoader[int, ServiceCard | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_active_card_by_account)
+    )
+    balances_by_account: DataLoader[int, dict[Currency, int]] = field(
+        default_factory=lambda: DataLoader(load_fn=_balances_by_account)
+    )

@@ -1,0 +1,73 @@
+"""Member resolvers: parse arguments, call one loyalty service, map the result or the domain error."""
+
+from __future__ import annotations
+
+from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.members import service
+from loyalty.members.models import SessionLevel
+from schema.context import Info
+from schema.errors import InputError, NotAuthenticated
+from schema.members import (
+    EnrolMemberInput,
+    EnrolMemberResult,
+    EnrolMemberSuccess,
+    Member,
+    SignedIn,
+    SignInResult,
+    WrongCredentials,
+)
+
+
+async def me(info: Info) -> Member:
+    principal = info.context.principal
+    if principal is None:
+        raise NotAuthenticated()
+    member = await info.context.loaders.member_by_id.load(principal.account_id)
+    if member is None:
+        raise NotAuthenticated()
+    return Member.from_model(member)
+
+
+async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:
+    try:
+        enrolled = await service.enrol(
+            enrolment=service.Enrolment(
+                given_name=data.given_name,
+                family_name=data.family_name,
+                email=data.email,
+                date_of_birth=data.date_of_birth,
+                country=data.country,
+                pin=data.pin,
+                language=data.language,
+                advertising_consent=data.advertising_consent,
+            ),
+            rules=info.context.rules,
+        )
+    except DomainError as error:
+        return InputError.from_domain(error)
+    tokens = info.context.tokens
+    return EnrolMemberSuccess(
+        member=Member.from_model(enrolled.member),
+        service_card_number=enrolled.card.number,
+        account_number=enrolled.member.account_number,
+        access_token=tokens.issue(account_id=enrolled.member.id, level=SessionLevel.AUTHENTICATED),
+        expires_in=tokens.ttl_s,
+    )
+
+
+async def sign_in_with_pin(info: Info, service_card_number: str, pin: str) -> SignInResult:
+    try:
+        member = await service.sign_in_with_pin(
+            service_card_number=service_card_number, pin=pin, rules=info.context.rules
+        )
+    except InvalidCredentials as error:
+        return WrongCredentials(message=error.message)
+    except DomainError as error:
+        return InputError.from_domain(error)
+    tokens = info.context.tokens
+    return SignedIn(
+        member=Member.from_model(member),
+        access_token=tokens.issue(account_id=member.id, level=SessionLevel.AUTHENTICATED),
+        expires_in=tokens.ttl_s,
+        session_level=SessionLevel.AUTHENTICATED,
+    )

@@ -1,0 +1,152 @@
+"""Members, their digital service card and their balances."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from loyalty.identifiers import group_for_reading
+from loyalty.ledger.models import Currency
+from loyalty.members import models
+from loyalty.members.models import CardState, SessionLevel, Tier
+from schema.context import Info
+from schema.errors import InputError
+
+# The domain's enums become GraphQL enums here, which keeps loyalty/ free of Strawberry.
+strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
+strawberry.enum(
+    CardState,
+    description="ACTIVE is the card to use; SUPERSEDED numbers still credit partner accruals; "
+    "BLOCKED ones do nothing.",
+)
+strawberry.enum(SessionLevel, description="How freshly the member proved who they are.")
+
+
+@strawberry.type(description="A service card number. The app card is the card: no plastic for base members.")
+class ServiceCard:
+    number: str = strawberry.field(
+        description="The 15-digit service card number (status prefix + Luhn digit)."
+    )
+    state: CardState
+    tier: Tier = strawberry.field(description="The status the card was issued for.")
+    issued_at: dt.datetime
+    valid_until: dt.date | None = strawberry.field(
+        description="End of the status validity; none for base cards."
+    )
+
+    @strawberry.field(description="The number in groups of four, as printed: 9920 1234 5678 901.")
+    def number_grouped(self) -> str:
+        return group_for_reading(self.number)
+
+    @classmethod
+    def from_model(cls, card: models.ServiceCard) -> ServiceCard:
+        return cls(
+            number=card.number,
+            state=card.state,
+            tier=card.tier,
+            issued_at=card.issued_at,
+            valid_until=card.valid_until,
+        )
+
+
+@strawberry.type(description="What the member holds in each currency of the programme.")
+class Balances:
+    award_miles: int = strawberry.field(
+        description="Award miles: redeemable from 3,000; each credit expires."
+    )
+    points: int = strawberry.field(description="Points of this calendar year: they count towards status.")
+    qualifying_points: int = strawberry.field(description="Qualifying Points of this calendar year.")
+    hon_circle_points: int = strawberry.field(description="HON Circle Points of this calendar year.")
+    lifetime_qualifying_points: int = strawberry.field(
+        description="All Qualifying Points ever (lifetime status)."
+    )
+
+    @classmethod
+    def from_amounts(cls, amounts: dict[Currency, int]) -> Balances:
+        return cls(
+            award_miles=amounts[Currency.AWARD_MILES],
+            points=amounts[Currency.POINTS],
+            qualifying_points=amounts[Currency.QUALIFYING_POINTS],
+            hon_circle_points=amounts[Currency.HON_CIRCLE_POINTS],
+            lifetime_qualifying_points=amounts[Currency.LIFETIME_QUALIFYING_POINTS],
+        )
+
+
+@strawberry.type(description="A member of the programme.")
+class Member:
+    account_id: strawberry.Private[int]
+    account_number: str = strawberry.field(description="9 digits; never changes, whatever cards come and go.")
+    given_name: str
+    family_name: str
+    email: str | None
+    country: str = strawberry.field(description="Country of residence, ISO 3166-1 alpha-2.")
+    language: str
+    tier: Tier
+    date_of_birth: dt.date
+
+    @strawberry.field(description="The card to show: the active service card number.")
+    async def card(self, info: Info) -> ServiceCard | None:
+        card = await info.context.loaders.active_card_by_account.load(self.account_id)
+        return ServiceCard.from_model(card) if card else None
+
+    @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
+    async def balances(self, info: Info) -> Balances:
+        return Balances.from_amounts(await info.context.loaders.balances_by_account.load(self.account_id))
+
+    @classmethod
+    def from_model(cls, member: models.Member) -> Member:
+        return cls(
+            account_id=member.id,
+            account_number=member.account_number,
+            given_name=member.given_name,
+            family_name=member.family_name,
+            email=member.email,
+            country=member.country,
+            language=member.language,
+            tier=member.tier,
+            date_of_birth=member.date_of_birth,
+        )
+
+
+@strawberry.input(description="What a new member tells us. Children are members too (from age 2).")
+class EnrolMemberInput:
+    given_name: str
+    family_name: str
+    email: str
+    date_of_birth: dt.date
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
+    pin: str = strawberry.field(description="6 digits; not repeated, consecutive or the date of birth.")
+    language: str = "en"
+    advertising_consent: bool = strawberry.field(
+        default=False, description="Without it a base member's card number starts with 9999, with it 9920."
+    )
+
+
+@strawberry.type(description="A member was enrolled and is signed in.")
+class EnrolMemberSuccess:
+    member: Member
+    service_card_number: str
+    account_number: str
+    access_token: str = strawberry.field(description="Bearer token for the Authorization header.")
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+
+
+@strawberry.type(description="Signed in with fresh credentials: the session is AUTHENTICATED.")
+class SignedIn:
+    member: Member
+    access_token: str
+    expires_in: int
+    session_level: SessionLevel
+
+
+@strawberry.type(
+    description="The card number or PIN is wrong (the same answer whether or not the card exists)."
+)
+class WrongCredentials:
+    message: str
+
+
+EnrolMemberResult = Annotated[EnrolMemberSuccess | InputError, strawberry.union("EnrolMemberResult")]
+SignInResult = Annotated[SignedIn | WrongCredentials | InputError, strawberry.union("SignInResult")]

@@ -1,0 +1,82 @@
+"""Test data in one place: members, partners and GraphQL documents used by several test modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from httpx import AsyncClient
+
+from loyalty.members.service import EnrolledMember, Enrolment, enrol
+from loyalty.rules import current_rules
+from partners.models import PartnerKind
+from partners.service import NewPartner, add_partner
+
+ENROL_MEMBER = """
+mutation Enrol($input: EnrolMemberInput!) {
+  enrolMember(input: $input) {
+    __typename
+    ... on EnrolMemberSuccess {
+      serviceCardNumber accountNumber accessToken expiresIn
+      member { accountNumber givenName tier }
+    }
+    ... on InputError { code field message }
+  }
+}
+"""
+
+ME = """
+query Me {
+  me {
+    accountNumber givenName familyName
+    card { number numberGrouped state tier }
+    balances { awardMiles points qualifyingPoints honCirclePoints lifetimeQualifyingPoints }
+  }
+}
+"""
+
+
+def enrolment_input(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "givenName": "Ada",
+        "familyName": "Lovelace",
+        "email": "ada@example.com",
+        "dateOfBirth": "1990-12-10",
+        "country": "DE",
+        "pin": "739152",
+    }
+    data.update(overrides)
+    return data
+
+
+async def gql(
+    client: AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_member(
+    email: str = "member@example.com", *, advertising_consent: bool = True
+) -> EnrolledMember:
+    return await enrol(
+        enrolment=Enrolment(
+            given_name="Grace",
+            family_name="Hopper",
+            email=email,
+            date_of_birth=dt.date(1985, 3, 4),
+            country="DE",
+            pin="739152",
+            advertising_consent=advertising_consent,
+        ),
+        rules=current_rules(),
+    )
+
+
+async def make_partner(code: str = "swiss", kind: PartnerKind = PartnerKind.AIRLINE) -> NewPartner:
+    return await add_partner(code=code, name=code.upper(), kind=kind)

@@ -1,0 +1,119 @@
+"""Enrolment, the signed-in member's card and balances, and PIN sign-in through GraphQL."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+
+from loyalty.identifiers import luhn_valid
+from loyalty.ledger.models import Balance, Currency
+from loyalty.members.models import CardState, Member, ServiceCard
+from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
+
+SIGN_IN = """
+mutation SignIn($scn: String!, $pin: String!) {
+  signInWithPin(serviceCardNumber: $scn, pin: $pin) {
+    __typename
+    ... on SignedIn { accessToken sessionLevel member { accountNumber } }
+    ... on WrongCredentials { message }
+    ... on InputError { code field }
+  }
+}
+"""
+
+
+async def test_enrol_then_me_shows_card_and_zero_balance(client: AsyncClient) -> None:
+    # when
+    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(advertisingConsent=True)}))["data"][
+        "enrolMember"
+    ]
+    # then
+    assert enrolled["__typename"] == "EnrolMemberSuccess"
+    account, scn = enrolled["accountNumber"], enrolled["serviceCardNumber"]
+    assert len(account) == 9 and account.isdigit()
+    assert len(scn) == 15 and scn.startswith("9920") and luhn_valid(scn)
+    me = (await gql(client, ME, token=enrolled["accessToken"]))["data"]["me"]
+    assert me["accountNumber"] == account
+    assert me["card"] == {
+        "number": scn,
+        "numberGrouped": " ".join([scn[0:4], scn[4:8], scn[8:12], scn[12:]]),
+        "state": "ACTIVE",
+        "tier": "BASE",
+    }
+    assert set(me["balances"].values()) == {0}
+    member = await Member.get(account_number=account)
+    assert member.pin_hash.startswith("$argon2") and "739152" not in member.pin_hash
+    assert await ServiceCard.filter(account_id=member.id, state=CardState.ACTIVE).count() == 1
+    assert await Balance.filter(account_id=member.id).count() == len(Currency)
+
+
+async def test_without_advertising_consent_the_card_starts_with_9999(client: AsyncClient) -> None:
+    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
+    assert enrolled["serviceCardNumber"].startswith("9999")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"pin": "123456"}, "pin", "PIN_TOO_SIMPLE"),
+        ({"pin": "12345"}, "pin", "PIN_FORMAT"),
+        ({"email": "not-an-address"}, "email", "EMAIL_INVALID"),
+        ({"givenName": "   "}, "givenName", "NAME_REQUIRED"),
+        ({"familyName": "Dr0p<table>"}, "familyName", "NAME_INVALID"),
+        ({"country": "Germany"}, "country", "COUNTRY_INVALID"),
+        ({"dateOfBirth": "2099-01-01"}, "dateOfBirth", "DOB_INVALID"),
+        ({"dateOfBirth": "2026-01-01"}, "dateOfBirth", "DOB_INVALID"),
+    ],
+)
+async def test_bad_enrolment_input_is_a_typed_error_and_changes_nothing(
+    client: AsyncClient, overrides: dict[str, str], field: str, code: str
+) -> None:
+    result = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)}))["data"]["enrolMember"]
+    assert result["__typename"] == "InputError"
+    assert (result["field"], result["code"]) == (field, code)
+    assert await Member.all().count() == 0
+
+
+async def test_children_can_enrol(client: AsyncClient) -> None:
+    result = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(dateOfBirth="2019-05-01")}))["data"]
+    assert result["enrolMember"]["__typename"] == "EnrolMemberSuccess"
+
+
+async def test_an_email_enrols_once(client: AsyncClient) -> None:
+    await gql(client, ENROL_MEMBER, {"input": enrolment_input()})
+    again = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(email="ADA@example.com")}))["data"]
+    assert again["enrolMember"]["code"] == "EMAIL_TAKEN"
+    assert await Member.all().count() == 1
+
+
+async def test_me_needs_a_valid_token(client: AsyncClient) -> None:
+    for token in (None, "not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."):
+        body = await gql(client, ME, token=token)
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_sign_in_with_pin(client: AsyncClient) -> None:
+    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
+    scn = enrolled["serviceCardNumber"]
+
+    signed_in = (await gql(client, SIGN_IN, {"scn": scn, "pin": "739152"}))["data"]["signInWithPin"]
+    assert signed_in["__typename"] == "SignedIn" and signed_in["sessionLevel"] == "AUTHENTICATED"
+    assert (await gql(client, ME, token=signed_in["accessToken"]))["data"]["me"]["card"]["number"] == scn
+
+    wrong_pin = (await gql(client, SIGN_IN, {"scn": scn, "pin": "739153"}))["data"]["signInWithPin"]
+    other = scn[:-2] + ("1" if scn[-2] != "1" else "2")
+    from loyalty.identifiers import luhn_check_digit
+
+    unknown_card = other + str(luhn_check_digit(other))
+    no_account = (await gql(client, SIGN_IN, {"scn": unknown_card, "pin": "739152"}))["data"]["signInWithPin"]
+    assert wrong_pin == no_account == {"__typename": "WrongCredentials", "message": wrong_pin["message"]}
+
+
+async def test_sign_in_refuses_legacy_card_numbers(client: AsyncClient) -> None:
+    result = (await gql(client, SIGN_IN, {"scn": "9920123456789012", "pin": "739152"}))["data"]
+    assert result["signInWithPin"] == {
+        "__typename": "InputError",
+        "code": "CARD_NUMBER_LEGACY_16_DIGIT",
+        "field": "serviceCardNumber",
+    }

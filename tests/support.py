@@ -1,0 +1,56 @@
+"""Test helpers shared by every test package: service checks, stacks, signed deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from typing import NoReturn
+
+import orjson
+import pytest
+from svix.webhooks import Webhook
+
+POSTGRES_URL = os.environ.get(
+    "MILESGATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/milesgate_test"
+)
+REDIS_URL = os.environ.get("MILESGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+APP_REDIS_URL = os.environ.get("MILESGATE_TEST_APP_REDIS_URL", "redis://127.0.0.1:6379/14")
+STACK = os.environ.get("MILESGATE_TEST_STACK", "embedded")
+if STACK not in {"embedded", "production"}:
+    raise RuntimeError("MILESGATE_TEST_STACK is 'embedded' or 'production'")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def require_service(name: str, exc: BaseException) -> NoReturn:
+    """A missing service fails the run in CI and skips the test on a developer's machine."""
+    message = f"{name} is unreachable ({type(exc).__name__}: {exc})"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def signed_delivery(
+    secret: str,
+    event: dict[str, object],
+    *,
+    webhook_id: str | None = None,
+    timestamp: dt.datetime | None = None,
+    svix_names: bool = False,
+) -> tuple[bytes, dict[str, str]]:
+    """A Standard Webhooks delivery signed with ``secret``, as a partner would send it."""
+    body = orjson.dumps(event)
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = timestamp or dt.datetime.now(dt.UTC)
+    signature = Webhook(secret).sign(webhook_id, timestamp, body.decode())
+    prefix = "svix" if svix_names else "webhook"
+    headers = {
+        f"{prefix}-id": webhook_id,
+        f"{prefix}-timestamp": str(int(timestamp.timestamp())),
+        f"{prefix}-signature": signature,
+        "content-type": "application/json",
+    }
+    return body, headers

@@ -1,0 +1,95 @@
+"""Turning a stored partner event into a ledger posting (issue "Partner webhook hub" adds the catalogue).
+
+``accrual.created`` credits award miles (and, for airlines, status points) to the member named by
+service card number or account number. The partner's transaction id is the business key: the same
+transaction under a new webhook id posts nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from loyalty.errors import NotFound, ValidationFailed
+from loyalty.identifiers import validate_account_number
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import PostingResult, post
+from loyalty.members.models import Member
+from loyalty.members.service import resolve_card
+from loyalty.rules import ProgrammeRules
+
+ACCRUAL_CURRENCIES = {
+    "miles": Currency.AWARD_MILES,
+    "points": Currency.POINTS,
+    "qualifyingPoints": Currency.QUALIFYING_POINTS,
+    "honCirclePoints": Currency.HON_CIRCLE_POINTS,
+}
+MAX_AMOUNT = 10_000_000
+
+
+async def resolve_member(reference: Any, rules: ProgrammeRules) -> int:
+    """The account id for ``{"serviceCardNumber": …}`` or ``{"accountNumber": …}``."""
+    if not isinstance(reference, dict):
+        raise ValidationFailed("data.member names the member.", field="data.member", code="MEMBER_MISSING")
+    if isinstance(reference.get("serviceCardNumber"), str):
+        card = await resolve_card(reference["serviceCardNumber"], rules)
+        return card.account_id
+    if isinstance(reference.get("accountNumber"), str):
+        number = validate_account_number(reference["accountNumber"], rules.identifiers, field="data.member")
+        member = await Member.get_or_none(account_number=number).only("id")
+        if member is None:
+            raise NotFound("No member has this account number.", field="data.member", code="MEMBER_NOT_FOUND")
+        return int(member.id)
+    raise ValidationFailed(
+        "data.member has a serviceCardNumber or an accountNumber.", field="data.member", code="MEMBER_MISSING"
+    )
+
+
+def _amounts(data: dict[str, Any]) -> dict[Currency, int]:
+    amounts: dict[Currency, int] = {}
+    for key, currency in ACCRUAL_CURRENCIES.items():
+        value = data.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT:
+            raise ValidationFailed(
+                f"data.{key} is a whole number from 0.", field=f"data.{key}", code="AMOUNT_INVALID"
+            )
+        if value:
+            amounts[currency] = value
+    if not amounts:
+        raise ValidationFailed("The accrual credits nothing.", field="data.miles", code="AMOUNT_INVALID")
+    return amounts
+
+
+def _activity_date(data: dict[str, Any]) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(data.get("activityDate")))
+    except ValueError as exc:
+        raise ValidationFailed(
+            "data.activityDate is a date (YYYY-MM-DD).", field="data.activityDate", code="DATE_INVALID"
+        ) from exc
+
+
+async def credit_accrual(
+    *, partner_id: int, partner_code: str, event: dict[str, Any], rules: ProgrammeRules
+) -> tuple[int, PostingResult]:
+    """Post one ``accrual.created`` event; returns the account id and the posting."""
+    data = event["data"]
+    transaction_id = data.get("transactionId")
+    if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= 100:
+        raise ValidationFailed(
+            "data.transactionId identifies the partner's transaction.",
+            field="data.transactionId",
+            code="TRANSACTION_ID_MISSING",
+        )
+    account_id = await resolve_member(data.get("member"), rules)
+    result = await post(
+        account_id=account_id,
+        amounts=_amounts(data),
+        source="PARTNER_ACCRUAL",
+        idempotency_key=f"accrual:{partner_id}:{transaction_id}",
+        activity_date=_activity_date(data),
+        rule_version=rules.version,
+        partner_reference=f"{partner_code}:{transaction_id}",
+        description=str(data.get("description", ""))[:200],
+    )
+    return account_id, result
