@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         worker_task: asyncio.Task[None] | None = None
         if settings.worker_in_process:
             worker = InboxWorker(
-                queue=backends.ports.queue, rules=rules, consumer=f"gateway-{socket.gethostname()}"
+                queue=backends.ports.queue,
+                rules=rules,
+                consumer=f"gateway-{socket.gethostname()}",
+                pubsub=backends.ports.pubsub,
             )
             worker_task = asyncio.create_task(worker.run(), name="inbox-worker")
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})

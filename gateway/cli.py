@@ -117,7 +117,12 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         try:
             async with database(settings):
-                inbox = InboxWorker(queue=backends.ports.queue, rules=current_rules(), consumer=consumer)
+                inbox = InboxWorker(
+                    queue=backends.ports.queue,
+                    rules=current_rules(),
+                    consumer=consumer,
+                    pubsub=backends.ports.pubsub,
+                )
                 await inbox.run(stop=stop)
         finally:
             await backends.close()

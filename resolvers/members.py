@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.ledger.events import balance_channel
+from loyalty.ledger.service import balances_of
 from loyalty.members import service
 from loyalty.members.models import SessionLevel
 from schema.context import Info
 from schema.errors import InputError, NotAuthenticated
 from schema.members import (
+    Balances,
     EnrolMemberInput,
     EnrolMemberResult,
     EnrolMemberSuccess,
@@ -71,3 +76,17 @@ async def sign_in_with_pin(info: Info, service_card_number: str, pin: str) -> Si
         expires_in=tokens.ttl_s,
         session_level=SessionLevel.AUTHENTICATED,
     )
+
+
+async def my_balances(info: Info) -> AsyncIterator[Balances]:
+    """The signed-in member's balances now, then again after every change announced on pub/sub."""
+    principal = info.context.principal
+    if principal is None:
+        raise NotAuthenticated()
+    subscription = await info.context.backends.pubsub.subscribe(balance_channel(principal.account_id))
+    try:
+        yield Balances.from_amounts(await balances_of(account_id=principal.account_id))
+        async for _ in subscription:
+            yield Balances.from_amounts(await balances_of(account_id=principal.account_id))
+    finally:
+        await subscription.close()

@@ -32,6 +32,7 @@ class Context:
     backends: Backends
     loaders: Loaders
     principal: Principal | None = None
+    connection_params: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -10,7 +10,7 @@ from strawberry.federation import Schema
 
 from resolvers import members as member_resolvers
 from schema.context import Info
-from schema.members import EnrolMemberInput, EnrolMemberResult, Member, SignInResult
+from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member, SignInResult
 
 
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
@@ -34,5 +34,18 @@ class Mutation:
         return await member_resolvers.sign_in_with_pin(info, service_card_number, pin)
 
 
+@strawberry.type(
+    description="Live updates over WebSocket (graphql-transport-ws); sign in at connection time."
+)
+class Subscription:
+    @strawberry.subscription(
+        description="The signed-in member's balances, sent at once and again whenever miles or points post. "
+        "Send the access token as connection_init payload {authorization: 'Bearer …'}."
+    )
+    async def my_balances(self, info: Info) -> AsyncGenerator[Balances, None]:
+        async for balances in member_resolvers.my_balances(info):
+            yield balances
+
+
 def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()) -> Schema:
-    return Schema(query=Query, mutation=Mutation, extensions=list(extensions))
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=list(extensions))

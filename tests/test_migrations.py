@@ -15,6 +15,7 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
     config = tortoise_config(Settings(data_dir=tmp_path))
     async with TortoiseContext() as ctx:
         await ctx.init(config=config, init_connections=False)
+        assert ctx.apps is not None
         autodetector = MigrationAutodetector(ctx.apps, {APP_LABEL: config["apps"][APP_LABEL]})
         pending = await autodetector.changes()
     assert [writer.name for writer in pending] == []

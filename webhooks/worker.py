@@ -18,7 +18,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import DomainError
-from loyalty.ports import Queue, QueueMessage
+from loyalty.ledger.events import balance_channel
+from loyalty.ports import PubSub, Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
 from webhooks.accruals import credit_accrual
@@ -46,8 +47,8 @@ async def enqueue(queue: Queue, inbox_id: int) -> None:
     await queue.publish(INBOX_STREAM, {"inbox_id": str(inbox_id)})
 
 
-async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> InboxState | None:
-    """Apply one stored delivery; returns its final state, or None if it was already done or is unknown."""
+async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
+    """Apply one stored delivery; returns the row in its final state, or None if already done or unknown."""
     async with in_transaction():
         row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
         if row is None or row.state is not InboxState.PENDING:
@@ -67,7 +68,7 @@ async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> InboxState 
                 row.state, row.error_code, row.error_message = InboxState.FAILED, exc.code, exc.message[:500]
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
-        return row.state
+        return row
 
 
 async def requeue_pending(queue: Queue, *, older_than_s: float, limit: int = 500) -> int:
@@ -91,6 +92,7 @@ class InboxWorker:
     queue: Queue
     rules: ProgrammeRules
     consumer: str
+    pubsub: PubSub | None = None
     batch: int = 20
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
@@ -118,14 +120,25 @@ class InboxWorker:
             await self.queue.ack(INBOX_STREAM, INBOX_GROUP, [message.message_id])
             return
         try:
-            state = await process_inbox_row(inbox_id, self.rules)
+            row = await process_inbox_row(inbox_id, self.rules)
         except Exception:
             # Left unacknowledged: another consumer claims it after claim_idle_ms.
             log.exception("inbox row failed, will retry", extra={"inbox_id": inbox_id})
             return
         await self.queue.ack(INBOX_STREAM, INBOX_GROUP, [message.message_id])
-        if state is not None:
-            log.info("inbox row %s", state.value, extra={"inbox_id": inbox_id})
+        if row is None:
+            return
+        log.info("inbox row %s", row.state.value, extra={"inbox_id": inbox_id})
+        if row.state is InboxState.PROCESSED and row.account_id is not None and self.pubsub is not None:
+            await self._announce(self.pubsub, row.account_id)
+
+    @staticmethod
+    async def _announce(pubsub: PubSub, account_id: int) -> None:
+        """Live updates are best effort: the ledger already holds the change."""
+        try:
+            await pubsub.publish(balance_channel(account_id), b"changed")
+        except Exception:
+            log.warning("could not announce balance change", exc_info=True)
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
         await self.queue.ensure_group(INBOX_STREAM, INBOX_GROUP)
