@@ -15,6 +15,8 @@ APP_LABEL = "milesgate"
 MODEL_MODULES = [
     "loyalty.members.models",
     "loyalty.ledger.models",
+    "loyalty.auth.models",
+    "loyalty.notifications.models",
     "partners.models",
     "webhooks.models",
 ]

@@ -35,6 +35,10 @@ class Member(Model):
     country = fields.CharField(max_length=2)
     language = fields.CharField(max_length=8, default="en")
     pin_hash = fields.CharField(max_length=200)
+    user_id = fields.CharField(max_length=40, null=True, unique=True)
+    password_hash = fields.CharField(max_length=200, null=True)
+    failed_sign_ins = fields.IntField(default=0)
+    sign_in_locked_until = fields.DatetimeField(null=True)
     tier = fields.CharEnumField(Tier, default=Tier.BASE, max_length=8)
     advertising_consent = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -68,3 +72,61 @@ class SessionLevel(StrEnum):
 
     IDENTIFIED = "IDENTIFIED"
     AUTHENTICATED = "AUTHENTICATED"
+
+
+class CardOrderReason(StrEnum):
+    ACHIEVED = "ACHIEVED"
+    RENEWED = "RENEWED"
+    LIFETIME = "LIFETIME"
+
+
+class CardOrder(Model):
+    """A physical status card to produce (DOMAIN.md 9): achieved ships now, renewed before expiry."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="card_orders", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    card: fields.ForeignKeyRelation[ServiceCard] = fields.ForeignKeyField(
+        "milesgate.ServiceCard", related_name="orders", on_delete=fields.RESTRICT
+    )
+    card_id: int
+    reason = fields.CharEnumField(CardOrderReason, max_length=12)
+    ship_on = fields.DateField()
+    activate_on = fields.DateField()
+    shipped_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "card_orders"
+        indexes = (("account_id", "created_at"),)
+
+
+class SupportCaseKind(StrEnum):
+    LOST_SERVICE_CARD_NUMBER = "LOST_SERVICE_CARD_NUMBER"
+
+
+class SupportCaseState(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+    REJECTED = "REJECTED"
+
+
+class SupportCase(Model):
+    """A request the service team handles by hand, e.g. a lost service card number with an ID copy."""
+
+    id = fields.BigIntField(primary_key=True)
+    reference = fields.CharField(max_length=20, unique=True)
+    kind = fields.CharEnumField(SupportCaseKind, max_length=40)
+    state = fields.CharEnumField(SupportCaseState, default=SupportCaseState.OPEN, max_length=12)
+    account_id = fields.BigIntField(null=True)
+    contact_email = fields.CharField(max_length=254)
+    details = fields.JSONField(default=dict)
+    resolution = fields.CharField(max_length=500, null=True)
+    opened_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "support_cases"
+        indexes = (("state", "opened_at"),)
