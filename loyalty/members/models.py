@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -122,7 +123,7 @@ class SupportCase(Model):
     state = fields.CharEnumField(SupportCaseState, default=SupportCaseState.OPEN, max_length=12)
     account_id = fields.BigIntField(null=True)
     contact_email = fields.CharField(max_length=254)
-    details = fields.JSONField(default=dict)
+    details: dict[str, Any] = fields.JSONField(default=dict)
     resolution = fields.CharField(max_length=500, null=True)
     opened_at = fields.DatetimeField(auto_now_add=True)
     resolved_at = fields.DatetimeField(null=True)

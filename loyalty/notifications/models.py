@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -28,7 +29,7 @@ class Notification(Model):
     recipient = fields.CharField(max_length=254)
     template = fields.CharField(max_length=64)
     language = fields.CharField(max_length=8, default="en")
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     state = fields.CharEnumField(NotificationState, default=NotificationState.PENDING, max_length=8)
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
