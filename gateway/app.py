@@ -22,11 +22,13 @@ from gateway.graphql import GraphQLView
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.settings import Settings, load_settings
-from gateway.tokens import TokenService
+from gateway.sign_in import complete_sign_in
+from gateway.tokens import TokenService, derive_key
+from gateway.travel_id import travel_id_routes
 from gateway.webhook_routes import error_response, partner_webhook
 from loyalty.rules import current_rules
 from schema.root import build_schema
-from webhooks.worker import InboxWorker
+from webhooks.worker import InboxWorker, stop_worker
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 2.0
@@ -72,7 +74,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     metrics = Metrics()
     rules = current_rules()
-    tokens = TokenService(settings.resolved_secret_key(), ttl_s=settings.access_token_ttl_s)
+    secret_key = settings.resolved_secret_key()
+    tokens = TokenService(
+        secret_key,
+        ttl_s=settings.access_token_ttl_s,
+        authenticated_window_s=rules.sign_in.authenticated_window_minutes * 60,
+    )
+    totp_key = derive_key(secret_key, "milesgate totp secrets")
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [metrics.graphql_extension()]
     if settings.is_production:
         extensions.append(MaskErrors)
@@ -86,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         backends = await open_backends(settings.redis_url)
         app.state.backends = backends
         worker_task: asyncio.Task[None] | None = None
+        worker_stop = asyncio.Event()
         if settings.worker_in_process:
             worker = InboxWorker(
                 queue=backends.ports.queue,
@@ -93,15 +102,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 consumer=f"gateway-{socket.gethostname()}",
                 pubsub=backends.ports.pubsub,
             )
-            worker_task = asyncio.create_task(worker.run(), name="inbox-worker")
+            worker_task = asyncio.create_task(worker.run(stop=worker_stop), name="inbox-worker")
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
         try:
             yield
         finally:
             if worker_task is not None:
-                worker_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
+                await stop_worker(worker_task, worker_stop)
             await backends.close()
             await close_database()
 
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         schema,
         rules=rules,
         tokens=tokens,
+        totp_key=totp_key,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
     )
@@ -119,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *travel_id_routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -129,4 +138,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.tokens = tokens
+    app.state.rules = rules
+    app.state.complete_sign_in = complete_sign_in
     return app

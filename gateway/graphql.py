@@ -28,10 +28,13 @@ def bearer_token(authorization: str | None) -> str | None:
 class GraphQLView(GraphQL[Context, None]):
     """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists."""
 
-    def __init__(self, *args: Any, rules: ProgrammeRules, tokens: TokenService, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, rules: ProgrammeRules, tokens: TokenService, totp_key: bytes, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.rules = rules
         self.tokens = tokens
+        self.totp_key = totp_key
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))
@@ -56,4 +59,5 @@ class GraphQLView(GraphQL[Context, None]):
             backends=request.app.state.backends.ports,
             loaders=Loaders(),
             principal=self.principal_for(request),
+            totp_key=self.totp_key,
         )

@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="Run the webhook worker inside `serve`; default: only when embedded"
     )
+    travel_id_issuer: str | None = Field(
+        default=None, description="Travel ID OpenID issuer URL (discovery at its /.well-known); unset: off"
+    )
+    travel_id_client_id: str | None = Field(default=None, description="Our client id at Travel ID")
+    travel_id_client_secret: str | None = Field(
+        default=None, description="Our client secret at Travel ID; unset: public client (PKCE only)"
+    )
+    travel_id_redirect_uri: str | None = Field(
+        default=None, description="Registered callback URL; default: /auth/travel-id/callback on this host"
+    )
+    travel_id_allow_http: bool = Field(
+        default=False, description="Accept an http:// issuer (loopback tests only; production needs https)"
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:

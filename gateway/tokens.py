@@ -1,55 +1,118 @@
-"""Short-lived access tokens (JWT, HS256) that carry the account id and the session level."""
+"""Short-lived signed tokens (JWT, HS256): access tokens, and one-time second-factor challenges.
+
+An access token carries the account id, the level it was issued at and ``auth_time``, the moment of the
+last fresh credentials. It counts as AUTHENTICATED only while that moment is inside the configured
+window; after that, or when issued from a refresh token, it is IDENTIFIED.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from loyalty.members.models import SessionLevel
-from loyalty.members.sessions import Principal
+from loyalty.members.sessions import Challenge, Principal
 
 ISSUER = "milesgate"
 AUDIENCE = "milesgate-api"
+CHALLENGE_AUDIENCE = "milesgate-second-factor"
 ALGORITHM = "HS256"
 
 
-class TokenService:
-    def __init__(self, secret_key: str, *, ttl_s: int) -> None:
-        self._key = OctKey.import_key(secret_key.encode())
-        self.ttl_s = ttl_s
-        self._claims = jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": ISSUER},
-            aud={"essential": True, "value": AUDIENCE},
-            exp={"essential": True},
-            sub={"essential": True},
-        )
+def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
+    """A separate key per purpose (token signing, TOTP secret encryption) from the one service secret."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
+        secret_key.encode()
+    )
 
-    def issue(self, *, account_id: int, level: SessionLevel) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": str(account_id),
-            "lvl": level.value,
-            "iat": now,
-            "exp": now + self.ttl_s,
-            "jti": uuid.uuid4().hex,
-        }
+
+class TokenService:
+    def __init__(
+        self, secret_key: str, *, ttl_s: int, authenticated_window_s: int, challenge_ttl_s: int = 300
+    ) -> None:
+        self._key = OctKey.import_key(derive_key(secret_key, "milesgate access tokens"))
+        self.ttl_s = ttl_s
+        self.authenticated_window_s = authenticated_window_s
+        self.challenge_ttl_s = challenge_ttl_s
+
+    def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
 
-    def verify(self, token: str) -> Principal | None:
-        """The principal of a valid, unexpired token; None for anything else."""
+    def _decode(self, token: str, audience: str) -> dict[str, Any] | None:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
-            self._claims.validate(decoded.claims)
-            return Principal(
-                account_id=int(decoded.claims["sub"]),
-                level=SessionLevel(decoded.claims["lvl"]),
-                token_id=str(decoded.claims.get("jti", "")),
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": ISSUER},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError, TypeError):
+            return None
+        return dict(decoded.claims)
+
+    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str:
+        now = int(time.time())
+        return self._encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": str(account_id),
+                "lvl": level.value,
+                "auth_time": auth_time if auth_time is not None else now,
+                "iat": now,
+                "exp": now + self.ttl_s,
+                "jti": uuid.uuid4().hex,
+            }
+        )
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a valid, unexpired token (its level downgraded once the window closed)."""
+        claims = self._decode(token, AUDIENCE)
+        if claims is None:
+            return None
+        try:
+            level = SessionLevel(claims["lvl"])
+            fresh = time.time() - int(claims.get("auth_time", 0)) <= self.authenticated_window_s
+            if level is SessionLevel.AUTHENTICATED and not fresh:
+                level = SessionLevel.IDENTIFIED
+            return Principal(account_id=int(claims["sub"]), level=level, token_id=str(claims.get("jti", "")))
+        except (KeyError, ValueError, TypeError):
+            return None
+
+    def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str:
+        now = int(time.time())
+        return self._encode(
+            {
+                "iss": ISSUER,
+                "aud": CHALLENGE_AUDIENCE,
+                "sub": str(account_id),
+                "mth": method,
+                "plt": platform,
+                "iat": now,
+                "exp": now + self.challenge_ttl_s,
+                "jti": uuid.uuid4().hex,
+            }
+        )
+
+    def verify_challenge(self, token: str) -> Challenge | None:
+        claims = self._decode(token, CHALLENGE_AUDIENCE)
+        if claims is None:
+            return None
+        try:
+            return Challenge(
+                account_id=int(claims["sub"]),
+                method=str(claims["mth"]),
+                platform=str(claims["plt"]),
+                challenge_id=str(claims["jti"]),
+                expires_at=int(claims["exp"]),
             )
-        except (JoseError, ValueError, KeyError, TypeError):
+        except (KeyError, ValueError, TypeError):
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass
@@ -24,8 +25,6 @@ class IdentifierRules:
 @dataclass(frozen=True, slots=True)
 class PinRules:
     length: int
-    max_failed_attempts: int
-    lockout_minutes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +34,35 @@ class EnrolmentRules:
 
 
 @dataclass(frozen=True, slots=True)
+class SignInRules:
+    max_failed_attempts: int
+    lockout_minutes: int
+    email_login_registered_after: dt.date
+    password_min_length: int
+    authenticated_window_minutes: int
+    refresh_token_days: int
+    first_app_login_bonus_miles: int
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorRules:
+    digits: int
+    period_seconds: int
+    valid_window_steps: int
+    max_failed_attempts: int
+    lockout_minutes: int
+    recovery_codes: int
+    issuer_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
     pin: PinRules
     enrolment: EnrolmentRules
+    sign_in: SignInRules
+    two_factor: TwoFactorRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -48,6 +71,8 @@ class ProgrammeRules:
             identifiers=IdentifierRules(**data["identifiers"]),
             pin=PinRules(**data["pin"]),
             enrolment=EnrolmentRules(**data["enrolment"]),
+            sign_in=SignInRules(**data["sign_in"]),
+            two_factor=TwoFactorRules(**data["two_factor"]),
         )
 
 

@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Member',
             name='failed_sign_ins',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='Member',

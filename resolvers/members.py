@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.errors import DomainError
 from loyalty.ledger.events import balance_channel
 from loyalty.ledger.service import balances_of
 from loyalty.members import service
@@ -17,9 +17,6 @@ from schema.members import (
     EnrolMemberResult,
     EnrolMemberSuccess,
     Member,
-    SignedIn,
-    SignInResult,
-    WrongCredentials,
 )
 
 
@@ -45,6 +42,8 @@ async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:
                 pin=data.pin,
                 language=data.language,
                 advertising_consent=data.advertising_consent,
+                user_id=data.user_id,
+                password=data.password,
             ),
             rules=info.context.rules,
         )
@@ -57,24 +56,6 @@ async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:
         account_number=enrolled.member.account_number,
         access_token=tokens.issue(account_id=enrolled.member.id, level=SessionLevel.AUTHENTICATED),
         expires_in=tokens.ttl_s,
-    )
-
-
-async def sign_in_with_pin(info: Info, service_card_number: str, pin: str) -> SignInResult:
-    try:
-        member = await service.sign_in_with_pin(
-            service_card_number=service_card_number, pin=pin, rules=info.context.rules
-        )
-    except InvalidCredentials as error:
-        return WrongCredentials(message=error.message)
-    except DomainError as error:
-        return InputError.from_domain(error)
-    tokens = info.context.tokens
-    return SignedIn(
-        member=Member.from_model(member),
-        access_token=tokens.issue(account_id=member.id, level=SessionLevel.AUTHENTICATED),
-        expires_in=tokens.ttl_s,
-        session_level=SessionLevel.AUTHENTICATED,
     )
 
 

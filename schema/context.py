@@ -10,18 +10,23 @@ from strawberry.types import Info as StrawberryInfo
 from loyalty.members.models import SessionLevel
 
 if TYPE_CHECKING:
-    from loyalty.members.sessions import Principal
+    from loyalty.members.sessions import Challenge, Principal
     from loyalty.ports import Backends
     from loyalty.rules import ProgrammeRules
     from resolvers.loaders import Loaders
 
 
 class TokenIssuer(Protocol):
-    """What resolvers need of the gateway's token service."""
+    """What resolvers need of the gateway's token service (``gateway.tokens.TokenService``)."""
 
     ttl_s: int
+    challenge_ttl_s: int
 
-    def issue(self, *, account_id: int, level: SessionLevel) -> str: ...
+    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str: ...
+
+    def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str: ...
+
+    def verify_challenge(self, token: str) -> Challenge | None: ...
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Context:
     loaders: Loaders
     principal: Principal | None = None
     connection_params: dict[str, Any] | None = None
+    totp_key: bytes = b""
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -122,6 +122,12 @@ class EnrolMemberInput:
     advertising_consent: bool = strawberry.field(
         default=False, description="Without it a base member's card number starts with 9999, with it 9920."
     )
+    user_id: str | None = strawberry.field(
+        default=None, description="Optional: sign in with it and a password."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="Optional: at least 10 characters; for user ID or e-mail sign-in."
+    )
 
 
 @strawberry.type(description="A member was enrolled and is signed in.")
@@ -133,20 +139,4 @@ class EnrolMemberSuccess:
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
 
 
-@strawberry.type(description="Signed in with fresh credentials: the session is AUTHENTICATED.")
-class SignedIn:
-    member: Member
-    access_token: str
-    expires_in: int
-    session_level: SessionLevel
-
-
-@strawberry.type(
-    description="The card number or PIN is wrong (the same answer whether or not the card exists)."
-)
-class WrongCredentials:
-    message: str
-
-
 EnrolMemberResult = Annotated[EnrolMemberSuccess | InputError, strawberry.union("EnrolMemberResult")]
-SignInResult = Annotated[SignedIn | WrongCredentials | InputError, strawberry.union("SignInResult")]

@@ -8,9 +8,11 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 
+from resolvers import auth as auth_resolvers
 from resolvers import members as member_resolvers
+from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.context import Info
-from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member, SignInResult
+from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 
 
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
@@ -29,9 +31,32 @@ class Mutation:
     async def enrol_member(self, info: Info, input: EnrolMemberInput) -> EnrolMemberResult:
         return await member_resolvers.enrol_member(info, input)
 
-    @strawberry.mutation(description="Sign in with service card number and PIN.")
-    async def sign_in_with_pin(self, info: Info, service_card_number: str, pin: str) -> SignInResult:
-        return await member_resolvers.sign_in_with_pin(info, service_card_number, pin)
+    @strawberry.mutation(
+        description="Sign in with service card number + PIN, user ID + password, or e-mail + password (members "
+        "registered after 29 March 2022). 5 wrong attempts lock sign-in for 30 minutes."
+    )
+    async def sign_in(self, info: Info, input: SignInInput) -> SignInResult:
+        return await auth_resolvers.sign_in(info, input)
+
+    @strawberry.mutation(
+        description="Finish a sign-in that asked for the authenticator-app code (or a recovery code)."
+    )
+    async def complete_sign_in(self, info: Info, challenge: str, code: str) -> CompleteSignInResult:
+        return await auth_resolvers.complete_sign_in(info, challenge, code)
+
+    @strawberry.mutation(
+        description="New tokens for a refresh token (which is then spent). The session is IDENTIFIED."
+    )
+    async def refresh_session(self, info: Info, refresh_token: str) -> RefreshSessionResult:
+        return await auth_resolvers.refresh_session(info, refresh_token)
+
+    @strawberry.mutation(description="End the session this refresh token belongs to.")
+    async def sign_out(self, info: Info, refresh_token: str) -> SignedOut:
+        return await auth_resolvers.sign_out(info, refresh_token)
+
+    @strawberry.mutation(description="End every session of the signed-in member, on every device.")
+    async def sign_out_everywhere(self, info: Info) -> SignedOut:
+        return await auth_resolvers.sign_out_everywhere(info)
 
 
 @strawberry.type(

@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -153,9 +152,26 @@ class InboxWorker:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if _being_cancelled():
+                    # A library turned our cancellation into another error: stop all the same.
+                    raise asyncio.CancelledError from None
                 log.exception("worker loop error; backing off")
                 await asyncio.sleep(1.0)
 
 
-def describe(row: PartnerInbox) -> dict[str, Any]:
-    return {"id": row.id, "state": row.state.value, "event_type": row.event_type, "error": row.error_code}
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def stop_worker(task: asyncio.Task[None], stop: asyncio.Event, *, grace_s: float = 5.0) -> None:
+    """Ask the worker to finish its batch, then cancel it; never wait without a bound."""
+    stop.set()
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        log.error("inbox worker did not stop in time; leaving it behind")
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("inbox worker ended with an error", exc_info=task.exception())

@@ -38,7 +38,7 @@ class Member(Model):
     pin_hash = fields.CharField(max_length=200)
     user_id = fields.CharField(max_length=40, null=True, unique=True)
     password_hash = fields.CharField(max_length=200, null=True)
-    failed_sign_ins = fields.IntField(default=0)
+    failed_sign_ins = fields.IntField(default=0, db_default=0)
     sign_in_locked_until = fields.DatetimeField(null=True)
     tier = fields.CharEnumField(Tier, default=Tier.BASE, max_length=8)
     advertising_consent = fields.BooleanField(default=False)

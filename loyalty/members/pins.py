@@ -1,4 +1,4 @@
-"""PIN rules and hashing (DOMAIN.md §1): digits only, configurable length, no trivial PINs, argon2."""
+"""PIN rules (DOMAIN.md §1: digits only, set length, nothing trivial) and argon2 hashes of PINs and passwords."""
 
 from __future__ import annotations
 
@@ -49,11 +49,11 @@ def is_trivial_pin(pin: str, *, date_of_birth: dt.date | None = None) -> bool:
     return False
 
 
-async def hash_pin(pin: str) -> str:
+async def hash_secret(pin: str) -> str:
     return await asyncio.to_thread(_hasher.hash, pin)
 
 
-async def verify_pin(pin_hash: str | None, pin: str) -> bool:
+async def verify_secret(pin_hash: str | None, pin: str) -> bool:
     """Constant-work check: with no hash (unknown account) a dummy hash is verified and fails."""
 
     def _verify() -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from loyalty.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
+from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.identifiers import (
     new_account_number,
     new_service_card_number,
@@ -18,10 +18,11 @@ from loyalty.identifiers import (
 )
 from loyalty.ledger.service import open_balances
 from loyalty.members.models import CardState, Member, ServiceCard, Tier
-from loyalty.members.pins import check_pin_rules, hash_pin, verify_pin
+from loyalty.members.pins import check_pin_rules, hash_secret
 from loyalty.rules import ProgrammeRules
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_USER_ID = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 _ISSUE_ATTEMPTS = 8
 
 
@@ -37,6 +38,8 @@ class Enrolment:
     pin: str
     language: str = "en"
     advertising_consent: bool = False
+    user_id: str | None = None
+    password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,9 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
             "Use the two-letter ISO country code.", field="country", code="COUNTRY_INVALID"
         )
     check_pin_rules(data.pin, rules.pin, date_of_birth=data.date_of_birth)
+    user_id = _clean_user_id(data.user_id)
+    if data.password is not None:
+        check_password_rules(data.password, rules, email=email, user_id=user_id)
     return Enrolment(
         given_name=given,
         family_name=family,
@@ -95,7 +101,37 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
         pin=data.pin,
         language=data.language.strip().lower() or "en",
         advertising_consent=data.advertising_consent,
+        user_id=user_id,
+        password=data.password,
     )
+
+
+def _clean_user_id(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    user_id = raw.strip().lower()
+    if not _USER_ID.match(user_id):
+        raise ValidationFailed(
+            "A user ID is 3-40 characters: letters, digits, '.', '_' or '-', starting with a letter.",
+            field="userId",
+            code="USER_ID_INVALID",
+        )
+    return user_id
+
+
+def check_password_rules(password: str, rules: ProgrammeRules, *, email: str, user_id: str | None) -> None:
+    """Long enough, and not made of what a stranger already knows about the account."""
+    minimum = rules.sign_in.password_min_length
+    if len(password) < minimum or len(password) > 256:
+        raise ValidationFailed(
+            f"A password has {minimum} to 256 characters.", field="password", code="PASSWORD_TOO_SHORT"
+        )
+    lowered = password.lower()
+    known = [email.split("@")[0], user_id or ""]
+    if len(set(password)) < 4 or any(part and len(part) >= 4 and part in lowered for part in known):
+        raise ValidationFailed(
+            "This password is too easy to guess.", field="password", code="PASSWORD_TOO_SIMPLE"
+        )
 
 
 async def enrol(
@@ -105,7 +141,10 @@ async def enrol(
     data = validate_enrolment(enrolment, rules, today=today or dt.date.today())
     if await Member.filter(email=data.email).exists():
         raise Conflict("This e-mail address is already enrolled.", field="email", code="EMAIL_TAKEN")
-    pin_hash = await hash_pin(data.pin)
+    if data.user_id and await Member.filter(user_id=data.user_id).exists():
+        raise Conflict("This user ID is taken.", field="userId", code="USER_ID_TAKEN")
+    pin_hash = await hash_secret(data.pin)
+    password_hash = await hash_secret(data.password) if data.password else None
     for _ in range(_ISSUE_ATTEMPTS):
         try:
             async with in_transaction():
@@ -118,6 +157,8 @@ async def enrol(
                     country=data.country,
                     language=data.language,
                     pin_hash=pin_hash,
+                    user_id=data.user_id,
+                    password_hash=password_hash,
                     advertising_consent=data.advertising_consent,
                 )
                 card = await ServiceCard.create(
@@ -130,6 +171,8 @@ async def enrol(
                 await open_balances(account_id=member.id)
             return EnrolledMember(member=member, card=card)
         except IntegrityError as exc:
+            if data.user_id and await Member.filter(user_id=data.user_id).exists():
+                raise Conflict("This user ID is taken.", field="userId", code="USER_ID_TAKEN") from exc
             if await Member.filter(email=data.email).exists():
                 raise Conflict(
                     "This e-mail address is already enrolled.", field="email", code="EMAIL_TAKEN"
@@ -160,17 +203,4 @@ async def get_member(*, account_id: int) -> Member:
     member = await Member.get_or_none(id=account_id)
     if member is None:
         raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
-    return member
-
-
-async def sign_in_with_pin(*, service_card_number: str, pin: str, rules: ProgrammeRules) -> Member:
-    """Check a service card number and PIN; any failure looks the same, whether the account exists or not.
-
-    Lockout after repeated failures and the second factor come with issue "Members" (sign-in).
-    """
-    valid = validate_service_card_number(service_card_number, rules.identifiers)
-    card = await ServiceCard.get_or_none(number=valid, state=CardState.ACTIVE).prefetch_related("account")
-    member = card.account if card is not None else None
-    if not await verify_pin(member.pin_hash if member else None, pin) or member is None:
-        raise InvalidCredentials("The card number or PIN is not correct.")
     return member

@@ -12,3 +12,14 @@ class Principal:
     account_id: int
     level: SessionLevel
     token_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """A sign-in that passed the first factor and waits for the second."""
+
+    account_id: int
+    method: str
+    platform: str
+    challenge_id: str
+    expires_at: int

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from loyalty.errors import ValidationFailed
-from loyalty.members.pins import check_pin_rules, hash_pin, is_trivial_pin, verify_pin
+from loyalty.members.pins import check_pin_rules, hash_secret, is_trivial_pin, verify_secret
 from loyalty.rules import PinRules, current_rules
 
 RULES = current_rules().pin
@@ -40,15 +40,15 @@ def test_pin_shape(pin: str) -> None:
 
 
 def test_pin_length_is_configuration() -> None:
-    four = PinRules(length=4, max_failed_attempts=5, lockout_minutes=30)
+    four = PinRules(length=4)
     check_pin_rules("7392", four)
     with pytest.raises(ValidationFailed):
         check_pin_rules("739152", four)
 
 
 async def test_hash_verifies_and_hides_the_pin() -> None:
-    hashed = await hash_pin("739152")
+    hashed = await hash_secret("739152")
     assert "739152" not in hashed and hashed.startswith("$argon2")
-    assert await verify_pin(hashed, "739152")
-    assert not await verify_pin(hashed, "739153")
-    assert not await verify_pin(None, "739152")
+    assert await verify_secret(hashed, "739152")
+    assert not await verify_secret(hashed, "739153")
+    assert not await verify_secret(None, "739152")

@@ -10,17 +10,6 @@ from loyalty.ledger.models import Balance, Currency
 from loyalty.members.models import CardState, Member, ServiceCard
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
 
-SIGN_IN = """
-mutation SignIn($scn: String!, $pin: String!) {
-  signInWithPin(serviceCardNumber: $scn, pin: $pin) {
-    __typename
-    ... on SignedIn { accessToken sessionLevel member { accountNumber } }
-    ... on WrongCredentials { message }
-    ... on InputError { code field }
-  }
-}
-"""
-
 
 async def test_enrol_then_me_shows_card_and_zero_balance(client: AsyncClient) -> None:
     # when
@@ -91,29 +80,3 @@ async def test_me_needs_a_valid_token(client: AsyncClient) -> None:
         body = await gql(client, ME, token=token)
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-
-
-async def test_sign_in_with_pin(client: AsyncClient) -> None:
-    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
-    scn = enrolled["serviceCardNumber"]
-
-    signed_in = (await gql(client, SIGN_IN, {"scn": scn, "pin": "739152"}))["data"]["signInWithPin"]
-    assert signed_in["__typename"] == "SignedIn" and signed_in["sessionLevel"] == "AUTHENTICATED"
-    assert (await gql(client, ME, token=signed_in["accessToken"]))["data"]["me"]["card"]["number"] == scn
-
-    wrong_pin = (await gql(client, SIGN_IN, {"scn": scn, "pin": "739153"}))["data"]["signInWithPin"]
-    other = scn[:-2] + ("1" if scn[-2] != "1" else "2")
-    from loyalty.identifiers import luhn_check_digit
-
-    unknown_card = other + str(luhn_check_digit(other))
-    no_account = (await gql(client, SIGN_IN, {"scn": unknown_card, "pin": "739152"}))["data"]["signInWithPin"]
-    assert wrong_pin == no_account == {"__typename": "WrongCredentials", "message": wrong_pin["message"]}
-
-
-async def test_sign_in_refuses_legacy_card_numbers(client: AsyncClient) -> None:
-    result = (await gql(client, SIGN_IN, {"scn": "9920123456789012", "pin": "739152"}))["data"]
-    assert result["signInWithPin"] == {
-        "__typename": "InputError",
-        "code": "CARD_NUMBER_LEGACY_16_DIGIT",
-        "field": "serviceCardNumber",
-    }

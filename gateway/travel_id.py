@@ -1,0 +1,505 @@
+"""Travel ID (OpenID Connect): link a member's Travel ID, and sign in with it (flow 4 of ARCHITECTURE.md).
+
+``GET /auth/travel-id/login?purpose=login|link[&platform=…]``
+    302 to the provider's authorization endpoint: authorization-code flow with PKCE (S256), a state and
+    a nonce. ``link`` needs an AUTHENTICATED bearer token: linking changes how the account can be entered.
+``GET /auth/travel-id/callback?code=…&state=…``
+    Takes the state (single use), exchanges the code with the PKCE verifier, checks the ID token
+    (signature against the provider's keys, iss, aud, exp, nonce), then links the (issuer, sub) pair or
+    signs its member in through ``app.state.complete_sign_in``.
+``POST /auth/travel-id/unlink``
+    Removes the member's Travel ID (AUTHENTICATED bearer token).
+
+Every refusal is JSON ``{"error": {"code", "message"}}``. The flow state lives in the Cache port, not
+in a cookie, so any gateway replica can finish a flow another one started; the RateLimiter's atomic
+counter claims a state, so two callbacks racing with one state cannot both pass. Authlib builds the
+authorization URL and exchanges the code; joserfc and Authlib's ``CodeIDToken`` check the ID token.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import orjson
+from authlib.common.security import generate_token  # type: ignore[import-untyped]
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # type: ignore[import-untyped]
+from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
+from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway.settings import Settings
+from loyalty.auth.identities import link_identity, member_for_identity, unlink_identity
+from loyalty.errors import Conflict, DomainError, NotFound
+from loyalty.members.models import SessionLevel
+from loyalty.ports import Backends
+
+log = logging.getLogger(__name__)
+
+STATE_TTL_S = 600
+DISCOVERY_TTL_S = 3600.0
+KEYS_MIN_REFRESH_S = 60.0
+CLOCK_LEEWAY_S = 60
+HTTP_TIMEOUT_S = 5.0
+SCOPE = "openid"
+SIGN_IN_METHOD = "TRAVEL_ID"
+LOGIN, LINK = "login", "link"
+CALLBACK_ROUTE = "travel_id_callback"
+_STATE_SHAPE = re.compile(r"[A-Za-z0-9]{32,128}")
+_PLATFORM_SHAPE = re.compile(r"[A-Za-z]{1,16}")
+_ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+NO_STORE = {"cache-control": "no-store"}
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class TravelIdRefused(Exception):
+    """An expected failure of the flow, answered as JSON with this status and code."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def _unavailable(message: str) -> TravelIdRefused:
+    return TravelIdRefused(502, "PROVIDER_UNAVAILABLE", message)
+
+
+def _id_token_invalid(message: str) -> TravelIdRefused:
+    return TravelIdRefused(400, "ID_TOKEN_INVALID", message)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """The Travel ID provider and our client there, as configured (``MILESGATE_TRAVEL_ID_*``)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None
+    allow_http: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProviderConfig:
+        issuer, client_id = settings.travel_id_issuer, settings.travel_id_client_id
+        if not issuer or not client_id:
+            raise TravelIdRefused(503, "TRAVEL_ID_NOT_CONFIGURED", "Travel ID sign-in is not configured.")
+        config = cls(issuer, client_id, settings.travel_id_client_secret, settings.travel_id_allow_http)
+        if not config.acceptable_url(issuer):
+            log.error("travel id issuer refused: it must be an https URL", extra={"issuer": issuer})
+            raise TravelIdRefused(503, "TRAVEL_ID_NOT_CONFIGURED", "Travel ID sign-in is not configured.")
+        return config
+
+    def acceptable_url(self, url: object) -> bool:
+        """https only: codes and tokens never cross plain HTTP (http only if allowed, for loopback tests)."""
+        if not isinstance(url, str):
+            return False
+        parts = urlsplit(url)
+        return bool(parts.netloc) and (
+            parts.scheme == "https" or (parts.scheme == "http" and self.allow_http)
+        )
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+async def _get_json(url: str) -> dict[str, Any]:
+    """One GET of a provider document; any transport failure or non-JSON answer is PROVIDER_UNAVAILABLE."""
+    try:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT_S) as http:
+            response = await http.get(url, headers={"accept": "application/json"})
+            response.raise_for_status()
+            body = response.json()
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise _unavailable(f"Travel ID could not be reached ({type(exc).__name__}).") from exc
+    if not isinstance(body, dict):
+        raise _unavailable("Travel ID answered with something other than a JSON object.")
+    return body
+
+
+def _checked_metadata(document: dict[str, Any], config: ProviderConfig) -> dict[str, Any]:
+    """OpenID Discovery 4.3: the document names exactly the configured issuer; its endpoints are https."""
+    if document.get("issuer") != config.issuer:
+        raise _unavailable("Travel ID's discovery document names another issuer.")
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if not config.acceptable_url(document.get(name)):
+            raise _unavailable(f"Travel ID's discovery document has no usable {name}.")
+    return document
+
+
+def _signing_algorithms(metadata: dict[str, Any]) -> list[str]:
+    """The provider's advertised asymmetric algorithms: never "none", never HMAC with a shared secret."""
+    advertised = metadata.get("id_token_signing_alg_values_supported")
+    allowed = (
+        [alg for alg in advertised if alg in _ASYMMETRIC_ALGORITHMS] if isinstance(advertised, list) else []
+    )
+    return allowed or ["RS256"]
+
+
+def _claim_options(config: ProviderConfig, nonce: str) -> dict[str, Any]:
+    return {
+        "iss": {"essential": True, "value": config.issuer},
+        "aud": {"essential": True, "value": config.client_id},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+        "nonce": {"essential": True, "value": nonce},
+    }
+
+
+class ProviderDirectory:
+    """Discovery documents and key sets per issuer, kept in this process for ``ttl_s``.
+
+    Fetching them for every sign-in would add two round trips and make the provider's discovery
+    endpoint part of every request's failure surface. A key set is fetched again early when an ID
+    token names a key it does not hold (the provider rotated its keys), at most every ``min_refresh_s``.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = DISCOVERY_TTL_S,
+        min_refresh_s: float = KEYS_MIN_REFRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._min_refresh_s = min_refresh_s
+        self._clock = clock
+        self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._keys: dict[str, tuple[float, KeySet]] = {}
+
+    async def metadata(self, config: ProviderConfig) -> dict[str, Any]:
+        cached = self._metadata.get(config.issuer)
+        if cached is not None and self._clock() - cached[0] < self._ttl_s:
+            return cached[1]
+        document = _checked_metadata(await _get_json(config.discovery_url), config)
+        self._metadata[config.issuer] = (self._clock(), document)
+        return document
+
+    async def key_set(
+        self, config: ProviderConfig, metadata: dict[str, Any], *, refresh: bool = False
+    ) -> KeySet:
+        cached = self._keys.get(config.issuer)
+        if cached is not None:
+            age = self._clock() - cached[0]
+            if age < self._ttl_s and not (refresh and age >= self._min_refresh_s):
+                return cached[1]
+        document = await _get_json(metadata["jwks_uri"])
+        try:
+            keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise _unavailable("Travel ID publishes no usable signing keys.") from exc
+        self._keys[config.issuer] = (self._clock(), keys)
+        return keys
+
+    async def _decode(self, config: ProviderConfig, metadata: dict[str, Any], raw: str) -> jwt.Token:
+        """Check the signature; a key id we do not know yet fetches the key set again once."""
+        algorithms = _signing_algorithms(metadata)
+        for refresh in (False, True):
+            keys = await self.key_set(config, metadata, refresh=refresh)
+            try:
+                return jwt.decode(raw, keys, algorithms=algorithms)
+            except InvalidKeyIdError:
+                continue
+            except (JoseError, ValueError, TypeError) as exc:
+                raise _id_token_invalid("The ID token's signature does not verify.") from exc
+        raise _id_token_invalid("The ID token is signed with a key Travel ID does not publish.")
+
+    async def verified_claims(
+        self, config: ProviderConfig, metadata: dict[str, Any], token: dict[str, Any], *, nonce: str
+    ) -> dict[str, Any]:
+        """The ID token's claims once signature, issuer, audience, expiry and nonce all hold."""
+        raw = token.get("id_token")
+        if not isinstance(raw, str):
+            raise _id_token_invalid("Travel ID returned no ID token.")
+        decoded = await self._decode(config, metadata, raw)
+        params = {"nonce": nonce, "client_id": config.client_id, "access_token": token.get("access_token")}
+        claims = CodeIDToken(decoded.claims, decoded.header, _claim_options(config, nonce), params)
+        try:
+            claims.validate(leeway=CLOCK_LEEWAY_S)
+        except JoseError as exc:
+            raise _id_token_invalid(f"The ID token is not valid for us ({exc.description}).") from exc
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not 0 < len(subject) <= 255:
+            raise _id_token_invalid("The ID token's subject is not usable.")
+        return dict(claims)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """What the callback must know about the flow its state started; kept server-side, never sent."""
+
+    purpose: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    issuer: str
+    client_id: str
+    account_id: int | None
+    platform: str | None
+    created: float
+
+    def dump(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, raw: bytes) -> FlowState | None:
+        try:
+            flow = cls(**orjson.loads(raw))
+        except (orjson.JSONDecodeError, TypeError):
+            return None
+        return flow if flow.purpose in (LOGIN, LINK) else None
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=status,
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def _answering_errors(handler: Handler) -> Handler:
+    """Every expected failure becomes a typed JSON answer: no 500, no traceback for the client."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except TravelIdRefused as refused:
+            log.info("travel id refused", extra={"code": refused.code, "path": request.url.path})
+            return _error(refused.status, refused.code, refused.message, refused.headers)
+        except DomainError as error:
+            status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
+            log.info("travel id refused", extra={"code": error.code, "path": request.url.path})
+            return _error(status, error.code, error.message)
+
+    return endpoint
+
+
+def _authenticated_account(request: Request) -> int:
+    """The bearer token's account, if the session is AUTHENTICATED (fresh credentials, like any change)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = request.app.state.tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise TravelIdRefused(
+            401, "STEP_UP_REQUIRED", "Sign in with fresh credentials first.", {"www-authenticate": "Bearer"}
+        )
+    if principal.level is not SessionLevel.AUTHENTICATED:
+        raise TravelIdRefused(
+            403, "STEP_UP_REQUIRED", "Confirm your credentials again to change sign-in methods."
+        )
+    account_id: int = principal.account_id
+    return account_id
+
+
+def _ports(request: Request) -> Backends:
+    ports: Backends = request.app.state.backends.ports
+    return ports
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _new_flow(request: Request, config: ProviderConfig, purpose: str, account_id: int | None) -> FlowState:
+    platform = request.query_params.get("platform")
+    if platform is not None and not _PLATFORM_SHAPE.fullmatch(platform):
+        raise TravelIdRefused(400, "PLATFORM_INVALID", "The platform is one of WEB, IOS, ANDROID.")
+    redirect_uri = _settings(request).travel_id_redirect_uri or str(request.url_for(CALLBACK_ROUTE))
+    return FlowState(
+        purpose=purpose,
+        nonce=generate_token(43),
+        code_verifier=generate_token(64),
+        redirect_uri=redirect_uri,
+        issuer=config.issuer,
+        client_id=config.client_id,
+        account_id=account_id,
+        platform=platform,
+        created=time.time(),
+    )
+
+
+def _authorization_url(endpoint: str, config: ProviderConfig, flow: FlowState, state: str) -> str:
+    url: str = prepare_grant_uri(
+        endpoint,
+        client_id=config.client_id,
+        response_type="code",
+        redirect_uri=flow.redirect_uri,
+        scope=SCOPE,
+        state=state,
+        nonce=flow.nonce,
+        code_challenge=create_s256_code_challenge(flow.code_verifier),
+        code_challenge_method="S256",
+    )
+    return url
+
+
+async def _take_state(request: Request, config: ProviderConfig) -> FlowState:
+    """The flow of this callback's state, claimed once: unknown, expired or replayed states are refused."""
+    refused = TravelIdRefused(400, "STATE_INVALID", "This sign-in link is unknown, expired or already used.")
+    state = request.query_params.get("state", "")
+    if not _STATE_SHAPE.fullmatch(state):
+        raise refused
+    ports = _ports(request)
+    key = f"travelid:state:{state}"
+    raw = await ports.cache.get(key)
+    if raw is None:
+        raise refused
+    claim = await ports.rate_limiter.hit(f"travelid:claimed:{state}", limit=1, window_s=STATE_TTL_S)
+    await ports.cache.delete(key)
+    flow = FlowState.load(raw)
+    if not claim.allowed or flow is None or flow.created + STATE_TTL_S < time.time():
+        raise refused
+    if (flow.issuer, flow.client_id) != (config.issuer, config.client_id):
+        raise refused  # the configuration changed since this flow started
+    return flow
+
+
+def _check_provider_answer(request: Request, config: ProviderConfig, metadata: dict[str, Any]) -> str:
+    """The authorization code, or the provider's refusal (the member cancelled, for example).
+
+    RFC 9207: a provider that announces the ``iss`` response parameter must send its own issuer, so a
+    code another provider issued cannot be slipped into this flow (mix-up attack).
+    """
+    issuer = request.query_params.get("iss")
+    if issuer != config.issuer and (
+        issuer is not None or metadata.get("authorization_response_iss_parameter_supported")
+    ):
+        raise TravelIdRefused(
+            400, "ISSUER_MISMATCH", "The answer did not come from the configured Travel ID."
+        )
+    error = request.query_params.get("error")
+    if error is not None:
+        raise TravelIdRefused(400, "AUTHORIZATION_FAILED", f"Travel ID did not authorize: {error[:64]}.")
+    code = request.query_params.get("code")
+    if not code:
+        raise TravelIdRefused(400, "CODE_MISSING", "The callback carries no authorization code.")
+    return code
+
+
+async def _exchange_code(
+    config: ProviderConfig, token_endpoint: str, flow: FlowState, code: str
+) -> dict[str, Any]:
+    """Code plus PKCE verifier for tokens; a refused code (replayed, expired, wrong verifier) is a 400."""
+    method = "client_secret_basic" if config.client_secret else "none"
+    try:
+        async with AsyncOAuth2Client(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            token_endpoint_auth_method=method,
+            timeout=HTTP_TIMEOUT_S,
+        ) as client:
+            token = await client.fetch_token(
+                token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                redirect_uri=flow.redirect_uri,
+                code_verifier=flow.code_verifier,
+            )
+    except OAuthError as exc:
+        if exc.error == "invalid_client":  # our credentials, not the member's doing
+            log.error("travel id refused our client credentials")
+            raise _unavailable("Travel ID sign-in is misconfigured.") from exc
+        raise TravelIdRefused(
+            400, "TOKEN_EXCHANGE_FAILED", f"Travel ID refused the code ({exc.error})."
+        ) from exc
+    except httpx2.HTTPStatusError as exc:
+        if exc.response.status_code >= 500:
+            raise _unavailable(f"Travel ID failed ({exc.response.status_code}).") from exc
+        raise TravelIdRefused(400, "TOKEN_EXCHANGE_FAILED", "Travel ID refused the code.") from exc
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise _unavailable(f"Travel ID could not be reached ({type(exc).__name__}).") from exc
+    return dict(token)
+
+
+async def _finish_login(request: Request, issuer: str, subject: str, flow: FlowState) -> Response:
+    account_id = await member_for_identity(issuer=issuer, subject=subject)
+    if account_id is None:
+        raise TravelIdRefused(
+            404, "IDENTITY_NOT_LINKED", "This Travel ID is not linked to a member; sign in and link it first."
+        )
+    complete_sign_in = getattr(request.app.state, "complete_sign_in", None)
+    if complete_sign_in is None:
+        raise TravelIdRefused(503, "SIGN_IN_UNAVAILABLE", "Sign-in is not available right now.")
+    result = await complete_sign_in(
+        request, account_id=account_id, method=SIGN_IN_METHOD, platform=flow.platform
+    )
+    log.info("travel id sign-in", extra={"account_id": account_id})
+    return JSONResponse(result, headers=NO_STORE)
+
+
+class TravelIdEndpoints:
+    """The three routes of one app; the discovery and key cache lives as long as the app."""
+
+    def __init__(self, directory: ProviderDirectory | None = None) -> None:
+        self.directory = directory or ProviderDirectory()
+
+    async def login(self, request: Request) -> Response:
+        config = ProviderConfig.from_settings(_settings(request))
+        purpose = request.query_params.get("purpose", LOGIN)
+        if purpose not in (LOGIN, LINK):
+            raise TravelIdRefused(400, "PURPOSE_INVALID", "The purpose is login or link.")
+        account_id = _authenticated_account(request) if purpose == LINK else None
+        metadata = await self.directory.metadata(config)
+        flow = _new_flow(request, config, purpose, account_id)
+        state = generate_token(43)
+        await _ports(request).cache.set(f"travelid:state:{state}", flow.dump(), ttl_s=STATE_TTL_S)
+        url = _authorization_url(metadata["authorization_endpoint"], config, flow, state)
+        return RedirectResponse(url, status_code=302, headers=NO_STORE)
+
+    async def callback(self, request: Request) -> Response:
+        config = ProviderConfig.from_settings(_settings(request))
+        flow = await _take_state(request, config)
+        metadata = await self.directory.metadata(config)
+        code = _check_provider_answer(request, config, metadata)
+        token = await _exchange_code(config, metadata["token_endpoint"], flow, code)
+        claims = await self.directory.verified_claims(config, metadata, token, nonce=flow.nonce)
+        subject: str = claims["sub"]
+        if flow.purpose == LOGIN:
+            return await _finish_login(request, config.issuer, subject, flow)
+        if flow.account_id is None:  # pragma: no cover - a link flow always stores its account
+            raise TravelIdRefused(400, "STATE_INVALID", "This link flow has no member.")
+        await link_identity(account_id=flow.account_id, issuer=config.issuer, subject=subject)
+        log.info("travel id linked", extra={"account_id": flow.account_id})
+        return JSONResponse(
+            {"status": "LINKED", "issuer": config.issuer, "subject": subject}, headers=NO_STORE
+        )
+
+    async def unlink(self, request: Request) -> Response:
+        config = ProviderConfig.from_settings(_settings(request))
+        account_id = _authenticated_account(request)
+        await unlink_identity(account_id=account_id, issuer=config.issuer)
+        log.info("travel id unlinked", extra={"account_id": account_id})
+        return JSONResponse({"status": "UNLINKED", "issuer": config.issuer}, headers=NO_STORE)
+
+
+def travel_id_routes(directory: ProviderDirectory | None = None) -> list[Route]:
+    """The Travel ID routes for one app, sharing one in-memory discovery and key cache."""
+    endpoints = TravelIdEndpoints(directory)
+    return [
+        Route("/auth/travel-id/login", _answering_errors(endpoints.login), methods=["GET"]),
+        Route(
+            "/auth/travel-id/callback",
+            _answering_errors(endpoints.callback),
+            methods=["GET"],
+            name=CALLBACK_ROUTE,
+        ),
+        Route("/auth/travel-id/unlink", _answering_errors(endpoints.unlink), methods=["POST"]),
+    ]

@@ -1,0 +1,93 @@
+"""Checking what a member types to sign in: service card number + PIN, user ID or e-mail + password.
+
+Failures are counted per account, attempt by attempt: the member row is locked while one attempt is
+checked, so aliases or batched requests cannot try PINs in parallel. After the configured number of
+failures the account is locked for a while. A wrong secret and an unknown account give the same
+answer with the same work (a dummy hash is verified), so the answer does not tell whether the account
+exists; only an existing, locked account says that it is locked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from tortoise.transactions import in_transaction
+
+from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.identifiers import validate_service_card_number
+from loyalty.members.models import CardState, Member, ServiceCard
+from loyalty.members.pins import verify_secret
+from loyalty.rules import ProgrammeRules
+
+
+class SignInMethod(StrEnum):
+    SERVICE_CARD_NUMBER = "SERVICE_CARD_NUMBER"
+    USERNAME = "USERNAME"
+    EMAIL = "EMAIL"
+    TRAVEL_ID = "TRAVEL_ID"
+
+
+class AccountLocked(DomainError):
+    code = "ACCOUNT_LOCKED"
+
+    def __init__(self, unlocks_at: dt.datetime) -> None:
+        super().__init__("Too many wrong attempts: sign-in is blocked for a while.")
+        self.unlocks_at = unlocks_at
+
+
+WRONG = "The sign-in data is not correct."
+
+
+async def _find_account_id(method: SignInMethod, identifier: str, rules: ProgrammeRules) -> int | None:
+    if method is SignInMethod.SERVICE_CARD_NUMBER:
+        number = validate_service_card_number(identifier, rules.identifiers)
+        card = await ServiceCard.get_or_none(number=number, state=CardState.ACTIVE).only("account_id")
+        return card.account_id if card else None
+    if method is SignInMethod.USERNAME:
+        member = await Member.get_or_none(user_id=identifier.strip().lower()).only("id")
+        return int(member.id) if member else None
+    if method is SignInMethod.EMAIL:
+        member = await Member.get_or_none(email=identifier.strip().lower()).only("id", "created_at")
+        if member is None or member.created_at.date() <= rules.sign_in.email_login_registered_after:
+            return None  # e-mail sign-in is only for members registered after the cut-off date
+        return int(member.id)
+    raise ValueError(f"{method} is not checked here")
+
+
+def _stored_secret(member: Member | None, method: SignInMethod) -> str | None:
+    if member is None:
+        return None
+    return member.pin_hash if method is SignInMethod.SERVICE_CARD_NUMBER else member.password_hash
+
+
+async def check_credentials(
+    *, method: SignInMethod, identifier: str, secret: str, rules: ProgrammeRules, now: dt.datetime
+) -> Member:
+    """The member these credentials belong to; ``InvalidCredentials`` or ``AccountLocked`` otherwise."""
+    account_id = await _find_account_id(method, identifier, rules)
+    if account_id is None:
+        await verify_secret(None, secret)  # the same work as a real check
+        raise InvalidCredentials(WRONG)
+    locked_until: dt.datetime | None = None
+    async with in_transaction():
+        member = await Member.filter(id=account_id).select_for_update().get()
+        if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
+            locked_until = member.sign_in_locked_until
+        elif await verify_secret(_stored_secret(member, method), secret):
+            member.failed_sign_ins = 0
+            member.sign_in_locked_until = None
+            await member.save(update_fields=["failed_sign_ins", "sign_in_locked_until"])
+            return member
+        else:
+            member.failed_sign_ins += 1
+            if member.failed_sign_ins >= rules.sign_in.max_failed_attempts:
+                member.failed_sign_ins = 0
+                member.sign_in_locked_until = locked_until = now + dt.timedelta(
+                    minutes=rules.sign_in.lockout_minutes
+                )
+            await member.save(update_fields=["failed_sign_ins", "sign_in_locked_until"])
+    # Raised after the transaction so that the counted failure is committed.
+    if locked_until is not None:
+        raise AccountLocked(locked_until)
+    raise InvalidCredentials(WRONG)

@@ -1,0 +1,115 @@
+"""Refresh tokens: stored as hashes, rotated on every use, and a reused one revokes its whole family.
+
+A family starts at a sign-in and ends at sign-out (or when reuse shows that a token was stolen).
+``authenticated_at`` travels with the family: a refreshed session is only IDENTIFIED, and the
+gateway decides from it whether the AUTHENTICATED window is still open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from loyalty.auth.models import RefreshToken
+from loyalty.errors import DomainError
+from loyalty.rules import SignInRules
+
+TOKEN_BYTES = 32
+
+
+class RefreshRefused(DomainError):
+    code = "REFRESH_TOKEN_INVALID"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRefresh:
+    account_id: int
+    token: str
+    family: str
+    authenticated_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def token_hash(raw: str) -> str:
+    """Refresh tokens are 256 random bits: a plain SHA-256 is enough to make the stored value useless."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def _issue(
+    *,
+    account_id: int,
+    family: str,
+    authenticated_at: dt.datetime,
+    platform: str,
+    rules: SignInRules,
+    now: dt.datetime,
+) -> IssuedRefresh:
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    expires_at = now + dt.timedelta(days=rules.refresh_token_days)
+    await RefreshToken.create(
+        account_id=account_id,
+        family=family,
+        token_hash=token_hash(raw),
+        level_granted_at=authenticated_at,
+        client_platform=platform,
+        expires_at=expires_at,
+    )
+    return IssuedRefresh(account_id, raw, family, authenticated_at, expires_at)
+
+
+async def start_family(
+    *, account_id: int, platform: str, rules: SignInRules, now: dt.datetime
+) -> IssuedRefresh:
+    """A new session after fresh credentials (and the second factor, when enabled)."""
+    return await _issue(
+        account_id=account_id,
+        family=secrets.token_hex(16),
+        authenticated_at=now,
+        platform=platform,
+        rules=rules,
+        now=now,
+    )
+
+
+async def rotate(*, token: str, rules: SignInRules, now: dt.datetime) -> IssuedRefresh:
+    """Trade a refresh token for the next one of its family; reuse of a spent one revokes the family."""
+    reused_family: str | None = None
+    async with in_transaction():
+        row = await RefreshToken.filter(token_hash=token_hash(token)).select_for_update().first()
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            raise RefreshRefused("This session has ended: sign in again.")
+        if row.used_at is not None:
+            reused_family = row.family
+            await RefreshToken.filter(family=row.family, revoked_at=None).update(revoked_at=now)
+        else:
+            row.used_at = now
+            await row.save(update_fields=["used_at"])
+            return await _issue(
+                account_id=row.account_id,
+                family=row.family,
+                authenticated_at=row.level_granted_at,
+                platform=row.client_platform,
+                rules=rules,
+                now=now,
+            )
+    raise RefreshRefused(
+        f"This refresh token was used before; every session of family {reused_family[:6]}… is revoked.",
+        code="REFRESH_TOKEN_REUSED",
+    )
+
+
+async def revoke_family_of(*, token: str, now: dt.datetime) -> int:
+    """Sign out: end the session this refresh token belongs to."""
+    row = await RefreshToken.get_or_none(token_hash=token_hash(token))
+    if row is None:
+        return 0
+    return await RefreshToken.filter(family=row.family, revoked_at=None).update(revoked_at=now)
+
+
+async def revoke_all(*, account_id: int, now: dt.datetime) -> int:
+    """Sign out everywhere: every refresh token of the member stops working."""
+    return await RefreshToken.filter(account_id=account_id, revoked_at=None).update(revoked_at=now)

@@ -1,0 +1,85 @@
+"""The one way a sign-in ends, whatever proved the first factor (PIN, password, Travel ID):
+a second-factor challenge when TOTP is on, else an AUTHENTICATED session with tokens.
+
+Used by the GraphQL resolvers and by the Travel ID callback route, so both give the same outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from loyalty.auth import totp
+from loyalty.auth.signin import Platform, grant_session
+from loyalty.members.models import SessionLevel
+from loyalty.ports import RateLimiter
+from loyalty.rules import ProgrammeRules
+from schema.context import TokenIssuer
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTokens:
+    account_id: int
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    bonus_miles: int
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorNeeded:
+    challenge: str
+    expires_in: int
+
+
+SignInOutcome = SessionTokens | SecondFactorNeeded
+
+
+async def issue_session(
+    *,
+    tokens: TokenIssuer,
+    rules: ProgrammeRules,
+    account_id: int,
+    method: str,
+    platform: Platform,
+    now: dt.datetime,
+) -> SessionTokens:
+    granted = await grant_session(
+        account_id=account_id, method=method, platform=platform, rules=rules, now=now
+    )
+    access = tokens.issue(
+        account_id=account_id,
+        level=SessionLevel.AUTHENTICATED,
+        auth_time=int(granted.refresh.authenticated_at.timestamp()),
+    )
+    return SessionTokens(
+        account_id=account_id,
+        access_token=access,
+        refresh_token=granted.refresh.token,
+        expires_in=tokens.ttl_s,
+        bonus_miles=granted.bonus_miles,
+    )
+
+
+async def finish_sign_in(
+    *,
+    tokens: TokenIssuer,
+    rules: ProgrammeRules,
+    account_id: int,
+    method: str,
+    platform: Platform,
+    now: dt.datetime,
+) -> SignInOutcome:
+    """After the first factor: ask for the second one if the member has it, else start the session."""
+    if await totp.has_confirmed_factor(account_id=account_id):
+        challenge = tokens.issue_challenge(account_id=account_id, method=method, platform=platform.value)
+        return SecondFactorNeeded(challenge=challenge, expires_in=tokens.challenge_ttl_s)
+    return await issue_session(
+        tokens=tokens, rules=rules, account_id=account_id, method=method, platform=platform, now=now
+    )
+
+
+async def claim_challenge(limiter: RateLimiter, challenge_id: str, ttl_s: int) -> bool:
+    """A challenge completes once: the first claim wins, atomically on either backend."""
+    decision = await limiter.hit(f"second-factor-challenge:{challenge_id}", limit=1, window_s=max(ttl_s, 1))
+    return decision.allowed

@@ -1,0 +1,427 @@
+"""The accrual path: a stored ``accrual.created`` delivery credited once by the inbox worker.
+
+End-to-end tests go through ``POST /webhooks/partners/{code}`` and wait (bounded) for the app's
+in-process worker; service-level tests call ``process_inbox_row`` and ``requeue_pending`` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from gateway.backends.memory import MemoryQueue
+from gateway.settings import Settings
+from loyalty.identifiers import new_service_card_number
+from loyalty.ledger.models import Balance, Currency, Entry, Posting
+from loyalty.ledger.service import balances_of
+from loyalty.members.models import CardState, ServiceCard
+from loyalty.members.service import EnrolledMember
+from loyalty.rules import current_rules
+from partners.models import Partner
+from partners.service import NewPartner
+from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member, make_partner
+from tests.support import signed_delivery
+from webhooks.models import InboxState, PartnerInbox
+from webhooks.worker import INBOX_GROUP, INBOX_STREAM, process_inbox_row, requeue_pending
+
+URL = "/webhooks/partners/swiss"
+WAIT_S = 5.0
+POLL_S = 0.02
+
+
+def accrual_event(member: dict[str, str], transaction_id: str = "LX-1", **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "member": member,
+        "transactionId": transaction_id,
+        "activityDate": "2025-03-01",
+        "miles": 1200,
+    }
+    data.update(extra)
+    return {"type": "accrual.created", "data": data}
+
+
+def unknown_card_number() -> str:
+    """A well-formed (Luhn-valid, known prefix) card number that nobody holds."""
+    return new_service_card_number(current_rules().identifiers, tier="BASE", advertising_consent=True)
+
+
+async def deliver(
+    client: AsyncClient, secret: str, event: dict[str, Any], webhook_id: str | None = None
+) -> int:
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    body, headers = signed_delivery(secret, event, webhook_id=webhook_id)
+    response = await client.post(URL, content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    inbox_id: int = response.json()["id"]
+    return inbox_id
+
+
+async def settled(inbox_id: int) -> PartnerInbox:
+    """The inbox row once the worker is done with it (processed or failed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while True:
+        row = await PartnerInbox.get(id=inbox_id)
+        if row.state is not InboxState.PENDING:
+            return row
+        if loop.time() > deadline:
+            pytest.fail(f"inbox row {inbox_id} still pending after {WAIT_S} s")
+        await asyncio.sleep(POLL_S)
+
+
+async def award_miles(account_id: int) -> int:
+    return (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
+
+
+# --- shutdown guard --------------------------------------------------------------------------------
+# On Python 3.11, redis-py sends commands through ``asyncio.wait_for``, which can swallow a cancellation
+# that arrives just as the send completes. The app's lifespan cancels the in-process worker once, so
+# now and then it never stops and shutdown hangs for asgi-lifespan's 30 s (production stack only).
+# Until gateway/app.py stops the worker reliably, this re-cancels a worker that survived its
+# cancellation and warns, so the hang shows up as a warning instead of a 30 s teardown error.
+
+_GUARDS: set[asyncio.Task[None]] = set()
+
+
+async def _cancel_until_done(worker: asyncio.Task[Any], grace_s: float = 0.5, limit_s: float = 60.0) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    cancelling_since: float | None = None
+    warned = False
+    while not worker.done() and loop.time() - started < limit_s:
+        if worker.cancelling():
+            cancelling_since = cancelling_since if cancelling_since is not None else loop.time()
+            if loop.time() - cancelling_since > grace_s:
+                if not warned:
+                    warnings.warn("inbox worker survived its cancellation; cancelled again", stacklevel=1)
+                    warned = True
+                worker.cancel()
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def client(client: AsyncClient) -> AsyncIterator[AsyncClient]:
+    """The conftest client; on teardown, guards the app's shutdown against a lost worker cancellation."""
+    yield client
+    for task in asyncio.all_tasks():
+        if task.get_name() == "inbox-worker" and not task.done():
+            guard = asyncio.create_task(_cancel_until_done(task))
+            _GUARDS.add(guard)
+            guard.add_done_callback(_GUARDS.discard)
+
+
+@pytest.fixture
+async def partner(client: AsyncClient) -> NewPartner:
+    return await make_partner("swiss")
+
+
+@pytest.fixture
+async def member(client: AsyncClient) -> EnrolledMember:
+    return await make_member()
+
+
+# --- through HTTP and the in-process worker --------------------------------------------------------
+
+
+async def test_accrual_is_credited_and_visible_in_me(client: AsyncClient, partner: NewPartner):
+    # given: a member enrolled through the API
+    enrolled = await gql(client, ENROL_MEMBER, {"input": enrolment_input()})
+    success = enrolled["data"]["enrolMember"]
+    assert success["__typename"] == "EnrolMemberSuccess", enrolled
+    token = success["accessToken"]
+    event = accrual_event({"serviceCardNumber": success["serviceCardNumber"]}, "LX-1001", miles=1200)
+
+    # when
+    inbox_id = await deliver(client, partner.signing_secret, event)
+
+    # then: the member sees the miles (polled, bounded)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while True:
+        me = await gql(client, ME, token=token)
+        assert "errors" not in me, me
+        if me["data"]["me"]["balances"]["awardMiles"] == 1200:
+            break
+        if loop.time() > deadline:
+            pytest.fail(f"miles not credited after {WAIT_S} s: {me}")
+        await asyncio.sleep(POLL_S)
+    assert me["data"]["me"]["balances"]["points"] == 0
+    # and the database shows one processed row and one posting
+    row = await PartnerInbox.get(id=inbox_id)
+    swiss = await Partner.get(code="swiss")
+    assert row.state is InboxState.PROCESSED
+    assert row.error_code is None
+    assert row.attempts == 1
+    assert row.processed_at is not None
+    posting = await Posting.get(account_id=row.account_id)
+    assert posting.account_id == row.account_id
+    assert posting.source == "PARTNER_ACCRUAL"
+    assert posting.partner_reference == "swiss:LX-1001"
+    assert posting.idempotency_key == f"accrual:{swiss.id}:LX-1001"
+    assert posting.activity_date == dt.date(2025, 3, 1)
+    entries = await Entry.filter(posting_id=posting.id).values_list("currency", "amount")
+    assert entries == [(Currency.AWARD_MILES, 1200)]
+
+
+async def test_accrual_by_account_number_is_credited(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given
+    event = accrual_event({"accountNumber": member.member.account_number}, miles=800, points=40)
+
+    # when
+    row = await settled(await deliver(client, partner.signing_secret, event))
+
+    # then
+    assert row.state is InboxState.PROCESSED, row.error_code
+    assert row.account_id == member.member.id
+    balances = await balances_of(account_id=member.member.id)
+    assert balances[Currency.AWARD_MILES] == 800
+    assert balances[Currency.POINTS] == 40
+    assert await Posting.filter(account_id=member.member.id).count() == 1
+
+
+async def test_same_transaction_under_a_new_webhook_id_credits_nothing_more(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: the transaction was credited once
+    event = accrual_event({"serviceCardNumber": member.card.number}, "LX-7", miles=500)
+    first = await settled(await deliver(client, partner.signing_secret, event, "msg_a"))
+    assert first.state is InboxState.PROCESSED, first.error_code
+    assert await award_miles(member.member.id) == 500
+
+    # when: the partner sends the same transaction again as a new delivery
+    second = await settled(await deliver(client, partner.signing_secret, event, "msg_b"))
+
+    # then: the delivery is done, but nothing more is posted
+    assert second.id != first.id
+    assert second.state is InboxState.PROCESSED, second.error_code
+    assert second.account_id == member.member.id
+    assert await award_miles(member.member.id) == 500
+    assert await Posting.filter(account_id=member.member.id).count() == 1
+    assert await Entry.filter(account_id=member.member.id).count() == 1
+
+
+async def test_superseded_card_number_still_credits_the_account(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: the member's card number was superseded (e.g. after a status change)
+    await ServiceCard.filter(id=member.card.id).update(state=CardState.SUPERSEDED)
+    event = accrual_event({"serviceCardNumber": member.card.number}, miles=3400)
+
+    # when
+    row = await settled(await deliver(client, partner.signing_secret, event))
+
+    # then
+    assert row.state is InboxState.PROCESSED, row.error_code
+    assert row.account_id == member.member.id
+    assert await award_miles(member.member.id) == 3400
+
+
+async def test_grouped_card_number_is_credited(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: the partner sends the number as printed, in groups of four
+    number = member.card.number
+    grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    event = accrual_event({"serviceCardNumber": grouped}, miles=250)
+
+    # when
+    row = await settled(await deliver(client, partner.signing_secret, event))
+
+    # then
+    assert row.state is InboxState.PROCESSED, row.error_code
+    assert await award_miles(member.member.id) == 250
+
+
+@pytest.mark.parametrize(
+    ("member_ref", "overrides", "code"),
+    [
+        pytest.param({"serviceCardNumber": "UNKNOWN"}, {}, "CARD_NOT_FOUND", id="unknown-card"),
+        pytest.param({"accountNumber": "000000001"}, {}, "MEMBER_NOT_FOUND", id="unknown-account"),
+        pytest.param({}, {}, "MEMBER_MISSING", id="no-member-reference"),
+        pytest.param({"serviceCardNumber": "992012345678900"}, {}, "CARD_NUMBER_CHECK_DIGIT", id="bad-luhn"),
+        pytest.param(None, {"transactionId": ""}, "TRANSACTION_ID_MISSING", id="no-transaction-id"),
+        pytest.param(None, {"miles": -5}, "AMOUNT_INVALID", id="negative-miles"),
+        pytest.param(None, {"miles": 0}, "AMOUNT_INVALID", id="nothing-credited"),
+        pytest.param(None, {"miles": True}, "AMOUNT_INVALID", id="boolean-miles"),
+        pytest.param(None, {"activityDate": "yesterday"}, "DATE_INVALID", id="bad-date"),
+    ],
+)
+async def test_accrual_that_cannot_be_applied_fails_without_posting(
+    client: AsyncClient,
+    partner: NewPartner,
+    member: EnrolledMember,
+    member_ref: dict[str, str] | None,
+    overrides: dict[str, Any],
+    code: str,
+):
+    # given
+    if member_ref is None:
+        member_ref = {"serviceCardNumber": member.card.number}
+    elif member_ref.get("serviceCardNumber") == "UNKNOWN":
+        member_ref = {"serviceCardNumber": unknown_card_number()}
+    event = accrual_event(member_ref, **overrides)
+
+    # when
+    row = await settled(await deliver(client, partner.signing_secret, event))
+
+    # then
+    assert row.state is InboxState.FAILED
+    assert row.error_code == code
+    assert row.error_message
+    assert row.attempts == 1
+    assert row.processed_at is not None
+    assert await Posting.all().count() == 0
+    assert await Balance.filter(amount__not=0).count() == 0
+
+
+async def test_unsupported_event_type_fails(client: AsyncClient, partner: NewPartner, member: EnrolledMember):
+    # given
+    event = {"type": "member.renamed", "data": {"member": {"serviceCardNumber": member.card.number}}}
+
+    # when
+    row = await settled(await deliver(client, partner.signing_secret, event))
+
+    # then
+    assert row.state is InboxState.FAILED
+    assert row.error_code == "EVENT_TYPE_UNSUPPORTED"
+    assert "member.renamed" in (row.error_message or "")
+    assert await Posting.all().count() == 0
+
+
+# --- service level ---------------------------------------------------------------------------------
+
+
+async def store(partner_code: str, event: dict[str, Any], webhook_id: str | None = None) -> PartnerInbox:
+    """An inbox row as ``webhooks.inbound.receive`` stores it, without queueing it."""
+    partner = await Partner.get(code=partner_code)
+    return await PartnerInbox.create(
+        partner_id=partner.id,
+        webhook_id=webhook_id or f"msg_{uuid.uuid4().hex}",
+        event_type=event["type"],
+        payload=event,
+    )
+
+
+async def test_process_inbox_row_applies_a_row_once(db: Settings):
+    # given
+    await make_partner("swiss")
+    member = await make_member()
+    row = await store("swiss", accrual_event({"serviceCardNumber": member.card.number}, miles=900))
+    rules = current_rules()
+
+    # when
+    first = await process_inbox_row(row.id, rules)
+    second = await process_inbox_row(row.id, rules)
+
+    # then: the first call returns the row in its final state, the second does nothing
+    assert first is not None
+    assert first.id == row.id
+    assert first.state is InboxState.PROCESSED
+    assert second is None
+    stored = await PartnerInbox.get(id=row.id)
+    assert stored.state is InboxState.PROCESSED
+    assert stored.attempts == 1
+    assert stored.account_id == member.member.id
+    assert await award_miles(member.member.id) == 900
+    assert await Posting.all().count() == 1
+
+
+async def test_process_inbox_row_leaves_a_failed_row_alone(db: Settings):
+    # given
+    await make_partner("swiss")
+    row = await store("swiss", accrual_event({"serviceCardNumber": unknown_card_number()}))
+    rules = current_rules()
+
+    # when
+    first = await process_inbox_row(row.id, rules)
+    second = await process_inbox_row(row.id, rules)
+
+    # then
+    assert first is not None
+    assert first.state is InboxState.FAILED
+    assert second is None
+    stored = await PartnerInbox.get(id=row.id)
+    assert (stored.state, stored.error_code, stored.attempts) == (InboxState.FAILED, "CARD_NOT_FOUND", 1)
+
+
+async def test_process_inbox_row_of_an_unknown_id_returns_none(db: Settings):
+    # when
+    result = await process_inbox_row(987654, current_rules())
+
+    # then
+    assert result is None
+    assert await PartnerInbox.all().count() == 0
+
+
+async def test_requeue_pending_queues_only_old_pending_rows(db: Settings):
+    # given: an old pending row, a fresh pending row and an old processed row
+    await make_partner("swiss")
+    member = await make_member()
+    event = accrual_event({"serviceCardNumber": member.card.number})
+    old = await store("swiss", event, "msg_old")
+    fresh = await store("swiss", event, "msg_fresh")
+    done = await store("swiss", event, "msg_done")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    await PartnerInbox.filter(id__in=[old.id, done.id]).update(received_at=long_ago)
+    await PartnerInbox.filter(id=done.id).update(state=InboxState.PROCESSED)
+    queue = MemoryQueue()
+
+    # when
+    queued = await requeue_pending(queue, older_than_s=60)
+
+    # then
+    assert queued == 1
+    messages = await queue.consume(INBOX_STREAM, INBOX_GROUP, "test", count=10, block_ms=0)
+    assert [message.fields for message in messages] == [{"inbox_id": str(old.id)}]
+    assert fresh.id != old.id
+    # and requeueing changes no row
+    states = await PartnerInbox.all().order_by("id").values_list("webhook_id", "state")
+    assert states == [
+        ("msg_old", InboxState.PENDING),
+        ("msg_fresh", InboxState.PENDING),
+        ("msg_done", InboxState.PROCESSED),
+    ]
+
+
+async def test_requeue_pending_respects_the_limit_oldest_first(db: Settings):
+    # given: three old pending rows
+    await make_partner("swiss")
+    event = {"type": "accrual.created", "data": {}}
+    rows = [await store("swiss", event, f"msg_{n}") for n in range(3)]
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    await PartnerInbox.all().update(received_at=long_ago)
+    queue = MemoryQueue()
+
+    # when
+    queued = await requeue_pending(queue, older_than_s=60, limit=2)
+
+    # then
+    assert queued == 2
+    messages = await queue.consume(INBOX_STREAM, INBOX_GROUP, "test", count=10, block_ms=0)
+    assert [message.fields["inbox_id"] for message in messages] == [str(rows[0].id), str(rows[1].id)]
+
+
+async def test_requeued_row_is_processed_by_the_worker(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: a row stored while the queue was unreachable (never queued)
+    row = await store("swiss", accrual_event({"serviceCardNumber": member.card.number}, miles=600))
+    await PartnerInbox.filter(id=row.id).update(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    queue = client._transport.app.state.backends.ports.queue  # type: ignore[attr-defined]
+
+    # when: the sweeper queues it again
+    assert await requeue_pending(queue, older_than_s=60) == 1
+
+    # then
+    settled_row = await settled(row.id)
+    assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
+    assert await award_miles(member.member.id) == 600
