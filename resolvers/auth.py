@@ -47,6 +47,15 @@ async def _signed_in(session: SessionTokens, level: SessionLevel = SessionLevel.
     )
 
 
+def second_factor_refusal(error: DomainError) -> AccountLocked | WrongCredentials | InputError:
+    """A refused code: locked (with when it unlocks), wrong or replayed, or not usable at all."""
+    if isinstance(error, totp.TwoFactorLocked):
+        return AccountLocked(code=error.code, message=error.message, unlocks_at=error.unlocks_at)
+    if isinstance(error, totp.TwoFactorInvalid | totp.TwoFactorCodeReused):
+        return WrongCredentials(code=error.code, message=error.message)
+    return InputError.from_domain(error)
+
+
 async def sign_in(info: Info, data: SignInInput) -> SignInResult:
     context = info.context
     try:
@@ -89,12 +98,8 @@ async def complete_sign_in(info: Info, challenge: str, code: str) -> CompleteSig
             rules=context.rules.two_factor,
             now=_now(),
         )
-    except totp.TwoFactorLocked as locked:
-        return AccountLocked(code=locked.code, message=locked.message, unlocks_at=locked.unlocks_at)
-    except totp.TwoFactorInvalid as wrong:
-        return WrongCredentials(code=wrong.code, message=wrong.message)
     except DomainError as error:
-        return InputError.from_domain(error)
+        return second_factor_refusal(error)
     if not await claim_challenge(
         context.backends.rate_limiter, pending.challenge_id, context.tokens.challenge_ttl_s
     ):

@@ -10,9 +10,11 @@ from strawberry.federation import Schema
 
 from resolvers import auth as auth_resolvers
 from resolvers import members as member_resolvers
+from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
+from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
@@ -53,6 +55,18 @@ class Mutation:
     @strawberry.mutation(description="End the session this refresh token belongs to.")
     async def sign_out(self, info: Info, refresh_token: str) -> SignedOut:
         return await auth_resolvers.sign_out(info, refresh_token)
+
+    @strawberry.mutation(description="Start app 2FA: returns the secret and QR code. Needs AUTHENTICATED.")
+    async def begin_two_factor(self, info: Info) -> BeginTwoFactorResult:
+        return await twofactor_resolvers.begin(info)
+
+    @strawberry.mutation(description="Confirm app 2FA with a first code; returns one-time recovery codes.")
+    async def confirm_two_factor(self, info: Info, code: str) -> ConfirmTwoFactorResult:
+        return await twofactor_resolvers.confirm(info, code)
+
+    @strawberry.mutation(description="Turn app 2FA off; needs a current code (or a recovery code).")
+    async def disable_two_factor(self, info: Info, code: str) -> DisableTwoFactorResult:
+        return await twofactor_resolvers.disable(info, code)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:
