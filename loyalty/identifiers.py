@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 
+import segno
+
 from loyalty.errors import ValidationFailed
 from loyalty.rules import IdentifierRules
 
@@ -110,6 +112,11 @@ def validate_account_number(raw: str, rules: IdentifierRules, *, field: str = "a
             code=CardNumberError.ACCOUNT_NUMBER_INVALID,
         )
     return number
+
+
+def card_qr_svg(number: str) -> str:
+    """The digital card's QR code: it encodes the bare service card number, as scanners at lounges expect."""
+    return str(segno.make(number, error="m").svg_inline(scale=4))
 
 
 def group_for_reading(number: str) -> str:

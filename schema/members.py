@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from loyalty.identifiers import group_for_reading
+from loyalty.identifiers import card_qr_svg, group_for_reading
 from loyalty.ledger.models import Currency
 from loyalty.members import models
 from loyalty.members.models import CardState, SessionLevel, Tier
@@ -39,6 +39,10 @@ class ServiceCard:
     @strawberry.field(description="The number in groups of four, as printed: 9920 1234 5678 901.")
     def number_grouped(self) -> str:
         return group_for_reading(self.number)
+
+    @strawberry.field(description="The app card's QR code (SVG) encoding the service card number.")
+    def qr_code_svg(self) -> str:
+        return card_qr_svg(self.number)
 
     @classmethod
     def from_model(cls, card: models.ServiceCard) -> ServiceCard:

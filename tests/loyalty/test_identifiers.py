@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from loyalty.errors import ValidationFailed
 from loyalty.identifiers import (
     CardNumberError,
+    card_qr_svg,
     group_for_reading,
     luhn_check_digit,
     luhn_valid,
@@ -110,3 +111,12 @@ def test_bad_account_numbers_are_refused(raw: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
         validate_account_number(raw, RULES)
     assert refused.value.code == CardNumberError.ACCOUNT_NUMBER_INVALID
+
+
+def test_the_card_qr_code_is_an_svg_that_depends_on_the_number() -> None:
+    import xml.etree.ElementTree as ET
+
+    first = card_qr_svg(new_service_card_number(RULES, tier="BASE", advertising_consent=True))
+    second = card_qr_svg(new_service_card_number(RULES, tier="BASE", advertising_consent=True))
+    assert ET.fromstring(first).tag.endswith("svg")  # noqa: S314 - our own output
+    assert first != second
