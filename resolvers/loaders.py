@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from loyalty.auth.models import TotpFactor
 from loyalty.ledger.models import Balance, Currency
 from loyalty.members.models import CardState, Member, ServiceCard
 
@@ -30,6 +31,14 @@ async def _balances_by_account(keys: Sequence[int]) -> list[dict[Currency, int]]
     return [{currency: grouped[key].get(currency, 0) for currency in Currency} for key in keys]
 
 
+async def _two_factor_by_account(keys: Sequence[int]) -> list[bool]:
+    factors = await TotpFactor.filter(account_id__in=list(keys), confirmed_at__isnull=False).only(
+        "account_id"
+    )
+    confirmed = {factor.account_id for factor in factors}
+    return [key in confirmed for key in keys]
+
+
 @dataclass
 class Loaders:
     member_by_id: DataLoader[int, Member | None] = field(
@@ -40,4 +49,7 @@ class Loaders:
     )
     balances_by_account: DataLoader[int, dict[Currency, int]] = field(
         default_factory=lambda: DataLoader(load_fn=_balances_by_account)
+    )
+    two_factor_by_account: DataLoader[int, bool] = field(
+        default_factory=lambda: DataLoader(load_fn=_two_factor_by_account)
     )

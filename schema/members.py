@@ -89,11 +89,18 @@ class Member:
     language: str
     tier: Tier
     date_of_birth: dt.date
+    user_id: str | None = strawberry.field(
+        description="For user ID + password sign-in (forgot it? it is here)."
+    )
 
     @strawberry.field(description="The card to show: the active service card number.")
     async def card(self, info: Info) -> ServiceCard | None:
         card = await info.context.loaders.active_card_by_account.load(self.account_id)
         return ServiceCard.from_model(card) if card else None
+
+    @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
+    async def two_factor_enabled(self, info: Info) -> bool:
+        return await info.context.loaders.two_factor_by_account.load(self.account_id)
 
     @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
     async def balances(self, info: Info) -> Balances:
@@ -111,6 +118,7 @@ class Member:
             language=member.language,
             tier=member.tier,
             date_of_birth=member.date_of_birth,
+            user_id=member.user_id,
         )
 
 

@@ -10,10 +10,12 @@ from strawberry.federation import Schema
 
 from resolvers import auth as auth_resolvers
 from resolvers import members as member_resolvers
+from resolvers import profile as profile_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
+from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 
@@ -67,6 +69,18 @@ class Mutation:
     @strawberry.mutation(description="Turn app 2FA off; needs a current code (or a recovery code).")
     async def disable_two_factor(self, info: Info, code: str) -> DisableTwoFactorResult:
         return await twofactor_resolvers.disable(info, code)
+
+    @strawberry.mutation(description="Change language or user ID. Needs AUTHENTICATED.")
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
+        return await profile_resolvers.update_profile(info, input)
+
+    @strawberry.mutation(description="Set a new PIN (6 digits, not trivial). Needs AUTHENTICATED.")
+    async def change_pin(self, info: Info, new_pin: str) -> ChangeSecretResult:
+        return await profile_resolvers.change_pin(info, new_pin)
+
+    @strawberry.mutation(description="Set a new password (user ID and e-mail sign-in). Needs AUTHENTICATED.")
+    async def change_password(self, info: Info, new_password: str) -> ChangeSecretResult:
+        return await profile_resolvers.change_password(info, new_password)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -89,7 +89,7 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
             "Use the two-letter ISO country code.", field="country", code="COUNTRY_INVALID"
         )
     check_pin_rules(data.pin, rules.pin, date_of_birth=data.date_of_birth)
-    user_id = _clean_user_id(data.user_id)
+    user_id = clean_user_id(data.user_id)
     if data.password is not None:
         check_password_rules(data.password, rules, email=email, user_id=user_id)
     return Enrolment(
@@ -106,7 +106,7 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
     )
 
 
-def _clean_user_id(raw: str | None) -> str | None:
+def clean_user_id(raw: str | None) -> str | None:
     if raw is None or not raw.strip():
         return None
     user_id = raw.strip().lower()
