@@ -19,6 +19,8 @@ authorization URL and exchanges the code; joserfc and Authlib's ``CodeIDToken`` 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import logging
 import re
 import time
@@ -29,11 +31,11 @@ from urllib.parse import urlsplit
 
 import httpx2
 import orjson
-from authlib.common.security import generate_token  # type: ignore[import-untyped]
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError  # type: ignore[import-untyped]
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # type: ignore[import-untyped]
-from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
-from authlib.oidc.core import CodeIDToken  # type: ignore[import-untyped]
+from authlib.common.security import generate_token
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -62,6 +64,7 @@ _STATE_SHAPE = re.compile(r"[A-Za-z0-9]{32,128}")
 _PLATFORM_SHAPE = re.compile(r"[A-Za-z]{1,16}")
 _ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 NO_STORE = {"cache-control": "no-store"}
+FLOW_COOKIE = "milesgate_travel_id_flow"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -253,6 +256,8 @@ class FlowState:
     account_id: int | None
     platform: str | None
     created: float
+    browser_hash: str = ""
+    """SHA-256 of the random value in the browser's flow cookie: only that browser can finish the flow."""
 
     def dump(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -318,7 +323,13 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _new_flow(request: Request, config: ProviderConfig, purpose: str, account_id: int | None) -> FlowState:
+def _browser_hash(binding: str) -> str:
+    return hashlib.sha256(binding.encode()).hexdigest()
+
+
+def _new_flow(
+    request: Request, config: ProviderConfig, purpose: str, account_id: int | None, binding: str
+) -> FlowState:
     platform = request.query_params.get("platform")
     if platform is not None and not _PLATFORM_SHAPE.fullmatch(platform):
         raise TravelIdRefused(400, "PLATFORM_INVALID", "The platform is one of WEB, IOS, ANDROID.")
@@ -333,6 +344,7 @@ def _new_flow(request: Request, config: ProviderConfig, purpose: str, account_id
         account_id=account_id,
         platform=platform,
         created=time.time(),
+        browser_hash=_browser_hash(binding),
     )
 
 
@@ -352,7 +364,9 @@ def _authorization_url(endpoint: str, config: ProviderConfig, flow: FlowState, s
 
 
 async def _take_state(request: Request, config: ProviderConfig) -> FlowState:
-    """The flow of this callback's state, claimed once: unknown, expired or replayed states are refused."""
+    """The flow of this callback's state, claimed once: unknown, expired or replayed states are refused,
+    and so is a callback from another browser than the one that started the flow (checked before the
+    claim, so a forged callback cannot spend the real member's flow)."""
     refused = TravelIdRefused(400, "STATE_INVALID", "This sign-in link is unknown, expired or already used.")
     state = request.query_params.get("state", "")
     if not _STATE_SHAPE.fullmatch(state):
@@ -360,12 +374,18 @@ async def _take_state(request: Request, config: ProviderConfig) -> FlowState:
     ports = _ports(request)
     key = f"travelid:state:{state}"
     raw = await ports.cache.get(key)
-    if raw is None:
+    flow = FlowState.load(raw) if raw is not None else None
+    if flow is None or flow.created + STATE_TTL_S < time.time():
         raise refused
+    binding = request.cookies.get(FLOW_COOKIE, "")
+    if not binding or not hmac.compare_digest(_browser_hash(binding), flow.browser_hash):
+        # Login/link CSRF: a callback URL carried to another browser must not finish the flow there.
+        raise TravelIdRefused(
+            400, "BROWSER_MISMATCH", "Finish Travel ID sign-in in the browser that started it."
+        )
     claim = await ports.rate_limiter.hit(f"travelid:claimed:{state}", limit=1, window_s=STATE_TTL_S)
     await ports.cache.delete(key)
-    flow = FlowState.load(raw)
-    if not claim.allowed or flow is None or flow.created + STATE_TTL_S < time.time():
+    if not claim.allowed:
         raise refused
     if (flow.issuer, flow.client_id) != (config.issuer, config.client_id):
         raise refused  # the configuration changed since this flow started
@@ -458,11 +478,27 @@ class TravelIdEndpoints:
             raise TravelIdRefused(400, "PURPOSE_INVALID", "The purpose is login or link.")
         account_id = _authenticated_account(request) if purpose == LINK else None
         metadata = await self.directory.metadata(config)
-        flow = _new_flow(request, config, purpose, account_id)
+        binding = generate_token(43)
+        flow = _new_flow(request, config, purpose, account_id, binding)
         state = generate_token(43)
         await _ports(request).cache.set(f"travelid:state:{state}", flow.dump(), ttl_s=STATE_TTL_S)
         url = _authorization_url(metadata["authorization_endpoint"], config, flow, state)
-        return RedirectResponse(url, status_code=302, headers=NO_STORE)
+        # A front end that must send the bearer token (purpose=link) cannot follow a 302 with fetch:
+        # format=json hands it the URL to navigate to instead.
+        if request.query_params.get("format") == "json":
+            response: Response = JSONResponse({"authorizationUrl": url}, headers=NO_STORE)
+        else:
+            response = RedirectResponse(url, status_code=302, headers=NO_STORE)
+        response.set_cookie(
+            FLOW_COOKIE,
+            binding,
+            max_age=STATE_TTL_S,
+            path="/auth/travel-id",
+            httponly=True,
+            secure=_settings(request).is_production,
+            samesite="lax",
+        )
+        return response
 
     async def callback(self, request: Request) -> Response:
         config = ProviderConfig.from_settings(_settings(request))
@@ -494,12 +530,22 @@ def travel_id_routes(directory: ProviderDirectory | None = None) -> list[Route]:
     """The Travel ID routes for one app, sharing one in-memory discovery and key cache."""
     endpoints = TravelIdEndpoints(directory)
     return [
-        Route("/auth/travel-id/login", _answering_errors(endpoints.login), methods=["GET"]),
+        Route(
+            "/auth/travel-id/login",
+            _answering_errors(endpoints.login),
+            methods=["GET"],
+            name="travel_id_login",
+        ),
         Route(
             "/auth/travel-id/callback",
             _answering_errors(endpoints.callback),
             methods=["GET"],
             name=CALLBACK_ROUTE,
         ),
-        Route("/auth/travel-id/unlink", _answering_errors(endpoints.unlink), methods=["POST"]),
+        Route(
+            "/auth/travel-id/unlink",
+            _answering_errors(endpoints.unlink),
+            methods=["POST"],
+            name="travel_id_unlink",
+        ),
     ]
