@@ -139,5 +139,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.metrics = metrics
     app.state.tokens = tokens
     app.state.rules = rules
+    app.state.totp_key = totp_key
     app.state.complete_sign_in = complete_sign_in
     return app

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from loyalty.auth.models import TotpFactor
+from loyalty.auth.models import LinkedIdentity, TotpFactor
 from loyalty.ledger.models import Balance, Currency
 from loyalty.members.models import CardState, Member, ServiceCard
 
@@ -39,6 +39,13 @@ async def _two_factor_by_account(keys: Sequence[int]) -> list[bool]:
     return [key in confirmed for key in keys]
 
 
+async def _identities_by_account(keys: Sequence[int]) -> list[list[LinkedIdentity]]:
+    grouped: dict[int, list[LinkedIdentity]] = defaultdict(list)
+    for identity in await LinkedIdentity.filter(account_id__in=list(keys)).order_by("linked_at"):
+        grouped[identity.account_id].append(identity)
+    return [grouped[key] for key in keys]
+
+
 @dataclass
 class Loaders:
     member_by_id: DataLoader[int, Member | None] = field(
@@ -52,4 +59,7 @@ class Loaders:
     )
     two_factor_by_account: DataLoader[int, bool] = field(
         default_factory=lambda: DataLoader(load_fn=_two_factor_by_account)
+    )
+    identities_by_account: DataLoader[int, list[LinkedIdentity]] = field(
+        default_factory=lambda: DataLoader(load_fn=_identities_by_account)
     )

@@ -78,6 +78,14 @@ class Balances:
         )
 
 
+@strawberry.type(description="A Travel ID (OpenID Connect) identity linked for unified login.")
+class LinkedIdentity:
+    issuer: str
+    subject: str = strawberry.field(description="The identity's 'sub' at the issuer; never an e-mail match.")
+    linked_at: dt.datetime
+    last_sign_in_at: dt.datetime | None
+
+
 @strawberry.type(description="A member of the programme.")
 class Member:
     account_id: strawberry.Private[int]
@@ -101,6 +109,18 @@ class Member:
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:
         return await info.context.loaders.two_factor_by_account.load(self.account_id)
+
+    @strawberry.field(
+        description="Travel IDs linked to this account (link and unlink under /auth/travel-id)."
+    )
+    async def linked_identities(self, info: Info) -> list[LinkedIdentity]:
+        rows = await info.context.loaders.identities_by_account.load(self.account_id)
+        return [
+            LinkedIdentity(
+                issuer=r.issuer, subject=r.subject, linked_at=r.linked_at, last_sign_in_at=r.last_sign_in_at
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
     async def balances(self, info: Info) -> Balances:

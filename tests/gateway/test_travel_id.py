@@ -328,6 +328,14 @@ async def test_link_sign_in_and_unlink(
     ]
     (identity,) = await identities_of(account_id=member.id)
     assert identity.last_sign_in_at is not None
+    shown = await travel_client.post(
+        "/graphql",
+        json={"query": "{ me { linkedIdentities { issuer subject } } }"},
+        headers=bearer(travel_app, member.id),
+    )
+    assert shown.json()["data"]["me"]["linkedIdentities"] == [
+        {"issuer": oidc_provider, "subject": "traveller-1"}
+    ]
 
     unlinked = await travel_client.post("/auth/travel-id/unlink", headers=bearer(travel_app, member.id))
     assert unlinked.status_code == 200 and unlinked.json() == {"status": "UNLINKED", "issuer": oidc_provider}
@@ -710,3 +718,39 @@ async def test_link_can_start_as_json_for_front_ends(
         "/auth/travel-id/callback", params=await authorize(url, sub="traveller-3")
     )
     assert linked.status_code == 200 and linked.json()["status"] == "LINKED"
+
+
+async def test_travel_id_sign_in_asks_for_the_second_factor_when_enabled(
+    settings: Settings, oidc_provider: str
+) -> None:
+    """App 2FA is needed at every sign-in, Travel ID included (DOMAIN.md 2)."""
+    from loyalty.auth import totp
+    from loyalty.rules import current_rules
+    from tests.loyalty.test_totp import oath
+
+    async with running(travel_settings(settings, oidc_provider)) as (app, client):
+        member = (await make_member("tf@example.com")).member
+        key = app.state.totp_key
+        rules = current_rules().two_factor
+        started = await totp.begin_enrolment(account_id=member.id, account_label="tf", key=key, rules=rules)
+        earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+        code = await oath(started.secret_base32, earlier)
+        await totp.confirm_enrolment(account_id=member.id, code=code, key=key, rules=rules, now=earlier)
+        assert (
+            await flow(client, "link", sub="traveller-2", headers=bearer(app, member.id))
+        ).status_code == 200
+
+        answer = (await flow(client, "login", sub="traveller-2")).json()
+        assert answer["status"] == "TWO_FACTOR_REQUIRED" and "accessToken" not in answer
+        completed = await client.post(
+            "/graphql",
+            json={
+                "query": "mutation F($c: String!, $k: String!) { completeSignIn(challenge: $c, code: $k) "
+                "{ __typename } }",
+                "variables": {
+                    "c": answer["challenge"],
+                    "k": await oath(started.secret_base32, dt.datetime.now(dt.UTC)),
+                },
+            },
+        )
+        assert completed.json()["data"]["completeSignIn"]["__typename"] == "SignedIn"
