@@ -21,6 +21,7 @@ from gateway.db import apply_migrations, close_database, open_database, ping_dat
 from gateway.graphql import GraphQLView
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
+from gateway.notifications import FileSink, run_notification_sender
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
@@ -103,12 +104,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 pubsub=backends.ports.pubsub,
             )
             worker_task = asyncio.create_task(worker.run(stop=worker_stop), name="inbox-worker")
+        notifier_task: asyncio.Task[None] | None = None
+        notifier_stop = asyncio.Event()
+        if settings.worker_in_process:
+            # The development sink; production plugs its SMTP/push sender in here.
+            notifier = run_notification_sender(FileSink(settings.data_dir), notifier_stop)
+            notifier_task = asyncio.create_task(notifier, name="notification-sender")
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
         try:
             yield
         finally:
             if worker_task is not None:
                 await stop_worker(worker_task, worker_stop)
+            if notifier_task is not None:
+                await stop_worker(notifier_task, notifier_stop)
             await backends.close()
             await close_database()
 

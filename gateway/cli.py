@@ -13,10 +13,13 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from gateway.backends import open_backends
+from gateway.cli_cases import cases_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.logs import configure_logging
+from gateway.notifications import FileSink, run_notification_sender
 from gateway.settings import ConfigurationError, Settings, load_settings
 from loyalty.errors import DomainError
 from loyalty.rules import current_rules
@@ -32,6 +35,7 @@ app = typer.Typer(
 )
 partners_app = typer.Typer(help="Manage partners (airlines, shops, banks, ...).", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
+app.add_typer(cases_app, name="cases")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -41,7 +45,7 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ConfigurationError as exc:
-        err_console.print(f"[red]configuration error:[/red] {exc}")
+        err_console.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -99,7 +103,7 @@ def serve(
 def worker(
     name: Annotated[str | None, typer.Option(help="Consumer name (default: host and process id).")] = None,
 ) -> None:
-    """Run a webhook inbox worker (production: needs MILESGATE_REDIS_URL). Stops cleanly on SIGTERM."""
+    """Run a webhook inbox worker and the notification sender (needs MILESGATE_REDIS_URL). Stops on SIGTERM."""
     settings = _settings()
     configure_logging(settings.log_level)
     if settings.embedded:
@@ -123,7 +127,11 @@ def worker(
                     consumer=consumer,
                     pubsub=backends.ports.pubsub,
                 )
-                await inbox.run(stop=stop)
+                # The development sink stands in for the SMTP/push sender a deployment plugs in here.
+                await asyncio.gather(
+                    inbox.run(stop=stop),
+                    run_notification_sender(FileSink(settings.data_dir), stop),
+                )
         finally:
             await backends.close()
 
@@ -154,7 +162,7 @@ def partners_add(
     try:
         created = run_with_db(settings, lambda: add_partner(code=code, name=name, kind=kind))
     except DomainError as exc:
-        err_console.print(f"[red]{exc.code}:[/red] {exc.message}")
+        err_console.print(f"[red]{exc.code}:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from exc
     console.print(f"partner [bold]{created.code}[/bold] ({created.kind.value}) registered")
     console.print(f"webhook URL path: /webhooks/partners/{created.code}")
@@ -167,7 +175,8 @@ def partners_list() -> None:
     """List partners and their state."""
     settings = _settings()
     for partner in run_with_db(settings, list_partners):
-        console.print(f"{partner.code:<20} {partner.kind.value:<10} {partner.state.value:<10} {partner.name}")
+        line = f"{partner.code:<20} {partner.kind.value:<10} {partner.state.value:<10} {partner.name}"
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command()

@@ -49,6 +49,13 @@ async def fill_demo(*, members: int, seed: int, console: Console) -> str:
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)
             birth = dt.date(rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28))
             email = f"{given}.{family}.{seed}.{index}@example.com".lower().encode("ascii", "ignore").decode()
+            country, consent = rng.choice(COUNTRIES), rng.random() < 0.6
+            # Every draw for this member happens before we know whether it exists already, so the same
+            # seed always draws the same sample, whatever a previous run left behind.
+            activities = [
+                (rng.choice(partners), rng.choice([250, 500, 1200, 3400, 5200]), rng.randint(1, 300))
+                for _ in range(rng.randint(0, 6))
+            ]
             try:
                 enrolled = await enrol(
                     enrolment=Enrolment(
@@ -56,24 +63,22 @@ async def fill_demo(*, members: int, seed: int, console: Console) -> str:
                         family_name=family,
                         email=email,
                         date_of_birth=birth,
-                        country=rng.choice(COUNTRIES),
+                        country=country,
                         pin=DEMO_PIN,
-                        advertising_consent=rng.random() < 0.6,
+                        advertising_consent=consent,
                     ),
                     rules=rules,
                 )
             except Conflict:
                 progress.advance(task)
                 continue  # this seed's sample is there already
-            for activity in range(rng.randint(0, 6)):
-                partner = rng.choice(partners)
-                miles = rng.choice([250, 500, 1200, 3400, 5200])
+            for activity, (partner, miles, days_ago) in enumerate(activities):
                 await post(
                     account_id=enrolled.member.id,
                     amounts={Currency.AWARD_MILES: miles},
                     source="PARTNER_ACCRUAL",
                     idempotency_key=f"demo:{seed}:{index}:{activity}",
-                    activity_date=today - dt.timedelta(days=rng.randint(1, 300)),
+                    activity_date=today - dt.timedelta(days=days_ago),
                     rule_version=rules.version,
                     partner_reference=f"{partner.code}:demo-{seed}-{index}-{activity}",
                     description=f"Sample activity with {partner.name}",

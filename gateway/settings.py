@@ -7,6 +7,8 @@ and then requires a secret key and refuses to fall back to SQLite silently.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -109,16 +111,42 @@ class Settings(BaseSettings):
             raise ConfigurationError("MILESGATE_SECRET_KEY is required in production")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / SECRET_KEY_FILE
-        if not path.exists():
-            key = secrets.token_urlsafe(48)
-            # O_EXCL: two processes starting at once must not each write a different key.
-            try:
-                with path.open("x", encoding="ascii") as handle:
-                    handle.write(key)
-                path.chmod(0o600)
-            except FileExistsError:
-                pass
-        return path.read_text(encoding="ascii").strip()
+        key = _read_key(path)
+        if key is None:
+            _publish_new_key(path)
+            key = _read_key(path)
+        if key is None:
+            raise ConfigurationError(f"the development secret in {path} is empty or unreadable")
+        return key
+
+
+def _read_key(path: Path) -> str | None:
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    return key if len(key) >= _MIN_SECRET_LENGTH else None
+
+
+def _publish_new_key(path: Path) -> None:
+    """Write a fresh key to a private temporary file, then link it into place in one step.
+
+    A reader never sees a created-but-empty file, and when two processes start at once the first link
+    wins and the other keeps (and later reads) that one. An empty file left by an older crash is replaced.
+    """
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists() and _read_key(path) is None:
+            path.unlink(missing_ok=True)  # empty or truncated: never a key
+        with contextlib.suppress(FileExistsError):  # another process published its key first
+            os.link(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 def load_settings() -> Settings:

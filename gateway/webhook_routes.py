@@ -21,7 +21,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 async def read_limited(request: Request, limit: int) -> bytes:
     """Read the body, refusing it as soon as it passes ``limit`` bytes (whatever Content-Length says)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise DeliveryRefused(413, "BODY_TOO_LARGE", f"the body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0

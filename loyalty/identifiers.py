@@ -26,6 +26,11 @@ class CardNumberError(StrEnum):
     ACCOUNT_NUMBER_INVALID = "ACCOUNT_NUMBER_INVALID"
 
 
+def ascii_digits(text: str) -> bool:
+    """Digits 0-9 only: str.isdigit() also accepts superscripts and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def luhn_check_digit(payload: str) -> int:
     """The digit that makes ``payload + digit`` pass the mod-10 (Luhn) check."""
     total = 0
@@ -41,7 +46,7 @@ def luhn_check_digit(payload: str) -> int:
 
 
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == int(number[-1])
+    return ascii_digits(number) and len(number) > 1 and luhn_check_digit(number[:-1]) == int(number[-1])
 
 
 def prefix_key(*, tier: str, advertising_consent: bool) -> str:
@@ -74,7 +79,7 @@ def validate_service_card_number(
 ) -> str:
     """Return the normalised number or raise ``ValidationFailed`` with the precise reason."""
     number = normalise_number(raw)
-    if not number.isdigit():
+    if not ascii_digits(number):
         raise ValidationFailed(
             "A service card number has digits only.", field=field, code=CardNumberError.NOT_DIGITS
         )
@@ -105,7 +110,7 @@ def validate_service_card_number(
 
 def validate_account_number(raw: str, rules: IdentifierRules, *, field: str = "accountNumber") -> str:
     number = normalise_number(raw)
-    if not number.isdigit() or len(number) != rules.account_number_length:
+    if not ascii_digits(number) or len(number) != rules.account_number_length:
         raise ValidationFailed(
             f"An account number has {rules.account_number_length} digits.",
             field=field,

@@ -42,6 +42,7 @@ class SignInRules:
     authenticated_window_minutes: int
     refresh_token_days: int
     first_app_login_bonus_miles: int
+    reset_token_minutes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,21 @@ class TwoFactorRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpiryRules:
+    """Award-miles validity (DOMAIN.md 5): months from the activity date, then to the end of that quarter."""
+
+    validity_months: int
+    fresh_months_after_protection: int
+    warning_months: int
+    job_batch_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardRules:
+    renewal_ship_days_before: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -63,6 +79,8 @@ class ProgrammeRules:
     enrolment: EnrolmentRules
     sign_in: SignInRules
     two_factor: TwoFactorRules
+    cards: CardRules
+    expiry: ExpiryRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -73,6 +91,8 @@ class ProgrammeRules:
             enrolment=EnrolmentRules(**data["enrolment"]),
             sign_in=SignInRules(**data["sign_in"]),
             two_factor=TwoFactorRules(**data["two_factor"]),
+            cards=CardRules(**data["cards"]),
+            expiry=ExpiryRules(**data["expiry"]),
         )
 
 

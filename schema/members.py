@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,6 +13,9 @@ from loyalty.members import models
 from loyalty.members.models import CardState, SessionLevel, Tier
 from schema.context import Info
 from schema.errors import InputError
+
+if TYPE_CHECKING:
+    from schema.cards import CardOrder
 
 # The domain's enums become GraphQL enums here, which keeps loyalty/ free of Strawberry.
 strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
@@ -105,6 +108,21 @@ class Member:
     async def card(self, info: Info) -> ServiceCard | None:
         card = await info.context.loaders.active_card_by_account.load(self.account_id)
         return ServiceCard.from_model(card) if card else None
+
+    @strawberry.field(
+        description="Every service card number the member has held, newest first: the active one, superseded "
+        "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen)."
+    )
+    async def card_history(self) -> list[ServiceCard]:
+        from resolvers.cards import member_card_history  # resolvers.cards imports this module
+
+        return await member_card_history(account_id=self.account_id)
+
+    @strawberry.field(description="Physical status cards ordered for the member, newest first.")
+    async def card_orders(self) -> list[Annotated[CardOrder, strawberry.lazy("schema.cards")]]:
+        from resolvers.cards import member_card_orders  # resolvers.cards imports this module
+
+        return await member_card_orders(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

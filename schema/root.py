@@ -8,14 +8,24 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 
+from loyalty.auth.models import ResetPurpose
 from resolvers import auth as auth_resolvers
+from resolvers import cards as card_resolvers
 from resolvers import members as member_resolvers
 from resolvers import profile as profile_resolvers
+from resolvers import resets as reset_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
+from schema.cards import (
+    LostServiceCardNumberInput,
+    ReportCardLostResult,
+    ReportLostServiceCardNumberResult,
+    SetAdvertisingConsentResult,
+)
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
+from schema.resets import CompleteResetResult, ResetRequested
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 
@@ -81,6 +91,65 @@ class Mutation:
     @strawberry.mutation(description="Set a new password (user ID and e-mail sign-in). Needs AUTHENTICATED.")
     async def change_password(self, info: Info, new_password: str) -> ChangeSecretResult:
         return await profile_resolvers.change_password(info, new_password)
+
+    @strawberry.mutation(
+        description="Forgot the PIN: send the service card number and the e-mail address on file. If both "
+        "belong to one member, a one-time code (valid 30 minutes) is e-mailed. The answer is always the same."
+    )
+    async def request_pin_reset(self, info: Info, service_card_number: str, email: str) -> ResetRequested:
+        return await reset_resolvers.request_pin_reset(info, service_card_number, email)
+
+    @strawberry.mutation(
+        description="Forgot the password: if the e-mail address belongs to a member with a password, a one-time "
+        "code (valid 30 minutes) is e-mailed. The answer is always the same."
+    )
+    async def request_password_reset(self, info: Info, email: str) -> ResetRequested:
+        return await reset_resolvers.request_password_reset(info, email)
+
+    @strawberry.mutation(
+        description="Set a new PIN with the e-mailed code. The code works once; the PIN follows the PIN rules "
+        "(PIN_FORMAT, PIN_TOO_SIMPLE). Lifts a sign-in lockout and ends every session."
+    )
+    async def complete_pin_reset(self, info: Info, token: str, new_pin: str) -> CompleteResetResult:
+        return await reset_resolvers.complete_reset(info, ResetPurpose.PIN, token, new_pin)
+
+    @strawberry.mutation(
+        description="Set a new password with the e-mailed code. The code works once; the password follows the "
+        "password rules. Lifts a sign-in lockout and ends every session."
+    )
+    async def complete_password_reset(self, info: Info, token: str, new_password: str) -> CompleteResetResult:
+        return await reset_resolvers.complete_reset(info, ResetPurpose.PASSWORD, token, new_password)
+
+    @strawberry.mutation(
+        description="Forgot the user ID: sign in with service card number + PIN to see it in the profile, or "
+        "send the e-mail address on file and it is e-mailed. The answer is always the same."
+    )
+    async def remind_user_id(self, info: Info, email: str) -> ResetRequested:
+        return await reset_resolvers.remind_user_id(info, email)
+
+    @strawberry.mutation(
+        description="Report the service card lost or stolen (needs AUTHENTICATED): the number is blocked at "
+        "once and a new one issued; account number and PIN stay. A stolen card also ends every session."
+    )
+    async def report_card_lost(self, info: Info, stolen: bool = False) -> ReportCardLostResult:
+        return await card_resolvers.report_card_lost(info, stolen=stolen)
+
+    @strawberry.mutation(
+        description="Give or withdraw advertising consent (a profile change: needs AUTHENTICATED). A base "
+        "member gets a new number, 9920 with consent and 9999 without; status cards keep theirs."
+    )
+    async def set_advertising_consent(self, info: Info, given: bool) -> SetAdvertisingConsentResult:
+        return await card_resolvers.set_advertising_consent(info, given=given)
+
+    @strawberry.mutation(
+        description="Lost your service card number? No sign-in needed: send a certified copy of your ID "
+        'through the contact form with the reference "Lost service card number"; checks may take a few '
+        "weeks. Returns the case reference only, whether or not the details match a member."
+    )
+    async def report_lost_service_card_number(
+        self, info: Info, input: LostServiceCardNumberInput
+    ) -> ReportLostServiceCardNumberResult:
+        return await card_resolvers.report_lost_service_card_number(info, input)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

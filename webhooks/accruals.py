@@ -14,8 +14,8 @@ from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_account_number
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import PostingResult, post
+from loyalty.members.cards import resolve_card_for_accrual
 from loyalty.members.models import Member
-from loyalty.members.service import resolve_card
 from loyalty.rules import ProgrammeRules
 
 ACCRUAL_CURRENCIES = {
@@ -32,7 +32,7 @@ async def resolve_member(reference: Any, rules: ProgrammeRules) -> int:
     if not isinstance(reference, dict):
         raise ValidationFailed("data.member names the member.", field="data.member", code="MEMBER_MISSING")
     if isinstance(reference.get("serviceCardNumber"), str):
-        card = await resolve_card(reference["serviceCardNumber"], rules)
+        card = await resolve_card_for_accrual(reference["serviceCardNumber"], rules)
         return card.account_id
     if isinstance(reference.get("accountNumber"), str):
         number = validate_account_number(reference["accountNumber"], rules.identifiers, field="data.member")

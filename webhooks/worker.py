@@ -165,13 +165,14 @@ def _being_cancelled() -> bool:
 
 
 async def stop_worker(task: asyncio.Task[None], stop: asyncio.Event, *, grace_s: float = 5.0) -> None:
-    """Ask the worker to finish its batch, then cancel it; never wait without a bound."""
+    """Ask a background loop (inbox worker, notification sender) to finish its batch, then cancel it;
+    never wait without a bound."""
     stop.set()
     done, _ = await asyncio.wait({task}, timeout=grace_s)
     if not done:
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=grace_s)
     if not done:
-        log.error("inbox worker did not stop in time; leaving it behind")
+        log.error("%s did not stop in time; leaving it behind", task.get_name())
     elif not task.cancelled() and task.exception() is not None:
-        log.error("inbox worker ended with an error", exc_info=task.exception())
+        log.error("%s ended with an error", task.get_name(), exc_info=task.exception())

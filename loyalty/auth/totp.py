@@ -32,6 +32,7 @@ from tortoise.transactions import in_transaction
 
 from loyalty.auth.models import RecoveryCode, TotpFactor
 from loyalty.errors import DomainError
+from loyalty.identifiers import ascii_digits
 from loyalty.rules import TwoFactorRules
 
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: easy to read and type
@@ -298,7 +299,7 @@ def _clean(code: str) -> str:
 
 
 def _is_totp_shape(cleaned: str, rules: TwoFactorRules) -> bool:
-    return len(cleaned) == rules.digits and cleaned.isascii() and cleaned.isdigit()
+    return len(cleaned) == rules.digits and ascii_digits(cleaned)
 
 
 def _totp(secret: str, rules: TwoFactorRules) -> pyotp.TOTP:

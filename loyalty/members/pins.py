@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from loyalty.errors import ValidationFailed
+from loyalty.identifiers import ascii_digits
 from loyalty.rules import PinRules
 
 _hasher = PasswordHasher()
@@ -19,7 +20,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-pin")
 
 def check_pin_rules(pin: str, rules: PinRules, *, date_of_birth: dt.date | None = None) -> None:
     """Refuse PINs of the wrong shape and the ones anybody would guess first."""
-    if not pin.isdigit() or len(pin) != rules.length:
+    if not ascii_digits(pin) or len(pin) != rules.length:
         raise ValidationFailed(f"The PIN has exactly {rules.length} digits.", field="pin", code="PIN_FORMAT")
     if is_trivial_pin(pin, date_of_birth=date_of_birth):
         raise ValidationFailed(

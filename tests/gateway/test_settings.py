@@ -234,3 +234,15 @@ def test_explicit_secret_key_is_used_as_is_and_nothing_is_written(
     # then
     assert key == "an-explicit-key-from-the-environment"
     assert not (clean_env / SECRET_KEY_FILE).exists()
+
+
+def test_an_empty_secret_file_never_becomes_the_key(clean_env: Path):
+    # given: the file exists, its content not written yet
+    clean_env.mkdir(parents=True)
+    (clean_env / SECRET_KEY_FILE).touch()
+
+    # when
+    key = load_settings().resolved_secret_key()
+
+    # then
+    assert len(key) >= 32

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-import warnings
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -78,43 +76,6 @@ async def settled(inbox_id: int) -> PartnerInbox:
 
 async def award_miles(account_id: int) -> int:
     return (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
-
-
-# --- shutdown guard --------------------------------------------------------------------------------
-# On Python 3.11, redis-py sends commands through ``asyncio.wait_for``, which can swallow a cancellation
-# that arrives just as the send completes. The app's lifespan cancels the in-process worker once, so
-# now and then it never stops and shutdown hangs for asgi-lifespan's 30 s (production stack only).
-# Until gateway/app.py stops the worker reliably, this re-cancels a worker that survived its
-# cancellation and warns, so the hang shows up as a warning instead of a 30 s teardown error.
-
-_GUARDS: set[asyncio.Task[None]] = set()
-
-
-async def _cancel_until_done(worker: asyncio.Task[Any], grace_s: float = 0.5, limit_s: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    cancelling_since: float | None = None
-    warned = False
-    while not worker.done() and loop.time() - started < limit_s:
-        if worker.cancelling():
-            cancelling_since = cancelling_since if cancelling_since is not None else loop.time()
-            if loop.time() - cancelling_since > grace_s:
-                if not warned:
-                    warnings.warn("inbox worker survived its cancellation; cancelled again", stacklevel=1)
-                    warned = True
-                worker.cancel()
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def client(client: AsyncClient) -> AsyncIterator[AsyncClient]:
-    """The conftest client; on teardown, guards the app's shutdown against a lost worker cancellation."""
-    yield client
-    for task in asyncio.all_tasks():
-        if task.get_name() == "inbox-worker" and not task.done():
-            guard = asyncio.create_task(_cancel_until_done(task))
-            _GUARDS.add(guard)
-            guard.add_done_callback(_GUARDS.discard)
 
 
 @pytest.fixture
@@ -425,3 +386,16 @@ async def test_requeued_row_is_processed_by_the_worker(
     settled_row = await settled(row.id)
     assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
     assert await award_miles(member.member.id) == 600
+
+
+async def test_card_number_with_non_ascii_digits_fails_the_row(db: Settings):
+    # given
+    await make_partner("swiss")
+    row = await store("swiss", accrual_event({"serviceCardNumber": "9920" + "²" * 11}))
+
+    # when
+    result = await process_inbox_row(row.id, current_rules())
+
+    # then
+    assert result is not None
+    assert (result.state, result.error_code) == (InboxState.FAILED, "CARD_NUMBER_NOT_DIGITS")

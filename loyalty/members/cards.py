@@ -1,0 +1,273 @@
+"""Service cards over a membership's life (DOMAIN.md §1, §8, §9): reissue, consent, block, status cards.
+
+The account number and the PIN never change; service card numbers come and go under the account.
+Exactly one card is ACTIVE at any time: every change locks the member row first, so two changes
+running at once take turns instead of leaving two active cards. A SUPERSEDED number (status or
+consent change) still credits partner accruals; a BLOCKED one (lost or stolen card) does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import TypeVar
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from loyalty.auth.sessions import revoke_all
+from loyalty.errors import DomainError, NotFound, ValidationFailed
+from loyalty.identifiers import new_service_card_number
+from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
+from loyalty.members.service import resolve_card
+from loyalty.rules import ProgrammeRules
+
+# [design] A renewed status card ships this many days before the current one expires (DOMAIN.md §9).
+_ISSUE_ATTEMPTS = 8
+T = TypeVar("T")
+
+
+class CardBlockReason(StrEnum):
+    """Why a member had their card number blocked."""
+
+    LOST = "LOST"
+    STOLEN = "STOLEN"
+
+
+class BlockedCardRefused(DomainError):
+    """A blocked service card number was used: it earns, spends and signs in nothing."""
+
+    code = "CARD_BLOCKED"
+
+
+async def _with_locked_member(account_id: int, work: Callable[[Member], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction holding the member row lock; draw again on a number collision."""
+    for _ in range(_ISSUE_ATTEMPTS):
+        try:
+            async with in_transaction():
+                member = await Member.filter(id=account_id).select_for_update().first()
+                if member is None:
+                    raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
+                return await work(member)
+        except IntegrityError:
+            continue  # a random service card number was taken already: the transaction rolled back
+    raise RuntimeError("could not draw a unique service card number")  # pragma: no cover
+
+
+async def _current_card(account_id: int) -> ServiceCard | None:
+    return await ServiceCard.filter(account_id=account_id, state=CardState.ACTIVE).order_by("-id").first()
+
+
+async def _swap_card(
+    member: Member,
+    *,
+    retire_as: CardState,
+    tier: Tier,
+    advertising_consent: bool,
+    valid_until: dt.date | None,
+    rules: ProgrammeRules,
+    now: dt.datetime,
+) -> ServiceCard:
+    """Retire the active card (inside the member lock) and issue the next number; the PIN stays."""
+    await ServiceCard.filter(account_id=member.id, state=CardState.ACTIVE).update(
+        state=retire_as, state_changed_at=now
+    )
+    card = await ServiceCard.create(
+        account_id=member.id,
+        number=new_service_card_number(rules.identifiers, tier=tier, advertising_consent=advertising_consent),
+        state=CardState.ACTIVE,
+        tier=tier,
+        issued_at=now,
+        valid_until=valid_until,
+    )
+    if member.tier != tier or member.advertising_consent != advertising_consent:
+        member.tier = tier
+        member.advertising_consent = advertising_consent
+        await member.save(update_fields=["tier", "advertising_consent"])
+    return card
+
+
+async def reissue_card(
+    *,
+    account_id: int,
+    tier: Tier,
+    advertising_consent: bool,
+    rules: ProgrammeRules,
+    now: dt.datetime,
+    valid_until: dt.date | None = None,
+) -> ServiceCard:
+    """A status or consent change: only the service card number changes, account number and PIN stay.
+
+    The active number becomes SUPERSEDED (it still credits partner accruals) and a new ACTIVE number
+    with the prefix of the new tier and consent is issued; the member's tier and consent follow.
+    """
+
+    async def work(member: Member) -> ServiceCard:
+        return await _swap_card(
+            member,
+            retire_as=CardState.SUPERSEDED,
+            tier=tier,
+            advertising_consent=advertising_consent,
+            valid_until=valid_until,
+            rules=rules,
+            now=now,
+        )
+
+    return await _with_locked_member(account_id, work)
+
+
+async def set_advertising_consent(
+    *, account_id: int, given: bool, rules: ProgrammeRules, now: dt.datetime
+) -> ServiceCard | None:
+    """Give or withdraw advertising consent; returns the new card, or None when the number stays.
+
+    A base member's number changes (9920 with consent, 9999 without). A status prefix always wins, so a
+    Frequent Traveller, Senator or HON Circle member keeps the number and only the consent changes.
+    """
+
+    async def work(member: Member) -> ServiceCard | None:
+        if member.advertising_consent == given:
+            return None
+        if member.tier != Tier.BASE:
+            member.advertising_consent = given
+            await member.save(update_fields=["advertising_consent"])
+            return None
+        current = await _current_card(member.id)
+        return await _swap_card(
+            member,
+            retire_as=CardState.SUPERSEDED,
+            tier=member.tier,
+            advertising_consent=given,
+            valid_until=current.valid_until if current else None,
+            rules=rules,
+            now=now,
+        )
+
+    return await _with_locked_member(account_id, work)
+
+
+async def block_card(
+    *, account_id: int, reason: CardBlockReason, rules: ProgrammeRules, now: dt.datetime
+) -> ServiceCard:
+    """Block a lost or stolen card number and issue a new one at once (same tier, consent, validity).
+
+    The blocked number no longer signs in, earns or redeems. A STOLEN report also ends every session
+    of the member (refresh tokens), since whoever holds the card may have signed in with it.
+    """
+
+    async def work(member: Member) -> ServiceCard:
+        current = await _current_card(member.id)
+        if current is None:
+            raise NotFound("The member has no active card to block.", code="CARD_NOT_FOUND")
+        card = await _swap_card(
+            member,
+            retire_as=CardState.BLOCKED,
+            tier=member.tier,
+            advertising_consent=member.advertising_consent,
+            valid_until=current.valid_until,
+            rules=rules,
+            now=now,
+        )
+        if reason == CardBlockReason.STOLEN:
+            await revoke_all(account_id=member.id, now=now)
+        return card
+
+    return await _with_locked_member(account_id, work)
+
+
+async def resolve_card_for_accrual(number: str, rules: ProgrammeRules) -> ServiceCard:
+    """The card a partner names to credit or debit miles: ACTIVE and SUPERSEDED numbers resolve to
+    their account; a BLOCKED number is refused with CARD_BLOCKED."""
+    card = await resolve_card(number, rules)
+    if card.state == CardState.BLOCKED:
+        raise BlockedCardRefused(
+            "This service card number is blocked (reported lost or stolen).",
+            field="serviceCardNumber",
+        )
+    return card
+
+
+async def issue_status_card(
+    *,
+    account_id: int,
+    tier: Tier,
+    valid_until: dt.date,
+    reason: CardOrderReason,
+    rules: ProgrammeRules,
+    today: dt.date,
+    now: dt.datetime | None = None,
+    ship_days_before: int | None = None,
+) -> CardOrder:
+    """Order the physical status card (DOMAIN.md §9).
+
+    ACHIEVED or LIFETIME: the new status and number show at once, the card ships today.
+    RENEWED: no new number now; the status validity is extended, the card ships ``ship_days_before``
+    days before the current card expires and activates the day after it expires.
+    """
+    if tier == Tier.BASE:
+        raise ValidationFailed(
+            "Base members have no status card.", field="tier", code="TIER_HAS_NO_STATUS_CARD"
+        )
+    moment = now or dt.datetime.now(dt.UTC)
+
+    async def work(member: Member) -> CardOrder:
+        if reason == CardOrderReason.RENEWED:
+            return await _order_renewal(
+                member,
+                tier=tier,
+                valid_until=valid_until,
+                today=today,
+                ship_days=ship_days_before
+                if ship_days_before is not None
+                else rules.cards.renewal_ship_days_before,
+            )
+        card = await _swap_card(
+            member,
+            retire_as=CardState.SUPERSEDED,
+            tier=tier,
+            advertising_consent=member.advertising_consent,
+            valid_until=valid_until,
+            rules=rules,
+            now=moment,
+        )
+        return await CardOrder.create(
+            account_id=member.id, card=card, reason=reason, ship_on=today, activate_on=today
+        )
+
+    return await _with_locked_member(account_id, work)
+
+
+async def _order_renewal(
+    member: Member, *, tier: Tier, valid_until: dt.date, today: dt.date, ship_days: int
+) -> CardOrder:
+    """Extend the status on the current number; the new card ships before it expires, never in the past."""
+    card = await _current_card(member.id)
+    if card is None or card.valid_until is None or card.tier != tier:
+        raise ValidationFailed(
+            "Only the status the member holds now can be renewed.", field="tier", code="NOTHING_TO_RENEW"
+        )
+    expires_on = card.valid_until
+    if valid_until <= expires_on:
+        raise ValidationFailed(
+            "A renewal extends the status validity.", field="validUntil", code="RENEWAL_NOT_LATER"
+        )
+    card.valid_until = valid_until
+    await card.save(update_fields=["valid_until"])
+    return await CardOrder.create(
+        account_id=member.id,
+        card=card,
+        reason=CardOrderReason.RENEWED,
+        ship_on=max(today, expires_on - dt.timedelta(days=ship_days)),
+        activate_on=expires_on + dt.timedelta(days=1),
+    )
+
+
+async def card_history(*, account_id: int) -> list[ServiceCard]:
+    """Every service card number the member has held, newest first (active, superseded, blocked)."""
+    return await ServiceCard.filter(account_id=account_id).order_by("-id")
+
+
+async def card_orders(*, account_id: int) -> list[CardOrder]:
+    """The member's physical status card orders, newest first, each with its card loaded."""
+    return await CardOrder.filter(account_id=account_id).order_by("-id").select_related("card")

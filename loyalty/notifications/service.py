@@ -1,0 +1,221 @@
+"""The notification outbox: messages are written with the change they report, then delivered by a sender.
+
+Programme rules:
+
+- A notification is enqueued inside the caller's transaction, so a member hears of a change exactly when
+  the change is committed (a rolled-back PIN reset sends no code).
+- Templates are data (``templates.toml``): a subject and a body per template per language; a language the
+  template lacks falls back to English. A payload that misses a placeholder is refused when the message is
+  enqueued, so a broken template fails in tests, never silently in a member's inbox.
+- Delivery is at least once: a row is sent, then marked SENT in the same transaction that holds its lock.
+  A failed send is retried ``MAX_ATTEMPTS`` times in all, each retry no earlier than ``RETRY_AFTER`` after
+  the row was created; then the row is FAILED.
+- Payloads may hold secrets (reset codes): they are never logged, and secret keys are blanked in the row
+  once it is SENT or FAILED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from loyalty.notifications.models import Channel, Notification, NotificationState
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_FILE = Path(__file__).with_name("templates.toml")
+FALLBACK_LANGUAGE = "en"
+# Failed attempts so far -> how long after creation the next attempt may start; its length is the limit.
+RETRY_AFTER: tuple[dt.timedelta, ...] = (
+    dt.timedelta(0),
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_AFTER)
+SECRET_PAYLOAD_KEYS = frozenset({"token"})
+REDACTED = "[redacted]"
+
+
+class TemplateError(Exception):
+    """A template is unknown, malformed, or its payload lacks a placeholder: a programming error."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    subject: str
+    body: str
+    fields: frozenset[str]
+
+
+class NotificationSender(Protocol):
+    """Delivers one rendered message (development: ``gateway.notifications.FileSink``; production: a
+    mail or push provider). Raising means "not delivered, try again later"."""
+
+    async def send(self, message: RenderedMessage, notification: Notification) -> None: ...
+
+
+def _placeholders(text: str, where: str) -> set[str]:
+    names: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if not name.isidentifier() or (spec and "{" in spec):
+            raise TemplateError(f"{where}: placeholder {{{name}}} must be a plain name")
+        names.add(name)
+    return names
+
+
+def load_templates(path: Path = TEMPLATES_FILE) -> dict[str, dict[str, MessageTemplate]]:
+    """Parse the templates file; every template needs English, and all its languages the same placeholders."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    templates: dict[str, dict[str, MessageTemplate]] = {}
+    for name, languages in data.items():
+        if FALLBACK_LANGUAGE not in languages:
+            raise TemplateError(f"template {name!r} has no {FALLBACK_LANGUAGE!r} version")
+        templates[name] = {}
+        for language, texts in languages.items():
+            where = f"{name}.{language}"
+            fields = _placeholders(texts["subject"], where) | _placeholders(texts["body"], where)
+            templates[name][language] = MessageTemplate(texts["subject"], texts["body"], frozenset(fields))
+        if len({version.fields for version in templates[name].values()}) != 1:
+            raise TemplateError(f"template {name!r} uses different placeholders in different languages")
+    return templates
+
+
+@cache
+def _templates() -> dict[str, dict[str, MessageTemplate]]:
+    return load_templates()
+
+
+def _pick(template: str, language: str) -> MessageTemplate:
+    versions = _templates().get(template)
+    if versions is None:
+        raise TemplateError(f"unknown template {template!r}")
+    wanted = language.strip().lower().replace("_", "-")
+    for candidate in (wanted, wanted.split("-")[0], FALLBACK_LANGUAGE):
+        if candidate in versions:
+            return versions[candidate]
+    raise AssertionError("unreachable: every template has the fallback language")  # pragma: no cover
+
+
+class _StrictPayload(dict[str, Any]):
+    def __missing__(self, key: str) -> Any:
+        raise TemplateError(f"the payload has no value for the placeholder {{{key}}}")
+
+
+def render(template: str, language: str, payload: Mapping[str, Any]) -> RenderedMessage:
+    """The message in the member's language ("de-CH" tries "de-ch", then "de", then English)."""
+    chosen = _pick(template, language)
+    values = _StrictPayload(payload)
+    return RenderedMessage(chosen.subject.format_map(values), chosen.body.format_map(values))
+
+
+async def enqueue_notification(
+    *,
+    account_id: int | None,
+    channel: Channel,
+    recipient: str,
+    template: str,
+    language: str,
+    payload: dict[str, Any],
+) -> Notification:
+    """Write a message to the outbox; call it inside the transaction of the change it reports."""
+    render(template, language, payload)  # a broken template or payload fails here, in the caller
+    return await Notification.create(
+        account_id=account_id,
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        language=language,
+        payload=payload,
+    )
+
+
+def _due(now: dt.datetime) -> QuerySet[Notification]:
+    due = Q(attempts=0)
+    for failed, wait in enumerate(RETRY_AFTER[1:], start=1):
+        due |= Q(attempts=failed, created_at__lte=now - wait)
+    return Notification.filter(due, state=NotificationState.PENDING)
+
+
+def _settle(row: Notification, state: NotificationState, now: dt.datetime) -> None:
+    row.state = state
+    if state is NotificationState.SENT:
+        row.sent_at = now
+    if state is not NotificationState.PENDING:
+        row.payload = {
+            key: REDACTED if key in SECRET_PAYLOAD_KEYS else value for key, value in row.payload.items()
+        }
+
+
+async def _attempt(row: Notification, sender: NotificationSender, now: dt.datetime) -> None:
+    """One delivery try of a locked row; payload and recipient stay out of the log."""
+    row.attempts += 1
+    try:
+        message = render(row.template, row.language, row.payload)
+    except TemplateError:
+        log.error(
+            "notification cannot be rendered", extra={"notification_id": row.id, "template": row.template}
+        )
+        _settle(row, NotificationState.FAILED, now)
+        return
+    try:
+        await sender.send(message, row)
+    except Exception as exc:
+        final = row.attempts >= MAX_ATTEMPTS
+        _settle(row, NotificationState.FAILED if final else NotificationState.PENDING, now)
+        log.warning(
+            "notification not delivered (%s)",
+            type(exc).__name__,
+            extra={"notification_id": row.id, "attempts": row.attempts, "final": final},
+        )
+        return
+    _settle(row, NotificationState.SENT, now)
+
+
+async def _deliver_next(
+    *, sender: NotificationSender, after_id: int, now: dt.datetime
+) -> Notification | None:
+    async with in_transaction():
+        # Rows another sender holds are skipped, not waited for (a no-op on SQLite, which has one writer).
+        row = await (
+            _due(now).filter(id__gt=after_id).order_by("id").select_for_update(skip_locked=True).first()
+        )
+        if row is None:
+            return None
+        await _attempt(row, sender, now)
+        await row.save(update_fields=["state", "attempts", "sent_at", "payload"])
+        return row
+
+
+async def deliver_pending(*, sender: NotificationSender, limit: int = 100, now: dt.datetime) -> int:
+    """Deliver up to ``limit`` due messages, oldest first, one short transaction each; returns how many
+    were sent. Each row is locked while it is sent, so parallel senders never send one message twice."""
+    sent, after_id = 0, 0
+    for _ in range(limit):
+        row = await _deliver_next(sender=sender, after_id=after_id, now=now)
+        if row is None:
+            break
+        after_id = row.id
+        sent += row.state is NotificationState.SENT
+    return sent

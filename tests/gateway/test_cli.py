@@ -1,0 +1,293 @@
+"""The ``milesgate`` command line, run with Typer's CliRunner on an embedded SQLite data directory.
+
+CliRunner calls ``asyncio.run`` inside, so these are plain (sync) tests; the database is inspected
+afterwards with its own short ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from svix.webhooks import Webhook
+from typer.testing import CliRunner, Result
+
+from gateway.cli import app
+from gateway.db import close_database, open_database
+from gateway.settings import Settings
+from loyalty.members.models import Member
+from partners.models import Partner, PartnerKind, PartnerSecret, PartnerState
+
+T = TypeVar("T")
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """``worker`` configures logging for a process; undo that so later tests keep their handlers."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    uvicorn = {name: logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    saved = {name: (lg.handlers[:], lg.propagate, lg.disabled) for name, lg in uvicorn.items()}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, (lg_handlers, propagate, disabled) in saved.items():
+        uvicorn[name].handlers[:] = lg_handlers
+        uvicorn[name].propagate = propagate
+        uvicorn[name].disabled = disabled
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An embedded (SQLite) installation in the test's own data directory; wide output, no wrapping."""
+    return {"MILESGATE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+
+
+def milesgate(args: list[str], env: dict[str, str]) -> Result:
+    return runner.invoke(app, args, env=env)
+
+
+def text(output: str) -> str:
+    """Output with whitespace runs collapsed (Rich may wrap or pad)."""
+    return " ".join(output.split())
+
+
+def in_db(tmp_path: Path, query: Callable[[], Awaitable[T]]) -> T:
+    """Run one ORM query against the SQLite database the CLI used."""
+
+    async def _run() -> T:
+        await open_database(Settings(data_dir=tmp_path))
+        try:
+            return await query()
+        finally:
+            await close_database()
+
+    return asyncio.run(_run())
+
+
+# --- partners ------------------------------------------------------------------------------------
+
+
+def test_partners_add_prints_a_standard_webhooks_secret(env: dict[str, str], tmp_path: Path):
+    # when
+    result = milesgate(["partners", "add", "swiss", "--name", "SWISS", "--kind", "airline"], env)
+
+    # then
+    assert result.exit_code == 0, result.output
+    secrets = [line for line in result.stdout.splitlines() if line.startswith("whsec_")]
+    assert len(secrets) == 1
+    secret = secrets[0]
+    webhook = Webhook(secret)  # a valid secret constructs...
+    now = dt.datetime.now(dt.UTC)
+    signature = webhook.sign("msg_1", now, "{}")
+    webhook.verify(
+        "{}",
+        {
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        },
+    )
+    assert "/webhooks/partners/swiss" in result.stdout
+    # and the partner is stored, active, with that secret
+    partner = in_db(tmp_path, lambda: Partner.get(code="swiss"))
+    assert (partner.name, partner.kind, partner.state) == ("SWISS", PartnerKind.AIRLINE, PartnerState.ACTIVE)
+    stored = in_db(
+        tmp_path, lambda: PartnerSecret.filter(partner_id=partner.id).values_list("secret", "active")
+    )
+    assert stored == [(secret, True)]
+
+
+def test_partners_add_twice_is_refused(env: dict[str, str], tmp_path: Path):
+    # given
+    first = milesgate(["partners", "add", "swiss", "--name", "SWISS", "--kind", "airline"], env)
+    assert first.exit_code == 0, first.output
+
+    # when
+    again = milesgate(["partners", "add", "swiss", "--name", "Swiss again", "--kind", "airline"], env)
+
+    # then
+    assert again.exit_code == 1
+    assert "PARTNER_EXISTS" in again.stderr
+    assert "whsec_" not in again.stdout
+    assert "Traceback" not in again.output
+    assert in_db(tmp_path, lambda: Partner.get(code="swiss")).name == "SWISS"
+    assert in_db(tmp_path, lambda: PartnerSecret.all().count()) == 1
+
+
+@pytest.mark.parametrize("code", ["Bad Code!", "x", "_starts-with-underscore", "a" * 33, "ümlaut"])
+def test_partners_add_with_an_invalid_code_is_refused(env: dict[str, str], tmp_path: Path, code: str):
+    # when
+    result = milesgate(["partners", "add", code, "--name", "Someone", "--kind", "shop"], env)
+
+    # then
+    assert result.exit_code == 1
+    assert "PARTNER_CODE_INVALID" in result.stderr
+    assert "whsec_" not in result.output
+    assert in_db(tmp_path, lambda: Partner.all().count()) == 0
+
+
+def test_partners_add_with_an_unknown_kind_is_a_usage_error(env: dict[str, str], tmp_path: Path):
+    # when
+    result = milesgate(["partners", "add", "zeppelin", "--name", "Zeppelin", "--kind", "airship"], env)
+
+    # then
+    assert result.exit_code == 2
+    assert "airship" in result.output
+    assert not (tmp_path / "milesgate.sqlite3").exists()
+
+
+def test_partners_list_shows_registered_partners(env: dict[str, str]):
+    # given
+    for code, name, kind in (("swiss", "SWISS", "airline"), ("dkb", "DKB", "bank")):
+        added = milesgate(["partners", "add", code, "--name", name, "--kind", kind], env)
+        assert added.exit_code == 0, added.output
+
+    # when
+    result = milesgate(["partners", "list"], env)
+
+    # then
+    assert result.exit_code == 0, result.output
+    lines = [text(line) for line in result.stdout.splitlines() if line.strip()]
+    assert lines == ["dkb bank active DKB", "swiss airline active SWISS"]
+    assert "whsec_" not in result.stdout
+
+
+def test_partners_list_on_an_empty_database_prints_nothing(env: dict[str, str]):
+    # when
+    result = milesgate(["partners", "list"], env)
+
+    # then
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ""
+
+
+def test_partners_list_prints_names_literally(env: dict[str, str]):
+    # given: a name that looks like Rich markup
+    added = milesgate(["partners", "add", "brackets", "--name", "Shop [/x] [bold]", "--kind", "shop"], env)
+    assert added.exit_code == 0, added.output
+
+    # when
+    result = milesgate(["partners", "list"], env)
+
+    # then
+    assert result.exit_code == 0, result.output
+    assert "Shop [/x] [bold]" in result.stdout
+
+
+# --- migrate, demo -------------------------------------------------------------------------------
+
+
+def test_migrate_brings_a_new_database_up_to_date(env: dict[str, str], tmp_path: Path):
+    # when
+    first = milesgate(["migrate"], env)
+    second = milesgate(["migrate"], env)
+
+    # then
+    assert first.exit_code == 0, first.output
+    assert "applied milesgate.0001_initial" in first.stdout
+    assert "migrations up to date" in first.stdout
+    assert (tmp_path / "milesgate.sqlite3").is_file()
+    assert second.exit_code == 0, second.output
+    assert "applied" not in second.stdout
+    assert "migrations up to date" in second.stdout
+    assert in_db(tmp_path, lambda: Member.all().count()) == 0
+
+
+def test_demo_fills_the_database(env: dict[str, str], tmp_path: Path):
+    # when
+    result = milesgate(["demo", "--members", "3"], env)
+
+    # then
+    assert result.exit_code == 0, result.output
+    assert "3 sample members" in text(result.stdout)
+    assert in_db(tmp_path, lambda: Member.all().count()) == 3
+    assert in_db(tmp_path, lambda: Partner.all().count()) == 5
+
+
+def test_demo_again_with_the_same_seed_adds_no_members(env: dict[str, str], tmp_path: Path):
+    # given
+    first = milesgate(["demo", "--members", "3", "--seed", "7"], env)
+    assert first.exit_code == 0, first.output
+    emails = in_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
+
+    # when
+    again = milesgate(["demo", "--members", "3", "--seed", "7"], env)
+
+    # then
+    assert again.exit_code == 0, again.output
+    assert in_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True)) == emails
+    assert in_db(tmp_path, lambda: Partner.all().count()) == 5
+
+
+def test_demo_is_refused_in_production(env: dict[str, str], tmp_path: Path):
+    # given: a valid production configuration
+    production = {
+        **env,
+        "MILESGATE_ENV": "production",
+        "MILESGATE_SECRET_KEY": "p" * 40,
+        "MILESGATE_DATABASE_URL": "postgres://nobody@127.0.0.1:1/never-contacted",
+    }
+
+    # when
+    result = milesgate(["demo", "--members", "3"], production)
+
+    # then
+    assert result.exit_code == 2
+    assert "development databases only" in text(result.stderr)
+    assert not (tmp_path / "milesgate.sqlite3").exists()
+
+
+# --- worker, serve, configuration errors ----------------------------------------------------------
+
+
+def test_worker_without_redis_exits_2(env: dict[str, str]):
+    # when
+    result = milesgate(["worker"], env)
+
+    # then
+    assert result.exit_code == 2
+    assert "needs MILESGATE_REDIS_URL" in text(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_serve_with_several_workers_without_redis_exits_2(env: dict[str, str]):
+    # when: refused before anything listens
+    result = milesgate(["serve", "--workers", "2"], env)
+
+    # then
+    assert result.exit_code == 2
+    assert "needs MILESGATE_REDIS_URL" in text(result.stderr)
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["partners", "list"], ["worker"], ["demo"]])
+def test_production_without_secret_key_is_a_configuration_error(
+    env: dict[str, str], tmp_path: Path, command: list[str]
+):
+    # given
+    production = {**env, "MILESGATE_ENV": "production", "MILESGATE_DATABASE_URL": "postgres://db/milesgate"}
+
+    # when
+    result = milesgate(command, production)
+
+    # then
+    assert result.exit_code == 2
+    assert "configuration error" in result.stderr
+    assert "MILESGATE_SECRET_KEY" in text(result.stderr)
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_configuration_error_with_markup_in_a_value_exits_2(env: dict[str, str]):
+    # when
+    result = milesgate(["migrate"], {**env, "MILESGATE_PORT": "[/x]"})
+
+    # then
+    assert result.exit_code == 2
+    assert "configuration error" in result.stderr

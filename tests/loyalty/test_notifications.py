@@ -1,0 +1,267 @@
+"""The notification outbox: templates per language, delivery with retries, the file sink, the sender loop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from gateway import notifications as gateway_notifications
+from gateway.notifications import FileSink, read_outbox, run_notification_sender
+from gateway.settings import Settings
+from loyalty.notifications.models import Channel, Notification, NotificationState
+from loyalty.notifications.service import (
+    MAX_ATTEMPTS,
+    REDACTED,
+    RETRY_AFTER,
+    RenderedMessage,
+    TemplateError,
+    deliver_pending,
+    enqueue_notification,
+    load_templates,
+    render,
+)
+from webhooks.worker import stop_worker
+
+RESET_PAYLOAD = {"given_name": "Grace", "token": "s3cr3t-code", "expires_minutes": 30}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _enqueue(template: str = "pin_reset", payload: dict[str, Any] | None = None) -> Notification:
+    return await enqueue_notification(
+        account_id=7,
+        channel=Channel.EMAIL,
+        recipient="grace@example.com",
+        template=template,
+        language="en",
+        payload=payload or RESET_PAYLOAD,
+    )
+
+
+class FailingSender:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, message: RenderedMessage, notification: Notification) -> None:
+        self.calls += 1
+        raise ConnectionError("mail relay unreachable")
+
+
+def test_every_template_speaks_english_and_german() -> None:
+    templates = load_templates()
+    for name in ("pin_reset", "password_reset", "user_id_reminder", "miles_credited", "status_reached"):
+        assert {"en", "de"} <= set(templates[name]), name
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("en", "Your Miles & More PIN reset"),
+        ("de", "Ihre neue Miles & More PIN"),
+        ("de-CH", "Ihre neue Miles & More PIN"),
+        ("DE_at", "Ihre neue Miles & More PIN"),
+        ("fr", "Your Miles & More PIN reset"),
+        ("", "Your Miles & More PIN reset"),
+    ],
+)
+def test_render_uses_the_members_language_and_falls_back_to_english(language: str, subject: str) -> None:
+    message = render("pin_reset", language, RESET_PAYLOAD)
+    assert message.subject == subject
+    assert "s3cr3t-code" in message.body
+    assert "Grace" in message.body
+    assert "30" in message.body
+
+
+def test_render_refuses_a_payload_without_a_placeholder() -> None:
+    with pytest.raises(TemplateError, match="expires_minutes"):
+        render("pin_reset", "de", {"given_name": "Grace", "token": "x"})
+
+
+def test_render_refuses_an_unknown_template() -> None:
+    with pytest.raises(TemplateError, match="unknown template"):
+        render("no_such_template", "en", {})
+
+
+@pytest.mark.parametrize(
+    ("toml", "reason"),
+    [
+        ('[t.de]\nsubject = "Hallo"\nbody = "{name}"\n', "no 'en' version"),
+        ('[t.en]\nsubject = "Hi"\nbody = "{name}"\n[t.de]\nsubject = "Hallo"\nbody = "{nom}"\n', "different"),
+        ('[t.en]\nsubject = "Hi"\nbody = "{name.__class__}"\n', "plain name"),
+        ('[t.en]\nsubject = "Hi"\nbody = "{0}"\n', "plain name"),
+    ],
+)
+def test_malformed_templates_are_refused_when_loaded(tmp_path: Path, toml: str, reason: str) -> None:
+    path = tmp_path / "templates.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(TemplateError, match=reason):
+        load_templates(path)
+
+
+async def test_enqueue_refuses_a_payload_the_template_cannot_use(db: Settings) -> None:
+    with pytest.raises(TemplateError):
+        await _enqueue(payload={"given_name": "Grace"})
+    assert await Notification.all().count() == 0
+
+
+async def test_a_notification_rolls_back_with_the_change_it_reports(db: Settings) -> None:
+    async def change_that_fails() -> None:
+        async with in_transaction():
+            await _enqueue()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await change_that_fails()
+    assert await Notification.all().count() == 0
+
+
+async def test_deliver_pending_sends_marks_sent_and_writes_the_sink(db: Settings, tmp_path: Path) -> None:
+    # given
+    first = await _enqueue()
+    second = await _enqueue("user_id_reminder", {"given_name": "Grace", "user_id": "grace.h"})
+    sink, now = FileSink(tmp_path), _now()
+    # when
+    sent = await deliver_pending(sender=sink, now=now)
+    # then
+    assert sent == 2
+    lines = read_outbox(tmp_path)
+    assert [line["id"] for line in lines] == [first.id, second.id]
+    assert lines[0]["recipient"] == "grace@example.com"
+    assert lines[0]["channel"] == "EMAIL"
+    assert lines[0]["template"] == "pin_reset"
+    assert lines[0]["subject"] == "Your Miles & More PIN reset"
+    assert "s3cr3t-code" in lines[0]["body"]
+    assert lines[0]["payload"]["token"] == "s3cr3t-code"
+    assert "grace.h" in lines[1]["body"]
+    row = await Notification.get(id=first.id)
+    assert (row.state, row.attempts, row.sent_at) == (NotificationState.SENT, 1, now)
+    assert row.payload == {**RESET_PAYLOAD, "token": REDACTED}  # the code does not stay in the table
+    assert await deliver_pending(sender=sink, now=now) == 0
+    assert len(read_outbox(tmp_path)) == 2
+
+
+async def test_deliver_pending_honours_the_limit(db: Settings, tmp_path: Path) -> None:
+    for _ in range(3):
+        await _enqueue()
+    sink = FileSink(tmp_path)
+    assert await deliver_pending(sender=sink, limit=2, now=_now()) == 2
+    assert await deliver_pending(sender=sink, limit=2, now=_now()) == 1
+
+
+async def test_a_failing_send_is_retried_on_schedule_then_failed(db: Settings, tmp_path: Path) -> None:
+    # given
+    row = await _enqueue()
+    sender = FailingSender()
+    # when / then: each retry waits for its slot in RETRY_AFTER, counted from creation
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        due = row.created_at + RETRY_AFTER[attempt - 1]
+        assert await deliver_pending(sender=sender, now=due) == 0
+        assert await deliver_pending(sender=sender, now=due) == 0  # not due again yet: not tried
+        row = await Notification.get(id=row.id)
+        assert row.attempts == attempt
+        final = attempt == MAX_ATTEMPTS
+        assert row.state is (NotificationState.FAILED if final else NotificationState.PENDING)
+        assert row.payload["token"] == (REDACTED if final else "s3cr3t-code")
+    assert sender.calls == MAX_ATTEMPTS
+    assert await deliver_pending(sender=sender, now=_now() + dt.timedelta(days=1)) == 0
+    assert sender.calls == MAX_ATTEMPTS
+
+
+async def test_a_row_that_cannot_be_rendered_fails_at_once(db: Settings, tmp_path: Path) -> None:
+    row = await _enqueue()
+    await Notification.filter(id=row.id).update(template="gone_template")
+    assert await deliver_pending(sender=FileSink(tmp_path), now=_now()) == 0
+    row = await Notification.get(id=row.id)
+    assert (row.state, row.attempts) == (NotificationState.FAILED, 1)
+    assert read_outbox(tmp_path) == []
+
+
+async def test_the_sender_loop_delivers_and_stops_when_asked(db: Settings, tmp_path: Path) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_notification_sender(FileSink(tmp_path), stop, every_s=0.02))
+    await _enqueue()
+    for _ in range(250):
+        if read_outbox(tmp_path):
+            break
+        await asyncio.sleep(0.02)
+    assert len(read_outbox(tmp_path)) == 1
+    await stop_worker(task, stop, grace_s=2.0)
+    assert task.done()
+    assert not task.cancelled()
+
+
+async def test_the_sender_loop_backs_off_on_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stop = asyncio.Event()
+    pauses: list[float] = []
+
+    calls: list[int] = []
+
+    async def broken(**_: Any) -> int:
+        calls.append(1)
+        if len(calls) <= 3:
+            raise OSError("database unreachable")
+        return 0
+
+    async def pause(event: asyncio.Event, seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 5:
+            stop.set()
+
+    monkeypatch.setattr(gateway_notifications, "deliver_pending", broken)
+    monkeypatch.setattr(gateway_notifications, "_pause", pause)
+    await asyncio.wait_for(
+        run_notification_sender(FileSink(tmp_path), stop, every_s=1.0, max_backoff_s=5.0), timeout=2.0
+    )
+    # doubling and bounded while it fails, back to the normal pace once it works again
+    assert pauses == [2.0, 4.0, 5.0, 1.0, 1.0]
+
+
+async def test_a_cancellation_hidden_by_a_library_error_still_stops_the_loop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started = asyncio.Event()
+
+    async def swallowing(**_: Any) -> int:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise ConnectionError("connection closed") from None  # what some drivers do
+        return 0
+
+    monkeypatch.setattr(gateway_notifications, "deliver_pending", swallowing)
+    task = asyncio.create_task(run_notification_sender(FileSink(tmp_path), asyncio.Event()))
+    await started.wait()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2.0)
+    assert done == {task}
+    assert task.cancelled()
+
+
+@pytest.mark.postgres
+async def test_parallel_senders_send_each_message_once(pg_db: Settings) -> None:
+    # given
+    for _ in range(20):
+        await _enqueue()
+    sent_ids: list[int] = []
+
+    class SlowSender:
+        async def send(self, message: RenderedMessage, notification: Notification) -> None:
+            await asyncio.sleep(0.01)  # hold the row lock while the others look for work
+            sent_ids.append(notification.id)
+
+    # when
+    counts = await asyncio.gather(*[deliver_pending(sender=SlowSender(), now=_now()) for _ in range(4)])
+    # then
+    assert sum(counts) == 20
+    assert sorted(sent_ids) == sorted(set(sent_ids))
+    assert len(sent_ids) == 20
+    assert max(counts) < 20  # the work was shared, not waited for
+    assert await Notification.filter(state=NotificationState.SENT).count() == 20
