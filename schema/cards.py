@@ -33,7 +33,9 @@ strawberry.enum(
     "the plastic one is for lounges and security staff who ask to see it."
 )
 class CardOrder:
-    reason: CardOrderReason
+    reason: CardOrderReason = strawberry.field(
+        description="ACHIEVED (ships now), RENEWED (ships before expiry) or LIFETIME."
+    )
     service_card_number: str = strawberry.field(description="The number of the card this order is for.")
     ship_on: dt.date = strawberry.field(
         description="When the card is sent: at once for a new status, shortly before the current card expires "
@@ -43,7 +45,9 @@ class CardOrder:
         description="When the card counts: at once for a new status, the day after the old card expires "
         "for a renewal."
     )
-    shipped_at: dt.datetime | None
+    shipped_at: dt.datetime | None = strawberry.field(
+        description="When the card left the printer, if it has."
+    )
 
     @classmethod
     def from_model(cls, order: models.CardOrder) -> CardOrder:
@@ -63,7 +67,7 @@ class CardOrder:
 )
 class CardBlocked:
     card: ServiceCard = strawberry.field(description="The new active card.")
-    reason: CardBlockReason
+    reason: CardBlockReason = strawberry.field(description="LOST or STOLEN.")
 
 
 @strawberry.type(
@@ -71,7 +75,7 @@ class CardBlocked:
     "9999 without); a status card keeps its number."
 )
 class ConsentChanged:
-    advertising_consent: bool
+    advertising_consent: bool = strawberry.field(description="The consent now on file.")
     new_number_issued: bool = strawberry.field(description="True when the service card number changed.")
     card: ServiceCard = strawberry.field(description="The card active now.")
 
@@ -81,9 +85,9 @@ class ConsentChanged:
     'the contact form as well, with the reference "Lost service card number".'
 )
 class LostServiceCardNumberInput:
-    given_name: str
-    family_name: str
-    date_of_birth: dt.date
+    given_name: str = strawberry.field(description="As on the ID document.")
+    family_name: str = strawberry.field(description="As on the ID document.")
+    date_of_birth: dt.date = strawberry.field(description="As on the ID document.")
     email: str = strawberry.field(description="The e-mail address the membership was registered with.")
     id_document_reference: str = strawberry.field(
         description="The reference of the certified ID copy you sent through the contact form."
@@ -96,7 +100,7 @@ class LostServiceCardNumberInput:
 )
 class SupportCaseOpened:
     reference: str = strawberry.field(description="Quote it in every message about this request.")
-    message: str
+    message: str = strawberry.field(description="What happens next (checks may take a few weeks).")
 
 
 ReportCardLostResult = Annotated[

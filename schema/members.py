@@ -32,11 +32,17 @@ class ServiceCard:
     number: str = strawberry.field(
         description="The 15-digit service card number (status prefix + Luhn digit)."
     )
-    state: CardState
+    state: CardState = strawberry.field(
+        description="ACTIVE, SUPERSEDED (still credits accruals) or BLOCKED (lost or stolen)."
+    )
     tier: Tier = strawberry.field(description="The status the card was issued for.")
-    issued_at: dt.datetime
+    issued_at: dt.datetime = strawberry.field(description="When this number was issued.")
     valid_until: dt.date | None = strawberry.field(
         description="End of the status validity; none for base cards."
+    )
+
+    holder_name: str | None = strawberry.field(
+        default=None, description="The member's name as the app card shows it (on the member's own card)."
     )
 
     @strawberry.field(description="The number in groups of four, as printed: 9920 1234 5678 901.")
@@ -48,13 +54,14 @@ class ServiceCard:
         return card_qr_svg(self.number)
 
     @classmethod
-    def from_model(cls, card: models.ServiceCard) -> ServiceCard:
+    def from_model(cls, card: models.ServiceCard, *, holder_name: str | None = None) -> ServiceCard:
         return cls(
             number=card.number,
             state=card.state,
             tier=card.tier,
             issued_at=card.issued_at,
             valid_until=card.valid_until,
+            holder_name=holder_name,
         )
 
 
@@ -83,23 +90,33 @@ class Balances:
 
 @strawberry.type(description="A Travel ID (OpenID Connect) identity linked for unified login.")
 class LinkedIdentity:
-    issuer: str
+    issuer: str = strawberry.field(description="The OpenID provider's issuer URL.")
     subject: str = strawberry.field(description="The identity's 'sub' at the issuer; never an e-mail match.")
-    linked_at: dt.datetime
-    last_sign_in_at: dt.datetime | None
+    linked_at: dt.datetime = strawberry.field(description="When the member linked it.")
+    last_sign_in_at: dt.datetime | None = strawberry.field(description="The last sign-in with it, if any.")
 
 
 @strawberry.type(description="A member of the programme.")
 class Member:
     account_id: strawberry.Private[int]
     account_number: str = strawberry.field(description="9 digits; never changes, whatever cards come and go.")
-    given_name: str
-    family_name: str
-    email: str | None
+    given_name: str = strawberry.field(
+        description="Given name as on the passport (the ticket must be issued to this person)."
+    )
+    family_name: str = strawberry.field(
+        description="Family name as on the passport; retro credit matches it against the ticket."
+    )
+    email: str | None = strawberry.field(
+        description="Contact and, for members registered after 29 March 2022, sign-in address."
+    )
     country: str = strawberry.field(description="Country of residence, ISO 3166-1 alpha-2.")
-    language: str
-    tier: Tier
-    date_of_birth: dt.date
+    language: str = strawberry.field(description="Language of e-mails and push messages (en, de, …).")
+    tier: Tier = strawberry.field(
+        description="Current status: BASE, Frequent Traveller, Senator or HON Circle."
+    )
+    date_of_birth: dt.date = strawberry.field(
+        description="Children (from 2) are members too; pooling separates adults from children by it."
+    )
     user_id: str | None = strawberry.field(
         description="For user ID + password sign-in (forgot it? it is here)."
     )
@@ -107,7 +124,8 @@ class Member:
     @strawberry.field(description="The card to show: the active service card number.")
     async def card(self, info: Info) -> ServiceCard | None:
         card = await info.context.loaders.active_card_by_account.load(self.account_id)
-        return ServiceCard.from_model(card) if card else None
+        holder = f"{self.given_name} {self.family_name}"
+        return ServiceCard.from_model(card, holder_name=holder) if card else None
 
     @strawberry.field(
         description="Every service card number the member has held, newest first: the active one, superseded "
@@ -162,13 +180,13 @@ class Member:
 
 @strawberry.input(description="What a new member tells us. Children are members too (from age 2).")
 class EnrolMemberInput:
-    given_name: str
-    family_name: str
-    email: str
-    date_of_birth: dt.date
+    given_name: str = strawberry.field(description="As on the passport.")
+    family_name: str = strawberry.field(description="As on the passport.")
+    email: str = strawberry.field(description="Unique per member; used for e-mail sign-in and resets.")
+    date_of_birth: dt.date = strawberry.field(description="ISO date; members are at least 2 years old.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
     pin: str = strawberry.field(description="6 digits; not repeated, consecutive or the date of birth.")
-    language: str = "en"
+    language: str = strawberry.field(default="en", description="Language of messages (default en).")
     advertising_consent: bool = strawberry.field(
         default=False, description="Without it a base member's card number starts with 9999, with it 9920."
     )
@@ -182,9 +200,11 @@ class EnrolMemberInput:
 
 @strawberry.type(description="A member was enrolled and is signed in.")
 class EnrolMemberSuccess:
-    member: Member
-    service_card_number: str
-    account_number: str
+    member: Member = strawberry.field(description="The new member.")
+    service_card_number: str = strawberry.field(
+        description="The first 15-digit service card number (prefix, body, Luhn digit)."
+    )
+    account_number: str = strawberry.field(description="The 9-digit account number; it never changes.")
     access_token: str = strawberry.field(description="Bearer token for the Authorization header.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
 

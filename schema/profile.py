@@ -19,12 +19,12 @@ class UpdateProfileInput:
 
 @strawberry.type(description="The profile after the change.")
 class ProfileUpdated:
-    member: Member
+    member: Member = strawberry.field(description="The member after the change.")
 
 
 @strawberry.type(description="The new secret is set; the service card number and account number stay.")
 class SecretChanged:
-    changed: bool = True
+    changed: bool = strawberry.field(default=True, description="Always true.")
 
 
 UpdateProfileResult = Annotated[

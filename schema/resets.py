@@ -14,7 +14,9 @@ from schema.errors import InputError
     "so it tells nobody who is enrolled; a member whose details match gets an e-mail."
 )
 class ResetRequested:
-    message: str
+    message: str = strawberry.field(
+        description="The same sentence whether or not the details matched a member."
+    )
 
 
 @strawberry.type(
@@ -22,7 +24,7 @@ class ResetRequested:
     "Sign in again with the new one (and the authenticator app, if it is on)."
 )
 class ResetCompleted:
-    message: str
+    message: str = strawberry.field(description="A sentence for people.")
 
 
 CompleteResetResult = Annotated[ResetCompleted | InputError, strawberry.union("CompleteResetResult")]

@@ -13,7 +13,7 @@ from schema.errors import InputError
 @strawberry.type(description="Scan the QR code (or type the secret) into an authenticator app, then confirm.")
 class TwoFactorEnrolment:
     secret: str = strawberry.field(description="Base32, 160 bits: for typing into the app by hand.")
-    otpauth_uri: str
+    otpauth_uri: str = strawberry.field(description="The otpauth:// URI an authenticator app reads.")
     qr_code_svg: str = strawberry.field(description="The otpauth URI as a QR code, an SVG document.")
 
 
@@ -26,7 +26,7 @@ class TwoFactorEnabled:
 
 @strawberry.type(description="App 2FA is off.")
 class TwoFactorDisabled:
-    disabled: bool = True
+    disabled: bool = strawberry.field(default=True, description="Always true.")
 
 
 BeginTwoFactorResult = Annotated[

@@ -29,7 +29,7 @@ ME = """
 query Me {
   me {
     accountNumber givenName familyName
-    card { number numberGrouped state tier }
+    card { number numberGrouped state tier holderName }
     balances { awardMiles points qualifyingPoints honCirclePoints lifetimeQualifyingPoints }
   }
 }

@@ -28,6 +28,7 @@ async def test_enrol_then_me_shows_card_and_zero_balance(client: AsyncClient) ->
         "numberGrouped": " ".join([scn[0:4], scn[4:8], scn[8:12], scn[12:]]),
         "state": "ACTIVE",
         "tier": "BASE",
+        "holderName": "Ada Lovelace",
     }
     assert set(me["balances"].values()) == {0}
     member = await Member.get(account_number=account)

@@ -1,0 +1,38 @@
+"""Developers learn the programme from GraphiQL: every type, field, argument and enum of ours is described."""
+
+from __future__ import annotations
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLUnionType,
+)
+
+from schema.root import build_schema
+
+FOREIGN = {"Query", "Mutation", "Subscription"}  # roots: their fields are checked, their own text is optional
+
+
+def _ours(name: str) -> bool:
+    return not name.startswith("_") and name not in {"String", "Int", "Float", "Boolean", "ID"}
+
+
+def test_every_type_and_field_has_a_description() -> None:
+    schema = build_schema()._schema
+    missing: list[str] = []
+    for name, graphql_type in schema.type_map.items():
+        if not _ours(name) or name.startswith("__"):
+            continue
+        kinds = (GraphQLObjectType, GraphQLInputObjectType, GraphQLEnumType, GraphQLUnionType, GraphQLInterfaceType)
+        if isinstance(graphql_type, kinds) and not graphql_type.description and name not in FOREIGN:
+            if not isinstance(graphql_type, GraphQLUnionType):  # unions name their members
+                missing.append(name)
+        if isinstance(graphql_type, GraphQLObjectType | GraphQLInputObjectType | GraphQLInterfaceType):
+            for field_name, field in graphql_type.fields.items():
+                if field_name.startswith("_"):
+                    continue
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+    assert missing == []
