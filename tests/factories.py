@@ -6,7 +6,10 @@ import datetime as dt
 from typing import Any
 
 from httpx import AsyncClient
+from starlette.applications import Starlette
 
+from gateway.tokens import TokenService
+from loyalty.members.models import Member, SessionLevel
 from loyalty.members.service import EnrolledMember, Enrolment, enrol
 from loyalty.rules import current_rules
 from partners.models import PartnerKind
@@ -80,3 +83,18 @@ async def make_member(
 
 async def make_partner(code: str = "swiss", kind: PartnerKind = PartnerKind.AIRLINE) -> NewPartner:
     return await add_partner(code=code, name=code.upper(), kind=kind)
+
+
+async def enrolled_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Enrol through GraphQL; the success result (account and card numbers, access token)."""
+    body = await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)})
+    result: dict[str, Any] = body["data"]["enrolMember"]
+    assert result["__typename"] == "EnrolMemberSuccess", result
+    return result
+
+
+async def identified_token(app: Starlette, account_number: str) -> str:
+    """An access token at IDENTIFIED level (as after a refresh): for step-up tests."""
+    member = await Member.get(account_number=account_number)
+    tokens: TokenService = app.state.tokens
+    return tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)

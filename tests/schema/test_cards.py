@@ -10,11 +10,10 @@ from typing import Any
 from httpx import AsyncClient
 from starlette.applications import Starlette
 
-from gateway.tokens import TokenService
 from loyalty.members import cards
-from loyalty.members.models import CardOrderReason, Member, SessionLevel, Tier
+from loyalty.members.models import CardOrderReason, Member, Tier
 from loyalty.rules import current_rules
-from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
+from tests.factories import ME, enrolled_member, gql, identified_token
 
 REPORT_LOST = """
 mutation Lost($stolen: Boolean!) {
@@ -66,22 +65,9 @@ REFRESH = "mutation R($t: String!) { refreshSession(refreshToken: $t) { __typena
 REFERENCE = re.compile(r"^LSC-[2-9A-HJKMNP-TV-Z]{8}$")
 
 
-async def _enrolled(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    result: dict[str, Any] = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)}))[
-        "data"
-    ]["enrolMember"]
-    return result
-
-
-async def _identified_token(app: Starlette, account_number: str) -> str:
-    member = await Member.get(account_number=account_number)
-    tokens: TokenService = app.state.tokens
-    return tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)
-
-
 async def test_reporting_a_card_lost_needs_a_fresh_sign_in(client: AsyncClient, app: Starlette) -> None:
-    enrolled = await _enrolled(client)
-    identified = await _identified_token(app, enrolled["accountNumber"])
+    enrolled = await enrolled_member(client)
+    identified = await identified_token(app, enrolled["accountNumber"])
 
     refused = (await gql(client, REPORT_LOST, {"stolen": False}, token=identified))["data"]["reportCardLost"]
 
@@ -91,7 +77,7 @@ async def test_reporting_a_card_lost_needs_a_fresh_sign_in(client: AsyncClient, 
 
 
 async def test_a_lost_card_is_blocked_and_replaced_at_once(client: AsyncClient) -> None:
-    enrolled = await _enrolled(client)
+    enrolled = await enrolled_member(client)
     token, old_number = enrolled["accessToken"], enrolled["serviceCardNumber"]
 
     blocked = (await gql(client, REPORT_LOST, {"stolen": False}, token=token))["data"]["reportCardLost"]
@@ -112,7 +98,7 @@ async def test_a_lost_card_is_blocked_and_replaced_at_once(client: AsyncClient) 
 
 
 async def test_a_stolen_card_ends_the_sessions_of_the_old_number(client: AsyncClient) -> None:
-    enrolled = await _enrolled(client)
+    enrolled = await enrolled_member(client)
     signed_in = (await gql(client, SIGN_IN, {"scn": enrolled["serviceCardNumber"]}))["data"]["signIn"]
 
     blocked = (await gql(client, REPORT_LOST, {"stolen": True}, token=enrolled["accessToken"]))["data"]
@@ -128,9 +114,9 @@ async def test_reporting_a_card_lost_needs_a_member(client: AsyncClient) -> None
 
 
 async def test_a_base_members_consent_change_issues_a_new_number(client: AsyncClient, app: Starlette) -> None:
-    enrolled = await _enrolled(client)  # no advertising consent: 9999
+    enrolled = await enrolled_member(client)  # no advertising consent: 9999
     token = enrolled["accessToken"]
-    identified = await _identified_token(app, enrolled["accountNumber"])
+    identified = await identified_token(app, enrolled["accountNumber"])
     refused = (await gql(client, SET_CONSENT, {"given": True}, token=identified))["data"]
     assert refused["setAdvertisingConsent"]["__typename"] == "StepUpRequired"
 
@@ -145,7 +131,7 @@ async def test_a_base_members_consent_change_issues_a_new_number(client: AsyncCl
 
 
 async def test_card_orders_show_the_status_card_on_its_way(client: AsyncClient) -> None:
-    enrolled = await _enrolled(client)
+    enrolled = await enrolled_member(client)
     member = await Member.get(account_number=enrolled["accountNumber"])
     today = dt.date.today()
     await cards.issue_status_card(
@@ -190,7 +176,7 @@ def _lost_number_input(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_a_lost_number_request_answers_the_same_whether_or_not_it_matches(client: AsyncClient) -> None:
-    await _enrolled(client)  # Ada Lovelace, ada@example.com, 1990-12-10
+    await enrolled_member(client)  # Ada Lovelace, ada@example.com, 1990-12-10
 
     matching = (await gql(client, REPORT_LOST_NUMBER, {"input": _lost_number_input()}))["data"]
     stranger = (

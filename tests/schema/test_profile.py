@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from httpx import AsyncClient
 from starlette.applications import Starlette
 
-from gateway.tokens import TokenService
-from loyalty.members.models import Member, SessionLevel
-from tests.factories import ENROL_MEMBER, enrolment_input, gql
+from loyalty.members.models import Member
+from tests.factories import enrolled_member, gql, identified_token
 
 UPDATE = """
 mutation U($input: UpdateProfileInput!) {
@@ -30,28 +27,15 @@ mutation S($scn: String!, $pin: String!) {
 PROFILE = "query { me { userId twoFactorEnabled language } }"
 
 
-async def _enrolled(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    result: dict[str, Any] = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)}))[
-        "data"
-    ]["enrolMember"]
-    return result
-
-
-async def _identified_token(app: Starlette, account_number: str) -> str:
-    member = await Member.get(account_number=account_number)
-    tokens: TokenService = app.state.tokens
-    return tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)
-
-
 async def test_profile_shows_user_id_and_two_factor_state(client: AsyncClient) -> None:
-    enrolled = await _enrolled(client, userId="ada.l", password="correct horse battery")
+    enrolled = await enrolled_member(client, userId="ada.l", password="correct horse battery")
     me = (await gql(client, PROFILE, token=enrolled["accessToken"]))["data"]["me"]
     assert me == {"userId": "ada.l", "twoFactorEnabled": False, "language": "en"}
 
 
 async def test_profile_changes_need_an_authenticated_session(client: AsyncClient, app: Starlette) -> None:
-    enrolled = await _enrolled(client)
-    identified = await _identified_token(app, enrolled["accountNumber"])
+    enrolled = await enrolled_member(client)
+    identified = await identified_token(app, enrolled["accountNumber"])
     for document, variables in ((UPDATE, {"input": {"language": "de"}}), (CHANGE_PIN, {"pin": "284917"})):
         result = await gql(client, document, variables, token=identified)
         assert next(iter(result["data"].values()))["__typename"] == "StepUpRequired"
@@ -60,7 +44,7 @@ async def test_profile_changes_need_an_authenticated_session(client: AsyncClient
 
 
 async def test_update_profile_and_change_pin(client: AsyncClient) -> None:
-    enrolled = await _enrolled(client)
+    enrolled = await enrolled_member(client)
     token = enrolled["accessToken"]
     updated = (await gql(client, UPDATE, {"input": {"language": "DE", "userId": "grace.h"}}, token=token))[
         "data"
@@ -81,7 +65,7 @@ async def test_update_profile_and_change_pin(client: AsyncClient) -> None:
 
 
 async def test_a_taken_user_id_is_refused(client: AsyncClient) -> None:
-    await _enrolled(client, userId="ada.l", password="correct horse battery")
-    other = await _enrolled(client, email="grace@example.com")
+    await enrolled_member(client, userId="ada.l", password="correct horse battery")
+    other = await enrolled_member(client, email="grace@example.com")
     result = (await gql(client, UPDATE, {"input": {"userId": "Ada.L"}}, token=other["accessToken"]))["data"]
     assert result["updateProfile"] == {"__typename": "InputError", "code": "USER_ID_TAKEN", "field": "userId"}

@@ -21,7 +21,7 @@ from loyalty.ledger.models import Currency
 from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member, SessionLevel
 from loyalty.rules import current_rules
-from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member
+from tests.factories import ME, enrolled_member, gql, make_member
 
 SIGN_IN = """
 mutation SignIn($input: SignInInput!) {
@@ -49,13 +49,6 @@ SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { sessionsEnded } }"
 PASSWORD = "correct horse battery"
 
 
-async def _enrol(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    body = await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)})
-    result: dict[str, Any] = body["data"]["enrolMember"]
-    assert result["__typename"] == "EnrolMemberSuccess", result
-    return result
-
-
 async def _sign_in(
     client: AsyncClient, method: str, identifier: str, secret: str, **extra: str
 ) -> dict[str, Any]:
@@ -70,7 +63,7 @@ def _other_card(scn: str) -> str:
 
 
 async def test_three_ways_to_sign_in(client: AsyncClient) -> None:
-    enrolled = await _enrol(client, userId="ada.l", password=PASSWORD)
+    enrolled = await enrolled_member(client, userId="ada.l", password=PASSWORD)
     for method, identifier, secret in [
         ("SERVICE_CARD_NUMBER", enrolled["serviceCardNumber"], "739152"),
         ("USERNAME", "Ada.L", PASSWORD),
@@ -84,7 +77,7 @@ async def test_three_ways_to_sign_in(client: AsyncClient) -> None:
 
 
 async def test_email_sign_in_is_only_for_members_registered_after_the_cut_off(client: AsyncClient) -> None:
-    enrolled = await _enrol(client, password=PASSWORD)
+    enrolled = await enrolled_member(client, password=PASSWORD)
     await Member.filter(account_number=enrolled["accountNumber"]).update(
         created_at=dt.datetime(2021, 6, 1, tzinfo=dt.UTC)
     )
@@ -95,7 +88,7 @@ async def test_email_sign_in_is_only_for_members_registered_after_the_cut_off(cl
 
 
 async def test_wrong_credentials_look_the_same_whether_or_not_the_account_exists(client: AsyncClient) -> None:
-    enrolled = await _enrol(client)
+    enrolled = await enrolled_member(client)
     scn = enrolled["serviceCardNumber"]
 
     async def timed(card: str) -> tuple[dict[str, Any], float]:
@@ -112,7 +105,7 @@ async def test_wrong_credentials_look_the_same_whether_or_not_the_account_exists
 
 
 async def test_five_wrong_pins_lock_for_thirty_minutes_even_the_right_pin(client: AsyncClient) -> None:
-    scn = (await _enrol(client))["serviceCardNumber"]
+    scn = (await enrolled_member(client))["serviceCardNumber"]
     results = [await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "284917") for _ in range(5)]
     assert [r["__typename"] for r in results] == ["WrongCredentials"] * 4 + ["AccountLocked"]
     unlocks_at = dt.datetime.fromisoformat(results[-1]["unlocksAt"])
@@ -122,7 +115,7 @@ async def test_five_wrong_pins_lock_for_thirty_minutes_even_the_right_pin(client
 
 
 async def test_aliases_count_attempt_by_attempt(client: AsyncClient) -> None:
-    scn = (await _enrol(client))["serviceCardNumber"]
+    scn = (await enrolled_member(client))["serviceCardNumber"]
     aliased = (
         "mutation Many {"
         + " ".join(
@@ -137,7 +130,7 @@ async def test_aliases_count_attempt_by_attempt(client: AsyncClient) -> None:
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(client: AsyncClient) -> None:
-    scn = (await _enrol(client))["serviceCardNumber"]
+    scn = (await enrolled_member(client))["serviceCardNumber"]
     first = await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "739152")
 
     second = (await gql(client, REFRESH, {"token": first["refreshToken"]}))["data"]["refreshSession"]
@@ -151,7 +144,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client: AsyncClient)
 
 
 async def test_sign_out_and_sign_out_everywhere(client: AsyncClient) -> None:
-    scn = (await _enrol(client))["serviceCardNumber"]
+    scn = (await enrolled_member(client))["serviceCardNumber"]
     phone, laptop, tablet = [await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "739152") for _ in range(3)]
 
     assert (await gql(client, SIGN_OUT, {"token": phone["refreshToken"]}))["data"]["signOut"][
@@ -168,7 +161,7 @@ async def test_sign_out_and_sign_out_everywhere(client: AsyncClient) -> None:
 
 
 async def test_first_app_sign_in_earns_500_miles_once(client: AsyncClient) -> None:
-    scn = (await _enrol(client))["serviceCardNumber"]
+    scn = (await enrolled_member(client))["serviceCardNumber"]
     web = await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "739152", platform="WEB")
     ios = await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "739152", platform="IOS")
     android = await _sign_in(client, "SERVICE_CARD_NUMBER", scn, "739152", platform="ANDROID")
