@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
+from gateway.cli_ledger import expire_command, ledger_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
@@ -36,6 +37,8 @@ app = typer.Typer(
 partners_app = typer.Typer(help="Manage partners (airlines, shops, banks, ...).", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
 app.add_typer(cases_app, name="cases")
+app.add_typer(ledger_app, name="ledger")
+app.command("expire")(expire_command)
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from loyalty.auth.models import LinkedIdentity, TotpFactor
+from loyalty.ledger.expiry import miles_expiring_for
 from loyalty.ledger.models import Balance, Currency
 from loyalty.members.models import CardState, Member, ServiceCard
 
@@ -46,6 +48,10 @@ async def _identities_by_account(keys: Sequence[int]) -> list[list[LinkedIdentit
     return [grouped[key] for key in keys]
 
 
+async def _miles_expiring_by_account(keys: Sequence[int]) -> list[list[tuple[dt.date, int]]]:
+    return await miles_expiring_for(account_ids=list(keys), today=dt.datetime.now(dt.UTC).date())
+
+
 @dataclass
 class Loaders:
     member_by_id: DataLoader[int, Member | None] = field(
@@ -62,4 +68,7 @@ class Loaders:
     )
     identities_by_account: DataLoader[int, list[LinkedIdentity]] = field(
         default_factory=lambda: DataLoader(load_fn=_identities_by_account)
+    )
+    miles_expiring_by_account: DataLoader[int, list[tuple[dt.date, int]]] = field(
+        default_factory=lambda: DataLoader(load_fn=_miles_expiring_by_account)
     )

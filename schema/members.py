@@ -96,6 +96,16 @@ class LinkedIdentity:
     last_sign_in_at: dt.datetime | None = strawberry.field(description="The last sign-in with it, if any.")
 
 
+@strawberry.type(
+    description="Award miles that expire at the end of a quarter unless spent first (36 months, then quarter end)."
+)
+class ExpiringMiles:
+    expires_on: dt.date = strawberry.field(
+        description="Last day of the quarter; the miles are gone the day after."
+    )
+    miles: int = strawberry.field(description="How many award miles expire then.")
+
+
 @strawberry.type(description="A member of the programme.")
 class Member:
     account_id: strawberry.Private[int]
@@ -141,6 +151,14 @@ class Member:
         from resolvers.cards import member_card_orders  # resolvers.cards imports this module
 
         return await member_card_orders(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Award miles expiring at the end of the current and of the next quarter "
+        "(protected miles do not expire)."
+    )
+    async def miles_expiring(self, info: Info) -> list[ExpiringMiles]:
+        rows = await info.context.loaders.miles_expiring_by_account.load(self.account_id)
+        return [ExpiringMiles(expires_on=day, miles=miles) for day, miles in rows]
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

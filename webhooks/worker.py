@@ -46,14 +46,37 @@ async def enqueue(queue: Queue, inbox_id: int) -> None:
     await queue.publish(INBOX_STREAM, {"inbox_id": str(inbox_id)})
 
 
+MAX_ATTEMPTS = 5
+
+
+async def _count_attempt(inbox_id: int) -> PartnerInbox | None:
+    """Count this attempt in its own commit, so a crash or an unexpected error is not retried for ever:
+    a row that has used up its attempts becomes a dead letter (FAILED, PROCESSING_FAILED)."""
+    async with in_transaction():
+        row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
+        if row is None or row.state is not InboxState.PENDING:
+            return None
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state, row.error_code = InboxState.FAILED, "PROCESSING_FAILED"
+            row.error_message = f"gave up after {row.attempts} attempts"
+            row.processed_at = dt.datetime.now(dt.UTC)
+            await row.save()
+            return row
+        row.attempts += 1
+        await row.save(update_fields=["attempts"])
+        return row
+
+
 async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
     """Apply one stored delivery; returns the row in its final state, or None if already done or unknown."""
+    counted = await _count_attempt(inbox_id)
+    if counted is None or counted.state is not InboxState.PENDING:
+        return counted
     async with in_transaction():
         row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
         if row is None or row.state is not InboxState.PENDING:
             return None
         partner = await Partner.get(id=row.partner_id)
-        row.attempts += 1
         handler = HANDLERS.get(row.event_type)
         if handler is None:
             row.state, row.error_code = InboxState.FAILED, "EVENT_TYPE_UNSUPPORTED"
@@ -164,14 +187,19 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def stop_worker(task: asyncio.Task[None], stop: asyncio.Event, *, grace_s: float = 5.0) -> None:
-    """Ask a background loop (inbox worker, notification sender) to finish its batch, then cancel it;
-    never wait without a bound."""
+async def stop_worker(
+    task: asyncio.Task[None], stop: asyncio.Event, *, grace_s: float = 0.2, cancel_wait_s: float = 5.0
+) -> None:
+    """Stop a background loop (inbox worker, notification sender) without an unbounded wait.
+
+    A short grace lets a loop between batches leave by itself; then it is cancelled. Cancelling mid-batch
+    is safe: each row is applied in its own transaction, and an unacknowledged message is delivered again.
+    """
     stop.set()
     done, _ = await asyncio.wait({task}, timeout=grace_s)
     if not done:
         task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=grace_s)
+        done, _ = await asyncio.wait({task}, timeout=cancel_wait_s)
     if not done:
         log.error("%s did not stop in time; leaving it behind", task.get_name())
     elif not task.cancelled() and task.exception() is not None:

@@ -41,7 +41,26 @@ class Posting(Model):
         indexes = (("account_id", "created_at"),)
 
 
+class CounterAccount(StrEnum):
+    """The programme's side of a posting: where member miles come from or go to (double entry)."""
+
+    PARTNER_LIABILITY = "PARTNER_LIABILITY"
+    PROGRAMME_BONUS = "PROGRAMME_BONUS"
+    REDEMPTION = "REDEMPTION"
+    EXPIRY = "EXPIRY"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+class ProtectionReason(StrEnum):
+    """Why a member's miles do not expire for a while (DOMAIN.md 5)."""
+
+    STATUS = "STATUS"
+    CREDIT_CARD = "CREDIT_CARD"
+
+
 class Entry(Model):
+    """The member side of a posting: one currency, one signed amount."""
+
     id = fields.BigIntField(primary_key=True)
     posting: fields.ForeignKeyRelation[Posting] = fields.ForeignKeyField(
         "milesgate.Posting", related_name="entries", on_delete=fields.RESTRICT
@@ -74,3 +93,93 @@ class Balance(Model):
     class Meta:
         table = "balances"
         unique_together = (("account_id", "currency"),)
+
+
+class CounterEntry(Model):
+    """The counter account side of a posting. Per posting and currency it is minus the member entries.
+
+    It carries the account id of the member whose posting it balances, so it lives on that member's shard.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    posting: fields.ForeignKeyRelation[Posting] = fields.ForeignKeyField(
+        "milesgate.Posting", related_name="counter_entries", on_delete=fields.RESTRICT
+    )
+    posting_id: int
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="counter_entries", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    counter_account = fields.CharEnumField(CounterAccount, max_length=24)
+    currency = fields.CharEnumField(Currency, max_length=32)
+    amount = fields.BigIntField()
+
+    class Meta:
+        table = "counter_entries"
+        indexes = (("account_id", "currency"), ("counter_account", "currency"))
+
+
+class Lot(Model):
+    """One award-miles credit. It expires at the end of the quarter in which 36 months from earned_on end."""
+
+    id = fields.BigIntField(primary_key=True)
+    posting: fields.ForeignKeyRelation[Posting] = fields.ForeignKeyField(
+        "milesgate.Posting", related_name="lots", on_delete=fields.RESTRICT
+    )
+    posting_id: int
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="lots", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    amount = fields.BigIntField()
+    remaining = fields.BigIntField()
+    earned_on = fields.DateField()
+    expires_on = fields.DateField()
+
+    class Meta:
+        table = "lots"
+        indexes = (("account_id", "expires_on"), ("expires_on", "remaining"))
+
+
+class LotAllocation(Model):
+    """How many miles of which lot a debit took, so a reversal can give them back to the same lot."""
+
+    id = fields.BigIntField(primary_key=True)
+    posting: fields.ForeignKeyRelation[Posting] = fields.ForeignKeyField(
+        "milesgate.Posting", related_name="allocations", on_delete=fields.RESTRICT
+    )
+    posting_id: int
+    lot: fields.ForeignKeyRelation[Lot] = fields.ForeignKeyField(
+        "milesgate.Lot", related_name="allocations", on_delete=fields.RESTRICT
+    )
+    lot_id: int
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="lot_allocations", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    amount = fields.BigIntField()
+
+    class Meta:
+        table = "lot_allocations"
+        indexes = (("account_id", "posting_id"),)
+
+
+class ExpiryProtection(Model):
+    """A period in which a member's miles do not expire (status, or a protecting credit card).
+
+    An open period has no end date. When a status period ends, all remaining lots get a fresh expiry.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="expiry_protections", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    reason = fields.CharEnumField(ProtectionReason, max_length=16)
+    starts_on = fields.DateField()
+    ends_on = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "expiry_protections"
+        indexes = (("account_id", "starts_on"),)

@@ -3,22 +3,38 @@
 A posting is written with its entries and the balances are moved in the same transaction, with the
 balance rows locked (``SELECT ... FOR UPDATE`` on PostgreSQL), so balances always equal the sum of
 their entries and award miles never go below zero. The idempotency key makes a repeat a no-op that
-returns the first result. (Issue "The mileage ledger" adds counter accounts, lots and expiry.)
+returns the first result.
+
+Double entry: every member entry is balanced by a counter entry on one of the programme's counter
+accounts (partner liability, programme bonus, redemption, expiry, adjustment), so the sum of all
+entries per currency is zero. Award-miles credits open lots; debits take lots in expiry order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import ValidationFailed
-from loyalty.ledger.models import Balance, Currency, Entry, Posting
+from loyalty.ledger.lots import consume_fifo, open_lot
+from loyalty.ledger.models import Balance, CounterAccount, CounterEntry, Currency, Entry, Posting
+from loyalty.rules import current_rules
 
 NON_NEGATIVE = frozenset({Currency.AWARD_MILES})
+COUNTER_BY_SOURCE: Mapping[str, CounterAccount] = {
+    "PARTNER_ACCRUAL": CounterAccount.PARTNER_LIABILITY,
+    "RETRO_CREDIT": CounterAccount.PARTNER_LIABILITY,
+    "FIRST_APP_LOGIN_BONUS": CounterAccount.PROGRAMME_BONUS,
+    "PROGRAMME_BONUS": CounterAccount.PROGRAMME_BONUS,
+    "DEMO": CounterAccount.PROGRAMME_BONUS,
+    "REDEMPTION": CounterAccount.REDEMPTION,
+    "EXPIRY": CounterAccount.EXPIRY,
+}
+"""Where a source's miles come from or go to; any other source (TEST, admin corrections) is ADJUSTMENT."""
 
 
 class InsufficientBalance(ValidationFailed):
@@ -30,6 +46,26 @@ class PostingResult:
     posting_id: int
     created: bool
     """False when the idempotency key had been posted before and nothing changed now."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostingSpec:
+    """What one posting writes: the member side; the counter side mirrors it on ``counter_account``."""
+
+    account_id: int
+    amounts: Mapping[Currency, int]
+    source: str
+    idempotency_key: str
+    activity_date: dt.date
+    rule_version: str
+    counter_account: CounterAccount
+    partner_reference: str | None = None
+    description: str = ""
+
+
+def counter_account_for(source: str, explicit: CounterAccount | None = None) -> CounterAccount:
+    """The counter account a posting balances against: the explicit one, else the source's."""
+    return explicit or COUNTER_BY_SOURCE.get(source, CounterAccount.ADJUSTMENT)
 
 
 async def open_balances(*, account_id: int) -> None:
@@ -53,53 +89,114 @@ async def post(
     rule_version: str,
     partner_reference: str | None = None,
     description: str = "",
+    counter_account: CounterAccount | None = None,
 ) -> PostingResult:
     """Write one posting; a second call with the same key returns the first posting unchanged."""
     if not amounts or any(amount == 0 for amount in amounts.values()):
         raise ValidationFailed("A posting moves a non-zero amount.", field="amounts", code="EMPTY_POSTING")
+    spec = PostingSpec(
+        account_id=account_id,
+        amounts=dict(amounts),
+        source=source,
+        idempotency_key=idempotency_key,
+        activity_date=activity_date,
+        rule_version=rule_version,
+        counter_account=counter_account_for(source, counter_account),
+        partner_reference=partner_reference,
+        description=description,
+    )
+    result = await run_once(idempotency_key, lambda: _post_with_lots(spec))
+    assert result is not None  # _post_with_lots always writes or raises
+    return result
+
+
+async def run_once(
+    idempotency_key: str, body: Callable[[], Awaitable[Posting | None]]
+) -> PostingResult | None:
+    """Run ``body`` in one transaction unless the key was posted before (then: the first posting).
+
+    ``body`` may decide to write nothing (returns None); a concurrent writer of the same key loses on
+    the unique index and gets the winner's posting.
+    """
     existing = await Posting.get_or_none(idempotency_key=idempotency_key).only("id")
     if existing is not None:
         return PostingResult(posting_id=existing.id, created=False)
     try:
         async with in_transaction():
-            balances = {
-                balance.currency: balance
-                for balance in await Balance.filter(account_id=account_id, currency__in=list(amounts))
-                .select_for_update()
-                .order_by("currency")
-            }
-            for currency, amount in amounts.items():
-                current = balances[currency].amount if currency in balances else 0
-                if currency in NON_NEGATIVE and current + amount < 0:
-                    raise InsufficientBalance(
-                        f"Not enough {currency.value}: {current} available.", field="amounts"
-                    )
-            posting = await Posting.create(
-                account_id=account_id,
-                idempotency_key=idempotency_key,
-                source=source,
-                partner_reference=partner_reference,
-                rule_version=rule_version,
-                activity_date=activity_date,
-                description=description,
-            )
-            await Entry.bulk_create(
-                [
-                    Entry(posting_id=posting.id, account_id=account_id, currency=currency, amount=amount)
-                    for currency, amount in amounts.items()
-                ]
-            )
-            for currency, amount in amounts.items():
-                balance = balances.get(currency)
-                if balance is None:
-                    await Balance.create(account_id=account_id, currency=currency, amount=amount)
-                else:
-                    balance.amount += amount
-                    await balance.save(update_fields=["amount", "updated_at"])
+            posting = await body()
     except IntegrityError:
-        # A concurrent call with the same key won the race; its posting is the answer.
         winner = await Posting.get_or_none(idempotency_key=idempotency_key).only("id")
         if winner is None:
             raise
         return PostingResult(posting_id=winner.id, created=False)
-    return PostingResult(posting_id=posting.id, created=True)
+    return None if posting is None else PostingResult(posting_id=posting.id, created=True)
+
+
+async def _post_with_lots(spec: PostingSpec) -> Posting:
+    balances = await lock_balances(spec.account_id, spec.amounts)
+    posting = await write_posting(spec, balances)
+    miles = spec.amounts.get(Currency.AWARD_MILES, 0)
+    if miles > 0:
+        months = current_rules().expiry.validity_months
+        await open_lot(
+            posting_id=posting.id,
+            account_id=spec.account_id,
+            amount=miles,
+            earned_on=spec.activity_date,
+            months=months,
+        )
+    elif miles < 0:
+        await consume_fifo(posting_id=posting.id, account_id=spec.account_id, amount=-miles)
+    return posting
+
+
+async def lock_balances(account_id: int, amounts: Mapping[Currency, int]) -> dict[Currency, Balance]:
+    """Lock the member's balance rows the posting moves (always in currency order), then check them."""
+    balances = {
+        balance.currency: balance
+        for balance in await Balance.filter(account_id=account_id, currency__in=list(amounts))
+        .select_for_update()
+        .order_by("currency")
+    }
+    for currency, amount in amounts.items():
+        current = balances[currency].amount if currency in balances else 0
+        if currency in NON_NEGATIVE and current + amount < 0:
+            raise InsufficientBalance(f"Not enough {currency.value}: {current} available.", field="amounts")
+    return balances
+
+
+async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) -> Posting:
+    """The posting, its member and counter entries, and the moved balances (inside the transaction)."""
+    posting = await Posting.create(
+        account_id=spec.account_id,
+        idempotency_key=spec.idempotency_key,
+        source=spec.source,
+        partner_reference=spec.partner_reference,
+        rule_version=spec.rule_version,
+        activity_date=spec.activity_date,
+        description=spec.description,
+    )
+    items = list(spec.amounts.items())
+    await Entry.bulk_create(
+        [Entry(posting_id=posting.id, account_id=spec.account_id, currency=c, amount=a) for c, a in items]
+    )
+    await CounterEntry.bulk_create(
+        [
+            CounterEntry(
+                posting_id=posting.id,
+                account_id=spec.account_id,
+                counter_account=spec.counter_account,
+                currency=currency,
+                amount=-amount,
+            )
+            for currency, amount in items
+        ]
+    )
+    for currency, amount in items:
+        balance = balances.get(currency)
+        if balance is None:
+            await Balance.create(account_id=spec.account_id, currency=currency, amount=amount)
+        else:
+            balance.amount += amount
+            await balance.save(update_fields=["amount", "updated_at"])
+    return posting

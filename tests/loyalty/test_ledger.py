@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from tortoise import Tortoise, connections
 from tortoise.functions import Sum
+from tortoise.migrations.api import migrate
 
+from gateway.db import APP_LABEL, close_database, open_database, tortoise_config
 from gateway.settings import Settings
 from loyalty.errors import ValidationFailed
-from loyalty.ledger.models import Balance, Currency, Entry, Posting
-from loyalty.ledger.service import InsufficientBalance, balances_of, post
+from loyalty.ledger.models import (
+    Balance,
+    CounterAccount,
+    CounterEntry,
+    Currency,
+    Entry,
+    Lot,
+    LotAllocation,
+    Posting,
+)
+from loyalty.ledger.service import InsufficientBalance, balances_of, counter_account_for, post
+from loyalty.ledger.verify import verify_ledger
 from tests.factories import make_member
 
 TODAY = dt.date(2026, 11, 20)
@@ -116,3 +130,148 @@ async def test_concurrent_credits_all_count(pg_db: Settings) -> None:
     expected = sum(10 + i for i in range(20))
     assert (await balances_of(account_id=member.id))[Currency.AWARD_MILES] == expected
     assert await _entries_sum(member.id, Currency.AWARD_MILES) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "explicit", "expected"),
+    [
+        ("PARTNER_ACCRUAL", None, CounterAccount.PARTNER_LIABILITY),
+        ("FIRST_APP_LOGIN_BONUS", None, CounterAccount.PROGRAMME_BONUS),
+        ("REDEMPTION", None, CounterAccount.REDEMPTION),
+        ("EXPIRY", None, CounterAccount.EXPIRY),
+        ("TEST", None, CounterAccount.ADJUSTMENT),
+        ("TEST", CounterAccount.PROGRAMME_BONUS, CounterAccount.PROGRAMME_BONUS),
+    ],
+)
+def test_the_source_names_the_counter_account(
+    source: str, explicit: CounterAccount | None, expected: CounterAccount
+) -> None:
+    assert counter_account_for(source, explicit) == expected
+
+
+async def test_every_posting_balances_per_currency(db: Settings) -> None:
+    # given a posting in two currencies against an explicit counter account
+    member = (await make_member()).member
+    result = await post(
+        account_id=member.id,
+        amounts={Currency.AWARD_MILES: 500, Currency.POINTS: 20},
+        source="TEST",
+        idempotency_key="bonus",
+        activity_date=TODAY,
+        rule_version="test",
+        counter_account=CounterAccount.PROGRAMME_BONUS,
+    )
+
+    # then the counter entries mirror it and the whole ledger sums to zero
+    counter = (
+        await CounterEntry.filter(posting_id=result.posting_id)
+        .order_by("currency")
+        .values_list("counter_account", "currency", "amount")
+    )
+    assert [tuple(row) for row in counter] == [
+        ("PROGRAMME_BONUS", "AWARD_MILES", -500),
+        ("PROGRAMME_BONUS", "POINTS", -20),
+    ]
+    assert (await verify_ledger()).drifts == []
+
+
+async def test_points_open_no_lot(db: Settings) -> None:
+    member = (await make_member()).member
+    await post(
+        account_id=member.id,
+        amounts={Currency.POINTS: 20},
+        source="TEST",
+        idempotency_key="points",
+        activity_date=TODAY,
+        rule_version="test",
+    )
+    assert await Lot.filter(account_id=member.id).count() == 0
+
+
+@pytest.mark.postgres
+async def test_concurrent_redemptions_take_lots_consistently(pg_db: Settings) -> None:
+    # given 10,000 miles in four lots
+    member = (await make_member()).member
+    for index, (miles, day) in enumerate([(4000, 1), (2500, 40), (2000, 80), (1500, 120)]):
+        await post(
+            account_id=member.id,
+            amounts={Currency.AWARD_MILES: miles},
+            source="PARTNER_ACCRUAL",
+            idempotency_key=f"lot-{index}",
+            activity_date=dt.date(2025, 1, 1) + dt.timedelta(days=day),
+            rule_version="test",
+        )
+
+    # when 20 redemptions of 3,000 race
+    async def redeem(index: int) -> bool:
+        try:
+            return (
+                await post(
+                    account_id=member.id,
+                    amounts={Currency.AWARD_MILES: -3000},
+                    source="REDEMPTION",
+                    idempotency_key=f"redeem-{index}",
+                    activity_date=TODAY,
+                    rule_version="test",
+                )
+            ).created
+        except InsufficientBalance:
+            return False
+
+    results = await asyncio.gather(*[redeem(i) for i in range(20)])
+
+    # then exactly 3 succeeded, 1,000 miles are left in the lot expiring last, and nothing drifted
+    assert results.count(True) == 3
+    lots = await Lot.filter(account_id=member.id).order_by("expires_on", "id")
+    assert [lot.remaining for lot in lots] == [0, 0, 0, 1000]
+    taken = await LotAllocation.filter(account_id=member.id)
+    assert sum(allocation.amount for allocation in taken) == 9000
+    assert (await verify_ledger()).drifts == []
+
+
+OLD_LEDGER = [
+    "INSERT INTO members (id, account_number, given_name, family_name, date_of_birth, country, language,"
+    " pin_hash, tier, advertising_consent, created_at)"
+    " VALUES (1, '123456789', 'Ada', 'Lovelace', '1990-12-10', 'DE', 'en', 'x', 'BASE', false, '2020-01-01')",
+    "INSERT INTO balances (account_id, currency, amount, updated_at) VALUES (1, 'AWARD_MILES', 1200, '2020-01-01')",
+    "INSERT INTO postings (id, account_id, idempotency_key, source, rule_version, activity_date, description,"
+    " created_at) VALUES (1, 1, 'a', 'PARTNER_ACCRUAL', 'v', '2024-05-01', '', '2024-05-01'),"
+    " (2, 1, 'b', 'FIRST_APP_LOGIN_BONUS', 'v', '2023-01-10', '', '2024-06-01'),"
+    " (3, 1, 'c', 'TEST', 'v', '2024-07-01', '', '2024-07-01')",
+    "INSERT INTO ledger_entries (posting_id, account_id, currency, amount) VALUES"
+    " (1, 1, 'AWARD_MILES', 1000), (2, 1, 'AWARD_MILES', 500), (3, 1, 'AWARD_MILES', -300)",
+]
+
+
+async def test_upgrading_gives_old_postings_counter_entries_and_lots(tmp_path: Path) -> None:
+    # given a ledger written before double entry and lots (migrations up to 0002)
+    settings = Settings(data_dir=tmp_path)
+    config = tortoise_config(settings)
+    await migrate(config=config, target=f"{APP_LABEL}.0002_members_sign_in")
+    await Tortoise.close_connections()
+    await open_database(settings)
+    for statement in OLD_LEDGER:
+        await connections.get("default").execute_script(statement)
+    await close_database()
+
+    # when upgraded
+    await migrate(config=config)
+    await Tortoise.close_connections()
+
+    # then every posting balances and the lots hold the balance, the debit taken from the older lot
+    await open_database(settings)
+    try:
+        assert (await verify_ledger()).drifts == []
+        lots = await Lot.filter(account_id=1).order_by("expires_on")
+        assert [(lot.remaining, lot.expires_on) for lot in lots] == [
+            (200, dt.date(2026, 3, 31)),
+            (1000, dt.date(2027, 6, 30)),
+        ]
+        counters = await CounterEntry.all().order_by("posting_id")
+        assert [counter.counter_account for counter in counters] == [
+            "PARTNER_LIABILITY",
+            "PROGRAMME_BONUS",
+            "ADJUSTMENT",
+        ]
+    finally:
+        await close_database()

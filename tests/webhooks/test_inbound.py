@@ -456,10 +456,10 @@ async def test_get_is_not_allowed(client: AsyncClient, partner: NewPartner):
     await assert_refused(response, 405, "HTTP_405")
 
 
-# --- known defects (see the report; strict, so a fix turns these into failures to un-mark) -------------
+# --- what exactly is verified -----------------------------------------------------------------------
 
 
-async def test_replay_with_an_extra_unsigned_webhook_id_is_not_stored_again(
+async def test_replay_with_an_extra_unsigned_webhook_id_is_refused(
     client: AsyncClient, partner: NewPartner, member: EnrolledMember
 ):
     # given: a delivery sent with svix-* names, captured by someone on the path
@@ -470,9 +470,11 @@ async def test_replay_with_an_extra_unsigned_webhook_id_is_not_stored_again(
     # when: replayed with an extra webhook-id header that nobody signed
     replay = await client.post(URL, content=body, headers={**headers, "webhook-id": "msg_replayed"})
 
-    # then
-    assert replay.status_code != 202, replay.text
+    # then: the id we would store is the one checked, and it was not signed
+    assert replay.status_code == 401, replay.text
+    assert replay.json()["error"]["code"] == "SIGNATURE_INVALID"
     assert await PartnerInbox.all().count() == 1
+    assert await PartnerInbox.filter(webhook_id="msg_replayed").count() == 0
 
 
 async def test_configured_tolerance_above_five_minutes_is_honoured(
@@ -488,3 +490,73 @@ async def test_configured_tolerance_above_five_minutes_is_honoured(
 
     # then
     assert response.status_code == 202, response.text
+    assert await PartnerInbox.all().count() == 1
+
+
+async def test_configured_tolerance_below_five_minutes_is_honoured(
+    client: AsyncClient, settings: Settings, partner: NewPartner, member: EnrolledMember
+):
+    # given: a 1-minute tolerance and a delivery signed 2 minutes ago
+    settings.webhook_tolerance_s = 60
+    stamp = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+    body, headers = signed_delivery(partner.signing_secret, accrual(member), timestamp=stamp)
+
+    # when
+    response = await client.post(URL, content=body, headers=headers)
+
+    # then
+    await assert_refused(response, 401, "TIMESTAMP_OUT_OF_TOLERANCE")
+
+
+@pytest.mark.parametrize(
+    "arrangement",
+    [
+        pytest.param("{other} {valid}", id="wrong-then-right"),
+        pytest.param("v2,{raw} {valid}", id="unknown-version-first"),
+        pytest.param("{valid} v1a,{raw}", id="unknown-version-after"),
+    ],
+)
+async def test_any_valid_v1_signature_in_the_header_is_enough(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember, arrangement: str
+):
+    # given: several space-separated signatures, one of them right
+    body, headers = signed_delivery(partner.signing_secret, accrual(member))
+    valid = headers["webhook-signature"]
+    other = signed_delivery(generate_signing_secret(), accrual(member), webhook_id=headers["webhook-id"])[1]
+    raw = valid.split(",", 1)[1]
+    headers["webhook-signature"] = arrangement.format(valid=valid, other=other["webhook-signature"], raw=raw)
+
+    # when
+    response = await client.post(URL, content=body, headers=headers)
+
+    # then
+    assert response.status_code == 202, response.text
+    assert await PartnerInbox.all().count() == 1
+
+
+async def test_only_unknown_signature_versions_are_refused(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: the right HMAC, labelled with a version we do not know
+    body, headers = signed_delivery(partner.signing_secret, accrual(member))
+    headers["webhook-signature"] = "v2," + headers["webhook-signature"].split(",", 1)[1]
+
+    # when
+    response = await client.post(URL, content=body, headers=headers)
+
+    # then
+    await assert_refused(response, 401, "SIGNATURE_INVALID")
+
+
+async def test_body_that_is_not_utf8_is_refused(client: AsyncClient, partner: NewPartner):
+    # given
+    body = b'{"type": "accrual.created", "data": {"name": "M\xfcller"}}'  # Latin-1, not UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        body.decode()
+    headers = signed_raw(partner.signing_secret, b"{}")
+
+    # when
+    response = await client.post(URL, content=body, headers=headers)
+
+    # then
+    await assert_refused(response, 400, "BODY_NOT_UTF8")

@@ -399,3 +399,31 @@ async def test_card_number_with_non_ascii_digits_fails_the_row(db: Settings):
     # then
     assert result is not None
     assert (result.state, result.error_code) == (InboxState.FAILED, "CARD_NUMBER_NOT_DIGITS")
+
+
+async def test_a_row_that_keeps_failing_unexpectedly_becomes_a_dead_letter(
+    db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a stored delivery whose handler crashes with an unexpected error
+    from webhooks import worker
+
+    partner = await make_partner()
+    row = await PartnerInbox.create(
+        partner_id=(await Partner.get(code=partner.code)).id,
+        webhook_id="msg_crash",
+        event_type="accrual.created",
+        payload={"type": "accrual.created", "data": {}},
+    )
+
+    async def crash(*_: object) -> int:
+        raise RuntimeError("a bug, not a domain error")
+
+    monkeypatch.setitem(worker.HANDLERS, "accrual.created", crash)
+    # when it is tried more often than allowed
+    for _ in range(worker.MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError):
+            await worker.process_inbox_row(row.id, current_rules())
+    final = await worker.process_inbox_row(row.id, current_rules())
+    # then every attempt was counted and the row is a dead letter, not pending for ever
+    assert final is not None and final.state is InboxState.FAILED and final.error_code == "PROCESSING_FAILED"
+    assert (await PartnerInbox.get(id=row.id)).attempts == worker.MAX_ATTEMPTS
