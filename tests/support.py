@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
-from typing import NoReturn
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import orjson
 import pytest
 from svix.webhooks import Webhook
+
+from gateway.db import apply_migrations, close_database, open_database
+from gateway.settings import Settings
+
+T = TypeVar("T")
 
 POSTGRES_URL = os.environ.get(
     "MILESGATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/milesgate_test"
@@ -54,3 +62,23 @@ def signed_delivery(
         "content-type": "application/json",
     }
     return body, headers
+
+
+def collapse(output: str) -> str:
+    """CLI output with whitespace runs collapsed (Rich may wrap or pad)."""
+    return " ".join(output.split())
+
+
+def in_embedded_db(data_dir: Path, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` against the SQLite database of a CLI run in ``data_dir`` (migrated if new)."""
+
+    async def _run() -> T:
+        settings = Settings(data_dir=data_dir)
+        await apply_migrations(settings)
+        await open_database(settings)
+        try:
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(_run())

@@ -6,10 +6,9 @@ afterwards with its own short ``asyncio.run``.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,10 +17,9 @@ from svix.webhooks import Webhook
 from typer.testing import CliRunner, Result
 
 from gateway.cli import app
-from gateway.db import close_database, open_database
-from gateway.settings import Settings
 from loyalty.members.models import Member
 from partners.models import Partner, PartnerKind, PartnerSecret, PartnerState
+from tests.support import collapse, in_embedded_db
 
 T = TypeVar("T")
 runner = CliRunner()
@@ -53,27 +51,6 @@ def milesgate(args: list[str], env: dict[str, str]) -> Result:
     return runner.invoke(app, args, env=env)
 
 
-def text(output: str) -> str:
-    """Output with whitespace runs collapsed (Rich may wrap or pad)."""
-    return " ".join(output.split())
-
-
-def in_db(tmp_path: Path, query: Callable[[], Awaitable[T]]) -> T:
-    """Run one ORM query against the SQLite database the CLI used."""
-
-    async def _run() -> T:
-        await open_database(Settings(data_dir=tmp_path))
-        try:
-            return await query()
-        finally:
-            await close_database()
-
-    return asyncio.run(_run())
-
-
-# --- partners ------------------------------------------------------------------------------------
-
-
 def test_partners_add_prints_a_standard_webhooks_secret(env: dict[str, str], tmp_path: Path):
     # when
     result = milesgate(["partners", "add", "swiss", "--name", "SWISS", "--kind", "airline"], env)
@@ -96,9 +73,9 @@ def test_partners_add_prints_a_standard_webhooks_secret(env: dict[str, str], tmp
     )
     assert "/webhooks/partners/swiss" in result.stdout
     # and the partner is stored, active, with that secret
-    partner = in_db(tmp_path, lambda: Partner.get(code="swiss"))
+    partner = in_embedded_db(tmp_path, lambda: Partner.get(code="swiss"))
     assert (partner.name, partner.kind, partner.state) == ("SWISS", PartnerKind.AIRLINE, PartnerState.ACTIVE)
-    stored = in_db(
+    stored = in_embedded_db(
         tmp_path, lambda: PartnerSecret.filter(partner_id=partner.id).values_list("secret", "active")
     )
     assert stored == [(secret, True)]
@@ -117,8 +94,8 @@ def test_partners_add_twice_is_refused(env: dict[str, str], tmp_path: Path):
     assert "PARTNER_EXISTS" in again.stderr
     assert "whsec_" not in again.stdout
     assert "Traceback" not in again.output
-    assert in_db(tmp_path, lambda: Partner.get(code="swiss")).name == "SWISS"
-    assert in_db(tmp_path, lambda: PartnerSecret.all().count()) == 1
+    assert in_embedded_db(tmp_path, lambda: Partner.get(code="swiss")).name == "SWISS"
+    assert in_embedded_db(tmp_path, lambda: PartnerSecret.all().count()) == 1
 
 
 @pytest.mark.parametrize("code", ["Bad Code!", "x", "_starts-with-underscore", "a" * 33, "ümlaut"])
@@ -130,7 +107,7 @@ def test_partners_add_with_an_invalid_code_is_refused(env: dict[str, str], tmp_p
     assert result.exit_code == 1
     assert "PARTNER_CODE_INVALID" in result.stderr
     assert "whsec_" not in result.output
-    assert in_db(tmp_path, lambda: Partner.all().count()) == 0
+    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 0
 
 
 def test_partners_add_with_an_unknown_kind_is_a_usage_error(env: dict[str, str], tmp_path: Path):
@@ -154,7 +131,7 @@ def test_partners_list_shows_registered_partners(env: dict[str, str]):
 
     # then
     assert result.exit_code == 0, result.output
-    lines = [text(line) for line in result.stdout.splitlines() if line.strip()]
+    lines = [collapse(line) for line in result.stdout.splitlines() if line.strip()]
     assert lines == ["dkb bank active DKB", "swiss airline active SWISS"]
     assert "whsec_" not in result.stdout
 
@@ -197,7 +174,7 @@ def test_migrate_brings_a_new_database_up_to_date(env: dict[str, str], tmp_path:
     assert second.exit_code == 0, second.output
     assert "applied" not in second.stdout
     assert "migrations up to date" in second.stdout
-    assert in_db(tmp_path, lambda: Member.all().count()) == 0
+    assert in_embedded_db(tmp_path, lambda: Member.all().count()) == 0
 
 
 def test_demo_fills_the_database(env: dict[str, str], tmp_path: Path):
@@ -206,24 +183,27 @@ def test_demo_fills_the_database(env: dict[str, str], tmp_path: Path):
 
     # then
     assert result.exit_code == 0, result.output
-    assert "3 sample members" in text(result.stdout)
-    assert in_db(tmp_path, lambda: Member.all().count()) == 3
-    assert in_db(tmp_path, lambda: Partner.all().count()) == 5
+    assert "3 sample members" in collapse(result.stdout)
+    assert in_embedded_db(tmp_path, lambda: Member.all().count()) == 3
+    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 5
 
 
 def test_demo_again_with_the_same_seed_adds_no_members(env: dict[str, str], tmp_path: Path):
     # given
     first = milesgate(["demo", "--members", "3", "--seed", "7"], env)
     assert first.exit_code == 0, first.output
-    emails = in_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
+    emails = in_embedded_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
 
     # when
     again = milesgate(["demo", "--members", "3", "--seed", "7"], env)
 
     # then
     assert again.exit_code == 0, again.output
-    assert in_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True)) == emails
-    assert in_db(tmp_path, lambda: Partner.all().count()) == 5
+    assert (
+        in_embedded_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
+        == emails
+    )
+    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 5
 
 
 def test_demo_is_refused_in_production(env: dict[str, str], tmp_path: Path):
@@ -240,7 +220,7 @@ def test_demo_is_refused_in_production(env: dict[str, str], tmp_path: Path):
 
     # then
     assert result.exit_code == 2
-    assert "development databases only" in text(result.stderr)
+    assert "development databases only" in collapse(result.stderr)
     assert not (tmp_path / "milesgate.sqlite3").exists()
 
 
@@ -253,7 +233,7 @@ def test_worker_without_redis_exits_2(env: dict[str, str]):
 
     # then
     assert result.exit_code == 2
-    assert "needs MILESGATE_REDIS_URL" in text(result.stderr)
+    assert "needs MILESGATE_REDIS_URL" in collapse(result.stderr)
     assert "Traceback" not in result.output
 
 
@@ -263,7 +243,7 @@ def test_serve_with_several_workers_without_redis_exits_2(env: dict[str, str]):
 
     # then
     assert result.exit_code == 2
-    assert "needs MILESGATE_REDIS_URL" in text(result.stderr)
+    assert "needs MILESGATE_REDIS_URL" in collapse(result.stderr)
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["partners", "list"], ["worker"], ["demo"]])
@@ -279,7 +259,7 @@ def test_production_without_secret_key_is_a_configuration_error(
     # then
     assert result.exit_code == 2
     assert "configuration error" in result.stderr
-    assert "MILESGATE_SECRET_KEY" in text(result.stderr)
+    assert "MILESGATE_SECRET_KEY" in collapse(result.stderr)
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,27 +10,13 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from gateway.cli_cases import cases_app
-from gateway.db import apply_migrations, close_database, open_database
-from gateway.settings import Settings
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
 from tests.factories import make_member
+from tests.support import in_embedded_db
 
 T = TypeVar("T")
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
-
-
-def _in_db(data_dir: Path, work: Callable[[], Awaitable[T]]) -> T:
-    async def run() -> T:
-        settings = Settings(data_dir=data_dir)
-        await apply_migrations(settings)
-        await open_database(settings)
-        try:
-            return await work()
-        finally:
-            await close_database()
-
-    return asyncio.run(run())
 
 
 def _cli(data_dir: Path, *args: str) -> Result:
@@ -57,11 +41,11 @@ def _stored(data_dir: Path, reference: str) -> SupportCase:
     async def load() -> SupportCase:
         return await SupportCase.get(reference=reference)
 
-    return _in_db(data_dir, load)
+    return in_embedded_db(data_dir, load)
 
 
 def test_list_shows_open_cases_and_filters_by_state(tmp_path: Path) -> None:
-    account_number, reference = _in_db(tmp_path, _member_and_case)
+    account_number, reference = in_embedded_db(tmp_path, _member_and_case)
 
     listed = _cli(tmp_path, "list", "--state", "OPEN")
     assert listed.exit_code == 0, listed.output
@@ -74,7 +58,7 @@ def test_list_shows_open_cases_and_filters_by_state(tmp_path: Path) -> None:
 
 
 def test_resolve_confirms_the_account_and_records_the_operator(tmp_path: Path) -> None:
-    account_number, reference = _in_db(tmp_path, _member_and_case)
+    account_number, reference = in_embedded_db(tmp_path, _member_and_case)
 
     result = _cli(tmp_path, "resolve", reference, "--account", account_number, "--note", "ID copy certified.")
 
@@ -86,7 +70,7 @@ def test_resolve_confirms_the_account_and_records_the_operator(tmp_path: Path) -
 
 
 def test_reject_closes_the_case(tmp_path: Path) -> None:
-    _, reference = _in_db(tmp_path, _member_and_case)
+    _, reference = in_embedded_db(tmp_path, _member_and_case)
 
     result = _cli(tmp_path, "reject", reference, "--note", "Copy not certified.", "--operator", "lead")
 
@@ -104,7 +88,7 @@ def test_reject_closes_the_case(tmp_path: Path) -> None:
     ],
 )
 def test_domain_errors_exit_1_with_their_code(tmp_path: Path, args: list[str], code: str) -> None:
-    _, reference = _in_db(tmp_path, _member_and_case)
+    _, reference = in_embedded_db(tmp_path, _member_and_case)
 
     result = _cli(tmp_path, *[arg.format(reference=reference) for arg in args])
 
@@ -114,7 +98,7 @@ def test_domain_errors_exit_1_with_their_code(tmp_path: Path, args: list[str], c
 
 
 def test_a_closed_case_cannot_be_resolved_again(tmp_path: Path) -> None:
-    account_number, reference = _in_db(tmp_path, _member_and_case)
+    account_number, reference = in_embedded_db(tmp_path, _member_and_case)
     assert _cli(tmp_path, "reject", reference, "--note", "No.").exit_code == 0
 
     again = _cli(tmp_path, "resolve", reference, "--account", account_number, "--note", "Yes.")

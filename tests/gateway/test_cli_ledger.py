@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,11 +12,10 @@ from tortoise import connections
 from typer.testing import CliRunner, Result
 
 from gateway.cli_ledger import expire_command, ledger_app
-from gateway.db import apply_migrations, close_database, open_database
-from gateway.settings import Settings
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import post
 from tests.factories import make_member
+from tests.support import collapse, in_embedded_db
 
 T = TypeVar("T")
 runner = CliRunner()
@@ -37,23 +34,6 @@ def milesgate(args: list[str], env: dict[str, str]) -> Result:
     return runner.invoke(app, args, env=env)
 
 
-def text(output: str) -> str:
-    return " ".join(output.split())
-
-
-def in_db(tmp_path: Path, work: Callable[[], Awaitable[T]]) -> T:
-    async def _run() -> T:
-        settings = Settings(data_dir=tmp_path)
-        await apply_migrations(settings)
-        await open_database(settings)
-        try:
-            return await work()
-        finally:
-            await close_database()
-
-    return asyncio.run(_run())
-
-
 async def _member_with_miles() -> int:
     member = (await make_member()).member
     for key, miles, day in [("old", 1000, dt.date(2016, 12, 12)), ("new", 500, dt.date(2025, 2, 10))]:
@@ -69,15 +49,15 @@ async def _member_with_miles() -> int:
 
 
 def test_verify_a_clean_ledger_exits_0(env: dict[str, str], tmp_path: Path) -> None:
-    in_db(tmp_path, _member_with_miles)
+    in_embedded_db(tmp_path, _member_with_miles)
     result = milesgate(["ledger", "verify", "--batch", "1"], env)
     assert result.exit_code == 0, result.output
-    assert "ledger clean: 1 members" in text(result.output)
+    assert "ledger clean: 1 members" in collapse(result.output)
 
 
 def test_verify_shows_a_corrupted_balance_and_exits_1(env: dict[str, str], tmp_path: Path) -> None:
     # given a balance row changed behind the ledger's back
-    account_id = in_db(tmp_path, _member_with_miles)
+    account_id = in_embedded_db(tmp_path, _member_with_miles)
 
     async def corrupt() -> None:
         await connections.get("default").execute_query(
@@ -85,7 +65,7 @@ def test_verify_shows_a_corrupted_balance_and_exits_1(env: dict[str, str], tmp_p
             [account_id],
         )
 
-    in_db(tmp_path, corrupt)
+    in_embedded_db(tmp_path, corrupt)
 
     # when verified
     result = milesgate(["ledger", "verify"], env)
@@ -96,17 +76,17 @@ def test_verify_shows_a_corrupted_balance_and_exits_1(env: dict[str, str], tmp_p
     assert ["balance", str(account_id), "AWARD_MILES", "1500", "9999"] == cells[cells.index("balance", 1) :][
         :5
     ]
-    assert "1 drift rows over 1 members" in text(result.output)
+    assert "1 drift rows over 1 members" in collapse(result.output)
 
 
 def test_expire_twice_expires_nothing_more(env: dict[str, str], tmp_path: Path) -> None:
-    in_db(tmp_path, _member_with_miles)
+    in_embedded_db(tmp_path, _member_with_miles)
     first = milesgate(["expire", "--as-of", "2020-01-01"], env)
     assert first.exit_code == 0, first.output
-    assert "expired 1000 miles in 1 lots of 1 members" in text(first.output)
+    assert "expired 1000 miles in 1 lots of 1 members" in collapse(first.output)
     again = milesgate(["expire", "--as-of", "2020-01-01"], env)
     assert again.exit_code == 0, again.output
-    assert "expired 0 miles in 0 lots" in text(again.output)
+    assert "expired 0 miles in 0 lots" in collapse(again.output)
     assert milesgate(["ledger", "verify"], env).exit_code == 0
 
 
