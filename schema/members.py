@@ -11,8 +11,10 @@ from loyalty.identifiers import card_qr_svg, group_for_reading
 from loyalty.ledger.models import Currency
 from loyalty.members import models
 from loyalty.members.models import CardState, SessionLevel, Tier
+from resolvers.statement import member_statement
 from schema.context import Info
 from schema.errors import InputError
+from schema.statement import StatementConnection
 
 if TYPE_CHECKING:
     from schema.cards import CardOrder
@@ -159,6 +161,42 @@ class Member:
     async def miles_expiring(self, info: Info) -> list[ExpiringMiles]:
         rows = await info.context.loaders.miles_expiring_by_account.load(self.account_id)
         return [ExpiringMiles(expires_on=day, miles=miles) for day, miles in rows]
+
+    @strawberry.field(
+        description="The member's transactions, newest booked first, a page at a time (Relay connection with "
+        "keyset cursors). Filter by currency, source and activity dates. A bad cursor is an error with code "
+        "CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID, a range ending before it starts "
+        "DATE_RANGE_INVALID."
+    )
+    async def statement(
+        self,
+        first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+        currency: Annotated[
+            Currency | None, strawberry.argument(description="Only transactions that moved this currency.")
+        ] = None,
+        source: Annotated[
+            str | None,
+            strawberry.argument(description="Only transactions from this source, e.g. PARTNER_ACCRUAL."),
+        ] = None,
+        from_date: Annotated[
+            dt.date | None, strawberry.argument(description="Only activity dates from this day (inclusive).")
+        ] = None,
+        to_date: Annotated[
+            dt.date | None, strawberry.argument(description="Only activity dates up to this day (inclusive).")
+        ] = None,
+    ) -> StatementConnection:
+        return await member_statement(
+            account_id=self.account_id,
+            first=first,
+            after=after,
+            currency=currency,
+            source=source,
+            from_date=from_date,
+            to_date=to_date,
+        )
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

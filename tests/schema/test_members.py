@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from httpx import AsyncClient
 
@@ -81,3 +83,34 @@ async def test_me_needs_a_valid_token(client: AsyncClient) -> None:
         body = await gql(client, ME, token=token)
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_statement_pages_through_credits_newest_first(client: AsyncClient) -> None:
+    from loyalty.ledger.service import post as post_miles
+
+    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
+    member = await Member.get(account_number=enrolled["accountNumber"])
+    for index, miles in enumerate([500, 1200, 3400]):
+        await post_miles(
+            account_id=member.id,
+            amounts={Currency.AWARD_MILES: miles},
+            source="PARTNER_ACCRUAL",
+            idempotency_key=f"statement-{index}",
+            activity_date=dt.date(2026, 11, 1 + index),
+            rule_version="test",
+            partner_reference=f"swiss:T{index}",
+            description=f"flight {index}",
+        )
+    query = """
+    query S($after: String) { me { statement(first: 2, after: $after) {
+      edges { cursor node { description partnerCode amounts { currency amount } } }
+      pageInfo { hasNextPage endCursor } } } }
+    """
+    first = (await gql(client, query, token=enrolled["accessToken"]))["data"]["me"]["statement"]
+    assert [edge["node"]["description"] for edge in first["edges"]] == ["flight 2", "flight 1"]
+    assert first["edges"][0]["node"]["partnerCode"] == "swiss"
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = await gql(client, query, {"after": first["pageInfo"]["endCursor"]}, token=enrolled["accessToken"])
+    page = rest["data"]["me"]["statement"]
+    assert [edge["node"]["description"] for edge in page["edges"]] == ["flight 0"]
+    assert page["pageInfo"]["hasNextPage"] is False

@@ -1,0 +1,182 @@
+"""The member's statement: their postings, newest first, one keyset page at a time.
+
+A page is read with two queries whatever its size: the postings (``LIMIT first + 1``, the extra row only
+tells whether another page follows) and the member entries of exactly those postings.
+
+The key is (``created_at``, ``id``), both descending. ``created_at`` is when the programme booked the
+posting, which is what "newest first" means to the member, and what the ``(account_id, created_at)``
+index serves; the id only breaks ties between postings booked in the same microsecond. Posting ids alone
+would also be monotonic today (one sequence), but they stop saying "when" once postings are written on
+several shards, and the key should not depend on how ids are handed out.
+
+The cursor is opaque to clients: URL-safe base64 of ``v1:<booked_at in µs since 1970 UTC>:<posting id>``.
+Unlike an offset, it names a position in the ordering, so postings booked after the first page was read
+neither shift nor repeat the next one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tortoise.expressions import Q, Subquery
+
+from loyalty.errors import ValidationFailed
+from loyalty.ledger.models import Currency, Entry, Posting
+
+MAX_PAGE_SIZE = 100
+_CURSOR_VERSION = "v1"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class CursorInvalid(ValidationFailed):
+    code = "CURSOR_INVALID"
+
+
+class PageSizeInvalid(ValidationFailed):
+    code = "PAGE_SIZE_INVALID"
+
+
+class DateRangeInvalid(ValidationFailed):
+    code = "DATE_RANGE_INVALID"
+
+
+@dataclass(frozen=True, slots=True)
+class StatementKey:
+    """A posting's place in the statement's order."""
+
+    booked_at: dt.datetime
+    posting_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementItem:
+    """One line of the statement: a posting and what it moved on the member's side."""
+
+    posting_id: int
+    activity_date: dt.date
+    booked_at: dt.datetime
+    source: str
+    partner_code: str | None
+    partner_reference: str | None
+    description: str
+    amounts: dict[Currency, int]
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(StatementKey(booked_at=self.booked_at, posting_id=self.posting_id))
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPage:
+    items: list[StatementItem]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def encode_cursor(key: StatementKey) -> str:
+    micros = (key.booked_at - _EPOCH) // _MICROSECOND
+    raw = f"{_CURSOR_VERSION}:{micros}:{key.posting_id}"
+    return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
+
+
+def decode_cursor(cursor: str) -> StatementKey:
+    """The key a cursor names; CURSOR_INVALID for anything ``encode_cursor`` did not produce."""
+    invalid = CursorInvalid("The cursor is not one this statement handed out.", field="after")
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
+    except (UnicodeError, binascii.Error, ValueError):
+        raise invalid from None
+    version, _, rest = raw.partition(":")
+    micros, _, posting_id = rest.partition(":")
+    if version != _CURSOR_VERSION or not micros.isdigit() or not posting_id.isdigit():
+        raise invalid
+    try:
+        booked_at = _EPOCH + int(micros) * _MICROSECOND
+    except OverflowError:
+        raise invalid from None
+    if int(posting_id) < 1 or encode_cursor(StatementKey(booked_at, int(posting_id))) != cursor:
+        raise invalid  # not canonical (leading zeros, padding games): not one of ours
+    return StatementKey(booked_at=booked_at, posting_id=int(posting_id))
+
+
+def partner_code_of(partner_reference: str | None) -> str | None:
+    """The partner's code in a ``code:transaction`` reference (see webhooks/accruals.py); None otherwise."""
+    if partner_reference is None:
+        return None
+    code, separator, _ = partner_reference.partition(":")
+    return code if separator and code else None
+
+
+async def statement_page(
+    *,
+    account_id: int,
+    first: int,
+    after: str | None,
+    currency: Currency | None,
+    source: str | None,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
+) -> StatementPage:
+    """The member's postings, newest booked first, ``first`` (1 to 100) after the ``after`` cursor.
+
+    Filters: postings that moved ``currency``; of ``source``; with an activity date from ``from_date`` to
+    ``to_date`` (both inclusive).
+    """
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise PageSizeInvalid(f"A page holds 1 to {MAX_PAGE_SIZE} entries.", field="first")
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise DateRangeInvalid("The date range ends before it starts.", field="to_date")
+    key = decode_cursor(after) if after is not None else None
+    postings = Posting.filter(account_id=account_id)
+    if currency is not None:
+        moved = Entry.filter(account_id=account_id, currency=currency).values("posting_id")
+        postings = postings.filter(id__in=Subquery(moved))
+    if source is not None:
+        postings = postings.filter(source=source)
+    if from_date is not None:
+        postings = postings.filter(activity_date__gte=from_date)
+    if to_date is not None:
+        postings = postings.filter(activity_date__lte=to_date)
+    if key is not None:
+        postings = postings.filter(
+            Q(created_at__lt=key.booked_at) | Q(created_at=key.booked_at, id__lt=key.posting_id)
+        )
+    rows = await postings.order_by("-created_at", "-id").limit(first + 1)
+    page = rows[:first]
+    amounts = await _member_amounts(account_id=account_id, posting_ids=[posting.id for posting in page])
+    items = [_item(posting, amounts[posting.id]) for posting in page]
+    return StatementPage(
+        items=items, has_next_page=len(rows) > first, end_cursor=items[-1].cursor if items else None
+    )
+
+
+async def _member_amounts(*, account_id: int, posting_ids: list[int]) -> dict[int, dict[Currency, int]]:
+    """The member's entries of these postings, in one query."""
+    grouped: dict[int, dict[Currency, int]] = defaultdict(dict)
+    if not posting_ids:
+        return grouped
+    rows = await Entry.filter(account_id=account_id, posting_id__in=posting_ids).values_list(
+        "posting_id", "currency", "amount"
+    )
+    for posting_id, currency, amount in rows:
+        by_currency = grouped[int(posting_id)]
+        by_currency[Currency(currency)] = by_currency.get(Currency(currency), 0) + int(amount)
+    return grouped
+
+
+def _item(posting: Posting, amounts: dict[Currency, int]) -> StatementItem:
+    return StatementItem(
+        posting_id=posting.id,
+        activity_date=posting.activity_date,
+        booked_at=posting.created_at,
+        source=posting.source,
+        partner_code=partner_code_of(posting.partner_reference),
+        partner_reference=posting.partner_reference,
+        description=posting.description,
+        amounts=dict(sorted(amounts.items(), key=lambda pair: list(Currency).index(pair[0]))),
+    )
