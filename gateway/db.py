@@ -15,6 +15,7 @@ APP_LABEL = "milesgate"
 MODEL_MODULES = [
     "loyalty.members.models",
     "loyalty.ledger.models",
+    "loyalty.rewards.models",
     "loyalty.auth.models",
     "loyalty.notifications.models",
     "partners.models",

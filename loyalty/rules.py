@@ -72,6 +72,13 @@ class CardRules:
 
 
 @dataclass(frozen=True, slots=True)
+class RedemptionRules:
+    """Spending award miles (DOMAIN.md 7): no reward costs fewer than ``minimum_miles``."""
+
+    minimum_miles: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -81,6 +88,7 @@ class ProgrammeRules:
     two_factor: TwoFactorRules
     cards: CardRules
     expiry: ExpiryRules
+    redemption: RedemptionRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -93,6 +101,7 @@ class ProgrammeRules:
             two_factor=TwoFactorRules(**data["two_factor"]),
             cards=CardRules(**data["cards"]),
             expiry=ExpiryRules(**data["expiry"]),
+            redemption=RedemptionRules(**data["redemption"]),
         )
 
 

@@ -18,6 +18,7 @@ from schema.statement import StatementConnection
 
 if TYPE_CHECKING:
     from schema.cards import CardOrder
+    from schema.rewards import Redemption, RewardGoalProgress
 
 # The domain's enums become GraphQL enums here, which keeps loyalty/ free of Strawberry.
 strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
@@ -197,6 +198,22 @@ class Member:
             from_date=from_date,
             to_date=to_date,
         )
+
+    @strawberry.field(
+        description="The reward the member saves towards, with the award miles still missing; none without a goal."
+    )
+    async def reward_goal(self) -> Annotated[RewardGoalProgress, strawberry.lazy("schema.rewards")] | None:
+        from resolvers.rewards import member_reward_goal  # resolvers.rewards imports this module
+
+        return await member_reward_goal(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Rewards the member redeemed with award miles, newest first (cancelled ones too)."
+    )
+    async def redemptions(self) -> list[Annotated[Redemption, strawberry.lazy("schema.rewards")]]:
+        from resolvers.rewards import member_redemptions  # resolvers.rewards imports this module
+
+        return await member_redemptions(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Annotated
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -14,6 +15,7 @@ from resolvers import cards as card_resolvers
 from resolvers import members as member_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
+from resolvers import rewards as reward_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.cards import (
@@ -26,6 +28,7 @@ from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
+from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 
@@ -34,6 +37,13 @@ class Query:
     @strawberry.field(description="The signed-in member (needs a bearer token).")
     async def me(self, info: Info) -> Member:
         return await member_resolvers.me(info)
+
+    @strawberry.field(
+        description="The rewards catalogue: award flights, upgrades, WorldShop items and Cash & Miles rewards, "
+        "each from 3,000 award miles."
+    )
+    def rewards(self) -> list[Reward]:
+        return reward_resolvers.rewards()
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
@@ -150,6 +160,48 @@ class Mutation:
         self, info: Info, input: LostServiceCardNumberInput
     ) -> ReportLostServiceCardNumberResult:
         return await card_resolvers.report_lost_service_card_number(info, input)
+
+    @strawberry.mutation(
+        description="Redeem a catalogue reward with award miles (needs AUTHENTICATED). Atomic: the miles are "
+        "debited once or not at all. A retry with the same requestId returns the first redemption."
+    )
+    async def redeem(
+        self,
+        info: Info,
+        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
+        request_id: Annotated[
+            str,
+            strawberry.argument(
+                description="Chosen by the client (e.g. a UUID), 1 to 100 characters; send the same one when "
+                "retrying so the reward is redeemed once."
+            ),
+        ],
+    ) -> RedeemResult:
+        return await reward_resolvers.redeem(info, reward_code, request_id)
+
+    @strawberry.mutation(
+        description="Cancel a redemption (needs AUTHENTICATED): the miles go back to the member with their "
+        "original expiry. A redemption is cancelled once (ALREADY_CANCELLED after that)."
+    )
+    async def cancel_redemption(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The redemption's id (me.redemptions).")
+        ],
+    ) -> CancelRedemptionResult:
+        return await reward_resolvers.cancel_redemption(info, str(id))
+
+    @strawberry.mutation(
+        description="Pick the reward to save towards (replaces any earlier goal); me.rewardGoal shows the "
+        "progress and the miles still missing."
+    )
+    async def set_reward_goal(
+        self,
+        info: Info,
+        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
+    ) -> SetRewardGoalResult:
+        return await reward_resolvers.set_reward_goal(info, reward_code)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -1,0 +1,1 @@
+"""Rewards: the catalogue, redemptions paid with award miles, and the member's reward goal."""
