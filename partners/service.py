@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, NotFound, ValidationFailed
-from partners.models import Partner, PartnerKind, PartnerSecret, PartnerState
+from partners.models import Partner, PartnerKind, PartnerSecret
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 SECRET_BYTES = 24
@@ -65,7 +65,3 @@ async def active_secrets(partner_id: int) -> list[str]:
 
 async def list_partners() -> list[Partner]:
     return await Partner.all().order_by("code")
-
-
-def is_active(partner: Partner) -> bool:
-    return partner.state is PartnerState.ACTIVE
