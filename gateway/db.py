@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "loyalty.rewards.models",
     "loyalty.auth.models",
     "loyalty.notifications.models",
+    "loyalty.events.models",
     "partners.models",
     "webhooks.models",
 ]

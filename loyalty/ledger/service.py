@@ -20,6 +20,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import ValidationFailed
+from loyalty.events.models import EventType
+from loyalty.events.service import record
 from loyalty.ledger.lots import consume_fifo, open_lot
 from loyalty.ledger.models import Balance, CounterAccount, CounterEntry, Currency, Entry, Posting
 from loyalty.rules import current_rules
@@ -166,7 +168,8 @@ async def lock_balances(account_id: int, amounts: Mapping[Currency, int]) -> dic
 
 
 async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) -> Posting:
-    """The posting, its member and counter entries, and the moved balances (inside the transaction)."""
+    """The posting, its member and counter entries, the moved balances and its domain event (inside the
+    transaction)."""
     posting = await Posting.create(
         account_id=spec.account_id,
         idempotency_key=spec.idempotency_key,
@@ -199,4 +202,18 @@ async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) ->
         else:
             balance.amount += amount
             await balance.save(update_fields=["amount", "updated_at"])
+    await record(
+        account_id=spec.account_id,
+        type=EventType.POSTING_CREATED,
+        posting_id=posting.id,
+        payload={
+            "postingId": posting.id,
+            "source": spec.source,
+            "amounts": {currency.value: amount for currency, amount in items},
+            "activityDate": spec.activity_date.isoformat(),
+            "partnerReference": spec.partner_reference,
+            "description": spec.description,
+            "ruleVersion": spec.rule_version,
+        },
+    )
     return posting

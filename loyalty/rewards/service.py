@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, NotFound, ValidationFailed
+from loyalty.events.models import EventType
+from loyalty.events.service import record
 from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.reversal import reverse_posting
 from loyalty.ledger.service import InsufficientBalance, balances_of, post
@@ -107,6 +109,7 @@ async def redeem(
                     state=RedemptionState.REDEEMED,
                     created_at=now,
                 )
+                await _announce(redemption, EventType.REDEMPTION_CREATED)
     except InsufficientBalance:
         balance = (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
         raise InsufficientMiles(required=reward.miles, balance=balance) from None
@@ -139,7 +142,23 @@ async def cancel_redemption(
         redemption.state = RedemptionState.CANCELLED
         redemption.cancelled_at = now
         await redemption.save(update_fields=["state", "cancelled_at"])
+        await _announce(redemption, EventType.REDEMPTION_CANCELLED)
     return redemption
+
+
+async def _announce(redemption: Redemption, type: EventType) -> None:
+    """The redemption's domain event, in the transaction that creates or cancels it."""
+    await record(
+        account_id=redemption.account_id,
+        type=type,
+        posting_id=redemption.posting_id,
+        payload={
+            "redemptionId": redemption.id,
+            "rewardCode": redemption.reward_code,
+            "miles": redemption.miles,
+            "state": redemption.state.value,
+        },
+    )
 
 
 async def redemptions_of(*, account_id: int) -> list[Redemption]:
