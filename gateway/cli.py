@@ -18,6 +18,7 @@ from rich.markup import escape
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
 from gateway.cli_ledger import expire_command, ledger_app
+from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
@@ -38,6 +39,7 @@ partners_app = typer.Typer(help="Manage partners (airlines, shops, banks, ...)."
 app.add_typer(partners_app, name="partners")
 app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(status_app, name="status")
 app.command("expire")(expire_command)
 console = Console()
 err_console = Console(stderr=True)

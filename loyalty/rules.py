@@ -79,6 +79,58 @@ class RedemptionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtraBenefit:
+    """More eVouchers for a tier holder whose year counter of ``currency`` reaches ``threshold``."""
+
+    code: str
+    tier: str
+    currency: str
+    threshold: int
+    evouchers: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRules:
+    """Status tiers (DOMAIN.md 4). Tier codes and currency names are the ledger's enum values."""
+
+    tiers: tuple[str, ...]
+    valid_until_month: int
+    valid_until_years_after: int
+    downgrade_years: int
+    evoucher_validity_months: int
+    thresholds: dict[str, dict[str, int]]
+    lifetime_qualifying_points: dict[str, int]
+    evouchers_per_qualification: dict[str, int]
+    extra_benefits: tuple[ExtraBenefit, ...]
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> StatusRules:
+        tiers = tuple(str(tier) for tier in data["tiers"])
+        named = {
+            *data["thresholds"],
+            *data["lifetime_qualifying_points"],
+            *data["evouchers_per_qualification"],
+        }
+        benefits = tuple(ExtraBenefit(**item) for item in data.get("extra_benefits", []))
+        unknown = (named | {benefit.tier for benefit in benefits}) - set(tiers)
+        if unknown:
+            raise ValueError(f"status rules name unknown tiers: {sorted(unknown)}")
+        if not 1 <= int(data["valid_until_month"]) <= 12:
+            raise ValueError("status.valid_until_month is a month number (1-12)")
+        return cls(
+            tiers=tiers,
+            valid_until_month=int(data["valid_until_month"]),
+            valid_until_years_after=int(data["valid_until_years_after"]),
+            downgrade_years=int(data["downgrade_years"]),
+            evoucher_validity_months=int(data["evoucher_validity_months"]),
+            thresholds={tier: dict(amounts) for tier, amounts in data["thresholds"].items()},
+            lifetime_qualifying_points=dict(data["lifetime_qualifying_points"]),
+            evouchers_per_qualification=dict(data["evouchers_per_qualification"]),
+            extra_benefits=benefits,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -89,6 +141,7 @@ class ProgrammeRules:
     cards: CardRules
     expiry: ExpiryRules
     redemption: RedemptionRules
+    status: StatusRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -102,6 +155,7 @@ class ProgrammeRules:
             cards=CardRules(**data["cards"]),
             expiry=ExpiryRules(**data["expiry"]),
             redemption=RedemptionRules(**data["redemption"]),
+            status=StatusRules.from_mapping(data["status"]),
         )
 
 

@@ -11,7 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from loyalty.auth.models import LinkedIdentity, TotpFactor
 from loyalty.ledger.expiry import miles_expiring_for
-from loyalty.ledger.models import Balance, Currency
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import member_balances_for
 from loyalty.members.models import CardState, Member, ServiceCard
 
 
@@ -27,10 +28,7 @@ async def _active_card_by_account(keys: Sequence[int]) -> list[ServiceCard | Non
 
 
 async def _balances_by_account(keys: Sequence[int]) -> list[dict[Currency, int]]:
-    grouped: dict[int, dict[Currency, int]] = defaultdict(dict)
-    for balance in await Balance.filter(account_id__in=list(keys)):
-        grouped[balance.account_id][balance.currency] = balance.amount
-    return [{currency: grouped[key].get(currency, 0) for currency in Currency} for key in keys]
+    return await member_balances_for(account_ids=keys, year=dt.datetime.now(dt.UTC).year)
 
 
 async def _two_factor_by_account(keys: Sequence[int]) -> list[bool]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 from loyalty.errors import DomainError
 from loyalty.ledger.events import balance_channel
-from loyalty.ledger.service import balances_of
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import member_balances_for
 from loyalty.members import service
 from loyalty.members.models import SessionLevel
 from schema.context import Info
@@ -59,6 +61,11 @@ async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:
     )
 
 
+async def _member_balances(account_id: int) -> dict[Currency, int]:
+    [amounts] = await member_balances_for(account_ids=[account_id], year=dt.datetime.now(dt.UTC).year)
+    return amounts
+
+
 async def my_balances(info: Info) -> AsyncIterator[Balances]:
     """The signed-in member's balances now, then again after every change announced on pub/sub."""
     principal = info.context.principal
@@ -66,8 +73,8 @@ async def my_balances(info: Info) -> AsyncIterator[Balances]:
         raise NotAuthenticated()
     subscription = await info.context.backends.pubsub.subscribe(balance_channel(principal.account_id))
     try:
-        yield Balances.from_amounts(await balances_of(account_id=principal.account_id))
+        yield Balances.from_amounts(await _member_balances(principal.account_id))
         async for _ in subscription:
-            yield Balances.from_amounts(await balances_of(account_id=principal.account_id))
+            yield Balances.from_amounts(await _member_balances(principal.account_id))
     finally:
         await subscription.close()

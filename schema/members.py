@@ -19,6 +19,7 @@ from schema.statement import StatementConnection
 if TYPE_CHECKING:
     from schema.cards import CardOrder
     from schema.rewards import Redemption, RewardGoalProgress
+    from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
 # The domain's enums become GraphQL enums here, which keeps loyalty/ free of Strawberry.
 strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
@@ -214,6 +215,27 @@ class Member:
         from resolvers.rewards import member_redemptions  # resolvers.rewards imports this module
 
         return await member_redemptions(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Status tier, validity, this year's counters and what is missing to reach the next "
+        "tier or keep this one."
+    )
+    async def status(self) -> Annotated[StatusProgress, strawberry.lazy("schema.status")]:
+        from resolvers.status import member_status  # resolvers.status imports schema modules
+
+        return await member_status(account_id=self.account_id)
+
+    @strawberry.field(description="Every change of the member's status, newest first.")
+    async def status_history(self) -> list[Annotated[StatusHistoryEntry, strawberry.lazy("schema.status")]]:
+        from resolvers.status import member_status_history
+
+        return await member_status_history(account_id=self.account_id)
+
+    @strawberry.field(description="Upgrade eVouchers, soonest to expire first (used ones too).")
+    async def e_vouchers(self) -> list[Annotated[EVoucher, strawberry.lazy("schema.status")]]:
+        from resolvers.status import member_evouchers
+
+        return await member_evouchers(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

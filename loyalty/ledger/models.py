@@ -183,3 +183,29 @@ class ExpiryProtection(Model):
     class Meta:
         table = "expiry_protections"
         indexes = (("account_id", "starts_on"),)
+
+
+STATUS_CURRENCIES = frozenset({Currency.POINTS, Currency.QUALIFYING_POINTS, Currency.HON_CIRCLE_POINTS})
+"""The calendar-year currencies (DOMAIN.md 3.1): they count per year and start at 0 on 1 January."""
+
+
+class YearCounter(Model):
+    """The Points, Qualifying Points or HON Circle Points of one member in one calendar year.
+
+    The year is that of the posting's activity date, so a late credit counts for the year the flight
+    was in. Moved in the posting's transaction under the currency's balance lock, so it always equals
+    the sum of the member's entries of that currency with an activity date in that year.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="year_counters", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    year = fields.IntField()
+    currency = fields.CharEnumField(Currency, max_length=32)
+    amount = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "year_counters"
+        unique_together = (("account_id", "year", "currency"),)

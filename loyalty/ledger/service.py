@@ -13,7 +13,7 @@ entries per currency is zero. Award-miles credits open lots; debits take lots in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -23,10 +23,22 @@ from loyalty.errors import ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.ledger.lots import consume_fifo, open_lot
-from loyalty.ledger.models import Balance, CounterAccount, CounterEntry, Currency, Entry, Posting
+from loyalty.ledger.models import (
+    STATUS_CURRENCIES,
+    Balance,
+    CounterAccount,
+    CounterEntry,
+    Currency,
+    Entry,
+    Posting,
+    YearCounter,
+)
+from loyalty.members.models import Member
 from loyalty.rules import current_rules
 
 NON_NEGATIVE = frozenset({Currency.AWARD_MILES})
+STATUS_LOCKING = frozenset({*STATUS_CURRENCIES, Currency.LIFETIME_QUALIFYING_POINTS})
+"""Crediting one of these runs the status engine, which locks the member row first."""
 COUNTER_BY_SOURCE: Mapping[str, CounterAccount] = {
     "PARTNER_ACCRUAL": CounterAccount.PARTNER_LIABILITY,
     "RETRO_CREDIT": CounterAccount.PARTNER_LIABILITY,
@@ -65,6 +77,15 @@ class PostingSpec:
     description: str = ""
 
 
+def with_lifetime_counter(amounts: Mapping[Currency, int]) -> dict[Currency, int]:
+    """Qualifying Points also count towards lifetime status: the posting moves the lifetime counter too."""
+    moved = dict(amounts)
+    qualifying = moved.get(Currency.QUALIFYING_POINTS, 0)
+    if qualifying and Currency.LIFETIME_QUALIFYING_POINTS not in moved:
+        moved[Currency.LIFETIME_QUALIFYING_POINTS] = qualifying
+    return moved
+
+
 def counter_account_for(source: str, explicit: CounterAccount | None = None) -> CounterAccount:
     """The counter account a posting balances against: the explicit one, else the source's."""
     return explicit or COUNTER_BY_SOURCE.get(source, CounterAccount.ADJUSTMENT)
@@ -92,13 +113,19 @@ async def post(
     partner_reference: str | None = None,
     description: str = "",
     counter_account: CounterAccount | None = None,
+    today: dt.date | None = None,
 ) -> PostingResult:
-    """Write one posting; a second call with the same key returns the first posting unchanged."""
+    """Write one posting; a second call with the same key returns the first posting unchanged.
+
+    A credit of Points, Qualifying Points or HON Circle Points is followed, in the same transaction,
+    by the status engine (``loyalty.status.engine.evaluate``): crossing a threshold upgrades at once.
+    ``today`` is the business date the status engine judges by (default: today, UTC).
+    """
     if not amounts or any(amount == 0 for amount in amounts.values()):
         raise ValidationFailed("A posting moves a non-zero amount.", field="amounts", code="EMPTY_POSTING")
     spec = PostingSpec(
         account_id=account_id,
-        amounts=dict(amounts),
+        amounts=with_lifetime_counter(amounts),
         source=source,
         idempotency_key=idempotency_key,
         activity_date=activity_date,
@@ -107,9 +134,33 @@ async def post(
         partner_reference=partner_reference,
         description=description,
     )
-    result = await run_once(idempotency_key, lambda: _post_with_lots(spec))
+    day = today or dt.datetime.now(dt.UTC).date()
+    result = await run_once(idempotency_key, lambda: _post_and_evaluate(spec, day))
     assert result is not None  # _post_with_lots always writes or raises
     return result
+
+
+def _credits_status(spec: PostingSpec) -> bool:
+    return any(spec.amounts.get(currency, 0) > 0 for currency in STATUS_LOCKING)
+
+
+async def _post_and_evaluate(spec: PostingSpec, today: dt.date) -> Posting:
+    """The posting, then (for status credits) the status engine, in one transaction.
+
+    Lock order is member row, then balance rows, then lots - the order every status and card change
+    takes too - so a status upgrade never deadlocks against a concurrent posting.
+    """
+    if _credits_status(spec):
+        await Member.filter(id=spec.account_id).select_for_update().first()
+    posting = await _post_with_lots(spec)
+    if _credits_status(spec):
+        # Imported here: the status engine builds on the ledger (and on cards), not the other way round.
+        from loyalty.status.engine import evaluate
+
+        await evaluate(
+            account_id=spec.account_id, year=spec.activity_date.year, today=today, rules=current_rules()
+        )
+    return posting
 
 
 async def run_once(
@@ -150,6 +201,42 @@ async def _post_with_lots(spec: PostingSpec) -> Posting:
     elif miles < 0:
         await consume_fifo(posting_id=posting.id, account_id=spec.account_id, amount=-miles)
     return posting
+
+
+async def _move_year_counters(spec: PostingSpec, items: list[tuple[Currency, int]]) -> None:
+    """The calendar-year counters of the activity date's year (their balance rows are locked already)."""
+    year = spec.activity_date.year
+    for currency, amount in items:
+        if currency not in STATUS_CURRENCIES:
+            continue
+        counter, _ = await YearCounter.get_or_create(
+            account_id=spec.account_id, year=year, currency=currency, defaults={"amount": 0}
+        )
+        counter.amount += amount
+        await counter.save(update_fields=["amount"])
+
+
+async def year_counters(*, account_id: int, year: int) -> dict[Currency, int]:
+    """The member's Points, Qualifying Points and HON Circle Points of ``year`` (0 when none)."""
+    rows = await YearCounter.filter(account_id=account_id, year=year).values_list("currency", "amount")
+    found = {Currency(currency): int(amount) for currency, amount in rows}
+    return {currency: found.get(currency, 0) for currency in sorted(STATUS_CURRENCIES)}
+
+
+async def member_balances_for(*, account_ids: Sequence[int], year: int) -> list[dict[Currency, int]]:
+    """What members see, batched: award miles and lifetime QP as running totals; Points, QP and HCP as
+    the counters of ``year`` (they start at 0 on 1 January)."""
+    keys = list(account_ids)
+    grouped: dict[int, dict[Currency, int]] = {key: {} for key in keys}
+    for account, currency, amount in await Balance.filter(
+        account_id__in=keys, currency__in=[c for c in Currency if c not in STATUS_CURRENCIES]
+    ).values_list("account_id", "currency", "amount"):
+        grouped[int(account)][Currency(currency)] = int(amount)
+    for account, currency, amount in await YearCounter.filter(account_id__in=keys, year=year).values_list(
+        "account_id", "currency", "amount"
+    ):
+        grouped[int(account)][Currency(currency)] = int(amount)
+    return [{currency: grouped[key].get(currency, 0) for currency in Currency} for key in keys]
 
 
 async def lock_balances(account_id: int, amounts: Mapping[Currency, int]) -> dict[Currency, Balance]:
@@ -202,6 +289,7 @@ async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) ->
         else:
             balance.amount += amount
             await balance.save(update_fields=["amount", "updated_at"])
+    await _move_year_counters(spec, items)
     await record(
         account_id=spec.account_id,
         type=EventType.POSTING_CREATED,

@@ -2,18 +2,19 @@
 
 Checks, member by member in batches: each balance equals the sum of the member's entries; the
 award-miles lots hold exactly the award-miles balance; every posting balances per currency against
-its counter entries. Then, over the whole ledger: the sum of all entries per currency is zero.
+its counter entries; the calendar-year counters equal the entries of their year. Then, over the whole ledger: the sum of all entries per currency is zero.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tortoise.functions import Sum
 
-from loyalty.ledger.models import Balance, CounterEntry, Currency, Entry, Lot
+from loyalty.ledger.models import STATUS_CURRENCIES, Balance, CounterEntry, Currency, Entry, Lot, YearCounter
 from loyalty.members.models import Member
 
 
@@ -59,6 +60,7 @@ async def verify_ledger(*, batch: int = 500, progress: Callable[[int], None] | N
         report.drifts.extend(await _balance_drifts(ids))
         report.drifts.extend(await _lot_drifts(ids))
         report.drifts.extend(await _unbalanced_postings(ids))
+        report.drifts.extend(await _year_counter_drifts(ids))
         if progress is not None:
             progress(len(ids))
     report.drifts.extend(await _zero_sum_drifts())
@@ -140,6 +142,34 @@ async def _unbalanced_postings(ids: Sequence[int]) -> list[Drift]:
         )
         for key, total in sorted(totals.items())
         if total != 0
+    ]
+
+
+async def _year_counter_drifts(ids: Sequence[int]) -> list[Drift]:
+    """Calendar-year counters that are not the sum of that year's entries (by activity date)."""
+    expected: dict[tuple[int, int, str], int] = defaultdict(int)
+    rows = await Entry.filter(account_id__in=list(ids), currency__in=sorted(STATUS_CURRENCIES)).values_list(
+        "account_id", "currency", "amount", "posting__activity_date"
+    )
+    for account, currency, amount, day in rows:
+        year = day.year if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10]).year
+        expected[(int(account), year, str(currency))] += int(amount)
+    stored = {
+        (int(account), int(year), str(currency)): int(amount)
+        for account, year, currency, amount in await YearCounter.filter(account_id__in=list(ids)).values_list(
+            "account_id", "year", "currency", "amount"
+        )
+    }
+    return [
+        Drift(
+            check=f"year-counter {key[1]}",
+            currency=key[2],
+            expected=expected.get(key, 0),
+            found=stored.get(key, 0),
+            account_id=key[0],
+        )
+        for key in sorted(set(expected) | set(stored))
+        if expected.get(key, 0) != stored.get(key, 0)
     ]
 
 

@@ -192,7 +192,7 @@ async def issue_status_card(
     *,
     account_id: int,
     tier: Tier,
-    valid_until: dt.date,
+    valid_until: dt.date | None,
     reason: CardOrderReason,
     rules: ProgrammeRules,
     today: dt.date,
@@ -201,7 +201,8 @@ async def issue_status_card(
 ) -> CardOrder:
     """Order the physical status card (DOMAIN.md §9).
 
-    ACHIEVED or LIFETIME: the new status and number show at once, the card ships today.
+    ACHIEVED, LIFETIME or DOWNGRADED: the new status and number show at once, the card ships today
+    (a lifetime card has no ``valid_until``).
     RENEWED: no new number now; the status validity is extended, the card ships ``ship_days_before``
     days before the current card expires and activates the day after it expires.
     """
@@ -213,6 +214,10 @@ async def issue_status_card(
 
     async def work(member: Member) -> CardOrder:
         if reason == CardOrderReason.RENEWED:
+            if valid_until is None:
+                raise ValidationFailed(
+                    "A renewal extends the status to a date.", field="validUntil", code="RENEWAL_NOT_LATER"
+                )
             return await _order_renewal(
                 member,
                 tier=tier,

@@ -79,6 +79,7 @@ class CardOrderReason(StrEnum):
     ACHIEVED = "ACHIEVED"
     RENEWED = "RENEWED"
     LIFETIME = "LIFETIME"
+    DOWNGRADED = "DOWNGRADED"
 
 
 class CardOrder(Model):
