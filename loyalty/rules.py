@@ -79,6 +79,14 @@ class RedemptionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditCardProtectionRules:
+    """Credit-card mileage protection (DOMAIN.md 5)."""
+
+    standard_holding_months: int
+    unlimited_grace_months: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraBenefit:
     """More eVouchers for a tier holder whose year counter of ``currency`` reaches ``threshold``."""
 
@@ -142,6 +150,7 @@ class ProgrammeRules:
     expiry: ExpiryRules
     redemption: RedemptionRules
     status: StatusRules
+    credit_card_protection: CreditCardProtectionRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -156,6 +165,7 @@ class ProgrammeRules:
             expiry=ExpiryRules(**data["expiry"]),
             redemption=RedemptionRules(**data["redemption"]),
             status=StatusRules.from_mapping(data["status"]),
+            credit_card_protection=CreditCardProtectionRules(**data["credit_card_protection"]),
         )
 
 

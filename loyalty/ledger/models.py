@@ -209,3 +209,40 @@ class YearCounter(Model):
     class Meta:
         table = "year_counters"
         unique_together = (("account_id", "year", "currency"),)
+
+
+class CardProduct(StrEnum):
+    """How a co-branded credit card protects miles (DOMAIN.md 5)."""
+
+    STANDARD = "STANDARD"
+    """Held 3 months and used for a mile-earning purchase every month."""
+    UNLIMITED = "UNLIMITED"
+    """DE Gold or Blue: from issue, whatever the spend; a grace period after cancellation."""
+
+
+class CreditCard(Model):
+    """A co-branded credit card a bank partner reported, and the protection period it gives.
+
+    The protection covers the cardholder's own miles only (pooled miles of others are not covered).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="credit_cards", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    partner_code = fields.CharField(max_length=40)
+    card_reference = fields.CharField(max_length=64)
+    product = fields.CharEnumField(CardProduct, max_length=12)
+    issued_on = fields.DateField()
+    cancelled_on = fields.DateField(null=True)
+    conditions_broken_on = fields.DateField(null=True)
+    protection: fields.ForeignKeyRelation[ExpiryProtection] = fields.ForeignKeyField(
+        "milesgate.ExpiryProtection", related_name="credit_cards", on_delete=fields.RESTRICT
+    )
+    protection_id: int
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "credit_cards"
+        unique_together = (("partner_code", "card_reference"),)
