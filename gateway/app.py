@@ -18,6 +18,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 
 from gateway.backends import BackendSet, open_backends
 from gateway.db import apply_migrations, close_database, open_database, ping_database
+from gateway.event_relay import run_event_relay
 from gateway.graphql import GraphQLView
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
@@ -110,6 +111,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # The development sink; production plugs its SMTP/push sender in here.
             notifier = run_notification_sender(FileSink(settings.data_dir), notifier_stop)
             notifier_task = asyncio.create_task(notifier, name="notification-sender")
+        relay_task: asyncio.Task[None] | None = None
+        relay_stop = asyncio.Event()
+        if settings.worker_in_process:
+            relay = run_event_relay(backends.ports.pubsub, relay_stop)
+            relay_task = asyncio.create_task(relay, name="event-relay")
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
         try:
             yield
@@ -118,6 +124,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await stop_worker(worker_task, worker_stop)
             if notifier_task is not None:
                 await stop_worker(notifier_task, notifier_stop)
+            if relay_task is not None:
+                await stop_worker(relay_task, relay_stop)
             await backends.close()
             await close_database()
 

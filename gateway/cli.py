@@ -20,6 +20,7 @@ from gateway.cli_cases import cases_app
 from gateway.cli_ledger import expire_command, ledger_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
+from gateway.event_relay import run_event_relay
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
 from gateway.settings import ConfigurationError, Settings, load_settings
@@ -108,7 +109,8 @@ def serve(
 def worker(
     name: Annotated[str | None, typer.Option(help="Consumer name (default: host and process id).")] = None,
 ) -> None:
-    """Run a webhook inbox worker and the notification sender (needs MILESGATE_REDIS_URL). Stops on SIGTERM."""
+    """Run a webhook inbox worker, the notification sender and the domain-event relay (needs
+    MILESGATE_REDIS_URL). Stops on SIGTERM."""
     settings = _settings()
     configure_logging(settings.log_level)
     if settings.embedded:
@@ -136,6 +138,7 @@ def worker(
                 await asyncio.gather(
                     inbox.run(stop=stop),
                     run_notification_sender(FileSink(settings.data_dir), stop),
+                    run_event_relay(backends.ports.pubsub, stop),
                 )
         finally:
             await backends.close()

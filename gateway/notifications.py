@@ -7,7 +7,6 @@ Development and the tests use ``FileSink``, which appends every sent message to 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from gateway.loops import MAX_BACKOFF_S, run_polling
 from loyalty.notifications.models import Notification
 from loyalty.notifications.service import NotificationSender, RenderedMessage, deliver_pending
 
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 OUTBOX_FILE = "outbox.jsonl"
 BATCH = 100
-MAX_BACKOFF_S = 30.0
 
 
 class FileSink:
@@ -65,16 +64,6 @@ def read_outbox(data_dir: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 async def run_notification_sender(
     sender: NotificationSender,
     stop: asyncio.Event,
@@ -83,23 +72,11 @@ async def run_notification_sender(
     max_backoff_s: float = MAX_BACKOFF_S,
 ) -> None:
     """Deliver the outbox every ``every_s`` seconds until ``stop`` is set (stop it with
-    ``webhooks.worker.stop_worker``). A full batch is followed at once by the next; an error doubles the
-    pause, up to ``max_backoff_s``."""
-    failures = 0
-    while not stop.is_set():
-        sent = 0
-        try:
-            sent = await deliver_pending(sender=sender, limit=BATCH, now=dt.datetime.now(dt.UTC))
-            failures = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if _being_cancelled():
-                # A library turned our cancellation into another error: stop all the same.
-                raise asyncio.CancelledError from None
-            failures += 1
-            log.exception("notification sender error; backing off")
-        if sent >= BATCH:
-            await asyncio.sleep(0)
-        else:
-            await _pause(stop, min(every_s * 2**failures, max_backoff_s))
+    ``webhooks.worker.stop_worker``); see ``gateway.loops.run_polling`` for batching and backoff."""
+
+    async def step() -> int:
+        return await deliver_pending(sender=sender, limit=BATCH, now=dt.datetime.now(dt.UTC))
+
+    await run_polling(
+        "notification sender", step, stop, batch=BATCH, every_s=every_s, max_backoff_s=max_backoff_s
+    )

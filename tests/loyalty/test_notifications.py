@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from gateway import loops as gateway_loops
 from gateway import notifications as gateway_notifications
 from gateway.notifications import FileSink, read_outbox, run_notification_sender
 from gateway.settings import Settings
@@ -215,7 +216,7 @@ async def test_the_sender_loop_backs_off_on_errors(monkeypatch: pytest.MonkeyPat
             stop.set()
 
     monkeypatch.setattr(gateway_notifications, "deliver_pending", broken)
-    monkeypatch.setattr(gateway_notifications, "_pause", pause)
+    monkeypatch.setattr(gateway_loops, "pause", pause)
     await asyncio.wait_for(
         run_notification_sender(FileSink(tmp_path), stop, every_s=1.0, max_backoff_s=5.0), timeout=2.0
     )
