@@ -1,6 +1,8 @@
 """Random sequences of credits, debits, expiry runs and reversals keep the ledger's invariants.
 
-After every sequence: each balance equals the sum of its entries, the lots hold exactly the
+Points credits carry Qualifying Points, so statuses are reached (and miles protected) on the way.
+After every sequence: each balance equals the sum of its entries, each calendar-year counter the sum
+of that year's entries, the lots hold exactly the
 award-miles balance, every posting balances against its counter entries, the sum of all entries per
 currency is zero (``verify_ledger`` checks all four), and no award-miles balance is negative.
 """
@@ -28,7 +30,7 @@ numbers = itertools.count(100_000_000)
 operation = st.one_of(
     st.tuples(st.just("credit"), st.integers(1, 5_000), st.integers(0, 3_000)),
     st.tuples(st.just("debit"), st.integers(1, 6_000), st.integers(0, 3_000)),
-    st.tuples(st.just("points"), st.integers(-50, 500).filter(bool), st.integers(0, 3_000)),
+    st.tuples(st.just("points"), st.integers(-50, 1_500).filter(bool), st.integers(0, 3_000)),
     st.tuples(st.just("expire"), st.just(0), st.integers(0, 3_500)),
     st.tuples(st.just("reverse"), st.integers(0, 20), st.integers(0, 3_500)),
 )
@@ -57,10 +59,13 @@ async def _apply(account_id: int, step: int, op: tuple[str, int, int], expected:
         return (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
     currency = Currency.POINTS if kind == "points" else Currency.AWARD_MILES
     signed = -amount if kind == "debit" else amount
+    amounts = {currency: signed}
+    if kind == "points":  # with Qualifying Points, so the status engine upgrades along the way
+        amounts[Currency.QUALIFYING_POINTS] = signed
     try:
         await post(
             account_id=account_id,
-            amounts={currency: signed},
+            amounts=amounts,
             source="REDEMPTION" if kind == "debit" else "PARTNER_ACCRUAL",
             idempotency_key=f"prop:{account_id}:{step}",
             activity_date=day,
