@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "loyalty.notifications.models",
     "loyalty.events.models",
     "loyalty.status.models",
+    "loyalty.consents.models",
     "partners.models",
     "webhooks.models",
 ]

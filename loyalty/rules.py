@@ -87,6 +87,13 @@ class CreditCardProtectionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentRules:
+    """The version of the consent texts shown at enrolment (recorded with the enrolment's choice)."""
+
+    enrolment_text_version: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraBenefit:
     """More eVouchers for a tier holder whose year counter of ``currency`` reaches ``threshold``."""
 
@@ -151,6 +158,7 @@ class ProgrammeRules:
     redemption: RedemptionRules
     status: StatusRules
     credit_card_protection: CreditCardProtectionRules
+    consents: ConsentRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -166,6 +174,7 @@ class ProgrammeRules:
             redemption=RedemptionRules(**data["redemption"]),
             status=StatusRules.from_mapping(data["status"]),
             credit_card_protection=CreditCardProtectionRules(**data["credit_card_protection"]),
+            consents=ConsentRules(**data["consents"]),
         )
 
 

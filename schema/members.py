@@ -18,6 +18,7 @@ from schema.statement import StatementConnection
 
 if TYPE_CHECKING:
     from schema.cards import CardOrder
+    from schema.consents import Consent
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
@@ -236,6 +237,18 @@ class Member:
         from resolvers.status import member_evouchers
 
         return await member_evouchers(account_id=self.account_id)
+
+    @strawberry.field(description="The member's current choice per consent purpose (never asked: not given).")
+    async def consents(self) -> list[Annotated[Consent, strawberry.lazy("schema.consents")]]:
+        from resolvers.consents import member_consents  # resolvers.consents imports schema modules
+
+        return await member_consents(account_id=self.account_id)
+
+    @strawberry.field(description="Every consent decision of the member, newest first.")
+    async def consent_history(self) -> list[Annotated[Consent, strawberry.lazy("schema.consents")]]:
+        from resolvers.consents import member_consent_history
+
+        return await member_consent_history(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

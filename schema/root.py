@@ -10,8 +10,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 
 from loyalty.auth.models import ResetPurpose
+from loyalty.consents.models import ConsentPurpose
 from resolvers import auth as auth_resolvers
 from resolvers import cards as card_resolvers
+from resolvers import consents as consent_resolvers
 from resolvers import members as member_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
@@ -24,6 +26,7 @@ from schema.cards import (
     ReportLostServiceCardNumberResult,
     SetAdvertisingConsentResult,
 )
+from schema.consents import SetConsentResult
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
@@ -202,6 +205,21 @@ class Mutation:
         reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
     ) -> SetRewardGoalResult:
         return await reward_resolvers.set_reward_goal(info, reward_code)
+
+    @strawberry.mutation(
+        description="Give or withdraw consent for one purpose, effective at once and kept as history; a "
+        "base member's advertising choice changes the service card number (9920 / 9999)."
+    )
+    async def set_consent(
+        self,
+        info: Info,
+        purpose: Annotated[ConsentPurpose, strawberry.argument(description="What the decision is about.")],
+        given: Annotated[bool, strawberry.argument(description="True to give, false to withdraw.")],
+        text_version: Annotated[
+            str, strawberry.argument(description="Version of the consent text the member was shown.")
+        ],
+    ) -> SetConsentResult:
+        return await consent_resolvers.set_consent(info, purpose, given, text_version)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

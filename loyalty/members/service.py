@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.identifiers import (
     new_account_number,
@@ -169,6 +170,14 @@ async def enrol(
                     tier=Tier.BASE,
                 )
                 await open_balances(account_id=member.id)
+                await ConsentRecord.create(
+                    account_id=member.id,
+                    purpose=ConsentPurpose.ADVERTISING,
+                    given=data.advertising_consent,
+                    text_version=rules.consents.enrolment_text_version,
+                    channel="enrolment",
+                    recorded_at=member.created_at,
+                )
             return EnrolledMember(member=member, card=card)
         except IntegrityError as exc:
             if data.user_id and await Member.filter(user_id=data.user_id).exists():
