@@ -21,6 +21,8 @@ MODEL_MODULES = [
     "loyalty.events.models",
     "loyalty.status.models",
     "loyalty.consents.models",
+    "loyalty.privacy.models",
+    "loyalty.notices.models",
     "partners.models",
     "webhooks.models",
 ]

@@ -11,6 +11,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.privacy import personal_data_sources
 from gateway.tokens import TokenService
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
@@ -60,4 +61,5 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders(),
             principal=self.principal_for(request),
             totp_key=self.totp_key,
+            privacy_sources=personal_data_sources(),
         )

@@ -12,6 +12,7 @@ from loyalty.members.models import SessionLevel
 if TYPE_CHECKING:
     from loyalty.members.sessions import Challenge, Principal
     from loyalty.ports import Backends
+    from loyalty.privacy.sources import PersonalDataSource
     from loyalty.rules import ProgrammeRules
     from resolvers.loaders import Loaders
 
@@ -39,6 +40,7 @@ class Context:
     principal: Principal | None = None
     connection_params: dict[str, Any] | None = None
     totp_key: bytes = b""
+    privacy_sources: list[PersonalDataSource] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

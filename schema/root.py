@@ -15,6 +15,7 @@ from resolvers import auth as auth_resolvers
 from resolvers import cards as card_resolvers
 from resolvers import consents as consent_resolvers
 from resolvers import members as member_resolvers
+from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
 from resolvers import rewards as reward_resolvers
@@ -29,6 +30,7 @@ from schema.cards import (
 from schema.consents import SetConsentResult
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
+from schema.privacy import ExportMyDataResult, SecurityNotice
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
@@ -47,6 +49,18 @@ class Query:
     )
     def rewards(self) -> list[Reward]:
         return reward_resolvers.rewards()
+
+    @strawberry.field(
+        description="Security notices in force (such as phishing warnings), newest first; English when "
+        "there are none in the language asked for. No sign-in needed."
+    )
+    async def security_notices(
+        self,
+        language: Annotated[
+            str, strawberry.argument(description="ISO 639 language code, e.g. en or de.")
+        ] = "en",
+    ) -> list[SecurityNotice]:
+        return await privacy_resolvers.security_notices(language)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
@@ -220,6 +234,13 @@ class Mutation:
         ],
     ) -> SetConsentResult:
         return await consent_resolvers.set_consent(info, purpose, given, text_version)
+
+    @strawberry.mutation(
+        description="Everything held about the signed-in member as one JSON document (GDPR Art. 15 and 20); "
+        "needs an AUTHENTICATED session and is recorded in the audit log."
+    )
+    async def export_my_data(self, info: Info) -> ExportMyDataResult:
+        return await privacy_resolvers.export_my_data(info)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

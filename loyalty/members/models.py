@@ -43,6 +43,7 @@ class Member(Model):
     tier = fields.CharEnumField(Tier, default=Tier.BASE, max_length=8)
     advertising_consent = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    erased_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "members"
