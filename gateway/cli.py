@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
-from gateway.cli_ledger import expire_command, ledger_app
+from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
@@ -45,6 +45,7 @@ app.add_typer(status_app, name="status")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(notices_app, name="notices")
 app.command("expire")(expire_command)
+app.command("warn-expiring")(warn_expiring_command)
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from loyalty.ledger.expiry import ExpiryReport, count_due, expire_due
 from loyalty.ledger.verify import VerifyReport, member_count, verify_ledger
+from loyalty.notifications.events import warn_expiring, warning_quarter_end
 from loyalty.rules import current_rules
 
 ledger_app = typer.Typer(help="Check the mileage ledger.", no_args_is_help=True)
@@ -88,3 +89,30 @@ def expire_command(
         f"expired {report.miles_expired} miles in {report.lots_expired} lots of {report.members} members "
         f"({report.lots_protected} protected lots kept)"
     )
+
+
+def warn_expiring_command(
+    as_of: Annotated[
+        dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The day the warning goes out.")
+    ],
+) -> None:
+    """Warn members whose miles expire at the coming quarter end (the newsletter's notice, DOMAIN.md 5):
+    from ``warning_months`` before it, once per member and quarter, by the channels they consented to."""
+    from gateway.cli import _settings, run_with_db
+
+    day = as_of.date()
+    rules = current_rules()
+    end = warning_quarter_end(day, rules.expiry.warning_months)
+    if end is None:
+        console.print(
+            f"nothing to do: {day.isoformat()} is more than {rules.expiry.warning_months} months before "
+            "the quarter end"
+        )
+        return
+
+    async def work() -> int:
+        with console.status(f"warning about miles expiring on {end.isoformat()}"):
+            return await warn_expiring(as_of=day, warning_months=rules.expiry.warning_months)
+
+    sent = run_with_db(_settings(), work)
+    console.print(f"{sent} expiry warnings queued for {end.isoformat()}")

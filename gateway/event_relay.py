@@ -6,6 +6,12 @@ production, so every gateway process's subscriptions hear it) and marks them pub
 may run: on PostgreSQL each claims its batch with ``FOR UPDATE SKIP LOCKED``. Delivery is at least once:
 a relay that dies after publishing and before its commit publishes those events again, which is
 harmless for subscribers that re-read the state they show.
+
+Before an event is announced, its handlers run in the relay's transaction (each event in a savepoint):
+today the member messages it causes (``loyalty.notifications.events``). Marking the event published in
+that same transaction makes their effects exactly once. A handler that fails leaves the event (and the
+ones after it, to keep the order) for the next round; after ``MAX_DISPATCH_ATTEMPTS`` the event is set
+aside with its error, logged, and the relay goes on.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 from tortoise.transactions import in_transaction
@@ -21,6 +28,7 @@ from gateway.loops import MAX_BACKOFF_S, run_polling
 from loyalty.events.models import DomainEvent
 from loyalty.events.service import mark_published
 from loyalty.ledger.events import balance_channel
+from loyalty.notifications.events import notify_for_event
 from loyalty.ports import PubSub
 
 log = logging.getLogger(__name__)
@@ -28,8 +36,15 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
-async def relay_once(pubsub: PubSub, *, batch: int = BATCH) -> int:
-    """Publish and mark one batch of unpublished events; returns how many."""
+EventHandler = Callable[[DomainEvent], Awaitable[object]]
+DEFAULT_HANDLERS: tuple[EventHandler, ...] = (notify_for_event,)
+MAX_DISPATCH_ATTEMPTS = 5
+
+
+async def relay_once(
+    pubsub: PubSub, *, batch: int = BATCH, handlers: Sequence[EventHandler] = DEFAULT_HANDLERS
+) -> int:
+    """Dispatch, publish and mark one batch of unpublished events, in order; returns how many."""
     async with in_transaction():
         events = (
             await DomainEvent.filter(published_at__isnull=True)
@@ -37,11 +52,39 @@ async def relay_once(pubsub: PubSub, *, batch: int = BATCH) -> int:
             .limit(batch)
             .select_for_update(skip_locked=True)
         )
+        done: list[DomainEvent] = []
         for event in events:
+            if await _dispatch(event, handlers):
+                done.append(event)
+            elif event.dispatch_attempts < MAX_DISPATCH_ATTEMPTS:
+                break  # retried next round; later events wait so members see them in order
+            else:
+                log.error(
+                    "domain event set aside after %s failed dispatches",
+                    event.dispatch_attempts,
+                    extra={"event_id": event.id, "error": event.dispatch_error},
+                )
+                done.append(event)
+        for event in done:
             message = {"id": event.id, "type": event.type.value, "payload": event.payload}
             await pubsub.publish(balance_channel(event.account_id), orjson.dumps(message))
-        await mark_published([event.id for event in events], now=dt.datetime.now(dt.UTC))
-    return len(events)
+        await mark_published([event.id for event in done], now=dt.datetime.now(dt.UTC))
+    return len(done)
+
+
+async def _dispatch(event: DomainEvent, handlers: Sequence[EventHandler]) -> bool:
+    """Run every handler in one savepoint: all their effects, or none and the error recorded."""
+    try:
+        async with in_transaction():
+            for handler in handlers:
+                await handler(event)
+    except Exception as exc:
+        event.dispatch_attempts += 1
+        event.dispatch_error = f"{type(exc).__name__}: {exc}"[:500]
+        await event.save(update_fields=["dispatch_attempts", "dispatch_error"])
+        log.warning("domain event handler failed", extra={"event_id": event.id}, exc_info=True)
+        return False
+    return True
 
 
 async def run_event_relay(

@@ -20,7 +20,8 @@ class EventType(StrEnum):
 
 
 class DomainEvent(Model):
-    """One event about one member, in commit order by id. The relay marks it published once announced."""
+    """One event about one member, in commit order by id. The relay marks it published once its
+    handlers ran and it was announced; a handler that keeps failing leaves its error here."""
 
     id = fields.BigIntField(primary_key=True)
     account_id = fields.BigIntField()
@@ -29,6 +30,8 @@ class DomainEvent(Model):
     posting_id = fields.BigIntField(null=True)
     occurred_at = fields.DatetimeField(auto_now_add=True)
     published_at = fields.DatetimeField(null=True)
+    dispatch_attempts = fields.IntField(default=0, db_default=0)
+    dispatch_error = fields.CharField(max_length=500, null=True)
 
     class Meta:
         table = "domain_events"

@@ -34,6 +34,7 @@ class Notification(Model):
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    dedupe_key = fields.CharField(max_length=120, null=True, unique=True)
 
     class Meta:
         table = "notifications"
