@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
+from gateway.cli_engagement import quiz_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
@@ -44,6 +45,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(status_app, name="status")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(notices_app, name="notices")
+app.add_typer(quiz_app, name="quiz")
 app.command("expire")(expire_command)
 app.command("warn-expiring")(warn_expiring_command)
 console = Console()

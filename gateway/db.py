@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "loyalty.consents.models",
     "loyalty.privacy.models",
     "loyalty.notices.models",
+    "loyalty.engagement.models",
     "partners.models",
     "webhooks.models",
 ]

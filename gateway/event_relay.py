@@ -8,7 +8,8 @@ a relay that dies after publishing and before its commit publishes those events 
 harmless for subscribers that re-read the state they show.
 
 Before an event is announced, its handlers run in the relay's transaction (each event in a savepoint):
-today the member messages it causes (``loyalty.notifications.events``). Marking the event published in
+challenge progress (``loyalty.engagement.challenges``) and the member messages it causes
+(``loyalty.notifications.events``). Marking the event published in
 that same transaction makes their effects exactly once. A handler that fails leaves the event (and the
 ones after it, to keep the order) for the next round; after ``MAX_DISPATCH_ATTEMPTS`` the event is set
 aside with its error, logged, and the relay goes on.
@@ -25,6 +26,7 @@ import orjson
 from tortoise.transactions import in_transaction
 
 from gateway.loops import MAX_BACKOFF_S, run_polling
+from loyalty.engagement.challenges import progress_for_event
 from loyalty.events.models import DomainEvent
 from loyalty.events.service import mark_published
 from loyalty.ledger.events import balance_channel
@@ -37,7 +39,7 @@ BATCH = 200
 
 
 EventHandler = Callable[[DomainEvent], Awaitable[object]]
-DEFAULT_HANDLERS: tuple[EventHandler, ...] = (notify_for_event,)
+DEFAULT_HANDLERS: tuple[EventHandler, ...] = (progress_for_event, notify_for_event)
 MAX_DISPATCH_ATTEMPTS = 5
 
 

@@ -19,6 +19,7 @@ from schema.statement import StatementConnection
 if TYPE_CHECKING:
     from schema.cards import CardOrder
     from schema.consents import Consent
+    from schema.engagement import Challenge, Quiz
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
@@ -249,6 +250,20 @@ class Member:
         from resolvers.consents import member_consent_history
 
         return await member_consent_history(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Open and upcoming challenges, and every one the member joined, with progress."
+    )
+    async def challenges(self) -> list[Annotated[Challenge, strawberry.lazy("schema.engagement")]]:
+        from resolvers.engagement import member_challenges  # resolvers.engagement imports schema modules
+
+        return await member_challenges(account_id=self.account_id)
+
+    @strawberry.field(description="This month's quiz with the member's answer; none when there is no quiz.")
+    async def quiz(self) -> Annotated[Quiz, strawberry.lazy("schema.engagement")] | None:
+        from resolvers.engagement import member_quiz
+
+        return await member_quiz(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

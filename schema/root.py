@@ -14,6 +14,7 @@ from loyalty.consents.models import ConsentPurpose
 from resolvers import auth as auth_resolvers
 from resolvers import cards as card_resolvers
 from resolvers import consents as consent_resolvers
+from resolvers import engagement as engagement_resolvers
 from resolvers import members as member_resolvers
 from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
@@ -29,6 +30,7 @@ from schema.cards import (
 )
 from schema.consents import SetConsentResult
 from schema.context import Info
+from schema.engagement import EnterQuizResult, JoinChallengeResult
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.privacy import ExportMyDataResult, SecurityNotice
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
@@ -241,6 +243,26 @@ class Mutation:
     )
     async def export_my_data(self, info: Info) -> ExportMyDataResult:
         return await privacy_resolvers.export_my_data(info)
+
+    @strawberry.mutation(
+        description="Take part in a challenge (me.challenges); activity from now on counts towards it."
+    )
+    async def join_challenge(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="The challenge's code.")],
+    ) -> JoinChallengeResult:
+        return await engagement_resolvers.join_challenge(info, code)
+
+    @strawberry.mutation(
+        description="Answer this month's quiz (once); correct answers take part in the partner prize draw."
+    )
+    async def enter_quiz(
+        self,
+        info: Info,
+        answer: Annotated[int, strawberry.argument(description="The index of the chosen option.")],
+    ) -> EnterQuizResult:
+        return await engagement_resolvers.enter_quiz(info, answer)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -45,6 +45,7 @@ COUNTER_BY_SOURCE: Mapping[str, CounterAccount] = {
     "FIRST_APP_LOGIN_BONUS": CounterAccount.PROGRAMME_BONUS,
     "PROGRAMME_BONUS": CounterAccount.PROGRAMME_BONUS,
     "DEMO": CounterAccount.PROGRAMME_BONUS,
+    "CHALLENGE": CounterAccount.PROGRAMME_BONUS,
     "REDEMPTION": CounterAccount.REDEMPTION,
     "EXPIRY": CounterAccount.EXPIRY,
 }

@@ -29,6 +29,7 @@ SOURCE_NAMES = {
     "FIRST_APP_LOGIN_BONUS": "your first app login",
     "PROGRAMME_BONUS": "a programme bonus",
     "REVERSAL": "a cancelled redemption",
+    "CHALLENGE": "a completed challenge",
 }
 CREDIT_SOURCES = frozenset(SOURCE_NAMES)
 STATUS_MESSAGES = frozenset({"ACHIEVED", "RENEWED", "LIFETIME"})
