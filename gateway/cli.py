@@ -19,6 +19,7 @@ from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
 from gateway.cli_engagement import quiz_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
+from gateway.cli_offers import offers_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
@@ -46,6 +47,7 @@ app.add_typer(status_app, name="status")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(notices_app, name="notices")
 app.add_typer(quiz_app, name="quiz")
+app.add_typer(offers_app, name="offers")
 app.command("expire")(expire_command)
 app.command("warn-expiring")(warn_expiring_command)
 console = Console()

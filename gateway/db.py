@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "loyalty.privacy.models",
     "loyalty.notices.models",
     "loyalty.engagement.models",
+    "loyalty.offers.models",
     "partners.models",
     "webhooks.models",
 ]

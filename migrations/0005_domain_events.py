@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('published_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'domain_events', 'app': 'milesgate', 'indexes': [Index(fields=['published_at', 'id']), Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One event about one member, in commit order by id. The relay marks it published once announced.'},
+            options={'table': 'domain_events', 'app': 'milesgate', 'indexes': [Index(fields=['published_at', 'id']), Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One event about one member, in commit order by id.'},
             bases=['Model'],
         ),
     ]

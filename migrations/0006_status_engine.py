@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'evouchers', 'app': 'milesgate', 'unique_together': (('account_id', 'grant_key', 'sequence'),), 'pk_attr': 'id', 'table_description': 'An upgrade voucher (DOMAIN.md 3.5). Usable from ``available_from`` (the new card) to ``expires_on``.'},
+            options={'table': 'evouchers', 'app': 'milesgate', 'unique_together': (('account_id', 'grant_key', 'sequence'),), 'pk_attr': 'id', 'table_description': 'An upgrade voucher (DOMAIN.md 3.5), usable from the day the new card is issued until it expires.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('withdrawn_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'security_notices', 'app': 'milesgate', 'indexes': [Index(fields=['language', 'published_at'])], 'pk_attr': 'id', 'table_description': 'One notice in one language, shown from ``published_at`` until it is withdrawn or expires.'},
+            options={'table': 'security_notices', 'app': 'milesgate', 'indexes': [Index(fields=['language', 'published_at'])], 'pk_attr': 'id', 'table_description': 'One notice in one language, shown from its publication until it is withdrawn or expires.'},
             bases=['Model'],
         ),
         ops.AddField(

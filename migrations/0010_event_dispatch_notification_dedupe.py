@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     operations = [
         ops.AlterModelOptions(
             name='DomainEvent',
-            options={'table': 'domain_events', 'app': 'milesgate', 'indexes': [Index(fields=['published_at', 'id']), Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One event about one member, in commit order by id. The relay marks it published once its'},
+            options={'table': 'domain_events', 'app': 'milesgate', 'indexes': [Index(fields=['published_at', 'id']), Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One event about one member, in commit order by id.'},
         ),
         ops.AddField(
             model_name='DomainEvent',

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schema.cards import CardOrder
     from schema.consents import Consent
     from schema.engagement import Challenge, Quiz
+    from schema.offers import Offer
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
@@ -264,6 +265,15 @@ class Member:
         from resolvers.engagement import member_quiz
 
         return await member_quiz(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Offers running now for this member: personally ranked with PERSONALISATION consent, "
+        "else the same generic list as everyone."
+    )
+    async def offers(self) -> list[Annotated[Offer, strawberry.lazy("schema.offers")]]:
+        from resolvers.offers import member_offers  # resolvers.offers imports schema modules
+
+        return await member_offers(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

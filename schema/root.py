@@ -16,6 +16,7 @@ from resolvers import cards as card_resolvers
 from resolvers import consents as consent_resolvers
 from resolvers import engagement as engagement_resolvers
 from resolvers import members as member_resolvers
+from resolvers import offers as offer_resolvers
 from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
@@ -32,6 +33,7 @@ from schema.consents import SetConsentResult
 from schema.context import Info
 from schema.engagement import EnterQuizResult, JoinChallengeResult
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
+from schema.offers import ActivateOfferResult
 from schema.privacy import ExportMyDataResult, SecurityNotice
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
@@ -263,6 +265,17 @@ class Mutation:
         answer: Annotated[int, strawberry.argument(description="The index of the chosen option.")],
     ) -> EnterQuizResult:
         return await engagement_resolvers.enter_quiz(info, answer)
+
+    @strawberry.mutation(
+        description="Activate an offer (me.offers); the partner is told, and an earn offer's bonus comes with "
+        "the next matching accrual."
+    )
+    async def activate_offer(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="The offer's code.")],
+    ) -> ActivateOfferResult:
+        return await offer_resolvers.activate_offer(info, code)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -17,11 +17,15 @@ class EventType(StrEnum):
     REDEMPTION_CREATED = "redemption.created"
     REDEMPTION_CANCELLED = "redemption.cancelled"
     POOL_CHANGED = "pool.changed"
+    OFFER_ACTIVATED = "offer.activated"
 
 
 class DomainEvent(Model):
-    """One event about one member, in commit order by id. The relay marks it published once its
-    handlers ran and it was announced; a handler that keeps failing leaves its error here."""
+    """One event about one member, in commit order by id.
+
+    The relay marks it published once its handlers ran and it was announced; a handler that keeps
+    failing leaves its error here.
+    """
 
     id = fields.BigIntField(primary_key=True)
     account_id = fields.BigIntField()

@@ -15,7 +15,7 @@ class NoticeSeverity(StrEnum):
 
 
 class SecurityNotice(Model):
-    """One notice in one language, shown from ``published_at`` until it is withdrawn or expires."""
+    """One notice in one language, shown from its publication until it is withdrawn or expires."""
 
     id = fields.BigIntField(primary_key=True)
     language = fields.CharField(max_length=8)

@@ -30,6 +30,7 @@ SOURCE_NAMES = {
     "PROGRAMME_BONUS": "a programme bonus",
     "REVERSAL": "a cancelled redemption",
     "CHALLENGE": "a completed challenge",
+    "OFFER_BONUS": "an activated offer",
 }
 CREDIT_SOURCES = frozenset(SOURCE_NAMES)
 STATUS_MESSAGES = frozenset({"ACHIEVED", "RENEWED", "LIFETIME"})

@@ -65,7 +65,7 @@ class StatusHistory(Model):
 
 
 class EVoucher(Model):
-    """An upgrade voucher (DOMAIN.md 3.5). Usable from ``available_from`` (the new card) to ``expires_on``.
+    """An upgrade voucher (DOMAIN.md 3.5), usable from the day the new card is issued until it expires.
 
     ``grant_key`` names the qualification or Extra Benefit it came from, so each is granted once.
     """

@@ -1,0 +1,145 @@
+"""Offers (issue 7): targeting, generic vs personal ranking by consent, activation, bonus once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway.settings import Settings
+from loyalty.consents.models import ConsentPurpose
+from loyalty.consents.service import record_consent
+from loyalty.errors import Conflict, NotFound
+from loyalty.events.models import DomainEvent, EventType
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import balances_of, post
+from loyalty.offers.models import OfferKind
+from loyalty.offers.service import activate_offer, add_offer, apply_offer_bonus, offers_for
+from loyalty.rules import current_rules
+from tests.factories import make_member
+
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+WEEK = dt.timedelta(days=7)
+
+
+async def _offers() -> None:
+    await add_offer(
+        code="SHOP-X2",
+        partner_code="shop",
+        kind=OfferKind.EARN,
+        title="Shop bonus",
+        starts_at=NOW - WEEK,
+        ends_at=NOW + WEEK,
+        bonus_miles=500,
+        priority=5,
+    )
+    await add_offer(
+        code="HOTEL-BONUS",
+        partner_code="hotel",
+        kind=OfferKind.EARN,
+        title="Hotel bonus",
+        starts_at=NOW - WEEK,
+        ends_at=NOW + WEEK,
+        bonus_miles=300,
+        priority=1,
+    )
+    await add_offer(
+        code="SEN-ONLY",
+        partner_code="swiss",
+        kind=OfferKind.REDEEM,
+        title="Senators",
+        starts_at=NOW - WEEK,
+        ends_at=NOW + WEEK,
+        tiers=["SEN"],
+    )
+    await add_offer(
+        code="AT-ONLY",
+        partner_code="austrian",
+        kind=OfferKind.REDEEM,
+        title="Austria",
+        starts_at=NOW - WEEK,
+        ends_at=NOW + WEEK,
+        countries=["at"],
+    )
+    await add_offer(
+        code="OVER",
+        partner_code="shop",
+        kind=OfferKind.EARN,
+        title="Old",
+        starts_at=NOW - 3 * WEEK,
+        ends_at=NOW - WEEK,
+        bonus_miles=100,
+    )
+
+
+async def _earn_with(account: int, partner: str, key: str) -> None:
+    await post(
+        account_id=account,
+        amounts={Currency.AWARD_MILES: 100},
+        source="PARTNER_ACCRUAL",
+        idempotency_key=key,
+        activity_date=NOW.date() - dt.timedelta(days=30),
+        rule_version="test",
+        partner_reference=f"{partner}:{key}",
+    )
+
+
+async def test_targeting_and_generic_order_without_consent(db: Settings) -> None:
+    await _offers()
+    account = int((await make_member()).member.id)
+    await _earn_with(account, "hotel", "h1")
+    views = await offers_for(account_id=account, now=NOW)
+    assert [view.offer.code for view in views] == ["SHOP-X2", "HOTEL-BONUS"]
+    assert not any(view.personalised for view in views)
+
+
+async def test_personal_ranking_only_with_consent(db: Settings) -> None:
+    await _offers()
+    account = int((await make_member()).member.id)
+    await _earn_with(account, "hotel", "h1")
+    await record_consent(
+        account_id=account,
+        purpose=ConsentPurpose.PERSONALISATION,
+        given=True,
+        text_version="v1",
+        now=NOW,
+        rules=current_rules(),
+    )
+    views = await offers_for(account_id=account, now=NOW)
+    assert [view.offer.code for view in views] == ["HOTEL-BONUS", "SHOP-X2"]
+    assert all(view.personalised for view in views)
+
+
+async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bonus_once(
+    db: Settings,
+) -> None:
+    await _offers()
+    account = int((await make_member()).member.id)
+    await activate_offer(account_id=account, code="SHOP-X2", now=NOW)
+    [event] = await DomainEvent.filter(account_id=account, type=EventType.OFFER_ACTIVATED)
+    assert event.payload["partnerCode"] == "shop"
+    with pytest.raises(Conflict):
+        await activate_offer(account_id=account, code="SHOP-X2", now=NOW)
+    with pytest.raises(NotFound):
+        await activate_offer(account_id=account, code="SEN-ONLY", now=NOW)  # not for a base member
+
+    later = NOW + dt.timedelta(hours=2)
+    assert (
+        await apply_offer_bonus(
+            account_id=account,
+            partner_code="hotel",
+            activity_at=later,
+            transaction_id="T0",
+            rule_version="test",
+        )
+        == []
+    )
+    first = await apply_offer_bonus(
+        account_id=account, partner_code="shop", activity_at=later, transaction_id="T1", rule_version="test"
+    )
+    second = await apply_offer_bonus(
+        account_id=account, partner_code="shop", activity_at=later, transaction_id="T2", rule_version="test"
+    )
+    assert len(first) == 1 and second == []
+    assert (await balances_of(account_id=account))[Currency.AWARD_MILES] == 500
+    assert [view.activated for view in await offers_for(account_id=account, now=NOW)] == [True, False]
