@@ -31,7 +31,9 @@ def _moment(value: Any) -> dt.datetime:
 
 
 @offers_app.command("add")
-def add_command(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")]) -> None:
+def add_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")],
+) -> None:
     """Add every offer of the file (code, partner, kind, title, starts_at, ends_at, targeting, bonus_miles)."""
     from gateway.cli import _settings, run_with_db
 
