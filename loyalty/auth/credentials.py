@@ -71,7 +71,7 @@ async def check_credentials(
         raise InvalidCredentials(WRONG)
     locked_until: dt.datetime | None = None
     async with in_transaction():
-        member = await Member.filter(id=account_id).select_for_update().get()
+        member = await Member.filter(id=account_id).select_for_update(no_key=True).get()
         if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
             locked_until = member.sign_in_locked_until
         elif await verify_secret(_stored_secret(member, method), secret):

@@ -149,10 +149,13 @@ async def _post_and_evaluate(spec: PostingSpec, today: dt.date) -> Posting:
     """The posting, then (for status credits) the status engine, in one transaction.
 
     Lock order is member row, then balance rows, then lots - the order every status and card change
-    takes too - so a status upgrade never deadlocks against a concurrent posting.
+    takes too - so a status upgrade never deadlocks against a concurrent posting. Member rows are
+    locked FOR NO KEY UPDATE everywhere: that does not conflict with the key-share lock PostgreSQL
+    takes on the member when another transaction inserts a row that references it (a posting, an
+    entry), which a plain FOR UPDATE would, and deadlock against a posting holding a balance lock.
     """
     if _credits_status(spec):
-        await Member.filter(id=spec.account_id).select_for_update().first()
+        await Member.filter(id=spec.account_id).select_for_update(no_key=True).first()
     posting = await _post_with_lots(spec)
     if _credits_status(spec):
         # Imported here: the status engine builds on the ledger (and on cards), not the other way round.

@@ -46,7 +46,7 @@ async def _with_locked_member(account_id: int, work: Callable[[Member], Awaitabl
     for _ in range(_ISSUE_ATTEMPTS):
         try:
             async with in_transaction():
-                member = await Member.filter(id=account_id).select_for_update().first()
+                member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
                 if member is None:
                     raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
                 return await work(member)

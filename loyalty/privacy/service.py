@@ -56,7 +56,7 @@ async def erase_personal_data(
 ) -> dict[str, int]:
     """Delete or pseudonymise the member's personal data in every source, at once; returns rows per source."""
     async with in_transaction():
-        member = await Member.filter(id=account_id).select_for_update().first()
+        member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
         if member is None:
             raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
         if member.erased_at is not None:

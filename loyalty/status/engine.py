@@ -84,7 +84,7 @@ async def evaluate(
 
 
 async def _locked_member(account_id: int) -> Member:
-    member = await Member.filter(id=account_id).select_for_update().first()
+    member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
     if member is None:
         raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
     return member

@@ -309,8 +309,10 @@ async def test_concurrent_credits_upgrade_exactly_once(pg_db: Settings) -> None:
             rule_version="test",
         )
 
+    # Status credits carry award miles too, so both kinds lock the award-miles balance: the member row
+    # lock must not conflict with the key-share lock a concurrent posting's insert takes on it.
     await asyncio.gather(
-        *[_fly(account, f"f-{n}", day, points=100, qp=50) for n in range(14)],
+        *[_fly(account, f"f-{n}", day, points=100, qp=50, miles=10) for n in range(14)],
         *[miles_only(n) for n in range(6)],
     )
     assert await StatusHistory.filter(account_id=account, change=StatusChange.ACHIEVED).count() == 1
