@@ -88,8 +88,9 @@ def _enum(kind: type[E], value: Any, where: str) -> E:
 def _codes(values: Any, pattern: re.Pattern[str], where: str) -> frozenset[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) and pattern.match(v) for v in values):
         raise _fail(where, f"expected a list of codes like {pattern.pattern}, got {values!r}")
-    if len(set(values)) != len(values):
-        raise _fail(where, "a code is listed twice")
+    twice = sorted({value for value in values if values.count(value) > 1})
+    if twice:
+        raise _fail(where, f"{', '.join(twice)} listed twice")
     return frozenset(values)
 
 
