@@ -79,6 +79,16 @@ class RedemptionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardingPassRules:
+    """Boarding passes (DOMAIN.md 6.1): how old a flight may be, and what an uploaded picture may be."""
+
+    max_age_months: int
+    image_max_bytes: int
+    image_max_pixels: int
+    image_formats: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -89,6 +99,7 @@ class ProgrammeRules:
     cards: CardRules
     expiry: ExpiryRules
     redemption: RedemptionRules
+    boarding_pass: BoardingPassRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -102,6 +113,9 @@ class ProgrammeRules:
             cards=CardRules(**data["cards"]),
             expiry=ExpiryRules(**data["expiry"]),
             redemption=RedemptionRules(**data["redemption"]),
+            boarding_pass=BoardingPassRules(
+                **{**data["boarding_pass"], "image_formats": tuple(data["boarding_pass"]["image_formats"])}
+            ),
         )
 
 
