@@ -94,7 +94,7 @@ def decode_barcode_image(
         pixels = image.convert("L")
     except (OSError, ValueError):
         raise ImageRejected("The picture is damaged.", field="image", code="IMAGE_UNREADABLE") from None
-    formats = zxingcpp.BarcodeFormat.PDF417 | zxingcpp.BarcodeFormat.Aztec | zxingcpp.BarcodeFormat.QRCode
+    formats = zxingcpp.BarcodeFormats(list(_FORMATS))
     found = [
         DecodedBarcode(symbology=_FORMATS[barcode.format], text=barcode.text)
         for barcode in zxingcpp.read_barcodes(pixels, formats=formats, text_mode=zxingcpp.TextMode.Plain)

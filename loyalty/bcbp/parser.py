@@ -32,10 +32,11 @@ class _Cursor:
         self.end = len(text) if end is None else end
         self.prefix = prefix
 
-    def fail(self, item: Item, message: str, *, at: int | None = None) -> BoardingPassInvalid:
-        return BoardingPassInvalid(
-            message, field=self.prefix + item.label, position=(self.pos if at is None else at) + 1
-        )
+    def fail(
+        self, item: Item, message: str, *, at: int | None = None, prefix: str | None = None
+    ) -> BoardingPassInvalid:
+        field = (self.prefix if prefix is None else prefix) + item.label
+        return BoardingPassInvalid(message, field=field, position=(self.pos if at is None else at) + 1)
 
     @property
     def remaining(self) -> int:
@@ -56,14 +57,20 @@ class _Cursor:
         self.pos += len(value)
         return value.rstrip()
 
-    def size(self, item: Item) -> int:
+    def size(self, item: Item, *, prefix: str | None = None) -> int:
         start = self.pos
+        if self.remaining < item.width:
+            raise self.fail(
+                item, f"needs {item.width} characters, only {self.remaining} are left", prefix=prefix
+            )
         raw = self.take(item)
         if not _HEX.match(raw):
-            raise self.fail(item, f"{raw!r} is not a size in 2 hexadecimal digits", at=start)
+            raise self.fail(item, f"{raw!r} is not a size in 2 hexadecimal digits", at=start, prefix=prefix)
         size = int(raw, 16)
         if size > self.remaining:
-            raise self.fail(item, f"announces {size} characters, only {self.remaining} follow", at=start)
+            raise self.fail(
+                item, f"announces {size} characters, only {self.remaining} follow", at=start, prefix=prefix
+            )
         return size
 
     def section(self, size: int, prefix: str | None = None) -> _Cursor:
@@ -169,8 +176,10 @@ def _conditional_unique(variable: _Cursor) -> dict[str, str | None]:
     if variable.remaining == 0 or variable.text[variable.pos] != layout.CONDITIONAL_MARK:
         return {}
     variable.pos += 1
+    if variable.remaining < layout.VERSION.width:
+        raise variable.fail(layout.VERSION, "missing after '>'", prefix="")
     version = variable.take(layout.VERSION)
-    section = variable.section(variable.size(layout.UNIQUE_SIZE), prefix="")
+    section = variable.section(variable.size(layout.UNIQUE_SIZE, prefix=""), prefix="")
     values: dict[str, str | None] = {"version": version}
     for item in layout.CONDITIONAL_UNIQUE:
         values[item.attribute] = section.take_optional(item)
