@@ -86,6 +86,7 @@ class BoardingPassRules:
     image_max_bytes: int
     image_max_pixels: int
     image_formats: tuple[str, ...]
+    scans_per_minute: int
 
 
 @dataclass(frozen=True, slots=True)
