@@ -88,7 +88,7 @@ async def test_the_signed_in_members_tier_is_the_default(client: AsyncClient) ->
     # given a Senator and a Lufthansa ticket of EUR 400 + 100
     enrolled = await enrolled_member(client)
     await Member.filter(account_number=enrolled["accountNumber"]).update(tier=Tier.SEN)
-    variables = {
+    variables: dict[str, Any] = {
         "itinerary": {"segments": [segment("FRA", "MUC")]},
         "ticket": {
             "issuer": "220",
