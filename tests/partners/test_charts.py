@@ -73,7 +73,7 @@ def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
         (_replace("earning.toml", 'carrier_basis = "EITHER"', 'carrier_basis = "BOTH"'), "carrier_basis"),
         (_replace("earning.toml", "effective_from = 2024-01-01", 'effective_from = "2024"'), "effective_from"),
         (_replace("earning.toml", "I = 0", "I1 = 0"), "booking class 'I1'"),
-        (_replace("earning.toml", '"LH", "LX", "OS", "SN", "EW", "4Y"', '"LH", "XQ"'), "['XQ'] are not in [[airlines]]"),
+        (_replace("earning.toml", 'issuing_airlines = ["LH"', 'issuing_airlines = ["XQ"'), "['XQ'] are not in [[airlines]]"),
         (_replace("upgrades.toml", 'to_cabin = "FIRST"', 'to_cabin = "ECONOMY"'), "higher cabin"),
         (_replace("upgrades.toml", "miles = 10000", "miles = 0"), "miles"),
         (_replace("upgrades.toml", '"LO"]', '"QQ"]'), "upgrades.toml carriers: ['QQ']"),
