@@ -61,7 +61,6 @@ def upgrade_quote(flight: UpgradeFlightInput, from_cabin: Cabin, to_cabin: Cabin
             operating_carrier=flight.operating_carrier,
             marketing_carrier=flight.marketing_carrier,
             flight_number=flight.flight_number,
-            date=flight.date,
             from_cabin=from_cabin,
             to_cabin=to_cabin,
             chart=current_earning_chart(),

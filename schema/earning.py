@@ -211,7 +211,6 @@ class UpgradeFlightInput:
         default=None, description="The airline whose flight number is booked; the operating one if left out."
     )
     flight_number: str = strawberry.field(description="Flight number, e.g. 456.")
-    date: dt.date = strawberry.field(description="Departure date.")
 
 
 @strawberry.type(

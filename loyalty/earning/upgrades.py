@@ -6,16 +6,12 @@ the upgrade chart; the price depends on the regions the segment connects and on 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from loyalty.earning import validation
 from loyalty.earning.airports import AirportDirectory, airport_directory, great_circle_miles
 from loyalty.earning.chart import EarningChart
 from loyalty.earning.errors import UpgradeNotAvailable
-from loyalty.earning.model import AppliedRule, Cabin, FlightSegment, RuleCode, UpgradeQuote
-
-_UPGRADE_BOOKING_CLASS = "Y"
-"""Placeholder booking class for validation only: the price does not depend on it."""
+from loyalty.earning.model import AppliedRule, Cabin, RuleCode, UpgradeQuote
+from loyalty.earning.validation import FlightCodes
 
 
 def quote_upgrade(
@@ -25,7 +21,6 @@ def quote_upgrade(
     operating_carrier: str,
     marketing_carrier: str | None,
     flight_number: str,
-    date: dt.date,
     from_cabin: Cabin,
     to_cabin: Cabin,
     chart: EarningChart,
@@ -38,18 +33,13 @@ def quote_upgrade(
     ``UPGRADE_NOT_OFFERED`` (no price for these regions and cabins); unknown airports and malformed
     codes raise as in :func:`~loyalty.earning.calculator.compute_earning`.
     """
-    segment = validation.segment(
-        FlightSegment(
-            origin=origin,
-            destination=destination,
-            operating_carrier=operating_carrier,
-            marketing_carrier=marketing_carrier or operating_carrier,
-            flight_number=flight_number,
-            booking_class=_UPGRADE_BOOKING_CLASS,
-            cabin=from_cabin,
-            date=date,
-        ),
-        "flight",
+    segment = validation.flight_codes(
+        origin=origin,
+        destination=destination,
+        operating_carrier=operating_carrier,
+        marketing_carrier=marketing_carrier or operating_carrier,
+        flight_number=flight_number,
+        field="flight",
     )
     if to_cabin.rank <= from_cabin.rank:
         raise UpgradeNotAvailable(
@@ -96,7 +86,7 @@ def quote_upgrade(
     )
 
 
-def _check_carrier(segment: FlightSegment, chart: EarningChart) -> None:
+def _check_carrier(segment: FlightCodes, chart: EarningChart) -> None:
     carrier = segment.operating_carrier
     if carrier not in chart.upgrades.carriers:
         raise UpgradeNotAvailable(

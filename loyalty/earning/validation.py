@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from loyalty.earning.errors import InvalidItinerary
@@ -35,15 +35,58 @@ def _carrier(value: str, field: str) -> str:
     return carrier
 
 
-def segment(raw: FlightSegment, field: str) -> FlightSegment:
-    """The segment with codes upper-cased, or InvalidItinerary naming the bad field."""
-    flight_number = _code(raw.flight_number).lstrip("0") or "0"
-    if not FLIGHT_NUMBER.match(flight_number):
+@dataclass(frozen=True, slots=True)
+class FlightCodes:
+    """A flight's airports, carriers and number, upper-cased; the number without leading zeros."""
+
+    origin: str
+    destination: str
+    operating_carrier: str
+    marketing_carrier: str
+    flight_number: str
+
+
+def flight_codes(
+    *,
+    origin: str,
+    destination: str,
+    operating_carrier: str,
+    marketing_carrier: str,
+    flight_number: str,
+    field: str,
+) -> FlightCodes:
+    """The flight's codes normalised, or InvalidItinerary naming the bad field (airports are looked up later)."""
+    number = _code(flight_number).lstrip("0") or "0"
+    if not FLIGHT_NUMBER.match(number):
         raise InvalidItinerary(
-            f"{raw.flight_number!r} is not a flight number (1 to 4 digits, optional letter).",
+            f"{flight_number!r} is not a flight number (1 to 4 digits, optional letter).",
             field=f"{field}.flightNumber",
             code="FLIGHT_NUMBER_INVALID",
         )
+    codes = FlightCodes(
+        origin=_code(origin),
+        destination=_code(destination),
+        operating_carrier=_carrier(operating_carrier, f"{field}.operatingCarrier"),
+        marketing_carrier=_carrier(marketing_carrier, f"{field}.marketingCarrier"),
+        flight_number=number,
+    )
+    if codes.origin == codes.destination:
+        raise InvalidItinerary(
+            "A flight goes from one airport to another.", field=f"{field}.destination", code="SAME_AIRPORT"
+        )
+    return codes
+
+
+def segment(raw: FlightSegment, field: str) -> FlightSegment:
+    """The segment with codes upper-cased, or InvalidItinerary naming the bad field."""
+    codes = flight_codes(
+        origin=raw.origin,
+        destination=raw.destination,
+        operating_carrier=raw.operating_carrier,
+        marketing_carrier=raw.marketing_carrier,
+        flight_number=raw.flight_number,
+        field=field,
+    )
     booking_class = _code(raw.booking_class)
     if not BOOKING_CLASS.match(booking_class):
         raise InvalidItinerary(
@@ -51,20 +94,15 @@ def segment(raw: FlightSegment, field: str) -> FlightSegment:
             field=f"{field}.bookingClass",
             code="BOOKING_CLASS_INVALID",
         )
-    normalised = replace(
+    return replace(
         raw,
-        origin=_code(raw.origin),
-        destination=_code(raw.destination),
-        operating_carrier=_carrier(raw.operating_carrier, f"{field}.operatingCarrier"),
-        marketing_carrier=_carrier(raw.marketing_carrier, f"{field}.marketingCarrier"),
-        flight_number=flight_number,
+        origin=codes.origin,
+        destination=codes.destination,
+        operating_carrier=codes.operating_carrier,
+        marketing_carrier=codes.marketing_carrier,
+        flight_number=codes.flight_number,
         booking_class=booking_class,
     )
-    if normalised.origin == normalised.destination:
-        raise InvalidItinerary(
-            "A flight goes from one airport to another.", field=f"{field}.destination", code="SAME_AIRPORT"
-        )
-    return normalised
 
 
 def itinerary(segments: Sequence[FlightSegment]) -> tuple[FlightSegment, ...]:

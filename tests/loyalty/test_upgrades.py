@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from loyalty.earning.errors import UnknownAirport, UpgradeNotAvailable
@@ -29,7 +27,6 @@ def quote(
         operating_carrier=carrier,
         marketing_carrier=marketing,
         flight_number="456",
-        date=dt.date(2026, 6, 1),
         from_cabin=from_cabin,
         to_cabin=to_cabin,
         chart=CHART,

@@ -140,7 +140,6 @@ def flight(**overrides: Any) -> dict[str, Any]:
         "destination": "LAX",
         "operatingCarrier": "LH",
         "flightNumber": "456",
-        "date": "2026-06-01",
     }
     data.update(overrides)
     return data
