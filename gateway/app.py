@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from gateway.backends import BackendSet, open_backends
+from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
 from gateway.graphql import GraphQLView
@@ -29,6 +30,7 @@ from gateway.tokens import TokenService, derive_key
 from gateway.travel_id import travel_id_routes
 from gateway.webhook_routes import error_response, partner_webhook
 from loyalty.rules import current_rules
+from partners.charts import current_earning_chart
 from schema.root import build_schema
 from webhooks.worker import InboxWorker, stop_worker
 
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     metrics = Metrics()
     rules = current_rules()
+    current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
     secret_key = settings.resolved_secret_key()
     tokens = TokenService(
         secret_key,
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_endpoint),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
+        Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

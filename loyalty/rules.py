@@ -146,6 +146,17 @@ class StatusRules:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardingPassRules:
+    """Boarding passes (DOMAIN.md 6.1): how old a flight may be, and what an uploaded picture may be."""
+
+    max_age_months: int
+    image_max_bytes: int
+    image_max_pixels: int
+    image_formats: tuple[str, ...]
+    scans_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -159,6 +170,7 @@ class ProgrammeRules:
     status: StatusRules
     credit_card_protection: CreditCardProtectionRules
     consents: ConsentRules
+    boarding_pass: BoardingPassRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -175,6 +187,9 @@ class ProgrammeRules:
             status=StatusRules.from_mapping(data["status"]),
             credit_card_protection=CreditCardProtectionRules(**data["credit_card_protection"]),
             consents=ConsentRules(**data["consents"]),
+            boarding_pass=BoardingPassRules(
+                **{**data["boarding_pass"], "image_formats": tuple(data["boarding_pass"]["image_formats"])}
+            ),
         )
 
 

@@ -11,9 +11,13 @@ from strawberry.federation import Schema
 
 from loyalty.auth.models import ResetPurpose
 from loyalty.consents.models import ConsentPurpose
+from loyalty.earning.model import Cabin
+from loyalty.members.models import Tier
 from resolvers import auth as auth_resolvers
+from resolvers import boarding_passes as boarding_pass_resolvers
 from resolvers import cards as card_resolvers
 from resolvers import consents as consent_resolvers
+from resolvers import earning as earning_resolvers
 from resolvers import engagement as engagement_resolvers
 from resolvers import members as member_resolvers
 from resolvers import offers as offer_resolvers
@@ -23,6 +27,7 @@ from resolvers import resets as reset_resolvers
 from resolvers import rewards as reward_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
+from schema.boarding_passes import BoardingPassResult
 from schema.cards import (
     LostServiceCardNumberInput,
     ReportCardLostResult,
@@ -31,6 +36,13 @@ from schema.cards import (
 )
 from schema.consents import SetConsentResult
 from schema.context import Info
+from schema.earning import (
+    ItineraryInput,
+    MilesCalculatorResult,
+    TicketInput,
+    UpgradeFlightInput,
+    UpgradeQuoteResult,
+)
 from schema.engagement import EnterQuizResult, JoinChallengeResult
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.offers import ActivateOfferResult
@@ -65,6 +77,57 @@ class Query:
         ] = "en",
     ) -> list[SecurityNotice]:
         return await privacy_resolvers.security_notices(language)
+
+    @strawberry.field(
+        description="What a journey earns, before booking: award miles, Points, Qualifying Points and HON Circle "
+        "Points per segment and in total, with each segment's great-circle distance and the rules applied. "
+        "Tickets issued by a Lufthansa Group airline earn miles per EUR (4 for members, 5 or 6 with status); "
+        "other tickets earn a booking-class percentage of the distance. Points depend only on cabin and "
+        "continental or intercontinental. No sign-in needed."
+    )
+    async def miles_calculator(
+        self,
+        info: Info,
+        itinerary: Annotated[ItineraryInput, strawberry.argument(description="The flights, in order.")],
+        ticket: Annotated[
+            TicketInput | None,
+            strawberry.argument(
+                description="The ticket, for revenue-based miles; leave out to earn by distance."
+            ),
+        ] = None,
+        tier: Annotated[
+            Tier | None,
+            strawberry.argument(
+                description="The status to compute for; the signed-in member's if left out, BASE when signed out."
+            ),
+        ] = None,
+    ) -> MilesCalculatorResult:
+        return await earning_resolvers.miles_calculator(info, itinerary, ticket, tier)
+
+    @strawberry.field(
+        description="Award miles for a cabin change on one flight, one way (e.g. FRA-LAX Economy to Business: "
+        "35,000 miles or 2 eVouchers). Only on flights operated, under their own number, by LH, OS, LX, SN, "
+        "Discover or LOT."
+    )
+    def upgrade_quote(
+        self,
+        flight: Annotated[UpgradeFlightInput, strawberry.argument(description="The flight to upgrade.")],
+        from_cabin: Annotated[Cabin, strawberry.argument(description="The cabin booked.")],
+        to_cabin: Annotated[Cabin, strawberry.argument(description="The cabin wanted.")],
+    ) -> UpgradeQuoteResult:
+        return earning_resolvers.upgrade_quote(flight, from_cabin, to_cabin)
+
+    @strawberry.field(
+        description="Read a bar-coded boarding pass (IATA format M, 1 to 4 legs) from its barcode string, as a "
+        "scanner or POST /boarding-passes/scan returns it. Each leg's date gets its year inferred; a flight "
+        "more than 6 months back is refused (BOARDING_PASS_TOO_OLD)."
+    )
+    def boarding_pass(
+        self,
+        info: Info,
+        data: Annotated[str, strawberry.argument(description="The barcode's string, starting with M.")],
+    ) -> BoardingPassResult:
+        return boarding_pass_resolvers.boarding_pass(info, data)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
