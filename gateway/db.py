@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "loyalty.auth.models",
     "loyalty.notifications.models",
     "loyalty.events.models",
+    "loyalty.pooling.models",
     "partners.models",
     "webhooks.models",
 ]

@@ -79,6 +79,26 @@ class RedemptionRules:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolingRules:
+    """Mileage pooling (DOMAIN.md 7): who may pool, how many, when miles combine, how long leaving blocks."""
+
+    max_adults: int
+    max_children: int
+    minimum_members: int
+    minimum_adults: int
+    adult_age_years: int
+    child_min_age_years: int
+    combine_after_days: int
+    block_months_after_leaving: int
+    eligible_countries: frozenset[str]
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> PoolingRules:
+        countries = frozenset(str(code).upper() for code in data["eligible_countries"])
+        return cls(**{**data, "eligible_countries": countries})
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -89,6 +109,7 @@ class ProgrammeRules:
     cards: CardRules
     expiry: ExpiryRules
     redemption: RedemptionRules
+    pooling: PoolingRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -102,6 +123,7 @@ class ProgrammeRules:
             cards=CardRules(**data["cards"]),
             expiry=ExpiryRules(**data["expiry"]),
             redemption=RedemptionRules(**data["redemption"]),
+            pooling=PoolingRules.from_mapping(data["pooling"]),
         )
 
 
