@@ -26,6 +26,7 @@ from loyalty.ledger.lots import take_from_lot
 from loyalty.ledger.models import Balance, CounterAccount, Currency, Lot, Posting
 from loyalty.ledger.quarters import is_protected
 from loyalty.ledger.service import PostingSpec, lock_balances, run_once, write_posting
+from loyalty.members.models import Member
 from loyalty.pooling.models import PoolMembership, PoolRole
 from loyalty.pooling.rules import LotView, allocate, is_working
 from loyalty.pooling.state import combine_pool, is_combined, lock_member, lock_pool, place_of
@@ -43,10 +44,20 @@ MILES = Currency.AWARD_MILES
 
 
 @dataclass(frozen=True, slots=True)
+class PoolShare:
+    """What one member contributed to a pooled redemption."""
+
+    account_id: int
+    given_name: str
+    miles: int
+    posting_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PooledRedemption:
     redemption: Redemption
-    shares: list[PooledRedemptionPosting]
-    """One row per contributing member, in account-id order."""
+    shares: list[PoolShare]
+    """One per contributing member, in account-id order."""
 
 
 def pooled_key(account_id: int, request_id: str) -> str:
@@ -85,7 +96,17 @@ async def redeem_from_pool(
         raise Conflict(
             "This request id was used for another reward.", field="requestId", code="REQUEST_ID_REUSED"
         )
-    shares = await PooledRedemptionPosting.filter(redemption_id=redemption.id).order_by("account_id")
+    rows = await PooledRedemptionPosting.filter(redemption_id=redemption.id).order_by("account_id")
+    names = {m.id: m.given_name for m in await Member.filter(id__in=[row.account_id for row in rows])}
+    shares = [
+        PoolShare(
+            account_id=row.account_id,
+            given_name=names[row.account_id],
+            miles=row.miles,
+            posting_id=row.posting_id,
+        )
+        for row in rows
+    ]
     return PooledRedemption(redemption=redemption, shares=shares)
 
 
