@@ -105,10 +105,12 @@ async def accept(
                 update_fields=["role", "state", "seat_account_id", "responded_at", "combines_on"]
             )
             await announce(invitation, "accepted")
-            await _decline_other_invitations(account_id, besides=invitation.id, now=now)
+            declined_in = await _decline_other_invitations(account_id, besides=invitation.id, now=now)
             await combine_pool(pool, today)
     except IntegrityError:
         raise _already_in_pool("invitationId") from None
+    for other_pool_id in sorted(declined_in):  # after the commit: a pool lock at a time
+        await _settle_pool(other_pool_id, now, rules.pooling)
     await invitation.refresh_from_db()
     return invitation
 
@@ -271,8 +273,12 @@ async def _open_invitation(account_id: int, invitation_id: int) -> tuple[Pool, P
     raise NotFound("No open invitation with this id.", field="invitationId", code="INVITATION_NOT_FOUND")
 
 
-async def _decline_other_invitations(account_id: int, *, besides: int, now: dt.datetime) -> None:
-    """A member who joined a pool turns down their other invitations (one pool per member)."""
+async def _decline_other_invitations(account_id: int, *, besides: int, now: dt.datetime) -> set[int]:
+    """A member who joined a pool turns down their other invitations (one pool per member).
+
+    Returns the pools concerned: each is settled afterwards in a transaction of its own (a founder left
+    alone there is released), so no transaction ever holds two pool locks.
+    """
     others = await PoolMembership.filter(account_id=account_id, state=MembershipState.INVITED).exclude(
         id=besides
     )
@@ -281,6 +287,14 @@ async def _decline_other_invitations(account_id: int, *, besides: int, now: dt.d
         other.responded_at = now
         await other.save(update_fields=["state", "responded_at"])
         await announce(other, "declined", reason="joined another pool")
+    return {other.pool_id for other in others}
+
+
+async def _settle_pool(pool_id: int, now: dt.datetime, rules: PoolingRules) -> None:
+    async with in_transaction():
+        pool = await lock_pool(pool_id)
+        if pool.state is PoolState.ACTIVE:
+            await _settle(pool, now, rules)
 
 
 async def _release(
