@@ -78,10 +78,21 @@ def test_a_working_pool_has_two_members_one_of_them_adult() -> None:
 
 
 def test_the_rules_file_holds_the_pooling_numbers() -> None:
-    assert (POOLING.max_adults, POOLING.max_children, POOLING.minimum_members, POOLING.minimum_adults) == (2, 5, 2, 1)
+    assert (POOLING.max_adults, POOLING.max_children, POOLING.minimum_members, POOLING.minimum_adults) == (
+        2,
+        5,
+        2,
+        1,
+    )
     assert (POOLING.adult_age_years, POOLING.child_min_age_years) == (18, 2)
     assert (POOLING.combine_after_days, POOLING.block_months_after_leaving) == (2, 6)
-    assert {"DE", "AT", "CH", "FR", "IT"} <= POOLING.eligible_countries and "US" not in POOLING.eligible_countries
+    assert {
+        "DE",
+        "AT",
+        "CH",
+        "FR",
+        "IT",
+    } <= POOLING.eligible_countries and "US" not in POOLING.eligible_countries
 
 
 # --- founding and inviting ----------------------------------------------------------------------------
@@ -93,7 +104,11 @@ async def test_an_adult_founds_a_pool_by_inviting_with_a_service_card_number(db:
     pool = await Pool.get(id=invitation.pool_id)
     assert (pool.founder_id, pool.state) == (founder.id, PoolState.ACTIVE)
     seat = await PoolMembership.get(pool_id=pool.id, account_id=founder.id)
-    assert (seat.role, seat.state, seat.seat_account_id) == (PoolRole.ADULT, MembershipState.COMBINED, founder.id)
+    assert (seat.role, seat.state, seat.seat_account_id) == (
+        PoolRole.ADULT,
+        MembershipState.COMBINED,
+        founder.id,
+    )
     assert (invitation.role, invitation.state, invitation.invited_by_account_id) == (
         PoolRole.CHILD,
         MembershipState.INVITED,
@@ -121,7 +136,9 @@ async def test_an_adult_of_exactly_18_founds_a_pool(db: Settings) -> None:
     assert await Pool.filter(founder_id=eighteen.id).count() == 1
 
 
-@pytest.mark.parametrize(("years", "days", "role"), [(2, 0, PoolRole.CHILD), (17, 0, PoolRole.CHILD), (18, 0, PoolRole.ADULT)])
+@pytest.mark.parametrize(
+    ("years", "days", "role"), [(2, 0, PoolRole.CHILD), (17, 0, PoolRole.CHILD), (18, 0, PoolRole.ADULT)]
+)
 async def test_invitees_get_their_role_by_age(db: Settings, years: int, days: int, role: PoolRole) -> None:
     founder, invitee = await person(40), await person(years, days=days)
     assert (await invite(founder, invitee)).role is role
@@ -223,7 +240,10 @@ async def test_one_pool_per_member_other_invitations_are_declined(db: Settings) 
     first, second, child = await person(40), await person(41), await person(8)
     from_first = await invite(first, child)
     from_second = await invite(second, child)
-    assert {v.membership.id for v in await invitations_of(account_id=child.id)} == {from_first.id, from_second.id}
+    assert {v.membership.id for v in await invitations_of(account_id=child.id)} == {
+        from_first.id,
+        from_second.id,
+    }
     await accept(child, from_second)
     assert (await PoolMembership.get(id=from_first.id)).state is MembershipState.DECLINED
     assert await _code(accept(child, from_first)) == "INVITATION_NOT_FOUND"
@@ -260,7 +280,10 @@ async def test_leaving_blocks_the_member_from_every_pool_for_six_months(db: Sett
     await join(founder, partner, child)
     left = await service.leave(account_id=child.id, rules=RULES, now=NOW)
     assert not left.dissolved
-    assert (left.membership.state, left.membership.blocked_until) == (MembershipState.LEFT, dt.date(2027, 5, 20))
+    assert (left.membership.state, left.membership.blocked_until) == (
+        MembershipState.LEFT,
+        dt.date(2027, 5, 20),
+    )
     assert left.membership.seat_account_id is None and left.membership.left_at == NOW
     day_before = dt.datetime(2027, 5, 19, 12, tzinfo=dt.UTC)
     assert await _code(invite(elsewhere, child, day_before)) == "POOL_BLOCKED"
@@ -282,10 +305,19 @@ async def test_a_blocked_adult_cannot_found_a_pool(db: Settings) -> None:
 async def test_the_founder_removes_members_who_are_then_blocked(db: Settings) -> None:
     founder, partner, child = await person(40), await person(38), await person(7)
     seats = await join(founder, partner, child)
-    assert await _code(service.remove(account_id=partner.id, membership_id=seats[1].id, rules=RULES, now=NOW)) == "NOT_FOUNDER"
+    assert (
+        await _code(service.remove(account_id=partner.id, membership_id=seats[1].id, rules=RULES, now=NOW))
+        == "NOT_FOUNDER"
+    )
     own = await PoolMembership.get(account_id=founder.id, seat_account_id=founder.id)
-    assert await _code(service.remove(account_id=founder.id, membership_id=own.id, rules=RULES, now=NOW)) == "CANNOT_REMOVE_SELF"
-    assert await _code(service.remove(account_id=founder.id, membership_id=999999, rules=RULES, now=NOW)) == "MEMBERSHIP_NOT_FOUND"
+    assert (
+        await _code(service.remove(account_id=founder.id, membership_id=own.id, rules=RULES, now=NOW))
+        == "CANNOT_REMOVE_SELF"
+    )
+    assert (
+        await _code(service.remove(account_id=founder.id, membership_id=999999, rules=RULES, now=NOW))
+        == "MEMBERSHIP_NOT_FOUND"
+    )
     removed = await service.remove(account_id=founder.id, membership_id=seats[1].id, rules=RULES, now=NOW)
     assert removed.membership.state is MembershipState.REMOVED and not removed.dissolved
     assert removed.membership.blocked_until == dt.date(2027, 5, 20)
@@ -334,4 +366,7 @@ async def test_a_departing_founder_hands_the_pool_to_the_other_adult(db: Setting
 async def test_nothing_to_leave_outside_a_pool(db: Settings) -> None:
     loner = await person(40)
     assert await _code(service.leave(account_id=loner.id, rules=RULES, now=NOW)) == "NOT_IN_POOL"
-    assert await _code(service.remove(account_id=loner.id, membership_id=1, rules=RULES, now=NOW)) == "NOT_IN_POOL"
+    assert (
+        await _code(service.remove(account_id=loner.id, membership_id=1, rules=RULES, now=NOW))
+        == "NOT_IN_POOL"
+    )
