@@ -60,6 +60,10 @@ class PooledRedemption:
     """One per contributing member, in account-id order."""
 
 
+class _Repeated(Exception):
+    """The request's key was posted by a concurrent retry while this one waited for the locks."""
+
+
 def pooled_key(account_id: int, request_id: str) -> str:
     if not request_id.strip() or len(request_id) > MAX_REQUEST_ID_LENGTH:
         raise ValidationFailed(
@@ -86,12 +90,19 @@ async def redeem_from_pool(
     key = pooled_key(account_id, request_id)
 
     async def body() -> Posting:
+        await lock_member(account_id)
+        if await Posting.filter(idempotency_key=key).exists():  # a concurrent retry won meanwhile
+            raise _Repeated
         contributors = await _contributors(account_id, now.date(), rules.pooling)
         return await _debit(account_id, contributors, reward, request_id, rules, now)
 
-    result = await run_once(key, body)
-    assert result is not None  # body always writes or raises
-    redemption = await Redemption.get(posting_id=result.posting_id)
+    try:
+        result = await run_once(key, body)
+        assert result is not None  # body always writes or raises
+        posting_id = result.posting_id
+    except _Repeated:
+        posting_id = (await Posting.get(idempotency_key=key)).id
+    redemption = await Redemption.get(posting_id=posting_id)
     if redemption.reward_code != reward.code:
         raise Conflict(
             "This request id was used for another reward.", field="requestId", code="REQUEST_ID_REUSED"
@@ -111,8 +122,7 @@ async def redeem_from_pool(
 
 
 async def _contributors(account_id: int, today: dt.date, rules: PoolingRules) -> list[PoolMembership]:
-    """Lock redeemer and pool, check the redeemer may spend the pool: the combined members, by account id."""
-    await lock_member(account_id)
+    """Lock the pool (the redeemer's row is locked), check the redeemer may spend it: the combined members."""
     place = await place_of(account_id)
     if place is None:
         raise NotFound("You are not in a pool.", code="NOT_IN_POOL")

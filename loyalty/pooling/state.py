@@ -2,7 +2,9 @@
 
 Lock order (the same in every transaction, so none deadlocks): the acting member's row, then the pool
 row, then (pooled redemption only) the contributing members' balance rows in account-id order, then
-their lots. Membership rows are only changed while their pool row is locked.
+their lots. Membership rows are only changed while their pool row is locked. Member and pool rows are
+locked FOR NO KEY UPDATE: a posting inserted for a member (its foreign key takes a KEY SHARE lock on
+the member row) never waits for a pool change, so ledger writes and pool changes cannot deadlock.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from loyalty.pooling.models import HOLDING_A_PLACE, MembershipState, Pool, PoolM
 
 async def lock_member(account_id: int) -> Member:
     """Lock the acting member's row: one change at a time per member, whatever pools it touches."""
-    member = await Member.filter(id=account_id).select_for_update().first()
+    member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
     if member is None:
         raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
     return member
 
 
 async def lock_pool(pool_id: int) -> Pool:
-    pool = await Pool.filter(id=pool_id).select_for_update().first()
+    pool = await Pool.filter(id=pool_id).select_for_update(no_key=True).first()
     if pool is None:  # memberships hold a foreign key to their pool
         raise NotFound("No such pool.", code="POOL_NOT_FOUND")
     return pool

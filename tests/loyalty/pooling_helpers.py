@@ -30,7 +30,7 @@ class Person:
 
     @property
     def id(self) -> int:
-        return self.member.id
+        return int(self.member.id)
 
 
 def born(years: int, *, days: int = 0, on: dt.date = TODAY) -> dt.date:

@@ -128,8 +128,8 @@ async def test_a_pooled_redemption_takes_lots_across_members_in_expiry_order(db:
             share.miles,
         )
     assert done.redemption.posting_id == done.shares[0].posting_id
-    created = await DomainEvent.filter(type=EventType.REDEMPTION_CREATED).values_list("account_id", flat=True)
-    assert list(created) == [partner.id]
+    created = await DomainEvent.filter(type=EventType.REDEMPTION_CREATED)
+    assert [event.account_id for event in created] == [partner.id]
     postings = [share.posting_id for share in done.shares]
     assert await DomainEvent.filter(type=EventType.POSTING_CREATED, posting_id__in=postings).count() == 3
     report = await verify_ledger()
@@ -271,10 +271,8 @@ async def test_cancelling_gives_every_member_their_miles_back_with_original_expi
     assert cancelled.state is RedemptionState.CANCELLED
     assert {p.id: await _remaining(p) for p in (founder, partner, child)} == before
     assert await Lot.all().count() == 3  # back to the same lots, no fresh ones
-    reversals = (
-        await Posting.filter(source="REVERSAL").order_by("account_id").values_list("account_id", flat=True)
-    )
-    assert list(reversals) == sorted([founder.id, partner.id, child.id])
+    reversals = await Posting.filter(source="REVERSAL").order_by("account_id")
+    assert [posting.account_id for posting in reversals] == sorted([founder.id, partner.id, child.id])
     assert sum(a.amount for a in await LotAllocation.all()) == 0
     assert (await verify_ledger()).clean
     with pytest.raises(DomainError) as twice:
