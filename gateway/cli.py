@@ -18,6 +18,7 @@ from rich.markup import escape
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
 from gateway.cli_ledger import expire_command, ledger_app
+from gateway.cli_pooling import pools_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
@@ -39,6 +40,7 @@ app.add_typer(partners_app, name="partners")
 app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
 app.command("expire")(expire_command)
+app.add_typer(pools_app, name="pools")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
