@@ -156,12 +156,43 @@ async def _debit(
     rules: ProgrammeRules,
     now: dt.datetime,
 ) -> Posting:
-    """Lock balances (account order) and lots, allocate, write one posting per member and the redemption."""
-    today = now.date()
-    ids = [row.account_id for row in contributors]
-    balances: dict[int, Balance] = {}
-    for member_id in ids:
-        balances[member_id] = (await lock_balances(member_id, {MILES: 0}))[MILES]
+    """Allocate the reward's miles, write one posting per contributing member, then the redemption."""
+    lots, plan = await _plan([row.account_id for row in contributors], reward.miles, now.date())
+    by_member: dict[int, list[tuple[LotView, int]]] = defaultdict(list)
+    for view, taken in plan:
+        by_member[view.account_id].append((view, taken))
+    pool_id = contributors[0].pool_id
+    shares: list[tuple[Posting, int]] = []
+    for member_id in sorted(by_member):
+        miles = sum(taken for _, taken in by_member[member_id])
+        key = (
+            f"pooled-share:{member_id}:{account_id}:{request_id}"
+            if shares
+            else pooled_key(account_id, request_id)
+        )
+        spec = PostingSpec(
+            account_id=member_id,
+            amounts={MILES: -miles},
+            source=REDEMPTION_SOURCE,
+            idempotency_key=key,
+            activity_date=now.date(),
+            rule_version=rules.version,
+            counter_account=CounterAccount.REDEMPTION,
+            description=f"Pooled redemption {reward.code}"[:200],
+        )
+        posting = await write_posting(spec, await lock_balances(member_id, spec.amounts))
+        for view, taken in by_member[member_id]:
+            await take_from_lot(lot=lots[view.lot_id], posting_id=posting.id, amount=taken)
+        shares.append((posting, miles))
+    await _record_redemption(account_id, pool_id, reward, shares, now)
+    return shares[0][0]  # the plan covers the reward's miles, so someone contributed
+
+
+async def _plan(
+    ids: list[int], amount: int, today: dt.date
+) -> tuple[dict[int, Lot], list[tuple[LotView, int]]]:
+    """Lock the members' balances (account order) and lots; which lot gives how many miles."""
+    balances: list[Balance] = [(await lock_balances(member_id, {MILES: 0}))[MILES] for member_id in ids]
     lots = {
         lot.id: lot
         for lot in await Lot.filter(account_id__in=ids, remaining__gt=0).order_by("id").select_for_update()
@@ -177,48 +208,36 @@ async def _debit(
         )
         for lot in lots.values()
     ]
-    plan = allocate(views, reward.miles)
-    if sum(taken for _, taken in plan) < reward.miles:
-        raise InsufficientMiles(required=reward.miles, balance=sum(b.amount for b in balances.values()))
-    by_member: dict[int, list[tuple[LotView, int]]] = defaultdict(list)
-    for view, taken in plan:
-        by_member[view.account_id].append((view, taken))
-    shares: list[PooledRedemptionPosting] = []
-    first: Posting | None = None
-    for member_id in sorted(by_member):
-        miles = sum(taken for _, taken in by_member[member_id])
-        spec = PostingSpec(
-            account_id=member_id,
-            amounts={MILES: -miles},
-            source=REDEMPTION_SOURCE,
-            idempotency_key=pooled_key(account_id, request_id)
-            if first is None
-            else f"pooled-share:{member_id}:{account_id}:{request_id}",
-            activity_date=today,
-            rule_version=rules.version,
-            counter_account=CounterAccount.REDEMPTION,
-            description=f"Pooled redemption {reward.code}"[:200],
-        )
-        posting = await write_posting(spec, await lock_balances(member_id, spec.amounts))
-        first = first or posting
-        for view, taken in by_member[member_id]:
-            await take_from_lot(lot=lots[view.lot_id], posting_id=posting.id, amount=taken)
-        shares.append(
-            PooledRedemptionPosting(
-                pool_id=contributors[0].pool_id, posting_id=posting.id, account_id=member_id, miles=miles
-            )
-        )
+    plan = allocate(views, amount)
+    if sum(taken for _, taken in plan) < amount:
+        raise InsufficientMiles(required=amount, balance=sum(balance.amount for balance in balances))
+    return lots, plan
+
+
+async def _record_redemption(
+    account_id: int, pool_id: int, reward: Reward, shares: list[tuple[Posting, int]], now: dt.datetime
+) -> None:
+    """The redeemer's redemption (its posting: the first share's), the share rows and the event."""
     redemption = await Redemption.create(
         account_id=account_id,
         reward_code=reward.code,
         miles=reward.miles,
-        posting_id=shares[0].posting_id,  # the first posting: it carries the request's key
+        posting_id=shares[0][0].id,
         state=RedemptionState.REDEEMED,
         created_at=now,
     )
-    for share in shares:
-        share.redemption_id = redemption.id
-    await PooledRedemptionPosting.bulk_create(shares)
+    await PooledRedemptionPosting.bulk_create(
+        [
+            PooledRedemptionPosting(
+                redemption_id=redemption.id,
+                pool_id=pool_id,
+                posting_id=posting.id,
+                account_id=posting.account_id,
+                miles=miles,
+            )
+            for posting, miles in shares
+        ]
+    )
     await record(
         account_id=account_id,
         type=EventType.REDEMPTION_CREATED,
@@ -228,9 +247,7 @@ async def _debit(
             "rewardCode": reward.code,
             "miles": reward.miles,
             "state": redemption.state.value,
-            "poolId": contributors[0].pool_id,
-            "shares": {str(share.account_id): share.miles for share in shares},
+            "poolId": pool_id,
+            "shares": {str(posting.account_id): miles for posting, miles in shares},
         },
     )
-    assert first is not None  # the plan covers the reward's miles, so someone contributed
-    return first

@@ -7,11 +7,19 @@ combined. Points, Qualifying Points and HON Circle Points are never pooled.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from loyalty.ledger.models import Balance, Currency
 from loyalty.members.models import Member
-from loyalty.pooling.models import OPEN_STATES, MembershipState, Pool, PoolMembership, PoolRole
+from loyalty.pooling.models import (
+    HOLDING_A_PLACE,
+    OPEN_STATES,
+    MembershipState,
+    Pool,
+    PoolMembership,
+    PoolRole,
+)
 from loyalty.pooling.rules import is_working
 from loyalty.pooling.state import is_combined, place_of
 from loyalty.rules import PoolingRules
@@ -103,11 +111,12 @@ async def invitations_of(*, account_id: int) -> list[InvitationView]:
         member.id: member
         for member in await Member.filter(id__in=[row.invited_by_account_id for row in rows])
     }
-    sizes: dict[int, int] = {}
-    for row in rows:
-        sizes[row.pool_id] = await PoolMembership.filter(
-            pool_id=row.pool_id, state__in=[MembershipState.ACCEPTED, MembershipState.COMBINED]
-        ).count()
+    sizes: Counter[int] = Counter(
+        int(row[0])
+        for row in await PoolMembership.filter(
+            pool_id__in=[row.pool_id for row in rows], state__in=list(HOLDING_A_PLACE)
+        ).values_list("pool_id")
+    )
     return [
         InvitationView(
             membership=row,
