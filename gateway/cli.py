@@ -20,6 +20,7 @@ from gateway.cli_cases import cases_app
 from gateway.cli_engagement import quiz_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_offers import offers_app
+from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
@@ -50,6 +51,7 @@ app.add_typer(quiz_app, name="quiz")
 app.add_typer(offers_app, name="offers")
 app.command("expire")(expire_command)
 app.command("warn-expiring")(warn_expiring_command)
+app.add_typer(pools_app, name="pools")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

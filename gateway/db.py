@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "loyalty.notices.models",
     "loyalty.engagement.models",
     "loyalty.offers.models",
+    "loyalty.pooling.models",
     "partners.models",
     "webhooks.models",
 ]

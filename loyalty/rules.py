@@ -157,6 +157,26 @@ class BoardingPassRules:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolingRules:
+    """Mileage pooling (DOMAIN.md 7): who may pool, how many, when miles combine, how long leaving blocks."""
+
+    max_adults: int
+    max_children: int
+    minimum_members: int
+    minimum_adults: int
+    adult_age_years: int
+    child_min_age_years: int
+    combine_after_days: int
+    block_months_after_leaving: int
+    eligible_countries: frozenset[str]
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> PoolingRules:
+        countries = frozenset(str(code).upper() for code in data["eligible_countries"])
+        return cls(**{**data, "eligible_countries": countries})
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -171,6 +191,7 @@ class ProgrammeRules:
     credit_card_protection: CreditCardProtectionRules
     consents: ConsentRules
     boarding_pass: BoardingPassRules
+    pooling: PoolingRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -190,6 +211,7 @@ class ProgrammeRules:
             boarding_pass=BoardingPassRules(
                 **{**data["boarding_pass"], "image_formats": tuple(data["boarding_pass"]["image_formats"])}
             ),
+            pooling=PoolingRules.from_mapping(data["pooling"]),
         )
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from schema.consents import Consent
     from schema.engagement import Challenge, Quiz
     from schema.offers import Offer
+    from schema.pooling import Pool, PoolInvitation
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
@@ -274,6 +275,21 @@ class Member:
         from resolvers.offers import member_offers  # resolvers.offers imports schema modules
 
         return await member_offers(account_id=self.account_id)
+
+    @strawberry.field(
+        description="The member's mileage pool (members, roles, when miles combine, the pool balance and what "
+        "the member may redeem); none when the member is in no pool."
+    )
+    async def pool(self, info: Info) -> Annotated[Pool, strawberry.lazy("schema.pooling")] | None:
+        from resolvers.pooling import member_pool  # resolvers.pooling imports schema modules
+
+        return await member_pool(info, account_id=self.account_id)
+
+    @strawberry.field(description="Open invitations to other members' mileage pools, newest first.")
+    async def pool_invitations(self) -> list[Annotated[PoolInvitation, strawberry.lazy("schema.pooling")]]:
+        from resolvers.pooling import member_invitations  # resolvers.pooling imports schema modules
+
+        return await member_invitations(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

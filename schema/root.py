@@ -21,6 +21,7 @@ from resolvers import earning as earning_resolvers
 from resolvers import engagement as engagement_resolvers
 from resolvers import members as member_resolvers
 from resolvers import offers as offer_resolvers
+from resolvers import pooling as pooling_resolvers
 from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
@@ -46,6 +47,14 @@ from schema.earning import (
 from schema.engagement import EnterQuizResult, JoinChallengeResult
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.offers import ActivateOfferResult
+from schema.pooling import (
+    AcceptPoolInvitationResult,
+    DeclinePoolInvitationResult,
+    InviteToPoolResult,
+    LeavePoolResult,
+    RedeemFromPoolResult,
+    RemoveFromPoolResult,
+)
 from schema.privacy import ExportMyDataResult, SecurityNotice
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
@@ -339,6 +348,76 @@ class Mutation:
         code: Annotated[str, strawberry.argument(description="The offer's code.")],
     ) -> ActivateOfferResult:
         return await offer_resolvers.activate_offer(info, code)
+
+    @strawberry.mutation(
+        description="Invite a member to your mileage pool by service card number (needs AUTHENTICATED). An adult "
+        "without a pool founds one. A pool holds 2 adults and 5 children (open invitations hold a place); "
+        "members live in an eligible country and are in one pool at a time."
+    )
+    async def invite_to_pool(
+        self,
+        info: Info,
+        service_card_number: Annotated[
+            str, strawberry.argument(description="The invitee's 15-digit service card number.")
+        ],
+    ) -> InviteToPoolResult:
+        return await pooling_resolvers.invite(info, service_card_number)
+
+    @strawberry.mutation(
+        description="Accept an invitation to a mileage pool (needs AUTHENTICATED). Your miles combine with the "
+        "pool 2 days later; other open invitations are declined."
+    )
+    async def accept_pool_invitation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The invitation (me.poolInvitations).")],
+    ) -> AcceptPoolInvitationResult:
+        return await pooling_resolvers.accept(info, str(id))
+
+    @strawberry.mutation(description="Decline an invitation to a mileage pool (needs AUTHENTICATED).")
+    async def decline_pool_invitation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The invitation (me.poolInvitations).")],
+    ) -> DeclinePoolInvitationResult:
+        return await pooling_resolvers.decline(info, str(id))
+
+    @strawberry.mutation(
+        description="Leave your mileage pool (needs AUTHENTICATED): possible at any time, and no pool can be "
+        "joined or founded for 6 months after. A pool left with no adult or one member dissolves."
+    )
+    async def leave_pool(self, info: Info) -> LeavePoolResult:
+        return await pooling_resolvers.leave(info)
+
+    @strawberry.mutation(
+        description="The founder removes a member (blocked from pools for 6 months, like leaving) or withdraws "
+        "an open invitation (needs AUTHENTICATED)."
+    )
+    async def remove_from_pool(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The membership (me.pool.members).")],
+    ) -> RemoveFromPoolResult:
+        return await pooling_resolvers.remove(info, str(id))
+
+    @strawberry.mutation(
+        description="Redeem a catalogue reward with pooled miles (adults of a working pool; needs AUTHENTICATED). "
+        "Miles expiring first are used first, protected miles only when the others are not enough. Atomic and "
+        "idempotent per requestId; cancelRedemption gives each member's miles back."
+    )
+    async def redeem_from_pool(
+        self,
+        info: Info,
+        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
+        request_id: Annotated[
+            str,
+            strawberry.argument(
+                description="Chosen by the client (e.g. a UUID), 1 to 100 characters; send the same one when "
+                "retrying so the reward is redeemed once."
+            ),
+        ],
+    ) -> RedeemFromPoolResult:
+        return await pooling_resolvers.redeem(info, reward_code, request_id)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -124,6 +124,11 @@ async def _expiry_key(lot_id: int) -> str:
     return f"expiry:{lot_id}" if earlier == 0 else f"expiry:{lot_id}:{earlier}"
 
 
+async def protection_periods(*, account_ids: Iterable[int]) -> dict[int, list[ProtectionPeriod]]:
+    """Every protection period of these members by account id (an account without any maps to [])."""
+    return await _periods_by_account(account_ids)
+
+
 async def _periods_by_account(account_ids: Iterable[int]) -> dict[int, list[ProtectionPeriod]]:
     grouped: dict[int, list[ProtectionPeriod]] = defaultdict(list)
     for row in await ExpiryProtection.filter(account_id__in=list(account_ids)):

@@ -57,3 +57,32 @@ class RewardGoal(Model):
 
     class Meta:
         table = "reward_goals"
+
+
+class PooledRedemptionPosting(Model):
+    """One contributing member's debit of a pooled redemption (DOMAIN.md 7), one row per member.
+
+    A pooled redemption is a Redemption of the adult who redeemed; its miles come from several members'
+    lots, one REDEMPTION posting per member. The redemption's own posting is the first of these rows.
+    Cancelling reverses every listed posting: each member's miles go back to their own lots.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    redemption: fields.ForeignKeyRelation[Redemption] = fields.ForeignKeyField(
+        "milesgate.Redemption", related_name="pooled_postings", on_delete=fields.RESTRICT
+    )
+    redemption_id: int
+    pool_id = fields.BigIntField()
+    posting: fields.OneToOneRelation[Posting] = fields.OneToOneField(
+        "milesgate.Posting", related_name="pooled_redemption_posting", on_delete=fields.RESTRICT
+    )
+    posting_id: int
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="pooled_redemption_postings", on_delete=fields.RESTRICT
+    )
+    account_id: int
+    miles = fields.BigIntField()
+
+    class Meta:
+        table = "pooled_redemption_postings"
+        indexes = (("pool_id", "redemption_id"), ("account_id", "redemption_id"))

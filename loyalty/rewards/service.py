@@ -21,7 +21,7 @@ from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.reversal import reverse_posting
 from loyalty.ledger.service import InsufficientBalance, balances_of, post
 from loyalty.rewards.catalogue import Catalogue, Reward, current_catalogue
-from loyalty.rewards.models import Redemption, RedemptionState, RewardGoal
+from loyalty.rewards.models import PooledRedemptionPosting, Redemption, RedemptionState, RewardGoal
 from loyalty.rules import ProgrammeRules, current_rules
 
 REDEMPTION_SOURCE = "REDEMPTION"
@@ -133,17 +133,25 @@ async def cancel_redemption(
             raise NotFound("No such redemption.", field="id", code="NOT_FOUND")
         if redemption.state == RedemptionState.CANCELLED:
             raise Conflict("This redemption was cancelled already.", field="id", code="ALREADY_CANCELLED")
-        await reverse_posting(
-            posting_id=redemption.posting_id,
-            activity_date=now.date(),
-            rule_version=version,
-            description=f"Cancelled redemption {redemption.id} ({redemption.reward_code})"[:200],
-        )
+        for posting_id in await _debits_of(redemption):
+            await reverse_posting(
+                posting_id=posting_id,
+                activity_date=now.date(),
+                rule_version=version,
+                description=f"Cancelled redemption {redemption.id} ({redemption.reward_code})"[:200],
+            )
         redemption.state = RedemptionState.CANCELLED
         redemption.cancelled_at = now
         await redemption.save(update_fields=["state", "cancelled_at"])
         await _announce(redemption, EventType.REDEMPTION_CANCELLED)
     return redemption
+
+
+async def _debits_of(redemption: Redemption) -> list[int]:
+    """The postings a cancellation reverses: the redemption's own, or for a pooled redemption one per
+    contributing member (in account-id order, the order balances are locked in)."""
+    rows = await PooledRedemptionPosting.filter(redemption_id=redemption.id).order_by("account_id")
+    return [row.posting_id for row in rows] or [redemption.posting_id]
 
 
 async def _announce(redemption: Redemption, type: EventType) -> None:

@@ -1,0 +1,84 @@
+"""What every pool change shares: the locks in their fixed order, the member's place, combining, events.
+
+Lock order (the same in every transaction, so none deadlocks): the acting member's row, then the pool
+row, then (pooled redemption only) the contributing members' balance rows in account-id order, then
+their lots. Membership rows are only changed while their pool row is locked. Member and pool rows are
+locked FOR NO KEY UPDATE: a posting inserted for a member (its foreign key takes a KEY SHARE lock on
+the member row) never waits for a pool change, so ledger writes and pool changes cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from loyalty.errors import NotFound
+from loyalty.events.models import EventType
+from loyalty.events.service import record
+from loyalty.members.models import Member
+from loyalty.pooling.models import HOLDING_A_PLACE, MembershipState, Pool, PoolMembership
+
+
+async def lock_member(account_id: int) -> Member:
+    """Lock the acting member's row: one change at a time per member, whatever pools it touches."""
+    member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
+    if member is None:
+        raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
+    return member
+
+
+async def lock_pool(pool_id: int) -> Pool:
+    pool = await Pool.filter(id=pool_id).select_for_update(no_key=True).first()
+    if pool is None:  # memberships hold a foreign key to their pool
+        raise NotFound("No such pool.", code="POOL_NOT_FOUND")
+    return pool
+
+
+async def place_of(account_id: int) -> PoolMembership | None:
+    """The member's place in a pool (ACCEPTED or COMBINED), if the member is in one."""
+    return await PoolMembership.filter(account_id=account_id, state__in=list(HOLDING_A_PLACE)).first()
+
+
+def is_combined(membership: PoolMembership, today: dt.date) -> bool:
+    """The member's miles are in the pool: combined, or accepted and the combining day has come."""
+    if membership.state is MembershipState.COMBINED:
+        return True
+    return (
+        membership.state is MembershipState.ACCEPTED
+        and membership.combines_on is not None
+        and membership.combines_on <= today
+    )
+
+
+async def combine_pool(pool: Pool, today: dt.date) -> int:
+    """Mark the (locked) pool's accepted members whose combining day has come COMBINED, with an event each."""
+    due = await PoolMembership.filter(
+        pool_id=pool.id, state=MembershipState.ACCEPTED, combines_on__lte=today
+    ).order_by("id")
+    for membership in due:
+        membership.state = MembershipState.COMBINED
+        await membership.save(update_fields=["state"])
+        await announce(membership, "combined")
+    return len(due)
+
+
+async def announce(membership: PoolMembership, change: str, **extra: Any) -> None:
+    """The POOL_CHANGED event of the member whose membership changed, in the change's transaction."""
+    await record(
+        account_id=membership.account_id,
+        type=EventType.POOL_CHANGED,
+        payload={
+            "poolId": membership.pool_id,
+            "membershipId": membership.id,
+            "change": change,
+            "state": membership.state.value,
+            "role": membership.role.value,
+            "combinesOn": _iso(membership.combines_on),
+            "blockedUntil": _iso(membership.blocked_until),
+            **extra,
+        },
+    )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
