@@ -22,12 +22,15 @@ from gateway.graphql import GraphQLView
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.notifications import FileSink, run_notification_sender
+from gateway.operators import OperatorTokens
+from gateway.partner_secrets import partner_secret_box
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
 from gateway.travel_id import travel_id_routes
 from gateway.webhook_routes import error_response, partner_webhook
 from loyalty.rules import current_rules
+from partners.signing import encrypt_plaintext_secrets
 from schema.root import build_schema
 from webhooks.worker import InboxWorker, stop_worker
 
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         authenticated_window_s=rules.sign_in.authenticated_window_minutes * 60,
     )
     totp_key = derive_key(secret_key, "milesgate totp secrets")
+    partner_box = partner_secret_box(settings)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [metrics.graphql_extension()]
     if settings.is_production:
         extensions.append(MaskErrors)
@@ -92,6 +96,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not settings.is_production:
             await apply_migrations(settings)
         await open_database(settings)
+        encrypted = await encrypt_plaintext_secrets(partner_box)
+        if encrypted:
+            log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(settings.redis_url)
         app.state.backends = backends
         worker_task: asyncio.Task[None] | None = None
@@ -126,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         rules=rules,
         tokens=tokens,
         totp_key=totp_key,
+        operators=OperatorTokens(secret_key),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
     )
@@ -149,5 +157,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.tokens = tokens
     app.state.rules = rules
     app.state.totp_key = totp_key
+    app.state.partner_secret_box = partner_box
     app.state.complete_sign_in = complete_sign_in
     return app

@@ -19,6 +19,8 @@ MODEL_MODULES = [
     "loyalty.auth.models",
     "loyalty.notifications.models",
     "loyalty.events.models",
+    "loyalty.flown.models",
+    "loyalty.photo_credit.models",
     "partners.models",
     "webhooks.models",
 ]

@@ -11,8 +11,10 @@ from loyalty.members.models import SessionLevel
 
 if TYPE_CHECKING:
     from loyalty.members.sessions import Challenge, Principal
+    from loyalty.operators import Operator
     from loyalty.ports import Backends
     from loyalty.rules import ProgrammeRules
+    from partners.secret_box import SecretBox
     from resolvers.loaders import Loaders
 
 
@@ -37,6 +39,10 @@ class Context:
     backends: Backends
     loaders: Loaders
     principal: Principal | None = None
+    operator: Operator | None = None
+    """Set for an operator token (admin operations); never at the same time as ``principal``."""
+    partner_box: SecretBox | None = None
+    """Encrypts partners' signing secrets (admin operations create them)."""
     connection_params: dict[str, Any] | None = None
     totp_key: bytes = b""
     extras: dict[str, Any] = field(default_factory=dict)

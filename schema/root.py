@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Annotated
 
@@ -10,9 +11,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 
 from loyalty.auth.models import ResetPurpose
+from partners.models import PartnerState
 from resolvers import auth as auth_resolvers
 from resolvers import cards as card_resolvers
 from resolvers import members as member_resolvers
+from resolvers import partners as partner_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
 from resolvers import rewards as reward_resolvers
@@ -26,6 +29,16 @@ from schema.cards import (
 )
 from schema.context import Info
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
+from schema.partners import (
+    AddPartnerInput,
+    IsOperator,
+    NewSigningSecretResult,
+    Partner,
+    PartnerResult,
+    SigningKeyKind,
+    SigningKeyResult,
+    UpdatePartnerInput,
+)
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
@@ -44,6 +57,19 @@ class Query:
     )
     def rewards(self) -> list[Reward]:
         return reward_resolvers.rewards()
+
+    @strawberry.field(
+        description="Admin only: every partner with its capabilities and signing keys.",
+        permission_classes=[IsOperator],
+    )
+    async def partners(self) -> list[Partner]:
+        return await partner_resolvers.partners()
+
+    @strawberry.field(
+        description="Admin only: one partner by code, or null.", permission_classes=[IsOperator]
+    )
+    async def partner(self, code: str) -> Partner | None:
+        return await partner_resolvers.partner(code)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
@@ -202,6 +228,60 @@ class Mutation:
         reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
     ) -> SetRewardGoalResult:
         return await reward_resolvers.set_reward_goal(info, reward_code)
+
+    @strawberry.mutation(
+        description="Admin only: register a partner; answers its first signing secret, shown once.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner(self, info: Info, input: AddPartnerInput) -> NewSigningSecretResult:
+        return await partner_resolvers.add_partner(info, input)
+
+    @strawberry.mutation(
+        description="Admin only: change a partner's name, capabilities or earning configuration.",
+        permission_classes=[IsOperator],
+    )
+    async def update_partner(self, code: str, input: UpdatePartnerInput) -> PartnerResult:
+        return await partner_resolvers.update_partner(code, input)
+
+    @strawberry.mutation(
+        description="Admin only: SUSPENDED refuses the partner's deliveries (403) from now on; ACTIVE accepts "
+        "them again.",
+        permission_classes=[IsOperator],
+    )
+    async def set_partner_state(self, code: str, state: PartnerState) -> PartnerResult:
+        return await partner_resolvers.set_partner_state(code, state)
+
+    @strawberry.mutation(
+        description="Admin only: a further signing secret, usable at once next to the others (rotation); "
+        "shown once.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner_signing_secret(
+        self, info: Info, code: str, label: str = ""
+    ) -> NewSigningSecretResult:
+        return await partner_resolvers.add_signing_secret(info, code, label)
+
+    @strawberry.mutation(
+        description="Admin only: register an ed25519 public key (whpk_...) for v1a signatures.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner_public_key(self, code: str, public_key: str, label: str = "") -> SigningKeyResult:
+        return await partner_resolvers.add_public_key(code, public_key, label)
+
+    @strawberry.mutation(
+        description="Admin only: revoke a secret or public key now, or let it expire at expiresAt (rotation "
+        "without downtime). The last usable one is only revoked with force (LAST_SIGNING_KEY otherwise).",
+        permission_classes=[IsOperator],
+    )
+    async def revoke_partner_signing_key(
+        self,
+        code: str,
+        kind: SigningKeyKind,
+        id: strawberry.ID,
+        expires_at: dt.datetime | None = None,
+        force: bool = False,
+    ) -> SigningKeyResult:
+        return await partner_resolvers.retire_signing_key(code, kind, str(id), expires_at, force)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

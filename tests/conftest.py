@@ -23,9 +23,8 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.settings import Settings
+from tests.factories import TEST_SECRET
 from tests.support import APP_REDIS_URL, POSTGRES_URL, STACK, require_service
-
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
 async def _prepare_postgres(url: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
@@ -21,25 +20,13 @@ from loyalty.ledger.events import balance_channel
 from loyalty.ports import PubSub, Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
-from webhooks.accruals import credit_accrual
+from webhooks.handlers import HANDLERS as HANDLERS
 from webhooks.models import InboxState, PartnerInbox
 
 log = logging.getLogger(__name__)
 
 INBOX_STREAM = "milesgate:inbox"
 INBOX_GROUP = "inbox-workers"
-
-Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
-
-
-async def _accrual_created(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
-    account_id, _ = await credit_accrual(
-        partner_id=partner.id, partner_code=partner.code, event=row.payload, rules=rules
-    )
-    return account_id
-
-
-HANDLERS: dict[str, Handler] = {"accrual.created": _accrual_created}
 
 
 async def enqueue(queue: Queue, inbox_id: int) -> None:
@@ -88,6 +75,7 @@ async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbo
                 row.state = InboxState.PROCESSED
             except DomainError as exc:
                 row.state, row.error_code, row.error_message = InboxState.FAILED, exc.code, exc.message[:500]
+                row.business_key = None  # nothing was applied: a corrected resend may come
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
         return row
