@@ -19,7 +19,7 @@ from loyalty.ledger.models import Currency, ExpiryProtection, Posting, Protectio
 from loyalty.ledger.service import balances_of
 from loyalty.members.service import EnrolledMember
 from loyalty.photo_credit.models import ReceiptOutcome, ReceiptVerdict
-from partners.models import PartnerCapability, PartnerKind
+from partners.models import Partner, PartnerCapability, PartnerKind
 from partners.service import NewPartner, update_partner
 from tests.factories import make_member, make_partner
 from tests.support import signed_delivery
@@ -319,9 +319,8 @@ async def test_reversal_claws_the_miles_back_once(
     assert reversed_row.state is InboxState.PROCESSED, reversed_row.error_code
     assert reversed_row.account_id == member.member.id
     assert await award_miles(member.member.id) == 0
-    original = await Posting.get(
-        idempotency_key=f"accrual:{(await Posting.first()).idempotency_key.split(':')[1]}:LX-1"
-    )
+    swiss = await Partner.get(code="swiss")
+    original = await Posting.get(idempotency_key=f"accrual:{swiss.id}:LX-1")
     mirror = await Posting.get(source="REVERSAL")
     assert mirror.idempotency_key == f"reversal:{original.id}"
     # and the same reversal under a new webhook id is a duplicate
