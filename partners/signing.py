@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from partners.models import Partner, PartnerPublicKey, PartnerSecret
-from partners.secret_box import SecretBox, fingerprint
+from partners.secret_box import SecretBox, SecretBoxError, fingerprint
 
+log = logging.getLogger(__name__)
 SECRET_BYTES = 24
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 PUBLIC_KEY_PREFIX = "whpk_"
@@ -205,7 +207,13 @@ async def usable_secrets(partner_id: int, box: SecretBox) -> list[str]:
     found: list[str] = []
     for row in await PartnerSecret.filter(_usable(_now()), partner_id=partner_id):
         if row.ciphertext is not None:
-            found.append(box.open(row.ciphertext, partner_id=partner_id))
+            try:
+                found.append(box.open(row.ciphertext, partner_id=partner_id))
+            except SecretBoxError:
+                # Sealed under another service key (MILESGATE_SECRET_KEY changed): it verifies nothing.
+                log.error(
+                    "partner signing secret %s does not decrypt", row.id, extra={"partner_id": partner_id}
+                )
         elif row.secret is not None:  # not yet encrypted by the start-up step (a rolling upgrade)
             found.append(row.secret)
     return found

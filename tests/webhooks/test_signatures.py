@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from httpx import AsyncClient
 
 from loyalty.members.service import EnrolledMember
+from partners.secret_box import SecretBox
 from partners.service import NewPartner
 from partners.signing import add_public_key, add_secret, retire
 from tests.factories import make_member, make_partner, partner_box_for_tests
@@ -246,3 +247,29 @@ async def test_rotation_old_and_new_secret_then_only_new(
     await retire(code="swiss", kind="secret", material_id=partner.secret_id)
     assert await send(partner.signing_secret, "old-2") == 401
     assert await send(new.secret, "new-2") == 202
+
+
+async def test_a_secret_sealed_under_another_service_key_verifies_nothing(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: a second secret stored encrypted with another installation's key (say, after a key change)
+    foreign = await add_secret(code="swiss", box=SecretBox(b"x" * 32))
+    stamp = int(dt.datetime.now(dt.UTC).timestamp())
+    body = orjson.dumps(accrual(member, "F-1"))
+
+    # when
+    with_foreign = await client.post(
+        URL,
+        content=body,
+        headers=headers_with(hmac_sign(foreign.secret, "msg_f", stamp, body), "msg_f", stamp),
+    )
+    with_own = await client.post(
+        URL,
+        content=body,
+        headers=headers_with(hmac_sign(partner.signing_secret, "msg_o", stamp, body), "msg_o", stamp),
+    )
+
+    # then: a clean 401 for the unreadable one, and the partner's other secret still works
+    assert with_foreign.status_code == 401, with_foreign.text
+    assert with_foreign.json()["error"]["code"] == "SIGNATURE_INVALID"
+    assert with_own.status_code == 202, with_own.text
