@@ -44,6 +44,8 @@ from schema.resets import CompleteResetResult, ResetRequested
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
+PARTNER_CODE = "The partner's code, e.g. swiss."
+
 
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
 class Query:
@@ -68,7 +70,9 @@ class Query:
     @strawberry.field(
         description="Admin only: one partner by code, or null.", permission_classes=[IsOperator]
     )
-    async def partner(self, code: str) -> Partner | None:
+    async def partner(
+        self, code: Annotated[str, strawberry.argument(description=PARTNER_CODE)]
+    ) -> Partner | None:
         return await partner_resolvers.partner(code)
 
 
@@ -240,7 +244,9 @@ class Mutation:
         description="Admin only: change a partner's name, capabilities or earning configuration.",
         permission_classes=[IsOperator],
     )
-    async def update_partner(self, code: str, input: UpdatePartnerInput) -> PartnerResult:
+    async def update_partner(
+        self, code: Annotated[str, strawberry.argument(description=PARTNER_CODE)], input: UpdatePartnerInput
+    ) -> PartnerResult:
         return await partner_resolvers.update_partner(code, input)
 
     @strawberry.mutation(
@@ -248,7 +254,11 @@ class Mutation:
         "them again.",
         permission_classes=[IsOperator],
     )
-    async def set_partner_state(self, code: str, state: PartnerState) -> PartnerResult:
+    async def set_partner_state(
+        self,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        state: Annotated[PartnerState, strawberry.argument(description="ACTIVE or SUSPENDED.")],
+    ) -> PartnerResult:
         return await partner_resolvers.set_partner_state(code, state)
 
     @strawberry.mutation(
@@ -257,7 +267,10 @@ class Mutation:
         permission_classes=[IsOperator],
     )
     async def add_partner_signing_secret(
-        self, info: Info, code: str, label: str = ""
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        label: Annotated[str, strawberry.argument(description="A note, e.g. 'rotation 2026-Q4'.")] = "",
     ) -> NewSigningSecretResult:
         return await partner_resolvers.add_signing_secret(info, code, label)
 
@@ -265,7 +278,15 @@ class Mutation:
         description="Admin only: register an ed25519 public key (whpk_...) for v1a signatures.",
         permission_classes=[IsOperator],
     )
-    async def add_partner_public_key(self, code: str, public_key: str, label: str = "") -> SigningKeyResult:
+    async def add_partner_public_key(
+        self,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        public_key: Annotated[
+            str,
+            strawberry.argument(description="The ed25519 public key: whpk_ and the base64 of its 32 bytes."),
+        ],
+        label: Annotated[str, strawberry.argument(description="A note.")] = "",
+    ) -> SigningKeyResult:
         return await partner_resolvers.add_public_key(code, public_key, label)
 
     @strawberry.mutation(
@@ -275,11 +296,16 @@ class Mutation:
     )
     async def revoke_partner_signing_key(
         self,
-        code: str,
-        kind: SigningKeyKind,
-        id: strawberry.ID,
-        expires_at: dt.datetime | None = None,
-        force: bool = False,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        kind: Annotated[SigningKeyKind, strawberry.argument(description="SECRET or PUBLIC_KEY.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The key's id (Partner.signingKeys).")],
+        expires_at: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="Keep it verifying until then; null or past: revoke now."),
+        ] = None,
+        force: Annotated[
+            bool, strawberry.argument(description="Also revoke the partner's last usable secret or key.")
+        ] = False,
     ) -> SigningKeyResult:
         return await partner_resolvers.retire_signing_key(code, kind, str(id), expires_at, force)
 
