@@ -94,9 +94,6 @@ async def receive(
     key = check_event(partner, event_type, event)
     webhook_id = normalised["webhook-id"]
     hint = _account_hint(event)
-    existing = await _stored(partner.id, webhook_id, key)
-    if existing is not None:
-        return StoredDelivery(inbox_id=existing, duplicate=True, account_hint=hint)
     try:
         row = await PartnerInbox.create(
             partner_id=partner.id,
@@ -106,7 +103,8 @@ async def receive(
             business_key=key,
         )
     except IntegrityError:
-        # The same delivery (or business event) arrived twice at once; the other request stored it.
+        # A unique index said no: this delivery, or this business event, is stored already (perhaps by a
+        # request running at this very moment). Inserting first keeps the common case to one statement.
         stored = await _stored(partner.id, webhook_id, key)
         if stored is None:
             raise
