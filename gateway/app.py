@@ -24,6 +24,8 @@ from gateway.graphql import GraphQLView
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.notifications import FileSink, run_notification_sender
+from gateway.operators import OperatorTokens
+from gateway.partner_secrets import partner_secret_box
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
@@ -31,6 +33,7 @@ from gateway.travel_id import travel_id_routes
 from gateway.webhook_routes import error_response, partner_webhook
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
+from partners.signing import encrypt_plaintext_secrets
 from schema.root import build_schema
 from webhooks.worker import InboxWorker, stop_worker
 
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         authenticated_window_s=rules.sign_in.authenticated_window_minutes * 60,
     )
     totp_key = derive_key(secret_key, "milesgate totp secrets")
+    partner_box = partner_secret_box(settings)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [metrics.graphql_extension()]
     if settings.is_production:
         extensions.append(MaskErrors)
@@ -96,6 +100,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not settings.is_production:
             await apply_migrations(settings)
         await open_database(settings)
+        encrypted = await encrypt_plaintext_secrets(partner_box)
+        if encrypted:
+            log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(settings.redis_url)
         app.state.backends = backends
         worker_task: asyncio.Task[None] | None = None
@@ -105,7 +112,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 queue=backends.ports.queue,
                 rules=rules,
                 consumer=f"gateway-{socket.gethostname()}",
-                pubsub=backends.ports.pubsub,
             )
             worker_task = asyncio.create_task(worker.run(stop=worker_stop), name="inbox-worker")
         notifier_task: asyncio.Task[None] | None = None
@@ -137,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         rules=rules,
         tokens=tokens,
         totp_key=totp_key,
+        operators=OperatorTokens(secret_key),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
     )
@@ -161,5 +168,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.tokens = tokens
     app.state.rules = rules
     app.state.totp_key = totp_key
+    app.state.partner_secret_box = partner_box
     app.state.complete_sign_in = complete_sign_in
     return app

@@ -20,6 +20,7 @@ from gateway.cli_cases import cases_app
 from gateway.cli_engagement import quiz_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_offers import offers_app
+from gateway.cli_partners import operators_app, partners_app
 from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
@@ -27,11 +28,10 @@ from gateway.db import apply_migrations, close_database, open_database
 from gateway.event_relay import run_event_relay
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
+from gateway.partner_secrets import partner_secret_box
 from gateway.settings import ConfigurationError, Settings, load_settings
-from loyalty.errors import DomainError
 from loyalty.rules import current_rules
-from partners.models import PartnerKind
-from partners.service import add_partner, list_partners
+from partners.signing import encrypt_plaintext_secrets
 from webhooks.worker import InboxWorker
 
 app = typer.Typer(
@@ -40,8 +40,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-partners_app = typer.Typer(help="Manage partners (airlines, shops, banks, ...).", no_args_is_help=True)
 app.add_typer(partners_app, name="partners")
+app.add_typer(operators_app, name="operators")
 app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(status_app, name="status")
@@ -67,11 +67,15 @@ def _settings() -> Settings:
 
 @contextlib.asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[None]:
-    """Open the ORM; in development bring the schema up to date first, as ``serve`` does."""
+    """Open the ORM; in development bring the schema up to date first, as ``serve`` does.
+
+    Partner signing secrets left in plain text (from before encryption at rest) are encrypted here.
+    """
     if not settings.is_production:
         await apply_migrations(settings)
     await open_database(settings)
     try:
+        await encrypt_plaintext_secrets(partner_secret_box(settings))
         yield
     finally:
         await close_database()
@@ -142,7 +146,6 @@ def worker(
                     queue=backends.ports.queue,
                     rules=current_rules(),
                     consumer=consumer,
-                    pubsub=backends.ports.pubsub,
                 )
                 # The development sink stands in for the SMTP/push sender a deployment plugs in here.
                 await asyncio.gather(
@@ -165,36 +168,18 @@ def migrate() -> None:
         if event.endswith("done"):
             console.print(f"  applied {app_label}.{name}")
 
-    asyncio.run(apply_migrations(settings, progress=progress))
+    async def _run() -> int:
+        await apply_migrations(settings, progress=progress)
+        await open_database(settings)
+        try:
+            return await encrypt_plaintext_secrets(partner_secret_box(settings))
+        finally:
+            await close_database()
+
+    encrypted = asyncio.run(_run())
+    if encrypted:
+        console.print(f"  encrypted {encrypted} partner signing secret(s) stored in plain text")
     console.print("migrations up to date", style="green")
-
-
-@partners_app.command("add")
-def partners_add(
-    code: Annotated[str, typer.Argument(help="Short code used in the webhook URL, e.g. 'swiss'.")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    kind: Annotated[PartnerKind, typer.Option(help="What kind of partner.")],
-) -> None:
-    """Register a partner and print its webhook signing secret (shown once, keep it safe)."""
-    settings = _settings()
-    try:
-        created = run_with_db(settings, lambda: add_partner(code=code, name=name, kind=kind))
-    except DomainError as exc:
-        err_console.print(f"[red]{exc.code}:[/red] {escape(exc.message)}")
-        raise typer.Exit(1) from exc
-    console.print(f"partner [bold]{created.code}[/bold] ({created.kind.value}) registered")
-    console.print(f"webhook URL path: /webhooks/partners/{created.code}")
-    console.print("signing secret (shown once):")
-    print(created.signing_secret)
-
-
-@partners_app.command("list")
-def partners_list() -> None:
-    """List partners and their state."""
-    settings = _settings()
-    for partner in run_with_db(settings, list_partners):
-        line = f"{partner.code:<20} {partner.kind.value:<10} {partner.state.value:<10} {partner.name}"
-        console.print(line, markup=False, highlight=False)
 
 
 @app.command()
@@ -212,7 +197,9 @@ def demo(
 
     async def _run() -> None:
         async with database(settings):
-            summary = await fill_demo(members=members, seed=seed, console=console)
+            summary = await fill_demo(
+                members=members, seed=seed, console=console, box=partner_secret_box(settings)
+            )
         console.print(summary)
 
     asyncio.run(_run())

@@ -26,6 +26,8 @@ MODEL_MODULES = [
     "loyalty.engagement.models",
     "loyalty.offers.models",
     "loyalty.pooling.models",
+    "loyalty.flown.models",
+    "loyalty.photo_credit.models",
     "partners.models",
     "webhooks.models",
 ]

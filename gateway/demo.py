@@ -15,6 +15,7 @@ from loyalty.ledger.service import post
 from loyalty.members.service import Enrolment, enrol
 from loyalty.rules import current_rules
 from partners.models import Partner, PartnerKind
+from partners.secret_box import SecretBox
 from partners.service import add_partner
 
 DEMO_PIN = "482915"
@@ -30,17 +31,17 @@ FAMILY = ["Müller", "Schmidt", "Rossi", "Dubois", "Kowalski", "Novák", "Garcí
 COUNTRIES = ["DE", "DE", "DE", "AT", "CH", "BE", "NL", "PL", "IT", "FR"]
 
 
-async def _ensure_partners() -> list[Partner]:
+async def _ensure_partners(box: SecretBox) -> list[Partner]:
     for code, name, kind in PARTNERS:
         with contextlib.suppress(Conflict):
-            await add_partner(code=code, name=name, kind=kind)
+            await add_partner(code=code, name=name, kind=kind, box=box)
     return await Partner.filter(code__in=[code for code, _, _ in PARTNERS]).order_by("code")
 
 
-async def fill_demo(*, members: int, seed: int, console: Console) -> str:
+async def fill_demo(*, members: int, seed: int, console: Console, box: SecretBox) -> str:
     rules = current_rules()
     rng = random.Random(seed)
-    partners = await _ensure_partners()
+    partners = await _ensure_partners(box)
     today = dt.date.today()
     credited = 0
     with Progress(console=console, transient=False) as progress:

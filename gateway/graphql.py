@@ -11,6 +11,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.operators import OperatorTokens
 from gateway.privacy import personal_data_sources
 from gateway.tokens import TokenService
 from loyalty.members.sessions import Principal
@@ -30,12 +31,19 @@ class GraphQLView(GraphQL[Context, None]):
     """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists."""
 
     def __init__(
-        self, *args: Any, rules: ProgrammeRules, tokens: TokenService, totp_key: bytes, **kwargs: Any
+        self,
+        *args: Any,
+        rules: ProgrammeRules,
+        tokens: TokenService,
+        totp_key: bytes,
+        operators: OperatorTokens,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.rules = rules
         self.tokens = tokens
         self.totp_key = totp_key
+        self.operators = operators
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))
@@ -53,13 +61,17 @@ class GraphQLView(GraphQL[Context, None]):
         return cast(UnsetType, UNSET)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        principal = self.principal_for(request)
+        token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,
             rules=self.rules,
             tokens=self.tokens,
             backends=request.app.state.backends.ports,
             loaders=Loaders(),
-            principal=self.principal_for(request),
+            principal=principal,
+            operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,
             privacy_sources=personal_data_sources(),
+            partner_box=request.app.state.partner_secret_box,
         )

@@ -1,4 +1,4 @@
-"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` does the rest."""
+"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` verifies, checks and stores."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from webhooks.worker import enqueue
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(status: int, code: str, message: str, path: str = "") -> JSONResponse:
+    """``{"error": {"code", "message"}}``, with ``path`` (e.g. ``data.member``) when a payload field failed."""
+    error = {"code": code, "message": message}
+    if path:
+        error["path"] = path
+    return JSONResponse({"error": error}, status_code=status)
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -44,10 +48,11 @@ async def partner_webhook(request: Request) -> JSONResponse:
             headers=request.headers,
             body=body,
             tolerance_s=settings.webhook_tolerance_s,
+            box=request.app.state.partner_secret_box,
         )
     except DeliveryRefused as refused:
         log.info("webhook refused", extra={"partner": partner_code, "code": refused.code})
-        return error_response(refused.status, refused.code, refused.message)
+        return error_response(refused.status, refused.code, refused.message, refused.path)
     except ClientDisconnect:
         return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
     if not stored.duplicate:

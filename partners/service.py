@@ -1,20 +1,27 @@
-"""Partner registry services: plain arguments in, plain data out."""
+"""Partner registry services: plain arguments in, plain data out.
+
+A partner has a code (used in its webhook URL), a kind, the capabilities that decide which event types
+it may send, the earning configuration its accruals are computed with, and a state: a suspended
+partner's deliveries are refused. Signing secrets and public keys are in ``partners.signing``.
+"""
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, NotFound, ValidationFailed
-from partners.models import Partner, PartnerKind, PartnerSecret
+from partners.models import DEFAULT_CAPABILITIES, Partner, PartnerCapability, PartnerKind, PartnerState
+from partners.secret_box import SecretBox
+from partners.signing import NewSecret, create_secret
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
-SECRET_BYTES = 24
+_EARNING_CONFIG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+DEFAULT_EARNING_CONFIG = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +29,44 @@ class NewPartner:
     code: str
     name: str
     kind: PartnerKind
+    capabilities: frozenset[PartnerCapability]
+    earning_config: str
     signing_secret: str
+    """The first signing secret in plain text: shown once, stored only encrypted."""
+    secret_id: int
 
 
-def generate_signing_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` + base64 of random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+def _clean_name(name: str) -> str:
+    if not name.strip() or len(name.strip()) > 120:
+        raise ValidationFailed(
+            "A partner needs a name of up to 120 characters.", field="name", code="PARTNER_NAME_REQUIRED"
+        )
+    return name.strip()
 
 
-async def add_partner(*, code: str, name: str, kind: PartnerKind) -> NewPartner:
-    """Register a partner with one active signing secret, which is returned here and never again."""
+def _clean_earning_config(value: str) -> str:
+    if not _EARNING_CONFIG.match(value):
+        raise ValidationFailed(
+            "An earning configuration is named by 1-64 letters, digits, '_', '.', ':' or '-'.",
+            field="earningConfig",
+            code="EARNING_CONFIG_INVALID",
+        )
+    return value
+
+
+async def add_partner(
+    *,
+    code: str,
+    name: str,
+    kind: PartnerKind,
+    box: SecretBox,
+    capabilities: Iterable[PartnerCapability] | None = None,
+    earning_config: str = DEFAULT_EARNING_CONFIG,
+) -> NewPartner:
+    """Register an active partner with one signing secret, which is returned here and never again.
+
+    Without explicit capabilities the partner gets its kind's defaults (an airline: accruals and flown data).
+    """
     code = code.strip().lower()
     if not _CODE.match(code):
         raise ValidationFailed(
@@ -39,29 +74,62 @@ async def add_partner(*, code: str, name: str, kind: PartnerKind) -> NewPartner:
             field="code",
             code="PARTNER_CODE_INVALID",
         )
-    if not name.strip():
-        raise ValidationFailed("A partner needs a name.", field="name", code="PARTNER_NAME_REQUIRED")
-    secret = generate_signing_secret()
+    chosen = frozenset(DEFAULT_CAPABILITIES[kind] if capabilities is None else capabilities)
+    partner = Partner(
+        code=code, name=_clean_name(name), kind=kind, earning_config=_clean_earning_config(earning_config)
+    )
+    partner.capabilities = chosen
     try:
         async with in_transaction():
-            partner = await Partner.create(code=code, name=name.strip(), kind=kind)
-            await PartnerSecret.create(partner=partner, secret=secret)
+            await partner.save()
+            secret: NewSecret = await create_secret(partner_id=partner.id, box=box)
     except IntegrityError as exc:
         raise Conflict(f"Partner {code!r} exists already.", field="code", code="PARTNER_EXISTS") from exc
-    return NewPartner(code=code, name=partner.name, kind=kind, signing_secret=secret)
+    return NewPartner(
+        code=code,
+        name=partner.name,
+        kind=kind,
+        capabilities=chosen,
+        earning_config=partner.earning_config,
+        signing_secret=secret.secret,
+        secret_id=secret.id,
+    )
 
 
 async def get_partner(code: str) -> Partner:
-    partner = await Partner.get_or_none(code=code)
+    partner = await Partner.get_or_none(code=code.strip().lower())
     if partner is None:
         raise NotFound(f"No partner {code!r}.", field="code", code="PARTNER_NOT_FOUND")
     return partner
 
 
-async def active_secrets(partner_id: int) -> list[str]:
-    rows = await PartnerSecret.filter(partner_id=partner_id, active=True).values_list("secret", flat=True)
-    return [str(row) for row in rows]
-
-
 async def list_partners() -> list[Partner]:
     return await Partner.all().order_by("code")
+
+
+async def update_partner(
+    *,
+    code: str,
+    name: str | None = None,
+    capabilities: Iterable[PartnerCapability] | None = None,
+    earning_config: str | None = None,
+) -> Partner:
+    """Change a partner's name, capabilities or earning configuration (what is None stays)."""
+    partner = await get_partner(code)
+    if name is not None:
+        partner.name = _clean_name(name)
+    if capabilities is not None:
+        partner.capabilities = frozenset(capabilities)
+    if earning_config is not None:
+        partner.earning_config = _clean_earning_config(earning_config)
+    await partner.save()
+    return partner
+
+
+async def set_partner_state(*, code: str, state: PartnerState) -> Partner:
+    """Suspend a partner (its deliveries get 403 from now on) or make it active again."""
+    partner = await get_partner(code)
+    if partner.state is not state:
+        partner.state = state
+        await partner.save(update_fields=["state"])
+    return partner

@@ -11,9 +11,11 @@ from loyalty.members.models import SessionLevel
 
 if TYPE_CHECKING:
     from loyalty.members.sessions import Challenge, Principal
+    from loyalty.operators import Operator
     from loyalty.ports import Backends
     from loyalty.privacy.sources import PersonalDataSource
     from loyalty.rules import ProgrammeRules
+    from partners.secret_box import SecretBox
     from resolvers.loaders import Loaders
 
 
@@ -38,6 +40,10 @@ class Context:
     backends: Backends
     loaders: Loaders
     principal: Principal | None = None
+    operator: Operator | None = None
+    """Set for an operator token (admin operations); never at the same time as ``principal``."""
+    partner_box: SecretBox | None = None
+    """Encrypts partners' signing secrets (admin operations create them)."""
     connection_params: dict[str, Any] | None = None
     totp_key: bytes = b""
     privacy_sources: list[PersonalDataSource] = field(default_factory=list)

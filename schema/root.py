@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from loyalty.auth.models import ResetPurpose
 from loyalty.consents.models import ConsentPurpose
 from loyalty.earning.model import Cabin
 from loyalty.members.models import Tier
+from partners.models import PartnerState
 from resolvers import auth as auth_resolvers
 from resolvers import boarding_passes as boarding_pass_resolvers
 from resolvers import cards as card_resolvers
@@ -21,6 +23,7 @@ from resolvers import earning as earning_resolvers
 from resolvers import engagement as engagement_resolvers
 from resolvers import members as member_resolvers
 from resolvers import offers as offer_resolvers
+from resolvers import partners as partner_resolvers
 from resolvers import pooling as pooling_resolvers
 from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
@@ -47,6 +50,16 @@ from schema.earning import (
 from schema.engagement import EnterQuizResult, JoinChallengeResult
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.offers import ActivateOfferResult
+from schema.partners import (
+    AddPartnerInput,
+    IsOperator,
+    NewSigningSecretResult,
+    Partner,
+    PartnerResult,
+    SigningKeyKind,
+    SigningKeyResult,
+    UpdatePartnerInput,
+)
 from schema.pooling import (
     AcceptPoolInvitationResult,
     DeclinePoolInvitationResult,
@@ -60,6 +73,8 @@ from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfile
 from schema.resets import CompleteResetResult, ResetRequested
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
+
+PARTNER_CODE = "The partner's code, e.g. swiss."
 
 
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
@@ -137,6 +152,21 @@ class Query:
         data: Annotated[str, strawberry.argument(description="The barcode's string, starting with M.")],
     ) -> BoardingPassResult:
         return boarding_pass_resolvers.boarding_pass(info, data)
+
+    @strawberry.field(
+        description="Admin only: every partner with its capabilities and signing keys.",
+        permission_classes=[IsOperator],
+    )
+    async def partners(self) -> list[Partner]:
+        return await partner_resolvers.partners()
+
+    @strawberry.field(
+        description="Admin only: one partner by code, or null.", permission_classes=[IsOperator]
+    )
+    async def partner(
+        self, code: Annotated[str, strawberry.argument(description=PARTNER_CODE)]
+    ) -> Partner | None:
+        return await partner_resolvers.partner(code)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
@@ -418,6 +448,82 @@ class Mutation:
         ],
     ) -> RedeemFromPoolResult:
         return await pooling_resolvers.redeem(info, reward_code, request_id)
+
+    @strawberry.mutation(
+        description="Admin only: register a partner; answers its first signing secret, shown once.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner(self, info: Info, input: AddPartnerInput) -> NewSigningSecretResult:
+        return await partner_resolvers.add_partner(info, input)
+
+    @strawberry.mutation(
+        description="Admin only: change a partner's name, capabilities or earning configuration.",
+        permission_classes=[IsOperator],
+    )
+    async def update_partner(
+        self, code: Annotated[str, strawberry.argument(description=PARTNER_CODE)], input: UpdatePartnerInput
+    ) -> PartnerResult:
+        return await partner_resolvers.update_partner(code, input)
+
+    @strawberry.mutation(
+        description="Admin only: SUSPENDED refuses the partner's deliveries (403) from now on; ACTIVE accepts "
+        "them again.",
+        permission_classes=[IsOperator],
+    )
+    async def set_partner_state(
+        self,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        state: Annotated[PartnerState, strawberry.argument(description="ACTIVE or SUSPENDED.")],
+    ) -> PartnerResult:
+        return await partner_resolvers.set_partner_state(code, state)
+
+    @strawberry.mutation(
+        description="Admin only: a further signing secret, usable at once next to the others (rotation); "
+        "shown once.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner_signing_secret(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        label: Annotated[str, strawberry.argument(description="A note, e.g. 'rotation 2026-Q4'.")] = "",
+    ) -> NewSigningSecretResult:
+        return await partner_resolvers.add_signing_secret(info, code, label)
+
+    @strawberry.mutation(
+        description="Admin only: register an ed25519 public key (whpk_...) for v1a signatures.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner_public_key(
+        self,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        public_key: Annotated[
+            str,
+            strawberry.argument(description="The ed25519 public key: whpk_ and the base64 of its 32 bytes."),
+        ],
+        label: Annotated[str, strawberry.argument(description="A note.")] = "",
+    ) -> SigningKeyResult:
+        return await partner_resolvers.add_public_key(code, public_key, label)
+
+    @strawberry.mutation(
+        description="Admin only: revoke a secret or public key now, or let it expire at expiresAt (rotation "
+        "without downtime). The last usable one is only revoked with force (LAST_SIGNING_KEY otherwise).",
+        permission_classes=[IsOperator],
+    )
+    async def revoke_partner_signing_key(
+        self,
+        code: Annotated[str, strawberry.argument(description=PARTNER_CODE)],
+        kind: Annotated[SigningKeyKind, strawberry.argument(description="SECRET or PUBLIC_KEY.")],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The key's id (Partner.signingKeys).")],
+        expires_at: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="Keep it verifying until then; null or past: revoke now."),
+        ] = None,
+        force: Annotated[
+            bool, strawberry.argument(description="Also revoke the partner's last usable secret or key.")
+        ] = False,
+    ) -> SigningKeyResult:
+        return await partner_resolvers.retire_signing_key(code, kind, str(id), expires_at, force)
 
     @strawberry.mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:

@@ -23,9 +23,22 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.settings import Settings
+from tests.factories import TEST_SECRET
 from tests.support import APP_REDIS_URL, POSTGRES_URL, STACK, require_service
 
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+async def _foreign_migrations(url: str) -> set[str]:
+    """Migrations recorded in the database that this checkout does not have."""
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=5)
+    try:
+        if not await connection.fetchval("SELECT to_regclass('tortoise_migrations') IS NOT NULL"):
+            return set()
+        applied = {str(row[0]) for row in await connection.fetch("SELECT name FROM tortoise_migrations")}
+    finally:
+        await connection.close()
+    return applied - {path.stem for path in MIGRATIONS_DIR.glob("0*.py")}
 
 
 async def _prepare_postgres(url: str) -> None:
@@ -35,7 +48,12 @@ async def _prepare_postgres(url: str) -> None:
     admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
     connection = await asyncpg.connect(admin.replace("postgres://", "postgresql://", 1), timeout=5)
     try:
-        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and await _foreign_migrations(url):
+            # Left by a branch with other migrations: start from scratch rather than fail on its tables.
+            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
             await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()

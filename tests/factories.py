@@ -8,11 +8,14 @@ from typing import Any
 from httpx import AsyncClient
 from starlette.applications import Starlette
 
+from gateway.partner_secrets import partner_secret_box
+from gateway.settings import Settings
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
 from loyalty.members.service import EnrolledMember, Enrolment, enrol
 from loyalty.rules import current_rules
-from partners.models import PartnerKind
+from partners.models import PartnerCapability, PartnerKind
+from partners.secret_box import SecretBox
 from partners.service import NewPartner, add_partner
 
 ENROL_MEMBER = """
@@ -81,8 +84,23 @@ async def make_member(
     )
 
 
-async def make_partner(code: str = "swiss", kind: PartnerKind = PartnerKind.AIRLINE) -> NewPartner:
-    return await add_partner(code=code, name=code.upper(), kind=kind)
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def partner_box_for_tests() -> SecretBox:
+    """The box the test app encrypts partner secrets with (every test stack uses TEST_SECRET)."""
+    return partner_secret_box(Settings(secret_key=TEST_SECRET))
+
+
+async def make_partner(
+    code: str = "swiss",
+    kind: PartnerKind = PartnerKind.AIRLINE,
+    *,
+    capabilities: set[PartnerCapability] | None = None,
+) -> NewPartner:
+    return await add_partner(
+        code=code, name=code.upper(), kind=kind, box=partner_box_for_tests(), capabilities=capabilities
+    )
 
 
 async def enrolled_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Turning a stored partner event into a ledger posting (issue "Partner webhook hub" adds the catalogue).
+"""Turning a stored accrual event into a ledger posting.
 
 ``accrual.created`` credits award miles (and, for airlines, status points) to the member named by
 service card number or account number. The partner's transaction id is the business key: the same
-transaction under a new webhook id posts nothing more.
+transaction under a new webhook id posts nothing more. ``accrual.reversed`` claws the original back.
+The catalogue's JSON Schemas check shapes on arrival; the checks here guard rows stored before them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_account_number
-from loyalty.ledger.models import Currency
+from loyalty.ledger.models import Currency, Posting
+from loyalty.ledger.reversal import reverse_posting
 from loyalty.ledger.service import PostingResult, post
 from loyalty.members.cards import resolve_card_for_accrual
 from loyalty.members.models import Member
@@ -93,3 +95,36 @@ async def credit_accrual(
         description=str(data.get("description", ""))[:200],
     )
     return account_id, result
+
+
+async def reverse_accrual(
+    *, partner_id: int, event: dict[str, Any], rules: ProgrammeRules
+) -> tuple[int, PostingResult]:
+    """Post one ``accrual.reversed`` event: the mirror of the partner's original accrual, once.
+
+    The original is found by the partner's transaction id; a member named in the event must be the one
+    credited. Miles the member has spent since cannot be taken back (INSUFFICIENT_BALANCE).
+    """
+    data = event["data"]
+    original_id = str(data.get("originalTransactionId", ""))
+    original = await Posting.get_or_none(idempotency_key=f"accrual:{partner_id}:{original_id}").only(
+        "id", "account_id"
+    )
+    if original is None:
+        raise NotFound(
+            "No accrual of this partner has this transaction id.",
+            field="data.originalTransactionId",
+            code="ORIGINAL_ACCRUAL_NOT_FOUND",
+        )
+    if data.get("member") is not None and await resolve_member(data["member"], rules) != original.account_id:
+        raise ValidationFailed(
+            "The original accrual credited another member.", field="data.member", code="MEMBER_MISMATCH"
+        )
+    reason = str(data.get("reason", "refund"))
+    result = await reverse_posting(
+        posting_id=original.id,
+        activity_date=_activity_date(data),
+        rule_version=rules.version,
+        description=str(data.get("description") or f"Partner {reason} of {original_id}")[:200],
+    )
+    return int(original.account_id), result

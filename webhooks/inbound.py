@@ -1,43 +1,38 @@
-"""Inbound partner deliveries: verify the Standard Webhooks signature, then store in the inbox.
+"""Inbound partner deliveries: verify the Standard Webhooks signature, check the event, store it in the inbox.
 
 The delivery is in the database before the partner hears 2xx; queueing it for the worker happens after
 and may fail (the sweeper finds rows still pending). Every refusal is a ``DeliveryRefused`` with an HTTP
 status and a code, so the HTTP layer never has to guess and never answers 500 for bad input.
+
+Two duplicates answer 2xx and store nothing: the same webhook id again (unique on partner and webhook id),
+and the same business event under a new webhook id (unique on partner and business key, e.g. the
+partner's transaction id of an accrual).
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from svix.webhooks import Webhook
 from tortoise.exceptions import IntegrityError
 
 from partners.models import Partner, PartnerState
-from partners.service import active_secrets
+from partners.secret_box import SecretBox
+from partners.signing import usable_public_keys, usable_secrets
+from webhooks.catalogue import EventRejected, business_key, validate_event
 from webhooks.models import PartnerInbox
+from webhooks.signatures import DeliveryRefused, standard_headers, verify_signature
 
-HEADER_ALIASES = {
-    "svix-id": "webhook-id",
-    "svix-timestamp": "webhook-timestamp",
-    "svix-signature": "webhook-signature",
-}
-
-
-class DeliveryRefused(Exception):
-    """A delivery we will not store; ``status`` is the HTTP answer, ``code`` the JSON error code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+__all__ = [
+    "DeliveryRefused",
+    "StoredDelivery",
+    "parse_event",
+    "receive",
+    "standard_headers",
+    "verify_signature",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,72 +40,6 @@ class StoredDelivery:
     inbox_id: int
     duplicate: bool
     account_hint: str
-
-
-def standard_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The three Standard Webhooks headers, ``webhook-*`` names first, ``svix-*`` accepted in their place.
-
-    Only these are used from here on, for the signature check and for the inbox, so what is verified is
-    exactly what is stored.
-    """
-    lowered = {key.lower(): value for key, value in headers.items()}
-    return {name: lowered.get(name) or lowered.get(alias, "") for alias, name in HEADER_ALIASES.items()}
-
-
-def _check_timestamp(raw: str, *, tolerance_s: int, now: float) -> int:
-    try:
-        stamp = int(raw)
-    except ValueError as exc:
-        raise DeliveryRefused(
-            400, "TIMESTAMP_INVALID", "webhook-timestamp is not a Unix time in seconds"
-        ) from exc
-    if abs(now - stamp) > tolerance_s:
-        raise DeliveryRefused(401, "TIMESTAMP_OUT_OF_TOLERANCE", "webhook-timestamp is too old or too new")
-    return stamp
-
-
-def _offered_signatures(header: str) -> list[bytes]:
-    """The ``v1`` (HMAC-SHA256) signatures of a webhook-signature header; other versions are skipped."""
-    offered: list[bytes] = []
-    for item in header.split():
-        version, comma, value = item.partition(",")
-        if not comma or not value:
-            raise DeliveryRefused(400, "SIGNATURE_MALFORMED", "webhook-signature is malformed")
-        if version != "v1":
-            continue
-        try:
-            offered.append(base64.b64decode(value, validate=True))
-        except ValueError:  # binascii.Error, or non-ASCII text
-            raise DeliveryRefused(400, "SIGNATURE_MALFORMED", "webhook-signature is malformed") from None
-    return offered
-
-
-def verify_signature(body: bytes, headers: dict[str, str], secrets: list[str], *, tolerance_s: int) -> None:
-    """Accept the delivery if any active secret of the partner signed exactly these headers and body.
-
-    The timestamp is checked against our own tolerance, then svix computes the expected signature of the
-    normalised webhook-id and timestamp (the ones we store), compared in constant time: svix's own verify
-    would check its fixed 5-minute window and could read different (svix-*) headers than the ones we keep.
-    """
-    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
-        if not headers.get(name):
-            raise DeliveryRefused(400, "HEADER_MISSING", f"{name} header is missing")
-    if len(headers["webhook-id"]) > 128:
-        raise DeliveryRefused(400, "WEBHOOK_ID_INVALID", "webhook-id is longer than 128 characters")
-    stamp = _check_timestamp(headers["webhook-timestamp"], tolerance_s=tolerance_s, now=time.time())
-    offered = _offered_signatures(headers["webhook-signature"])
-    try:
-        text = body.decode()
-    except UnicodeDecodeError:
-        raise DeliveryRefused(400, "BODY_NOT_UTF8", "the body is not UTF-8") from None
-    signed_at = dt.datetime.fromtimestamp(stamp, dt.UTC)
-    for secret in secrets:
-        expected = base64.b64decode(
-            Webhook(secret).sign(headers["webhook-id"], signed_at, text).split(",", 1)[1]
-        )
-        if any(hmac.compare_digest(expected, signature) for signature in offered):
-            return
-    raise DeliveryRefused(401, "SIGNATURE_INVALID", "no active secret of this partner signed the delivery")
 
 
 def parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
@@ -128,31 +57,68 @@ def parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
     return event_type, event
 
 
+def check_event(partner: Partner, event_type: str, event: dict[str, Any]) -> str:
+    """The event's business key, once the type is known, allowed for this partner and valid."""
+    try:
+        entry = validate_event(event_type, event)
+    except EventRejected as rejected:
+        raise DeliveryRefused(400, rejected.code, rejected.message, path=rejected.path) from None
+    if entry.capability not in partner.capabilities:
+        raise DeliveryRefused(
+            403,
+            "EVENT_TYPE_NOT_ALLOWED",
+            f"this partner may not send {event_type!r} (needs the {entry.capability.value!r} capability)",
+            path="type",
+        )
+    return business_key(entry, event)
+
+
 async def receive(
-    *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int
+    *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
 ) -> StoredDelivery:
-    """Verify one delivery and store it; a repeated webhook id answers with the stored row."""
+    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row."""
     partner = await Partner.get_or_none(code=partner_code)
     if partner is None:
         raise DeliveryRefused(404, "PARTNER_UNKNOWN", f"no partner {partner_code!r}")
     if partner.state is not PartnerState.ACTIVE:
         raise DeliveryRefused(403, "PARTNER_SUSPENDED", "this partner is suspended")
     normalised = standard_headers(headers)
-    verify_signature(body, normalised, await active_secrets(partner.id), tolerance_s=tolerance_s)
+    verify_signature(
+        body,
+        normalised,
+        await usable_secrets(partner.id, box),
+        public_keys=await usable_public_keys(partner.id),
+        tolerance_s=tolerance_s,
+    )
     event_type, event = parse_event(body)
+    key = check_event(partner, event_type, event)
     webhook_id = normalised["webhook-id"]
-    existing = await PartnerInbox.get_or_none(partner_id=partner.id, webhook_id=webhook_id)
-    if existing is not None:
-        return StoredDelivery(inbox_id=existing.id, duplicate=True, account_hint=_account_hint(event))
+    hint = _account_hint(event)
     try:
         row = await PartnerInbox.create(
-            partner_id=partner.id, webhook_id=webhook_id, event_type=event_type, payload=event
+            partner_id=partner.id,
+            webhook_id=webhook_id,
+            event_type=event_type,
+            payload=event,
+            business_key=key,
         )
     except IntegrityError:
-        # The same delivery arrived twice at once; the other request stored it.
-        row = await PartnerInbox.get(partner_id=partner.id, webhook_id=webhook_id)
-        return StoredDelivery(inbox_id=row.id, duplicate=True, account_hint=_account_hint(event))
-    return StoredDelivery(inbox_id=row.id, duplicate=False, account_hint=_account_hint(event))
+        # A unique index said no: this delivery, or this business event, is stored already (perhaps by a
+        # request running at this very moment). Inserting first keeps the common case to one statement.
+        stored = await _stored(partner.id, webhook_id, key)
+        if stored is None:
+            raise
+        return StoredDelivery(inbox_id=stored, duplicate=True, account_hint=hint)
+    return StoredDelivery(inbox_id=row.id, duplicate=False, account_hint=hint)
+
+
+async def _stored(partner_id: int, webhook_id: str, key: str) -> int | None:
+    """The inbox row this delivery duplicates: same webhook id first, else same business key."""
+    for lookup in ({"webhook_id": webhook_id}, {"business_key": key}):
+        row = await PartnerInbox.filter(partner_id=partner_id, **lookup).only("id").first()
+        if row is not None:
+            return int(row.id)
+    return None
 
 
 def _account_hint(event: dict[str, Any]) -> str:

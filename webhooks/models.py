@@ -18,7 +18,12 @@ class InboxState(StrEnum):
 
 
 class PartnerInbox(Model):
-    """One delivery from a partner, unique on (partner, webhook id) so a redelivery changes nothing."""
+    """One verified delivery from a partner, stored before the partner hears 2xx.
+
+    Unique on (partner, webhook id) so a redelivery changes nothing, and on (partner, business key) so the
+    same business event under a new webhook id changes nothing either. A row that fails gives its business
+    key up, so the partner can send the event again corrected.
+    """
 
     id = fields.BigIntField(primary_key=True)
     partner: fields.ForeignKeyRelation[Partner] = fields.ForeignKeyField(
@@ -26,6 +31,7 @@ class PartnerInbox(Model):
     )
     partner_id: int
     webhook_id = fields.CharField(max_length=128)
+    business_key = fields.CharField(max_length=200, null=True)
     event_type = fields.CharField(max_length=64)
     payload: dict[str, Any] = fields.JSONField()
     state = fields.CharEnumField(InboxState, default=InboxState.PENDING, max_length=16)
@@ -38,5 +44,5 @@ class PartnerInbox(Model):
 
     class Meta:
         table = "partner_inbox"
-        unique_together = (("partner_id", "webhook_id"),)
+        unique_together = (("partner_id", "webhook_id"), ("partner_id", "business_key"))
         indexes = (("state", "received_at"),)

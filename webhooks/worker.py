@@ -11,35 +11,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import DomainError
-from loyalty.ledger.events import balance_channel
-from loyalty.ports import PubSub, Queue, QueueMessage
+from loyalty.ports import Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
-from webhooks.accruals import credit_accrual
+from webhooks.handlers import HANDLERS as HANDLERS
 from webhooks.models import InboxState, PartnerInbox
 
 log = logging.getLogger(__name__)
 
 INBOX_STREAM = "milesgate:inbox"
 INBOX_GROUP = "inbox-workers"
-
-Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
-
-
-async def _accrual_created(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
-    account_id, _ = await credit_accrual(
-        partner_id=partner.id, partner_code=partner.code, event=row.payload, rules=rules
-    )
-    return account_id
-
-
-HANDLERS: dict[str, Handler] = {"accrual.created": _accrual_created}
 
 
 async def enqueue(queue: Queue, inbox_id: int) -> None:
@@ -88,6 +74,7 @@ async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbo
                 row.state = InboxState.PROCESSED
             except DomainError as exc:
                 row.state, row.error_code, row.error_message = InboxState.FAILED, exc.code, exc.message[:500]
+                row.business_key = None  # nothing was applied: a corrected resend may come
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
         return row
@@ -114,7 +101,6 @@ class InboxWorker:
     queue: Queue
     rules: ProgrammeRules
     consumer: str
-    pubsub: PubSub | None = None
     batch: int = 20
     block_ms: int = 1000
     claim_idle_ms: int = 30_000
@@ -150,17 +136,8 @@ class InboxWorker:
         await self.queue.ack(INBOX_STREAM, INBOX_GROUP, [message.message_id])
         if row is None:
             return
+        # Live updates come from the postings' domain events (gateway.event_relay), not from here.
         log.info("inbox row %s", row.state.value, extra={"inbox_id": inbox_id})
-        if row.state is InboxState.PROCESSED and row.account_id is not None and self.pubsub is not None:
-            await self._announce(self.pubsub, row.account_id)
-
-    @staticmethod
-    async def _announce(pubsub: PubSub, account_id: int) -> None:
-        """Live updates are best effort: the ledger already holds the change."""
-        try:
-            await pubsub.publish(balance_channel(account_id), b"changed")
-        except Exception:
-            log.warning("could not announce balance change", exc_info=True)
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
         await self.queue.ensure_group(INBOX_STREAM, INBOX_GROUP)

@@ -149,33 +149,36 @@ async def activate_offer(*, account_id: int, code: str, now: dt.datetime) -> Off
 
 
 async def apply_offer_bonus(
-    *, account_id: int, partner_code: str, activity_at: dt.datetime, transaction_id: str, rule_version: str
+    *, account_id: int, partner_code: str, activity_on: dt.date, transaction_id: str, rule_version: str
 ) -> list[int]:
-    """Credit the bonus of each activated, running EARN offer of ``partner_code`` (once per activation).
+    """Credit the bonus of each activated EARN offer of ``partner_code`` whose window holds the accrual's
+    activity date, activated no later than that day (once per activation); returns the bonus postings.
 
-    Call it when a partner accrual is credited; returns the bonus postings' ids.
+    Call it when a partner accrual is credited, in the same transaction.
     """
     activations = await OfferActivation.filter(
         account_id=account_id,
         bonus_posting_id__isnull=True,
         offer__partner_code=partner_code,
         offer__kind=OfferKind.EARN,
-        offer__starts_at__lte=activity_at,
-        offer__ends_at__gt=activity_at,
     ).select_related("offer")
     postings: list[int] = []
     for activation in activations:
-        if activation.activated_at > activity_at:
+        offer = activation.offer
+        if not (
+            offer.starts_at.date() <= activity_on <= offer.ends_at.date()
+            and activation.activated_at.date() <= activity_on
+        ):
             continue
         result = await post(
             account_id=account_id,
-            amounts={Currency.AWARD_MILES: activation.offer.bonus_miles},
+            amounts={Currency.AWARD_MILES: offer.bonus_miles},
             source=OFFER_BONUS_SOURCE,
             idempotency_key=f"offer:{activation.id}",
-            activity_date=activity_at.date(),
+            activity_date=activity_on,
             rule_version=rule_version,
             partner_reference=f"{partner_code}:{transaction_id}",
-            description=f"Offer bonus: {activation.offer.title}"[:200],
+            description=f"Offer bonus: {offer.title}"[:200],
             counter_account=CounterAccount.PARTNER_LIABILITY,
         )
         await OfferActivation.filter(id=activation.id, bonus_posting_id__isnull=True).update(

@@ -23,9 +23,12 @@ from loyalty.auth.models import (
     TotpFactor,
 )
 from loyalty.consents.models import ConsentRecord
+from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
 from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.notifications.models import Notification
+from loyalty.photo_credit.models import ReceiptVerdict
+from loyalty.pooling.models import PoolMembership
 from loyalty.rewards.models import Redemption, RewardGoal
 from loyalty.status.models import EVoucher, StatusHistory
 
@@ -174,6 +177,7 @@ class ProgrammeSource:
             "eVouchers": rows(await EVoucher.filter(account_id=account_id).order_by("id")),
             "redemptions": rows(await Redemption.filter(account_id=account_id).order_by("id")),
             "rewardGoal": rows(await RewardGoal.filter(account_id=account_id)),
+            "poolMemberships": rows(await PoolMembership.filter(account_id=account_id).order_by("id")),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
@@ -192,6 +196,22 @@ class SupportSource:
         )
 
 
+class PartnerRecordsSource:
+    name = "partnerRecords"
+
+    async def export(self, account_id: int) -> Any:
+        return {
+            "flownSegments": rows(await FlownSegment.filter(account_id=account_id).order_by("id")),
+            "receiptVerdicts": rows(await ReceiptVerdict.filter(account_id=account_id).order_by("id")),
+        }
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """Flown coupons keep flight and ticket for the partner's accounting, lose the passenger's name."""
+        return await FlownSegment.filter(account_id=account_id).update(
+            passenger_surname=ERASED, passenger_given_name=ERASED, member_reference=ERASED, details={}
+        )
+
+
 def core_sources() -> list[PersonalDataSource]:
     """The sources of the loyalty core's own tables."""
     return [
@@ -203,4 +223,5 @@ def core_sources() -> list[PersonalDataSource]:
         MessagesSource(),
         ProgrammeSource(),
         SupportSource(),
+        PartnerRecordsSource(),
     ]

@@ -6,19 +6,17 @@ afterwards with its own short ``asyncio.run``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from svix.webhooks import Webhook
 from typer.testing import CliRunner, Result
 
 from gateway.cli import app
 from loyalty.members.models import Member
-from partners.models import Partner, PartnerKind, PartnerSecret, PartnerState
+from partners.models import Partner
 from tests.support import collapse, in_embedded_db
 
 T = TypeVar("T")
@@ -49,113 +47,6 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def milesgate(args: list[str], env: dict[str, str]) -> Result:
     return runner.invoke(app, args, env=env)
-
-
-def test_partners_add_prints_a_standard_webhooks_secret(env: dict[str, str], tmp_path: Path):
-    # when
-    result = milesgate(["partners", "add", "swiss", "--name", "SWISS", "--kind", "airline"], env)
-
-    # then
-    assert result.exit_code == 0, result.output
-    secrets = [line for line in result.stdout.splitlines() if line.startswith("whsec_")]
-    assert len(secrets) == 1
-    secret = secrets[0]
-    webhook = Webhook(secret)  # a valid secret constructs...
-    now = dt.datetime.now(dt.UTC)
-    signature = webhook.sign("msg_1", now, "{}")
-    webhook.verify(
-        "{}",
-        {
-            "webhook-id": "msg_1",
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
-        },
-    )
-    assert "/webhooks/partners/swiss" in result.stdout
-    # and the partner is stored, active, with that secret
-    partner = in_embedded_db(tmp_path, lambda: Partner.get(code="swiss"))
-    assert (partner.name, partner.kind, partner.state) == ("SWISS", PartnerKind.AIRLINE, PartnerState.ACTIVE)
-    stored = in_embedded_db(
-        tmp_path, lambda: PartnerSecret.filter(partner_id=partner.id).values_list("secret", "active")
-    )
-    assert stored == [(secret, True)]
-
-
-def test_partners_add_twice_is_refused(env: dict[str, str], tmp_path: Path):
-    # given
-    first = milesgate(["partners", "add", "swiss", "--name", "SWISS", "--kind", "airline"], env)
-    assert first.exit_code == 0, first.output
-
-    # when
-    again = milesgate(["partners", "add", "swiss", "--name", "Swiss again", "--kind", "airline"], env)
-
-    # then
-    assert again.exit_code == 1
-    assert "PARTNER_EXISTS" in again.stderr
-    assert "whsec_" not in again.stdout
-    assert "Traceback" not in again.output
-    assert in_embedded_db(tmp_path, lambda: Partner.get(code="swiss")).name == "SWISS"
-    assert in_embedded_db(tmp_path, lambda: PartnerSecret.all().count()) == 1
-
-
-@pytest.mark.parametrize("code", ["Bad Code!", "x", "_starts-with-underscore", "a" * 33, "ümlaut"])
-def test_partners_add_with_an_invalid_code_is_refused(env: dict[str, str], tmp_path: Path, code: str):
-    # when
-    result = milesgate(["partners", "add", code, "--name", "Someone", "--kind", "shop"], env)
-
-    # then
-    assert result.exit_code == 1
-    assert "PARTNER_CODE_INVALID" in result.stderr
-    assert "whsec_" not in result.output
-    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 0
-
-
-def test_partners_add_with_an_unknown_kind_is_a_usage_error(env: dict[str, str], tmp_path: Path):
-    # when
-    result = milesgate(["partners", "add", "zeppelin", "--name", "Zeppelin", "--kind", "airship"], env)
-
-    # then
-    assert result.exit_code == 2
-    assert "airship" in result.output
-    assert not (tmp_path / "milesgate.sqlite3").exists()
-
-
-def test_partners_list_shows_registered_partners(env: dict[str, str]):
-    # given
-    for code, name, kind in (("swiss", "SWISS", "airline"), ("dkb", "DKB", "bank")):
-        added = milesgate(["partners", "add", code, "--name", name, "--kind", kind], env)
-        assert added.exit_code == 0, added.output
-
-    # when
-    result = milesgate(["partners", "list"], env)
-
-    # then
-    assert result.exit_code == 0, result.output
-    lines = [collapse(line) for line in result.stdout.splitlines() if line.strip()]
-    assert lines == ["dkb bank active DKB", "swiss airline active SWISS"]
-    assert "whsec_" not in result.stdout
-
-
-def test_partners_list_on_an_empty_database_prints_nothing(env: dict[str, str]):
-    # when
-    result = milesgate(["partners", "list"], env)
-
-    # then
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == ""
-
-
-def test_partners_list_prints_names_literally(env: dict[str, str]):
-    # given: a name that looks like Rich markup
-    added = milesgate(["partners", "add", "brackets", "--name", "Shop [/x] [bold]", "--kind", "shop"], env)
-    assert added.exit_code == 0, added.output
-
-    # when
-    result = milesgate(["partners", "list"], env)
-
-    # then
-    assert result.exit_code == 0, result.output
-    assert "Shop [/x] [bold]" in result.stdout
 
 
 # --- migrate, demo -------------------------------------------------------------------------------

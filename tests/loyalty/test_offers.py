@@ -128,17 +128,25 @@ async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bo
         await apply_offer_bonus(
             account_id=account,
             partner_code="hotel",
-            activity_at=later,
+            activity_on=later.date(),
             transaction_id="T0",
             rule_version="test",
         )
         == []
     )
     first = await apply_offer_bonus(
-        account_id=account, partner_code="shop", activity_at=later, transaction_id="T1", rule_version="test"
+        account_id=account,
+        partner_code="shop",
+        activity_on=later.date(),
+        transaction_id="T1",
+        rule_version="test",
     )
     second = await apply_offer_bonus(
-        account_id=account, partner_code="shop", activity_at=later, transaction_id="T2", rule_version="test"
+        account_id=account,
+        partner_code="shop",
+        activity_on=later.date(),
+        transaction_id="T2",
+        rule_version="test",
     )
     assert len(first) == 1 and second == []
     assert (await balances_of(account_id=account))[Currency.AWARD_MILES] == 500

@@ -36,7 +36,9 @@ def test_balances_are_pushed_when_an_accrual_is_credited(settings: Settings) -> 
         member = enrolled.json()["data"]["enrolMember"]
         assert client.portal is not None
         partner = client.portal.call(
-            lambda: add_partner(code="swiss", name="SWISS", kind=PartnerKind.AIRLINE)
+            lambda: add_partner(
+                code="swiss", name="SWISS", kind=PartnerKind.AIRLINE, box=app.state.partner_secret_box
+            )
         )
 
         with client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:

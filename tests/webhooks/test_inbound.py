@@ -16,9 +16,10 @@ from svix.webhooks import Webhook
 
 from gateway.settings import Settings
 from loyalty.members.service import EnrolledMember
-from partners.models import Partner, PartnerSecret, PartnerState
-from partners.service import NewPartner, generate_signing_secret
-from tests.factories import make_member, make_partner
+from partners.models import Partner, PartnerState
+from partners.service import NewPartner
+from partners.signing import add_secret, generate_signing_secret, retire
+from tests.factories import make_member, make_partner, partner_box_for_tests
 from tests.support import signed_delivery
 from webhooks.models import InboxState, PartnerInbox
 
@@ -160,9 +161,7 @@ async def test_both_active_secrets_are_accepted_during_rotation(
     client: AsyncClient, partner: NewPartner, member: EnrolledMember
 ):
     # given: a second active secret next to the first
-    swiss = await Partner.get(code="swiss")
-    second_secret = generate_signing_secret()
-    await PartnerSecret.create(partner_id=swiss.id, secret=second_secret)
+    second_secret = (await add_secret(code="swiss", box=partner_box_for_tests())).secret
     body_old, headers_old = signed_delivery(partner.signing_secret, accrual(member, "T-old"))
     body_new, headers_new = signed_delivery(second_secret, accrual(member, "T-new"))
 
@@ -181,9 +180,8 @@ async def test_deactivated_secret_is_refused(
     client: AsyncClient, partner: NewPartner, member: EnrolledMember
 ):
     # given: the first secret was rotated out
-    swiss = await Partner.get(code="swiss")
-    await PartnerSecret.create(partner_id=swiss.id, secret=generate_signing_secret())
-    await PartnerSecret.filter(secret=partner.signing_secret).update(active=False)
+    await add_secret(code="swiss", box=partner_box_for_tests())
+    await retire(code="swiss", kind="secret", material_id=partner.secret_id)
     body, headers = signed_delivery(partner.signing_secret, accrual(member))
 
     # when

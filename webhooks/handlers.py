@@ -1,0 +1,130 @@
+"""What each event type does once the worker takes its inbox row: event type -> async handler.
+
+A handler runs inside the worker's transaction with the inbox row locked; it returns the account id the
+event concerned (or None) and raises a ``DomainError`` for an event that cannot be applied, which marks
+the row failed and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from loyalty.errors import DomainError
+from loyalty.flown.models import Cabin
+from loyalty.flown.service import FlownCoupon, record_flown
+from loyalty.ledger.card_protection import CardReport, CardReportKind, apply_card_report
+from loyalty.ledger.models import CardProduct, Posting
+from loyalty.offers.service import apply_offer_bonus
+from loyalty.photo_credit.models import ReceiptOutcome
+from loyalty.photo_credit.service import record_verdict
+from loyalty.rules import ProgrammeRules
+from partners.models import Partner
+from webhooks.accruals import credit_accrual, resolve_member, reverse_accrual
+from webhooks.models import PartnerInbox
+
+Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
+
+
+async def accrual_created(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    """Credit the accrual; the first time, an activated offer of this partner adds its bonus."""
+    account_id, result = await credit_accrual(
+        partner_id=partner.id, partner_code=partner.code, event=row.payload, rules=rules
+    )
+    if result.created:
+        posting = await Posting.get(id=result.posting_id)
+        await apply_offer_bonus(
+            account_id=account_id,
+            partner_code=partner.code,
+            activity_on=posting.activity_date,
+            transaction_id=str(row.payload["data"]["transactionId"]),
+            rule_version=rules.version,
+        )
+    return account_id
+
+
+async def accrual_reversed(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    account_id, _ = await reverse_accrual(partner_id=partner.id, event=row.payload, rules=rules)
+    return account_id
+
+
+async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    """Store the flown coupon; a member the programme does not know leaves it unassigned, not failed."""
+    data: dict[str, Any] = row.payload["data"]
+    account_id: int | None = None
+    member = data.get("member")
+    if isinstance(member, dict):
+        try:
+            account_id = await resolve_member(member, rules)
+        except DomainError:
+            account_id = None
+    passenger = data["passenger"]
+    await record_flown(
+        FlownCoupon(
+            partner_id=partner.id,
+            account_id=account_id,
+            ticket_number=data["ticketNumber"],
+            coupon_number=data.get("couponNumber"),
+            carrier=data["carrier"],
+            flight_number=data["flightNumber"],
+            flight_date=dt.date.fromisoformat(data["flightDate"]),
+            origin=data["origin"],
+            destination=data["destination"],
+            cabin=Cabin(data["cabin"]) if data.get("cabin") else None,
+            booking_class=data.get("bookingClass"),
+            passenger_surname=passenger["surname"],
+            passenger_given_name=passenger.get("givenName", ""),
+            member_reference=str(
+                (member or {}).get("serviceCardNumber") or (member or {}).get("accountNumber") or ""
+            ),
+            details={key: data[key] for key in ("fare",) if key in data},
+        )
+    )
+    return account_id
+
+
+async def receipt_verified(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    data: dict[str, Any] = row.payload["data"]
+    account_id = await resolve_member(data["member"], rules)
+    outcome = ReceiptOutcome(data["outcome"])
+    await record_verdict(
+        partner_id=partner.id,
+        partner_code=partner.code,
+        account_id=account_id,
+        receipt_id=data["receiptId"],
+        outcome=outcome,
+        rule_version=rules.version,
+        miles=int(data.get("miles", 0)),
+        activity_date=dt.date.fromisoformat(data["activityDate"]) if data.get("activityDate") else None,
+        reason=str(data.get("reason", "")),
+    )
+    return account_id
+
+
+async def card_protection_changed(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    """A bank's report on a member's co-branded credit card (DOMAIN.md 5), applied with the programme's
+    protection rules (``loyalty.ledger.card_protection``): issued, a broken condition, or cancelled."""
+    data: dict[str, Any] = row.payload["data"]
+    account_id = await resolve_member(data["member"], rules)
+    await apply_card_report(
+        account_id=account_id,
+        partner_code=partner.code,
+        report=CardReport(
+            card_reference=str(data["cardReference"]),
+            product=CardProduct(data["product"]),
+            kind=CardReportKind(data["change"]),
+            effective_on=dt.date.fromisoformat(data["effectiveDate"]),
+        ),
+        rules=rules.credit_card_protection,
+    )
+    return account_id
+
+
+HANDLERS: dict[str, Handler] = {
+    "accrual.created": accrual_created,
+    "accrual.reversed": accrual_reversed,
+    "flight.flown": flight_flown,
+    "receipt.verified": receipt_verified,
+    "card.protection.changed": card_protection_changed,
+}
