@@ -77,6 +77,16 @@ from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, Disab
 PARTNER_CODE = "The partner's code, e.g. swiss."
 
 
+RewardCodeArgument = Annotated[str, strawberry.argument(description="The reward's catalogue code.")]
+RequestIdArgument = Annotated[
+    str,
+    strawberry.argument(
+        description="Chosen by the client (e.g. a UUID), 1 to 100 characters; send the same one when "
+        "retrying so the reward is redeemed once."
+    ),
+]
+
+
 @strawberry.type(description="Read the programme: the signed-in member, their card and balances.")
 class Query:
     @strawberry.field(description="The signed-in member (needs a bearer token).")
@@ -291,14 +301,8 @@ class Mutation:
     async def redeem(
         self,
         info: Info,
-        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
-        request_id: Annotated[
-            str,
-            strawberry.argument(
-                description="Chosen by the client (e.g. a UUID), 1 to 100 characters; send the same one when "
-                "retrying so the reward is redeemed once."
-            ),
-        ],
+        reward_code: RewardCodeArgument,
+        request_id: RequestIdArgument,
     ) -> RedeemResult:
         return await reward_resolvers.redeem(info, reward_code, request_id)
 
@@ -322,7 +326,7 @@ class Mutation:
     async def set_reward_goal(
         self,
         info: Info,
-        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
+        reward_code: RewardCodeArgument,
     ) -> SetRewardGoalResult:
         return await reward_resolvers.set_reward_goal(info, reward_code)
 
@@ -438,14 +442,8 @@ class Mutation:
     async def redeem_from_pool(
         self,
         info: Info,
-        reward_code: Annotated[str, strawberry.argument(description="The reward's catalogue code.")],
-        request_id: Annotated[
-            str,
-            strawberry.argument(
-                description="Chosen by the client (e.g. a UUID), 1 to 100 characters; send the same one when "
-                "retrying so the reward is redeemed once."
-            ),
-        ],
+        reward_code: RewardCodeArgument,
+        request_id: RequestIdArgument,
     ) -> RedeemFromPoolResult:
         return await pooling_resolvers.redeem(info, reward_code, request_id)
 
