@@ -24,7 +24,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.settings import Settings
 from tests.factories import TEST_SECRET
-from tests.support import APP_REDIS_URL, POSTGRES_URL, STACK, require_service
+from tests.support import APP_REDIS_URL, POSTGRES_URL, STACK, require_service, seed_embedded_db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -104,6 +104,7 @@ async def postgres_settings(postgres_ready: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if STACK == "embedded":
+        seed_embedded_db(tmp_path)
         return Settings(data_dir=tmp_path, secret_key=TEST_SECRET)
     url: str = request.getfixturevalue("postgres_ready")
     await _truncate_all(url)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
+import tempfile
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -69,8 +73,36 @@ def collapse(output: str) -> str:
     return " ".join(output.split())
 
 
+_TEMPLATE: list[Path] = []
+_TEMPLATE_LOCK = threading.Lock()
+SQLITE_FILE = "milesgate.sqlite3"
+
+
+def _template() -> Path:
+    """A SQLite file with every migration applied, made once per test process."""
+    with _TEMPLATE_LOCK:
+        if not _TEMPLATE:
+            folder = Path(tempfile.mkdtemp(prefix="milesgate-template-"))
+            settings = Settings(data_dir=folder, secret_key="template-" + "x" * 56)
+            # A thread of its own: this may be asked for inside a running event loop.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, apply_migrations(settings)).result()
+            _TEMPLATE.append(folder / SQLITE_FILE)
+        return _TEMPLATE[0]
+
+
+def seed_embedded_db(data_dir: Path) -> None:
+    """Give ``data_dir`` a migrated SQLite database by copying the template (migrating anew takes
+    seconds a test; the migrations themselves are tested in ``tests/test_migrations.py``)."""
+    target = data_dir / SQLITE_FILE
+    if not target.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_template(), target)
+
+
 def in_embedded_db(data_dir: Path, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work`` against the SQLite database of a CLI run in ``data_dir`` (migrated if new)."""
+    seed_embedded_db(data_dir)
 
     async def _run() -> T:
         settings = Settings(data_dir=data_dir)
