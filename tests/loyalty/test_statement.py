@@ -123,7 +123,13 @@ async def test_entries_are_newest_first_and_say_what_where_and_who(db: Settings)
     )
     assert newest.partner_reference == "swiss:LX1234-2026-02-14"
     assert newest.activity_date == dt.date(2026, 2, 14)
-    assert newest.amounts == {MILES: 1200, Currency.POINTS: 300, Currency.QUALIFYING_POINTS: 300}
+    # Qualifying Points also move the lifetime counter, in the same posting.
+    assert newest.amounts == {
+        MILES: 1200,
+        Currency.POINTS: 300,
+        Currency.QUALIFYING_POINTS: 300,
+        Currency.LIFETIME_QUALIFYING_POINTS: 300,
+    }
     assert (oldest.partner_code, oldest.amounts) == (None, {MILES: 500})
     assert newest.booked_at >= oldest.booked_at
 
