@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from loyalty.errors import DomainError
+from gateway.cli_support import run_or_exit
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
 
@@ -22,19 +21,7 @@ cases_app = typer.Typer(
     help="Support cases the service team decides by hand (lost service card numbers).", no_args_is_help=True
 )
 console = Console()
-err_console = Console(stderr=True)
 T = TypeVar("T")
-
-
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``work`` with the database open; a domain error prints its code and exits with status 1."""
-    from gateway.cli import _settings, run_with_db
-
-    try:
-        return run_with_db(_settings(), work)
-    except DomainError as exc:
-        err_console.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(1) from exc
 
 
 def _operator() -> str:
@@ -67,7 +54,7 @@ def cases_list(
         cases = await support.list_cases(state=state)
         return cases, await support.account_numbers_of(cases)
 
-    cases, account_numbers = _run(load)
+    cases, account_numbers = run_or_exit(load)
     for case in cases:
         _show(case, account_numbers)
     if not cases:
@@ -82,7 +69,7 @@ def cases_resolve(
     operator: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
 ) -> None:
     """Close a case as RESOLVED: the requester's identity was confirmed for this account."""
-    case = _run(
+    case = run_or_exit(
         lambda: support.resolve_case(
             reference=reference,
             resolution=note,
@@ -101,7 +88,7 @@ def cases_reject(
     operator: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
 ) -> None:
     """Close a case as REJECTED, for example when the ID copy is not certified."""
-    case = _run(
+    case = run_or_exit(
         lambda: support.reject_case(
             reference=reference,
             resolution=note,

@@ -8,36 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.cli_support import Operator, aware_moment, run_or_exit
 from loyalty.engagement import quiz
 from loyalty.engagement.models import Quiz, QuizWinner
-from loyalty.errors import DomainError
 
 quiz_app = typer.Typer(help="The monthly quiz and its auditable prize draw.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
-Operator = Annotated[str, typer.Option("--operator", help="Your name, for the audit log.")]
-
-
-def _run(work: Any) -> Any:
-    from gateway.cli import _settings, run_with_db
-
-    try:
-        return run_with_db(_settings(), work)
-    except DomainError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-
-
-def _moment(value: Any, field: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    raise DomainError(f"{field} is a date and time such as 2026-12-01T00:00:00Z")
 
 
 @quiz_app.command("create")
@@ -56,13 +38,13 @@ def create_command(
             options=[str(option) for option in data.get("options", [])],
             correct_option=int(data.get("correct_option", -1)),
             prizes=list(data.get("prizes", [])),
-            opens_at=_moment(data.get("opens_at"), "opens_at"),
-            closes_at=_moment(data.get("closes_at"), "closes_at"),
+            opens_at=aware_moment(data.get("opens_at"), "opens_at"),
+            closes_at=aware_moment(data.get("closes_at"), "closes_at"),
             actor=f"operator:{operator}",
             now=dt.datetime.now(dt.UTC),
         )
 
-    created = _run(work)
+    created = run_or_exit(work)
     console.print(f"quiz {created.month} created ({len(created.options)} options)")
 
 
@@ -87,7 +69,7 @@ def draw_command(
         )
         return winners, (await quiz.quiz_for(month)).draw_seed
 
-    winners, used = _run(work)
+    winners, used = run_or_exit(work)
     console.print(_winners_table(month, winners))
     console.print(f"seed {used} (recorded; 'milesgate quiz verify {month}' recomputes the draw)")
 
@@ -99,7 +81,7 @@ def verify_command(month: Annotated[str, typer.Argument(help="YYYY-MM")]) -> Non
     async def work() -> bool:
         return await quiz.verify_draw(month=month)
 
-    if _run(work):
+    if run_or_exit(work):
         console.print(f"the {month} draw matches its seed and entries", style="green")
         return
     console.print(f"[red]the {month} draw does NOT match its seed and entries[/red]")

@@ -5,16 +5,16 @@ Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(offers_app, n
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from gateway.cli_support import aware_moment
 from loyalty.errors import DomainError
 from loyalty.offers.models import Offer, OfferKind
 from loyalty.offers.service import add_offer
@@ -22,12 +22,6 @@ from loyalty.offers.service import add_offer
 offers_app = typer.Typer(help="Partner offers to earn and to redeem miles.", no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _moment(value: Any) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise DomainError("starts_at and ends_at are dates and times such as 2026-12-01T00:00:00Z")
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @offers_app.command("add")
@@ -48,8 +42,8 @@ def add_command(
                 kind=OfferKind(str(row["kind"]).upper()),
                 title=str(row["title"]),
                 description=str(row.get("description", "")),
-                starts_at=_moment(row.get("starts_at")),
-                ends_at=_moment(row.get("ends_at")),
+                starts_at=aware_moment(row.get("starts_at"), "starts_at"),
+                ends_at=aware_moment(row.get("ends_at"), "ends_at"),
                 tiers=list(row.get("tiers", [])),
                 countries=list(row.get("countries", [])),
                 languages=list(row.get("languages", [])),

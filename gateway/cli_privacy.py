@@ -15,8 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.cli_support import Operator, run_or_exit
 from gateway.privacy import personal_data_sources
-from loyalty.errors import DomainError
+from loyalty.errors import NotFound
 from loyalty.members.models import Member
 from loyalty.notices.models import NoticeSeverity, SecurityNotice
 from loyalty.notices.service import current_notices, publish_notice, withdraw_notice
@@ -26,9 +27,6 @@ from loyalty.privacy.service import audit_log, erase_personal_data, export_perso
 privacy_app = typer.Typer(help="Members' privacy rights: export, erasure, audit log.", no_args_is_help=True)
 notices_app = typer.Typer(help="Security notices the apps show (phishing warnings...).", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
-
-Operator = Annotated[str, typer.Option("--operator", help="Your name, for the audit log.")]
 
 
 def _now() -> dt.datetime:
@@ -38,18 +36,8 @@ def _now() -> dt.datetime:
 async def _account_id(account_number: str) -> int:
     member = await Member.get_or_none(account_number=account_number)
     if member is None:
-        raise DomainError(f"no member with account number {account_number}")
+        raise NotFound(f"no member with account number {account_number}", code="MEMBER_NOT_FOUND")
     return int(member.id)
-
-
-def _run(work: Any) -> Any:
-    from gateway.cli import _settings, run_with_db
-
-    try:
-        return run_with_db(_settings(), work)
-    except DomainError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
 
 
 @privacy_app.command("export")
@@ -68,7 +56,7 @@ def export_command(
             now=_now(),
         )
 
-    document = orjson.dumps(_run(work), option=orjson.OPT_INDENT_2)
+    document = orjson.dumps(run_or_exit(work), option=orjson.OPT_INDENT_2)
     if out is None:
         typer.echo(document.decode())
     else:
@@ -98,7 +86,7 @@ def erase_command(
             now=_now(),
         )
 
-    changed = _run(work)
+    changed = run_or_exit(work)
     table = Table("source", "rows changed", title=f"erased account {account_number}")
     for name, count in changed.items():
         table.add_row(name, str(count))
@@ -117,7 +105,7 @@ def audit_command(
         return await audit_log(account_id=account, limit=limit)
 
     table = Table("at", "actor", "action", "account", "details", title="audit log")
-    for entry in _run(work):
+    for entry in run_or_exit(work):
         table.add_row(
             entry.at.isoformat(timespec="seconds"),
             entry.actor,
@@ -151,7 +139,7 @@ def publish_command(
             expires_at=None if days is None else now + dt.timedelta(days=days),
         )
 
-    notice = _run(work)
+    notice = run_or_exit(work)
     console.print(f"published notice {notice.id} ({notice.language}, {notice.severity.value})")
 
 
@@ -163,7 +151,7 @@ def list_command(language: Annotated[str, typer.Option("--language")] = "en") ->
         return await current_notices(language=language, now=_now())
 
     table = Table("id", "language", "severity", "title", "published", title="security notices")
-    for notice in _run(work):
+    for notice in run_or_exit(work):
         table.add_row(
             str(notice.id),
             notice.language,
@@ -183,5 +171,5 @@ def withdraw_command(
     async def work() -> SecurityNotice:
         return await withdraw_notice(notice_id=notice_id, actor=f"operator:{operator}", now=_now())
 
-    notice = _run(work)
+    notice = run_or_exit(work)
     console.print(f"withdrew notice {notice.id}")
