@@ -44,6 +44,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.tokens = tokens
         self.totp_key = totp_key
         self.operators = operators
+        self.privacy_sources = personal_data_sources()
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))
@@ -72,6 +73,6 @@ class GraphQLView(GraphQL[Context, None]):
             principal=principal,
             operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,
-            privacy_sources=personal_data_sources(),
+            privacy_sources=self.privacy_sources,
             partner_box=request.app.state.partner_secret_box,
         )

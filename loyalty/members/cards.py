@@ -55,7 +55,7 @@ async def _with_locked_member(account_id: int, work: Callable[[Member], Awaitabl
     raise RuntimeError("could not draw a unique service card number")  # pragma: no cover
 
 
-async def _current_card(account_id: int) -> ServiceCard | None:
+async def current_card(account_id: int) -> ServiceCard | None:
     return await ServiceCard.filter(account_id=account_id, state=CardState.ACTIVE).order_by("-id").first()
 
 
@@ -133,7 +133,7 @@ async def set_advertising_consent(
             member.advertising_consent = given
             await member.save(update_fields=["advertising_consent"])
             return None
-        current = await _current_card(member.id)
+        current = await current_card(member.id)
         return await _swap_card(
             member,
             retire_as=CardState.SUPERSEDED,
@@ -157,7 +157,7 @@ async def block_card(
     """
 
     async def work(member: Member) -> ServiceCard:
-        current = await _current_card(member.id)
+        current = await current_card(member.id)
         if current is None:
             raise NotFound("The member has no active card to block.", code="CARD_NOT_FOUND")
         card = await _swap_card(
@@ -247,7 +247,7 @@ async def _order_renewal(
     member: Member, *, tier: Tier, valid_until: dt.date, today: dt.date, ship_days: int
 ) -> CardOrder:
     """Extend the status on the current number; the new card ships before it expires, never in the past."""
-    card = await _current_card(member.id)
+    card = await current_card(member.id)
     if card is None or card.valid_until is None or card.tier != tier:
         raise ValidationFailed(
             "Only the status the member holds now can be renewed.", field="tier", code="NOTHING_TO_RENEW"

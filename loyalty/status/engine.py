@@ -25,8 +25,8 @@ from loyalty.ledger.expiry import end_protection, protect
 from loyalty.ledger.models import Currency, ExpiryProtection, ProtectionReason
 from loyalty.ledger.quarters import expiry_date
 from loyalty.ledger.service import balances_of, year_counters
-from loyalty.members.cards import issue_status_card, reissue_card
-from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
+from loyalty.members.cards import current_card, issue_status_card, reissue_card
+from loyalty.members.models import CardOrderReason, Member, Tier
 from loyalty.rules import ProgrammeRules
 from loyalty.status import tiers
 from loyalty.status.models import EVoucher, MemberStatus, StatusChange, StatusHistory
@@ -95,7 +95,7 @@ async def _status_row(member: Member, today: dt.date) -> MemberStatus:
     status = await MemberStatus.get_or_none(account_id=member.id)
     if status is not None:
         return status
-    card = await ServiceCard.filter(account_id=member.id, state=CardState.ACTIVE).order_by("-id").first()
+    card = await current_card(member.id)
     return await MemberStatus.create(
         account_id=member.id,
         tier=member.tier,
@@ -204,9 +204,7 @@ async def _history(
         qualifying_year=year,
         effective_on=today,
     )
-    card = (
-        await ServiceCard.filter(account_id=status.account_id, state=CardState.ACTIVE).order_by("-id").first()
-    )
+    card = await current_card(status.account_id)
     await record(
         account_id=status.account_id,
         type=EventType.STATUS_CHANGED,
@@ -388,10 +386,6 @@ async def _best_recent_qualification(
     return best
 
 
-async def status_of(*, account_id: int) -> MemberStatus | None:
-    return await MemberStatus.get_or_none(account_id=account_id)
-
-
 async def history_of(*, account_id: int) -> list[StatusHistory]:
     """The member's status changes, newest first."""
     return await StatusHistory.filter(account_id=account_id).order_by("-id")
@@ -400,7 +394,3 @@ async def history_of(*, account_id: int) -> list[StatusHistory]:
 async def evouchers_of(*, account_id: int) -> list[EVoucher]:
     """The member's eVouchers, soonest to expire first."""
     return await EVoucher.filter(account_id=account_id).order_by("expires_on", "id")
-
-
-async def latest_order(*, account_id: int) -> CardOrder | None:
-    return await CardOrder.filter(account_id=account_id).order_by("-id").first()
