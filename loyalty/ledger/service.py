@@ -154,10 +154,11 @@ async def _post_and_evaluate(spec: PostingSpec, today: dt.date) -> Posting:
     takes on the member when another transaction inserts a row that references it (a posting, an
     entry), which a plain FOR UPDATE would, and deadlock against a posting holding a balance lock.
     """
-    if _credits_status(spec):
+    status_credit = _credits_status(spec)
+    if status_credit:
         await Member.filter(id=spec.account_id).select_for_update(no_key=True).first()
     posting = await _post_with_lots(spec)
-    if _credits_status(spec):
+    if status_credit:
         # Imported here: the status engine builds on the ledger (and on cards), not the other way round.
         from loyalty.status.engine import evaluate
 
