@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +26,7 @@ from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
+from gateway.partner_hub import inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
@@ -105,36 +107,35 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(settings.redis_url)
         app.state.backends = backends
-        worker_task: asyncio.Task[None] | None = None
-        worker_stop = asyncio.Event()
+        background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+
+        def start(name: str, make: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+            stop = asyncio.Event()
+            background.append((asyncio.create_task(make(stop), name=name), stop))
+
         if settings.worker_in_process:
             worker = InboxWorker(
                 queue=backends.ports.queue,
                 rules=rules,
                 consumer=f"gateway-{socket.gethostname()}",
+                **inbox_worker_options(settings),
             )
-            worker_task = asyncio.create_task(worker.run(stop=worker_stop), name="inbox-worker")
-        notifier_task: asyncio.Task[None] | None = None
-        notifier_stop = asyncio.Event()
-        if settings.worker_in_process:
+            start("inbox-worker", lambda stop: worker.run(stop=stop))
             # The development sink; production plugs its SMTP/push sender in here.
-            notifier = run_notification_sender(FileSink(settings.data_dir), notifier_stop)
-            notifier_task = asyncio.create_task(notifier, name="notification-sender")
-        relay_task: asyncio.Task[None] | None = None
-        relay_stop = asyncio.Event()
-        if settings.worker_in_process:
-            relay = run_event_relay(backends.ports.pubsub, relay_stop)
-            relay_task = asyncio.create_task(relay, name="event-relay")
+            start(
+                "notification-sender", lambda stop: run_notification_sender(FileSink(settings.data_dir), stop)
+            )
+            start("event-relay", lambda stop: run_event_relay(backends.ports.pubsub, stop))
+            start(
+                "outbound-sender",
+                lambda stop: run_outbound_sender(settings, partner_box, backends.ports.rate_limiter, stop),
+            )
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
         try:
             yield
         finally:
-            if worker_task is not None:
-                await stop_worker(worker_task, worker_stop)
-            if notifier_task is not None:
-                await stop_worker(notifier_task, notifier_stop)
-            if relay_task is not None:
-                await stop_worker(relay_task, relay_stop)
+            for task, stop in background:
+                await stop_worker(task, stop)
             await backends.close()
             await close_database()
 

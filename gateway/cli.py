@@ -28,6 +28,7 @@ from gateway.db import apply_migrations, close_database, open_database
 from gateway.event_relay import run_event_relay
 from gateway.logs import configure_logging
 from gateway.notifications import FileSink, run_notification_sender
+from gateway.partner_hub import inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
 from gateway.settings import ConfigurationError, Settings, load_settings
 from loyalty.rules import current_rules
@@ -123,7 +124,8 @@ def serve(
 def worker(
     name: Annotated[str | None, typer.Option(help="Consumer name (default: host and process id).")] = None,
 ) -> None:
-    """Run a webhook inbox worker, the notification sender and the domain-event relay (needs
+    """Run a webhook inbox worker, the notification sender, the domain-event relay and the outbound
+    webhook sender (needs
     MILESGATE_REDIS_URL). Stops on SIGTERM."""
     settings = _settings()
     configure_logging(settings.log_level)
@@ -146,12 +148,16 @@ def worker(
                     queue=backends.ports.queue,
                     rules=current_rules(),
                     consumer=consumer,
+                    **inbox_worker_options(settings),
                 )
                 # The development sink stands in for the SMTP/push sender a deployment plugs in here.
                 await asyncio.gather(
                     inbox.run(stop=stop),
                     run_notification_sender(FileSink(settings.data_dir), stop),
                     run_event_relay(backends.ports.pubsub, stop),
+                    run_outbound_sender(
+                        settings, partner_secret_box(settings), backends.ports.rate_limiter, stop
+                    ),
                 )
         finally:
             await backends.close()

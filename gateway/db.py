@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "loyalty.photo_credit.models",
     "partners.models",
     "webhooks.models",
+    "webhooks.outbound.models",
 ]
 
 

@@ -9,7 +9,8 @@ harmless for subscribers that re-read the state they show.
 
 Before an event is announced, its handlers run in the relay's transaction (each event in a savepoint):
 challenge progress (``loyalty.engagement.challenges``) and the member messages it causes
-(``loyalty.notifications.events``). Marking the event published in
+(``loyalty.notifications.events``) and the partners' outbound webhook messages
+(``webhooks.outbound.service.fan_out_for_event``). Marking the event published in
 that same transaction makes their effects exactly once. A handler that fails leaves the event (and the
 ones after it, to keep the order) for the next round; after ``MAX_DISPATCH_ATTEMPTS`` the event is set
 aside with its error, logged, and the relay goes on.
@@ -32,6 +33,7 @@ from loyalty.events.service import mark_published
 from loyalty.ledger.events import balance_channel
 from loyalty.notifications.events import notify_for_event
 from loyalty.ports import PubSub
+from webhooks.outbound.service import fan_out_for_event
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ BATCH = 200
 
 
 EventHandler = Callable[[DomainEvent], Awaitable[object]]
-DEFAULT_HANDLERS: tuple[EventHandler, ...] = (progress_for_event, notify_for_event)
+DEFAULT_HANDLERS: tuple[EventHandler, ...] = (progress_for_event, notify_for_event, fan_out_for_event)
 MAX_DISPATCH_ATTEMPTS = 5
 
 

@@ -56,6 +56,33 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="Run the webhook worker inside `serve`; default: only when embedded"
     )
+    inbox_partitions: int = Field(
+        default=8, ge=1, le=256, description="Inbox stream partitions; one member's deliveries stay in one"
+    )
+    inbox_max_attempts: int = Field(
+        default=5, ge=1, description="Attempts before an inbox delivery becomes a dead letter"
+    )
+    inbox_retry_base_s: float = Field(
+        default=5.0, ge=0, description="First wait after a failed inbox attempt; doubles each attempt"
+    )
+    outbound_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        description="Seconds before each outbound attempt, comma-separated (Svix's schedule)",
+    )
+    outbound_timeout_s: float = Field(default=15.0, gt=0, description="Per outbound attempt")
+    outbound_disable_after_days: float = Field(
+        default=5.0, gt=0, description="Disable an endpoint failing without a success for this long"
+    )
+    outbound_rate_limit_per_s: int = Field(
+        default=20, ge=1, description="Outbound requests per endpoint per second (endpoints may set less)"
+    )
+    outbound_allowed_hosts: str = Field(
+        default="",
+        description="Hosts partner endpoints may use, comma-separated: names, IPs or *.domain; empty: none",
+    )
+    outbound_allow_http: bool | None = Field(
+        default=None, description="Allow http:// endpoints; default: only outside production"
+    )
     travel_id_issuer: str | None = Field(
         default=None, description="Travel ID OpenID issuer URL (discovery at its /.well-known); unset: off"
     )
@@ -81,6 +108,24 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("MILESGATE_DATABASE_URL is required in production")
         return self
+
+    @model_validator(mode="after")
+    def _outbound_schedule_is_numbers(self) -> Settings:
+        self.outbound_schedule_s()
+        return self
+
+    def outbound_schedule_s(self) -> tuple[int, ...]:
+        try:
+            delays = tuple(int(item) for item in self.outbound_retry_schedule.split(",") if item.strip())
+        except ValueError:
+            raise ValueError("MILESGATE_OUTBOUND_RETRY_SCHEDULE is whole seconds, comma-separated") from None
+        if not delays or min(delays) < 0:
+            raise ValueError("MILESGATE_OUTBOUND_RETRY_SCHEDULE needs at least one delay, none negative")
+        return delays
+
+    @property
+    def outbound_hosts(self) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.outbound_allowed_hosts.split(",") if item.strip())
 
     @property
     def is_production(self) -> bool:

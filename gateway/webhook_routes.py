@@ -57,7 +57,7 @@ async def partner_webhook(request: Request) -> JSONResponse:
         return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
     if not stored.duplicate:
         try:
-            await enqueue(queue, stored.inbox_id)
+            await enqueue(queue, stored.inbox_id, stored.account_hint, partitions=settings.inbox_partitions)
         except Exception:
             # Stored is what counts: the sweeper queues pending rows again.
             log.warning("could not queue inbox row", exc_info=True, extra={"inbox_id": stored.inbox_id})

@@ -48,6 +48,16 @@ class Queue(Protocol):
 
     async def pending_count(self, stream: str, group: str) -> int: ...
 
+    async def acquire_lease(self, name: str, owner: str, *, ttl_ms: int) -> bool:
+        """Take the named lease for ``owner`` (or extend it if ``owner`` holds it); False if another holds it.
+
+        Consumers use leases to own one partition of a stream at a time, which keeps its order."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up, if ``owner`` still holds it."""
+        ...
+
 
 class Subscription(Protocol):
     """An open subscription to one or more channels; iterate it for message payloads."""

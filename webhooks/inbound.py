@@ -28,6 +28,7 @@ from webhooks.signatures import DeliveryRefused, standard_headers, verify_signat
 __all__ = [
     "DeliveryRefused",
     "StoredDelivery",
+    "account_hint",
     "parse_event",
     "receive",
     "standard_headers",
@@ -93,7 +94,7 @@ async def receive(
     event_type, event = parse_event(body)
     key = check_event(partner, event_type, event)
     webhook_id = normalised["webhook-id"]
-    hint = _account_hint(event)
+    hint = account_hint(event)
     try:
         row = await PartnerInbox.create(
             partner_id=partner.id,
@@ -121,7 +122,7 @@ async def _stored(partner_id: int, webhook_id: str, key: str) -> int | None:
     return None
 
 
-def _account_hint(event: dict[str, Any]) -> str:
+def account_hint(event: dict[str, Any]) -> str:
     """The member identifier in the payload, used to keep one member's events in order."""
     member = event.get("data", {}).get("member")
     if isinstance(member, dict):

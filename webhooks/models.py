@@ -15,6 +15,8 @@ class InboxState(StrEnum):
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
+    UNMATCHED = "unmatched"
+    """Parked: the member named is not known (yet); an operator can process it again."""
 
 
 class PartnerInbox(Model):
@@ -22,7 +24,8 @@ class PartnerInbox(Model):
 
     Unique on (partner, webhook id) so a redelivery changes nothing, and on (partner, business key) so the
     same business event under a new webhook id changes nothing either. A row that fails gives its business
-    key up, so the partner can send the event again corrected.
+    key up, so the partner can send the event again corrected. next_attempt_at is the earliest time a
+    delivery that failed unexpectedly is tried again (the backoff).
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -37,6 +40,7 @@ class PartnerInbox(Model):
     state = fields.CharEnumField(InboxState, default=InboxState.PENDING, max_length=16)
     account_id = fields.BigIntField(null=True)
     attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.CharField(max_length=500, null=True)
     received_at = fields.DatetimeField(auto_now_add=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import zlib
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
@@ -20,43 +21,89 @@ from loyalty.ports import Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
 from webhooks.handlers import HANDLERS as HANDLERS
+from webhooks.inbound import account_hint
 from webhooks.models import InboxState, PartnerInbox
+from webhooks.outbound.service import publish
 
 log = logging.getLogger(__name__)
 
-INBOX_STREAM = "milesgate:inbox"
+INBOX_STREAM_PREFIX = "milesgate:inbox"
 INBOX_GROUP = "inbox-workers"
+LEASE_PREFIX = "milesgate:inbox-lease"
+UNMATCHED_CODES = frozenset({"CARD_NOT_FOUND", "MEMBER_NOT_FOUND"})
+"""Refusals that mean "we do not know this member (yet)": the row is parked as unmatched, not failed."""
 
 
-async def enqueue(queue: Queue, inbox_id: int) -> None:
-    await queue.publish(INBOX_STREAM, {"inbox_id": str(inbox_id)})
+@dataclass(frozen=True, slots=True)
+class InboxPolicy:
+    """How many partitions the inbox stream has, and how often and how patiently a row is retried."""
+
+    partitions: int = 8
+    max_attempts: int = 5
+    retry_base_s: float = 5.0
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """The wait after the ``attempts``-th failed attempt: base, 2 x base, 4 x base, ..."""
+        return dt.timedelta(seconds=self.retry_base_s * 2 ** max(attempts - 1, 0))
 
 
-MAX_ATTEMPTS = 5
+DEFAULT_POLICY = InboxPolicy()
 
 
-async def _count_attempt(inbox_id: int) -> PartnerInbox | None:
+def inbox_stream(partition: int) -> str:
+    """The stream of one partition; the hash tag keeps a partition on one Redis Cluster slot."""
+    return f"{INBOX_STREAM_PREFIX}:{{p{partition}}}"
+
+
+def partition_of(hint: str, inbox_id: int, partitions: int) -> int:
+    """One member's deliveries (same member reference) share a partition and so keep their order."""
+    if not hint:
+        return inbox_id % partitions
+    return zlib.crc32(hint.encode()) % partitions
+
+
+async def enqueue(queue: Queue, inbox_id: int, hint: str, *, partitions: int) -> None:
+    stream = inbox_stream(partition_of(hint, inbox_id, partitions))
+    await queue.publish(stream, {"inbox_id": str(inbox_id)})
+
+
+async def _count_attempt(
+    inbox_id: int, policy: InboxPolicy, now: dt.datetime
+) -> tuple[PartnerInbox | None, bool]:
     """Count this attempt in its own commit, so a crash or an unexpected error is not retried for ever:
-    a row that has used up its attempts becomes a dead letter (FAILED, PROCESSING_FAILED)."""
+    a row that has used up its attempts becomes a dead letter (FAILED, PROCESSING_FAILED). A row whose
+    backoff has not run out is returned unchanged (still PENDING, no attempt counted)."""
     async with in_transaction():
         row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
         if row is None or row.state is not InboxState.PENDING:
-            return None
-        if row.attempts >= MAX_ATTEMPTS:
+            return None, False
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return row, False
+        if row.attempts >= policy.max_attempts:
             row.state, row.error_code = InboxState.FAILED, "PROCESSING_FAILED"
             row.error_message = f"gave up after {row.attempts} attempts"
-            row.processed_at = dt.datetime.now(dt.UTC)
+            row.processed_at = now
             await row.save()
-            return row
+            return row, False
         row.attempts += 1
-        await row.save(update_fields=["attempts"])
-        return row
+        row.next_attempt_at = now + policy.backoff(row.attempts)
+        await row.save(update_fields=["attempts", "next_attempt_at"])
+        return row, True
 
 
-async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
-    """Apply one stored delivery; returns the row in its final state, or None if already done or unknown."""
-    counted = await _count_attempt(inbox_id)
-    if counted is None or counted.state is not InboxState.PENDING:
+def is_deferred(row: PartnerInbox | None) -> bool:
+    """A row ``process_inbox_row`` left pending: its backoff after a failed attempt has not run out."""
+    return row is not None and row.state is InboxState.PENDING
+
+
+async def process_inbox_row(
+    inbox_id: int, rules: ProgrammeRules, policy: InboxPolicy = DEFAULT_POLICY
+) -> PartnerInbox | None:
+    """Apply one stored delivery; returns the row in its final state, None if already done or unknown,
+    or the row still PENDING while the backoff after a failed attempt runs (``is_deferred``)."""
+    now = dt.datetime.now(dt.UTC)
+    counted, go = await _count_attempt(inbox_id, policy, now)
+    if not go:
         return counted
     async with in_transaction():
         row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
@@ -73,82 +120,165 @@ async def process_inbox_row(inbox_id: int, rules: ProgrammeRules) -> PartnerInbo
                     row.account_id = await handler(row, partner, rules)
                 row.state = InboxState.PROCESSED
             except DomainError as exc:
-                row.state, row.error_code, row.error_message = InboxState.FAILED, exc.code, exc.message[:500]
+                unmatched = exc.code in UNMATCHED_CODES
+                row.state = InboxState.UNMATCHED if unmatched else InboxState.FAILED
+                row.error_code, row.error_message = exc.code, exc.message[:500]
                 row.business_key = None  # nothing was applied: a corrected resend may come
+                if row.event_type == "accrual.created":
+                    await _announce_rejection(row, partner)
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
         return row
 
 
-async def requeue_pending(queue: Queue, *, older_than_s: float, limit: int = 500) -> int:
+async def _announce_rejection(row: PartnerInbox, partner: Partner) -> None:
+    """Tell the partner its accrual was refused (``accrual.rejected``), in the transaction that refuses it."""
+    data = row.payload.get("data", {})
+    await publish(
+        event_type="accrual.rejected",
+        data={
+            "transactionId": data.get("transactionId"),
+            "member": data.get("member"),
+            "webhookId": row.webhook_id,
+            "code": row.error_code,
+            "reason": row.error_message,
+            "unmatched": row.state is InboxState.UNMATCHED,
+        },
+        now=dt.datetime.now(dt.UTC),
+        partner_id=partner.id,
+    )
+
+
+async def requeue_pending(
+    queue: Queue, *, older_than_s: float, limit: int = 500, partitions: int = DEFAULT_POLICY.partitions
+) -> int:
     """Queue again the inbox rows still pending after ``older_than_s``; returns how many."""
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_s)
-    ids = (
+    rows = (
         await PartnerInbox.filter(state=InboxState.PENDING, received_at__lt=cutoff)
         .order_by("id")
         .limit(limit)
-        .values_list("id", flat=True)
+        .only("id", "payload")
     )
-    for inbox_id in ids:
-        await enqueue(queue, int(inbox_id))  # type: ignore[call-overload]
-    return len(ids)
+    for row in rows:
+        await enqueue(queue, row.id, account_hint(row.payload), partitions=partitions)
+    return len(rows)
+
+
+async def reprocess(inbox_ids: list[int] | None, queue: Queue, *, partitions: int) -> int:
+    """Put parked (unmatched) rows, or the given unmatched or failed rows, back to pending and queue them.
+
+    Exactly once still holds: a posting's idempotency key is the partner's transaction, so a row whose
+    transaction was credited meanwhile (a corrected resend) posts nothing more."""
+    query = PartnerInbox.filter(state=InboxState.UNMATCHED)
+    if inbox_ids is not None:
+        query = PartnerInbox.filter(id__in=inbox_ids, state__in=[InboxState.UNMATCHED, InboxState.FAILED])
+    rows = await query.order_by("id")
+    for row in rows:
+        await PartnerInbox.filter(id=row.id).update(
+            state=InboxState.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            error_code=None,
+            error_message=None,
+            processed_at=None,
+        )
+        await enqueue(queue, row.id, account_hint(row.payload), partitions=partitions)
+    return len(rows)
 
 
 @dataclass
 class InboxWorker:
-    """One consumer of the inbox stream; run ``run()`` as a task and cancel it to stop."""
+    """One consumer of the partitioned inbox stream; run ``run()`` as a task and cancel it to stop.
+
+    A round visits every partition, starting at a different one each time. It takes the partition's
+    lease (so no other worker reads it meanwhile, which keeps one member's deliveries in order), first
+    re-takes messages left pending by a dead worker, else reads new ones, and applies them in order. A
+    message that fails stays pending and holds its partition until it succeeds or becomes a dead letter.
+    """
 
     queue: Queue
     rules: ProgrammeRules
     consumer: str
+    policy: InboxPolicy = DEFAULT_POLICY
     batch: int = 20
-    block_ms: int = 1000
-    claim_idle_ms: int = 30_000
+    idle_pause_s: float = 0.1
+    lease_ms: int = 10_000
+    claim_idle_ms: int = 10_000
     sweep_every_s: float = 30.0
     sweep_older_than_s: float = 60.0
+    _round: int = 0
 
     async def run_once(self) -> int:
-        """Take one batch (new or stale messages) and apply it; returns how many messages were handled."""
+        """Visit every partition once; returns how many messages were handled."""
+        partitions = self.policy.partitions
+        start = self._round % partitions
+        self._round += 1
+        handled = 0
+        for offset in range(partitions):
+            partition = (start + offset) % partitions
+            lease = f"{LEASE_PREFIX}:{{p{partition}}}"
+            if not await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms):
+                continue
+            try:
+                handled += await self._drain(partition, lease)
+            finally:
+                await self.queue.release_lease(lease, self.consumer)
+        return handled
+
+    async def _drain(self, partition: int, lease: str) -> int:
+        stream = inbox_stream(partition)
         messages = await self.queue.claim_stale(
-            INBOX_STREAM, INBOX_GROUP, self.consumer, min_idle_ms=self.claim_idle_ms, count=self.batch
+            stream, INBOX_GROUP, self.consumer, min_idle_ms=self.claim_idle_ms, count=self.batch
         )
         if not messages:
+            if await self.queue.pending_count(stream, INBOX_GROUP):
+                return 0  # an earlier message waits for its retry: later ones wait behind it
             messages = await self.queue.consume(
-                INBOX_STREAM, INBOX_GROUP, self.consumer, count=self.batch, block_ms=self.block_ms
+                stream, INBOX_GROUP, self.consumer, count=self.batch, block_ms=0
             )
-        for message in messages:
-            await self._handle(message)
+        for handled, message in enumerate(messages):
+            if not await self._handle(message):
+                return handled
+            await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms)
         return len(messages)
 
-    async def _handle(self, message: QueueMessage) -> None:
+    async def _handle(self, message: QueueMessage) -> bool:
+        """Apply one message; False leaves it pending (to be retried) and stops its partition's round."""
         try:
             inbox_id = int(message.fields["inbox_id"])
         except (KeyError, ValueError):
             log.warning("dropping malformed queue message", extra={"message_id": message.message_id})
-            await self.queue.ack(INBOX_STREAM, INBOX_GROUP, [message.message_id])
-            return
+            await self.queue.ack(message.stream, INBOX_GROUP, [message.message_id])
+            return True
         try:
-            row = await process_inbox_row(inbox_id, self.rules)
+            row = await process_inbox_row(inbox_id, self.rules, self.policy)
         except Exception:
-            # Left unacknowledged: another consumer claims it after claim_idle_ms.
+            # Left unacknowledged: retried after its backoff, by this or another worker.
             log.exception("inbox row failed, will retry", extra={"inbox_id": inbox_id})
-            return
-        await self.queue.ack(INBOX_STREAM, INBOX_GROUP, [message.message_id])
-        if row is None:
-            return
-        # Live updates come from the postings' domain events (gateway.event_relay), not from here.
-        log.info("inbox row %s", row.state.value, extra={"inbox_id": inbox_id})
+            return False
+        if is_deferred(row):
+            return False
+        await self.queue.ack(message.stream, INBOX_GROUP, [message.message_id])
+        if row is not None:
+            # Live updates come from the postings' domain events (gateway.event_relay), not from here.
+            log.info("inbox row %s", row.state.value, extra={"inbox_id": inbox_id})
+        return True
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        await self.queue.ensure_group(INBOX_STREAM, INBOX_GROUP)
+        for partition in range(self.policy.partitions):
+            await self.queue.ensure_group(inbox_stream(partition), INBOX_GROUP)
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while stop is None or not stop.is_set():
             try:
                 if loop.time() >= next_sweep:
-                    await requeue_pending(self.queue, older_than_s=self.sweep_older_than_s)
+                    await requeue_pending(
+                        self.queue, older_than_s=self.sweep_older_than_s, partitions=self.policy.partitions
+                    )
                     next_sweep = loop.time() + self.sweep_every_s
-                await self.run_once()
+                if not await self.run_once():
+                    await asyncio.sleep(self.idle_pause_s)
             except asyncio.CancelledError:
                 raise
             except Exception:

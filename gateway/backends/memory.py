@@ -60,6 +60,20 @@ class MemoryQueue:
         self._trim_slack = max(1, maxlen // 10)
         self._streams: dict[str, _Stream] = {}
         self._last_key: _StreamKey = (0, 0)
+        self._leases: dict[str, tuple[str, float]] = {}
+
+    async def acquire_lease(self, name: str, owner: str, *, ttl_ms: int) -> bool:
+        now = time.monotonic()
+        holder = self._leases.get(name)
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return False
+        self._leases[name] = (owner, now + ttl_ms / 1000)
+        return True
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        holder = self._leases.get(name)
+        if holder is not None and holder[0] == owner:
+            del self._leases[name]
 
     def _stream(self, name: str) -> _Stream:
         stream = self._streams.get(name)

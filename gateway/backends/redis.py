@@ -50,6 +50,28 @@ return {hits, ttl}
 """
 
 
+# Take the lease if it is free, or extend it if this owner holds it; release only one's own lease.
+_ACQUIRE_SCRIPT = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
 def _text(value: bytes | str | int) -> str:
     if isinstance(value, bytes):
         return value.decode()
@@ -76,6 +98,14 @@ class RedisQueue:
         self._max_block_ms = max_block_ms
         self._max_claim_rounds = max_claim_rounds
         self._claim = client.register_script(_CLAIM_SCRIPT)
+        self._acquire = client.register_script(_ACQUIRE_SCRIPT)
+        self._release = client.register_script(_RELEASE_SCRIPT)
+
+    async def acquire_lease(self, name: str, owner: str, *, ttl_ms: int) -> bool:
+        return bool(await self._acquire(keys=[name], args=[owner, max(int(ttl_ms), 1)]))
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._release(keys=[name], args=[owner])
 
     async def ensure_group(self, stream: str, group: str) -> None:
         """Create the group at the start of the stream, so messages published before it are not lost."""

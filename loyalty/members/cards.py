@@ -177,15 +177,10 @@ async def block_card(
 
 
 async def resolve_card_for_accrual(number: str, rules: ProgrammeRules) -> ServiceCard:
-    """The card a partner names to credit or debit miles: ACTIVE and SUPERSEDED numbers resolve to
-    their account; a BLOCKED number is refused with CARD_BLOCKED."""
-    card = await resolve_card(number, rules)
-    if card.state == CardState.BLOCKED:
-        raise BlockedCardRefused(
-            "This service card number is blocked (reported lost or stolen).",
-            field="serviceCardNumber",
-        )
-    return card
+    """The card a partner names to credit or debit miles. ACTIVE, SUPERSEDED and BLOCKED numbers all
+    resolve to their account: a partner's transaction on a card reported lost still belongs to the member
+    who owns it (the number is refused for sign-in and new uses, not for the member's own activity)."""
+    return await resolve_card(number, rules)
 
 
 async def issue_status_card(

@@ -14,7 +14,7 @@ from loyalty.auth.sessions import start_family
 from loyalty.errors import InvalidCredentials, NotFound, ValidationFailed
 from loyalty.identifiers import luhn_check_digit, luhn_valid
 from loyalty.members import cards
-from loyalty.members.cards import BlockedCardRefused, CardBlockReason
+from loyalty.members.cards import CardBlockReason
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
 from loyalty.members.service import active_card
 from loyalty.rules import current_rules
@@ -120,7 +120,9 @@ async def test_a_status_members_consent_change_keeps_the_number(db: Settings) ->
     assert current.number == senator.number and current.number.startswith("222")
 
 
-async def test_a_blocked_number_is_replaced_and_refused_everywhere(db: Settings) -> None:
+async def test_a_blocked_number_is_replaced_refused_for_sign_in_and_still_credits_its_owner(
+    db: Settings,
+) -> None:
     enrolled = await make_member()
     old_number = enrolled.card.number
 
@@ -130,9 +132,7 @@ async def test_a_blocked_number_is_replaced_and_refused_everywhere(db: Settings)
 
     assert card.number != old_number and card.number.startswith("9920") and card.state is CardState.ACTIVE
     assert (await ServiceCard.get(number=old_number)).state is CardState.BLOCKED
-    with pytest.raises(BlockedCardRefused) as refused:
-        await cards.resolve_card_for_accrual(old_number, RULES)
-    assert refused.value.code == "CARD_BLOCKED" and refused.value.field == "serviceCardNumber"
+    assert (await cards.resolve_card_for_accrual(old_number, RULES)).account_id == enrolled.member.id
     with pytest.raises(InvalidCredentials):
         await check_credentials(
             method=SignInMethod.SERVICE_CARD_NUMBER, identifier=old_number, secret=PIN, rules=RULES, now=NOW

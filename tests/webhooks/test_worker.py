@@ -27,7 +27,14 @@ from partners.service import NewPartner
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member, make_partner
 from tests.support import signed_delivery
 from webhooks.models import InboxState, PartnerInbox
-from webhooks.worker import INBOX_GROUP, INBOX_STREAM, process_inbox_row, requeue_pending
+from webhooks.worker import (
+    INBOX_GROUP,
+    UNMATCHED_CODES,
+    InboxPolicy,
+    inbox_stream,
+    process_inbox_row,
+    requeue_pending,
+)
 
 URL = "/webhooks/partners/swiss"
 WAIT_S = 5.0
@@ -177,7 +184,7 @@ async def test_a_failed_transaction_can_be_sent_again_corrected(
     # given: the first delivery named a card nobody holds, so it failed and credited nothing
     wrong = accrual_event({"serviceCardNumber": unknown_card_number()}, "LX-8", miles=700)
     failed = await settled(await deliver(client, partner.signing_secret, wrong, "msg_wrong"))
-    assert (failed.state, failed.error_code) == (InboxState.FAILED, "CARD_NOT_FOUND")
+    assert (failed.state, failed.error_code) == (InboxState.UNMATCHED, "CARD_NOT_FOUND")
 
     # when: the partner sends the same transaction with the right card under a new webhook id
     right = accrual_event({"serviceCardNumber": member.card.number}, "LX-8", miles=700)
@@ -248,8 +255,8 @@ async def test_accrual_that_cannot_be_applied_fails_without_posting(
     # when
     row = await settled(await deliver(client, partner.signing_secret, event))
 
-    # then
-    assert row.state is InboxState.FAILED
+    # then: an unknown member parks the row as unmatched, anything else fails it
+    assert row.state is (InboxState.UNMATCHED if code in UNMATCHED_CODES else InboxState.FAILED)
     assert row.error_code == code
     assert row.error_message
     assert row.attempts == 1
@@ -308,10 +315,10 @@ async def test_process_inbox_row_leaves_a_failed_row_alone(db: Settings):
 
     # then
     assert first is not None
-    assert first.state is InboxState.FAILED
+    assert first.state is InboxState.UNMATCHED
     assert second is None
     stored = await PartnerInbox.get(id=row.id)
-    assert (stored.state, stored.error_code, stored.attempts) == (InboxState.FAILED, "CARD_NOT_FOUND", 1)
+    assert (stored.state, stored.error_code, stored.attempts) == (InboxState.UNMATCHED, "CARD_NOT_FOUND", 1)
 
 
 @pytest.mark.parametrize(
@@ -397,11 +404,11 @@ async def test_requeue_pending_queues_only_old_pending_rows(db: Settings):
     queue = MemoryQueue()
 
     # when
-    queued = await requeue_pending(queue, older_than_s=60)
+    queued = await requeue_pending(queue, older_than_s=60, partitions=1)
 
     # then
     assert queued == 1
-    messages = await queue.consume(INBOX_STREAM, INBOX_GROUP, "test", count=10, block_ms=0)
+    messages = await queue.consume(inbox_stream(0), INBOX_GROUP, "test", count=10, block_ms=0)
     assert [message.fields for message in messages] == [{"inbox_id": str(old.id)}]
     assert fresh.id != old.id
     # and requeueing changes no row
@@ -423,11 +430,11 @@ async def test_requeue_pending_respects_the_limit_oldest_first(db: Settings):
     queue = MemoryQueue()
 
     # when
-    queued = await requeue_pending(queue, older_than_s=60, limit=2)
+    queued = await requeue_pending(queue, older_than_s=60, limit=2, partitions=1)
 
     # then
     assert queued == 2
-    messages = await queue.consume(INBOX_STREAM, INBOX_GROUP, "test", count=10, block_ms=0)
+    messages = await queue.consume(inbox_stream(0), INBOX_GROUP, "test", count=10, block_ms=0)
     assert [message.fields["inbox_id"] for message in messages] == [str(rows[0].id), str(rows[1].id)]
 
 
@@ -480,10 +487,11 @@ async def test_a_row_that_keeps_failing_unexpectedly_becomes_a_dead_letter(
 
     monkeypatch.setitem(worker.HANDLERS, "accrual.created", crash)
     # when it is tried more often than allowed
-    for _ in range(worker.MAX_ATTEMPTS):
+    policy = InboxPolicy(max_attempts=4, retry_base_s=0)
+    for _ in range(policy.max_attempts):
         with pytest.raises(RuntimeError):
-            await worker.process_inbox_row(row.id, current_rules())
-    final = await worker.process_inbox_row(row.id, current_rules())
+            await worker.process_inbox_row(row.id, current_rules(), policy)
+    final = await worker.process_inbox_row(row.id, current_rules(), policy)
     # then every attempt was counted and the row is a dead letter, not pending for ever
     assert final is not None and final.state is InboxState.FAILED and final.error_code == "PROCESSING_FAILED"
-    assert (await PartnerInbox.get(id=row.id)).attempts == worker.MAX_ATTEMPTS
+    assert (await PartnerInbox.get(id=row.id)).attempts == policy.max_attempts

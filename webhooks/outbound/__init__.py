@@ -1,0 +1,1 @@
+"""Outbound partner webhooks: endpoints, the message outbox, signed delivery with retries, and replay."""

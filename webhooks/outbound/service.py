@@ -1,0 +1,311 @@
+"""Endpoints, the outbound outbox and replay.
+
+Messages are written in the transaction of the change they announce: from the domain-event relay
+(``fan_out_for_event``, one message per domain event thanks to a unique key) or, for a refused accrual,
+in the inbox worker's transaction (``publish``). Each message gets one delivery per enabled endpoint
+subscribed to its type; ``webhooks.outbound.sender`` sends them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.expressions import Q
+
+from loyalty.errors import NotFound, ValidationFailed
+from loyalty.events.models import DomainEvent, EventType
+from loyalty.members.models import Member
+from partners.models import Partner, PartnerState
+from partners.secret_box import SecretBox, fingerprint
+from partners.signing import generate_signing_secret
+from webhooks.outbound.models import (
+    DeliveryState,
+    EndpointState,
+    OperationalEvent,
+    OutboundDelivery,
+    OutboundMessage,
+    PartnerEndpoint,
+)
+from webhooks.outbound.policy import DeliveryPolicy, check_url
+
+OUTBOUND_EVENT_TYPES: dict[str, str] = {
+    "member.status.changed": "A member's status tier changed (reached, renewed, lowered).",
+    "accrual.credited": "An accrual the partner sent was credited (to that partner only).",
+    "accrual.rejected": "An accrual the partner sent was refused, with the reason (to that partner only).",
+    "redemption.created": "A member redeemed miles for a reward.",
+    "retro_credit.decided": "A retroactive credit request was accepted or rejected.",
+    "offer.activated": "A member activated one of the partner's offers (to that partner only).",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewEndpoint:
+    endpoint: PartnerEndpoint
+    secret: str
+    """Shown once: the partner verifies our signatures with it."""
+
+
+def _event_types(values: Iterable[str]) -> str:
+    chosen = sorted({value.strip() for value in values if value.strip()})
+    if not chosen:
+        raise ValidationFailed(
+            "Subscribe to at least one event type.", field="eventTypes", code="EVENT_TYPES_EMPTY"
+        )
+    unknown = [value for value in chosen if value not in OUTBOUND_EVENT_TYPES]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown event types: {', '.join(unknown)}.", field="eventTypes", code="EVENT_TYPE_UNKNOWN"
+        )
+    return ",".join(chosen)
+
+
+async def _partner(code: str) -> Partner:
+    partner = await Partner.get_or_none(code=code)
+    if partner is None:
+        raise NotFound(f"No partner {code!r}.", field="partner", code="PARTNER_NOT_FOUND")
+    return partner
+
+
+async def get_endpoint(endpoint_id: int) -> PartnerEndpoint:
+    endpoint = await PartnerEndpoint.get_or_none(id=endpoint_id).prefetch_related("partner")
+    if endpoint is None:
+        raise NotFound(f"No endpoint {endpoint_id}.", field="endpoint", code="ENDPOINT_NOT_FOUND")
+    return endpoint
+
+
+async def create_endpoint(
+    *,
+    partner_code: str,
+    url: str,
+    event_types: Iterable[str],
+    box: SecretBox,
+    policy: DeliveryPolicy,
+    description: str = "",
+    rate_limit_per_s: int | None = None,
+) -> NewEndpoint:
+    partner = await _partner(partner_code)
+    check_url(url, policy)
+    if rate_limit_per_s is not None and not 1 <= rate_limit_per_s <= 10_000:
+        raise ValidationFailed(
+            "The rate limit is 1 to 10000 per second.", field="rateLimit", code="RATE_LIMIT_INVALID"
+        )
+    secret = generate_signing_secret()
+    endpoint = await PartnerEndpoint.create(
+        partner_id=partner.id,
+        url=url,
+        description=description[:200],
+        event_types_text=_event_types(event_types),
+        secret_ciphertext=box.seal(secret, partner_id=partner.id),
+        secret_fingerprint=fingerprint(secret),
+        rate_limit_per_s=rate_limit_per_s,
+    )
+    await endpoint.fetch_related("partner")
+    return NewEndpoint(endpoint=endpoint, secret=secret)
+
+
+async def endpoint_secret(endpoint: PartnerEndpoint, box: SecretBox) -> str:
+    return box.open(endpoint.secret_ciphertext, partner_id=endpoint.partner_id)
+
+
+async def set_endpoint_enabled(
+    endpoint_id: int, *, enabled: bool, reason: str = "by an operator", now: dt.datetime
+) -> PartnerEndpoint:
+    endpoint = await get_endpoint(endpoint_id)
+    if enabled:
+        endpoint.state, endpoint.disabled_reason, endpoint.disabled_at = EndpointState.ENABLED, None, None
+        endpoint.failing_since = None
+    else:
+        endpoint.state, endpoint.disabled_reason, endpoint.disabled_at = (
+            EndpointState.DISABLED,
+            reason[:200],
+            now,
+        )
+    await endpoint.save(update_fields=["state", "disabled_reason", "disabled_at", "failing_since"])
+    return endpoint
+
+
+async def list_endpoints(partner_code: str | None = None) -> list[PartnerEndpoint]:
+    query = PartnerEndpoint.all().prefetch_related("partner").order_by("id")
+    if partner_code is not None:
+        query = query.filter(partner__code=partner_code)
+    return await query
+
+
+def _webhook_id() -> str:
+    return f"msg_{secrets.token_urlsafe(18)}"
+
+
+async def publish(
+    *,
+    event_type: str,
+    data: Mapping[str, Any],
+    now: dt.datetime,
+    account_id: int | None = None,
+    partner_id: int | None = None,
+    domain_event_id: int | None = None,
+) -> OutboundMessage:
+    """Store one message and a delivery for every enabled endpoint subscribed to it; call it inside the
+    transaction of the change it announces."""
+    if event_type not in OUTBOUND_EVENT_TYPES:
+        raise ValueError(f"not an outbound event type: {event_type}")
+    webhook_id = _webhook_id()
+    message = await OutboundMessage.create(
+        webhook_id=webhook_id,
+        event_type=event_type,
+        payload={"type": event_type, "timestamp": now.isoformat(), "data": dict(data)},
+        account_id=account_id,
+        partner_id=partner_id,
+        domain_event_id=domain_event_id,
+        created_at=now,
+    )
+    endpoints = PartnerEndpoint.filter(state=EndpointState.ENABLED, partner__state=PartnerState.ACTIVE)
+    if partner_id is not None:
+        endpoints = endpoints.filter(partner_id=partner_id)
+    subscribed = [endpoint for endpoint in await endpoints if event_type in endpoint.event_types]
+    await OutboundDelivery.bulk_create(
+        [
+            OutboundDelivery(
+                message_id=message.id, endpoint_id=endpoint.id, next_attempt_at=now, created_at=now
+            )
+            for endpoint in subscribed
+        ]
+    )
+    return message
+
+
+async def _account_number(account_id: int) -> str | None:
+    member = await Member.get_or_none(id=account_id).only("id", "account_number")
+    return None if member is None else str(member.account_number)
+
+
+async def _partner_id(code: str | None) -> int | None:
+    if not code:
+        return None
+    partner = await Partner.get_or_none(code=code).only("id")
+    return None if partner is None else int(partner.id)
+
+
+async def fan_out_for_event(event: DomainEvent) -> None:
+    """The domain-event relay's handler: the partner-facing message a domain event makes, if any."""
+    payload = event.payload
+    partner_code: str | None = None
+    event_type: str | None = None
+    data: dict[str, Any] = {}
+    if event.type is EventType.STATUS_CHANGED:
+        event_type, data = "member.status.changed", dict(payload)
+    elif event.type is EventType.POSTING_CREATED and payload.get("source") == "PARTNER_ACCRUAL":
+        reference = str(payload.get("partnerReference") or "")
+        partner_code, _, transaction_id = reference.partition(":")
+        event_type = "accrual.credited"
+        data = {
+            "transactionId": transaction_id,
+            "postingId": payload.get("postingId"),
+            "amounts": payload.get("amounts", {}),
+            "activityDate": payload.get("activityDate"),
+        }
+    elif event.type is EventType.REDEMPTION_CREATED:
+        event_type = "redemption.created"
+        data = {key: payload.get(key) for key in ("redemptionId", "rewardCode", "miles", "state")}
+    elif event.type is EventType.OFFER_ACTIVATED:
+        event_type, partner_code = "offer.activated", str(payload.get("partnerCode") or "")
+        data = {key: payload.get(key) for key in ("offerCode", "activatedAt")}
+    elif event.type.value == "retro_credit.decided":
+        event_type, data = "retro_credit.decided", dict(payload)
+        partner_code = payload.get("partnerCode")
+    if event_type is None:
+        return
+    partner_id = await _partner_id(partner_code)
+    if partner_code and partner_id is None:
+        return  # the partner is gone: nobody to tell
+    data["accountNumber"] = await _account_number(event.account_id)
+    await publish(
+        event_type=event_type,
+        data=data,
+        now=event.occurred_at,
+        account_id=event.account_id,
+        partner_id=partner_id,
+        domain_event_id=event.id,
+    )
+
+
+async def replay_message(webhook_id: str, *, now: dt.datetime, endpoint_id: int | None = None) -> int:
+    """Send a message again to its endpoints (or one), from the start of the schedule; returns how many
+    deliveries were queued. An enabled endpoint that subscribed after the message was sent gets it too."""
+    message = await OutboundMessage.get_or_none(webhook_id=webhook_id)
+    if message is None:
+        raise NotFound(f"No message {webhook_id!r}.", field="message", code="MESSAGE_NOT_FOUND")
+    endpoints = PartnerEndpoint.filter(state=EndpointState.ENABLED)
+    if message.partner_id is not None:
+        endpoints = endpoints.filter(partner_id=message.partner_id)
+    if endpoint_id is not None:
+        endpoints = endpoints.filter(id=endpoint_id)
+    targets = [endpoint for endpoint in await endpoints if message.event_type in endpoint.event_types]
+    if endpoint_id is not None and not targets:
+        raise ValidationFailed(
+            "That endpoint is disabled or does not take this message.",
+            field="endpoint",
+            code="ENDPOINT_NOT_SUBSCRIBED",
+        )
+    for endpoint in targets:
+        delivery, created = await OutboundDelivery.get_or_create(
+            message_id=message.id,
+            endpoint_id=endpoint.id,
+            defaults={"next_attempt_at": now, "created_at": now},
+        )
+        if not created:
+            await _requeue(delivery, now)
+    return len(targets)
+
+
+async def _requeue(delivery: OutboundDelivery, now: dt.datetime) -> None:
+    delivery.state, delivery.step, delivery.next_attempt_at = DeliveryState.PENDING, 0, now
+    delivery.finished_at, delivery.leased_until = None, None
+    await delivery.save(update_fields=["state", "step", "next_attempt_at", "finished_at", "leased_until"])
+
+
+async def replay_failed(endpoint_id: int, *, since: dt.datetime, now: dt.datetime) -> int:
+    """Queue again every failed delivery of an endpoint whose message is from ``since`` on."""
+    endpoint = await get_endpoint(endpoint_id)
+    if endpoint.state is not EndpointState.ENABLED:
+        raise ValidationFailed("Enable the endpoint first.", field="endpoint", code="ENDPOINT_DISABLED")
+    failed = await OutboundDelivery.filter(
+        endpoint_id=endpoint_id, state=DeliveryState.FAILED, message__created_at__gte=since
+    )
+    for delivery in failed:
+        await _requeue(delivery, now)
+    return len(failed)
+
+
+async def deliveries(
+    *,
+    endpoint_id: int | None = None,
+    state: DeliveryState | None = None,
+    limit: int = 100,
+) -> list[OutboundDelivery]:
+    query = (
+        OutboundDelivery.all().prefetch_related("message", "endpoint__partner").order_by("-id").limit(limit)
+    )
+    if endpoint_id is not None:
+        query = query.filter(endpoint_id=endpoint_id)
+    if state is not None:
+        query = query.filter(state=state)
+    return await query
+
+
+async def raise_operational_event(
+    kind: str, subject: str, detail: Mapping[str, Any], *, now: dt.datetime
+) -> OperationalEvent:
+    return await OperationalEvent.create(
+        kind=kind, subject=subject[:200], detail=dict(detail), occurred_at=now
+    )
+
+
+async def operational_events(*, open_only: bool = True, limit: int = 100) -> list[OperationalEvent]:
+    query = OperationalEvent.all().order_by("-id").limit(limit)
+    if open_only:
+        query = query.filter(Q(acknowledged_at__isnull=True))
+    return await query
