@@ -220,6 +220,9 @@ class OutboundSender:
         delivery.next_attempt_at = now + delay
 
     async def _disable(self, endpoint: PartnerEndpoint, reason: str, now: dt.datetime) -> None:
+        """Disable once: parallel attempts to the same endpoint each hold its row lock in turn."""
+        if endpoint.state is EndpointState.DISABLED:
+            return
         endpoint.state, endpoint.disabled_reason, endpoint.disabled_at = EndpointState.DISABLED, reason, now
         await endpoint.save(update_fields=["state", "disabled_reason", "disabled_at"])
         await raise_operational_event(
