@@ -36,8 +36,8 @@ class Receiver:
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def answer(self, status: int, times: int = 1, **headers: str) -> None:
-        self.answers.extend([(status, headers)] * times)
+    def answer(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        self.answers.extend([(status, headers or {})] * times)
 
     async def handle(self, request: Request) -> Response:
         self.requests.append(Received(request.url.path, dict(request.headers), await request.body()))
