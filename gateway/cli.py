@@ -18,6 +18,7 @@ from rich.markup import escape
 from gateway.backends import open_backends
 from gateway.cli_cases import cases_app
 from gateway.cli_engagement import quiz_app
+from gateway.cli_hub import endpoints_app, inbox_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_offers import offers_app
 from gateway.cli_partners import operators_app, partners_app
@@ -53,6 +54,8 @@ app.add_typer(offers_app, name="offers")
 app.command("expire")(expire_command)
 app.command("warn-expiring")(warn_expiring_command)
 app.add_typer(pools_app, name="pools")
+app.add_typer(endpoints_app, name="endpoints")
+app.add_typer(inbox_app, name="inbox")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
