@@ -135,7 +135,7 @@ def test_inbox_unmatched_and_reprocess_once_the_member_is_known(tmp_path: Path) 
         # the operators find the member: the partner had a typo, support corrects the stored reference
         row.payload["data"]["member"] = {"accountNumber": member.member.account_number}
         await PartnerInbox.filter(id=row.id).update(payload=row.payload)
-        return row.id
+        return int(row.id)
 
     inbox_id = in_embedded_db(tmp_path, park)
     listed = collapse(milesgate(["inbox", "unmatched"], env).stdout)
