@@ -261,6 +261,22 @@ async def _next(subscription: Subscription, timeout_s: float = 2.0) -> bytes:
         return await anext(aiter(subscription))
 
 
+async def test_a_lease_has_one_holder_until_released_or_expired(queue: Queue, ns: str):
+    name = f"{ns}:lease"
+    # one holder at a time; the holder may extend it
+    assert await queue.acquire_lease(name, "a", ttl_ms=60_000)
+    assert not await queue.acquire_lease(name, "b", ttl_ms=60_000)
+    assert await queue.acquire_lease(name, "a", ttl_ms=60_000)
+    # only the holder's release counts
+    await queue.release_lease(name, "b")
+    assert not await queue.acquire_lease(name, "b", ttl_ms=60_000)
+    await queue.release_lease(name, "a")
+    assert await queue.acquire_lease(name, "b", ttl_ms=150)
+    # a holder that vanished loses it when it runs out
+    await asyncio.sleep(0.3)
+    assert await queue.acquire_lease(name, "c", ttl_ms=60_000)
+
+
 async def test_pubsub_reaches_every_subscriber(pubsub: PubSub, ns: str):
     one = await pubsub.subscribe(f"{ns}member")
     two = await pubsub.subscribe(f"{ns}member", f"{ns}other")
