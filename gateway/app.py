@@ -22,11 +22,12 @@ from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
 from gateway.graphql import GraphQLView
+from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
-from gateway.partner_hub import inbox_worker_options, run_outbound_sender
+from gateway.partner_hub import delivery_policy, inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
@@ -107,6 +108,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(settings.redis_url)
         app.state.backends = backends
+        app.state.hub_admin = WebhookHubAdmin(
+            box=partner_box,
+            policy=delivery_policy(settings),
+            queue=backends.ports.queue,
+            partitions=settings.inbox_partitions,
+        )
         background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
 
         def start(name: str, make: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

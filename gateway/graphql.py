@@ -75,4 +75,5 @@ class GraphQLView(GraphQL[Context, None]):
             totp_key=self.totp_key,
             privacy_sources=self.privacy_sources,
             partner_box=request.app.state.partner_secret_box,
+            hub=request.app.state.hub_admin,
         )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from loyalty.privacy.sources import PersonalDataSource
     from loyalty.rules import ProgrammeRules
     from partners.secret_box import SecretBox
+    from resolvers.hub import HubAdmin
     from resolvers.loaders import Loaders
 
 
@@ -47,6 +48,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     totp_key: bytes = b""
     privacy_sources: list[PersonalDataSource] = field(default_factory=list)
+    hub: HubAdmin | None = None
+    """The partner webhook hub for admin operations (``gateway.hub_admin``)."""
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ from resolvers import cards as card_resolvers
 from resolvers import consents as consent_resolvers
 from resolvers import earning as earning_resolvers
 from resolvers import engagement as engagement_resolvers
+from resolvers import hub as hub_resolvers
 from resolvers import members as member_resolvers
 from resolvers import offers as offer_resolvers
 from resolvers import partners as partner_resolvers
@@ -48,6 +49,16 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
+from schema.hub import (
+    AddPartnerEndpointInput,
+    InboxDelivery,
+    NewPartnerEndpointResult,
+    OperationalEvent,
+    OutboundDelivery,
+    PartnerEndpoint,
+    PartnerEndpointResult,
+    QueuedResult,
+)
 from schema.members import Balances, EnrolMemberInput, EnrolMemberResult, Member
 from schema.offers import ActivateOfferResult
 from schema.partners import (
@@ -178,9 +189,94 @@ class Query:
     ) -> Partner | None:
         return await partner_resolvers.partner(code)
 
+    @strawberry.field(
+        description="Admin only: partners' endpoints for our events.", permission_classes=[IsOperator]
+    )
+    async def partner_endpoints(
+        self,
+        info: Info,
+        partner_code: Annotated[str | None, strawberry.argument(description=PARTNER_CODE)] = None,
+    ) -> list[PartnerEndpoint]:
+        return await hub_resolvers.endpoints(info, partner_code)
+
+    @strawberry.field(
+        description="Admin only: outbound deliveries newest first, with every attempt; failedOnly: the dead letters.",
+        permission_classes=[IsOperator],
+    )
+    async def outbound_deliveries(
+        self, info: Info, endpoint_id: int | None = None, failed_only: bool = False, first: int = 50
+    ) -> list[OutboundDelivery]:
+        return await hub_resolvers.deliveries(info, endpoint_id, failed_only, first)
+
+    @strawberry.field(
+        description="Admin only: partner deliveries that failed (refused, or out of attempts), newest first.",
+        permission_classes=[IsOperator],
+    )
+    async def inbox_dead_letters(self, info: Info, first: int = 50) -> list[InboxDelivery]:
+        return await hub_resolvers.inbox(info, unmatched=False, first=first)
+
+    @strawberry.field(
+        description="Admin only: accruals parked because the member they name is not known (yet).",
+        permission_classes=[IsOperator],
+    )
+    async def unmatched_accruals(self, info: Info, first: int = 50) -> list[InboxDelivery]:
+        return await hub_resolvers.inbox(info, unmatched=True, first=first)
+
+    @strawberry.field(
+        description="Admin only: operational events to act on (an endpoint disabled, say).",
+        permission_classes=[IsOperator],
+    )
+    async def operational_events(
+        self, info: Info, include_acknowledged: bool = False
+    ) -> list[OperationalEvent]:
+        return await hub_resolvers.operational_events(info, include_acknowledged)
+
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
 class Mutation:
+    @strawberry.mutation(
+        description="Admin only: register a partner endpoint for our events; answers its signing secret, shown once.",
+        permission_classes=[IsOperator],
+    )
+    async def add_partner_endpoint(
+        self, info: Info, input: AddPartnerEndpointInput
+    ) -> NewPartnerEndpointResult:
+        return await hub_resolvers.add_endpoint(info, input)
+
+    @strawberry.mutation(
+        description="Admin only: enable (its failure run starts afresh) or disable an endpoint.",
+        permission_classes=[IsOperator],
+    )
+    async def set_partner_endpoint_enabled(self, info: Info, id: int, enabled: bool) -> PartnerEndpointResult:
+        return await hub_resolvers.set_endpoint_enabled(info, id, enabled)
+
+    @strawberry.mutation(
+        description="Admin only: send one message again (to one endpoint, or all that take it), from the start "
+        "of the retry schedule.",
+        permission_classes=[IsOperator],
+    )
+    async def replay_outbound_message(
+        self, info: Info, webhook_id: str, endpoint_id: int | None = None
+    ) -> QueuedResult:
+        return await hub_resolvers.queued(hub_resolvers.hub_of(info).replay_message(webhook_id, endpoint_id))
+
+    @strawberry.mutation(
+        description="Admin only: send again every failed message of an endpoint from a time on.",
+        permission_classes=[IsOperator],
+    )
+    async def replay_failed_deliveries(
+        self, info: Info, endpoint_id: int, since: dt.datetime
+    ) -> QueuedResult:
+        return await hub_resolvers.queued(hub_resolvers.hub_of(info).replay_failed(endpoint_id, since))
+
+    @strawberry.mutation(
+        description="Admin only: process parked or failed partner deliveries again (none given: every unmatched "
+        "one). An accrual credited meanwhile posts nothing more.",
+        permission_classes=[IsOperator],
+    )
+    async def reprocess_inbox(self, info: Info, ids: list[int] | None = None) -> QueuedResult:
+        return await hub_resolvers.queued(hub_resolvers.hub_of(info).reprocess(ids))
+
     @strawberry.mutation(
         description="Enrol a new member: returns the 9-digit account number, the first 15-digit service card "
         "number and an access token. Base members without advertising consent get a 9999 card, with it 9920."

@@ -232,7 +232,9 @@ async def test_two_workers_keep_each_member_s_deliveries_in_order(
     backends = await open_backends(APP_REDIS_URL)
     policy = InboxPolicy(partitions=hub_settings.inbox_partitions)
     workers = [
-        InboxWorker(queue=backends.ports.queue, rules=current_rules(), consumer=f"w{n}", policy=policy, batch=1)
+        InboxWorker(
+            queue=backends.ports.queue, rules=current_rules(), consumer=f"w{n}", policy=policy, batch=1
+        )
         for n in range(2)
     ]
     stop_event = asyncio.Event()

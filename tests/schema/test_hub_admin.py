@@ -1,0 +1,172 @@
+"""Admin GraphQL over the partner hub, end to end: an operator registers a partner endpoint, a partner
+accrual goes through the inbox, the relay and the sender to a real receiver, and the operator sees the
+delivery with its attempts, the unmatched accrual, and re-processes it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+from httpx import AsyncClient
+
+from gateway.operators import OperatorTokens
+from gateway.settings import Settings
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import balances_of
+from tests.factories import TEST_SECRET, gql, make_member, make_partner
+from tests.support import signed_delivery
+from tests.webhooks.receiver import Receiver, running_receiver, verify_standard_webhook
+from webhooks.models import InboxState, PartnerInbox
+
+ADD_ENDPOINT = """
+mutation A($input: AddPartnerEndpointInput!) {
+  addPartnerEndpoint(input: $input) {
+    __typename
+    ... on NewPartnerEndpoint { secret endpoint { id url eventTypes enabled } }
+    ... on InputError { code field }
+  }
+}
+"""
+DELIVERIES = """
+query D($endpointId: Int) {
+  outboundDeliveries(endpointId: $endpointId) {
+    webhookId eventType state attempts attemptLog { statusCode durationMs }
+  }
+}
+"""
+UNMATCHED = "{ unmatchedAccruals { id webhookId errorCode state payload } }"
+REPROCESS = "mutation { reprocessInbox { __typename ... on Queued { count } ... on InputError { code } } }"
+ENDPOINTS = "{ partnerEndpoints { id partnerCode enabled eventTypes } }"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"outbound_allowed_hosts": "127.0.0.1"})
+
+
+@pytest.fixture
+def operator_token() -> str:
+    return OperatorTokens(TEST_SECRET).issue(name="ops.alice", ttl_s=600)
+
+
+async def eventually(check: Any, timeout_s: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await check():
+        assert loop.time() < deadline, "not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def deliver(client: AsyncClient, secret: str, event: dict[str, Any], webhook_id: str) -> None:
+    body, headers = signed_delivery(secret, event, webhook_id=webhook_id)
+    response = await client.post("/webhooks/partners/swiss", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+
+
+def accrual(member: dict[str, str], transaction_id: str) -> dict[str, Any]:
+    return {
+        "type": "accrual.created",
+        "data": {
+            "member": member,
+            "transactionId": transaction_id,
+            "activityDate": "2026-03-01",
+            "miles": 800,
+        },
+    }
+
+
+async def test_an_operator_follows_an_accrual_out_to_the_partner_and_re_processes_an_unmatched_one(
+    client: AsyncClient, operator_token: str, receiver: Receiver
+) -> None:
+    # given: a partner and an endpoint for accrual outcomes, added by an operator
+    partner = await make_partner("swiss")
+    refused = await gql(
+        client,
+        ADD_ENDPOINT,
+        {"input": {"partnerCode": "swiss", "url": "https://10.1.2.3/in", "eventTypes": ["accrual.credited"]}},
+        token=operator_token,
+    )
+    assert refused["data"]["addPartnerEndpoint"] == {
+        "__typename": "InputError",
+        "code": "URL_HOST_NOT_ALLOWED",
+        "field": "url",
+    }
+    added = await gql(
+        client,
+        ADD_ENDPOINT,
+        {
+            "input": {
+                "partnerCode": "swiss",
+                "url": receiver.url(),
+                "eventTypes": ["accrual.credited", "accrual.rejected"],
+            }
+        },
+        token=operator_token,
+    )
+    result = added["data"]["addPartnerEndpoint"]
+    assert result["__typename"] == "NewPartnerEndpoint" and result["secret"].startswith("whsec_")
+    endpoint_id = result["endpoint"]["id"]
+    member = await make_member()
+
+    # when: the partner sends an accrual for the member, and one naming an account nobody has
+    await deliver(
+        client, partner.signing_secret, accrual({"serviceCardNumber": member.card.number}, "LX-1"), "msg_1"
+    )
+    await deliver(client, partner.signing_secret, accrual({"accountNumber": "999999999"}, "LX-2"), "msg_2")
+
+    # then: the partner hears of both, signed with the endpoint's secret
+    async def two_received() -> bool:
+        return len(receiver.requests) >= 2
+
+    await eventually(two_received)
+    types = sorted(orjson.loads(r.body)["type"] for r in receiver.requests)
+    assert types == ["accrual.credited", "accrual.rejected"]
+    assert all(verify_standard_webhook(result["secret"], r) for r in receiver.requests)
+    # and the operator sees both deliveries with their attempts
+    seen = (await gql(client, DELIVERIES, {"endpointId": endpoint_id}, token=operator_token))["data"]
+    assert sorted((d["eventType"], d["state"], d["attempts"]) for d in seen["outboundDeliveries"]) == [
+        ("accrual.credited", "succeeded", 1),
+        ("accrual.rejected", "succeeded", 1),
+    ]
+    assert all(d["attemptLog"][0]["statusCode"] == 200 for d in seen["outboundDeliveries"])
+    # and the unmatched accrual, with its reason
+    unmatched = (await gql(client, UNMATCHED, token=operator_token))["data"]["unmatchedAccruals"]
+    assert [(u["webhookId"], u["errorCode"], u["state"]) for u in unmatched] == [
+        ("msg_2", "MEMBER_NOT_FOUND", "unmatched")
+    ]
+
+    # when: support corrects the stored reference and the operator re-processes
+    row = await PartnerInbox.get(webhook_id="msg_2")
+    row.payload["data"]["member"] = {"accountNumber": member.member.account_number}
+    await PartnerInbox.filter(id=row.id).update(payload=row.payload)
+    queued = await gql(client, REPROCESS, token=operator_token)
+    assert queued["data"]["reprocessInbox"] == {"__typename": "Queued", "count": 1}
+
+    # then: credited once
+    async def processed() -> bool:
+        return (await PartnerInbox.get(id=row.id)).state is InboxState.PROCESSED
+
+    await eventually(processed)
+    assert (await balances_of(account_id=member.member.id))[Currency.AWARD_MILES] == 1600
+
+
+async def test_callers_without_an_operator_token_cannot_see_the_hub(client: AsyncClient) -> None:
+    for query in (
+        ENDPOINTS,
+        UNMATCHED,
+        "{ inboxDeadLetters { id } }",
+        "{ operationalEvents { id } }",
+        REPROCESS,
+    ):
+        body = await gql(client, query)
+        assert body.get("data") is None, body
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
