@@ -427,3 +427,47 @@ async def test_accruals_credited_and_refused_are_told_to_the_partner_that_sent_t
     # and the relay running again publishes nothing twice
     await relay_once(MemoryPubSub())
     assert await OutboundDelivery.all().count() == 2
+
+
+async def test_an_offer_activation_reaches_the_offer_s_partner_only(
+    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    from loyalty.offers.models import OfferKind
+    from loyalty.offers.service import activate_offer, add_offer
+
+    # given: a shop's offer, and endpoints of the shop and of another partner for activations
+    await make_partner("shopx", PartnerKind.SHOP)
+    await make_partner("swiss")
+    shop = await endpoint_for(receiver, partner="shopx", types=("offer.activated",))
+    await create_endpoint(
+        partner_code="swiss",
+        url=receiver.url("/swiss"),
+        event_types=["offer.activated"],
+        box=partner_box_for_tests(),
+        policy=POLICY,
+    )
+    now = dt.datetime.now(dt.UTC)
+    await add_offer(
+        code="SHOPX-DOUBLE",
+        partner_code="shopx",
+        kind=OfferKind.EARN,
+        title="Double miles",
+        starts_at=now - dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=1),
+        bonus_miles=500,
+    )
+    member = await make_member()
+
+    # when: the member activates it
+    await activate_offer(account_id=member.member.id, code="SHOPX-DOUBLE", now=now)
+    while await relay_once(MemoryPubSub()):
+        pass
+    await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
+
+    # then: the shop hears of it, nobody else
+    assert [r.path for r in receiver.requests] == ["/hook"]
+    body = orjson.loads(receiver.requests[0].body)
+    assert body["type"] == "offer.activated"
+    assert body["data"]["offerCode"] == "SHOPX-DOUBLE"
+    assert body["data"]["accountNumber"] == member.member.account_number
+    assert verify_standard_webhook(shop.secret, receiver.requests[0])
