@@ -20,6 +20,7 @@ from httpx import ASGITransport, AsyncClient
 from redis.asyncio import Redis
 
 from gateway.backends import open_backends
+from gateway.db import close_database, open_database
 from gateway.settings import Settings
 from loyalty.ledger.models import Currency, Posting
 from loyalty.ledger.service import balances_of
@@ -251,3 +252,47 @@ async def test_two_workers_keep_each_member_s_deliveries_in_order(
     assert failed == []
     for member in members:
         assert (await balances_of(account_id=member.member.id))[Currency.AWARD_MILES] == 0
+
+
+async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it_is_back(
+    hub_settings: Settings,
+) -> None:
+    from gateway.app import create_app
+
+    # given: a gateway whose Redis does not answer (nothing listens on its port)
+    down = hub_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    application = create_app(down)
+    async with (
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as client,
+    ):
+        partner = await make_partner("swiss")
+        members = [await make_member(f"m{n}@example.com") for n in range(3)]
+        # when: deliveries arrive
+        await deliver(
+            client, partner, [accrual(m, f"LX-{i}-{n}") for i, m in enumerate(members) for n in range(5)]
+        )
+        # then: each was stored before its 2xx, and readiness says Redis is down
+        assert await PartnerInbox.filter(state=InboxState.PENDING).count() == 15
+        assert (await client.get("/readyz")).status_code == 503
+
+    # when: Redis is back and a worker runs
+    await open_database(hub_settings)
+    backends = await open_backends(APP_REDIS_URL)
+    worker = InboxWorker(
+        queue=backends.ports.queue, rules=current_rules(), consumer="back", sweep_older_than_s=0
+    )
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop=stop_event))
+    try:
+        try:
+            await wait_until(_none_pending, timeout_s=60, what="the inbox drains once Redis is back")
+        finally:
+            stop_event.set()
+            await asyncio.wait_for(task, timeout=10)
+            await backends.close()
+
+        # then: everything credited, once
+        assert await Posting.filter(source="PARTNER_ACCRUAL").count() == 15
+    finally:
+        await close_database()
