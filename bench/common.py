@@ -1,0 +1,207 @@
+"""What the benchmarks share: a fresh PostgreSQL database and Redis database, members and a partner to
+work with, ``milesgate`` processes, readiness, percentiles and the ledger check at the end.
+
+Everything listens on and talks to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from redis.asyncio import Redis
+from svix.webhooks import Webhook
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET_KEY = "bench-secret-key-long-enough-0123456789abcdefghijklmnop"  # noqa: S105 - throw-away bench databases
+PIN = "739152"
+
+
+@dataclass(frozen=True)
+class Stores:
+    db_name: str
+    redis_url: str
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
+
+    @property
+    def asyncpg_url(self) -> str:
+        return self.database_url.replace("postgres://", "postgresql://", 1)
+
+    def env(self, data_dir: Path, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MILESGATE_DATABASE_URL": self.database_url,
+            "MILESGATE_REDIS_URL": self.redis_url,
+            "MILESGATE_SECRET_KEY": SECRET_KEY,
+            "MILESGATE_DATA_DIR": str(data_dir),
+            "MILESGATE_RUN_WORKER_IN_PROCESS": "false",
+            "MILESGATE_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+
+
+async def fresh_stores(stores: Stores) -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{stores.db_name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{stores.db_name}"')
+    finally:
+        await admin.close()
+    redis = Redis.from_url(stores.redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+def settings_for(stores: Stores, data_dir: Path) -> Any:
+    from gateway.settings import Settings
+
+    return Settings(database_url=stores.database_url, data_dir=data_dir, secret_key=SECRET_KEY)
+
+
+def letters(number: int) -> str:
+    """A name part from a number (names hold letters only)."""
+    return "".join(chr(ord("a") + int(digit)) for digit in str(number))
+
+
+async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) -> tuple[str, list[Any]]:
+    """Migrate, add the partner ``swiss`` and ``members`` members (each credited ``miles``); the partner's
+    signing secret and the enrolled members."""
+    from gateway.cli import database
+    from gateway.db import apply_migrations
+    from gateway.partner_secrets import partner_secret_box
+    from loyalty.ledger.models import Currency
+    from loyalty.ledger.service import post
+    from loyalty.members.service import Enrolment, enrol
+    from loyalty.rules import current_rules
+    from partners.models import PartnerKind
+    from partners.service import add_partner
+
+    settings = settings_for(stores, data_dir)
+    await apply_migrations(settings)
+    rules = current_rules()
+    async with database(settings):
+        partner = await add_partner(
+            code="swiss", name="SWISS", kind=PartnerKind.AIRLINE, box=partner_secret_box(settings)
+        )
+        enrolled = []
+        for n in range(members):
+            member = await enrol(
+                enrolment=Enrolment(
+                    given_name="Bench",
+                    family_name="Member" + letters(n),
+                    email=f"bench{n}@example.com",
+                    date_of_birth=dt.date(1980, 1, 1),
+                    country="DE",
+                    pin=PIN,
+                    advertising_consent=True,
+                ),
+                rules=rules,
+            )
+            if miles:
+                await post(
+                    account_id=member.member.id,
+                    amounts={Currency.AWARD_MILES: miles},
+                    source="ADJUSTMENT",
+                    idempotency_key=f"bench-seed-{member.member.id}",
+                    activity_date=dt.date.today(),
+                    rule_version=rules.version,
+                    description="bench seed",
+                )
+            enrolled.append(member)
+    return partner.signing_secret, enrolled
+
+
+def accrual(card_number: str, transaction_id: str, miles: int = 100) -> dict[str, Any]:
+    return {
+        "type": "accrual.created",
+        "data": {
+            "member": {"serviceCardNumber": card_number},
+            "transactionId": transaction_id,
+            "activityDate": dt.date.today().isoformat(),
+            "miles": miles,
+        },
+    }
+
+
+def signed(secret: str, event: dict[str, Any], webhook_id: str | None = None) -> tuple[bytes, dict[str, str]]:
+    body = orjson.dumps(event)
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    now = dt.datetime.now(dt.UTC)
+    return body, {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, body.decode()),
+        "content-type": "application/json",
+    }
+
+
+def milesgate(stores: Stores, data_dir: Path, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, env=stores.env(data_dir, **extra_env)
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def wait_ready(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"nothing ready on port {port}")
+
+
+def percentiles(latencies_s: list[float]) -> dict[str, float]:
+    if not latencies_s:
+        return {}
+    ordered = sorted(latencies_s)
+
+    def at(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+    return {
+        "p50_ms": at(0.50),
+        "p90_ms": at(0.90),
+        "p99_ms": at(0.99),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+async def ledger_clean(stores: Stores, data_dir: Path) -> bool:
+    from gateway.cli import database
+    from loyalty.ledger.verify import verify_ledger
+
+    async with database(settings_for(stores, data_dir)):
+        return (await verify_ledger()).clean

@@ -1,0 +1,305 @@
+"""A mixed load against milesgate on PostgreSQL + Redis, then the proof that nothing was lost or doubled.
+
+For ``--seconds`` (bounded), ``--concurrency`` virtual users on loopback each loop over a random mix:
+dashboard queries (GraphQL), sign-ins, redemptions of a 3,000-mile reward, and partner accruals of which 5 %
+are duplicates (the same delivery again, or the same partner transaction under a new webhook id). The
+gateway runs with 2 uvicorn workers, and one ``milesgate worker`` applies the inbox.
+
+Afterwards: ``ledger verify`` is clean; every distinct partner transaction is exactly one posting; no
+balance is negative; each member's award miles equal seed + accruals - redemptions. Error rate and latency
+percentiles per operation are printed as JSON. Exit status 1 if any check fails.
+
+Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
+It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import (
+    PIN,
+    Stores,
+    accrual,
+    fresh_stores,
+    ledger_clean,
+    milesgate,
+    percentiles,
+    seed,
+    signed,
+    stop,
+    wait_ready,
+)
+
+STORES = Stores(db_name="milesgate_load", redis_url="redis://127.0.0.1:6379/12")
+PORT = 8766
+SEED_MILES = 50_000
+REWARD, REWARD_MILES = "SHOP-LUGGAGE-TAG", 3000
+MIX = (("dashboard", 50), ("sign_in", 15), ("redeem", 10), ("accrual", 25))
+DUPLICATE_SHARE = 0.05
+
+DASHBOARD = """{ me { accountNumber givenName tier card { number validUntil }
+  balances { awardMiles points qualifyingPoints honCirclePoints }
+  statement(first: 10) { edges { node { bookedAt description amounts { currency amount } } } }
+  milesExpiring { expiresOn miles } offers { code title } } }"""
+SIGN_IN = """mutation S($id: String!, $pin: String!) { signIn(input: {method: SERVICE_CARD_NUMBER, identifier: $id,
+  secret: $pin}) { __typename ... on SignedIn { accessToken } } }"""
+REDEEM = """mutation R($code: String!, $req: String!) { redeem(rewardCode: $code, requestId: $req) {
+  __typename } }"""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, operation: str, seconds: float, outcome: str) -> None:
+        self.latencies[operation].append(seconds)
+        self.outcomes[operation][outcome] += 1
+
+    def report(self, elapsed: float) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for operation, latencies in self.latencies.items():
+            outcomes = dict(self.outcomes[operation])
+            errors = sum(count for outcome, count in outcomes.items() if outcome.startswith("error"))
+            out[operation] = {
+                "requests": len(latencies),
+                "per_second": round(len(latencies) / elapsed, 1),
+                "error_rate": round(errors / len(latencies), 4),
+                "outcomes": outcomes,
+                **percentiles(latencies),
+            }
+        return out
+
+
+async def virtual_user(
+    client: httpx.AsyncClient,
+    secret: str,
+    members: list[Any],
+    tokens: dict[int, str],
+    sent: dict[str, tuple[bytes, dict[str, str]]],
+    redeemed: dict[int, int],
+    recorder: Recorder,
+    deadline: float,
+    rng: random.Random,
+) -> None:
+    operations = [name for name, weight in MIX for _ in range(weight)]
+    while time.monotonic() < deadline:
+        member = rng.choice(members)
+        account = member.member.id
+        operation = rng.choice(operations)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            if operation == "dashboard":
+                response = await client.post(
+                    "/graphql",
+                    json={"query": DASHBOARD},
+                    headers={"authorization": f"Bearer {tokens[account]}"},
+                )
+                body = response.json()
+                if response.status_code != 200 or body.get("errors") or not body["data"]["me"]:
+                    outcome = f"error:{response.status_code}"
+            elif operation == "sign_in":
+                response = await client.post(
+                    "/graphql",
+                    json={"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}},
+                )
+                result = response.json().get("data", {}) or {}
+                signed_in = result.get("signIn") or {}
+                if signed_in.get("__typename") == "SignedIn":
+                    tokens[account] = signed_in["accessToken"]
+                elif response.status_code == 429 or signed_in.get("__typename") == "RateLimited":
+                    outcome = "limited"
+                else:
+                    outcome = f"error:{response.status_code}:{signed_in.get('__typename')}"
+            elif operation == "redeem":
+                response = await client.post(
+                    "/graphql",
+                    json={"query": REDEEM, "variables": {"code": REWARD, "req": uuid.uuid4().hex}},
+                    headers={"authorization": f"Bearer {tokens[account]}"},
+                )
+                kind = ((response.json().get("data") or {}).get("redeem") or {}).get("__typename")
+                if kind == "Redeemed":
+                    redeemed[account] += 1
+                elif kind == "InsufficientMiles":
+                    outcome = "insufficient"
+                else:
+                    outcome = f"error:{response.status_code}:{kind}"
+            else:
+                if sent and rng.random() < DUPLICATE_SHARE:
+                    key = rng.choice(list(sent))
+                    body, headers = sent[key]
+                    if rng.random() < 0.5:  # the same transaction under a new webhook id
+                        body, headers = signed(secret, json.loads(body))
+                    operation = "accrual_duplicate"
+                else:
+                    transaction = f"LOAD-{uuid.uuid4().hex[:12]}"
+                    body, headers = signed(
+                        secret, accrual(member.card.number, transaction, miles=rng.randint(50, 500))
+                    )
+                    sent[transaction] = (body, headers)
+                response = await client.post("/webhooks/partners/swiss", content=body, headers=headers)
+                if response.status_code not in (200, 202):
+                    outcome = f"error:{response.status_code}"
+        except httpx.HTTPError as exc:
+            outcome = f"error:{type(exc).__name__}"
+        recorder.add(operation, time.perf_counter() - started, outcome)
+
+
+async def settle(timeout_s: float) -> dict[str, int]:
+    connection = await asyncpg.connect(STORES.asyncpg_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            rows = await connection.fetch("SELECT state, count(*) AS n FROM partner_inbox GROUP BY state")
+            counts = {row["state"]: row["n"] for row in rows}
+            if not counts.get("pending") or time.monotonic() > deadline:
+                return counts
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def checks(members: list[Any], sent: dict[str, Any], redeemed: dict[int, int]) -> dict[str, Any]:
+    connection = await asyncpg.connect(STORES.asyncpg_url)
+    try:
+        postings = await connection.fetch(
+            "SELECT partner_reference, count(*) AS n FROM postings WHERE source = 'PARTNER_ACCRUAL' "
+            "GROUP BY partner_reference"
+        )
+        per_transaction = {row["partner_reference"].split(":", 1)[1]: row["n"] for row in postings}
+        negative = await connection.fetchval("SELECT count(*) FROM balances WHERE amount < 0")
+        balances = {
+            row["account_id"]: row["amount"]
+            for row in await connection.fetch(
+                "SELECT account_id, amount FROM balances WHERE currency = 'AWARD_MILES'"
+            )
+        }
+        credited = {
+            row["account_id"]: row["total"]
+            for row in await connection.fetch(
+                "SELECT p.account_id, sum(e.amount) AS total FROM postings p JOIN ledger_entries e ON e.posting_id = p.id "
+                "WHERE p.source = 'PARTNER_ACCRUAL' AND e.currency = 'AWARD_MILES' GROUP BY p.account_id"
+            )
+        }
+    finally:
+        await connection.close()
+    missing = [t for t in sent if per_transaction.get(t, 0) == 0]
+    doubled = [t for t, n in per_transaction.items() if n > 1]
+    wrong = [
+        m.member.id
+        for m in members
+        if balances.get(m.member.id, 0)
+        != SEED_MILES + credited.get(m.member.id, 0) - REWARD_MILES * redeemed[m.member.id]
+    ]
+    return {
+        "transactions_sent": len(sent),
+        "missing": len(missing),
+        "doubled": len(doubled),
+        "negative_balances": negative,
+        "balances_off": len(wrong),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--members", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not 1 <= args.seconds <= 900:
+        parser.error("--seconds is 1 to 900: the load is bounded")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-load-"))
+    await fresh_stores(STORES)
+    print(f"seeding {args.members} members with {SEED_MILES} miles each ...", flush=True)
+    secret, members = await seed(STORES, data_dir, args.members, miles=SEED_MILES)
+    limits = {  # generous: this measures the service, not the abuse limits
+        "MILESGATE_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000",
+        "MILESGATE_RATE_LIMIT_PER_MEMBER_PER_MINUTE": "1000000",
+        "MILESGATE_RATE_LIMIT_SENSITIVE_PER_MINUTE": "1000000",
+    }
+    gateway = milesgate(STORES, data_dir, "serve", "--port", str(PORT), "--workers", "2", **limits)
+    worker = milesgate(STORES, data_dir, "worker", "--name", "load-worker")
+    recorder = Recorder()
+    sent: dict[str, tuple[bytes, dict[str, str]]] = {}
+    redeemed: dict[int, int] = defaultdict(int)
+    try:
+        await wait_ready(PORT)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{PORT}", trust_env=False, timeout=30
+        ) as client:
+            tokens: dict[int, str] = {}
+            for member in members:
+                response = await client.post(
+                    "/graphql", json={"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}}
+                )
+                tokens[member.member.id] = response.json()["data"]["signIn"]["accessToken"]
+            print(f"load for {args.seconds:g} s with {args.concurrency} users ...", flush=True)
+            started = time.monotonic()
+            deadline = started + args.seconds
+            await asyncio.gather(
+                *(
+                    virtual_user(
+                        client,
+                        secret,
+                        members,
+                        tokens,
+                        sent,
+                        redeemed,
+                        recorder,
+                        deadline,
+                        random.Random(args.seed + n),
+                    )
+                    for n in range(args.concurrency)
+                )
+            )
+            elapsed = time.monotonic() - started
+        inbox = await settle(timeout_s=300)
+    finally:
+        stop(worker)
+        stop(gateway)
+
+    verdict = await checks(members, sent, redeemed)
+    clean = await ledger_clean(STORES, data_dir)
+    result = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "args": vars(args),
+        "operations": recorder.report(elapsed),
+        "inbox": inbox,
+        "checks": verdict,
+        "ledger_clean": clean,
+    }
+    print(json.dumps(result, indent=2))
+    ok = clean and not (
+        verdict["missing"] or verdict["doubled"] or verdict["negative_balances"] or verdict["balances_off"]
+    )
+    if not ok or inbox.get("pending"):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
