@@ -21,7 +21,6 @@ from schema.retro_credit import (
     PhotoCreditReceipt,
     RequestRetroCreditResult,
     RetroCreditInput,
-    RetroCreditRefusalCode,
     RetroCreditRefused,
     RetroCreditRequest,
     RetroCreditRequested,
@@ -34,9 +33,7 @@ def _now() -> dt.datetime:
 
 def _refusal(error: DomainError) -> RequestRetroCreditResult:
     if isinstance(error, service.RetroCreditRefused):
-        return RetroCreditRefused(
-            code=RetroCreditRefusalCode(error.code), field=error.field, message=error.message
-        )
+        return RetroCreditRefused(code=error.code, field=error.field, message=error.message)
     if isinstance(error, BoardingPassInvalidError):
         return BoardingPassInvalid.from_domain(error)
     return InputError.from_domain(error)

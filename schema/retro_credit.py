@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Annotated
 
 import strawberry
@@ -33,13 +32,6 @@ strawberry.enum(
 strawberry.enum(
     ReceiptState, description="SUBMITTED until the partner decides, then APPROVED (credited) or REJECTED."
 )
-
-
-@strawberry.enum(description="Why a retro-credit request was not registered.")
-class RetroCreditRefusalCode(StrEnum):
-    DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
-    ALREADY_CREDITED = "ALREADY_CREDITED"
-    DOC_REQUIRED = "DOC_REQUIRED"
 
 
 @strawberry.type(description="A request to credit a flight afterwards, and where it stands.")
@@ -114,8 +106,9 @@ class RetroCreditRequested:
 
 @strawberry.type(description="The request was not registered (nothing was changed).")
 class RetroCreditRefused:
-    code: RetroCreditRefusalCode = strawberry.field(
-        description="DUPLICATE_REQUEST, ALREADY_CREDITED or DOC_REQUIRED."
+    code: str = strawberry.field(
+        description="DUPLICATE_REQUEST (asked for already and not rejected), ALREADY_CREDITED or DOC_REQUIRED "
+        "(the airline needs the boarding pass)."
     )
     field: str | None = strawberry.field(description="The input field concerned.")
     message: str = strawberry.field(description="A sentence for people.")

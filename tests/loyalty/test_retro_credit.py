@@ -179,10 +179,10 @@ async def test_a_second_request_for_the_same_flight_is_refused_while_the_first_s
 
 
 async def test_a_rejected_request_may_be_asked_again(member_id: int, partner_id: int) -> None:
-    united = {"carrier": "UA", "flight_number": "960", "flight_date": dt.date(2025, 9, 10)}
+    united: dict[str, Any] = {"carrier": "UA", "flight_number": "960", "flight_date": dt.date(2025, 9, 10)}
     early = await ask(member_id, **united)
     assert early.reason is RetroCreditReason.TOO_EARLY_WAIT_7D
-    await flown(partner_id, **{**united, "flight_number": "960"})
+    await flown(partner_id, **united)
     later = await ask(member_id, now=NOW + dt.timedelta(days=2), **united)
     assert later.state is ACCEPTED
 
@@ -213,7 +213,12 @@ async def test_automatic_accrual_after_an_accepted_request_credits_nothing_more(
 
 
 async def test_an_airline_that_wants_the_boarding_pass_gets_it(member_id: int, partner_id: int) -> None:
-    turkish = {"carrier": "TK", "flight_number": "1590", "origin": "IST", "destination": "FRA"}
+    turkish: dict[str, Any] = {
+        "carrier": "TK",
+        "flight_number": "1590",
+        "origin": "IST",
+        "destination": "FRA",
+    }
     with pytest.raises(RetroCreditRefused) as refused:
         await ask(member_id, **turkish)
     assert refused.value.code == "DOC_REQUIRED"
