@@ -29,6 +29,7 @@ from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
 from gateway.partner_hub import delivery_policy, inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
+from gateway.retro_credit_routes import photo_credit_receipt, retro_credit_by_boarding_pass_image
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
@@ -160,6 +161,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql_endpoint),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
+        Route("/retro-credit/boarding-pass", retro_credit_by_boarding_pass_image, methods=["POST"]),
+        Route("/photo-credit/receipts", photo_credit_receipt, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -22,6 +23,7 @@ from loyalty.bcbp.dates import BoardingPassTooOld
 from loyalty.bcbp.images import ImageRejected
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.bcbp.service import ScannedBoardingPass, scan_boarding_pass_image
+from loyalty.errors import DomainError
 from loyalty.ports import Backends
 from loyalty.rules import ProgrammeRules
 from webhooks.inbound import DeliveryRefused
@@ -50,45 +52,71 @@ def _json(scanned: ScannedBoardingPass) -> dict[str, Any]:
     }
 
 
-def _refusal(status: int, error: ImageRejected | BoardingPassInvalid | BoardingPassTooOld) -> JSONResponse:
+def refusal(status: int, error: DomainError) -> JSONResponse:
     body: dict[str, Any] = {"code": error.code, "message": error.message, "field": error.field}
     if isinstance(error, BoardingPassInvalid):
         body["position"] = error.position
     return JSONResponse({"error": body}, status_code=status)
 
 
-async def scan_boarding_pass(request: Request) -> JSONResponse:
+@dataclass(frozen=True, slots=True)
+class MemberUpload:
+    """A signed-in member's picture, within the size and rate limits."""
+
+    account_id: int
+    body: bytes
+    content_type: str | None
+
+
+async def read_member_upload(
+    request: Request, *, purpose: str, per_minute: int, max_bytes: int
+) -> MemberUpload | JSONResponse:
+    """Who is uploading (bearer token), whether they may upload now (``per_minute`` per ``purpose``),
+    and the body up to ``max_bytes``; the refusal to answer with otherwise."""
     tokens: TokenService = request.app.state.tokens
-    rules: ProgrammeRules = request.app.state.rules
     ports: Backends = request.app.state.backends.ports
     token = bearer_token(request.headers.get("authorization"))
     principal = tokens.verify(token) if token else None
     if principal is None:
-        return error_response(401, "UNAUTHENTICATED", "sign in to upload a boarding pass")
-    limits = rules.boarding_pass
+        return error_response(401, "UNAUTHENTICATED", "sign in to upload a picture")
     decision = await ports.rate_limiter.hit(
-        f"bcbp-scan:{{acct:{principal.account_id}}}", limit=limits.scans_per_minute, window_s=60
+        f"{purpose}:{{acct:{principal.account_id}}}", limit=per_minute, window_s=60
     )
     if not decision.allowed:
-        return error_response(429, "TOO_MANY_SCANS", f"at most {limits.scans_per_minute} pictures a minute")
+        return error_response(429, "TOO_MANY_UPLOADS", f"at most {per_minute} pictures a minute")
     try:
-        image = await read_limited(request, limits.image_max_bytes)
+        body = await read_limited(request, max_bytes)
     except DeliveryRefused:
-        return error_response(
-            413, "IMAGE_TOO_LARGE", f"a picture may have at most {limits.image_max_bytes:,} bytes"
-        )
+        return error_response(413, "IMAGE_TOO_LARGE", f"a picture may have at most {max_bytes:,} bytes")
     except ClientDisconnect:
         return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
+    return MemberUpload(
+        account_id=principal.account_id, body=body, content_type=request.headers.get("content-type")
+    )
+
+
+def image_refusal(rejected: ImageRejected) -> JSONResponse:
+    return refusal(_STATUS.get(rejected.code, 422), rejected)
+
+
+async def scan_boarding_pass(request: Request) -> JSONResponse:
+    rules: ProgrammeRules = request.app.state.rules
+    limits = rules.boarding_pass
+    upload = await read_member_upload(
+        request, purpose="bcbp-scan", per_minute=limits.scans_per_minute, max_bytes=limits.image_max_bytes
+    )
+    if isinstance(upload, JSONResponse):
+        return upload
     try:
         scanned = await asyncio.to_thread(
             scan_boarding_pass_image,
-            image=image,
-            content_type=request.headers.get("content-type"),
+            image=upload.body,
+            content_type=upload.content_type,
             scanned_on=dt.datetime.now(dt.UTC).date(),
             rules=limits,
         )
     except ImageRejected as rejected:
-        return _refusal(_STATUS.get(rejected.code, 422), rejected)
+        return image_refusal(rejected)
     except (BoardingPassInvalid, BoardingPassTooOld) as invalid:
-        return _refusal(422, invalid)
+        return refusal(422, invalid)
     return JSONResponse(_json(scanned))

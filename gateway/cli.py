@@ -24,6 +24,7 @@ from gateway.cli_offers import offers_app
 from gateway.cli_partners import operators_app, partners_app
 from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
+from gateway.cli_retro_credit import retro_credit_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.event_relay import run_event_relay
@@ -56,6 +57,7 @@ app.command("warn-expiring")(warn_expiring_command)
 app.add_typer(pools_app, name="pools")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(retro_credit_app, name="retro-credit")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "loyalty.pooling.models",
     "loyalty.flown.models",
     "loyalty.photo_credit.models",
+    "loyalty.retro_credit.models",
     "partners.models",
     "webhooks.models",
     "webhooks.outbound.models",

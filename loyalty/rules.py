@@ -177,6 +177,52 @@ class PoolingRules:
 
 
 @dataclass(frozen=True, slots=True)
+class RetroCreditRules:
+    """Retroactive credit of flights (DOMAIN.md 6): the window, the partners' waiting period, documents."""
+
+    window_months: int
+    partner_wait_days: int
+    group_carriers: frozenset[str]
+    boarding_pass_required_carriers: frozenset[str]
+    partner_data_wait_days: int
+    name_titles: frozenset[str]
+    compartment_cabins: dict[str, str]
+    """Boarding-pass compartment code -> cabin name (ECONOMY for codes not listed)."""
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> RetroCreditRules:
+        compartments = {
+            str(code).upper(): str(cabin)
+            for cabin, codes in data["compartment_cabins"].items()
+            for code in codes
+        }
+        return cls(
+            window_months=int(data["window_months"]),
+            partner_wait_days=int(data["partner_wait_days"]),
+            group_carriers=frozenset(str(code).upper() for code in data["group_carriers"]),
+            boarding_pass_required_carriers=frozenset(
+                str(code).upper() for code in data["boarding_pass_required_carriers"]
+            ),
+            partner_data_wait_days=int(data["partner_data_wait_days"]),
+            name_titles=frozenset(str(title).upper() for title in data["name_titles"]),
+            compartment_cabins=compartments,
+        )
+
+    def is_group_carrier(self, carrier: str) -> bool:
+        return carrier.upper() in self.group_carriers
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoCreditRules:
+    """Receipt photos for photo credit (DOMAIN.md 6): size, pixel and format limits, uploads per minute."""
+
+    image_max_bytes: int
+    image_max_pixels: int
+    image_formats: tuple[str, ...]
+    uploads_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -192,6 +238,8 @@ class ProgrammeRules:
     consents: ConsentRules
     boarding_pass: BoardingPassRules
     pooling: PoolingRules
+    retro_credit: RetroCreditRules
+    photo_credit: PhotoCreditRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -212,6 +260,10 @@ class ProgrammeRules:
                 **{**data["boarding_pass"], "image_formats": tuple(data["boarding_pass"]["image_formats"])}
             ),
             pooling=PoolingRules.from_mapping(data["pooling"]),
+            retro_credit=RetroCreditRules.from_mapping(data["retro_credit"]),
+            photo_credit=PhotoCreditRules(
+                **{**data["photo_credit"], "image_formats": tuple(data["photo_credit"]["image_formats"])}
+            ),
         )
 
 

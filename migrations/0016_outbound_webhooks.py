@@ -1,4 +1,5 @@
 from tortoise import migrations
+from gateway.migration_ops import StateOnlyAlterField
 from tortoise.migrations import operations as ops
 from orjson import loads
 from tortoise.fields.base import OnDelete
@@ -6,20 +7,7 @@ from tortoise.fields.data import JSON_DUMPS
 from webhooks.outbound.models import DeliveryState, EndpointState
 from tortoise import fields
 from tortoise.indexes import Index
-from typing import Any
 from webhooks.models import InboxState
-
-class StateOnlyAlterField(ops.AlterField):
-    """The new UNMATCHED inbox state changes no column (same max_length): record it in the migration
-    state only. A real AlterField makes SQLite rebuild partner_inbox, and the rebuild loses its unique
-    constraints (the ones that make redeliveries duplicates)."""
-
-    async def database_forward(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    async def database_backward(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
 
 class Migration(migrations.Migration):
     dependencies = [('milesgate', '0015_partner_capabilities_backfill')]

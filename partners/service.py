@@ -107,6 +107,24 @@ async def list_partners() -> list[Partner]:
     return await Partner.all().order_by("code")
 
 
+async def active_partners_with(capability: PartnerCapability) -> list[Partner]:
+    """Active partners that offer ``capability`` (e.g. the shops members may send receipt photos to)."""
+    active = await Partner.filter(state=PartnerState.ACTIVE).order_by("code")
+    return [partner for partner in active if capability in partner.capabilities]
+
+
+async def active_partner_with(code: str, capability: PartnerCapability) -> Partner:
+    """The partner, if it is active and offers ``capability``; NotFound (naming the capability) otherwise."""
+    partner = await Partner.get_or_none(code=code.strip().lower())
+    if partner is None or partner.state is not PartnerState.ACTIVE or capability not in partner.capabilities:
+        raise NotFound(
+            f"No active partner {code!r} offers {capability.value}.",
+            field="partner",
+            code="PARTNER_NOT_AVAILABLE",
+        )
+    return partner
+
+
 async def update_partner(
     *,
     code: str,

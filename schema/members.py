@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from schema.engagement import Challenge, Quiz
     from schema.offers import Offer
     from schema.pooling import Pool, PoolInvitation
+    from schema.retro_credit import PhotoCreditReceipt, RetroCreditRequest
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
 
@@ -290,6 +291,26 @@ class Member:
         from resolvers.pooling import member_invitations  # resolvers.pooling imports schema modules
 
         return await member_invitations(account_id=self.account_id)
+
+    @strawberry.field(
+        description="The member's retro-credit requests (flights credited afterwards), newest first, with "
+        "their state and, when rejected, the reason."
+    )
+    async def retro_credit_requests(
+        self,
+    ) -> list[Annotated[RetroCreditRequest, strawberry.lazy("schema.retro_credit")]]:
+        from resolvers.retro_credit import member_retro_credit_requests  # imports schema modules
+
+        return await member_retro_credit_requests(account_id=self.account_id)
+
+    @strawberry.field(
+        description="Receipt photos sent for photo credit (POST /photo-credit/receipts), newest first, with "
+        "the partner's verdict."
+    )
+    async def receipts(self) -> list[Annotated[PhotoCreditReceipt, strawberry.lazy("schema.retro_credit")]]:
+        from resolvers.retro_credit import member_receipts  # imports schema modules
+
+        return await member_receipts(account_id=self.account_id)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

@@ -29,6 +29,7 @@ from resolvers import pooling as pooling_resolvers
 from resolvers import privacy as privacy_resolvers
 from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
+from resolvers import retro_credit as retro_credit_resolvers
 from resolvers import rewards as reward_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
@@ -82,6 +83,7 @@ from schema.pooling import (
 from schema.privacy import ExportMyDataResult, SecurityNotice
 from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfileResult
 from schema.resets import CompleteResetResult, ResetRequested
+from schema.retro_credit import PhotoCreditPartner, RequestRetroCreditResult, RetroCreditInput
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
@@ -173,6 +175,13 @@ class Query:
         data: Annotated[str, strawberry.argument(description="The barcode's string, starting with M.")],
     ) -> BoardingPassResult:
         return boarding_pass_resolvers.boarding_pass(info, data)
+
+    @strawberry.field(
+        description="Shopping partners that credit miles for a photographed receipt (photo credit); send the "
+        "picture to POST /photo-credit/receipts?partner=CODE. No sign-in needed."
+    )
+    async def photo_credit_partners(self) -> list[PhotoCreditPartner]:
+        return await retro_credit_resolvers.photo_credit_partners()
 
     @strawberry.field(
         description="Admin only: every partner with its capabilities and signing keys.",
@@ -542,6 +551,32 @@ class Mutation:
         request_id: RequestIdArgument,
     ) -> RedeemFromPoolResult:
         return await pooling_resolvers.redeem(info, reward_code, request_id)
+
+    @strawberry.mutation(
+        description="Ask to credit a flight afterwards (retro credit), by form: date, flight, route, class and "
+        "ticket number. Within 6 months of the flight (flights before joining count); partner airlines outside "
+        "the Lufthansa Group only from 7 days after it; the ticket must be in the member's name. The request is "
+        "checked against the airline's flown data and then ACCEPTED (credited once) or REJECTED with a reason "
+        "(me.retroCreditRequests). A flight already credited or asked for is refused."
+    )
+    async def request_retro_credit(self, info: Info, input: RetroCreditInput) -> RequestRetroCreditResult:
+        return await retro_credit_resolvers.request_retro_credit(info, input)
+
+    @strawberry.mutation(
+        description="Ask to credit the flights of a boarding pass (its barcode string, as a scanner or POST "
+        "/boarding-passes/scan returns it); one request per flight, under the same rules as requestRetroCredit. "
+        "Pictures of a pass go to POST /retro-credit/boarding-pass."
+    )
+    async def request_retro_credit_by_boarding_pass(
+        self,
+        info: Info,
+        data: Annotated[str, strawberry.argument(description="The barcode's string, starting with M.")],
+        ticket_number: Annotated[
+            str | None,
+            strawberry.argument(description="The 13-digit ticket number, when the pass does not carry it."),
+        ] = None,
+    ) -> RequestRetroCreditResult:
+        return await retro_credit_resolvers.request_by_boarding_pass(info, data, ticket_number)
 
     @strawberry.mutation(
         description="Admin only: register a partner; answers its first signing secret, shown once.",

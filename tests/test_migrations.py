@@ -53,3 +53,50 @@ async def test_upgrading_a_database_with_members_keeps_them(postgres_ready: str)
     finally:
         await connection.close()
     assert [tuple(row) for row in rows] == [("123456789", 0)]
+
+
+def _sqlite_indexes(path: Path) -> dict[str, set[tuple[tuple[str, ...], int]]]:
+    """Per table, the column lists of its indexes and whether each is unique."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        found: dict[str, set[tuple[tuple[str, ...], int]]] = {}
+        for table in tables:
+            found[table] = {
+                (
+                    tuple(row[2] for row in connection.execute(f"PRAGMA index_info('{index[1]}')")),
+                    int(index[2]),
+                )
+                for index in connection.execute(f"PRAGMA index_list('{table}')")
+            }
+        return found
+    finally:
+        connection.close()
+
+
+async def test_migrated_sqlite_has_every_index_and_unique_constraint_of_the_models(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to alter a column, and the rebuild can drop indexes and unique constraints
+    (the ones that make partner redeliveries duplicates): the migrated schema must still have them all."""
+    from gateway.db import MODEL_MODULES, apply_migrations
+
+    migrated, fresh = tmp_path / "migrated", tmp_path / "fresh"
+    await apply_migrations(Settings(data_dir=migrated, secret_key="m" * 48))
+    fresh.mkdir()
+    async with TortoiseContext() as ctx:
+        await ctx.init(db_url=f"sqlite://{fresh / 'models.sqlite3'}", modules={APP_LABEL: MODEL_MODULES})
+        await Tortoise.generate_schemas()
+    have = _sqlite_indexes(migrated / "milesgate.sqlite3")
+    want = _sqlite_indexes(fresh / "models.sqlite3")
+    missing = {
+        table: sorted(want[table] - have.get(table, set()))
+        for table in want
+        if want[table] - have.get(table, set())
+    }
+    assert missing == {}

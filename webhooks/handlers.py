@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loyalty.errors import DomainError
+from loyalty.flown.accrual import accrue_flown
 from loyalty.flown.models import Cabin
 from loyalty.flown.service import FlownCoupon, record_flown
 from loyalty.ledger.card_protection import CardReport, CardReportKind, apply_card_report
@@ -19,7 +20,9 @@ from loyalty.ledger.models import CardProduct, Posting
 from loyalty.offers.service import apply_offer_bonus
 from loyalty.photo_credit.models import ReceiptOutcome
 from loyalty.photo_credit.service import record_verdict
+from loyalty.retro_credit.decision import decide_for_flown
 from loyalty.rules import ProgrammeRules
+from partners.charts import current_earning_chart
 from partners.models import Partner
 from webhooks.accruals import credit_accrual, resolve_member, reverse_accrual
 from webhooks.models import PartnerInbox
@@ -50,7 +53,12 @@ async def accrual_reversed(row: PartnerInbox, partner: Partner, rules: Programme
 
 
 async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
-    """Store the flown coupon; a member the programme does not know leaves it unassigned, not failed."""
+    """Store the flown coupon; a member the programme does not know leaves it unassigned, not failed.
+
+    Then, in the same transaction: open retro-credit requests for this coupon are decided, and the
+    flight is credited to the member the partner named. Both credit under the flight's one key, so a
+    flight is credited once whichever comes first (``loyalty.flown.accrual``).
+    """
     data: dict[str, Any] = row.payload["data"]
     account_id: int | None = None
     member = data.get("member")
@@ -60,7 +68,7 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
         except DomainError:
             account_id = None
     passenger = data["passenger"]
-    await record_flown(
+    segment, _ = await record_flown(
         FlownCoupon(
             partner_id=partner.id,
             account_id=account_id,
@@ -81,6 +89,9 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
             details={key: data[key] for key in ("fare",) if key in data},
         )
     )
+    chart = current_earning_chart()
+    await decide_for_flown(segment, rules=rules, chart=chart, now=dt.datetime.now(dt.UTC))
+    await accrue_flown(segment, chart=chart, programme_version=rules.version)
     return account_id
 
 

@@ -1,28 +1,20 @@
 """Decode the barcode of an uploaded boarding-pass picture (PDF417, Aztec or QR) with zxing-cpp.
 
-Limits come first, before any pixel is decoded: the upload's size in bytes, its format (sniffed from
-the content, not trusted from the client's content type) and its size in pixels.
+Limits come first, before any pixel is decoded (:func:`loyalty.images.open_limited_image`): the upload's
+size in bytes, its format and its size in pixels.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from enum import StrEnum
 
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
 
-from loyalty.errors import ValidationFailed
+from loyalty.images import ImageRejected, open_limited_image
 from loyalty.rules import BoardingPassRules
 
-CONTENT_TYPES = {
-    "PNG": "image/png",
-    "JPEG": "image/jpeg",
-    "WEBP": "image/webp",
-    "GIF": "image/gif",
-    "BMP": "image/bmp",
-}
+__all__ = ["DecodedBarcode", "ImageRejected", "Symbology", "decode_barcode_image"]
 
 
 class Symbology(StrEnum):
@@ -40,56 +32,17 @@ _FORMATS = {
 }
 
 
-class ImageRejected(ValidationFailed):
-    """The upload is not a picture we read, or holds no boarding-pass barcode; ``code`` says which."""
-
-
 @dataclass(frozen=True, slots=True)
 class DecodedBarcode:
     symbology: Symbology
     text: str
 
 
-def _open(data: bytes, *, rules: BoardingPassRules, content_type: str | None) -> Image.Image:
-    if not data:
-        raise ImageRejected("The upload is empty.", field="image", code="IMAGE_EMPTY")
-    if len(data) > rules.image_max_bytes:
-        raise ImageRejected(
-            f"A picture may have at most {rules.image_max_bytes:,} bytes.",
-            field="image",
-            code="IMAGE_TOO_LARGE",
-        )
-    allowed = {CONTENT_TYPES.get(name, "") for name in rules.image_formats}
-    declared = (content_type or "").partition(";")[0].strip().lower()
-    if declared and declared not in allowed:
-        raise ImageRejected(
-            f"Send {', '.join(sorted(allowed))}, not {declared}.",
-            field="image",
-            code="IMAGE_TYPE_NOT_ALLOWED",
-        )
-    try:
-        image = Image.open(io.BytesIO(data), formats=list(rules.image_formats))
-    except UnidentifiedImageError:
-        raise ImageRejected(
-            f"This is not a {', '.join(rules.image_formats)} picture.",
-            field="image",
-            code="IMAGE_TYPE_NOT_ALLOWED",
-        ) from None
-    width, height = image.size
-    if width * height > rules.image_max_pixels:
-        raise ImageRejected(
-            f"A picture may have at most {rules.image_max_pixels:,} pixels.",
-            field="image",
-            code="IMAGE_TOO_MANY_PIXELS",
-        )
-    return image
-
-
 def decode_barcode_image(
     data: bytes, *, rules: BoardingPassRules, content_type: str | None = None
 ) -> DecodedBarcode:
     """The boarding-pass barcode in a picture; among several, the first that looks like a format-M pass."""
-    image = _open(data, rules=rules, content_type=content_type)
+    image = open_limited_image(data, limits=rules, content_type=content_type)
     try:
         pixels = image.convert("L")
     except (OSError, ValueError):

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     REDEMPTION_CANCELLED = "redemption.cancelled"
     POOL_CHANGED = "pool.changed"
     OFFER_ACTIVATED = "offer.activated"
+    RETRO_CREDIT_DECIDED = "retro_credit.decided"
+    RECEIPT_SUBMITTED = "photo_credit.receipt_submitted"
 
 
 class DomainEvent(Model):

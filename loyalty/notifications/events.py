@@ -25,7 +25,8 @@ from loyalty.notifications.service import render
 TIER_NAMES = {"FTL": "Frequent Traveller", "SEN": "Senator", "HON": "HON Circle", "BASE": "Member"}
 SOURCE_NAMES = {
     "PARTNER_ACCRUAL": "a partner activity",
-    "RETRO_CREDIT": "a retroactive credit",
+    "FLIGHT_ACCRUAL": "a flight",
+    "PHOTO_CREDIT": "a photographed receipt",
     "FIRST_APP_LOGIN_BONUS": "your first app login",
     "PROGRAMME_BONUS": "a programme bonus",
     "REVERSAL": "a cancelled redemption",
@@ -33,6 +34,8 @@ SOURCE_NAMES = {
     "OFFER_BONUS": "an activated offer",
 }
 CREDIT_SOURCES = frozenset(SOURCE_NAMES)
+"""Retro credits are told by their decision's message (retro_credit_decided), not by a second one."""
+RETRO_CREDIT_OUTCOMES = {"ACCEPTED": "retro_credit_accepted", "REJECTED": "retro_credit_rejected"}
 STATUS_MESSAGES = frozenset({"ACHIEVED", "RENEWED", "LIFETIME"})
 PUSH_RECIPIENT = "member:{account_number}"
 """Push goes to the member's devices through the push provider, which knows them by account number."""
@@ -97,6 +100,13 @@ async def notify_for_event(event: DomainEvent) -> int:
             payload=lambda m: {"given_name": m.given_name, "miles": miles, "source": SOURCE_NAMES[source]},
             dedupe=f"event:{event.id}",
         )
+    if event.type is EventType.RETRO_CREDIT_DECIDED and data.get("state") in RETRO_CREDIT_OUTCOMES:
+        return await send_with_consent(
+            account_id=event.account_id,
+            template=RETRO_CREDIT_OUTCOMES[str(data["state"])],
+            payload=lambda m: _retro_credit_payload(m, data),
+            dedupe=f"event:{event.id}",
+        )
     if event.type is EventType.STATUS_CHANGED and data.get("change") in STATUS_MESSAGES:
         tier = str(data.get("toTier"))
         valid_until = data.get("validUntil") or "-"
@@ -111,6 +121,19 @@ async def notify_for_event(event: DomainEvent) -> int:
             dedupe=f"event:{event.id}",
         )
     return 0
+
+
+def _retro_credit_payload(member: Member, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "given_name": member.given_name,
+        "flight": data.get("flight", ""),
+        "flight_date": data.get("flightDate", ""),
+        "route": f"{data.get('origin', '')}-{data.get('destination', '')}",
+        "miles": int(data.get("awardMiles") or 0),
+        "points": int(data.get("points") or 0),
+        "reason": data.get("reason") or "",
+        "reason_text": data.get("reasonText") or "",
+    }
 
 
 def warning_quarter_end(as_of: dt.date, warning_months: int) -> dt.date | None:

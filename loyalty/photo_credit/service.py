@@ -1,4 +1,9 @@
-"""Record a partner's verdict on a photographed receipt; an approval credits the miles once."""
+"""Record a partner's verdict on a photographed receipt; an approval credits the miles once.
+
+A verdict on a receipt a member uploaded here (``loyalty.photo_credit.uploads``) also settles that
+upload: APPROVED with the miles and the posting, or REJECTED with the partner's reason. The member the
+partner names must be the one who uploaded it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
+from loyalty.errors import ValidationFailed
 from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.service import post
-from loyalty.photo_credit.models import ReceiptOutcome, ReceiptVerdict
+from loyalty.photo_credit.models import ReceiptOutcome, ReceiptState, ReceiptUpload, ReceiptVerdict
 
 PHOTO_CREDIT_SOURCE = "PHOTO_CREDIT"
 
@@ -29,6 +35,13 @@ async def record_verdict(
     existing = await ReceiptVerdict.get_or_none(partner_id=partner_id, receipt_id=receipt_id)
     if existing is not None:
         return existing
+    upload = await ReceiptUpload.get_or_none(partner_id=partner_id, receipt_id=receipt_id).only(
+        "id", "account_id"
+    )
+    if upload is not None and upload.account_id != account_id:
+        raise ValidationFailed(
+            "Another member uploaded this receipt.", field="data.member", code="MEMBER_MISMATCH"
+        )
     async with in_transaction():
         posting_id: int | None = None
         if outcome is ReceiptOutcome.APPROVED:
@@ -44,7 +57,7 @@ async def record_verdict(
                 counter_account=CounterAccount.PARTNER_LIABILITY,
             )
             posting_id = result.posting_id
-        return await ReceiptVerdict.create(
+        verdict = await ReceiptVerdict.create(
             partner_id=partner_id,
             account_id=account_id,
             receipt_id=receipt_id,
@@ -53,3 +66,12 @@ async def record_verdict(
             reason=reason[:200],
             posting_id=posting_id,
         )
+        if upload is not None:
+            await ReceiptUpload.filter(id=upload.id).update(
+                state=ReceiptState.APPROVED if outcome is ReceiptOutcome.APPROVED else ReceiptState.REJECTED,
+                decided_at=verdict.decided_at,
+                miles=verdict.miles,
+                reason=verdict.reason,
+                posting_id=posting_id,
+            )
+        return verdict

@@ -27,8 +27,9 @@ from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
 from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.notifications.models import Notification
-from loyalty.photo_credit.models import ReceiptVerdict
+from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
+from loyalty.retro_credit.models import RetroCreditRequest
 from loyalty.rewards.models import Redemption, RewardGoal
 from loyalty.status.models import EVoucher, StatusHistory
 
@@ -203,12 +204,31 @@ class PartnerRecordsSource:
         return {
             "flownSegments": rows(await FlownSegment.filter(account_id=account_id).order_by("id")),
             "receiptVerdicts": rows(await ReceiptVerdict.filter(account_id=account_id).order_by("id")),
+            "receiptUploads": rows(
+                await ReceiptUpload.filter(account_id=account_id).order_by("id"),
+                leave_out=frozenset({"image"}),
+            ),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
-        """Flown coupons keep flight and ticket for the partner's accounting, lose the passenger's name."""
-        return await FlownSegment.filter(account_id=account_id).update(
+        """Flown coupons keep flight and ticket for the partner's accounting, lose the passenger's name;
+        receipt pictures are deleted (the upload's state, size and checksum stay)."""
+        flown = await FlownSegment.filter(account_id=account_id).update(
             passenger_surname=ERASED, passenger_given_name=ERASED, member_reference=ERASED, details={}
+        )
+        return flown + await ReceiptUpload.filter(account_id=account_id).update(image=b"")
+
+
+class RetroCreditSource:
+    name = "retroCreditRequests"
+
+    async def export(self, account_id: int) -> Any:
+        return rows(await RetroCreditRequest.filter(account_id=account_id).order_by("id"))
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """Requests keep flight, ticket and outcome (the ledger refers to them), lose the name on the pass."""
+        return await RetroCreditRequest.filter(account_id=account_id).update(
+            passenger_surname=ERASED, passenger_given_name=ERASED, boarding_pass=None
         )
 
 
@@ -224,4 +244,5 @@ def core_sources() -> list[PersonalDataSource]:
         ProgrammeSource(),
         SupportSource(),
         PartnerRecordsSource(),
+        RetroCreditSource(),
     ]

@@ -18,7 +18,9 @@ from tortoise.expressions import Q
 
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
+from loyalty.flown.models import FlownSegment
 from loyalty.members.models import Member
+from loyalty.retro_credit.models import RetroCreditRequest
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox, fingerprint
 from partners.signing import generate_signing_secret
@@ -37,7 +39,8 @@ OUTBOUND_EVENT_TYPES: dict[str, str] = {
     "accrual.credited": "An accrual the partner sent was credited (to that partner only).",
     "accrual.rejected": "An accrual the partner sent was refused, with the reason (to that partner only).",
     "redemption.created": "A member redeemed miles for a reward.",
-    "retro_credit.decided": "A retroactive credit request was accepted or rejected.",
+    "retro_credit.decided": "A retroactive credit request checked against the partner's flown data was decided "
+    "(to that partner only).",
     "offer.activated": "A member activated one of the partner's offers (to that partner only).",
 }
 
@@ -189,6 +192,20 @@ async def _partner_id(code: str | None) -> int | None:
     return None if partner is None else int(partner.id)
 
 
+async def _flown_data_partner(request_id: object) -> str | None:
+    """The code of the partner whose flown coupon a retro-credit request was checked against, if any."""
+    if not isinstance(request_id, int):
+        return None
+    request = await RetroCreditRequest.get_or_none(id=request_id).only("id", "flown_segment_id")
+    if request is None or request.flown_segment_id is None:
+        return None
+    segment = await FlownSegment.get_or_none(id=request.flown_segment_id).only("id", "partner_id")
+    if segment is None:
+        return None
+    partner = await Partner.get_or_none(id=segment.partner_id).only("id", "code")
+    return None if partner is None else str(partner.code)
+
+
 async def fan_out_for_event(event: DomainEvent) -> None:
     """The domain-event relay's handler: the partner-facing message a domain event makes, if any."""
     payload = event.payload
@@ -213,9 +230,13 @@ async def fan_out_for_event(event: DomainEvent) -> None:
     elif event.type is EventType.OFFER_ACTIVATED:
         event_type, partner_code = "offer.activated", str(payload.get("partnerCode") or "")
         data = {key: payload.get(key) for key in ("offerCode", "activatedAt")}
-    elif event.type.value == "retro_credit.decided":
+    elif event.type is EventType.RETRO_CREDIT_DECIDED:
+        # Only the airline whose flown data decided it hears of it; a request no flown data matched
+        # concerns no partner.
+        partner_code = await _flown_data_partner(payload.get("requestId"))
+        if partner_code is None:
+            return
         event_type, data = "retro_credit.decided", dict(payload)
-        partner_code = payload.get("partnerCode")
     if event_type is None:
         return
     partner_id = await _partner_id(partner_code)
