@@ -471,3 +471,83 @@ async def test_an_offer_activation_reaches_the_offer_s_partner_only(
     assert body["data"]["offerCode"] == "SHOPX-DOUBLE"
     assert body["data"]["accountNumber"] == member.member.account_number
     assert verify_standard_webhook(shop.secret, receiver.requests[0])
+
+
+async def test_a_retro_credit_decision_reaches_the_airline_whose_flown_data_decided_it(
+    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    from loyalty.retro_credit.service import request_retro_credit
+    from partners.charts import current_earning_chart
+    from partners.models import Partner
+    from tests.loyalty.retro_credit_helpers import NOW, claim, flown
+
+    # given: the airline that flew the member, and another, both subscribed to decisions
+    await make_partner("lufthansa")
+    await make_partner("swiss")
+    airline = await endpoint_for(receiver, partner="lufthansa", types=("retro_credit.decided",))
+    await create_endpoint(
+        partner_code="swiss",
+        url=receiver.url("/swiss"),
+        event_types=["retro_credit.decided"],
+        box=partner_box_for_tests(),
+        policy=POLICY,
+    )
+    member = await make_member()
+    await flown(int((await Partner.get(code="lufthansa")).id))
+
+    # when: the member asks for the flight's miles, and the request is decided against the flown data
+    request = await request_retro_credit(
+        account_id=member.member.id,
+        claim=claim(),
+        rules=current_rules(),
+        chart=current_earning_chart(),
+        now=NOW,
+    )
+    while await relay_once(MemoryPubSub()):
+        pass
+    await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
+
+    # then: only that airline hears the decision
+    assert [r.path for r in receiver.requests] == ["/hook"]
+    body = orjson.loads(receiver.requests[0].body)
+    assert body["type"] == "retro_credit.decided"
+    assert body["data"]["requestId"] == request.id and body["data"]["state"] == "ACCEPTED"
+    assert verify_standard_webhook(airline.secret, receiver.requests[0])
+
+
+async def test_a_receipt_upload_reaches_the_shop_with_its_picture(
+    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    import base64
+    import hashlib
+
+    from loyalty.photo_credit.uploads import upload_receipt
+    from partners.models import Partner
+    from tests.gateway.test_credit_uploads import receipt_picture
+
+    await make_partner("shopx", PartnerKind.SHOP)
+    shop = await endpoint_for(receiver, partner="shopx", types=("receipt.submitted",))
+    member = await make_member()
+    picture = receipt_picture()
+
+    upload = await upload_receipt(
+        account_id=member.member.id,
+        partner_id=int((await Partner.get(code="shopx")).id),
+        partner_code="shopx",
+        image=picture,
+        content_type="image/png",
+        rules=current_rules().photo_credit,
+        now=dt.datetime.now(dt.UTC),
+    )
+    while await relay_once(MemoryPubSub()):
+        pass
+    await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
+
+    [received] = receiver.requests
+    body = orjson.loads(received.body)
+    assert body["type"] == "receipt.submitted"
+    assert body["data"]["receiptId"] == upload.receipt_id
+    assert body["data"]["member"] == {"accountNumber": member.member.account_number}
+    image = base64.b64decode(body["data"]["image"])
+    assert hashlib.sha256(image).hexdigest() == body["data"]["sha256"] == upload.sha256
+    assert verify_standard_webhook(shop.secret, received)

@@ -8,6 +8,7 @@ subscribed to its type; ``webhooks.outbound.sender`` sends them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from loyalty.errors import NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.flown.models import FlownSegment
 from loyalty.members.models import Member
+from loyalty.photo_credit.models import ReceiptUpload
 from loyalty.retro_credit.models import RetroCreditRequest
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox, fingerprint
@@ -42,6 +44,8 @@ OUTBOUND_EVENT_TYPES: dict[str, str] = {
     "retro_credit.decided": "A retroactive credit request checked against the partner's flown data was decided "
     "(to that partner only).",
     "offer.activated": "A member activated one of the partner's offers (to that partner only).",
+    "receipt.submitted": "A member sent a receipt picture for photo credit (to that partner only): the partner "
+    "checks it and answers with receipt.verified.",
 }
 
 
@@ -237,12 +241,26 @@ async def fan_out_for_event(event: DomainEvent) -> None:
         if partner_code is None:
             return
         event_type, data = "retro_credit.decided", dict(payload)
+    elif event.type is EventType.RECEIPT_SUBMITTED:
+        upload = await ReceiptUpload.get_or_none(receipt_id=str(payload.get("receiptId")))
+        if upload is None:
+            return
+        event_type, partner_code = "receipt.submitted", upload.partner_code
+        data = {
+            "receiptId": upload.receipt_id,
+            "member": {"accountNumber": await _account_number(event.account_id)},
+            "uploadedAt": upload.uploaded_at.isoformat(),
+            "contentType": upload.content_type,
+            "sizeBytes": upload.size_bytes,
+            "sha256": upload.sha256,
+            "image": base64.b64encode(bytes(upload.image)).decode("ascii"),
+        }
     if event_type is None:
         return
     partner_id = await _partner_id(partner_code)
     if partner_code and partner_id is None:
         return  # the partner is gone: nobody to tell
-    data["accountNumber"] = await _account_number(event.account_id)
+    data.setdefault("accountNumber", await _account_number(event.account_id))
     await publish(
         event_type=event_type,
         data=data,
