@@ -48,6 +48,8 @@ class Context:
     totp_key: bytes = b""
     privacy_sources: list[PersonalDataSource] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    response: Any = None
+    """The HTTP sub-response (status and headers the answer will carry); None on a WebSocket."""
 
 
 Info = StrawberryInfo[Context, None]
