@@ -21,6 +21,7 @@ from gateway.cli_engagement import quiz_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_offers import offers_app
 from gateway.cli_partners import operators_app, partners_app
+from gateway.cli_persisted import persisted_queries_app
 from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_status import status_app
@@ -52,6 +53,7 @@ app.add_typer(offers_app, name="offers")
 app.command("expire")(expire_command)
 app.command("warn-expiring")(warn_expiring_command)
 app.add_typer(pools_app, name="pools")
+app.add_typer(persisted_queries_app, name="persisted-queries")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
