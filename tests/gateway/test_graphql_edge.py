@@ -45,7 +45,7 @@ def _cost(document: str, *, variable_page_size: int = 100) -> int:
     [
         ("{ me { accountNumber givenName } }", 3),
         ("{ __typename me { __typename accountNumber } }", 2),
-        # me 1 + statement (1 + 10 × (edges 1 + node (1 + id 1)))
+        # me 1 + statement (1 + 10 * (edges 1 + node (1 + postingId 1)))
         (STATEMENT_PAGE.format(variables="", first=10), 1 + 1 + 10 * 3),
         # a variable without a default is costed at the largest page
         (STATEMENT_PAGE.format(variables="($n: Int)", first="$n"), 1 + 1 + 100 * 3),
