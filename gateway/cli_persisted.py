@@ -70,7 +70,9 @@ def operation_names(text: str) -> str:
 
 @persisted_queries_app.command("register")
 def register(
-    files: Annotated[list[Path], typer.Argument(help=".graphql files to accept", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help=".graphql files to accept", exists=True, dir_okay=False)
+    ],
     directory: DirOption = None,
 ) -> None:
     """Check each document and add it to the safelist; nothing is written if one of them is refused."""

@@ -47,7 +47,7 @@ class RateLimited(GraphQLError):
     """Too many requests: the client should wait ``retry_after_s`` seconds."""
 
     def __init__(self, scope: str, retry_after_s: float) -> None:
-        self.retry_after_s = max(1, math.ceil(retry_after_s))
+        self.retry_after_s = max(1, math.ceil(round(retry_after_s, 3)))  # no 901 s from float noise
         super().__init__(
             f"Too many requests; try again in {self.retry_after_s} seconds.",
             extensions={"code": "RATE_LIMITED", "scope": scope, "retryAfter": self.retry_after_s},
