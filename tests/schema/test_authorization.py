@@ -156,7 +156,7 @@ def _literal(kind: GraphQLInputType) -> str:
     if isinstance(kind, GraphQLList):
         return "[]"
     if isinstance(kind, GraphQLEnumType):
-        return next(iter(kind.values))
+        return str(next(iter(kind.values)))
     if isinstance(kind, GraphQLInputObjectType):
         required = [
             f"{name}: {_literal(field.type)}"
