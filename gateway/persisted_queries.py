@@ -19,6 +19,7 @@ from pathlib import Path
 from graphql import GraphQLError, GraphQLSyntaxError, parse
 from strawberry.http import GraphQLRequestData
 
+from gateway.settings import ConfigurationError
 from loyalty.ports import Cache
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -36,8 +37,8 @@ class PersistedQueryError(GraphQLError):
         super().__init__(message, extensions={"code": code})
 
 
-class SafelistError(ValueError):
-    """A registered document is not valid GraphQL (found at start or when registering)."""
+class SafelistError(ConfigurationError):
+    """The safelist directory is missing or holds a document that is not valid GraphQL (found at start)."""
 
 
 @dataclasses.dataclass(frozen=True)

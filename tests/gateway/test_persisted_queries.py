@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from typer.testing import CliRunner
 
 from gateway.cli_persisted import persisted_queries_app
-from gateway.persisted_queries import document_hash
+from gateway.persisted_queries import SafelistError, document_hash
+from gateway.settings import Settings
 from tests.gateway.conftest import ClientFactory, EdgeApps
 
 REWARDS = "query Rewards { rewards { code } }"
@@ -153,3 +155,13 @@ def test_register_refuses_invalid_or_too_costly_documents_and_writes_nothing(tmp
     assert "Syntax Error" in output and "costs 200002" in output
     assert f"{good}:" not in output
     assert not safelist.exists()
+
+
+def test_a_broken_or_missing_safelist_stops_the_start(settings: Settings, tmp_path: Path) -> None:
+    from gateway.app import create_app
+
+    (tmp_path / "broken.graphql").write_text("query {", encoding="utf-8")
+    with pytest.raises(SafelistError, match=r"broken\.graphql"):
+        create_app(settings.model_copy(update={"persisted_queries_dir": tmp_path}))
+    with pytest.raises(SafelistError, match="does not exist"):
+        create_app(settings.model_copy(update={"persisted_queries_dir": tmp_path / "nowhere"}))
