@@ -23,10 +23,12 @@ from graphql import GraphQLError, get_operation_ast
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gateway.graphql_limits import fragments_of, root_fields
 from gateway.settings import Settings
 from loyalty.ports import RateLimitDecision, RateLimiter
+from schema.context import Context
 
 SENSITIVE_FIELDS: dict[str, str] = {
     "signIn": "sign_in",
@@ -133,13 +135,14 @@ class EdgeRateLimits:
 
         return SensitiveOperationLimits
 
-    async def check_operation(self, execution_context: object) -> RateLimited | None:
-        context = getattr(execution_context, "context", None)
-        document = getattr(execution_context, "graphql_document", None)
-        request = getattr(context, "request", None)
-        if context is None or document is None or not isinstance(request, HTTPConnection):
+    async def check_operation(self, execution_context: ExecutionContext) -> RateLimited | None:
+        context = execution_context.context
+        document = execution_context.graphql_document
+        if not isinstance(context, Context) or document is None:
             return None
-        operation = get_operation_ast(document, getattr(execution_context, "operation_name", None))
+        if not isinstance(context.request, HTTPConnection):
+            return None
+        operation = get_operation_ast(document, execution_context.operation_name)
         if operation is None:
             return None
         counts = Counter(
@@ -147,11 +150,10 @@ class EdgeRateLimits:
             for field in root_fields(fragments_of(document), operation.selection_set)
             if field.name.value in SENSITIVE_FIELDS
         )
-        principal = getattr(context, "principal", None)
-        account_id = principal.account_id if principal is not None else None
+        account_id = context.principal.account_id if context.principal is not None else None
         for group, count in sorted(counts.items()):
             refusal = await self.admit_group(
-                context.backends.rate_limiter, group, client_ip(request), account_id, count
+                context.backends.rate_limiter, group, client_ip(context.request), account_id, count
             )
             if refusal is not None:
                 return refusal
