@@ -15,20 +15,23 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import SchemaExtension
 
 from gateway.backends import BackendSet, open_backends
 from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
 from gateway.graphql import GraphQLView
+from gateway.graphql_edge import edge_extensions, schema_config
 from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
-from gateway.middleware import RequestContextMiddleware
+from gateway.middleware import BodySizeLimit, RequestContextMiddleware
 from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
 from gateway.partner_hub import delivery_policy, inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
+from gateway.persisted_queries import PersistedQueries, Safelist
+from gateway.rate_limits import EdgeRateLimits
 from gateway.retro_credit_routes import photo_credit_receipt, retro_credit_by_boarding_pass_image
 from gateway.settings import Settings, load_settings
 from gateway.sign_in import complete_sign_in
@@ -94,10 +97,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     totp_key = derive_key(secret_key, "milesgate totp secrets")
     partner_box = partner_secret_box(settings)
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [metrics.graphql_extension()]
-    if settings.is_production:
-        extensions.append(MaskErrors)
-    schema = build_schema(extensions)
+    rate_limits = EdgeRateLimits(settings)
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        metrics.graphql_extension(),
+        *edge_extensions(settings),
+        rate_limits.extension(),
+    ]
+    schema = build_schema(extensions, schema_config(settings))
+    safelist = (
+        Safelist.from_directory(settings.persisted_queries_dir)
+        if settings.persisted_queries_dir is not None
+        else Safelist.empty()
+    )
+    persisted_queries = PersistedQueries(
+        safelist=safelist,
+        enforce_safelist=settings.safelist_enforced,
+        apq=settings.persisted_queries,
+        ttl_s=settings.persisted_query_ttl_s,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -153,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tokens=tokens,
         totp_key=totp_key,
         operators=OperatorTokens(secret_key),
+        rate_limits=rate_limits,
+        persisted_queries=persisted_queries,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
     )
@@ -171,7 +190,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestContextMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(RequestContextMiddleware, metrics=metrics),
+            Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
+        ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings
@@ -180,5 +202,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.rules = rules
     app.state.totp_key = totp_key
     app.state.partner_secret_box = partner_box
+    app.state.rate_limits = rate_limits
     app.state.complete_sign_in = complete_sign_in
     return app

@@ -22,6 +22,7 @@ from gateway.cli_hub import endpoints_app, inbox_app
 from gateway.cli_ledger import expire_command, ledger_app, warn_expiring_command
 from gateway.cli_offers import offers_app
 from gateway.cli_partners import operators_app, partners_app
+from gateway.cli_persisted import persisted_queries_app
 from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_retro_credit import retro_credit_app
@@ -58,6 +59,7 @@ app.add_typer(pools_app, name="pools")
 app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(retro_credit_app, name="retro-credit")
+app.add_typer(persisted_queries_app, name="persisted-queries")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

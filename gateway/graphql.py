@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.operators import OperatorTokens
+from gateway.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.privacy import personal_data_sources
+from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused
 from gateway.tokens import TokenService
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
@@ -37,9 +42,13 @@ class GraphQLView(GraphQL[Context, None]):
         tokens: TokenService,
         totp_key: bytes,
         operators: OperatorTokens,
+        rate_limits: EdgeRateLimits,
+        persisted_queries: PersistedQueries,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.rate_limits = rate_limits
+        self.persisted_queries = persisted_queries
         self.rules = rules
         self.tokens = tokens
         self.totp_key = totp_key
@@ -76,4 +85,29 @@ class GraphQLView(GraphQL[Context, None]):
             privacy_sources=self.privacy_sources,
             partner_box=request.app.state.partner_secret_box,
             hub=request.app.state.hub_admin,
+            response=response,
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Count the request against the IP and member limits and resolve a persisted query first."""
+        ports = request.app.state.backends.ports
+        account_id = context.principal.account_id if context.principal is not None else None
+        refusal = await self.rate_limits.admit_request(ports.rate_limiter, client_ip(request), account_id)
+        if refusal is not None:
+            mark_refused(context, refusal)
+            return ExecutionResult(data=None, errors=[refusal])
+        try:
+            request_data = await self.persisted_queries.resolve(request_data, ports.cache)
+        except PersistedQueryError as error:
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
         )

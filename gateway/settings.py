@@ -96,6 +96,57 @@ class Settings(BaseSettings):
     travel_id_allow_http: bool = Field(
         default=False, description="Accept an http:// issuer (loopback tests only; production needs https)"
     )
+    graphql_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest POST /graphql body; larger ones get 413"
+    )
+    graphql_max_depth: int = Field(default=10, ge=1, description="Deepest field nesting in one operation")
+    graphql_max_aliases: int = Field(default=15, ge=0, description="Aliases in one document")
+    graphql_max_tokens: int = Field(default=400, ge=10, description="Lexical tokens in one document")
+    graphql_max_directives: int = Field(default=8, ge=0, description="Directive uses in one document")
+    graphql_max_cost: int = Field(
+        default=2_500, ge=1, description="Query cost: 1 a field, times first/last for what is below it"
+    )
+    graphql_max_page_size: int = Field(
+        default=100, ge=1, description="The page size a first/last given by a variable is costed at"
+    )
+    graphql_max_mutations: int = Field(default=10, ge=1, description="Mutation fields in one request")
+    graphql_parser_cache_size: int = Field(default=512, ge=0, description="Parsed documents kept (LRU)")
+    graphql_validation_cache_size: int = Field(default=512, ge=0, description="Validation results kept (LRU)")
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, description="Window of the per-IP and per-member limits"
+    )
+    rate_limit_per_ip: int = Field(
+        default=1_200, ge=0, description="GraphQL requests per client IP and window; 0: no limit"
+    )
+    rate_limit_per_member: int = Field(
+        default=600, ge=0, description="GraphQL requests per signed-in member and window; 0: no limit"
+    )
+    rate_limit_sensitive_window_s: int = Field(
+        default=900, ge=1, description="Window of the per-operation limits on sensitive operations"
+    )
+    rate_limit_sign_in: int = Field(default=30, ge=0, description="signIn fields per client IP and window")
+    rate_limit_two_factor: int = Field(
+        default=30, ge=0, description="completeSignIn / confirm / disable 2FA fields per IP (and member)"
+    )
+    rate_limit_reset: int = Field(
+        default=10, ge=0, description="PIN/password reset and user-ID reminder fields per client IP"
+    )
+    rate_limit_lost_number: int = Field(
+        default=5, ge=0, description="Lost-service-card-number forms per client IP and window"
+    )
+    rate_limit_travel_id: int = Field(
+        default=30, ge=0, description="Travel ID login and callback requests per client IP and window"
+    )
+    persisted_queries: bool = Field(
+        default=True, description="Accept automatic persisted queries (APQ, sha256 → document in the cache)"
+    )
+    persisted_query_ttl_s: int = Field(default=86_400, ge=60, description="How long an APQ document is kept")
+    persisted_queries_dir: Path | None = Field(
+        default=None, description="Directory of registered .graphql documents (the safelist)"
+    )
+    safelist_only: bool | None = Field(
+        default=None, description="Accept only registered documents; default: on in production with a dir"
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:
@@ -107,6 +158,8 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("MILESGATE_DATABASE_URL is required in production")
+        if self.safelist_only and self.persisted_queries_dir is None:
+            raise ValueError("MILESGATE_SAFELIST_ONLY needs MILESGATE_PERSISTED_QUERIES_DIR")
         return self
 
     @model_validator(mode="after")
@@ -130,6 +183,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def safelist_enforced(self) -> bool:
+        """Only registered documents run: as configured, or by default in production with a safelist."""
+        if self.safelist_only is not None:
+            return self.safelist_only
+        return self.is_production and self.persisted_queries_dir is not None
 
     @property
     def embedded(self) -> bool:

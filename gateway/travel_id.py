@@ -46,6 +46,7 @@ from gateway.oidc_client import (
     TravelIdRefused,
     provider_unavailable,
 )
+from gateway.rate_limits import EdgeRateLimits
 from gateway.settings import Settings
 from loyalty.auth.identities import link_identity, member_for_identity, unlink_identity
 from loyalty.errors import Conflict, DomainError, NotFound
@@ -116,6 +117,21 @@ def _answering_errors(handler: Handler) -> Handler:
             status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
             log.info("travel id refused", extra={"code": error.code, "path": request.url.path})
             return _error(status, error.code, error.message)
+
+    return endpoint
+
+
+def _rate_limited(handler: Handler) -> Handler:
+    """Login and callback count against the client IP's Travel ID limit (``MILESGATE_RATE_LIMIT_TRAVEL_ID``)."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        limits: EdgeRateLimits | None = getattr(request.app.state, "rate_limits", None)
+        if limits is not None:
+            refused = await limits.refuse_http(request, _ports(request).rate_limiter, "travel_id")
+            if refused is not None:
+                return refused
+        return await handler(request)
 
     return endpoint
 
@@ -355,13 +371,13 @@ def travel_id_routes(directory: ProviderDirectory | None = None) -> list[Route]:
     return [
         Route(
             "/auth/travel-id/login",
-            _answering_errors(endpoints.login),
+            _rate_limited(_answering_errors(endpoints.login)),
             methods=["GET"],
             name="travel_id_login",
         ),
         Route(
             "/auth/travel-id/callback",
-            _answering_errors(endpoints.callback),
+            _rate_limited(_answering_errors(endpoints.callback)),
             methods=["GET"],
             name=CALLBACK_ROUTE,
         ),

@@ -51,6 +51,8 @@ class Context:
     hub: HubAdmin | None = None
     """The partner webhook hub for admin operations (``gateway.hub_admin``)."""
     extras: dict[str, Any] = field(default_factory=dict)
+    response: Any = None
+    """The HTTP sub-response (status and headers the answer will carry); None on a WebSocket."""
 
 
 Info = StrawberryInfo[Context, None]

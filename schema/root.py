@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
+from strawberry.schema.config import StrawberryConfig
 
 from loyalty.auth.models import ResetPurpose
 from loyalty.consents.models import ConsentPurpose
@@ -672,5 +673,10 @@ class Subscription:
             yield balances
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()) -> Schema:
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=list(extensions))
+def build_schema(
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+    config: StrawberryConfig | None = None,
+) -> Schema:
+    return Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=list(extensions), config=config
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import pytest
@@ -246,3 +247,20 @@ def test_an_empty_secret_file_never_becomes_the_key(clean_env: Path):
 
     # then
     assert len(key) >= 32
+
+
+def test_the_safelist_is_enforced_in_production_with_a_directory(tmp_path: Path) -> None:
+    production: dict[str, Any] = {
+        "env": Environment.PRODUCTION,
+        "secret_key": LONG_SECRET,
+        "database_url": "sqlite://x",
+    }
+    assert Settings(**production).safelist_enforced is False
+    assert Settings(**production, persisted_queries_dir=tmp_path).safelist_enforced is True
+    assert (
+        Settings(**production, persisted_queries_dir=tmp_path, safelist_only=False).safelist_enforced is False
+    )
+    assert Settings(persisted_queries_dir=tmp_path).safelist_enforced is False
+    assert Settings(persisted_queries_dir=tmp_path, safelist_only=True).safelist_enforced is True
+    with pytest.raises(ValueError, match="MILESGATE_PERSISTED_QUERIES_DIR"):
+        Settings(safelist_only=True)
