@@ -25,12 +25,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from gateway.graphql_limits import directive_count_rule, mutation_count_rule, query_cost_rule
 from gateway.settings import Settings
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 MASKED_MESSAGE = "Unexpected error; the request id identifies it in the logs."
+ARGUMENT_INVALID_MESSAGE = "An argument is too long or malformed for what it names."
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
@@ -74,6 +76,26 @@ class HideSuggestions(SchemaExtension):
             error.message = _SUGGESTION.sub("", error.message)
 
 
+class ArgumentsOutOfRange(SchemaExtension):
+    """An argument the database cannot even look up (longer than the column it is compared with, say)
+    names nothing: answer with a coded error instead of letting it pass for a server failure."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        for index, error in enumerate(errors or ()):
+            if isinstance(error.original_error, TortoiseValidationError):
+                cause = GraphQLError(ARGUMENT_INVALID_MESSAGE, extensions={"code": "ARGUMENT_INVALID"})
+                errors[index] = GraphQLError(  # type: ignore[index]
+                    ARGUMENT_INVALID_MESSAGE,
+                    nodes=error.nodes,
+                    path=error.path,
+                    original_error=cause,
+                    extensions={"code": "ARGUMENT_INVALID"},
+                )
+
+
 def edge_extensions(settings: Settings) -> list[Extension]:
     rules = validation_rules(settings)
     extensions: list[Extension] = [
@@ -90,6 +112,8 @@ def edge_extensions(settings: Settings) -> list[Extension]:
             lambda: MaskErrors(should_mask_error=is_internal_error, error_message=MASKED_MESSAGE),
             HideSuggestions,
         ]
+    # Last in the list, so it leaves the operation first: the error masking then sees its coded error.
+    extensions.append(ArgumentsOutOfRange)
     return extensions
 
 

@@ -86,8 +86,7 @@ async def _count_attempt(
             await row.save()
             return row, False
         row.attempts += 1
-        row.next_attempt_at = now + policy.backoff(row.attempts)
-        await row.save(update_fields=["attempts", "next_attempt_at"])
+        await row.save(update_fields=["attempts"])
         return row, True
 
 
@@ -103,8 +102,19 @@ async def process_inbox_row(
     or the row still PENDING while the backoff after a failed attempt runs (``is_deferred``)."""
     now = dt.datetime.now(dt.UTC)
     counted, go = await _count_attempt(inbox_id, policy, now)
-    if not go:
+    if not go or counted is None:
         return counted
+    try:
+        return await _apply(inbox_id, rules)
+    except Exception:
+        # Unexpected (a bug, the database gone): try again after the backoff, by whichever worker.
+        retry_at = dt.datetime.now(dt.UTC) + policy.backoff(counted.attempts)
+        await PartnerInbox.filter(id=inbox_id, state=InboxState.PENDING).update(next_attempt_at=retry_at)
+        raise
+
+
+async def _apply(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
+    """Apply the row's event and settle the row, in one transaction with the row locked."""
     async with in_transaction():
         row = await PartnerInbox.filter(id=inbox_id).select_for_update().first()
         if row is None or row.state is not InboxState.PENDING:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.errors import DomainError, InvalidCredentials, ValidationFailed
 from loyalty.identifiers import validate_service_card_number
 from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.members.pins import verify_secret
@@ -52,7 +52,11 @@ async def _find_account_id(method: SignInMethod, identifier: str, rules: Program
         if member is None or member.created_at.date() <= rules.sign_in.email_login_registered_after:
             return None  # e-mail sign-in is only for members registered after the cut-off date
         return int(member.id)
-    raise ValueError(f"{method} is not checked here")
+    raise ValidationFailed(
+        "Sign in with Travel ID through /auth/travel-id/login, not with a secret here.",
+        field="method",
+        code="SIGN_IN_METHOD_NOT_HERE",
+    )
 
 
 def _stored_secret(member: Member | None, method: SignInMethod) -> str | None:

@@ -82,7 +82,9 @@ async def current_notices(*, language: str, now: dt.datetime) -> list[SecurityNo
     live = SecurityNotice.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now), withdrawn_at__isnull=True, published_at__lte=now
     )
-    wanted = language.strip().lower().split("-")[0] or FALLBACK_LANGUAGE
+    wanted = language.strip().lower().split("-")[0]
+    if not (wanted.isascii() and wanted.isalpha() and 2 <= len(wanted) <= 8):
+        wanted = FALLBACK_LANGUAGE  # not a language code: the notices everyone gets
     found = await live.filter(language=wanted).order_by("-published_at", "-id")
     if found or wanted == FALLBACK_LANGUAGE:
         return found
