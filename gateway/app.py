@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -84,6 +85,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "INTERNAL", "internal error; the request id identifies it in the logs")
 
 
+def freeze_start_up_objects() -> None:
+    """Move everything built at start-up (schema, models, settings) out of the garbage collector's sight:
+    later collections then scan only what requests allocate, which keeps the pauses (and p99) short."""
+    gc.collect()
+    gc.freeze()
+
+
+def create_served_app() -> Starlette:
+    """The app ``milesgate serve`` runs: one per worker process, start-up objects frozen for the gc.
+
+    Not in ``create_app``: tests make an app per test, and frozen objects are never collected."""
+    app = create_app()
+    app.state.freeze_gc_after_start = True
+    return app
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     metrics = Metrics()
@@ -155,6 +172,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "outbound-sender",
                 lambda stop: run_outbound_sender(settings, partner_box, backends.ports.rate_limiter, stop),
             )
+        if app.state.freeze_gc_after_start:
+            freeze_start_up_objects()
         log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
         try:
             yield
@@ -197,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings
+    app.state.freeze_gc_after_start = False
     app.state.metrics = metrics
     app.state.tokens = tokens
     app.state.rules = rules

@@ -116,7 +116,7 @@ def serve(
     if not settings.is_production:
         console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.app:create_served_app",
         factory=True,
         host=bind_host,
         port=bind_port,

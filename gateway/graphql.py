@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,6 +55,10 @@ class GraphQLView(GraphQL[Context, None]):
         self.totp_key = totp_key
         self.operators = operators
         self.privacy_sources = personal_data_sources()
+
+    def encode_json(self, data: object) -> bytes:
+        """Responses are encoded with orjson (several times faster than the standard library's json)."""
+        return orjson.dumps(data)
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))

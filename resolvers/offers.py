@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from graphql import GraphQLError
+
 from loyalty.errors import DomainError
 from loyalty.offers import service
 from resolvers.auth import require_member
@@ -12,8 +14,14 @@ from schema.errors import InputError
 from schema.offers import ActivateOfferResult, Offer, OfferActivated
 
 
-async def member_offers(*, account_id: int) -> list[Offer]:
-    views = await service.offers_for(account_id=account_id, now=dt.datetime.now(dt.UTC))
+async def member_offers(*, account_id: int, first: int, audience: service.Audience) -> list[Offer]:
+    """``Member.offers``: the first ``first`` offers; a count outside 1 to 20 is an error with a code."""
+    try:
+        views = await service.offers_for(
+            account_id=account_id, now=dt.datetime.now(dt.UTC), limit=first, audience=audience
+        )
+    except DomainError as error:
+        raise GraphQLError(error.message, extensions={"code": error.code, "field": "first"}) from error
     return [Offer.from_view(view) for view in views]
 
 

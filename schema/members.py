@@ -11,6 +11,7 @@ from loyalty.identifiers import card_qr_svg, group_for_reading
 from loyalty.ledger.models import Currency
 from loyalty.members import models
 from loyalty.members.models import CardState, SessionLevel, Tier
+from loyalty.offers.service import Audience
 from resolvers.statement import member_statement
 from schema.context import Info
 from schema.errors import InputError
@@ -269,13 +270,19 @@ class Member:
         return await member_quiz(account_id=self.account_id)
 
     @strawberry.field(
-        description="Offers running now for this member: personally ranked with PERSONALISATION consent, "
-        "else the same generic list as everyone."
+        description="Offers running now for this member, best first: personally ranked with PERSONALISATION "
+        "consent, else the same generic list as everyone."
     )
-    async def offers(self) -> list[Annotated[Offer, strawberry.lazy("schema.offers")]]:
+    async def offers(
+        self,
+        first: Annotated[
+            int, strawberry.argument(description="How many offers, 1 to 20 (PAGE_SIZE_INVALID otherwise).")
+        ] = 20,
+    ) -> list[Annotated[Offer, strawberry.lazy("schema.offers")]]:
         from resolvers.offers import member_offers  # resolvers.offers imports schema modules
 
-        return await member_offers(account_id=self.account_id)
+        audience = Audience(tier=self.tier, country=self.country, language=self.language)
+        return await member_offers(account_id=self.account_id, first=first, audience=audience)
 
     @strawberry.field(
         description="The member's mileage pool (members, roles, when miles combine, the pool balance and what "

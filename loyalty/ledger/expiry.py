@@ -131,8 +131,11 @@ async def protection_periods(*, account_ids: Iterable[int]) -> dict[int, list[Pr
 
 async def _periods_by_account(account_ids: Iterable[int]) -> dict[int, list[ProtectionPeriod]]:
     grouped: dict[int, list[ProtectionPeriod]] = defaultdict(list)
-    for row in await ExpiryProtection.filter(account_id__in=list(account_ids)):
-        grouped[row.account_id].append(ProtectionPeriod(starts_on=row.starts_on, ends_on=row.ends_on))
+    rows = await ExpiryProtection.filter(account_id__in=list(account_ids)).values_list(
+        "account_id", "starts_on", "ends_on"
+    )
+    for account, starts_on, ends_on in rows:
+        grouped[int(account)].append(ProtectionPeriod(starts_on=starts_on, ends_on=ends_on))
     return grouped
 
 
@@ -179,13 +182,15 @@ async def miles_expiring_for(
 ) -> list[list[tuple[dt.date, int]]]:
     """Batched ``miles_expiring`` for a DataLoader: one list per account id, in the same order."""
     current, following = quarter_end(today), next_quarter_end(today)
-    lots = await Lot.filter(account_id__in=list(account_ids), remaining__gt=0, expires_on__lte=following)
-    periods = await _periods_by_account(account_ids)
+    lots = await Lot.filter(
+        account_id__in=list(account_ids), remaining__gt=0, expires_on__lte=following
+    ).values_list("account_id", "expires_on", "remaining")
+    periods = await _periods_by_account({int(account) for account, _, _ in lots}) if lots else {}
     totals: dict[tuple[int, dt.date], int] = defaultdict(int)
-    for lot in lots:
-        bucket = current if lot.expires_on <= current else following
-        if not is_protected(lot.expires_on, bucket, periods[lot.account_id]):
-            totals[(lot.account_id, bucket)] += lot.remaining
+    for account, expires_on, remaining in lots:
+        bucket = current if expires_on <= current else following
+        if not is_protected(expires_on, bucket, periods[int(account)]):
+            totals[(int(account), bucket)] += int(remaining)
     return [[(day, totals[(key, day)]) for day in (current, following)] for key in account_ids]
 
 

@@ -75,7 +75,7 @@ class Entry(Model):
 
     class Meta:
         table = "ledger_entries"
-        indexes = (("account_id", "currency"),)
+        indexes = (("account_id", "currency"), ("account_id", "posting_id"))
 
 
 class Balance(Model):

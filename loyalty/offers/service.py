@@ -1,7 +1,9 @@
 """Offers: who sees which, in what order, activation, and the bonus a matching accrual earns.
 
 Ranking is personal only for members who gave PERSONALISATION consent: their offers come first from
-the partners they earned with in the last year (then by the offer's priority). Everyone else sees the
+the partners they earned with most often in the last year (then by the offer's priority), counted over
+their latest ``AFFINITY_SAMPLE`` partner accruals of that year, so ranking costs the same whatever the
+length of the member's history. Everyone else sees the
 same generic order (priority, then newest). Activation writes an ``offer.activated`` domain event in
 its transaction, which the event relay passes to the partner. A partner accrual within the window of
 an activated EARN offer of that partner earns its bonus once (idempotency key per activation).
@@ -23,11 +25,18 @@ from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.ledger.models import CounterAccount, Currency, Posting
 from loyalty.ledger.service import post
-from loyalty.members.models import Member
+from loyalty.members.models import Member, Tier
 from loyalty.offers.models import Offer, OfferActivation, OfferKind
 
 OFFER_BONUS_SOURCE = "OFFER_BONUS"
 HISTORY_DAYS = 365
+AFFINITY_SAMPLE = 100
+"""The latest partner accruals the personal ranking counts (bounded: a long history costs no more)."""
+MAX_OFFERS = 20
+
+
+class OfferCountInvalid(ValidationFailed):
+    code = "PAGE_SIZE_INVALID"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +46,20 @@ class OfferView:
     personalised: bool
 
 
-def _targets(offer: Offer, member: Member) -> bool:
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """What offer targeting looks at: the member's tier, country of residence and language."""
+
+    tier: Tier
+    country: str
+    language: str
+
+    @classmethod
+    def of(cls, member: Member) -> Audience:
+        return cls(tier=member.tier, country=member.country, language=member.language)
+
+
+def _targets(offer: Offer, member: Member | Audience) -> bool:
     return (
         (not offer.tiers or member.tier.value in offer.tiers)
         and (not offer.countries or member.country in offer.countries)
@@ -88,25 +110,38 @@ async def add_offer(
 
 
 async def _partner_affinity(account_id: int, since: dt.date) -> Counter[str]:
-    """How often the member earned with each partner since ``since`` (partner code of the posting)."""
-    references = await Posting.filter(
-        account_id=account_id,
-        source="PARTNER_ACCRUAL",
-        activity_date__gte=since,
-        partner_reference__isnull=False,
-    ).values_list("partner_reference", flat=True)
+    """How often the member earned with each partner since ``since`` (partner code of the posting), over
+    the latest ``AFFINITY_SAMPLE`` partner accruals (the ``(account_id, created_at)`` index, newest first)."""
+    references = (
+        await Posting.filter(
+            account_id=account_id,
+            source="PARTNER_ACCRUAL",
+            activity_date__gte=since,
+            partner_reference__isnull=False,
+        )
+        .order_by("-created_at", "-id")
+        .limit(AFFINITY_SAMPLE)
+        .values_list("partner_reference", flat=True)
+    )
     return Counter(str(reference).split(":", 1)[0] for reference in references)
 
 
-async def offers_for(*, account_id: int, now: dt.datetime, limit: int = 20) -> list[OfferView]:
-    """The offers the member may see now, ranked (personally only with PERSONALISATION consent)."""
-    member = await Member.get(id=account_id)
+async def offers_for(
+    *, account_id: int, now: dt.datetime, limit: int = 20, audience: Audience | None = None
+) -> list[OfferView]:
+    """The offers the member may see now, ranked (personally only with PERSONALISATION consent), the
+    first ``limit`` (1 to ``MAX_OFFERS``). ``audience``: the member's targeting attributes when the caller
+    has the member at hand already (else they are read)."""
+    if not 1 <= limit <= MAX_OFFERS:
+        raise OfferCountInvalid(f"Ask for 1 to {MAX_OFFERS} offers.", field="first")
+    if audience is None:
+        audience = Audience.of(await Member.get(id=account_id))
     live = [
         offer
         for offer in await Offer.filter(starts_at__lte=now, ends_at__gt=now).order_by(
             "-priority", "-starts_at", "id"
         )
-        if _targets(offer, member)
+        if _targets(offer, audience)
     ]
     activated = set(
         await OfferActivation.filter(account_id=account_id, offer_id__in=[o.id for o in live]).values_list(

@@ -1,0 +1,269 @@
+"""The member dashboard: milesgate's GraphQL against a hand-written Starlette + asyncpg baseline.
+
+Both servers run in the same run on the same fresh PostgreSQL database (``milesgate_dash``, dropped and
+recreated; Redis database 3 flushed), each with 2 uvicorn workers on 127.0.0.1, and wrk drives each in
+turn with the same number of connections for a bounded time. Before measuring, the script checks that
+both answer every member with the same JSON.
+
+One member is seeded per ``--histories`` size (default 10 and 100,000 postings), so the same run also
+shows whether dashboard latency stays flat as a member's history grows.
+
+milesgate runs in production mode with the per-IP and per-member request limits turned off
+(``MILESGATE_RATE_LIMIT_PER_IP=0 MILESGATE_RATE_LIMIT_PER_MEMBER=0``): all the load comes from one IP
+with one member's token, and this measures the service, not the abuse limits. GraphQL is measured twice:
+with the full document in every request, and as an automatic persisted query (hash only, as an app sends
+it once the document is registered).
+
+Run from the project root:
+  PYTHONPATH=. .venv/bin/python bench/dashboard/run.py [--seconds 20] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import ROOT, SECRET_KEY, Stores, fresh_stores, milesgate, stop, wait_ready
+from bench.dashboard.queries import DASHBOARD
+from bench.dashboard.seeding import DashboardMember, seed_dashboard
+from gateway.persisted_queries import document_hash
+
+STORES = Stores(db_name="milesgate_dash", redis_url="redis://127.0.0.1:6379/3")
+GRAPHQL_PORT, BASELINE_PORT = 8790, 8791
+WRK = "/usr/bin/wrk"
+LIMITS_OFF = {"MILESGATE_RATE_LIMIT_PER_IP": "0", "MILESGATE_RATE_LIMIT_PER_MEMBER": "0"}
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+bad = 0
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("bad") end
+  local errors = summary.errors
+  io.write(string.format("RESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d "
+    .. "bad=%d socket_errors=%d\\n", summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max, failed,
+    errors.connect + errors.read + errors.write + errors.timeout))
+end
+"""
+
+
+def token_for(account_id: int) -> str:
+    from gateway.tokens import TokenService
+    from loyalty.members.models import SessionLevel
+
+    service = TokenService(SECRET_KEY, ttl_s=3600, authenticated_window_s=15 * 60)
+    return service.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED)
+
+
+def graphql_body(*, persisted: bool, with_document: bool = True) -> bytes:
+    body: dict[str, Any] = {}
+    if with_document:
+        body["query"] = DASHBOARD
+    if persisted:
+        body["extensions"] = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(DASHBOARD)}}
+    return orjson.dumps(body)
+
+
+def start_baseline(data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **STORES.env(data_dir),
+        "BASELINE_DATABASE_URL": STORES.asyncpg_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(  # noqa: S603 - our own benchmark server
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.dashboard.baseline:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(BASELINE_PORT),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+async def wait_for(url: str, timeout_s: float = 60) -> None:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for _ in range(int(timeout_s * 5)):
+            try:
+                await client.post(url)
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError(f"nothing answers at {url}")
+
+
+async def same_answers(members: list[DashboardMember]) -> None:
+    """Both servers answer each member with the same data (and the persisted query is registered)."""
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+        for member in members:
+            headers = {
+                "authorization": f"Bearer {token_for(member.account_id)}",
+                "content-type": "application/json",
+            }
+            graphql = await client.post(
+                f"http://127.0.0.1:{GRAPHQL_PORT}/graphql",
+                content=graphql_body(persisted=True),
+                headers=headers,
+            )
+            baseline = await client.post(f"http://127.0.0.1:{BASELINE_PORT}/dashboard", headers=headers)
+            if graphql.json() != baseline.json() or "errors" in graphql.json():
+                raise SystemExit(
+                    f"the answers differ for history {member.history}:\n{graphql.text}\n{baseline.text}"
+                )
+
+
+def wrk(url: str, body: bytes, token: str, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=body.decode(), token=token))
+    try:
+        completed = subprocess.run(  # noqa: S603 - the installed load generator, on loopback
+            [
+                WRK,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+    found = re.search(r"^RESULT (.*)$", completed.stdout, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk said:\n{completed.stdout}\n{completed.stderr}")
+    values = {key: int(value) for key, value in (pair.split("=") for pair in found.group(1).split())}
+    return {
+        "requests": values["requests"],
+        "rps": round(values["requests"] / (values["duration_us"] / 1e6), 1),
+        "p50_ms": round(values["p50_us"] / 1000, 1),
+        "p90_ms": round(values["p90_us"] / 1000, 1),
+        "p99_ms": round(values["p99_us"] / 1000, 1),
+        "max_ms": round(values["max_us"] / 1000, 1),
+        "failed": values["bad"] + values["socket_errors"],
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--histories", default="10,100000", help="postings per seeded member, comma-separated"
+    )
+    parser.add_argument(
+        "--only", choices=["all", "apq"], default="all", help="apq: skip the full-document GraphQL runs"
+    )
+    args = parser.parse_args()
+    if not 1 <= args.seconds <= 120:
+        parser.error("--seconds is 1 to 120: the load is bounded")
+    histories = [int(size) for size in args.histories.split(",")]
+    if any(not 1 <= size <= 200_000 for size in histories):
+        parser.error("a history is 1 to 200,000 postings")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-"))
+    await fresh_stores(STORES)
+    print(f"seeding members with histories of {histories} postings ...", flush=True)
+    members = await seed_dashboard(STORES, data_dir, histories)
+    gateway = milesgate(
+        STORES,
+        data_dir,
+        "serve",
+        "--port",
+        str(GRAPHQL_PORT),
+        "--workers",
+        "2",
+        MILESGATE_ENV="production",
+        **LIMITS_OFF,
+    )
+    baseline = start_baseline(data_dir)
+    runs: list[dict[str, Any]] = []
+    try:
+        await wait_ready(GRAPHQL_PORT)
+        await wait_for(f"http://127.0.0.1:{BASELINE_PORT}/dashboard")
+        await same_answers(members)
+        print("both servers answer the same dashboards; measuring ...", flush=True)
+        for member in members:
+            token = token_for(member.account_id)
+            cases: list[tuple[str, str, bytes]] = [
+                ("baseline", f"http://127.0.0.1:{BASELINE_PORT}/dashboard", b""),
+                (
+                    "graphql_apq",
+                    f"http://127.0.0.1:{GRAPHQL_PORT}/graphql",
+                    graphql_body(persisted=True, with_document=False),
+                ),
+            ]
+            if args.only == "all":
+                cases.append(
+                    (
+                        "graphql_document",
+                        f"http://127.0.0.1:{GRAPHQL_PORT}/graphql",
+                        graphql_body(persisted=False),
+                    )
+                )
+            for name, url, body in cases:
+                result = wrk(url, body, token, args.seconds, args.connections, args.threads)
+                runs.append({"server": name, "history": member.history, **result})
+                print(json.dumps(runs[-1]), flush=True)
+    finally:
+        stop(gateway)
+        stop(baseline)
+    print(
+        json.dumps(
+            {
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+                "args": vars(args),
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,150 @@
+"""The member dashboard (issue 8, speed): one GraphQL query whose SQL statement count is fixed.
+
+Statements are counted at the database client: every statement Tortoise sends, on SQLite or PostgreSQL,
+passes its ``tortoise.db_client`` debug log. Only this request's statements count (a context variable
+set around it; the in-process worker and relays run in tasks of their own and do not see it).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from gateway.settings import Settings
+from loyalty.ledger.models import Currency
+from loyalty.ledger.service import post
+from loyalty.members.models import Member
+from loyalty.offers.models import OfferKind
+from loyalty.offers.service import activate_offer, add_offer
+from tests.factories import enrolled_member, gql
+
+DASHBOARD = """query Dashboard {
+  me {
+    accountNumber givenName familyName tier
+    card { number validUntil }
+    balances { awardMiles points qualifyingPoints honCirclePoints lifetimeQualifyingPoints }
+    statement(first: 10) {
+      edges { node { postingId activityDate bookedAt source partnerCode description
+        amounts { currency amount } } }
+      pageInfo { hasNextPage endCursor }
+    }
+    milesExpiring { expiresOn miles }
+    offers(first: 3) { code partnerCode kind title bonusMiles endsAt activated personalised }
+  }
+}"""
+DASHBOARD_STATEMENTS = 10
+"""member; card; balances and this year's counters (2); statement page and its entries (2); lots due
+(1; the protections only when a lot is due, none here); offers, activations and the PERSONALISATION
+consent (3; with that consent also the partner affinity, bounded to the latest 100 accruals)."""
+
+_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
+
+
+class _StatementLog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        seen = _counting.get()
+        if seen is not None:
+            seen.append(record.getMessage())
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements the database client sends inside the block (this task and its children)."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = _StatementLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    seen: list[str] = []
+    token = _counting.set(seen)
+    try:
+        yield seen
+    finally:
+        _counting.reset(token)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+async def _grow(account_id: int, *, postings: int, offers: int, start: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for n in range(start, start + postings):
+        await post(
+            account_id=account_id,
+            amounts={Currency.AWARD_MILES: 100 + n},
+            source="PARTNER_ACCRUAL",
+            idempotency_key=f"dashboard-test-{n}",
+            activity_date=now.date() - dt.timedelta(days=n),
+            rule_version="test",
+            partner_reference=f"{('swiss', 'shop', 'bank')[n % 3]}:T{n}",
+            description=f"purchase {n}",
+        )
+    for n in range(start, start + offers):
+        await add_offer(
+            code=f"DASH-{n}",
+            partner_code=("swiss", "shop", "bank")[n % 3],
+            kind=OfferKind.EARN,
+            title=f"Offer {n}",
+            starts_at=now - dt.timedelta(days=1),
+            ends_at=now + dt.timedelta(days=1),
+            bonus_miles=100,
+            priority=n,
+        )
+        if n % 2:
+            await activate_offer(account_id=account_id, code=f"DASH-{n}", now=now)
+
+
+async def _statement_counts(client: AsyncClient) -> list[int]:
+    enrolled = await enrolled_member(client)
+    token = enrolled["accessToken"]
+    account_id = (await Member.get(account_number=enrolled["accountNumber"])).id
+    counts = []
+    for step, (postings, offers) in enumerate([(1, 1), (30, 8), (60, 10)]):
+        await _grow(account_id, postings=postings, offers=offers, start=step * 100)
+        with statements() as seen:
+            body = await gql(client, DASHBOARD, token=token)
+        assert "errors" not in body, body
+        me = body["data"]["me"]
+        assert len(me["offers"]) == min(3, sum(o for _, o in [(1, 1), (30, 8), (60, 10)][: step + 1]))
+        assert len(me["statement"]["edges"]) <= 10
+        counts.append(len(seen))
+    return counts
+
+
+async def test_the_dashboard_runs_a_fixed_number_of_statements(client: AsyncClient) -> None:
+    # given a member whose history and offers grow between three dashboards
+    # when each dashboard is read
+    counts = await _statement_counts(client)
+    # then every one runs the same statements
+    assert counts == [DASHBOARD_STATEMENTS] * 3
+
+
+@pytest.fixture
+async def pg_client(postgres_settings: Settings) -> AsyncIterator[AsyncClient]:
+    from gateway.app import create_app
+
+    application = create_app(postgres_settings)
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+        transport = ASGITransport(app=application)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_the_dashboard_runs_a_fixed_number_of_statements_on_postgresql(pg_client: AsyncClient) -> None:
+    assert await _statement_counts(pg_client) == [DASHBOARD_STATEMENTS] * 3
+
+
+async def test_offers_ask_for_1_to_20(client: AsyncClient) -> None:
+    token = (await enrolled_member(client))["accessToken"]
+    for first in (0, 21):
+        body = await gql(
+            client, "query Q($n: Int!) { me { offers(first: $n) { code } } }", {"n": first}, token=token
+        )
+        assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_INVALID"
+    body = await gql(client, "{ me { offers(first: 1) { code } } }", token=token)
+    assert body["data"]["me"]["offers"] == []
