@@ -5,6 +5,8 @@ reordering one member's deliveries. Every test is bounded in time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -107,7 +109,8 @@ async def wait_until(condition: Any, *, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-def start_worker(settings: Settings, name: str) -> subprocess.Popen[bytes]:
+def start_cli(settings: Settings, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
+    """``milesgate ARGS`` in a process of its own, on the test's PostgreSQL and Redis."""
     env = {
         **os.environ,
         "MILESGATE_DATABASE_URL": settings.resolved_database_url,
@@ -115,15 +118,20 @@ def start_worker(settings: Settings, name: str) -> subprocess.Popen[bytes]:
         "MILESGATE_SECRET_KEY": settings.resolved_secret_key(),
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     env.pop("MILESGATE_ENV", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "worker", "--name", name],
+        [sys.executable, "-m", "gateway.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def start_worker(settings: Settings, name: str) -> subprocess.Popen[bytes]:
+    return start_cli(settings, "worker", "--name", name)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -296,3 +304,126 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
         assert await Posting.filter(source="PARTNER_ACCRUAL").count() == 15
     finally:
         await close_database()
+
+
+async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_delivery(
+    hub_settings: Settings,
+) -> None:
+    import socket
+
+    import httpx
+
+    from gateway.db import close_database, open_database
+    from loyalty.ledger.service import post
+    from loyalty.rewards.models import Redemption
+
+    # given: members with miles and a partner, and a gateway process with no worker inside
+    await open_database(hub_settings)
+    try:
+        partner = await make_partner("swiss")
+        members = [await make_member(f"k{n}@example.com") for n in range(8)]
+        for member in members:
+            await post(
+                account_id=member.member.id,
+                amounts={Currency.AWARD_MILES: 30_000},
+                source="ADJUSTMENT",
+                idempotency_key=f"seed-{member.member.id}",
+                activity_date=dt.date(2026, 3, 1),
+                rule_version="test",
+            )
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        gateway = start_cli(
+            hub_settings,
+            "serve",
+            "--port",
+            str(port),
+            MILESGATE_RUN_WORKER_IN_PROCESS="false",
+            MILESGATE_RATE_LIMIT_PER_IP="0",
+            MILESGATE_RATE_LIMIT_PER_MEMBER="0",
+            MILESGATE_RATE_LIMIT_SIGN_IN="0",
+        )
+        stored: set[str] = set()
+        redeemed = 0
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10
+            ) as http:
+                await wait_until(lambda: _ready(http), timeout_s=60, what="the gateway starts")
+                tokens = []
+                for member in members:
+                    signed_in = await http.post(
+                        "/graphql",
+                        json={
+                            "query": "mutation S($n: String!) { signIn(input: {method: SERVICE_CARD_NUMBER, "
+                            'identifier: $n, secret: "739152"}) { ... on SignedIn { accessToken } } }',
+                            "variables": {"n": member.card.number},
+                        },
+                    )
+                    tokens.append(signed_in.json()["data"]["signIn"]["accessToken"])
+
+                async def one_delivery(n: int) -> None:
+                    body, headers = signed_delivery(
+                        partner.signing_secret, accrual(members[n % 8], f"K-{n}"), webhook_id=f"msg_kill_{n}"
+                    )
+                    response = await http.post("/webhooks/partners/swiss", content=body, headers=headers)
+                    if response.status_code in (200, 202):
+                        stored.add(f"msg_kill_{n}")
+
+                async def one_redemption(n: int) -> None:
+                    nonlocal redeemed
+                    response = await http.post(
+                        "/graphql",
+                        json={
+                            "query": 'mutation R($r: String!) { redeem(rewardCode: "SHOP-LUGGAGE-TAG", '
+                            "requestId: $r) { __typename } }",
+                            "variables": {"r": f"kill-{n}"},
+                        },
+                        headers={"authorization": f"Bearer {tokens[n % 8]}"},
+                    )
+                    if response.json()["data"]["redeem"]["__typename"] == "Redeemed":
+                        redeemed += 1
+
+                async def traffic(n: int) -> None:
+                    # The gateway may die under this request: no answer, or a cut one.
+                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+                        await (one_delivery(n) if n % 3 else one_redemption(n))
+
+                # when: traffic is flowing and the gateway is killed in the middle of it
+                tasks = [asyncio.create_task(traffic(n)) for n in range(300)]
+                await wait_until(lambda: _answered(stored, 30), timeout_s=60, what="traffic flows")
+                gateway.send_signal(signal.SIGKILL)
+                gateway.wait(timeout=10)
+                await asyncio.gather(*tasks)
+        finally:
+            if gateway.poll() is None:
+                gateway.kill()
+        assert len(stored) < 200, "everything finished before the kill: nothing was interrupted"
+
+        # then: every delivery answered 2xx was stored, and the ledger has no half-written posting
+        in_inbox = set(await PartnerInbox.all().values_list("webhook_id", flat=True))
+        assert stored <= in_inbox
+        assert (await verify_ledger()).clean
+        assert await Redemption.all().count() >= redeemed
+        # and once a worker runs, every stored delivery is credited, once
+        worker = start_worker(hub_settings, "after-kill")
+        try:
+            await wait_until(_none_pending, timeout_s=120, what="the worker drains the inbox")
+        finally:
+            stop(worker)
+        assert await Posting.filter(source="PARTNER_ACCRUAL").count() == len(in_inbox)
+        assert (await verify_ledger()).clean
+    finally:
+        await close_database()
+
+
+async def _ready(http: Any) -> bool:
+    try:
+        return bool((await http.get("/readyz")).status_code == 200)
+    except Exception:
+        return False
+
+
+async def _answered(stored: set[str], count: int) -> bool:
+    return len(stored) >= count
