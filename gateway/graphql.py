@@ -56,9 +56,12 @@ class GraphQLView(GraphQL[Context, None]):
         self.operators = operators
         self.privacy_sources = personal_data_sources()
 
-    def encode_json(self, data: object) -> bytes:
-        """Responses are encoded with orjson (several times faster than the standard library's json)."""
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        """Responses are encoded with orjson (several times faster than the standard library's json).
+
+        A string, not bytes: Strawberry sends bytes over a WebSocket as binary frames, and
+        graphql-transport-ws clients expect text frames."""
+        return orjson.dumps(data).decode()
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))
