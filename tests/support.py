@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import datetime as dt
 import os
 import shutil
@@ -23,8 +24,11 @@ from gateway.settings import Settings
 
 T = TypeVar("T")
 
+# One test database per checkout, so two checkouts on one machine (worktrees, a CI clone) never empty or
+# rebuild each other's database in the middle of a run.
+_CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
 POSTGRES_URL = os.environ.get(
-    "MILESGATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/milesgate_test"
+    "MILESGATE_TEST_POSTGRES_URL", f"postgres://postgres@127.0.0.1:5432/milesgate_test_{_CHECKOUT}"
 )
 REDIS_URL = os.environ.get("MILESGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_REDIS_URL = os.environ.get("MILESGATE_TEST_APP_REDIS_URL", "redis://127.0.0.1:6379/14")
