@@ -21,6 +21,7 @@ from gateway.backends import BackendSet, open_backends
 from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
+from gateway.federation import FederationRouterAuth
 from gateway.graphql import GraphQLView
 from gateway.graphql_edge import edge_extensions, schema_config
 from gateway.hub_admin import WebhookHubAdmin
@@ -187,13 +188,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         *travel_id_routes(),
     ]
+    middleware = [
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
+    ]
+    if settings.federation_router_secret:
+        middleware.append(Middleware(FederationRouterAuth, secret=settings.federation_router_secret))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(RequestContextMiddleware, metrics=metrics),
-            Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
-        ],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 
 from loyalty.auth.models import ResetPurpose
@@ -51,6 +52,9 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
+from schema.federation import Entity, FederationService, IsFederationRouter
+from schema.federation import entities as federation_entities
+from schema.federation import service as federation_service
 from schema.hub import (
     AddPartnerEndpointInput,
     InboxDelivery,
@@ -240,6 +244,30 @@ class Query:
         self, info: Info, include_acknowledged: bool = False
     ) -> list[OperationalEvent]:
         return await hub_resolvers.operational_events(info, include_acknowledged)
+
+    @strawberry.field(
+        name="_service",
+        description="Federation router only: this subgraph's SDL for composition.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_service(self, info: Info) -> FederationService:
+        return federation_service(info)
+
+    @strawberry.field(
+        name="_entities",
+        description="Federation router only: members (key accountNumber) and service cards (key number) "
+        "other subgraphs reference, each resolved only for the member whose token the router forwards.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_entities(
+        self,
+        info: Info,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(description="The references: __typename and the key fields."),
+        ],
+    ) -> list[Entity | None]:
+        return federation_entities(info, representations)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
