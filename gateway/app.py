@@ -22,6 +22,7 @@ from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
 from gateway.federation import FederationRouterAuth
+from gateway.graphiql_routes import DevelopmentGraphQLView, graphiql_routes
 from gateway.graphql import GraphQLView
 from gateway.graphql_edge import edge_extensions, schema_config
 from gateway.hub_admin import WebhookHubAdmin
@@ -165,7 +166,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await backends.close()
             await close_database()
 
-    graphql_endpoint = GraphQLView(
+    # Development: GraphiQL from our own static files (GET /graphql in a browser goes there); production: none.
+    view_class = GraphQLView if settings.is_production else DevelopmentGraphQLView
+    graphql_endpoint = view_class(
         schema,
         rules=rules,
         tokens=tokens,
@@ -188,6 +191,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         *travel_id_routes(),
     ]
+    if not settings.is_production:
+        routes += graphiql_routes()
     middleware = [
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
