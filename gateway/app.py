@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         persisted_queries=persisted_queries,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
+        max_subscriptions_per_connection=settings.graphql_max_subscriptions,
     )
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),

@@ -33,6 +33,7 @@ from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
 from resolvers import retro_credit as retro_credit_resolvers
 from resolvers import rewards as reward_resolvers
+from resolvers import status as status_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.boarding_passes import BoardingPassResult
@@ -90,6 +91,7 @@ from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfile
 from schema.resets import CompleteResetResult, ResetRequested
 from schema.retro_credit import PhotoCreditPartner, RequestRetroCreditResult, RetroCreditInput
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
+from schema.status import StatusProgress
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 PARTNER_CODE = "The partner's code, e.g. swiss."
@@ -699,6 +701,15 @@ class Subscription:
     async def my_balances(self, info: Info) -> AsyncGenerator[Balances, None]:
         async for balances in member_resolvers.my_balances(info):
             yield balances
+
+    @strawberry.subscription(
+        description="The signed-in member's status progress (tier, validity, this year's counters, what is "
+        "missing), sent at once and again on every status change (status.changed) and posting. Sign in as "
+        "for myBalances."
+    )
+    async def my_status(self, info: Info) -> AsyncGenerator[StatusProgress, None]:
+        async for progress in status_resolvers.my_status(info):
+            yield progress
 
 
 def build_schema(

@@ -67,6 +67,7 @@ ROOT_FIELDS: dict[str, Access] = {
     "Query.unmatchedAccruals": OPERATOR,
     "Query.operationalEvents": OPERATOR,
     "Subscription.myBalances": OWN,
+    "Subscription.myStatus": OWN,
     "Mutation.enrolMember": CREDENTIALS,
     "Mutation.signIn": CREDENTIALS,
     "Mutation.completeSignIn": CREDENTIALS,
