@@ -22,6 +22,8 @@ from gateway.backends import BackendSet, open_backends
 from gateway.boarding_pass_routes import scan_boarding_pass
 from gateway.db import apply_migrations, close_database, open_database, ping_database
 from gateway.event_relay import run_event_relay
+from gateway.federation import FederationRouterAuth
+from gateway.graphiql_routes import DevelopmentGraphQLView, graphiql_routes
 from gateway.graphql import GraphQLView
 from gateway.graphql_edge import edge_extensions, schema_config
 from gateway.hub_admin import WebhookHubAdmin
@@ -183,7 +185,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await backends.close()
             await close_database()
 
-    graphql_endpoint = GraphQLView(
+    # Development: GraphiQL from our own static files (GET /graphql in a browser goes there); production: none.
+    view_class = GraphQLView if settings.is_production else DevelopmentGraphQLView
+    graphql_endpoint = view_class(
         schema,
         rules=rules,
         tokens=tokens,
@@ -193,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         persisted_queries=persisted_queries,
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
+        max_subscriptions_per_connection=settings.graphql_max_subscriptions,
     )
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -206,13 +211,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         *travel_id_routes(),
     ]
+    if not settings.is_production:
+        routes += graphiql_routes()
+    middleware = [
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
+    ]
+    if settings.federation_router_secret:
+        middleware.append(Middleware(FederationRouterAuth, secret=settings.federation_router_secret))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(RequestContextMiddleware, metrics=metrics),
-            Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
-        ],
+        middleware=middleware,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings

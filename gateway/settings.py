@@ -147,6 +147,15 @@ class Settings(BaseSettings):
     safelist_only: bool | None = Field(
         default=None, description="Accept only registered documents; default: on in production with a dir"
     )
+    federation_router_secret: str | None = Field(
+        default=None,
+        min_length=_MIN_SECRET_LENGTH,
+        description="Shared secret the federation router sends in Milesgate-Router-Secret; unset: only "
+        "operator tokens open _service and _entities",
+    )
+    graphql_max_subscriptions: int = Field(
+        default=5, ge=1, description="Subscriptions running at once on one WebSocket connection"
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from loyalty.privacy.sources import PersonalDataSource
     from loyalty.rules import ProgrammeRules
     from partners.secret_box import SecretBox
+    from resolvers.entities import EntityLoaders
     from resolvers.hub import HubAdmin
     from resolvers.loaders import Loaders
 
@@ -31,6 +32,10 @@ class TokenIssuer(Protocol):
     def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str: ...
 
     def verify_challenge(self, token: str) -> Challenge | None: ...
+
+
+FEDERATION_ROUTER_STATE = "federation_router"
+"""The request-state attribute the gateway sets to True for a request from the federation router."""
 
 
 @dataclass
@@ -53,6 +58,23 @@ class Context:
     extras: dict[str, Any] = field(default_factory=dict)
     response: Any = None
     """The HTTP sub-response (status and headers the answer will carry); None on a WebSocket."""
+    _entity_loaders: EntityLoaders | None = field(default=None, repr=False)
+
+    @property
+    def entity_loaders(self) -> EntityLoaders:
+        """The federation entity DataLoaders, made on the first entity reference of the request."""
+        if self._entity_loaders is None:
+            from resolvers.entities import EntityLoaders  # resolvers.entities imports this module
+
+            self._entity_loaders = EntityLoaders()
+        return self._entity_loaders
+
+    @property
+    def federation_router(self) -> bool:
+        """Whether the request carries the federation router's shared secret (checked by the gateway's
+        ``FederationRouterAuth`` middleware, which marks the request's state)."""
+        state = getattr(self.request, "state", None)
+        return getattr(state, FEDERATION_ROUTER_STATE, False) is True
 
 
 Info = StrawberryInfo[Context, None]

@@ -24,3 +24,14 @@ class NotAuthenticated(GraphQLError):
 
     def __init__(self) -> None:
         super().__init__("Sign in to see this.", extensions={"code": "UNAUTHENTICATED"})
+
+
+class NotYours(GraphQLError):
+    """Raised where a request names another member's data (a federation entity reference, say).
+
+    The same answer whether the data exists or not, so it tells nothing about other members."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Only the signed-in member's own data can be read.", extensions={"code": "FORBIDDEN"}
+        )

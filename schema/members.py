@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -37,7 +38,11 @@ strawberry.enum(
 strawberry.enum(SessionLevel, description="How freshly the member proved who they are.")
 
 
-@strawberry.type(description="A service card number. The app card is the card: no plastic for base members.")
+@strawberry.federation.type(
+    keys=["number"],
+    description="A service card number. The app card is the card: no plastic for base members. "
+    "A federation entity (key: number), resolved for the card's own member only.",
+)
 class ServiceCard:
     number: str = strawberry.field(
         description="The 15-digit service card number (status prefix + Luhn digit)."
@@ -62,6 +67,12 @@ class ServiceCard:
     @strawberry.field(description="The app card's QR code (SVG) encoding the service card number.")
     def qr_code_svg(self) -> str:
         return card_qr_svg(self.number)
+
+    @classmethod
+    def resolve_reference(cls, info: Info, **representation: object) -> Awaitable[ServiceCard]:
+        from resolvers.entities import card_reference  # resolvers.entities imports this module
+
+        return card_reference(info, representation)
 
     @classmethod
     def from_model(cls, card: models.ServiceCard, *, holder_name: str | None = None) -> ServiceCard:
@@ -116,7 +127,11 @@ class ExpiringMiles:
     miles: int = strawberry.field(description="How many award miles expire then.")
 
 
-@strawberry.type(description="A member of the programme.")
+@strawberry.federation.type(
+    keys=["accountNumber"],
+    description="A member of the programme. A federation entity (key: accountNumber), resolved for the "
+    "signed-in member only.",
+)
 class Member:
     account_id: strawberry.Private[int]
     account_number: str = strawberry.field(description="9 digits; never changes, whatever cards come and go.")
@@ -338,6 +353,12 @@ class Member:
     @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
     async def balances(self, info: Info) -> Balances:
         return Balances.from_amounts(await info.context.loaders.balances_by_account.load(self.account_id))
+
+    @classmethod
+    def resolve_reference(cls, info: Info, **representation: object) -> Awaitable[Member]:
+        from resolvers.entities import member_reference  # resolvers.entities imports this module
+
+        return member_reference(info, representation)
 
     @classmethod
     def from_model(cls, member: models.Member) -> Member:

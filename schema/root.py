@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 
 from loyalty.auth.models import ResetPurpose
@@ -32,6 +33,7 @@ from resolvers import profile as profile_resolvers
 from resolvers import resets as reset_resolvers
 from resolvers import retro_credit as retro_credit_resolvers
 from resolvers import rewards as reward_resolvers
+from resolvers import status as status_resolvers
 from resolvers import twofactor as twofactor_resolvers
 from schema.auth import CompleteSignInResult, RefreshSessionResult, SignedOut, SignInInput, SignInResult
 from schema.boarding_passes import BoardingPassResult
@@ -51,6 +53,9 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
+from schema.federation import Entity, FederationService, IsFederationRouter
+from schema.federation import entities as federation_entities
+from schema.federation import service as federation_service
 from schema.hub import (
     AddPartnerEndpointInput,
     InboxDelivery,
@@ -86,6 +91,7 @@ from schema.profile import ChangeSecretResult, UpdateProfileInput, UpdateProfile
 from schema.resets import CompleteResetResult, ResetRequested
 from schema.retro_credit import PhotoCreditPartner, RequestRetroCreditResult, RetroCreditInput
 from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
+from schema.status import StatusProgress
 from schema.twofactor import BeginTwoFactorResult, ConfirmTwoFactorResult, DisableTwoFactorResult
 
 PARTNER_CODE = "The partner's code, e.g. swiss."
@@ -240,6 +246,30 @@ class Query:
         self, info: Info, include_acknowledged: bool = False
     ) -> list[OperationalEvent]:
         return await hub_resolvers.operational_events(info, include_acknowledged)
+
+    @strawberry.field(
+        name="_service",
+        description="Federation router only: this subgraph's SDL for composition.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_service(self, info: Info) -> FederationService:
+        return federation_service(info)
+
+    @strawberry.field(
+        name="_entities",
+        description="Federation router only: members (key accountNumber) and service cards (key number) "
+        "other subgraphs reference, each resolved only for the member whose token the router forwards.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_entities(
+        self,
+        info: Info,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(description="The references: __typename and the key fields."),
+        ],
+    ) -> list[Entity | None]:
+        return federation_entities(info, representations)
 
 
 @strawberry.type(description="Change the programme's data. Expected failures come back as typed results.")
@@ -671,6 +701,15 @@ class Subscription:
     async def my_balances(self, info: Info) -> AsyncGenerator[Balances, None]:
         async for balances in member_resolvers.my_balances(info):
             yield balances
+
+    @strawberry.subscription(
+        description="The signed-in member's status progress (tier, validity, this year's counters, what is "
+        "missing), sent at once and again on every status change (status.changed) and posting. Sign in as "
+        "for myBalances."
+    )
+    async def my_status(self, info: Info) -> AsyncGenerator[StatusProgress, None]:
+        async for progress in status_resolvers.my_status(info):
+            yield progress
 
 
 def build_schema(

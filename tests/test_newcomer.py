@@ -75,7 +75,10 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
                 time.sleep(1)
 
             # GraphiQL is open in development
-            assert "graphiql" in http.get("/graphql", headers={"accept": "text/html"}).text.lower()
+            assert (
+                "graphiql"
+                in http.get("/graphql", headers={"accept": "text/html"}, follow_redirects=True).text.lower()
+            )
             # enrol a member
             enrolled = http.post(
                 "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}

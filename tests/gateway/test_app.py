@@ -77,8 +77,9 @@ def test_log_lines_are_json_with_the_request_id() -> None:
 
 
 async def test_graphiql_is_served_in_development(client: AsyncClient) -> None:
-    response = await client.get("/graphql", headers={"accept": "text/html"})
+    response = await client.get("/graphql", headers={"accept": "text/html"}, follow_redirects=True)
     assert response.status_code == 200 and "graphiql" in response.text.lower()
+    assert str(response.url).endswith("/graphiql")  # our own page (tests/gateway/test_graphiql.py)
 
 
 async def test_production_has_no_graphiql_and_masks_unexpected_errors(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 The schema has no ``node(id:)`` lookup: every member's data is reached from a root field. So the schema is
 walked and every root field classified (a new root field fails here until it is); fields that reach
 member data must be OWN (the signed-in member's, by the token), CREDENTIALS (the member the credentials
-in the request prove) or OPERATOR. Then each OWN and OPERATOR field is called without a token and must
-refuse, and the fields that take another object's id are called with a second member's ids.
+in the request prove), OPERATOR or ROUTER (the federation router's ``_service`` and ``_entities``; their
+entities resolve for the forwarded token's member only, tests/schema/test_federation.py). Then each OWN,
+OPERATOR and ROUTER field is called without a token and must refuse, and the fields that take another
+object's id are called with a second member's ids.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ class Access(Enum):
     OWN = "the signed-in member's data only"
     CREDENTIALS = "the member proven by credentials in the request"
     OPERATOR = "operators only"
+    ROUTER = "the federation router (shared secret) or an operator; entities: the forwarded member's own"
 
 
 OWN, PUBLIC, CREDENTIALS, OPERATOR = Access.OWN, Access.PUBLIC, Access.CREDENTIALS, Access.OPERATOR
+ROUTER = Access.ROUTER
 ROOT_FIELDS: dict[str, Access] = {
     "Query.me": OWN,
     "Query.rewards": PUBLIC,
@@ -54,7 +58,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Query.boardingPass": PUBLIC,
     "Query.partners": OPERATOR,
     "Query.partner": OPERATOR,
-    "Query._service": PUBLIC,
+    "Query._service": ROUTER,
+    "Query._entities": ROUTER,
     "Query.photoCreditPartners": PUBLIC,
     "Query.partnerEndpoints": OPERATOR,
     "Query.outboundDeliveries": OPERATOR,
@@ -62,6 +67,7 @@ ROOT_FIELDS: dict[str, Access] = {
     "Query.unmatchedAccruals": OPERATOR,
     "Query.operationalEvents": OPERATOR,
     "Subscription.myBalances": OWN,
+    "Subscription.myStatus": OWN,
     "Mutation.enrolMember": CREDENTIALS,
     "Mutation.signIn": CREDENTIALS,
     "Mutation.completeSignIn": CREDENTIALS,
@@ -201,14 +207,14 @@ def _document(name: str, field: GraphQLField) -> str:
     return f"{root.lower()} {{ {call}{selection} }}"
 
 
-GUARDED = sorted(name for name, access in ROOT_FIELDS.items() if access in (OWN, OPERATOR))
+GUARDED = sorted(name for name, access in ROOT_FIELDS.items() if access in (OWN, OPERATOR, ROUTER))
 
 
 @pytest.mark.parametrize("name", [name for name in GUARDED if not name.startswith("Subscription.")])
 async def test_guarded_fields_refuse_a_request_without_a_token(client: AsyncClient, name: str) -> None:
     field = _root_fields(_schema())[name]
     body = await gql(client, _document(name, field))
-    expected = "FORBIDDEN" if ROOT_FIELDS[name] is OPERATOR else "UNAUTHENTICATED"
+    expected = "FORBIDDEN" if ROOT_FIELDS[name] in (OPERATOR, ROUTER) else "UNAUTHENTICATED"
     assert [error["extensions"]["code"] for error in body.get("errors", [])] == [expected], body
     assert (body.get("data") or {}).get(name.split(".")[1]) is None
 

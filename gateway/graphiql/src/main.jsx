@@ -1,0 +1,52 @@
+// GraphiQL for milesgate's developers: served by the gateway itself in development, no CDN.
+import { createGraphiQLFetcher } from "@graphiql/toolkit";
+import { GraphiQL } from "graphiql";
+import "graphiql/style.css";
+import "./page.css";
+import { createClient } from "graphql-ws";
+import { createRoot } from "react-dom/client";
+import React from "react";
+
+const STATIC = "/graphiql/static";
+
+// Monaco's language workers, bundled next to this file (the CSP allows workers from 'self' only).
+globalThis.MonacoEnvironment = {
+  getWorker(_workerId, label) {
+    const name = label === "json" ? "json" : label === "graphql" ? "graphql" : "editor";
+    return new Worker(`${STATIC}/${name}.worker.js`);
+  },
+};
+
+const endpoint = new URL("/graphql", window.location.href);
+const socket = new URL(endpoint);
+socket.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
+
+function bearer(headers) {
+  const value = headers?.Authorization ?? headers?.authorization;
+  return typeof value === "string" ? value : undefined;
+}
+
+const fetcher = createGraphiQLFetcher({ url: endpoint.href });
+
+// Subscriptions sign in at connection time: the Authorization header set in GraphiQL's headers tab
+// goes into connection_init, as milesgate expects.
+function fetcherWithLiveUpdates(params, options) {
+  const isSubscription = /^\s*subscription\b/m.test(params.query ?? "");
+  if (!isSubscription) {
+    return fetcher(params, options);
+  }
+  const client = createClient({
+    url: socket.href,
+    lazy: true,
+    connectionParams: () => ({ authorization: bearer(options?.headers) }),
+  });
+  return client.iterate(params);
+}
+
+createRoot(document.getElementById("graphiql")).render(
+  React.createElement(GraphiQL, {
+    fetcher: fetcherWithLiveUpdates,
+    defaultQuery: "# milesgate: sign in with signIn, then set the header\n# {\"Authorization\": \"Bearer …\"}\n\n{\n  rewards {\n    code\n    miles\n  }\n}\n",
+    shouldPersistHeaders: false,
+  }),
+);

@@ -1,0 +1,160 @@
+"""GraphiQL for developers: our own static files (built from the npm graphiql package), a strict
+Content-Security-Policy, nothing in production, and a real query run from headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from typing import Any, NoReturn
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from gateway.app import create_app
+from gateway.graphiql_routes import GRAPHIQL_DIR
+from gateway.settings import Environment, Settings
+from tests.gateway.test_graphql_cop import served
+from tests.support import in_ci
+
+ASSETS = ["graphiql.js", "graphiql.css", "editor.worker.js", "json.worker.js", "graphql.worker.js"]
+
+
+def _missing(what: str) -> NoReturn:
+    """CI installs Chromium, Playwright and the GraphiQL build tools (.ci/run): there a gap fails."""
+    if in_ci():
+        pytest.fail(what)
+    pytest.skip(what)
+
+
+def _csp(response: httpx.Response) -> dict[str, str]:
+    policy = response.headers.get("content-security-policy", "")
+    return {part.split()[0]: part for part in (item.strip() for item in policy.split(";")) if part}
+
+
+async def test_the_page_and_its_assets_come_from_us_under_a_strict_csp(client: AsyncClient) -> None:
+    page = await client.get("/graphiql")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = _csp(page)
+    assert policy["default-src"] == "default-src 'none'"
+    assert policy["script-src"] == "script-src 'self'"  # no CDN, no inline script, no eval
+    assert policy["connect-src"] == "connect-src 'self'"
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "http://" not in page.text and "https://" not in page.text
+    assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/graphiql/static/graphiql.js" defer>']
+    assert "style=" not in page.text and "<style" not in page.text
+    for name in ASSETS:
+        asset = await client.get(f"/graphiql/static/{name}")
+        assert asset.status_code == 200, name
+        assert _csp(asset)["worker-src"] == "worker-src 'self'"  # a worker obeys its own response's CSP
+
+
+async def test_a_browser_asking_for_graphql_is_sent_to_our_graphiql(client: AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 307 and response.headers["location"] == "/graphiql"
+
+
+async def test_production_serves_no_graphiql(settings: Settings) -> None:
+    production = settings.model_copy(
+        update={"env": Environment.PRODUCTION, "database_url": settings.resolved_database_url}
+    )
+    app = create_app(production)
+    async with (
+        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://prod") as client,
+    ):
+        for path in ("/graphiql", "/graphiql/static/graphiql.js"):
+            assert (await client.get(path)).status_code == 404, path
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code != 307 and "graphiql" not in page.text.lower()
+
+
+def test_the_committed_bundle_is_up_to_date() -> None:
+    """``npm run build --prefix gateway/graphiql`` rebuilds static/; this rebuilds it aside and compares."""
+    node = shutil.which("node")
+    if node is None or not (GRAPHIQL_DIR / "node_modules" / "esbuild").exists():
+        _missing("the GraphiQL build needs node and `npm ci --prefix gateway/graphiql`")
+    result = subprocess.run(
+        [node, str(GRAPHIQL_DIR / "build.mjs"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _chromium() -> str:
+    path = os.environ.get("MILESGATE_TEST_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        _missing("Chromium is not installed (apt-get install chromium)")
+    return path
+
+
+async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) -> None:
+    chromium = _chromium()
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _missing("Playwright's Python package is not installed")
+
+    async with served(settings) as api, async_playwright() as playwright:
+        base = str(api.base_url).rstrip("/")
+        expected = (await api.post("/graphql", json={"query": "{ rewards { code } }"})).json()
+        first_code = expected["data"]["rewards"][0]["code"]
+        # The system's Chromium: Playwright downloads no browser of its own.
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            problems: list[str] = []
+            requested: list[str] = []
+            page.on("console", lambda message: _note_console(message, problems))
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("request", lambda request: requested.append(request.url))
+
+            # given GraphiQL, opened the way a developer does: GET /graphql in the browser
+            await page.goto(f"{base}/graphql")
+            assert page.url == f"{base}/graphiql"
+            editor = page.locator(".graphiql-query-editor .monaco-editor").first
+            await editor.wait_for(timeout=30_000)
+
+            # when a query is typed and run
+            await editor.click()
+            await page.keyboard.press("Control+A")
+            await page.keyboard.press("Delete")
+            await page.keyboard.type("{ rewards { code miles")  # the editor closes the braces
+            typed = await page.locator(".graphiql-query-editor .view-lines").inner_text()
+            assert re.sub(r"\s+", " ", typed).startswith("{ rewards { code miles")
+            await page.keyboard.press("Escape")  # close the field suggestions, if they opened
+            await page.keyboard.press("Control+Enter")  # GraphiQL's "run"
+
+            # then the result shows, and nothing was blocked or fetched from elsewhere
+            response = page.locator(".graphiql-response")
+            await response.get_by_text(first_code).first.wait_for(timeout=30_000)
+            assert '"miles"' in await response.inner_text()
+            assert problems == []
+            assert [url for url in requested if not url.startswith(base)] == []
+
+            # and the browser enforces the policy: an injected inline script does not run
+            injected = await page.evaluate(
+                """() => {
+                    const script = document.createElement("script");
+                    script.textContent = "window.injectedScriptRan = true";
+                    document.head.appendChild(script);
+                    return window.injectedScriptRan === true;
+                }"""
+            )
+            assert injected is False
+            assert any("script-src 'self'" in problem for problem in problems)
+        finally:
+            await browser.close()
+
+
+def _note_console(message: Any, problems: list[str]) -> None:
+    if message.type == "error" or "Content Security Policy" in message.text:
+        problems.append(f"console {message.type}: {message.text[:300]}")
