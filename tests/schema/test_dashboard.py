@@ -39,7 +39,7 @@ DASHBOARD = """query Dashboard {
     offers(first: 3) { code partnerCode kind title bonusMiles endsAt activated personalised }
   }
 }"""
-DASHBOARD_STATEMENTS = 10
+DASHBOARD_STATEMENTS = 4
 """member; card; balances and this year's counters (2); statement page and its entries (2); lots due
 (1; the protections only when a lot is due, none here); offers, activations and the PERSONALISATION
 consent (3; with that consent also the partner affinity, bounded to the latest 100 accruals)."""
