@@ -11,6 +11,7 @@ from loyalty.ledger.models import Currency
 from loyalty.ledger.service import member_balances_for
 from loyalty.members import service
 from loyalty.members.models import SessionLevel
+from loyalty.members.snapshot import member_snapshot
 from schema.context import Info
 from schema.errors import InputError, NotAuthenticated
 from schema.members import (
@@ -26,10 +27,10 @@ async def me(info: Info) -> Member:
     principal = info.context.principal
     if principal is None:
         raise NotAuthenticated()
-    member = await info.context.loaders.member_by_id.load(principal.account_id)
+    member = await member_snapshot(account_id=principal.account_id, year=dt.datetime.now(dt.UTC).year)
     if member is None:
         raise NotAuthenticated()
-    return Member.from_model(member)
+    return Member.from_snapshot(member)
 
 
 async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:

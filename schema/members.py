@@ -12,6 +12,7 @@ from loyalty.identifiers import card_qr_svg, group_for_reading
 from loyalty.ledger.models import Currency
 from loyalty.members import models
 from loyalty.members.models import CardState, SessionLevel, Tier
+from loyalty.members.snapshot import CardSnapshot, MemberSnapshot
 from loyalty.offers.service import Audience
 from resolvers.statement import member_statement
 from schema.context import Info
@@ -75,7 +76,9 @@ class ServiceCard:
         return card_reference(info, representation)
 
     @classmethod
-    def from_model(cls, card: models.ServiceCard, *, holder_name: str | None = None) -> ServiceCard:
+    def from_model(
+        cls, card: models.ServiceCard | CardSnapshot, *, holder_name: str | None = None
+    ) -> ServiceCard:
         return cls(
             number=card.number,
             state=card.state,
@@ -155,10 +158,15 @@ class Member:
     user_id: str | None = strawberry.field(
         description="For user ID + password sign-in (forgot it? it is here)."
     )
+    snapshot: strawberry.Private[MemberSnapshot | None] = None
+    """Card and balances read with the member in one statement (``me``); else the loaders read them."""
 
     @strawberry.field(description="The card to show: the active service card number.")
     async def card(self, info: Info) -> ServiceCard | None:
-        card = await info.context.loaders.active_card_by_account.load(self.account_id)
+        if self.snapshot is not None:
+            card: models.ServiceCard | CardSnapshot | None = self.snapshot.card
+        else:
+            card = await info.context.loaders.active_card_by_account.load(self.account_id)
         holder = f"{self.given_name} {self.family_name}"
         return ServiceCard.from_model(card, holder_name=holder) if card else None
 
@@ -352,6 +360,8 @@ class Member:
 
     @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
     async def balances(self, info: Info) -> Balances:
+        if self.snapshot is not None:
+            return Balances.from_amounts(self.snapshot.balances)
         return Balances.from_amounts(await info.context.loaders.balances_by_account.load(self.account_id))
 
     @classmethod
@@ -373,6 +383,22 @@ class Member:
             tier=member.tier,
             date_of_birth=member.date_of_birth,
             user_id=member.user_id,
+        )
+
+    @classmethod
+    def from_snapshot(cls, member: MemberSnapshot) -> Member:
+        return cls(
+            account_id=member.account_id,
+            account_number=member.account_number,
+            given_name=member.given_name,
+            family_name=member.family_name,
+            email=member.email,
+            country=member.country,
+            language=member.language,
+            tier=member.tier,
+            date_of_birth=member.date_of_birth,
+            user_id=member.user_id,
+            snapshot=member,
         )
 
 

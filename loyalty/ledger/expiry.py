@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from loyalty.fixed_sql import as_date, as_optional_date, fetch
 from loyalty.ledger.lots import take_from_lot
 from loyalty.ledger.models import (
     CounterAccount,
@@ -182,6 +183,8 @@ async def miles_expiring_for(
 ) -> list[list[tuple[dt.date, int]]]:
     """Batched ``miles_expiring`` for a DataLoader: one list per account id, in the same order."""
     current, following = quarter_end(today), next_quarter_end(today)
+    if len(account_ids) == 1:
+        return [await _one_member_expiring(account_ids[0], current, following)]
     lots = await Lot.filter(
         account_id__in=list(account_ids), remaining__gt=0, expires_on__lte=following
     ).values_list("account_id", "expires_on", "remaining")
@@ -192,6 +195,35 @@ async def miles_expiring_for(
         if not is_protected(expires_on, bucket, periods[int(account)]):
             totals[(int(account), bucket)] += int(remaining)
     return [[(day, totals[(key, day)]) for day in (current, following)] for key in account_ids]
+
+
+_DUE_AND_PROTECTIONS_SQL = """
+SELECT 'L' AS kind, expires_on AS day, NULL AS until, remaining FROM lots
+WHERE account_id = $1 AND remaining > 0 AND expires_on <= $2
+UNION ALL
+SELECT 'P' AS kind, starts_on AS day, ends_on AS until, 0 AS remaining FROM expiry_protections
+WHERE account_id = $1
+"""
+
+
+async def _one_member_expiring(
+    account_id: int, current: dt.date, following: dt.date
+) -> list[tuple[dt.date, int]]:
+    """One member's ``miles_expiring``: lots due by ``following`` and protections in one fixed statement."""
+    rows = await fetch(_DUE_AND_PROTECTIONS_SQL, account_id, following)
+    periods = [
+        ProtectionPeriod(starts_on=as_date(row["day"]), ends_on=as_optional_date(row["until"]))
+        for row in rows
+        if row["kind"] == "P"
+    ]
+    totals = {current: 0, following: 0}
+    for row in rows:
+        if row["kind"] == "L":
+            expires_on = as_date(row["day"])
+            bucket = current if expires_on <= current else following
+            if not is_protected(expires_on, bucket, periods):
+                totals[bucket] += int(row["remaining"])
+    return list(totals.items())
 
 
 async def protection_until(*, account_id: int, day: dt.date) -> dt.date | None:

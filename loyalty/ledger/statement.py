@@ -1,7 +1,8 @@
 """The member's statement: their postings, newest first, one keyset page at a time.
 
 A page is read with two queries whatever its size: the postings (``LIMIT first + 1``, the extra row only
-tells whether another page follows) and the member entries of exactly those postings.
+tells whether another page follows) and the member entries of exactly those postings. A page without
+filters (the dashboard's) is one fixed statement: those postings joined to their entries.
 
 The key is (``created_at``, ``id``), both descending. ``created_at`` is when the programme booked the
 posting, which is what "newest first" means to the member, and what the ``(account_id, created_at)``
@@ -21,10 +22,12 @@ import binascii
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
 from loyalty.errors import ValidationFailed
+from loyalty.fixed_sql import as_date, as_datetime, fetch
 from loyalty.ledger.models import Currency, Entry, Posting
 
 MAX_PAGE_SIZE = 100
@@ -132,6 +135,8 @@ async def statement_page(
     if from_date is not None and to_date is not None and from_date > to_date:
         raise DateRangeInvalid("The date range ends before it starts.", field="to_date")
     key = decode_cursor(after) if after is not None else None
+    if currency is None and source is None and from_date is None and to_date is None:
+        return await _unfiltered_page(account_id=account_id, first=first, key=key)
     postings = Posting.filter(account_id=account_id)
     if currency is not None:
         moved = Entry.filter(account_id=account_id, currency=currency).values("posting_id")
@@ -153,6 +158,65 @@ async def statement_page(
     return StatementPage(
         items=items, has_next_page=len(rows) > first, end_cursor=items[-1].cursor if items else None
     )
+
+
+_PAGE_COLUMNS = """p.id, p.activity_date, p.created_at, p.source, p.partner_reference, p.description,
+       e.currency, e.amount"""
+_FIRST_PAGE_SQL = f"""
+SELECT {_PAGE_COLUMNS}
+FROM (SELECT id, activity_date, created_at, source, partner_reference, description FROM postings
+      WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) p
+LEFT JOIN ledger_entries e ON e.account_id = $1 AND e.posting_id = p.id
+ORDER BY p.created_at DESC, p.id DESC
+"""  # noqa: S608 - constant fragments, no input
+_PAGE_AFTER_SQL = f"""
+SELECT {_PAGE_COLUMNS}
+FROM (SELECT id, activity_date, created_at, source, partner_reference, description FROM postings
+      WHERE account_id = $1 AND (created_at < $3 OR (created_at = $3 AND id < $4))
+      ORDER BY created_at DESC, id DESC LIMIT $2) p
+LEFT JOIN ledger_entries e ON e.account_id = $1 AND e.posting_id = p.id
+ORDER BY p.created_at DESC, p.id DESC
+"""  # noqa: S608 - constant fragments, no input
+
+
+async def _unfiltered_page(*, account_id: int, first: int, key: StatementKey | None) -> StatementPage:
+    """A page without filters, the common case (the dashboard's): postings and their member entries in
+    one fixed statement (the page's postings, joined to their entries)."""
+    if key is None:
+        rows = await fetch(_FIRST_PAGE_SQL, account_id, first + 1)
+    else:
+        rows = await fetch(_PAGE_AFTER_SQL, account_id, first + 1, key.booked_at, key.posting_id)
+    postings: dict[int, dict[str, Any]] = {}
+    amounts: dict[int, dict[Currency, int]] = {}
+    for row in rows:
+        posting_id = int(row["id"])
+        if posting_id not in postings:
+            postings[posting_id], amounts[posting_id] = row, {}
+        if row["currency"] is not None:
+            currency = Currency(row["currency"])
+            moved = amounts[posting_id]
+            moved[currency] = moved.get(currency, 0) + int(row["amount"])
+    page = list(postings.items())[:first]
+    items = [
+        StatementItem(
+            posting_id=posting_id,
+            activity_date=as_date(row["activity_date"]),
+            booked_at=as_datetime(row["created_at"]),
+            source=row["source"],
+            partner_code=partner_code_of(row["partner_reference"]),
+            partner_reference=row["partner_reference"],
+            description=row["description"],
+            amounts=_in_currency_order(amounts[posting_id]),
+        )
+        for posting_id, row in page
+    ]
+    return StatementPage(
+        items=items, has_next_page=len(postings) > first, end_cursor=items[-1].cursor if items else None
+    )
+
+
+def _in_currency_order(amounts: dict[Currency, int]) -> dict[Currency, int]:
+    return {currency: amounts[currency] for currency in Currency if currency in amounts}
 
 
 async def _member_amounts(*, account_id: int, posting_ids: list[int]) -> dict[int, dict[Currency, int]]:
@@ -178,5 +242,5 @@ def _item(posting: Posting, amounts: dict[Currency, int]) -> StatementItem:
         partner_code=partner_code_of(posting.partner_reference),
         partner_reference=posting.partner_reference,
         description=posting.description,
-        amounts=dict(sorted(amounts.items(), key=lambda pair: list(Currency).index(pair[0]))),
+        amounts=_in_currency_order(amounts),
     )

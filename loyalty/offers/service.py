@@ -12,18 +12,18 @@ an activated EARN offer of that partner earns its bonus once (idempotency key pe
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.consents.models import ConsentPurpose
-from loyalty.consents.service import has_consent
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.ledger.models import CounterAccount, Currency, Posting
+from loyalty.fixed_sql import as_datetime, as_str_list, fetch
+from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.service import post
 from loyalty.members.models import Member, Tier
 from loyalty.offers.models import Offer, OfferActivation, OfferKind
@@ -40,8 +40,27 @@ class OfferCountInvalid(ValidationFailed):
 
 
 @dataclass(frozen=True, slots=True)
+class LiveOffer:
+    """A running offer as a member's list shows it (read with fixed SQL, not as a model)."""
+
+    code: str
+    partner_code: str
+    kind: OfferKind
+    title: str
+    description: str
+    bonus_miles: int
+    ends_at: dt.datetime
+    tiers: list[str]
+    countries: list[str]
+    languages: list[str]
+    activated: bool
+    affinity: int
+    """The member's latest partner accruals with this offer's partner (0 without PERSONALISATION)."""
+
+
+@dataclass(frozen=True, slots=True)
 class OfferView:
-    offer: Offer
+    offer: LiveOffer
     activated: bool
     personalised: bool
 
@@ -59,7 +78,7 @@ class Audience:
         return cls(tier=member.tier, country=member.country, language=member.language)
 
 
-def _targets(offer: Offer, member: Member | Audience) -> bool:
+def _targets(offer: Offer | LiveOffer, member: Member | Audience) -> bool:
     return (
         (not offer.tiers or member.tier.value in offer.tiers)
         and (not offer.countries or member.country in offer.countries)
@@ -109,21 +128,32 @@ async def add_offer(
         raise Conflict(f"There is an offer {code} already.", field="code", code="OFFER_EXISTS") from None
 
 
-async def _partner_affinity(account_id: int, since: dt.date) -> Counter[str]:
-    """How often the member earned with each partner since ``since`` (partner code of the posting), over
-    the latest ``AFFINITY_SAMPLE`` partner accruals (the ``(account_id, created_at)`` index, newest first)."""
-    references = (
-        await Posting.filter(
-            account_id=account_id,
-            source="PARTNER_ACCRUAL",
-            activity_date__gte=since,
-            partner_reference__isnull=False,
-        )
-        .order_by("-created_at", "-id")
-        .limit(AFFINITY_SAMPLE)
-        .values_list("partner_reference", flat=True)
-    )
-    return Counter(str(reference).split(":", 1)[0] for reference in references)
+_OFFERS_SQL = f"""
+WITH consent AS (
+  SELECT coalesce((SELECT r.given FROM consent_records r
+                   WHERE r.account_id = $1 AND r.purpose = '{ConsentPurpose.PERSONALISATION.value}'
+                   ORDER BY r.id DESC LIMIT 1), false) AS personal
+),
+latest AS MATERIALIZED (
+  SELECT partner_reference FROM postings
+  WHERE account_id = $1 AND source = 'PARTNER_ACCRUAL' AND activity_date >= $3
+    AND partner_reference IS NOT NULL AND (SELECT personal FROM consent)
+  ORDER BY created_at DESC, id DESC LIMIT {AFFINITY_SAMPLE}
+)
+SELECT o.id, o.code, o.partner_code, o.kind, o.title, o.description, o.bonus_miles, o.ends_at,
+       o.tiers, o.countries, o.languages,
+       EXISTS (SELECT 1 FROM offer_activations a WHERE a.account_id = $1 AND a.offer_id = o.id) AS activated,
+       (SELECT personal FROM consent) AS personalised,
+       (SELECT count(*) FROM latest l
+        WHERE substr(l.partner_reference, 1, length(o.partner_code) + 1) = o.partner_code || ':'
+           OR l.partner_reference = o.partner_code) AS affinity
+FROM offers o
+WHERE o.starts_at <= $2 AND o.ends_at > $2
+ORDER BY o.priority DESC, o.starts_at DESC, o.id
+"""  # noqa: S608 - constant fragments, no input
+"""Running offers in the generic order, each with the member's activation, the PERSONALISATION consent
+and, with that consent, how often the member earned with the offer's partner (the partner code before the
+first ``:`` of the reference) over their latest ``AFFINITY_SAMPLE`` partner accruals since $3."""
 
 
 async def offers_for(
@@ -131,28 +161,38 @@ async def offers_for(
 ) -> list[OfferView]:
     """The offers the member may see now, ranked (personally only with PERSONALISATION consent), the
     first ``limit`` (1 to ``MAX_OFFERS``). ``audience``: the member's targeting attributes when the caller
-    has the member at hand already (else they are read)."""
+    has the member at hand already (else they are read).
+
+    One fixed statement (``_OFFERS_SQL``) reads the offers with the member's activations, consent and
+    partner affinity; targeting and the personal order are applied here."""
     if not 1 <= limit <= MAX_OFFERS:
         raise OfferCountInvalid(f"Ask for 1 to {MAX_OFFERS} offers.", field="first")
     if audience is None:
         audience = Audience.of(await Member.get(id=account_id))
-    live = [
-        offer
-        for offer in await Offer.filter(starts_at__lte=now, ends_at__gt=now).order_by(
-            "-priority", "-starts_at", "id"
-        )
-        if _targets(offer, audience)
-    ]
-    activated = set(
-        await OfferActivation.filter(account_id=account_id, offer_id__in=[o.id for o in live]).values_list(
-            "offer_id", flat=True
-        )
-    )
-    personal = await has_consent(account_id=account_id, purpose=ConsentPurpose.PERSONALISATION)
+    since = now.date() - dt.timedelta(days=HISTORY_DAYS)
+    rows = await fetch(_OFFERS_SQL, account_id, now, since)
+    live = [offer for offer in map(_live_offer, rows) if _targets(offer, audience)]
+    personal = bool(rows[0]["personalised"]) if rows else False
     if personal:
-        affinity = await _partner_affinity(account_id, now.date() - dt.timedelta(days=HISTORY_DAYS))
-        live.sort(key=lambda offer: -affinity[offer.partner_code])  # stable: ties keep the generic order
-    return [OfferView(offer, offer.id in activated, personal) for offer in live[:limit]]
+        live.sort(key=lambda offer: -offer.affinity)  # stable: ties keep the generic order
+    return [OfferView(offer, offer.activated, personal) for offer in live[:limit]]
+
+
+def _live_offer(row: dict[str, Any]) -> LiveOffer:
+    return LiveOffer(
+        code=row["code"],
+        partner_code=row["partner_code"],
+        kind=OfferKind(row["kind"]),
+        title=row["title"],
+        description=row["description"],
+        bonus_miles=int(row["bonus_miles"]),
+        ends_at=as_datetime(row["ends_at"]),
+        tiers=as_str_list(row["tiers"]),
+        countries=as_str_list(row["countries"]),
+        languages=as_str_list(row["languages"]),
+        activated=bool(row["activated"]),
+        affinity=int(row["affinity"]),
+    )
 
 
 async def activate_offer(*, account_id: int, code: str, now: dt.datetime) -> OfferActivation:

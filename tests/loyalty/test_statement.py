@@ -261,7 +261,7 @@ async def test_a_range_that_ends_before_it_starts_is_date_range_invalid(db: Sett
 async def test_every_page_takes_two_queries_whatever_its_size(db: Settings) -> None:
     account, _ = await _member_with_postings(12)
     with _counted_queries() as small:
-        first = await _page(account, 2)
+        first = await _page(account, 2, currency=MILES)
     with _counted_queries() as large:
         second = await _page(account, 10, first.end_cursor, currency=MILES)
     with _counted_queries() as empty:
@@ -271,6 +271,38 @@ async def test_every_page_takes_two_queries_whatever_its_size(db: Settings) -> N
     assert all("LIMIT" in sql.upper() and "OFFSET" not in sql.upper() for sql in (small[0], large[0]))
     assert "ledger_entries" in small[1] and "ledger_entries" in large[1]
     assert len(empty) == 1  # no postings, no entries to fetch
+
+
+async def test_an_unfiltered_page_takes_one_statement_whatever_its_size(db: Settings) -> None:
+    account, _ = await _member_with_postings(12)
+    with _counted_queries() as small:
+        first = await _page(account, 2)
+    with _counted_queries() as large:
+        second = await _page(account, 10, first.end_cursor)
+    with _counted_queries() as last:
+        third = await _page(account, 10, second.end_cursor)
+    assert (len(first.items), len(second.items), len(third.items)) == (2, 10, 0)
+    assert (first.has_next_page, second.has_next_page, third.has_next_page) == (True, False, False)
+    assert len(small) == len(large) == len(last) == 1
+    assert all("LIMIT" in sql.upper() and "OFFSET" not in sql.upper() for sql in small + large)
+    assert "ledger_entries" in small[0] and "ledger_entries" in large[0]
+
+
+async def test_an_unfiltered_page_reads_what_the_filtered_path_reads(db: Settings) -> None:
+    # given postings moving one or several currencies, with and without a partner reference
+    member = await make_member()
+    account = member.member.id
+    for n in range(7):
+        amounts = {MILES: 100 + n, Currency.POINTS: n + 1} if n % 2 else {MILES: 100 + n}
+        reference = f"swiss:T{n}" if n % 3 else None
+        await _post(account, f"same:{n}", amounts, partner_reference=reference, description=f"p{n}")
+    # when every page is read without filters (one fixed statement) and with a filter that keeps all
+    unfiltered = await _all_pages(account, 3)
+    filtered = await _all_pages(account, 3, from_date=dt.date(2000, 1, 1))
+    # then both read the same items, amounts, cursors and page ends
+    assert unfiltered == filtered
+    assert [len(page.items) for page in unfiltered] == [3, 3, 1]
+    assert list(unfiltered[0].items[1].amounts) in ([MILES, Currency.POINTS], [MILES])
 
 
 # GraphQL: until ``Member.statement`` is pasted into schema/members.py, a tiny schema exposes the resolver.

@@ -1,0 +1,94 @@
+"""The member dashboard served in-process, one request at a time: CPU per request, and a target for py-spy.
+
+wrk numbers on a shared machine move with whatever else runs; this measures milesgate's own cost per
+dashboard (ASGI in-process, no sockets to the client, PostgreSQL and Redis as in production) so a change
+can be compared before and after in minutes. It seeds its own database ``milesgate_dash_inproc`` (dropped
+and recreated; the Redis database given is flushed) with one member of ``--history`` postings.
+
+Run from the project root (py-spy is in the ``bench`` extra):
+  PYTHONPATH=. .venv/bin/python bench/dashboard/inprocess.py [--requests 1500] [--redis redis://127.0.0.1:6379/4]
+  py-spy record -r 500 -o dashboard.svg -- .venv/bin/python bench/dashboard/inprocess.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import SECRET_KEY, Stores, fresh_stores, percentiles
+from bench.dashboard.queries import DASHBOARD
+from bench.dashboard.seeding import seed_dashboard
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--history", type=int, default=10, help="postings of the seeded member")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/4", help="flushed first")
+    args = parser.parse_args()
+    if not 1 <= args.requests <= 20_000 or not 1 <= args.history <= 200_000:
+        parser.error("--requests is 1 to 20,000 and --history 1 to 200,000: the load is bounded")
+
+    from asgi_lifespan import LifespanManager
+    from httpx import ASGITransport, AsyncClient
+
+    from bench.dashboard.run import token_for
+    from gateway.app import create_app
+    from gateway.settings import Environment, Settings
+
+    stores = Stores(db_name="milesgate_dash_inproc", redis_url=args.redis)
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-inproc-"))
+    await fresh_stores(stores)
+    [member] = await seed_dashboard(stores, data_dir, [args.history])
+    settings = Settings(
+        env=Environment.PRODUCTION,
+        database_url=stores.database_url,
+        redis_url=stores.redis_url,
+        data_dir=data_dir,
+        secret_key=SECRET_KEY,
+        run_worker_in_process=False,
+        rate_limit_per_ip=0,
+        rate_limit_per_member=0,
+    )
+    body = orjson.dumps({"query": DASHBOARD})
+    headers = {"authorization": f"Bearer {token_for(member.account_id)}", "content-type": "application/json"}
+    application = create_app(settings)
+    transport = ASGITransport(app=application)
+    async with (
+        LifespanManager(application, startup_timeout=60, shutdown_timeout=30),
+        AsyncClient(transport=transport, base_url="http://bench") as client,
+    ):
+        first = await client.post("/graphql", content=body, headers=headers)
+        if first.status_code != 200 or "errors" in first.json():
+            raise SystemExit(f"the dashboard failed: {first.text}")
+        latencies: list[float] = []
+        started = time.perf_counter()
+        for _ in range(args.requests):
+            begin = time.perf_counter()
+            await client.post("/graphql", content=body, headers=headers)
+            latencies.append(time.perf_counter() - begin)
+        elapsed = time.perf_counter() - started
+    print(
+        orjson.dumps(
+            {
+                "requests": args.requests,
+                "history": args.history,
+                "per_second": round(args.requests / elapsed, 1),
+                "ms": percentiles(latencies),
+            }
+        ).decode()
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
