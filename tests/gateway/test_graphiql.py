@@ -127,9 +127,14 @@ async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) ->
             await editor.click()
             await page.keyboard.press("Control+A")
             await page.keyboard.press("Delete")
-            await page.keyboard.type("{ rewards { code miles")  # the editor closes the braces
-            typed = await page.locator(".graphiql-query-editor .view-lines").inner_text()
-            assert re.sub(r"\s+", " ", typed).startswith("{ rewards { code miles")
+            # Inserted as one paste: typed key by key, the editor's completions and brace closing race
+            # the keystrokes on a loaded machine.
+            await page.keyboard.insert_text("{ rewards { code miles } }")
+            await page.wait_for_function(
+                """() => document.querySelector(".graphiql-query-editor .view-lines")
+                    .innerText.replace(/\\s+/g, " ").startsWith("{ rewards { code miles } }")""",
+                timeout=30_000,
+            )
             await page.keyboard.press("Escape")  # close the field suggestions, if they opened
             await page.keyboard.press("Control+Enter")  # GraphiQL's "run"
 
