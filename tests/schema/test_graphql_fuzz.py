@@ -9,7 +9,6 @@ from __future__ import annotations
 import decimal
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from gateway.settings import Environment, Settings
 from loyalty.ledger.models import Posting
 from schema.root import build_schema
 from tests.factories import TEST_SECRET, enrolled_member
-from tests.support import SQLITE_FILE, STACK, seed_embedded_db
 
 schemathesis.graphql.scalar(
     "Decimal",
@@ -43,24 +41,21 @@ WRITES_FOR_ANONYMOUS = {"Mutation.enrolMember"}  # the one way in without a toke
 
 
 @pytest.fixture
-async def production_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AsyncClient]:
-    """The app as production runs it (masked errors, no introspection), rate limits off for the volume."""
+async def production_client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """The app as production runs it (masked errors, no introspection) on the stack's database and backends,
+    rate limits off for the volume."""
     from gateway.app import create_app
 
     limits_off: dict[str, Any] = {"rate_limit_per_ip": 0, "rate_limit_per_member": 0, "rate_limit_sign_in": 0}
-    if STACK == "embedded":
-        seed_embedded_db(tmp_path)
-        database_url = f"sqlite://{tmp_path / SQLITE_FILE}"
-    else:
-        database_url = request.getfixturevalue("settings").database_url
-    settings_ = Settings(
+    production = Settings(
         env=Environment.PRODUCTION,
-        database_url=database_url,
-        data_dir=tmp_path,
+        database_url=settings.resolved_database_url,
+        redis_url=settings.redis_url,
+        data_dir=settings.data_dir,
         secret_key=TEST_SECRET,
         **limits_off,
     )
-    application = create_app(settings_)
+    application = create_app(production)
     async with (
         LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
@@ -96,10 +91,7 @@ async def test_no_generated_request_breaks_the_api(
     signed_in = data.draw(st.booleans())
     headers = {}
     if signed_in:
-        member = await enrolled_member(
-            production_client, email=f"fuzz{data.draw(st.integers(0, 10**9))}@example.com"
-        )
-        headers["authorization"] = f"Bearer {member['accessToken']}"
+        headers["authorization"] = f"Bearer {await _token(production_client)}"
     before = await Posting.all().count()
 
     response = await production_client.post("/graphql", json=_document(case), headers=headers)
