@@ -4,6 +4,7 @@ SDL composes with another subgraph under Apollo's composition library (tests/fed
 
 from __future__ import annotations
 
+import contextvars
 import json
 import shutil
 import subprocess
@@ -213,24 +214,32 @@ async def test_representations_of_other_types_are_refused(subgraph: AsyncClient)
     assert _codes(body) == ["REPRESENTATION_INVALID"]
 
 
+_COUNTING: contextvars.ContextVar[bool] = contextvars.ContextVar("counting_statements", default=False)
+
+
 @contextmanager
 def _counted_statements() -> Iterator[list[str]]:
+    """The statements of requests made inside the block; the app's background loops (relay, senders) run in
+    tasks of their own, started before the block, so theirs are not counted."""
     connection = connections.get("default")
     seen: list[str] = []
     originals = {name: getattr(connection, name) for name in ("execute_query", "execute_query_dict")}
 
     def counting(name: str) -> Any:
         async def run(sql: str, values: list[Any] | None = None) -> Any:
-            seen.append(sql)
+            if _COUNTING.get():
+                seen.append(sql)
             return await originals[name](sql, values)
 
         return run
 
     for name in originals:
         setattr(connection, name, counting(name))
+    token = _COUNTING.set(True)
     try:
         yield seen
     finally:
+        _COUNTING.reset(token)
         for name in originals:
             delattr(connection, name)
 
