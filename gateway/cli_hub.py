@@ -17,7 +17,7 @@ from gateway.partner_secrets import partner_secret_box
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound import service
 from webhooks.outbound.models import DeliveryAttempt, DeliveryState, OutboundDelivery
-from webhooks.worker import reprocess
+from webhooks.worker import inbox_rows, reprocess
 
 endpoints_app = typer.Typer(
     help="Partners' endpoints for our events: add, list, replay.", no_args_is_help=True
@@ -126,10 +126,7 @@ def endpoints_deliveries(
 
     async def work() -> list[tuple[OutboundDelivery, list[DeliveryAttempt]]]:
         rows = await service.deliveries(endpoint_id=endpoint_id, state=state, limit=limit)
-        tried: dict[int, list[DeliveryAttempt]] = {}
-        if attempts:
-            for attempt in await DeliveryAttempt.filter(delivery_id__in=[r.id for r in rows]).order_by("id"):
-                tried.setdefault(attempt.delivery_id, []).append(attempt)
+        tried = await service.attempts_of([row.id for row in rows]) if attempts else {}
         return [(row, tried.get(row.id, [])) for row in rows]
 
     table = Table("delivery", "message", "type", "endpoint", "state", "attempts", "last", "next attempt")
@@ -218,29 +215,13 @@ def _inbox_table(rows: list[PartnerInbox]) -> Table:
 @inbox_app.command("unmatched")
 def inbox_unmatched(limit: int = 100) -> None:
     """Accruals parked because the member they name is not known (yet)."""
-    rows = run_or_exit(
-        lambda: (
-            PartnerInbox.filter(state=InboxState.UNMATCHED)
-            .prefetch_related("partner")
-            .order_by("-id")
-            .limit(limit)
-        )
-    )
-    console.print(_inbox_table(list(rows)))
+    console.print(_inbox_table(run_or_exit(lambda: inbox_rows(InboxState.UNMATCHED, limit=limit))))
 
 
 @inbox_app.command("dead-letters")
 def inbox_dead_letters(limit: int = 100) -> None:
     """Deliveries that failed (refused by the rules, or gave up after the configured attempts)."""
-    rows = run_or_exit(
-        lambda: (
-            PartnerInbox.filter(state=InboxState.FAILED)
-            .prefetch_related("partner")
-            .order_by("-id")
-            .limit(limit)
-        )
-    )
-    console.print(_inbox_table(list(rows)))
+    console.print(_inbox_table(run_or_exit(lambda: inbox_rows(InboxState.FAILED, limit=limit))))
 
 
 @inbox_app.command("reprocess")

@@ -15,11 +15,11 @@ from resolvers.hub import (
     NewEndpointView,
     OperationalEventView,
 )
-from webhooks.models import InboxState, PartnerInbox
+from webhooks.models import InboxState
 from webhooks.outbound import service
-from webhooks.outbound.models import DeliveryAttempt, DeliveryState, EndpointState, PartnerEndpoint
+from webhooks.outbound.models import DeliveryState, EndpointState, PartnerEndpoint
 from webhooks.outbound.policy import DeliveryPolicy
-from webhooks.worker import reprocess
+from webhooks.worker import inbox_rows, reprocess
 
 
 def _now() -> dt.datetime:
@@ -81,17 +81,7 @@ class WebhookHubAdmin:
         rows = await service.deliveries(
             endpoint_id=endpoint_id, state=DeliveryState.FAILED if failed_only else None, limit=limit
         )
-        log: dict[int, list[AttemptView]] = {}
-        for attempt in await DeliveryAttempt.filter(delivery_id__in=[row.id for row in rows]).order_by("id"):
-            log.setdefault(attempt.delivery_id, []).append(
-                AttemptView(
-                    attempted_at=attempt.attempted_at,
-                    status_code=attempt.status_code,
-                    error=attempt.error,
-                    response_excerpt=attempt.response_excerpt,
-                    duration_ms=attempt.duration_ms,
-                )
-            )
+        tried = await service.attempts_of([row.id for row in rows])
         return [
             DeliveryView(
                 id=row.id,
@@ -104,7 +94,16 @@ class WebhookHubAdmin:
                 last_status=row.last_status,
                 last_error=row.last_error,
                 created_at=row.created_at,
-                attempt_log=tuple(log.get(row.id, [])),
+                attempt_log=tuple(
+                    AttemptView(
+                        attempted_at=attempt.attempted_at,
+                        status_code=attempt.status_code,
+                        error=attempt.error,
+                        response_excerpt=attempt.response_excerpt,
+                        duration_ms=attempt.duration_ms,
+                    )
+                    for attempt in tried.get(row.id, [])
+                ),
             )
             for row in rows
         ]
@@ -116,8 +115,7 @@ class WebhookHubAdmin:
         return await service.replay_failed(endpoint_id, since=since, now=_now())
 
     async def inbox(self, *, unmatched: bool, limit: int) -> list[InboxView]:
-        state = InboxState.UNMATCHED if unmatched else InboxState.FAILED
-        rows = await PartnerInbox.filter(state=state).prefetch_related("partner").order_by("-id").limit(limit)
+        rows = await inbox_rows(InboxState.UNMATCHED if unmatched else InboxState.FAILED, limit=limit)
         return [
             InboxView(
                 id=row.id,

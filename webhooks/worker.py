@@ -175,6 +175,11 @@ async def requeue_pending(
     return len(rows)
 
 
+async def inbox_rows(state: InboxState, *, limit: int) -> list[PartnerInbox]:
+    """Inbox rows in ``state`` (unmatched or failed ones, for operators), newest first, with their partner."""
+    return await PartnerInbox.filter(state=state).prefetch_related("partner").order_by("-id").limit(limit)
+
+
 async def reprocess(inbox_ids: list[int] | None, queue: Queue, *, partitions: int) -> int:
     """Put parked (unmatched) rows, or the given unmatched or failed rows, back to pending and queue them.
 

@@ -27,6 +27,7 @@ from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox, fingerprint
 from partners.signing import generate_signing_secret
 from webhooks.outbound.models import (
+    DeliveryAttempt,
     DeliveryState,
     EndpointState,
     OperationalEvent,
@@ -333,6 +334,14 @@ async def deliveries(
     if state is not None:
         query = query.filter(state=state)
     return await query
+
+
+async def attempts_of(delivery_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:
+    """Every attempt of these deliveries, oldest first, by delivery id (one query)."""
+    grouped: dict[int, list[DeliveryAttempt]] = {}
+    for attempt in await DeliveryAttempt.filter(delivery_id__in=delivery_ids).order_by("id"):
+        grouped.setdefault(attempt.delivery_id, []).append(attempt)
+    return grouped
 
 
 async def raise_operational_event(
