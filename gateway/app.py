@@ -16,7 +16,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.extensions import SchemaExtension
 
 from gateway.backends import BackendSet, open_backends
 from gateway.boarding_pass_routes import scan_boarding_pass
@@ -25,7 +24,7 @@ from gateway.event_relay import run_event_relay
 from gateway.federation import FederationRouterAuth
 from gateway.graphiql_routes import DevelopmentGraphQLView, graphiql_routes
 from gateway.graphql import GraphQLView
-from gateway.graphql_edge import edge_extensions, schema_config
+from gateway.graphql_edge import GraphQLEdge, schema_config
 from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
@@ -117,12 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     totp_key = derive_key(secret_key, "milesgate totp secrets")
     partner_box = partner_secret_box(settings)
     rate_limits = EdgeRateLimits(settings)
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        metrics.graphql_extension(),
-        *edge_extensions(settings),
-        rate_limits.extension(),
-    ]
-    schema = build_schema(extensions, schema_config(settings))
+    edge = GraphQLEdge(settings, metrics=metrics, rate_limits=rate_limits)
+    schema = build_schema([edge.extension()], schema_config(settings))
     safelist = (
         Safelist.from_directory(settings.persisted_queries_dir)
         if settings.persisted_queries_dir is not None

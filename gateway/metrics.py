@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from strawberry.extensions import SchemaExtension
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -63,22 +60,6 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def graphql_extension(self) -> type[SchemaExtension]:
-        metrics = self
-
-        class OperationMetrics(SchemaExtension):
-            def on_operation(self) -> Iterator[None]:
-                started = time.perf_counter()
-                yield
-                context = self.execution_context
-                name = metrics.operation_label(context.operation_name)
-                try:
-                    kind = context.operation_type.value
-                except RuntimeError:  # the document did not parse: no operation type
-                    kind = "unknown"
-                result = context.result
-                outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
-                metrics.graphql_operations.labels(name, kind, outcome).inc()
-                metrics.graphql_latency.labels(name, kind).observe(time.perf_counter() - started)
-
-        return OperationMetrics
+    def observe_operation(self, name: str, kind: str, outcome: str, seconds: float) -> None:
+        self.graphql_operations.labels(name, kind, outcome).inc()
+        self.graphql_latency.labels(name, kind).observe(seconds)

@@ -19,11 +19,14 @@ from pathlib import Path
 from graphql import GraphQLError, GraphQLSyntaxError, parse
 from strawberry.http import GraphQLRequestData
 
+from gateway.backends.memory import MemoryCache
 from gateway.settings import ConfigurationError
 from loyalty.ports import Cache
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CACHE_PREFIX = "apq:"
+RECENT_DOCUMENTS = 512
+"""APQ documents each process keeps in memory (least recently used out)."""
 
 
 def document_hash(document: str) -> str:
@@ -77,6 +80,9 @@ class PersistedQueries:
         self.enforce_safelist = enforce_safelist
         self.apq = apq
         self.ttl_s = ttl_s
+        self._recent = MemoryCache(max_entries=RECENT_DOCUMENTS)
+        """APQ documents this process saw lately, by hash: a hash names one text for ever, so a copy
+        here spares the shared cache a round trip on every request of an app that sends only hashes."""
 
     async def resolve(self, data: GraphQLRequestData, cache: Cache) -> GraphQLRequestData:
         """The request with its document filled in; raises ``PersistedQueryError`` when it may not run."""
@@ -104,7 +110,9 @@ class PersistedQueries:
                     "PERSISTED_QUERY_NOT_ALLOWED", "Only registered documents are accepted here."
                 )
             if self.apq:
-                await cache.set(CACHE_PREFIX + sha256, data.query.encode("utf-8"), ttl_s=self.ttl_s)
+                document = data.query.encode("utf-8")
+                await cache.set(CACHE_PREFIX + sha256, document, ttl_s=self.ttl_s)
+                await self._recent.set(sha256, document)
             return data
         if sha256 in self.safelist:
             return dataclasses.replace(data, query=self.safelist.documents[sha256])
@@ -112,9 +120,14 @@ class PersistedQueries:
             raise PersistedQueryError(
                 "PERSISTED_QUERY_NOT_ALLOWED", "Only registered documents are accepted here."
             )
-        stored = await cache.get(CACHE_PREFIX + sha256) if self.apq else None
-        if stored is None:
+        if not self.apq:
             raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+        stored = await self._recent.get(sha256)
+        if stored is None:
+            stored = await cache.get(CACHE_PREFIX + sha256)
+            if stored is None:
+                raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+            await self._recent.set(sha256, stored)
         return dataclasses.replace(data, query=stored.decode("utf-8"))
 
     def _checked_hash(self, extension: object) -> str:

@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, get_operation_ast
+from graphql import DocumentNode, GraphQLError, get_operation_ast
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
 
 from gateway.graphql_limits import fragments_of, root_fields
 from gateway.settings import Settings
@@ -121,35 +117,10 @@ class EdgeRateLimits:
             refused = await self._hit(limiter, member_key(account_id, group), limit, count)
         return None if refused is None else RateLimited(group, refused.retry_after_s)
 
-    def extension(self) -> type[SchemaExtension]:
-        """A schema extension that counts the sensitive fields of each operation before it executes."""
-        limits = self
-
-        class SensitiveOperationLimits(SchemaExtension):
-            async def on_execute(self) -> AsyncIterator[None]:
-                refusal = await limits.check_operation(self.execution_context)
-                if refusal is not None:
-                    self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
-                    mark_refused(self.execution_context.context, refusal)
-                yield
-
-        return SensitiveOperationLimits
-
-    async def check_operation(self, execution_context: ExecutionContext) -> RateLimited | None:
-        context = execution_context.context
-        document = execution_context.graphql_document
-        if not isinstance(context, Context) or document is None:
+    async def admit_operation(self, context: object, counts: Counter[str]) -> RateLimited | None:
+        """Count an HTTP operation's sensitive fields (``sensitive_field_counts``) against their groups."""
+        if not isinstance(context, Context) or not isinstance(context.request, HTTPConnection):
             return None
-        if not isinstance(context.request, HTTPConnection):
-            return None
-        operation = get_operation_ast(document, execution_context.operation_name)
-        if operation is None:
-            return None
-        counts = Counter(
-            SENSITIVE_FIELDS[field.name.value]
-            for field in root_fields(fragments_of(document), operation.selection_set)
-            if field.name.value in SENSITIVE_FIELDS
-        )
         account_id = context.principal.account_id if context.principal is not None else None
         for group, count in sorted(counts.items()):
             refusal = await self.admit_group(
@@ -175,6 +146,18 @@ class EdgeRateLimits:
             status_code=429,
             headers={"Retry-After": str(refusal.retry_after_s)},
         )
+
+
+def sensitive_field_counts(document: DocumentNode | None, operation_name: str | None) -> Counter[str]:
+    """Operation group → how often the operation's root fields name it (aliases and fragments count)."""
+    operation = get_operation_ast(document, operation_name) if document is not None else None
+    if operation is None:
+        return Counter()
+    return Counter(
+        SENSITIVE_FIELDS[field.name.value]
+        for field in root_fields(fragments_of(document), operation.selection_set)  # type: ignore[arg-type]
+        if field.name.value in SENSITIVE_FIELDS
+    )
 
 
 def mark_refused(context: object, refusal: RateLimited) -> None:

@@ -110,8 +110,9 @@ class Settings(BaseSettings):
         default=100, ge=1, description="The page size a first/last given by a variable is costed at"
     )
     graphql_max_mutations: int = Field(default=10, ge=1, description="Mutation fields in one request")
-    graphql_parser_cache_size: int = Field(default=512, ge=0, description="Parsed documents kept (LRU)")
-    graphql_validation_cache_size: int = Field(default=512, ge=0, description="Validation results kept (LRU)")
+    graphql_document_cache_size: int = Field(
+        default=512, ge=0, description="Documents kept parsed and validated (LRU); 0: none"
+    )
     rate_limit_window_s: int = Field(
         default=60, ge=1, description="Window of the per-IP and per-member limits"
     )

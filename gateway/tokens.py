@@ -7,6 +7,7 @@ window; after that, or when issued from a refresh token, it is IDENTIFIED.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import Any
@@ -24,6 +25,8 @@ ISSUER = "milesgate"
 AUDIENCE = "milesgate-api"
 CHALLENGE_AUDIENCE = "milesgate-second-factor"
 ALGORITHM = "HS256"
+ACCESS_CLAIMS_CACHED = 4096
+"""Access tokens whose signature and claims are kept checked (LRU); the expiry is checked every time."""
 
 
 def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
@@ -41,6 +44,9 @@ class TokenService:
         self.ttl_s = ttl_s
         self.authenticated_window_s = authenticated_window_s
         self.challenge_ttl_s = challenge_ttl_s
+        # Every request of a signed-in app presents the same token for its lifetime: check the HMAC and the
+        # claims once per token, then only the expiry. Bounded, so random tokens cannot grow it.
+        self._access_claims = functools.lru_cache(maxsize=ACCESS_CLAIMS_CACHED)(self._decode_access)
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
@@ -57,6 +63,9 @@ class TokenService:
         except (JoseError, ValueError, TypeError):
             return None
         return dict(decoded.claims)
+
+    def _decode_access(self, token: str) -> dict[str, Any] | None:
+        return self._decode(token, AUDIENCE)
 
     def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str:
         now = int(time.time())
@@ -75,12 +84,13 @@ class TokenService:
 
     def verify(self, token: str) -> Principal | None:
         """The principal of a valid, unexpired token (its level downgraded once the window closed)."""
-        claims = self._decode(token, AUDIENCE)
-        if claims is None:
+        claims = self._access_claims(token)
+        now = time.time()
+        if claims is None or now > claims["exp"]:
             return None
         try:
             level = SessionLevel(claims["lvl"])
-            fresh = time.time() - int(claims.get("auth_time", 0)) <= self.authenticated_window_s
+            fresh = now - int(claims.get("auth_time", 0)) <= self.authenticated_window_s
             if level is SessionLevel.AUTHENTICATED and not fresh:
                 level = SessionLevel.IDENTIFIED
             return Principal(account_id=int(claims["sub"]), level=level, token_id=str(claims.get("jti", "")))

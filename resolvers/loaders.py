@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -50,23 +50,29 @@ async def _miles_expiring_by_account(keys: Sequence[int]) -> list[list[tuple[dt.
     return await miles_expiring_for(account_ids=list(keys), today=dt.datetime.now(dt.UTC).date())
 
 
-@dataclass
 class Loaders:
-    member_by_id: DataLoader[int, Member | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_members_by_id)
-    )
-    active_card_by_account: DataLoader[int, ServiceCard | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_active_card_by_account)
-    )
-    balances_by_account: DataLoader[int, dict[Currency, int]] = field(
-        default_factory=lambda: DataLoader(load_fn=_balances_by_account)
-    )
-    two_factor_by_account: DataLoader[int, bool] = field(
-        default_factory=lambda: DataLoader(load_fn=_two_factor_by_account)
-    )
-    identities_by_account: DataLoader[int, list[LinkedIdentity]] = field(
-        default_factory=lambda: DataLoader(load_fn=_identities_by_account)
-    )
-    miles_expiring_by_account: DataLoader[int, list[tuple[dt.date, int]]] = field(
-        default_factory=lambda: DataLoader(load_fn=_miles_expiring_by_account)
-    )
+    """Each made at its first use in the request: most requests need none or one of them."""
+
+    @cached_property
+    def member_by_id(self) -> DataLoader[int, Member | None]:
+        return DataLoader(load_fn=_members_by_id)
+
+    @cached_property
+    def active_card_by_account(self) -> DataLoader[int, ServiceCard | None]:
+        return DataLoader(load_fn=_active_card_by_account)
+
+    @cached_property
+    def balances_by_account(self) -> DataLoader[int, dict[Currency, int]]:
+        return DataLoader(load_fn=_balances_by_account)
+
+    @cached_property
+    def two_factor_by_account(self) -> DataLoader[int, bool]:
+        return DataLoader(load_fn=_two_factor_by_account)
+
+    @cached_property
+    def identities_by_account(self) -> DataLoader[int, list[LinkedIdentity]]:
+        return DataLoader(load_fn=_identities_by_account)
+
+    @cached_property
+    def miles_expiring_by_account(self) -> DataLoader[int, list[tuple[dt.date, int]]]:
+        return DataLoader(load_fn=_miles_expiring_by_account)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 
 import strawberry
 
@@ -28,6 +29,26 @@ if TYPE_CHECKING:
     from schema.retro_credit import PhotoCreditReceipt, RetroCreditRequest
     from schema.rewards import Redemption, RewardGoalProgress
     from schema.status import EVoucher, StatusHistoryEntry, StatusProgress
+
+T = TypeVar("T")
+
+
+def deferred(awaitable: Awaitable[T]) -> T:
+    """What a plain (non-async) resolver returns when the value is not at hand: graphql-core awaits any
+    awaitable a resolver hands back. A field whose value ``me`` read ahead is then completed in place,
+    without a task, a future and a gather for it."""
+    return cast(T, awaitable)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReads:
+    """What ``me`` read together with the member, for the fields the document asks for: the first
+    statement pages (by page size), the offer lists (by count) and the miles expiring."""
+
+    statement_pages: dict[int, StatementConnection] = field(default_factory=dict)
+    offers: dict[int, list[Offer]] = field(default_factory=dict)
+    miles_expiring: list[ExpiringMiles] | None = None
+
 
 # The domain's enums become GraphQL enums here, which keeps loyalty/ free of Strawberry.
 strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
@@ -129,6 +150,10 @@ class ExpiringMiles:
     )
     miles: int = strawberry.field(description="How many award miles expire then.")
 
+    @classmethod
+    def listed(cls, rows: list[tuple[dt.date, int]]) -> list[ExpiringMiles]:
+        return [cls(expires_on=day, miles=miles) for day, miles in rows]
+
 
 @strawberry.federation.type(
     keys=["accountNumber"],
@@ -160,13 +185,19 @@ class Member:
     )
     snapshot: strawberry.Private[MemberSnapshot | None] = None
     """Card and balances read with the member in one statement (``me``); else the loaders read them."""
+    reads: strawberry.Private[MemberReads | None] = None
+    """Statement pages, offers and expiring miles ``me`` read ahead; else each field reads its own."""
 
     @strawberry.field(description="The card to show: the active service card number.")
-    async def card(self, info: Info) -> ServiceCard | None:
+    def card(self, info: Info) -> ServiceCard | None:
         if self.snapshot is not None:
-            card: models.ServiceCard | CardSnapshot | None = self.snapshot.card
-        else:
-            card = await info.context.loaders.active_card_by_account.load(self.account_id)
+            return self._card_shown(self.snapshot.card)
+        return deferred(self._load_card(info))
+
+    async def _load_card(self, info: Info) -> ServiceCard | None:
+        return self._card_shown(await info.context.loaders.active_card_by_account.load(self.account_id))
+
+    def _card_shown(self, card: models.ServiceCard | CardSnapshot | None) -> ServiceCard | None:
         holder = f"{self.given_name} {self.family_name}"
         return ServiceCard.from_model(card, holder_name=holder) if card else None
 
@@ -189,9 +220,15 @@ class Member:
         description="Award miles expiring at the end of the current and of the next quarter "
         "(protected miles do not expire)."
     )
-    async def miles_expiring(self, info: Info) -> list[ExpiringMiles]:
-        rows = await info.context.loaders.miles_expiring_by_account.load(self.account_id)
-        return [ExpiringMiles(expires_on=day, miles=miles) for day, miles in rows]
+    def miles_expiring(self, info: Info) -> list[ExpiringMiles]:
+        if self.reads is not None and self.reads.miles_expiring is not None:
+            return self.reads.miles_expiring
+        return deferred(self._load_miles_expiring(info))
+
+    async def _load_miles_expiring(self, info: Info) -> list[ExpiringMiles]:
+        return ExpiringMiles.listed(
+            await info.context.loaders.miles_expiring_by_account.load(self.account_id)
+        )
 
     @strawberry.field(
         description="The member's transactions, newest booked first, a page at a time (Relay connection with "
@@ -199,7 +236,7 @@ class Member:
         "CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID, a range ending before it starts "
         "DATE_RANGE_INVALID."
     )
-    async def statement(
+    def statement(
         self,
         first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
         after: Annotated[
@@ -219,14 +256,19 @@ class Member:
             dt.date | None, strawberry.argument(description="Only activity dates up to this day (inclusive).")
         ] = None,
     ) -> StatementConnection:
-        return await member_statement(
-            account_id=self.account_id,
-            first=first,
-            after=after,
-            currency=currency,
-            source=source,
-            from_date=from_date,
-            to_date=to_date,
+        first_page = after is None and currency is None and source is None and from_date is None
+        if first_page and to_date is None and self.reads is not None and first in self.reads.statement_pages:
+            return self.reads.statement_pages[first]
+        return deferred(
+            member_statement(
+                account_id=self.account_id,
+                first=first,
+                after=after,
+                currency=currency,
+                source=source,
+                from_date=from_date,
+                to_date=to_date,
+            )
         )
 
     @strawberry.field(
@@ -296,16 +338,22 @@ class Member:
         description="Offers running now for this member, best first: personally ranked with PERSONALISATION "
         "consent, else the same generic list as everyone."
     )
-    async def offers(
+    def offers(
         self,
         first: Annotated[
             int, strawberry.argument(description="How many offers, 1 to 20 (PAGE_SIZE_INVALID otherwise).")
         ] = 20,
     ) -> list[Annotated[Offer, strawberry.lazy("schema.offers")]]:
+        if self.reads is not None and first in self.reads.offers:
+            return self.reads.offers[first]
         from resolvers.offers import member_offers  # resolvers.offers imports schema modules
 
-        audience = Audience(tier=self.tier, country=self.country, language=self.language)
-        return await member_offers(account_id=self.account_id, first=first, audience=audience)
+        return deferred(member_offers(account_id=self.account_id, first=first, audience=self.audience))
+
+    @property
+    def audience(self) -> Audience:
+        """Who the member is for offer targeting."""
+        return Audience(tier=self.tier, country=self.country, language=self.language)
 
     @strawberry.field(
         description="The member's mileage pool (members, roles, when miles combine, the pool balance and what "
@@ -359,9 +407,12 @@ class Member:
         ]
 
     @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
-    async def balances(self, info: Info) -> Balances:
+    def balances(self, info: Info) -> Balances:
         if self.snapshot is not None:
             return Balances.from_amounts(self.snapshot.balances)
+        return deferred(self._load_balances(info))
+
+    async def _load_balances(self, info: Info) -> Balances:
         return Balances.from_amounts(await info.context.loaders.balances_by_account.load(self.account_id))
 
     @classmethod
@@ -386,7 +437,7 @@ class Member:
         )
 
     @classmethod
-    def from_snapshot(cls, member: MemberSnapshot) -> Member:
+    def from_snapshot(cls, member: MemberSnapshot, reads: MemberReads | None = None) -> Member:
         return cls(
             account_id=member.account_id,
             account_number=member.account_number,
@@ -399,6 +450,7 @@ class Member:
             date_of_birth=member.date_of_birth,
             user_id=member.user_id,
             snapshot=member,
+            reads=reads,
         )
 
 

@@ -53,6 +53,7 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
+from schema.execution import LeafShortcutExecutionContext
 from schema.federation import Entity, FederationService, IsFederationRouter
 from schema.federation import entities as federation_entities
 from schema.federation import service as federation_service
@@ -717,5 +718,10 @@ def build_schema(
     config: StrawberryConfig | None = None,
 ) -> Schema:
     return Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=list(extensions), config=config
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=list(extensions),
+        config=config,
+        execution_context_class=LeafShortcutExecutionContext,
     )

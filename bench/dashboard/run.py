@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -45,7 +48,7 @@ from gateway.persisted_queries import document_hash
 
 STORES = Stores(db_name="milesgate_dash", redis_url="redis://127.0.0.1:6379/3")
 GRAPHQL_PORT, BASELINE_PORT = 8790, 8791
-WRK = "/usr/bin/wrk"
+WRK = shutil.which("wrk") or "wrk"
 LIMITS_OFF = {"MILESGATE_RATE_LIMIT_PER_IP": "0", "MILESGATE_RATE_LIMIT_PER_MEMBER": "0"}
 
 WRK_SCRIPT = """
@@ -147,6 +150,26 @@ async def same_answers(members: list[DashboardMember]) -> None:
                 )
 
 
+def cpu_seconds(roots: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds used so far by each server's process tree and by all PostgreSQL processes."""
+    used: dict[str, float] = {}
+    for root in roots:
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        used[str(root.pid)] = total
+    postgres = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                postgres += times.user + times.system
+    used["postgres"] = postgres
+    return used
+
+
 def wrk(url: str, body: bytes, token: str, seconds: int, connections: int, threads: int) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.format(body=body.decode(), token=token))
@@ -246,8 +269,19 @@ async def main() -> None:
                     )
                 )
             for name, url, body in cases:
+                server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                before = cpu_seconds([server])
                 result = wrk(url, body, token, args.seconds, args.connections, args.threads)
-                runs.append({"server": name, "history": member.history, **result})
+                after = cpu_seconds([server])
+                per_request = {
+                    "server_cpu_ms": round(
+                        1000 * (after[str(server.pid)] - before[str(server.pid)]) / result["requests"], 3
+                    ),
+                    "postgres_cpu_ms": round(
+                        1000 * (after["postgres"] - before["postgres"]) / result["requests"], 3
+                    ),
+                }
+                runs.append({"server": name, "history": member.history, **result, **per_request})
                 print(json.dumps(runs[-1]), flush=True)
     finally:
         stop(gateway)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from strawberry.http import GraphQLRequestData
 from typer.testing import CliRunner
 
+from gateway.backends.memory import MemoryCache
 from gateway.cli_persisted import persisted_queries_app
-from gateway.persisted_queries import SafelistError, document_hash
+from gateway.persisted_queries import (
+    PersistedQueries,
+    PersistedQueryError,
+    Safelist,
+    SafelistError,
+    document_hash,
+)
 from gateway.settings import Settings
 from tests.gateway.conftest import ClientFactory, EdgeApps
 
@@ -63,6 +72,27 @@ async def test_apq_documents_are_shared_through_the_cache_port(edge_apps: EdgeAp
     cached = await app.state.backends.ports.cache.get("apq:" + document_hash(NOTICES))
     assert cached == NOTICES.encode()
     assert "errors" not in await send(other, extensions=apq(NOTICES))
+
+
+async def test_apq_documents_a_process_saw_answer_without_the_cache() -> None:
+    """A hash names one text for ever: once seen, a process keeps it and spares the cache a round trip
+    per request; a process that never saw it asks the cache."""
+    cache = MemoryCache()
+    seen, other = (
+        PersistedQueries(safelist=Safelist.empty(), enforce_safelist=False, apq=True, ttl_s=60) for _ in "ab"
+    )
+    sha256 = document_hash(NOTICES)
+    by_hash = GraphQLRequestData(query=None, variables=None, operation_name=None, extensions=apq(NOTICES))
+    await seen.resolve(dataclasses.replace(by_hash, query=NOTICES), cache)
+    assert (await other.resolve(by_hash, cache)).query == NOTICES
+
+    await cache.delete("apq:" + sha256)
+    assert (await seen.resolve(by_hash, cache)).query == NOTICES
+    with pytest.raises(PersistedQueryError) as refused:
+        await PersistedQueries(safelist=Safelist.empty(), enforce_safelist=False, apq=True, ttl_s=60).resolve(
+            by_hash, cache
+        )
+    assert refused.value.extensions == {"code": "PERSISTED_QUERY_NOT_FOUND"}
 
 
 async def test_apq_refuses_a_wrong_hash_and_a_bad_extension(edge_client: ClientFactory) -> None:

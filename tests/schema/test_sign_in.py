@@ -183,6 +183,19 @@ def test_a_token_is_authenticated_only_inside_the_window() -> None:
     assert fresh.verify(token + "x") is None
 
 
+def test_a_checked_token_still_expires_and_still_leaves_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service keeps a token's checked claims, not its verdict: expiry and the authenticated window
+    are judged again on every use."""
+    service = TokenService("k" * 48, ttl_s=600, authenticated_window_s=300)
+    token = service.issue(account_id=7, level=SessionLevel.AUTHENTICATED)
+    assert service.verify(token).level is SessionLevel.AUTHENTICATED  # type: ignore[union-attr]
+    issued = time.time()
+    monkeypatch.setattr(time, "time", lambda: issued + 301)
+    assert service.verify(token).level is SessionLevel.IDENTIFIED  # type: ignore[union-attr]
+    monkeypatch.setattr(time, "time", lambda: issued + 601)
+    assert service.verify(token) is None
+
+
 @pytest.mark.postgres
 async def test_concurrent_wrong_pins_lock_exactly_once(pg_db: Settings) -> None:
     enrolled = await make_member()
