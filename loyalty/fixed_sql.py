@@ -29,6 +29,12 @@ def _for_sqlite(sql: str) -> str:
     return _PARAMETER.sub(r"?\1", sql)
 
 
+def dialect() -> str:
+    """The database behind the default connection: ``postgres`` or ``sqlite``."""
+    name: str = connections.get("default").capabilities.dialect
+    return name
+
+
 async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:
     """The rows of one fixed statement (``$1``, ``$2``… bound to ``values`` in order)."""
     client = connections.get("default")

@@ -20,14 +20,13 @@ from graphql.execution.values import VariableValues
 
 from loyalty.errors import DomainError
 from loyalty.ledger.events import balance_channel
-from loyalty.ledger.expiry import miles_expiring_for
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import member_balances_for
-from loyalty.ledger.statement import MAX_PAGE_SIZE, statement_page
+from loyalty.ledger.statement import MAX_PAGE_SIZE
 from loyalty.members import service
+from loyalty.members.dashboard import read_dashboard
 from loyalty.members.models import SessionLevel
-from loyalty.members.snapshot import member_snapshot
-from loyalty.offers.service import MAX_OFFERS, Audience, offers_for
+from loyalty.offers.service import MAX_OFFERS
 from schema.context import Info
 from schema.errors import InputError, NotAuthenticated
 from schema.members import (
@@ -101,40 +100,36 @@ def _wanted(info: Info) -> _Wanted:
 
 
 async def me(info: Info) -> Member:
-    """The signed-in member, read in one statement, and what the document asks of them that can be read
-    ahead (the first statement page, offers, miles expiring) right after it: the fields then answer
-    from memory, and the whole dashboard completes without a task per field."""
+    """The signed-in member and what the document asks of them that can be read ahead (the first
+    statement page, offers, miles expiring), together (``read_dashboard``: one statement on PostgreSQL).
+    The fields then answer from memory, and the whole dashboard completes without a task per field."""
     principal = info.context.principal
     if principal is None:
         raise NotAuthenticated()
-    now = dt.datetime.now(dt.UTC)
-    member = await member_snapshot(account_id=principal.account_id, year=now.year)
-    if member is None:
-        raise NotAuthenticated()
     wanted = _wanted(info)
-    pages: dict[int, StatementConnection] = {}
-    for first in sorted(wanted.statement_pages):
-        page = await statement_page(
-            account_id=member.account_id,
-            first=first,
-            after=None,
-            currency=None,
-            source=None,
-            from_date=None,
-            to_date=None,
-        )
-        pages[first] = StatementConnection.from_page(page)
-    audience = Audience(tier=member.tier, country=member.country, language=member.language)
-    offers: dict[int, list[Offer]] = {}
-    for count in sorted(wanted.offer_counts):
-        views = await offers_for(account_id=member.account_id, now=now, limit=count, audience=audience)
-        offers[count] = [Offer.from_view(view) for view in views]
-    expiring = None
-    if wanted.miles_expiring:
-        [rows] = await miles_expiring_for(account_ids=[member.account_id], today=now.date())
-        expiring = ExpiringMiles.listed(rows)
-    reads = MemberReads(statement_pages=pages, offers=offers, miles_expiring=expiring)
-    return Member.from_snapshot(member, reads)
+    reads = await read_dashboard(
+        account_id=principal.account_id,
+        now=dt.datetime.now(dt.UTC),
+        page_size=max(wanted.statement_pages, default=None),
+        offer_count=max(wanted.offer_counts, default=None),
+        miles_expiring=wanted.miles_expiring,
+    )
+    if reads is None:
+        raise NotAuthenticated()
+    pages = {
+        size: StatementConnection.from_page(reads.statement.head(size))
+        for size in wanted.statement_pages
+        if reads.statement is not None
+    }
+    offers = {
+        count: [Offer.from_view(view) for view in reads.offers[:count]]
+        for count in wanted.offer_counts
+        if reads.offers is not None
+    }
+    expiring = ExpiringMiles.listed(reads.miles_expiring) if reads.miles_expiring is not None else None
+    return Member.from_snapshot(
+        reads.member, MemberReads(statement_pages=pages, offers=offers, miles_expiring=expiring)
+    )
 
 
 async def enrol_member(info: Info, data: EnrolMemberInput) -> EnrolMemberResult:

@@ -15,9 +15,18 @@ graphql-core would, with its path. Reading an attribute twice is safe: a basic f
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, Undefined
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Undefined,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -46,19 +55,19 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         if node.arguments or (self.middleware_manager is not None and self.middleware_manager.middlewares):
             return _NOT_SIMPLE
-        field_def = self.schema.get_field(parent_type, node.name.value)
-        resolve = field_def.resolve if field_def is not None else None
-        if resolve is None or not getattr(resolve, "_is_default", False):
+        leaves = _plain_leaves(self.schema)
+        key = (parent_type.name, node.name.value)
+        if key in leaves:
+            leaf = leaves[key]
+        else:
+            leaf = leaves[key] = _leaf_of(self.schema.get_field(parent_type, node.name.value))
+        if leaf is None:
             return _NOT_SIMPLE
-        assert field_def is not None
-        field_type = field_def.type
-        leaf_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-        if not isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType):
-            return _NOT_SIMPLE
+        resolve, leaf_type, nullable = leaf
         try:
             result = resolve(source, None)  # a basic field never reads the info
             if result is None:
-                return None if leaf_type is field_type else _NOT_SIMPLE
+                return None if nullable else _NOT_SIMPLE
             if isinstance(result, Exception):
                 return _NOT_SIMPLE
             if self.is_awaitable(result):
@@ -69,3 +78,30 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception:
             return _NOT_SIMPLE
         return _NOT_SIMPLE if coerced is None or coerced is Undefined else coerced
+
+
+PlainLeaf = tuple[Callable[[Any, Any], Any], GraphQLScalarType | GraphQLEnumType, bool]
+"""A plain leaf field's resolver, its scalar or enum type, and whether it may be null."""
+
+
+def _plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf | None]:
+    """Per schema: (type name, field name) → the field as a plain leaf, or None when it is not one."""
+    leaves: dict[tuple[str, str], PlainLeaf | None] | None = getattr(schema, _LEAVES_ATTRIBUTE, None)
+    if leaves is None:
+        leaves = {}
+        setattr(schema, _LEAVES_ATTRIBUTE, leaves)
+    return leaves
+
+
+_LEAVES_ATTRIBUTE = "_milesgate_plain_leaves"
+
+
+def _leaf_of(field_def: GraphQLField | None) -> PlainLeaf | None:
+    resolve = field_def.resolve if field_def is not None else None
+    if field_def is None or resolve is None or not getattr(resolve, "_is_default", False):
+        return None
+    field_type = field_def.type
+    leaf_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if not isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType):
+        return None
+    return resolve, leaf_type, leaf_type is field_type

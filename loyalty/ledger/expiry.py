@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -197,7 +198,7 @@ async def miles_expiring_for(
     return [[(day, totals[(key, day)]) for day in (current, following)] for key in account_ids]
 
 
-_DUE_AND_PROTECTIONS_SQL = """
+DUE_AND_PROTECTIONS_SQL = """
 SELECT 'L' AS kind, expires_on AS day, NULL AS until, remaining FROM lots
 WHERE account_id = $1 AND remaining > 0 AND expires_on <= $2
 UNION ALL
@@ -210,7 +211,15 @@ async def _one_member_expiring(
     account_id: int, current: dt.date, following: dt.date
 ) -> list[tuple[dt.date, int]]:
     """One member's ``miles_expiring``: lots due by ``following`` and protections in one fixed statement."""
-    rows = await fetch(_DUE_AND_PROTECTIONS_SQL, account_id, following)
+    rows = await fetch(DUE_AND_PROTECTIONS_SQL, account_id, following)
+    return expiring_from_rows(rows, current, following)
+
+
+def expiring_from_rows(
+    rows: list[dict[str, Any]], current: dt.date, following: dt.date
+) -> list[tuple[dt.date, int]]:
+    """Miles expiring at ``current`` and ``following`` quarter ends from the rows of
+    ``DUE_AND_PROTECTIONS_SQL`` (its $2 is ``following``)."""
     periods = [
         ProtectionPeriod(starts_on=as_date(row["day"]), ends_on=as_optional_date(row["until"]))
         for row in rows

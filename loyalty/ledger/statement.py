@@ -80,6 +80,13 @@ class StatementPage:
     has_next_page: bool
     end_cursor: str | None
 
+    def head(self, first: int) -> StatementPage:
+        """The first ``first`` entries of this page, as the page of that size would be."""
+        if first >= len(self.items):
+            return self
+        items = self.items[:first]
+        return StatementPage(items=items, has_next_page=True, end_cursor=items[-1].cursor if items else None)
+
 
 def encode_cursor(key: StatementKey) -> str:
     micros = (key.booked_at - _EPOCH) // _MICROSECOND
@@ -162,7 +169,7 @@ async def statement_page(
 
 _PAGE_COLUMNS = """p.id, p.activity_date, p.created_at, p.source, p.partner_reference, p.description,
        e.currency, e.amount"""
-_FIRST_PAGE_SQL = f"""
+FIRST_PAGE_SQL = f"""
 SELECT {_PAGE_COLUMNS}
 FROM (SELECT id, activity_date, created_at, source, partner_reference, description FROM postings
       WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) p
@@ -183,9 +190,15 @@ async def _unfiltered_page(*, account_id: int, first: int, key: StatementKey | N
     """A page without filters, the common case (the dashboard's): postings and their member entries in
     one fixed statement (the page's postings, joined to their entries)."""
     if key is None:
-        rows = await fetch(_FIRST_PAGE_SQL, account_id, first + 1)
+        rows = await fetch(FIRST_PAGE_SQL, account_id, first + 1)
     else:
         rows = await fetch(_PAGE_AFTER_SQL, account_id, first + 1, key.booked_at, key.posting_id)
+    return page_from_rows(rows, first)
+
+
+def page_from_rows(rows: list[dict[str, Any]], first: int) -> StatementPage:
+    """A page of ``first`` entries from the rows of ``FIRST_PAGE_SQL`` or ``_PAGE_AFTER_SQL`` (up to
+    ``first + 1`` postings, each joined to its entries, newest first)."""
     postings: dict[int, dict[str, Any]] = {}
     amounts: dict[int, dict[Currency, int]] = {}
     for row in rows:

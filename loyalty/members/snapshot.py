@@ -57,7 +57,7 @@ def _balance_column(currency: Currency) -> str:
     )
 
 
-_SNAPSHOT_SQL = f"""
+SNAPSHOT_SQL = f"""
 SELECT m.id, m.account_number, m.given_name, m.family_name, m.email, m.country, m.language, m.tier,
        m.date_of_birth, m.user_id,
        c.number AS card_number, c.state AS card_state, c.tier AS card_tier, c.issued_at AS card_issued_at,
@@ -73,11 +73,11 @@ WHERE m.id = $1
 
 async def member_snapshot(*, account_id: int, year: int) -> MemberSnapshot | None:
     """The member with their active card and balances (status counters of ``year``); None if unknown."""
-    rows = await fetch(_SNAPSHOT_SQL, account_id, year)
-    return _snapshot(rows[0]) if rows else None
+    rows = await fetch(SNAPSHOT_SQL, account_id, year)
+    return snapshot_from_row(rows[0]) if rows else None
 
 
-def _snapshot(row: dict[str, Any]) -> MemberSnapshot:
+def snapshot_from_row(row: dict[str, Any]) -> MemberSnapshot:
     card = None
     if row["card_number"] is not None:
         card = CardSnapshot(

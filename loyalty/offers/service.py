@@ -128,7 +128,7 @@ async def add_offer(
         raise Conflict(f"There is an offer {code} already.", field="code", code="OFFER_EXISTS") from None
 
 
-_OFFERS_SQL = f"""
+OFFERS_SQL = f"""
 WITH consent AS (
   SELECT coalesce((SELECT r.given FROM consent_records r
                    WHERE r.account_id = $1 AND r.purpose = '{ConsentPurpose.PERSONALISATION.value}'
@@ -141,7 +141,7 @@ latest AS MATERIALIZED (
   ORDER BY created_at DESC, id DESC LIMIT {AFFINITY_SAMPLE}
 )
 SELECT o.id, o.code, o.partner_code, o.kind, o.title, o.description, o.bonus_miles, o.ends_at,
-       o.tiers, o.countries, o.languages,
+       o.tiers, o.countries, o.languages, o.priority, o.starts_at,
        EXISTS (SELECT 1 FROM offer_activations a WHERE a.account_id = $1 AND a.offer_id = o.id) AS activated,
        (SELECT personal FROM consent) AS personalised,
        (SELECT count(*) FROM latest l
@@ -163,14 +163,23 @@ async def offers_for(
     first ``limit`` (1 to ``MAX_OFFERS``). ``audience``: the member's targeting attributes when the caller
     has the member at hand already (else they are read).
 
-    One fixed statement (``_OFFERS_SQL``) reads the offers with the member's activations, consent and
+    One fixed statement (``OFFERS_SQL``) reads the offers with the member's activations, consent and
     partner affinity; targeting and the personal order are applied here."""
     if not 1 <= limit <= MAX_OFFERS:
         raise OfferCountInvalid(f"Ask for 1 to {MAX_OFFERS} offers.", field="first")
     if audience is None:
         audience = Audience.of(await Member.get(id=account_id))
-    since = now.date() - dt.timedelta(days=HISTORY_DAYS)
-    rows = await fetch(_OFFERS_SQL, account_id, now, since)
+    rows = await fetch(OFFERS_SQL, account_id, now, affinity_since(now))
+    return ranked_offers(rows, audience, limit)
+
+
+def affinity_since(now: dt.datetime) -> dt.date:
+    """The first activity date whose partner accruals count for the personal order (``OFFERS_SQL``'s $3)."""
+    return now.date() - dt.timedelta(days=HISTORY_DAYS)
+
+
+def ranked_offers(rows: list[dict[str, Any]], audience: Audience, limit: int) -> list[OfferView]:
+    """The first ``limit`` offers for ``audience`` from the rows of ``OFFERS_SQL`` (in its generic order)."""
     live = [offer for offer in map(_live_offer, rows) if _targets(offer, audience)]
     personal = bool(rows[0]["personalised"]) if rows else False
     if personal:
