@@ -7,7 +7,6 @@ walks fragments itself, guarding against cycles (``NoFragmentCyclesRule`` report
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -15,7 +14,6 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
@@ -32,6 +30,8 @@ from graphql import (
     get_named_type,
 )
 from graphql.utilities import type_from_ast
+
+from schema.selections import fragments_of, root_fields
 
 PAGE_ARGUMENTS = ("first", "last")
 
@@ -147,35 +147,6 @@ def directive_count_rule(*, max_directives: int) -> type[ASTValidationRule]:
                 )
 
     return DirectiveCountRule
-
-
-def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
-    return {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-
-
-def root_fields(
-    fragments: Mapping[str, FragmentDefinitionNode],
-    selections: SelectionSetNode,
-    seen: frozenset[str] = frozenset(),
-) -> list[FieldNode]:
-    """Every root field node of an operation, through inline fragments and fragment spreads."""
-    found: list[FieldNode] = []
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            if not selection.name.value.startswith("__"):
-                found.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            found.extend(root_fields(fragments, selection.selection_set, seen))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                found.extend(root_fields(fragments, fragment.selection_set, seen | {name}))
-    return found
 
 
 def mutation_count_rule(*, max_mutations: int) -> type[ASTValidationRule]:

@@ -21,10 +21,10 @@ from graphql import DocumentNode, GraphQLError, get_operation_ast
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
-from gateway.graphql_limits import fragments_of, root_fields
 from gateway.settings import Settings
 from loyalty.ports import RateLimitDecision, RateLimiter
 from schema.context import Context
+from schema.selections import fragments_of, root_fields
 
 SENSITIVE_FIELDS: dict[str, str] = {
     "signIn": "sign_in",

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         default=100, ge=1, description="The page size a first/last given by a variable is costed at"
     )
     graphql_max_mutations: int = Field(default=10, ge=1, description="Mutation fields in one request")
+    gc_gen0_threshold: int = Field(
+        default=700,
+        ge=1,
+        description="Allocations between young garbage collections in served processes (Python's default: 700)",
+    )
     graphql_document_cache_size: int = Field(
         default=512, ge=0, description="Documents kept parsed and validated (LRU); 0: none"
     )

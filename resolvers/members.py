@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
     GraphQLObjectType,
-    GraphQLResolveInfo,
-    InlineFragmentNode,
-    SelectionNode,
     get_argument_values,
 )
 from graphql.execution.values import VariableValues
@@ -39,6 +34,7 @@ from schema.members import (
     MemberReads,
 )
 from schema.offers import Offer
+from schema.selections import root_fields
 from schema.statement import StatementConnection
 
 READ_AHEAD = frozenset({"statement", "offers", "milesExpiring"})
@@ -50,21 +46,6 @@ class _Wanted:
     statement_pages: set[int] = field(default_factory=set)
     offer_counts: set[int] = field(default_factory=set)
     miles_expiring: bool = False
-
-
-def _selected_fields(
-    raw: GraphQLResolveInfo[Any], selections: Iterable[SelectionNode]
-) -> Iterator[FieldNode]:
-    """The field nodes of a selection set, through inline fragments and fragment spreads."""
-    for selection in selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _selected_fields(raw, selection.selection_set.selections)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = raw.fragments.get(selection.name.value)
-            if fragment is not None:
-                yield from _selected_fields(raw, fragment.selection_set.selections)
 
 
 def _wanted(info: Info) -> _Wanted:
@@ -81,7 +62,7 @@ def _wanted(info: Info) -> _Wanted:
     for node in raw.field_nodes:
         if node.selection_set is None:
             continue
-        for selected in _selected_fields(raw, node.selection_set.selections):
+        for selected in root_fields(raw.fragments, node.selection_set):
             name = selected.name.value
             if name not in READ_AHEAD:
                 continue
