@@ -264,3 +264,21 @@ def test_the_safelist_is_enforced_in_production_with_a_directory(tmp_path: Path)
     assert Settings(persisted_queries_dir=tmp_path, safelist_only=True).safelist_enforced is True
     with pytest.raises(ValueError, match="MILESGATE_PERSISTED_QUERIES_DIR"):
         Settings(safelist_only=True)
+
+
+def test_the_readme_documents_every_setting_with_its_default() -> None:
+    """Each setting has its row in the README's configuration table, with the default the code has."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        cells[0].strip("` "): cells[1].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `MILESGATE_")
+        for cells in [line.strip("|").split("|")]
+    }
+    for name, field in Settings.model_fields.items():
+        variable = f"MILESGATE_{name.upper()}"
+        assert variable in rows, f"{variable} has no row in the README"
+        default = field.default
+        if isinstance(default, bool | int) and not isinstance(default, Path):
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            assert rows[variable].strip("`").replace(",", "") == shown, (variable, rows[variable], default)
