@@ -53,9 +53,10 @@ def as_optional_date(value: Any) -> dt.date | None:
 
 
 def as_datetime(value: Any) -> dt.datetime:
-    """A timestamp column (stored in UTC) as an aware datetime."""
+    """A timestamp column (stored in UTC) as an aware datetime in UTC: asyncpg hands back UTC, SQLite
+    naive text, and PostgreSQL's JSON the session's time zone offset (``loyalty.members.dashboard``)."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def as_str_list(value: Any) -> list[str]:

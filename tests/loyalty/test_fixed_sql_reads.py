@@ -100,6 +100,9 @@ def test_the_converters_take_what_either_database_returns() -> None:
     moment = dt.datetime(2026, 11, 22, 10, 0, 0, 5, tzinfo=dt.UTC)
     assert as_datetime("2026-11-22 10:00:00.000005+00:00") == moment == as_datetime(moment)
     assert as_datetime("2026-11-22 10:00:00").tzinfo is not None
+    # PostgreSQL's JSON writes the session's offset; the value comes back in UTC, as asyncpg gives it
+    in_berlin = as_datetime("2026-11-22T11:00:00.000005+01:00")
+    assert in_berlin == moment and in_berlin.utcoffset() == dt.timedelta(0)
     assert as_date("2026-11-22") == dt.date(2026, 11, 22) == as_date(dt.date(2026, 11, 22))
     assert as_optional_date(None) is None
     assert as_str_list('["DE", "AT"]') == ["DE", "AT"] == as_str_list(["DE", "AT"])

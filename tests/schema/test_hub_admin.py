@@ -131,6 +131,7 @@ async def test_an_operator_follows_an_accrual_out_to_the_partner_and_re_processe
     types = sorted(orjson.loads(r.body)["type"] for r in receiver.requests)
     assert types == ["accrual.credited", "accrual.rejected"]
     assert all(verify_standard_webhook(result["secret"], r) for r in receiver.requests)
+
     # and the operator sees both deliveries with their attempts (the sender records an attempt once the
     # answer is in, a moment after the receiver has the request)
     async def both_recorded() -> bool:
