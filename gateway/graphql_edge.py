@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from graphql import (
     ASTValidationRule,
@@ -156,22 +156,18 @@ class GraphQLEdge:
             processed.append(error)
         return processed
 
-    def extension(self) -> type[SchemaExtension]:
-        edge = self
-
-        class Edge(EdgeExtension):
-            pass
-
-        Edge.edge = edge
-        return Edge
+    def extension(self) -> Callable[[], SchemaExtension]:
+        """The factory Strawberry calls for each request's extension."""
+        return lambda: EdgeExtension(self)
 
 
 class EdgeExtension(SchemaExtension):
     """Per request: parse through the cache, validate once per document, count sensitive fields
     against their rate limits, then clean the errors and record the operation's metrics."""
 
-    edge: ClassVar[GraphQLEdge]
-    prepared: PreparedDocument | None = None
+    def __init__(self, edge: GraphQLEdge) -> None:
+        self.edge = edge
+        self.prepared: PreparedDocument | None = None
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()

@@ -35,6 +35,12 @@ _NOT_SIMPLE = object()
 
 
 class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        middleware = self.middleware_manager
+        self._shortcut = middleware is None or not middleware.middlewares
+        self._leaves = _plain_leaves(self.schema)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -53,9 +59,9 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """The completed value of a plain leaf field, or ``_NOT_SIMPLE`` to take the standard way."""
         node = field_details_list[0].node
-        if node.arguments or (self.middleware_manager is not None and self.middleware_manager.middlewares):
+        if node.arguments or not self._shortcut:
             return _NOT_SIMPLE
-        leaves = _plain_leaves(self.schema)
+        leaves = self._leaves
         key = (parent_type.name, node.name.value)
         if key in leaves:
             leaf = leaves[key]

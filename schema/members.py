@@ -348,12 +348,7 @@ class Member:
             return self.reads.offers[first]
         from resolvers.offers import member_offers  # resolvers.offers imports schema modules
 
-        return deferred(member_offers(account_id=self.account_id, first=first, audience=self.audience))
-
-    @property
-    def audience(self) -> Audience:
-        """Who the member is for offer targeting."""
-        return Audience(tier=self.tier, country=self.country, language=self.language)
+        return deferred(member_offers(account_id=self.account_id, first=first, audience=Audience.of(self)))
 
     @strawberry.field(
         description="The member's mileage pool (members, roles, when miles combine, the pool balance and what "

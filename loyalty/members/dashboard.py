@@ -1,6 +1,6 @@
 """The member with what their dashboard shows: one round trip on PostgreSQL.
 
-``read_dashboard`` answers what ``member_snapshot``, the statement's first page, ``offers_for`` and the
+``read_dashboard`` answers what the member snapshot (``SNAPSHOT_SQL``), the statement's first page, ``offers_for`` and the
 miles expiring answer, for the parts asked for. On PostgreSQL their fixed statements become subqueries
 of one statement that returns each part as JSON built by the database (one row), so the dashboard costs
 one round trip instead of four: the round trips, not the database's work, were most of its cost. On
@@ -49,14 +49,21 @@ class _Part:
     """A fixed statement of its own module, with parameters from ``$1``."""
     aggregate: str
     """How its rows become one JSON value: ``row_to_json`` of one row, or ``json_agg`` in order."""
+    written: tuple[int, ...] = ()
+    """The parameters (``$n``) the combined statement writes in rather than binds (``_combined_sql``)."""
 
 
 _MEMBER = _Part("member", SNAPSHOT_SQL, "row_to_json(r)")
-_PAGE = _Part("page", FIRST_PAGE_SQL, "json_agg(row_to_json(r) ORDER BY r.created_at DESC, r.id DESC)")
-_OFFERS = _Part(
-    "offers", OFFERS_SQL, "json_agg(row_to_json(r) ORDER BY r.priority DESC, r.starts_at DESC, r.id)"
+_PAGE = _Part(
+    "page", FIRST_PAGE_SQL, "json_agg(row_to_json(r) ORDER BY r.created_at DESC, r.id DESC)", written=(2,)
 )
-_DUE = _Part("due", DUE_AND_PROTECTIONS_SQL, "json_agg(row_to_json(r))")
+_OFFERS = _Part(
+    "offers",
+    OFFERS_SQL,
+    "json_agg(row_to_json(r) ORDER BY r.priority DESC, r.starts_at DESC, r.id)",
+    written=(3,),
+)
+_DUE = _Part("due", DUE_AND_PROTECTIONS_SQL, "json_agg(row_to_json(r))", written=(2,))
 
 
 Literal = int | dt.date
@@ -64,36 +71,29 @@ Literal = int | dt.date
 
 
 @lru_cache(maxsize=64)
-def _combined_sql(asked: tuple[tuple[_Part, tuple[Literal | None, ...]], ...]) -> str:
+def _combined_sql(asked: tuple[tuple[_Part, tuple[Literal, ...]], ...]) -> str:
     """One statement selecting each part as a JSON column.
 
-    Each part is given with its literals by parameter position (None: bound). Bound parameters are
-    renumbered in order across the parts. The page size and the two dates are written in: with them
-    bound, PostgreSQL's estimates for ``LIMIT $n`` and date ranges make it re-plan the statement on
-    every execution (a "custom plan", which cost more than the four statements it replaces); with them
-    written in, the generic plan is kept, and the text still changes only with the page size, the day
-    and the quarter."""
+    Each part comes with the values of its ``written`` parameters, which go into the text; the others
+    are bound, renumbered in order across the parts. The page size and the two dates are written in:
+    with them bound, PostgreSQL's estimates for ``LIMIT $n`` and date ranges make it re-plan the
+    statement on every execution (a "custom plan", which cost more than the four statements it
+    replaces); with them written in, the generic plan is kept, and the text still changes only with the
+    page size, the day and the quarter."""
     columns = []
     bound = 0
-    for part, literals in asked:
-        # this part's bound $n, in their own order (the order its values come in) → combined numbers
-        positions = sorted({int(number) for number in _PARAMETER.findall(part.sql)})
-        numbers = {}
-        for position in positions:
-            if literals[position - 1] is None:
-                bound += 1
-                numbers[position] = bound
+    for part, values in asked:
+        texts = {
+            position: f"DATE '{value.isoformat()}'" if isinstance(value, dt.date) else str(int(value))
+            for position, value in zip(part.written, values, strict=True)
+        }
+        # the part's bound $n, in their own order (the order its values come in) → combined numbers
+        for position in sorted({int(number) for number in _PARAMETER.findall(part.sql)} - set(texts)):
+            bound += 1
+            texts[position] = f"${bound}"
 
-        def render(
-            found: re.Match[str],
-            literals: tuple[Literal | None, ...] = literals,
-            numbers: dict[int, int] = numbers,
-        ) -> str:
-            position = int(found.group(1))
-            literal = literals[position - 1]
-            if literal is None:
-                return f"${numbers[position]}"
-            return f"DATE '{literal.isoformat()}'" if isinstance(literal, dt.date) else str(int(literal))
+        def render(found: re.Match[str], texts: dict[int, str] = texts) -> str:
+            return texts[int(found.group(1))]
 
         sql = _PARAMETER.sub(render, part.sql)
         columns.append(f"(SELECT {part.aggregate} FROM ({sql}) r) AS {part.name}")  # noqa: S608 - constants
@@ -119,48 +119,40 @@ async def read_dashboard(
     Sizes are not checked here: the callers ask for sizes they checked (1 to ``MAX_PAGE_SIZE``, 1 to
     ``MAX_OFFERS``)."""
     current, following = quarter_end(now.date()), next_quarter_end(now.date())
-    # Each part with its values and, for the combined statement, which of them are written in.
-    asked: list[tuple[_Part, tuple[Any, ...], tuple[bool, ...]]] = [
-        (_MEMBER, (account_id, now.year), (False, False))
-    ]
+    asked: list[tuple[_Part, tuple[Any, ...]]] = [(_MEMBER, (account_id, now.year))]
     if page_size is not None:
-        asked.append((_PAGE, (account_id, page_size + 1), (False, True)))
+        asked.append((_PAGE, (account_id, page_size + 1)))
     if offer_count is not None:
-        asked.append((_OFFERS, (account_id, now, affinity_since(now)), (False, False, True)))
+        asked.append((_OFFERS, (account_id, now, affinity_since(now))))
     if miles_expiring:
-        asked.append((_DUE, (account_id, following), (False, True)))
+        asked.append((_DUE, (account_id, following)))
 
     if dialect() == "postgres":
         sql = _combined_sql(
-            tuple(
-                (
-                    part,
-                    tuple(value if written else None for value, written in zip(values, inline, strict=True)),
-                )
-                for part, values, inline in asked
-            )
+            tuple((part, tuple(values[position - 1] for position in part.written)) for part, values in asked)
         )
         bound = (
             value
-            for _, values, inline in asked
-            for value, written in zip(values, inline, strict=True)
-            if not written
+            for part, values in asked
+            for position, value in enumerate(values, start=1)
+            if position not in part.written
         )
         [row] = await fetch(sql, *bound)
         rows: dict[str, list[dict[str, Any]]] = {}
-        for part, _, _ in asked:
+        for part, _ in asked:
             decoded = _json(row[part.name])
             rows[part.name] = [] if decoded is None else decoded if isinstance(decoded, list) else [decoded]
     else:
-        rows = {part.name: await fetch(part.sql, *values) for part, values, _ in asked}
+        rows = {part.name: await fetch(part.sql, *values) for part, values in asked}
 
     if not rows["member"]:
         return None
     member = snapshot_from_row(rows["member"][0])
-    audience = Audience(tier=member.tier, country=member.country, language=member.language)
     return DashboardReads(
         member=member,
         statement=page_from_rows(rows["page"], page_size) if page_size is not None else None,
-        offers=ranked_offers(rows["offers"], audience, offer_count) if offer_count is not None else None,
+        offers=ranked_offers(rows["offers"], Audience.of(member), offer_count)
+        if offer_count is not None
+        else None,
         miles_expiring=expiring_from_rows(rows["due"], current, following) if miles_expiring else None,
     )

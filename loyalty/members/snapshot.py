@@ -1,8 +1,9 @@
 """The signed-in member in one statement: profile, active card and balances (the dashboard's first read).
 
-``member_snapshot`` answers what ``Member.get``, the active-card lookup and ``member_balances_for``
+``SNAPSHOT_SQL`` answers what ``Member.get``, the active-card lookup and ``member_balances_for``
 (balances plus this year's counters) answer together, with one fixed statement instead of four
-ORM-built ones.
+ORM-built ones; ``read_dashboard`` (``loyalty.members.dashboard``) runs it, alone or with the rest of
+the dashboard, and ``snapshot_from_row`` reads its row.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.fixed_sql import as_date, as_datetime, as_optional_date, fetch
+from loyalty.fixed_sql import as_date, as_datetime, as_optional_date
 from loyalty.ledger.models import STATUS_CURRENCIES, Currency
 from loyalty.members.models import CardState, Tier
 
@@ -69,12 +70,6 @@ LEFT JOIN service_cards c ON c.id = (
 )
 WHERE m.id = $1
 """  # noqa: S608 - constant fragments, no input
-
-
-async def member_snapshot(*, account_id: int, year: int) -> MemberSnapshot | None:
-    """The member with their active card and balances (status counters of ``year``); None if unknown."""
-    rows = await fetch(SNAPSHOT_SQL, account_id, year)
-    return snapshot_from_row(rows[0]) if rows else None
 
 
 def snapshot_from_row(row: dict[str, Any]) -> MemberSnapshot:

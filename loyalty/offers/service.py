@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -74,8 +74,21 @@ class Audience:
     language: str
 
     @classmethod
-    def of(cls, member: Member) -> Audience:
+    def of(cls, member: Targeted) -> Audience:
         return cls(tier=member.tier, country=member.country, language=member.language)
+
+
+class Targeted(Protocol):
+    """A member as targeting sees them: the model, the dashboard's snapshot or the GraphQL type."""
+
+    @property
+    def tier(self) -> Tier: ...
+
+    @property
+    def country(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
 
 
 def _targets(offer: Offer | LiveOffer, member: Member | Audience) -> bool:

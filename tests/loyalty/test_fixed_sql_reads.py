@@ -11,8 +11,9 @@ from loyalty.ledger.expiry import miles_expiring_for, protect
 from loyalty.ledger.models import Currency, ProtectionReason
 from loyalty.ledger.quarters import add_months
 from loyalty.ledger.service import member_balances_for, post
+from loyalty.members.dashboard import read_dashboard
 from loyalty.members.models import CardState, Member, ServiceCard
-from loyalty.members.snapshot import member_snapshot
+from loyalty.members.snapshot import MemberSnapshot
 from tests.factories import make_member
 
 
@@ -25,6 +26,12 @@ async def _post(account_id: int, key: str, amounts: dict[Currency, int], activit
         activity_date=activity_date,
         rule_version="test",
     )
+
+
+async def member_snapshot(*, account_id: int, year: int) -> MemberSnapshot | None:
+    """The member as the dashboard reads them, with the status counters of ``year``."""
+    reads = await read_dashboard(account_id=account_id, now=dt.datetime(year, 6, 30, tzinfo=dt.UTC))
+    return reads.member if reads is not None else None
 
 
 async def test_the_snapshot_reads_what_the_orm_reads(db: Settings) -> None:
