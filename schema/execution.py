@@ -1,45 +1,79 @@
-"""graphql-core's executor, with a short way through plain leaf fields.
+"""graphql-core's executor, with a short way through the plain parts of a result.
 
-Most fields of a read are leaves that only read an attribute: an account number, a date, an amount, an
-enum. For each of them graphql-core builds a resolve-info object (Strawberry's, with sixteen members),
-reads the arguments, calls the resolver through two wrappers and walks ``complete_value``'s type checks,
-and those steps cost most of a dashboard's CPU, more than its SQL. Strawberry marks a field without a
-resolver, permission or field extension (``StrawberryField.is_basic_field``) with a resolver that never
-looks at the info. Such a field, without arguments, of a scalar or enum type, and without middleware, is
-completed here directly: read the attribute, coerce it for output. Anything else, and any value that is
-not simply completed (``None`` where null is not allowed, an exception, an awaitable, a value the scalar
-refuses), goes the standard way, which reads the attribute again and reports the error exactly as
-graphql-core would, with its path. Reading an attribute twice is safe: a basic field has no resolver.
+Most of a read is plain: objects whose selected fields only read attributes (an account number, a date,
+an amount, an enum, a list of statement entries each holding a list of amounts). For each such field
+graphql-core builds a resolve-info object (Strawberry's, with sixteen members), reads the arguments,
+calls the resolver through two wrappers, walks ``complete_value``'s type checks and collects the
+sub-selection again for each item of a list; those steps cost most of a dashboard's CPU, more than its
+SQL.
+
+Strawberry marks a field without a resolver, permission or field extension
+(``StrawberryField.is_basic_field``) with a resolver that never looks at the info. A *plan* is the
+completion of one type under one selection, compiled once per document: for a scalar or enum, coerce the
+value for output; for a list, complete each item; for an object whose selected fields are all basic,
+without arguments and without directives anywhere in its selection, build the dict by reading each
+attribute and completing it by its own plan. A plan has no errors: any value it does not simply complete
+(``None`` where null is not allowed, an exception, an awaitable, something that is not a list where a
+list belongs, an object its type refuses, a value the scalar refuses) throws the plan away for that
+value, and graphql-core's standard way completes it again from the start and reports the error exactly
+as it would have, with its path. Doing a plain part twice is safe: it only reads attributes.
+
+Plans are kept per schema, keyed by the return type and the identity of the selection's field nodes
+(held with the plan, so an identity is never reused while its plan lives); cached documents make every
+request after the first one a hit. Nothing is planned while field middleware (a schema extension's
+``resolve``) runs, since the middleware must see every field.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import operator
+from collections.abc import Awaitable, Callable
+from types import GeneratorType
 from typing import Any
 
 from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
     Undefined,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
-_NOT_SIMPLE = object()
+Complete = Callable[[Any], Any]
+"""A plan: a resolved value → its completed (JSON-ready) value; raises ``_NotPlain`` or anything else to
+hand the value to the standard way."""
+
+PLANS_KEPT = 4096
+"""Plans kept per schema before the cache starts over: far more than the selections of the documents
+the edge's document cache holds."""
 
 
-class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class _NotPlain(Exception):
+    """The value is not simply completed: the standard way completes it."""
+
+
+class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         self._shortcut = middleware is None or not middleware.middlewares
-        self._leaves = _plain_leaves(self.schema)
+        self._planner = _planner(self.schema)
+        self._plans: dict[tuple[int, int], tuple[FieldDetailsList, Complete | None]] = {}
 
     def execute_field(
         self,
@@ -49,65 +83,244 @@ class LeafShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        value = self._plain_leaf(parent_type, source, field_details_list)
-        if value is not _NOT_SIMPLE:
-            return value
+        if self._shortcut and not field_details_list[0].node.arguments:
+            field = self._planner.basic_field(parent_type, field_details_list[0].node.name.value)
+            if field is not None:
+                read, return_type = field
+                plan = self._plan(return_type, field_details_list)
+                if plan is not None:
+                    try:
+                        return plan(read(source))
+                    except Exception:  # noqa: S110 - the standard way reports it, with its path
+                        pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
-    def _plain_leaf(
-        self, parent_type: GraphQLObjectType, source: Any, field_details_list: FieldDetailsList
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
     ) -> Any:
-        """The completed value of a plain leaf field, or ``_NOT_SIMPLE`` to take the standard way."""
-        node = field_details_list[0].node
-        if node.arguments or not self._shortcut:
-            return _NOT_SIMPLE
-        leaves = self._leaves
-        key = (parent_type.name, node.name.value)
-        if key in leaves:
-            leaf = leaves[key]
-        else:
-            leaf = leaves[key] = _leaf_of(self.schema.get_field(parent_type, node.name.value))
-        if leaf is None:
-            return _NOT_SIMPLE
-        resolve, leaf_type, nullable = leaf
-        try:
-            result = resolve(source, None)  # a basic field never reads the info
-            if result is None:
-                return None if nullable else _NOT_SIMPLE
-            if isinstance(result, Exception):
-                return _NOT_SIMPLE
-            if self.is_awaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()  # the standard way calls the resolver again and awaits that
-                return _NOT_SIMPLE
-            coerced = leaf_type.coerce_output_value(result)
-        except Exception:
-            return _NOT_SIMPLE
-        return _NOT_SIMPLE if coerced is None or coerced is Undefined else coerced
+        if self._shortcut:
+            plan = self._plan(return_type, field_details_list)
+            if plan is not None:
+                try:
+                    return plan(result)
+                except Exception:  # noqa: S110 - the standard way reports it, with its path
+                    pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _plan(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList) -> Complete | None:
+        key = (id(return_type), id(field_details_list))
+        known = self._plans.get(key)
+        if known is None:
+            plan = self._planner.plan(return_type, field_details_list, self._collect)
+            # The list is kept with its plan so that its identity is not reused during this request.
+            known = self._plans[key] = (field_details_list, plan)
+        return known[1]
+
+    def _collect(self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Any:
+        """The selection's fields grouped by response key, or None when it holds a directive or a
+        fragment argument (then which fields are selected depends on the variables)."""
+        if not all(self._static(details.node.selection_set) for details in field_details_list):
+            return None
+        collected = collect_subfields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            self.operation,
+            return_type,
+            field_details_list,
+        )
+        return collected.grouped_field_set
+
+    def _static(self, selection_set: SelectionSetNode | None, seen: frozenset[str] = frozenset()) -> bool:
+        for selection in selection_set.selections if selection_set is not None else ():
+            if selection.directives:
+                return False
+            if isinstance(selection, InlineFragmentNode):
+                if not self._static(selection.selection_set, seen):
+                    return False
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or getattr(selection, "arguments", None) or fragment.variable_signatures:
+                    return False
+                if name not in seen and not self._static(fragment.definition.selection_set, seen | {name}):
+                    return False
+        return True
 
 
-PlainLeaf = tuple[Callable[[Any, Any], Any], GraphQLScalarType | GraphQLEnumType, bool]
-"""A plain leaf field's resolver, its scalar or enum type, and whether it may be null."""
+Collect = Callable[[GraphQLObjectType, FieldDetailsList], Any]
+BasicField = tuple[Callable[[Any], Any], GraphQLOutputType]
+"""A basic field's attribute read and its return type."""
 
 
-def _plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf | None]:
-    """Per schema: (type name, field name) → the field as a plain leaf, or None when it is not one."""
-    leaves: dict[tuple[str, str], PlainLeaf | None] | None = getattr(schema, _LEAVES_ATTRIBUTE, None)
-    if leaves is None:
-        leaves = {}
-        setattr(schema, _LEAVES_ATTRIBUTE, leaves)
-    return leaves
+class _Planner:
+    """The plans of one schema, and which of its fields are basic."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+        self._fields: dict[tuple[str, str], BasicField | None] = {}
+        self._plans: dict[tuple[int, tuple[int, ...]], tuple[tuple[FieldNode, ...], Complete | None]] = {}
+        self._settled: dict[type, bool] = {}
+
+    def basic_field(self, parent_type: GraphQLObjectType, field_name: str) -> BasicField | None:
+        key = (parent_type.name, field_name)
+        if key in self._fields:
+            return self._fields[key]
+        field_def = self.schema.get_field(parent_type, field_name)
+        found = self._fields[key] = _basic(field_def) if field_def is not None else None
+        return found
+
+    def plan(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, collect: Collect
+    ) -> Complete | None:
+        nodes = tuple(details.node for details in field_details_list)
+        key = (id(return_type), tuple(id(node) for node in nodes))
+        known = self._plans.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], nodes, strict=True)):
+            return known[1]
+        plan = self._compile(return_type, field_details_list, collect)
+        if len(self._plans) >= PLANS_KEPT:
+            self._plans.clear()
+        self._plans[key] = (nodes, plan)
+        return plan
+
+    def _compile(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, collect: Collect
+    ) -> Complete | None:
+        if isinstance(return_type, GraphQLNonNull):
+            inner = self._compile(return_type.of_type, field_details_list, collect)
+            return None if inner is None else self._non_null(inner)
+        if isinstance(return_type, GraphQLList):
+            item = self._compile(return_type.of_type, field_details_list, collect)
+            return None if item is None else self._list(item)
+        if isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+            return self._leaf(return_type)
+        if isinstance(return_type, GraphQLObjectType):
+            return self._object(return_type, field_details_list, collect)
+        return None  # an interface or a union: the standard way finds the object type
+
+    def _settle(self, value: Any) -> None:
+        """Refuse an exception or an awaitable: the standard way raises or awaits it."""
+        kind = type(value)
+        settled = self._settled.get(kind)
+        if settled is None:
+            settled = self._settled[kind] = not issubclass(kind, BaseException | Awaitable | GeneratorType)
+        if not settled:
+            raise _NotPlain
+
+    def _non_null(self, inner: Complete) -> Complete:
+        def complete(value: Any) -> Any:
+            if value is None:
+                raise _NotPlain
+            return inner(value)
+
+        return complete
+
+    def _list(self, item: Complete) -> Complete:
+        def complete(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) is not list and type(value) is not tuple:
+                raise _NotPlain
+            return [item(entry) for entry in value]
+
+        return complete
+
+    def _leaf(self, leaf_type: GraphQLScalarType | GraphQLEnumType) -> Complete:
+        coerce = leaf_type.coerce_output_value
+        settle = self._settle
+
+        def complete(value: Any) -> Any:
+            if value is None:
+                return None
+            settle(value)
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
+                raise _NotPlain
+            return coerced
+
+        return complete
+
+    def _object(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, collect: Collect
+    ) -> Complete | None:
+        definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if object_type.is_type_of is not None and getattr(definition, "is_type_of", None) is not None:
+            return None  # a hand-written is_type_of may read the info a plan does not have
+        grouped = collect(object_type, field_details_list)
+        if grouped is None:
+            return None
+        fields: list[tuple[str, Callable[[Any], Any], Complete]] = []
+        for response_key, sub_details in grouped.items():
+            field_name = sub_details[0].node.name.value
+            if field_name == "__typename":
+                fields.append((response_key, _constant(object_type.name), _same))
+                continue
+            if any(details.node.arguments for details in sub_details):
+                return None
+            basic = self.basic_field(object_type, field_name)
+            if basic is None:
+                return None
+            read, field_type = basic
+            plan = self.plan(field_type, sub_details, collect)
+            if plan is None:
+                return None
+            fields.append((response_key, read, plan))
+        is_type_of = object_type.is_type_of
+        settle = self._settle
+
+        def complete(value: Any) -> Any:
+            if value is None:
+                return None
+            settle(value)
+            # Strawberry's own is_type_of (the only kind planned) never reads the info
+            if is_type_of is not None and is_type_of(value, None) is not True:  # type: ignore[arg-type]
+                raise _NotPlain
+            return {key: plan(read(value)) for key, read, plan in fields}
+
+        return complete
 
 
-_LEAVES_ATTRIBUTE = "_milesgate_plain_leaves"
-
-
-def _leaf_of(field_def: GraphQLField | None) -> PlainLeaf | None:
-    resolve = field_def.resolve if field_def is not None else None
-    if field_def is None or resolve is None or not getattr(resolve, "_is_default", False):
+def _basic(field_def: GraphQLField) -> BasicField | None:
+    """A field that only reads an attribute (Strawberry's basic field), or None."""
+    resolve = field_def.resolve
+    if resolve is None or not getattr(resolve, "_is_default", False):
         return None
-    field_type = field_def.type
-    leaf_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if not isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType):
-        return None
-    return resolve, leaf_type, leaf_type is field_type
+    field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if isinstance(field, StrawberryField) and field.default_resolver is getattr:
+        return operator.attrgetter(field.python_name), field_def.type
+
+    def read(source: Any) -> Any:
+        value = resolve(source, None)  # a basic field never reads the info
+        if inspect.iscoroutine(value):
+            value.close()  # the standard way calls the resolver again and awaits that
+            raise _NotPlain
+        return value
+
+    return read, field_def.type
+
+
+def _constant(value: str) -> Callable[[Any], str]:
+    return lambda _source: value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _planner(schema: GraphQLSchema) -> _Planner:
+    """The schema's planner, made on first use."""
+    planner: _Planner | None = getattr(schema, _PLANNER_ATTRIBUTE, None)
+    if planner is None:
+        planner = _Planner(schema)
+        setattr(schema, _PLANNER_ATTRIBUTE, planner)
+    return planner
+
+
+_PLANNER_ATTRIBUTE = "_milesgate_planner"

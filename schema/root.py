@@ -53,7 +53,7 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
-from schema.execution import LeafShortcutExecutionContext
+from schema.execution import ShortcutExecutionContext
 from schema.federation import Entity, FederationService, IsFederationRouter
 from schema.federation import entities as federation_entities
 from schema.federation import service as federation_service
@@ -723,5 +723,5 @@ def build_schema(
         subscription=Subscription,
         extensions=list(extensions),
         config=config,
-        execution_context_class=LeafShortcutExecutionContext,
+        execution_context_class=ShortcutExecutionContext,
     )

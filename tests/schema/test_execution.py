@@ -1,4 +1,4 @@
-"""The leaf shortcut in the executor answers exactly what graphql-core's standard way answers."""
+"""The executor's short way through plain parts answers exactly what graphql-core's standard way answers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.execution import LeafShortcutExecutionContext
+from schema.execution import ShortcutExecutionContext
 
 
 @strawberry.enum
@@ -19,7 +20,18 @@ class Shade(enum.Enum):
 
 
 @strawberry.type
-class Item:
+class Part:
+    label: str
+    weight: int | None
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Item(Named):
     name: str
     count: int
     when: dt.date
@@ -28,6 +40,9 @@ class Item:
     # Lies about its type on purpose: a non-null field holding None, and an int field holding text.
     broken: str
     wrong: int
+    parts: list[Part]
+    # A list field holding something that is not a list, and a nested non-null field holding None.
+    odd_parts: list[Part]
 
     @strawberry.field
     def shouted(self, times: int = 1) -> str:
@@ -38,25 +53,49 @@ class Item:
 class Query:
     @strawberry.field
     def items(self) -> list[Item]:
-        return [
-            Item(
-                name="a", count=1, when=dt.date(2026, 1, 2), shade=Shade.LIGHT, note=None, broken="x", wrong=1
-            ),
-            Item(
-                name="b",
-                count=2,
-                when=dt.date(2026, 3, 4),
-                shade=Shade.LIGHT,
-                note="n",
-                broken=None,  # type: ignore[arg-type]
-                wrong="many",  # type: ignore[arg-type]
-            ),
-        ]
+        return _items()
+
+    @strawberry.field
+    def named(self) -> list[Named]:
+        return list(_items())
+
+    @strawberry.field
+    def tuple_parts(self) -> list[Part]:
+        return (Part(label="t", weight=None),)  # type: ignore[return-value]
 
 
-def _run(execution_context_class: type, document: str) -> dict[str, Any]:
+def _items() -> list[Item]:
+    return [
+        Item(
+            name="a",
+            count=1,
+            when=dt.date(2026, 1, 2),
+            shade=Shade.LIGHT,
+            note=None,
+            broken="x",
+            wrong=1,
+            parts=[Part(label="p", weight=1), Part(label="q", weight=None)],
+            odd_parts=[Part(label="r", weight=2)],
+        ),
+        Item(
+            name="b",
+            count=2,
+            when=dt.date(2026, 3, 4),
+            shade=Shade.LIGHT,
+            note="n",
+            broken=None,  # type: ignore[arg-type]
+            wrong="many",  # type: ignore[arg-type]
+            parts=[],
+            odd_parts=[Part(label=None, weight=3)],  # type: ignore[arg-type]
+        ),
+    ]
+
+
+def _run(
+    execution_context_class: type, document: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
-    result = schema.execute_sync(document)
+    result = schema.execute_sync(document, variable_values=variables)
     return {
         "data": result.data,
         "errors": [(error.message, error.path) for error in result.errors or []],
@@ -70,16 +109,50 @@ def _run(execution_context_class: type, document: str) -> dict[str, Any]:
         "{ items { name broken } }",
         "{ items { count wrong } }",
         "{ items { ... on Item { n: name, name } note @include(if: false) } }",
+        "{ items { __typename name parts { __typename label weight w: weight } } }",
+        "{ items { parts { ...P } } } fragment P on Part { label ... on Part { weight } }",
+        "{ items { oddParts { label weight } } }",
+        "{ named { __typename name ... on Item { count parts { label } } } }",
+        "{ tupleParts { label weight } }",
+        "query Q($on: Boolean!) { items { parts { label weight @include(if: $on) } } }",
+        "query Q($on: Boolean!) { items { parts { ...P @skip(if: $on) } } } fragment P on Part { weight }",
     ],
 )
-def test_the_shortcut_answers_like_the_standard_executor(document: str) -> None:
-    shortcut = _run(LeafShortcutExecutionContext, document)
-    standard = _run(StrawberryGraphQLCoreExecutionContext, document)
+@pytest.mark.parametrize("on", [True, False])
+def test_the_shortcut_answers_like_the_standard_executor(document: str, on: bool) -> None:
+    variables = {"on": on} if "$on" in document else None
+    shortcut = _run(ShortcutExecutionContext, document, variables)
+    standard = _run(StrawberryGraphQLCoreExecutionContext, document, variables)
     assert shortcut == standard
+    assert shortcut["data"] is not None or shortcut["errors"]
+
+
+def test_a_plan_is_made_once_per_document_and_serves_the_next_requests() -> None:
+    parser_cache = ParserCache()  # one for every request: the same text gives the same document
+    schema = strawberry.Schema(
+        query=Query, execution_context_class=ShortcutExecutionContext, extensions=[lambda: parser_cache]
+    )
+    document = "query Q($on: Boolean!) { items { name parts { label weight @include(if: $on) } } }"
+
+    def parts(on: bool) -> Any:
+        result = schema.execute_sync(document, variable_values={"on": on})
+        assert result.errors is None
+        return result.data["items"][0]["parts"]  # type: ignore[index]
+
+    def plans() -> int:
+        return len(schema._schema._milesgate_planner._plans)  # type: ignore[attr-defined]
+
+    assert parts(True) == [{"label": "p", "weight": 1}, {"label": "q", "weight": None}]
+    kept = plans()
+    made = schema._schema._milesgate_planner._plans.values()  # type: ignore[attr-defined]
+    assert any(plan is not None for _nodes, plan in made)  # the name, at least, is planned
+    assert parts(False) == [{"label": "p"}, {"label": "q"}]  # the variable still decides
+    assert parts(True)[0] == {"label": "p", "weight": 1}
+    assert plans() == kept  # the same document: nothing new to plan
 
 
 def test_a_non_null_leaf_holding_null_is_still_an_error_at_its_path() -> None:
-    answer = _run(LeafShortcutExecutionContext, "{ items { name broken } }")
+    answer = _run(ShortcutExecutionContext, "{ items { name broken } }")
     assert answer["data"] is None  # the null bubbles up to the nullable root
     [(message, path)] = answer["errors"]
     assert "Cannot return null for non-nullable field Item.broken" in message
