@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -162,15 +162,22 @@ class GraphQLEdge:
 
 
 class EdgeExtension(SchemaExtension):
-    """Per request: parse through the cache, validate once per document, count sensitive fields
-    against their rate limits, then clean the errors and record the operation's metrics."""
+    """Per request, in the one hook around the operation: before it, parse through the cache, validate
+    once per document and count the sensitive fields against their rate limits; after it, clean the
+    errors and record the operation's metrics.
+
+    One hook rather than one per stage (parse, validate, execute): Strawberry wraps each hook of each
+    request in a context manager of its own, made anew. What the stages did is done here before
+    Strawberry's own: a document set on the context is not parsed again, errors set on it are the
+    validation's, a result set on it is not executed. A text the cache refuses (a syntax error, too many
+    tokens) is left to Strawberry's parser, told the same token limit, which reports the same error."""
 
     def __init__(self, edge: GraphQLEdge) -> None:
         self.edge = edge
-        self.prepared: PreparedDocument | None = None
 
-    def on_operation(self) -> Iterator[None]:
+    async def on_operation(self) -> AsyncIterator[None]:
         started = time.perf_counter()
+        await self._prepare()
         yield
         context = self.execution_context
         result = context.result
@@ -180,6 +187,31 @@ class EdgeExtension(SchemaExtension):
         if errors:
             result.errors = self.edge.processed_errors(errors)  # type: ignore[union-attr]
         self._record(started)
+
+    async def _prepare(self) -> None:
+        context = self.execution_context
+        context.parse_options = {**context.parse_options, "max_tokens": self.edge.max_tokens}
+        context.validation_rules = self.edge.rules
+        if context.graphql_document is not None:
+            prepared = PreparedDocument(context.graphql_document)  # handed over parsed: not cached
+        elif context.query:
+            try:
+                prepared = self.edge.prepare(context.query)
+            except GraphQLError:
+                return  # Strawberry's parser reports it
+            context.graphql_document = prepared.document
+        else:
+            return  # Strawberry reports the missing query
+        errors = self.edge.validation_errors(prepared, context.schema._schema)
+        context.pre_execution_errors = errors
+        if errors:
+            return
+        counts = prepared.sensitive(context.operation_name)
+        if counts:
+            refusal = await self.edge.rate_limits.admit_operation(context.context, counts)
+            if refusal is not None:
+                context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+                mark_refused(context.context, refusal)
 
     def _record(self, started: float) -> None:
         context = self.execution_context
@@ -192,35 +224,6 @@ class EdgeExtension(SchemaExtension):
         result = context.result
         outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
         metrics.observe_operation(name, kind, outcome, time.perf_counter() - started)
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is None and context.query:
-            self.prepared = self.edge.prepare(context.query)
-            context.graphql_document = self.prepared.document
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if self.prepared is not None:
-            context.pre_execution_errors = self.edge.validation_errors(self.prepared, context.schema._schema)
-        else:
-            context.validation_rules = self.edge.rules
-        yield
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        counts = (
-            self.prepared.sensitive(context.operation_name)
-            if self.prepared is not None
-            else sensitive_field_counts(context.graphql_document, context.operation_name)
-        )
-        if counts:
-            refusal = await self.edge.rate_limits.admit_operation(context.context, counts)
-            if refusal is not None:
-                context.result = GraphQLExecutionResult(data=None, errors=[refusal])
-                mark_refused(context.context, refusal)
-        yield
 
 
 def schema_config(settings: Settings) -> StrawberryConfig:

@@ -3,7 +3,9 @@
 Both servers run in the same run on the same fresh PostgreSQL database (``milesgate_dash``, dropped and
 recreated; Redis database 3 flushed), each with 2 uvicorn workers on 127.0.0.1, and wrk drives each in
 turn with the same number of connections for a bounded time. Before measuring, the script checks that
-both answer every member with the same JSON.
+both answer every member with the same JSON. Each measured run follows a few seconds of the same load
+that is not recorded (``--warmup``): a server's first requests open its pool's connections and make
+PostgreSQL plan the statements on each, which belongs to start-up, not to the steady state measured.
 
 One member is seeded per ``--histories`` size (default 10 and 100,000 postings), so the same run also
 shows whether dashboard latency stays flat as a member's history grows.
@@ -216,14 +218,21 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of the same load before each measured run, not recorded: every server starts its "
+        "pool's connections, and PostgreSQL plans its statements on each, before it is measured",
+    )
+    parser.add_argument(
         "--histories", default="10,100000", help="postings per seeded member, comma-separated"
     )
     parser.add_argument(
         "--only", choices=["all", "apq"], default="all", help="apq: skip the full-document GraphQL runs"
     )
     args = parser.parse_args()
-    if not 1 <= args.seconds <= 120:
-        parser.error("--seconds is 1 to 120: the load is bounded")
+    if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30:
+        parser.error("--seconds is 1 to 120 and --warmup 0 to 30: the load is bounded")
     histories = [int(size) for size in args.histories.split(",")]
     if any(not 1 <= size <= 200_000 for size in histories):
         parser.error("a history is 1 to 200,000 postings")
@@ -270,6 +279,8 @@ async def main() -> None:
                 )
             for name, url, body in cases:
                 server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                if args.warmup:
+                    wrk(url, body, token, args.warmup, args.connections, args.threads)
                 before = cpu_seconds([server])
                 result = wrk(url, body, token, args.seconds, args.connections, args.threads)
                 after = cpu_seconds([server])

@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 
 from loyalty.errors import ValidationFailed
-from loyalty.fixed_sql import as_date, as_datetime, fetch
+from loyalty.fixed_sql import as_date, as_datetime, enum_by_value, fetch
 from loyalty.ledger.models import Currency, Entry, Posting
 
 MAX_PAGE_SIZE = 100
@@ -196,6 +196,9 @@ async def _unfiltered_page(*, account_id: int, first: int, key: StatementKey | N
     return page_from_rows(rows, first)
 
 
+_CURRENCY = enum_by_value(Currency)
+
+
 def page_from_rows(rows: list[dict[str, Any]], first: int) -> StatementPage:
     """A page of ``first`` entries from the rows of ``FIRST_PAGE_SQL`` or ``_PAGE_AFTER_SQL`` (up to
     ``first + 1`` postings, each joined to its entries, newest first)."""
@@ -206,7 +209,7 @@ def page_from_rows(rows: list[dict[str, Any]], first: int) -> StatementPage:
         if posting_id not in postings:
             postings[posting_id], amounts[posting_id] = row, {}
         if row["currency"] is not None:
-            currency = Currency(row["currency"])
+            currency = _CURRENCY(row["currency"])
             moved = amounts[posting_id]
             moved[currency] = moved.get(currency, 0) + int(row["amount"])
     page = list(postings.items())[:first]

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.fixed_sql import as_date, as_datetime, as_optional_date
+from loyalty.fixed_sql import as_date, as_datetime, as_optional_date, enum_by_value
 from loyalty.ledger.models import STATUS_CURRENCIES, Currency
 from loyalty.members.models import CardState, Tier
 
@@ -72,13 +72,18 @@ WHERE m.id = $1
 """  # noqa: S608 - constant fragments, no input
 
 
+_CARD_STATE = enum_by_value(CardState)
+_TIER = enum_by_value(Tier)
+_BALANCE_ALIASES = tuple((currency, _alias(currency)) for currency in Currency)
+
+
 def snapshot_from_row(row: dict[str, Any]) -> MemberSnapshot:
     card = None
     if row["card_number"] is not None:
         card = CardSnapshot(
             number=row["card_number"],
-            state=CardState(row["card_state"]),
-            tier=Tier(row["card_tier"]),
+            state=_CARD_STATE(row["card_state"]),
+            tier=_TIER(row["card_tier"]),
             issued_at=as_datetime(row["card_issued_at"]),
             valid_until=as_optional_date(row["card_valid_until"]),
         )
@@ -90,9 +95,9 @@ def snapshot_from_row(row: dict[str, Any]) -> MemberSnapshot:
         email=row["email"],
         country=row["country"],
         language=row["language"],
-        tier=Tier(row["tier"]),
+        tier=_TIER(row["tier"]),
         date_of_birth=as_date(row["date_of_birth"]),
         user_id=row["user_id"],
         card=card,
-        balances={currency: int(row[_alias(currency)]) for currency in Currency},
+        balances={currency: int(row[alias]) for currency, alias in _BALANCE_ALIASES},
     )

@@ -22,7 +22,7 @@ from loyalty.consents.models import ConsentPurpose
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.fixed_sql import as_datetime, as_str_list, fetch
+from loyalty.fixed_sql import as_datetime, as_str_list, enum_by_value, fetch
 from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.service import post
 from loyalty.members.models import Member, Tier
@@ -92,10 +92,20 @@ class Targeted(Protocol):
 
 
 def _targets(offer: Offer | LiveOffer, member: Member | Audience) -> bool:
+    return _aimed_at(member, offer.tiers, offer.countries, offer.languages)
+
+
+def _aimed_at(
+    member: Member | Audience,
+    tiers: list[str] | None,
+    countries: list[str] | None,
+    languages: list[str] | None,
+) -> bool:
+    """Whether targeting by these tiers, countries and languages (empty or None: everyone) takes in the member."""
     return (
-        (not offer.tiers or member.tier.value in offer.tiers)
-        and (not offer.countries or member.country in offer.countries)
-        and (not offer.languages or member.language.split("-")[0] in offer.languages)
+        (not tiers or member.tier.value in tiers)
+        and (not countries or member.country in countries)
+        and (not languages or member.language.split("-")[0] in languages)
     )
 
 
@@ -192,19 +202,30 @@ def affinity_since(now: dt.datetime) -> dt.date:
 
 
 def ranked_offers(rows: list[dict[str, Any]], audience: Audience, limit: int) -> list[OfferView]:
-    """The first ``limit`` offers for ``audience`` from the rows of ``OFFERS_SQL`` (in its generic order)."""
-    live = [offer for offer in map(_live_offer, rows) if _targets(offer, audience)]
+    """The first ``limit`` offers for ``audience`` from the rows of ``OFFERS_SQL`` (in its generic order).
+    Only the offers shown are read into ``LiveOffer``s: targeting and ranking look at the rows."""
+    aimed = [
+        row
+        for row in rows
+        if _aimed_at(
+            audience, as_str_list(row["tiers"]), as_str_list(row["countries"]), as_str_list(row["languages"])
+        )
+    ]
     personal = bool(rows[0]["personalised"]) if rows else False
     if personal:
-        live.sort(key=lambda offer: -offer.affinity)  # stable: ties keep the generic order
-    return [OfferView(offer, offer.activated, personal) for offer in live[:limit]]
+        aimed.sort(key=lambda row: -int(row["affinity"]))  # stable: ties keep the generic order
+    shown = [_live_offer(row) for row in aimed[:limit]]
+    return [OfferView(offer, offer.activated, personal) for offer in shown]
+
+
+_OFFER_KIND = enum_by_value(OfferKind)
 
 
 def _live_offer(row: dict[str, Any]) -> LiveOffer:
     return LiveOffer(
         code=row["code"],
         partner_code=row["partner_code"],
-        kind=OfferKind(row["kind"]),
+        kind=_OFFER_KIND(row["kind"]),
         title=row["title"],
         description=row["description"],
         bonus_miles=int(row["bonus_miles"]),
