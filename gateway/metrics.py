@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -19,6 +20,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._operation_names: set[str] = set()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.http_requests = Counter(
             "milesgate_http_requests",
             "HTTP requests by route template, method and status",
@@ -61,5 +63,18 @@ class Metrics:
         return generate_latest(self.registry)
 
     def observe_operation(self, name: str, kind: str, outcome: str, seconds: float) -> None:
-        self.graphql_operations.labels(name, kind, outcome).inc()
-        self.graphql_latency.labels(name, kind).observe(seconds)
+        self._series(self.graphql_operations, name, kind, outcome).inc()
+        self._series(self.graphql_latency, name, kind).observe(seconds)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self._series(self.http_requests, route, method, str(status)).inc()
+        self._series(self.http_latency, route, method).observe(seconds)
+
+    def _series(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """The metric's child for these labels, kept: ``labels()`` checks the names and takes a lock on
+        every call. The label sets are bounded (route templates, operation names, status codes)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child

@@ -48,8 +48,7 @@ class RequestContextMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "WS")
             if scope["type"] == "http":
-                self.metrics.http_requests.labels(template, method, str(status)).inc()
-                self.metrics.http_latency.labels(template, method).observe(elapsed)
+                self.metrics.observe_request(template, method, status, elapsed)
             log.info(
                 "request",
                 extra={
