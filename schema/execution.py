@@ -184,7 +184,9 @@ class _Planner:
         known = self._plans.get(key)
         if known is not None and all(a is b for a, b in zip(known[0], nodes, strict=True)):
             return known[1]
-        plan = self._compile(return_type, field_details_list, collect)
+        # A directive on the field itself may change how its value completes (``@stream`` on a list).
+        directed = any(node.directives for node in nodes)
+        plan = None if directed else self._compile(return_type, field_details_list, collect)
         if len(self._plans) >= PLANS_KEPT:
             self._plans.clear()
         self._plans[key] = (nodes, plan)
@@ -290,10 +292,14 @@ class _Planner:
 def _basic(field_def: GraphQLField) -> BasicField | None:
     """A field that only reads an attribute (Strawberry's basic field), or None."""
     resolve = field_def.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False):
-        return None
     field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if isinstance(field, StrawberryField) and field.default_resolver is getattr:
+    # Strawberry marks its resolver ``_is_default`` for any field without a resolver of its own, even
+    # one with permission classes or field extensions; only a basic field has neither.
+    if resolve is None or not isinstance(field, StrawberryField) or not field.is_basic_field:
+        return None
+    if not getattr(resolve, "_is_default", False):
+        return None
+    if field.default_resolver is getattr:
         return operator.attrgetter(field.python_name), field_def.type
 
     def read(source: Any) -> Any:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import strawberry
-from strawberry.extensions import ParserCache
+from strawberry.extensions import FieldExtension, ParserCache
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution import ShortcutExecutionContext
@@ -17,6 +20,18 @@ from schema.execution import ShortcutExecutionContext
 @strawberry.enum
 class Shade(enum.Enum):
     LIGHT = "light"
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
 
 
 @strawberry.type
@@ -41,6 +56,9 @@ class Item(Named):
     broken: str
     wrong: int
     parts: list[Part]
+    # Fields without a resolver of their own, with a permission or an extension: never plain.
+    secret: str = strawberry.field(default="s", permission_classes=[Deny])
+    loud: str = strawberry.field(default="hi", extensions=[Shout()])
     # A list field holding something that is not a list, and a nested non-null field holding None.
     odd_parts: list[Part]
 
@@ -114,6 +132,8 @@ def _run(
         "{ items { oddParts { label weight } } }",
         "{ named { __typename name ... on Item { count parts { label } } } }",
         "{ tupleParts { label weight } }",
+        "{ items { name secret } }",
+        "{ items { name loud } }",
         "query Q($on: Boolean!) { items { parts { label weight @include(if: $on) } } }",
         "query Q($on: Boolean!) { items { parts { ...P @skip(if: $on) } } } fragment P on Part { weight }",
     ],
@@ -157,3 +177,19 @@ def test_a_non_null_leaf_holding_null_is_still_an_error_at_its_path() -> None:
     [(message, path)] = answer["errors"]
     assert "Cannot return null for non-nullable field Item.broken" in message
     assert path == ["items", 1, "broken"]
+
+
+async def test_a_streamed_list_is_left_to_the_standard_way() -> None:
+    async def run(execution_context_class: type) -> Any:
+        schema = strawberry.Schema(
+            query=Query,
+            execution_context_class=execution_context_class,
+            config=StrawberryConfig(enable_experimental_incremental_execution=True),
+        )
+        return await schema.execute("{ items { name parts @stream(initialCount: 1) { label } } }")
+
+    shortcut = await run(ShortcutExecutionContext)
+    standard = await run(StrawberryGraphQLCoreExecutionContext)
+    assert type(shortcut) is type(standard)
+    assert shortcut.initial_result.data == standard.initial_result.data
+    assert shortcut.initial_result.data["items"][0]["parts"] == [{"label": "p"}]  # the rest comes later
