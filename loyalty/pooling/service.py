@@ -9,7 +9,8 @@ months. When a pool falls below its minimum (no adult left, or fewer than 2 memb
 invitations) it dissolves: remaining members are released without any block and may found or join
 another pool at once; open invitations are withdrawn. Their miles never moved: they stay in each
 member's own ledger. When the founder leaves a pool that carries on, the adult who joined first
-becomes its founder.
+becomes its founder. An erased member (``release_erased``) leaves the same way, without a block, and
+declines their open invitations.
 
 Every change runs in one transaction under row locks (see ``loyalty.pooling.state``) and writes a
 ``pool.changed`` domain event for each member whose membership changed.
@@ -174,6 +175,39 @@ async def remove(
     return Departure(membership=target, dissolved=dissolved)
 
 
+async def release_erased(*, account_id: int, rules: PoolingRules, now: dt.datetime) -> int:
+    """An erased member is out of pooling: their place is left (so nobody redeems their miles through
+    the pool any more) and their open invitations are declined. Each pool concerned then settles: it
+    dissolves below its minimum, or a departed founder's role passes on (their own open invitations go
+    with the pool or stay with the new founder). No block is recorded: the account is closed, not
+    resting. Runs inside the erasure's transaction; returns the memberships changed.
+
+    Pools are locked in id order, after the member; every other pool change holds one pool at a time,
+    so this adds no lock cycle."""
+    await lock_member(account_id)
+    rows = await PoolMembership.filter(account_id=account_id, state__in=list(OPEN_STATES))
+    changed = 0
+    for pool_id in sorted({row.pool_id for row in rows}):
+        pool = await lock_pool(pool_id)
+        for row in rows:
+            if row.pool_id != pool_id:
+                continue
+            await row.refresh_from_db()
+            if row.state is MembershipState.INVITED:
+                row.state = MembershipState.DECLINED
+                row.responded_at = now
+                await row.save(update_fields=["state", "responded_at"])
+                await announce(row, "declined", reason="account closed")
+            elif row.state in HOLDING_A_PLACE:
+                await _release(row, MembershipState.LEFT, now, rules, block=False)
+            else:
+                continue
+            changed += 1
+        if pool.state is PoolState.ACTIVE:
+            await _settle(pool, now, rules)
+    return changed
+
+
 async def combine_due(*, today: dt.date) -> int:
     """Combine every accepted member whose day has come (a periodic job; pool changes do it too)."""
     rows = await PoolMembership.filter(state=MembershipState.ACCEPTED, combines_on__lte=today).values_list(
@@ -298,15 +332,23 @@ async def _settle_pool(pool_id: int, now: dt.datetime, rules: PoolingRules) -> N
 
 
 async def _release(
-    place: PoolMembership, state: MembershipState, now: dt.datetime, rules: PoolingRules
+    place: PoolMembership,
+    state: MembershipState,
+    now: dt.datetime,
+    rules: PoolingRules,
+    *,
+    block: bool = True,
 ) -> None:
-    """The member is out (LEFT or REMOVED) and blocked from every pool for the configured months."""
+    """The member is out (LEFT or REMOVED) and, with ``block``, kept from every pool for the configured
+    months (not when the account closes)."""
     place.state = state
     place.seat_account_id = None
     place.left_at = now
-    place.blocked_until = add_months(now.date(), rules.block_months_after_leaving)
+    if block:
+        place.blocked_until = add_months(now.date(), rules.block_months_after_leaving)
     await place.save(update_fields=["state", "seat_account_id", "left_at", "blocked_until"])
-    await announce(place, "left" if state is MembershipState.LEFT else "removed")
+    extra = {} if block else {"reason": "account closed"}
+    await announce(place, "left" if state is MembershipState.LEFT else "removed", **extra)
 
 
 async def _settle(pool: Pool, now: dt.datetime, rules: PoolingRules) -> bool:

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from gateway.privacy import personal_data_sources
 from gateway.settings import Settings
 from loyalty.errors import DomainError
 from loyalty.events.models import DomainEvent, EventType
@@ -18,6 +19,7 @@ from loyalty.pooling import service
 from loyalty.pooling.models import MembershipState, Pool, PoolMembership, PoolRole, PoolState
 from loyalty.pooling.rules import age_on, is_working, role_on
 from loyalty.pooling.views import invitations_of, pool_of
+from loyalty.privacy.service import erase_personal_data
 from loyalty.rules import current_rules
 from tests.loyalty.pooling_helpers import (
     COMBINED,
@@ -361,6 +363,61 @@ async def test_a_departing_founder_hands_the_pool_to_the_other_adult(db: Setting
     assert [m.founder for m in view.members] == [True, False]
     assert (await _changes(partner))[-1] == "founder"
     await invite(partner, await person(6))  # the new founder invites
+
+
+# --- erasure of personal data (issue 7) ---------------------------------------------------------------
+
+
+async def _erase(someone: Person) -> dict[str, int]:
+    return await erase_personal_data(
+        account_id=someone.id, sources=personal_data_sources(), actor="operator:ada", reason="REQ-9", now=NOW
+    )
+
+
+async def test_an_erased_member_leaves_the_pool_without_a_block(db: Settings) -> None:
+    founder, partner, child = await person(40), await person(38), await person(7)
+    await join(founder, partner, child)
+    changed = await _erase(partner)
+    assert changed["programme"] == 1
+    row = await PoolMembership.get(account_id=partner.id)
+    assert (row.state, row.seat_account_id, row.left_at, row.blocked_until) == (
+        MembershipState.LEFT,
+        None,
+        NOW,
+        None,
+    )
+    # The pool carries on without them: nobody redeems the erased member's miles through it.
+    view = await pool_of(account_id=founder.id, today=COMBINED.date(), rules=POOLING)
+    assert view is not None and {m.membership.account_id for m in view.members} == {founder.id, child.id}
+    assert await pool_of(account_id=partner.id, today=COMBINED.date(), rules=POOLING) is None
+    assert (await _changes(partner))[-1] == "left"
+
+
+async def test_an_erased_founder_hands_the_pool_on_or_dissolves_it(db: Settings) -> None:
+    founder, partner, child = await person(40), await person(38), await person(7)
+    await join(founder, partner, child)
+    await _erase(founder)
+    view = await pool_of(account_id=partner.id, today=TODAY, rules=POOLING)
+    assert view is not None and view.pool.founder_id == partner.id
+    assert (await _changes(partner))[-1] == "founder"
+
+    alone, other = await person(41), await person(39)
+    await join(alone, other)
+    await _erase(alone)  # two members: the pool falls below its minimum
+    assert await pool_of(account_id=other.id, today=TODAY, rules=POOLING) is None
+    assert await service.blocked_until(account_id=other.id, today=TODAY) is None
+    assert (await _changes(other))[-1] == "dissolved"
+
+
+async def test_an_erased_member_declines_open_invitations(db: Settings) -> None:
+    founder, invitee, other = await person(40), await person(9), await person(8)
+    invitation = await invite(founder, invitee)
+    await _erase(invitee)
+    row = await PoolMembership.get(id=invitation.id)
+    assert row.state is MembershipState.DECLINED and row.responded_at == NOW
+    assert (await Pool.get(id=invitation.pool_id)).state is PoolState.DISSOLVED  # the founder was alone
+    again = await invite(founder, other)
+    assert again.pool_id != invitation.pool_id
 
 
 async def test_nothing_to_leave_outside_a_pool(db: Settings) -> None:
