@@ -22,6 +22,7 @@ from loyalty.flown.service import normalise_flight_number
 from loyalty.ledger.models import CounterAccount, Currency
 from loyalty.ledger.service import PostingResult, post
 from loyalty.members.models import Member, Tier
+from loyalty.status.engine import tier_on
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,8 @@ async def accrue_flown(
     if flight is None:
         log.info("flown coupon without cabin or booking class: not credited", extra={"flown": segment.id})
         return None
-    earning = flight_earning(flight, tier=member.tier, chart=chart)
+    tier = await tier_on(account_id=member.id, day=flight.flight_date, current=member.tier)
+    earning = flight_earning(flight, tier=tier, chart=chart)
     if not credited_amounts(earning):
         return None
     return await credit_flight(

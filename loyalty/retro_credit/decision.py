@@ -32,6 +32,7 @@ from loyalty.retro_credit.checks import reason_text, window_reason
 from loyalty.retro_credit.models import OPEN_STATES, RetroCreditReason, RetroCreditRequest, RetroCreditState
 from loyalty.retro_credit.names import names_match
 from loyalty.rules import ProgrammeRules, RetroCreditRules
+from loyalty.status.engine import tier_on
 
 BOARDING_PASS_NAME_WIDTH = 20
 """A boarding pass holds ``SURNAME/GIVEN TITLE`` in 20 characters: a name that fills them may be cut."""
@@ -182,8 +183,9 @@ async def _decide_locked(
         return await _reject(request, reason, now=now, rules=rules.retro_credit)
     flight = flight_from_flown(flown, cabin=request.cabin, booking_class=request.booking_class)
     assert flight is not None  # the request always has a cabin and a booking class
+    tier = await tier_on(account_id=member.id, day=flight.flight_date, current=member.tier)
     try:
-        earning = flight_earning(flight, tier=member.tier, chart=chart)
+        earning = flight_earning(flight, tier=tier, chart=chart)
     except DomainError:
         earning = None
     if earning is None or not credited_amounts(earning):

@@ -386,6 +386,21 @@ async def _best_recent_qualification(
     return best
 
 
+async def tier_on(*, account_id: int, day: dt.date, current: Tier) -> Tier:
+    """The status the member held on ``day``, from the status history: the tier of the last change in
+    effect that day, else the tier before the first change; ``current`` when nothing ever changed.
+    A flight earns with the status of its day (the Executive Bonus), whenever it is credited."""
+    latest = (
+        await StatusHistory.filter(account_id=account_id, effective_on__lte=day)
+        .order_by("-effective_on", "-id")
+        .first()
+    )
+    if latest is not None:
+        return latest.to_tier
+    first = await StatusHistory.filter(account_id=account_id).order_by("effective_on", "id").first()
+    return first.from_tier if first is not None else current
+
+
 async def history_of(*, account_id: int) -> list[StatusHistory]:
     """The member's status changes, newest first."""
     return await StatusHistory.filter(account_id=account_id).order_by("-id")

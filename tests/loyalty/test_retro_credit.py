@@ -11,16 +11,24 @@ import pytest
 from gateway.settings import Settings
 from loyalty.errors import DomainError
 from loyalty.events.models import DomainEvent, EventType
-from loyalty.flown.accrual import FLIGHT_ACCRUAL_SOURCE, accrue_flown, credited_amounts, flight_earning
+from loyalty.flown.accrual import (
+    FLIGHT_ACCRUAL_SOURCE,
+    accrue_flown,
+    credited_amounts,
+    flight_earning,
+    flight_from_flown,
+)
 from loyalty.flown.accrual import FlownFlight as Flight
 from loyalty.ledger.models import Currency, Entry, Posting
 from loyalty.ledger.service import balances_of
-from loyalty.members.models import Tier
+from loyalty.members.models import Member, Tier
 from loyalty.retro_credit.decision import decide_for_flown
 from loyalty.retro_credit.models import RetroCreditReason, RetroCreditRequest, RetroCreditState
 from loyalty.retro_credit.service import RetroCreditRefused, request_by_boarding_pass, request_retro_credit
 from loyalty.retro_credit.sweep import sweep_open_requests
 from loyalty.rules import current_rules
+from loyalty.status.engine import tier_on
+from loyalty.status.models import StatusChange, StatusHistory
 from partners.charts import current_earning_chart
 from partners.models import Partner
 from tests.factories import make_member, make_partner
@@ -94,6 +102,49 @@ async def test_with_flown_data_there_a_request_is_accepted_at_once_and_credited_
     [event] = await DomainEvent.filter(account_id=member_id, type=EventType.RETRO_CREDIT_DECIDED)
     assert event.payload["state"] == "ACCEPTED" and event.posting_id == posting.id
     assert event.payload["awardMiles"] == amounts[Currency.AWARD_MILES]
+
+
+async def _status_change(
+    member_id: int, before: Tier, after: Tier, change: StatusChange, on: dt.date
+) -> None:
+    await StatusHistory.create(
+        account_id=member_id, from_tier=before, to_tier=after, change=change, effective_on=on
+    )
+
+
+async def test_a_flight_earns_with_the_status_held_on_its_day(member_id: int, partner_id: int) -> None:
+    # given: a revenue-based flight (the partner sent the fare), and a Senator on its day whose status
+    # expired since (a base member now)
+    fare = {"amount": "1200.00", "currency": "EUR"}
+    segment = await flown(partner_id, details={"fare": fare})
+    await _status_change(
+        member_id, Tier.BASE, Tier.SEN, StatusChange.ACHIEVED, FLIGHT_DAY - dt.timedelta(days=90)
+    )
+    await _status_change(
+        member_id, Tier.SEN, Tier.BASE, StatusChange.EXPIRED, FLIGHT_DAY + dt.timedelta(days=1)
+    )
+    assert (await Member.get(id=member_id)).tier is Tier.BASE
+
+    # when
+    request = await ask(member_id)
+
+    # then: the factor of that day's status
+    flight = flight_from_flown(segment)
+    assert flight is not None and flight.fare is not None
+    senator = credited_amounts(flight_earning(flight, tier=Tier.SEN, chart=CHART))
+    base = credited_amounts(flight_earning(flight, tier=Tier.BASE, chart=CHART))
+    assert senator[Currency.AWARD_MILES] > base[Currency.AWARD_MILES]
+    assert request.state is ACCEPTED and request.award_miles == senator[Currency.AWARD_MILES]
+
+
+async def test_the_status_of_a_day_comes_from_the_history(member_id: int) -> None:
+    day = dt.date(2026, 3, 1)
+    assert await tier_on(account_id=member_id, day=day, current=Tier.FTL) is Tier.FTL  # no history: now's
+    await _status_change(member_id, Tier.FTL, Tier.SEN, StatusChange.ACHIEVED, day)
+    await _status_change(member_id, Tier.SEN, Tier.HON, StatusChange.ACHIEVED, day + dt.timedelta(days=30))
+    assert await tier_on(account_id=member_id, day=day - dt.timedelta(days=1), current=Tier.HON) is Tier.FTL
+    assert await tier_on(account_id=member_id, day=day, current=Tier.HON) is Tier.SEN  # in effect that day
+    assert await tier_on(account_id=member_id, day=day + dt.timedelta(days=45), current=Tier.HON) is Tier.HON
 
 
 async def test_without_flown_data_it_waits_and_the_flown_coupon_decides_it(
