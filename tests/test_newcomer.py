@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.factories import ENROL_MEMBER, enrolment_input
@@ -62,14 +62,14 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, trust_env=False, timeout=10) as http:
+        with httpx2.Client(base_url=base, trust_env=False, timeout=10) as http:
             deadline = time.monotonic() + 600
             while True:
                 assert server.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
                 try:
                     if http.get("/readyz").status_code == 200:
                         break
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
                 assert time.monotonic() < deadline, "the service did not come up in 10 minutes"
                 time.sleep(1)

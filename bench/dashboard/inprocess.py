@@ -40,7 +40,7 @@ async def main() -> None:
         parser.error("--requests is 1 to 20,000 and --history 1 to 200,000: the load is bounded")
 
     from asgi_lifespan import LifespanManager
-    from httpx import ASGITransport, AsyncClient
+    from httpx2 import ASGITransport, AsyncClient
 
     from bench.dashboard.run import token_for
     from gateway.app import create_app

@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psutil
 
@@ -122,19 +122,19 @@ def start_baseline(data_dir: Path) -> subprocess.Popen[bytes]:
 
 
 async def wait_for(url: str, timeout_s: float = 60) -> None:
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with httpx2.AsyncClient(trust_env=False) as client:
         for _ in range(int(timeout_s * 5)):
             try:
                 await client.post(url)
                 return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 await asyncio.sleep(0.2)
     raise RuntimeError(f"nothing answers at {url}")
 
 
 async def same_answers(members: list[DashboardMember]) -> None:
     """Both servers answer each member with the same data (and the persisted query is registered)."""
-    async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+    async with httpx2.AsyncClient(trust_env=False, timeout=30) as client:
         for member in members:
             headers = {
                 "authorization": f"Bearer {token_for(member.account_id)}",

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -91,7 +91,7 @@ class Recorder:
 
 
 async def virtual_user(
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     secret: str,
     members: list[Any],
     tokens: dict[int, str],
@@ -160,7 +160,7 @@ async def virtual_user(
                 response = await client.post("/webhooks/partners/swiss", content=body, headers=headers)
                 if response.status_code not in (200, 202):
                     outcome = f"error:{response.status_code}"
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             outcome = f"error:{type(exc).__name__}"
         recorder.add(operation, time.perf_counter() - started, outcome)
 
@@ -248,7 +248,7 @@ async def main() -> None:
     redeemed: dict[int, int] = defaultdict(int)
     try:
         await wait_ready(PORT)
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             base_url=f"http://127.0.0.1:{PORT}", trust_env=False, timeout=30
         ) as client:
             tokens: dict[int, str] = {}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -53,8 +53,8 @@ async def blast(items: list[tuple[bytes, dict[str, str]]], concurrency: int) -> 
     queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(trust_env=False, limits=limits, timeout=30) as client:
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(trust_env=False, limits=limits, timeout=30) as client:
 
         async def one_connection() -> None:
             while not queue.empty():

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 
 from gateway.settings import Environment, Settings

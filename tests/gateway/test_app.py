@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 
 from gateway.app import create_app
 from gateway.logs import JsonFormatter, request_id_var

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 import zxingcpp
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from PIL import Image
 
 from loyalty.rules import current_rules

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import zxingcpp
-from httpx import AsyncClient, Response
+from httpx2 import AsyncClient, Response
 from PIL import Image, ImageDraw
 
 from loyalty.events.models import DomainEvent, EventType

@@ -9,10 +9,10 @@ import shutil
 import subprocess
 from typing import Any, NoReturn
 
-import httpx
+import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 
 from gateway.app import create_app
 from gateway.graphiql_routes import GRAPHIQL_DIR
@@ -30,7 +30,7 @@ def _missing(what: str) -> NoReturn:
     pytest.skip(what)
 
 
-def _csp(response: httpx.Response) -> dict[str, str]:
+def _csp(response: httpx2.Response) -> dict[str, str]:
     policy = response.headers.get("content-security-policy", "")
     return {part.split()[0]: part for part in (item.strip() for item in policy.split(";")) if part}
 

@@ -14,16 +14,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import httpx2
 import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import Environment, Settings
 
-Check = Callable[[httpx.AsyncClient], Awaitable[bool]]
+Check = Callable[[httpx2.AsyncClient], Awaitable[bool]]
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -37,20 +37,20 @@ def _first_error(body: Any) -> str:
         return ""
 
 
-async def _query(client: httpx.AsyncClient, query: str) -> Any:
+async def _query(client: httpx2.AsyncClient, query: str) -> Any:
     return _json(await client.post("/graphql", json={"query": query}))
 
 
-async def field_suggestions(client: httpx.AsyncClient) -> bool:
+async def field_suggestions(client: httpx2.AsyncClient) -> bool:
     return "Did you mean" in _first_error(await _query(client, "query { __schema { directive } }"))
 
 
-async def introspection(client: httpx.AsyncClient) -> bool:
+async def introspection(client: httpx2.AsyncClient) -> bool:
     body = await _query(client, "query cop { __schema { types { name fields { name } } } }")
     return bool((body.get("data") or {}).get("__schema"))
 
 
-async def graphiql(client: httpx.AsyncClient) -> bool:
+async def graphiql(client: httpx2.AsyncClient) -> bool:
     marks = ("graphiql.min.css", "GraphQL Playground", "GraphiQL", "graphql-playground")
     for path in ("/graphiql", "/playground", "/console", "/graphql"):
         response = await client.get(path, headers={"accept": "text/html"})
@@ -59,53 +59,53 @@ async def graphiql(client: httpx.AsyncClient) -> bool:
     return False
 
 
-async def get_method_support(client: httpx.AsyncClient) -> bool:
+async def get_method_support(client: httpx2.AsyncClient) -> bool:
     body = _json(await client.get("/graphql", params={"query": "query cop { __typename }"}))
     return (body.get("data") or {}).get("__typename") in ("Query", "QueryRoot", "query_root")
 
 
-async def get_based_mutation(client: httpx.AsyncClient) -> bool:
+async def get_based_mutation(client: httpx2.AsyncClient) -> bool:
     body = _json(await client.get("/graphql", params={"query": "mutation cop { __typename }"}))
     return bool((body.get("data") or {}).get("__typename"))
 
 
-async def post_based_csrf(client: httpx.AsyncClient) -> bool:
+async def post_based_csrf(client: httpx2.AsyncClient) -> bool:
     body = _json(await client.post("/graphql", data={"query": "query cop { __typename }"}))
     return bool((body.get("data") or {}).get("__typename"))
 
 
-async def alias_overloading(client: httpx.AsyncClient) -> bool:
+async def alias_overloading(client: httpx2.AsyncClient) -> bool:
     aliases = " ".join(f"alias{n}:__typename" for n in range(101))
     return bool(((await _query(client, f"query cop {{ {aliases} }}")).get("data") or {}).get("alias100"))
 
 
-async def batch_queries(client: httpx.AsyncClient) -> bool:
+async def batch_queries(client: httpx2.AsyncClient) -> bool:
     body = _json(await client.post("/graphql", json=[{"query": "query cop { __typename }"}] * 11))
     return isinstance(body, list) and len(body) >= 10
 
 
-async def field_duplication(client: httpx.AsyncClient) -> bool:
+async def field_duplication(client: httpx2.AsyncClient) -> bool:
     body = await _query(client, "query cop { " + "__typename \n" * 500 + "}")
     return bool((body.get("data") or {}).get("__typename"))
 
 
-async def trace_mode(client: httpx.AsyncClient) -> bool:
+async def trace_mode(client: httpx2.AsyncClient) -> bool:
     body = await _query(client, "query cop { __typename }")
     return "tracing" in (body.get("extensions") or {}) or "stacktrace" in str(body).lower()
 
 
-async def directive_overloading(client: httpx.AsyncClient) -> bool:
+async def directive_overloading(client: httpx2.AsyncClient) -> bool:
     body = await _query(client, "query cop { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }")
     return len(body.get("errors") or []) == 10
 
 
-async def circular_introspection(client: httpx.AsyncClient) -> bool:
+async def circular_introspection(client: httpx2.AsyncClient) -> bool:
     query = "query cop { __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }"
     body = await _query(client, query)
     return len(((body.get("data") or {}).get("__schema") or {}).get("types") or []) > 25
 
 
-async def circular_fragment(client: httpx.AsyncClient) -> bool:
+async def circular_fragment(client: httpx2.AsyncClient) -> bool:
     query = (
         "query cop { __schema { ...A } } fragment A on __Schema { __typename ...B } "
         "fragment B on __Schema { ...A }"
@@ -113,7 +113,7 @@ async def circular_fragment(client: httpx.AsyncClient) -> bool:
     return "errors" not in await _query(client, query)
 
 
-async def unhandled_errors(client: httpx.AsyncClient) -> bool:
+async def unhandled_errors(client: httpx2.AsyncClient) -> bool:
     body = await _query(client, "qwerty cop { abc }")
     return "exception" in str(body.get("errors") or "").lower()
 
@@ -144,7 +144,7 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def served(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
     """The app behind uvicorn on 127.0.0.1, and a client that talks HTTP to it."""
     port = _free_port()
     config = uvicorn.Config(
@@ -158,7 +158,7 @@ async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
                 break
             await asyncio.sleep(0.05)
         assert server.started, "uvicorn did not start"
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             assert (await _query(client, "query { __typename }"))["data"]["__typename"] == "Query"
             yield client
     finally:
@@ -166,7 +166,7 @@ async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
-async def findings(client: httpx.AsyncClient) -> list[str]:
+async def findings(client: httpx2.AsyncClient) -> list[str]:
     return [name for name, check in CHECKS.items() if await check(client)]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from graphql import parse, validate
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from gateway.graphql_edge import MASKED_MESSAGE
 from gateway.graphql_limits import query_cost_rule

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -71,9 +71,9 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the gateway did not start: {log.read_text()[-3000:]}")
@@ -119,7 +119,7 @@ async def test_a_change_committed_on_one_process_reaches_a_subscriber_on_another
         _gateway(stack, tmp_path / "a.log", worker=False) as process_a,
         _gateway(stack, tmp_path / "b.log", worker=True) as process_b,
     ):
-        async with httpx.AsyncClient(base_url=process_b, timeout=30) as b:
+        async with httpx2.AsyncClient(base_url=process_b, timeout=30) as b:
             enrolled = await b.post(
                 "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
             )

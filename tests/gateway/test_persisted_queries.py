@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from strawberry.http import GraphQLRequestData
 from typer.testing import CliRunner
 

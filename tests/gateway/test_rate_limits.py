@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from tests.factories import ENROL_MEMBER, enrolment_input
 from tests.gateway.conftest import ClientFactory, EdgeApps

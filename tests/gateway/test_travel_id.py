@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -175,9 +175,9 @@ def _wait_for_discovery(issuer: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
+            if httpx2.get(f"{issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.1)
     _provider_missing("its discovery document never answered")
@@ -276,7 +276,7 @@ async def start(client: AsyncClient, purpose: str, headers: dict[str, str] | Non
 
 async def authorize(location: str, *, sub: str) -> dict[str, str]:
     """Play the browser at the provider: follow its redirects, sign ``sub`` in, stop at our callback."""
-    async with httpx.AsyncClient(timeout=10) as browser:
+    async with httpx2.AsyncClient(timeout=10) as browser:
         response = await browser.get(location)
         for _ in range(10):
             assert response.status_code in (302, 303), response.text
@@ -291,12 +291,12 @@ async def authorize(location: str, *, sub: str) -> dict[str, str]:
 
 async def flow(
     client: AsyncClient, purpose: str, *, sub: str, headers: dict[str, str] | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     answer = await authorize(await start(client, purpose, headers), sub=sub)
     return await client.get("/auth/travel-id/callback", params=answer)
 
 
-def error_code(response: httpx.Response) -> str:
+def error_code(response: httpx2.Response) -> str:
     code: str = response.json()["error"]["code"]
     return code
 
@@ -485,7 +485,7 @@ async def test_code_issued_to_another_client_is_refused(
 
 
 async def tamper_next_id_token(issuer: str, **change: Any) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=10) as http:
         response = await http.post(f"{issuer}/__test__/tamper-next-id-token", json=change)
     assert response.status_code == 204
 

@@ -30,7 +30,7 @@ from graphql import (
     GraphQLUnionType,
     get_named_type,
 )
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import post

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from loyalty.bcbp.encoder import encode_boarding_pass
 from loyalty.bcbp.parser import parse_boarding_pass

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from loyalty.members import cards

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from tests.factories import enrolled_member, gql
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 
 from gateway.settings import Settings
 from loyalty.consents.models import ConsentPurpose

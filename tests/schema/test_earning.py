@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from loyalty.members.models import Member, Tier
 from tests.factories import enrolled_member, gql

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from tortoise import connections
 
 from gateway.app import create_app

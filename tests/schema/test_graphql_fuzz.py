@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from asgi_lifespan import LifespanManager
 from graphql import introspection_from_schema
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from gateway.operators import OperatorTokens
 from gateway.settings import Settings

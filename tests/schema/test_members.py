@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from loyalty.identifiers import luhn_valid
 from loyalty.ledger.models import Balance, Currency

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
 from starlette.applications import Starlette

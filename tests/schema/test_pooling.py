@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from loyalty.ledger.models import Currency

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from loyalty.members.models import Member

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from tortoise import connections
 
 from gateway.notifications import FileSink, read_outbox

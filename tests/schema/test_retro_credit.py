@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from loyalty.consents.models import ConsentPurpose

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from gateway.settings import Settings
 from gateway.tokens import TokenService

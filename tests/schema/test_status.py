@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from gateway.settings import Settings

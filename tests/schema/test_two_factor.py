@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel

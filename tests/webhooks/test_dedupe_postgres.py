@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 
 from gateway.settings import Settings
 from loyalty.ledger.models import Currency, Posting

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import orjson
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from svix.webhooks import Webhook

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx2 import AsyncClient, Response
 from jsonschema import Draft202012Validator
 
 from loyalty.flown.models import Cabin, FlownSegment

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from redis.asyncio import Redis
 
 from gateway.backends import open_backends
@@ -311,7 +311,7 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
 ) -> None:
     import socket
 
-    import httpx
+    import httpx2
 
     from gateway.db import close_database, open_database
     from loyalty.ledger.service import post
@@ -347,7 +347,7 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
         stored: set[str] = set()
         redeemed = 0
         try:
-            async with httpx.AsyncClient(
+            async with httpx2.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10
             ) as http:
                 await wait_until(lambda: _ready(http), timeout_s=60, what="the gateway starts")
@@ -387,7 +387,7 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
 
                 async def traffic(n: int) -> None:
                     # The gateway may die under this request: no answer, or a cut one.
-                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+                    with contextlib.suppress(httpx2.HTTPError, ValueError, KeyError, TypeError):
                         await (one_delivery(n) if n % 3 else one_redemption(n))
 
                 # when: traffic is flowing and the gateway is killed in the middle of it

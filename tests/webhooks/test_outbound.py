@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -63,12 +63,12 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as client:
+async def http() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(trust_env=False) as client:
         yield client
 
 
-def sender_for(http: httpx.AsyncClient, clock: Clock, policy: DeliveryPolicy = POLICY) -> OutboundSender:
+def sender_for(http: httpx2.AsyncClient, clock: Clock, policy: DeliveryPolicy = POLICY) -> OutboundSender:
     return OutboundSender(
         box=partner_box_for_tests(),
         policy=policy,
@@ -167,7 +167,7 @@ def test_http_is_refused_where_only_https_is_allowed() -> None:
 
 
 async def test_a_failing_endpoint_is_retried_on_schedule_until_it_answers_2xx(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     # given: an endpoint that fails three times, then accepts
     await make_partner("swiss")
@@ -199,7 +199,7 @@ async def test_a_failing_endpoint_is_retried_on_schedule_until_it_answers_2xx(
 
 
 async def test_a_used_up_schedule_leaves_a_dead_letter_that_replay_sends_again(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     # given: a short schedule and an endpoint down for all of it
     await make_partner("swiss")
@@ -231,7 +231,7 @@ async def test_a_used_up_schedule_leaves_a_dead_letter_that_replay_sends_again(
 
 
 async def test_410_disables_the_endpoint_and_tells_the_operators(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     await make_partner("swiss")
     endpoint = await endpoint_for(receiver)
@@ -257,7 +257,7 @@ async def test_410_disables_the_endpoint_and_tells_the_operators(
 
 
 async def test_429_and_503_wait_as_long_as_retry_after_says(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     await make_partner("swiss")
     endpoint = await endpoint_for(receiver)
@@ -274,7 +274,7 @@ async def test_429_and_503_wait_as_long_as_retry_after_says(
 
 
 async def test_an_endpoint_failing_for_five_days_is_disabled(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     # given: an endpoint that never answers 2xx, and a message a day
     await make_partner("swiss")
@@ -293,7 +293,7 @@ async def test_an_endpoint_failing_for_five_days_is_disabled(
 
 
 async def test_a_success_ends_a_run_of_failures(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     await make_partner("swiss")
     endpoint = await endpoint_for(receiver)
@@ -307,7 +307,7 @@ async def test_a_success_ends_a_run_of_failures(
     assert (await get_endpoint(endpoint.endpoint.id)).failing_since is None
 
 
-async def test_redirects_are_not_followed(db: Settings, receiver: Receiver, http: httpx.AsyncClient) -> None:
+async def test_redirects_are_not_followed(db: Settings, receiver: Receiver, http: httpx2.AsyncClient) -> None:
     await make_partner("swiss")
     endpoint = await endpoint_for(receiver)
     await a_message()
@@ -322,7 +322,7 @@ async def test_redirects_are_not_followed(db: Settings, receiver: Receiver, http
 
 
 async def test_hosts_off_the_allow_list_are_refused_at_registration_and_before_each_attempt(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     await make_partner("swiss")
     with pytest.raises(ValidationFailed) as refused:
@@ -347,7 +347,7 @@ async def test_hosts_off_the_allow_list_are_refused_at_registration_and_before_e
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     # given: the operators allowed a name, and the name points at loopback
     await make_partner("swiss")
@@ -371,7 +371,7 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused(
 
 
 async def test_the_per_endpoint_rate_limit_postpones_without_spending_attempts(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     await make_partner("swiss")
     endpoint = await endpoint_for(receiver, rate_limit_per_s=2)
@@ -391,7 +391,7 @@ async def test_the_per_endpoint_rate_limit_postpones_without_spending_attempts(
 
 
 async def test_accruals_credited_and_refused_are_told_to_the_partner_that_sent_them(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     # given: two airlines with endpoints for accrual outcomes
     await make_partner("swiss")
@@ -430,7 +430,7 @@ async def test_accruals_credited_and_refused_are_told_to_the_partner_that_sent_t
 
 
 async def test_an_offer_activation_reaches_the_offer_s_partner_only(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     from loyalty.offers.models import OfferKind
     from loyalty.offers.service import activate_offer, add_offer
@@ -474,7 +474,7 @@ async def test_an_offer_activation_reaches_the_offer_s_partner_only(
 
 
 async def test_a_retro_credit_decision_reaches_the_airline_whose_flown_data_decided_it(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     from loyalty.retro_credit.service import request_retro_credit
     from partners.charts import current_earning_chart
@@ -516,7 +516,7 @@ async def test_a_retro_credit_decision_reaches_the_airline_whose_flown_data_deci
 
 
 async def test_a_receipt_upload_reaches_the_shop_with_its_picture(
-    db: Settings, receiver: Receiver, http: httpx.AsyncClient
+    db: Settings, receiver: Receiver, http: httpx2.AsyncClient
 ) -> None:
     import base64
     import hashlib

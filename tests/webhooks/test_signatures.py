@@ -14,7 +14,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from loyalty.members.service import EnrolledMember
 from partners.secret_box import SecretBox

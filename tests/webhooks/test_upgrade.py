@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx2 import AsyncClient
 
 from gateway.backends.memory import MemoryQueue
 from gateway.settings import Settings

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 import orjson
 from svix.webhooks import Webhook
 from tortoise.expressions import Q
@@ -66,7 +66,7 @@ class OutboundSender:
     box: SecretBox
     policy: DeliveryPolicy
     rate_limiter: RateLimiter
-    client: httpx.AsyncClient
+    client: httpx2.AsyncClient
     clock: Clock = utc_now
     batch: int = 50
     check_dns: bool = True
@@ -154,7 +154,7 @@ class OutboundSender:
                 timeout=self.policy.timeout_s,
                 follow_redirects=False,
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             return Outcome(
                 None,
                 error=f"{type(exc).__name__}: {exc}"[:EXCERPT],
