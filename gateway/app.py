@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         encrypted = await encrypt_plaintext_secrets(partner_box)
         if encrypted:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
-        backends = await open_backends(settings.redis_url)
+        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
         app.state.backends = backends
         app.state.hub_admin = WebhookHubAdmin(
             box=partner_box,

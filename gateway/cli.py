@@ -144,7 +144,7 @@ def worker(
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
 
     async def _run() -> None:
-        backends = await open_backends(settings.redis_url)
+        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -238,7 +238,7 @@ def inbox_reprocess(
     settings = _settings()
 
     async def work() -> int:
-        backends = await open_backends(settings.redis_url)
+        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
         try:
             count = await reprocess(
                 inbox_id or None, backends.ports.queue, partitions=settings.inbox_partitions

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         default=None, description="Tortoise DB URL, e.g. postgres://user@host:5432/db; unset: SQLite file"
     )
     redis_url: str | None = Field(default=None, description="redis://host:6379/0; unset: in-process")
+    redis_prefix: str = Field(
+        default="",
+        max_length=64,
+        description="Put before every Redis key, stream and channel, so deployments sharing one Redis stay apart",
+    )
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("milesgate")),
         description="Where the SQLite file and the generated development secret live",

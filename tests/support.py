@@ -19,6 +19,7 @@ from typing import NoReturn, TypeVar
 
 import orjson
 import pytest
+from redis.asyncio import Redis
 from svix.webhooks import Webhook
 
 from gateway.db import apply_migrations, close_database, open_database
@@ -26,14 +27,39 @@ from gateway.settings import Settings
 
 T = TypeVar("T")
 
-# One test database per checkout, so two checkouts on one machine (worktrees, a CI clone) never empty or
-# rebuild each other's database in the middle of a run.
+# One test database and one Redis key prefix per checkout and per xdist worker, so two checkouts on one
+# machine (worktrees, CI clones) and the workers of one run never empty or rebuild each other's data in
+# the middle of a run.
 _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+RUN_ID = f"{_CHECKOUT}_{_WORKER}"
 POSTGRES_URL = os.environ.get(
-    "MILESGATE_TEST_POSTGRES_URL", f"postgres://postgres@127.0.0.1:5432/milesgate_test_{_CHECKOUT}"
+    "MILESGATE_TEST_POSTGRES_URL", f"postgres://postgres@127.0.0.1:5432/milesgate_test_{RUN_ID}"
 )
+# The migrated database each worker's database is copied from (CREATE DATABASE ... TEMPLATE).
+POSTGRES_TEMPLATE = f"milesgate_test_{_CHECKOUT}_template"
 REDIS_URL = os.environ.get("MILESGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_REDIS_URL = os.environ.get("MILESGATE_TEST_APP_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Every key, stream and channel the app under test uses in Redis starts with this (MILESGATE_REDIS_PREFIX).
+REDIS_PREFIX = f"mgtest:{RUN_ID}:"
+
+
+async def clear_redis(url: str = APP_REDIS_URL, prefix: str = REDIS_PREFIX) -> None:
+    """Remove this run's keys from Redis (what FLUSHDB did, without touching other runs' keys)."""
+    client = Redis.from_url(url)
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                await client.unlink(*batch)
+                batch.clear()
+        if batch:
+            await client.unlink(*batch)
+    finally:
+        await client.aclose()
+
+
 STACK = os.environ.get("MILESGATE_TEST_STACK", "embedded")
 if STACK not in {"embedded", "production"}:
     raise RuntimeError("MILESGATE_TEST_STACK is 'embedded' or 'production'")

@@ -65,8 +65,9 @@ class BackendSet:
         await self.close()
 
 
-async def open_backends(redis_url: str | None) -> BackendSet:
-    """In-process backends when ``redis_url`` is None, else Redis ones sharing one client.
+async def open_backends(redis_url: str | None, *, prefix: str = "") -> BackendSet:
+    """In-process backends when ``redis_url`` is None, else Redis ones sharing one client, every key,
+    stream and channel behind ``prefix``.
 
     Nothing is contacted here (the client connects lazily); call ``ping`` to check readiness.
     """
@@ -94,11 +95,11 @@ async def open_backends(redis_url: str | None) -> BackendSet:
     if options.get("decode_responses") or options.get("protocol") not in (None, 2, "2"):
         await client.aclose()
         raise ValueError("the Redis URL must not set decode_responses or a protocol other than 2")
-    redis_pubsub = RedisPubSub(client)
+    redis_pubsub = RedisPubSub(client, prefix=prefix)
     ports = Backends(
-        queue=RedisQueue(client),
+        queue=RedisQueue(client, prefix=prefix),
         pubsub=redis_pubsub,
-        rate_limiter=RedisRateLimiter(client),
-        cache=RedisCache(client),
+        rate_limiter=RedisRateLimiter(client, prefix=prefix),
+        cache=RedisCache(client, prefix=prefix),
     )
     return BackendSet(ports, "redis", client=client, pubsub=redis_pubsub)

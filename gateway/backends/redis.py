@@ -1,8 +1,10 @@
 """Redis implementations of the ``loyalty.ports`` protocols (redis-py's asyncio client).
 
 All four share one client created with ``decode_responses=False`` and RESP2: cache values and pub/sub
-payloads stay bytes, stream ids and fields are decoded here. Keys are used exactly as given, so the
-Redis Cluster hash tags callers put in them keep working.
+payloads stay bytes, stream ids and fields are decoded here. Keys, streams and channels are used as
+given behind an optional ``prefix`` (``MILESGATE_REDIS_PREFIX``: several deployments, or test runs,
+sharing one Redis never see each other's keys), so the Redis Cluster hash tags callers put in them keep
+working.
 """
 
 from __future__ import annotations
@@ -91,9 +93,16 @@ class RedisQueue:
     """
 
     def __init__(
-        self, client: Redis, *, maxlen: int = 100_000, max_block_ms: int = 2_000, max_claim_rounds: int = 10
+        self,
+        client: Redis,
+        *,
+        prefix: str = "",
+        maxlen: int = 100_000,
+        max_block_ms: int = 2_000,
+        max_claim_rounds: int = 10,
     ) -> None:
         self._client = client
+        self._prefix = prefix
         self._maxlen = maxlen
         self._max_block_ms = max_block_ms
         self._max_claim_rounds = max_claim_rounds
@@ -102,15 +111,15 @@ class RedisQueue:
         self._release = client.register_script(_RELEASE_SCRIPT)
 
     async def acquire_lease(self, name: str, owner: str, *, ttl_ms: int) -> bool:
-        return bool(await self._acquire(keys=[name], args=[owner, max(int(ttl_ms), 1)]))
+        return bool(await self._acquire(keys=[self._prefix + name], args=[owner, max(int(ttl_ms), 1)]))
 
     async def release_lease(self, name: str, owner: str) -> None:
-        await self._release(keys=[name], args=[owner])
+        await self._release(keys=[self._prefix + name], args=[owner])
 
     async def ensure_group(self, stream: str, group: str) -> None:
         """Create the group at the start of the stream, so messages published before it are not lost."""
         try:
-            await self._client.xgroup_create(stream, group, id="0", mkstream=True)
+            await self._client.xgroup_create(self._prefix + stream, group, id="0", mkstream=True)
         except ResponseError as exc:
             if not _is_error(exc, "BUSYGROUP"):
                 raise
@@ -119,19 +128,22 @@ class RedisQueue:
         if not fields:
             raise ValueError("a message needs at least one field")
         encoded: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
-        message_id = await self._client.xadd(stream, encoded, maxlen=self._maxlen, approximate=True)
+        message_id = await self._client.xadd(
+            self._prefix + stream, encoded, maxlen=self._maxlen, approximate=True
+        )
         return _text(message_id)
 
     async def _read(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> Any:
         block = block_ms if block_ms > 0 else None
+        key = self._prefix + stream
         try:
-            return await self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block)
+            return await self._client.xreadgroup(group, consumer, {key: ">"}, count=count, block=block)
         except ResponseError as exc:
             if not _is_error(exc, "NOGROUP"):
                 raise
         # A missing group (new stream, or Redis restarted empty) is created rather than failing forever.
         await self.ensure_group(stream, group)
-        return await self._client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block)
+        return await self._client.xreadgroup(group, consumer, {key: ">"}, count=count, block=block)
 
     async def consume(
         self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int = 1000
@@ -156,7 +168,7 @@ class RedisQueue:
     async def ack(self, stream: str, group: str, message_ids: list[str]) -> int:
         if not message_ids:
             return 0
-        return int(await self._client.xack(stream, group, *message_ids))
+        return int(await self._client.xack(self._prefix + stream, group, *message_ids))
 
     async def claim_stale(
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
@@ -169,7 +181,7 @@ class RedisQueue:
         for _round in range(self._max_claim_rounds):
             args: list[EncodableT] = [group, consumer, max(min_idle_ms, 0), cursor, count - len(claimed)]
             try:
-                cursor, entries, counts = await self._claim(keys=[stream], args=args)
+                cursor, entries, counts = await self._claim(keys=[self._prefix + stream], args=args)
             except ResponseError as exc:
                 if "NOGROUP" in str(exc):  # the script's error text may carry a prefix
                     return []
@@ -185,7 +197,7 @@ class RedisQueue:
 
     async def pending_count(self, stream: str, group: str) -> int:
         try:
-            summary = await self._client.xpending(stream, group)
+            summary = await self._client.xpending(self._prefix + stream, group)
         except ResponseError as exc:
             if _is_error(exc, "NOGROUP"):
                 return 0
@@ -258,7 +270,7 @@ class RedisSubscription:
                 if self._connection.connection is not None:
                     await self._unsubscribe_confirmed()
         finally:
-            await self._connection.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+            await self._connection.aclose()
 
     async def _unsubscribe_confirmed(self) -> None:
         try:
@@ -283,13 +295,14 @@ class RedisSubscription:
 class RedisPubSub:
     """Fire-and-forget broadcast on Redis pub/sub; keeps track of open subscriptions to close them."""
 
-    def __init__(self, client: Redis, *, subscribe_timeout_s: float = 5.0) -> None:
+    def __init__(self, client: Redis, *, prefix: str = "", subscribe_timeout_s: float = 5.0) -> None:
         self._client = client
+        self._prefix = prefix
         self._subscribe_timeout_s = subscribe_timeout_s
         self._open: set[RedisSubscription] = set()
 
     async def publish(self, channel: str, payload: bytes) -> int:
-        return int(await self._client.publish(channel, payload))
+        return int(await self._client.publish(self._prefix + channel, payload))
 
     async def subscribe(self, *channels: str) -> RedisSubscription:
         if not channels:
@@ -297,7 +310,10 @@ class RedisPubSub:
         subscription = RedisSubscription(self, self._client.pubsub())
         self._open.add(subscription)
         try:
-            await subscription._start(tuple(dict.fromkeys(channels)), self._subscribe_timeout_s)
+            await subscription._start(
+                tuple(dict.fromkeys(self._prefix + channel for channel in channels)),
+                self._subscribe_timeout_s,
+            )
         except BaseException:
             await subscription.close()
             raise
@@ -315,35 +331,38 @@ class RedisPubSub:
 class RedisRateLimiter:
     """Fixed window per key: one atomic INCRBY + PEXPIRE-on-first-hit + PTTL script."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, *, prefix: str = "") -> None:
         self._hit = client.register_script(_HIT_SCRIPT)
         self._client = client
+        self._prefix = prefix
 
     async def hit(self, key: str, *, limit: int, window_s: int, cost: int = 1) -> RateLimitDecision:
         if limit < 0 or window_s < 1 or cost < 1:
             raise ValueError("need limit >= 0, window_s >= 1 and cost >= 1")
-        hits, ttl_ms = await self._hit(keys=[key], args=[cost, window_s * 1000])
+        hits, ttl_ms = await self._hit(keys=[self._prefix + key], args=[cost, window_s * 1000])
         if int(hits) <= limit:
             return RateLimitDecision(allowed=True, limit=limit, remaining=limit - int(hits))
         retry_after = max(int(ttl_ms), 1) / 1000
         return RateLimitDecision(allowed=False, limit=limit, remaining=0, retry_after_s=retry_after)
 
     async def reset(self, key: str) -> None:
-        await self._client.delete(key)
+        await self._client.delete(self._prefix + key)
 
 
 class RedisCache:
     """GET / SET PX / DEL; values are bytes in and bytes out."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, *, prefix: str = "") -> None:
         self._client = client
+        self._prefix = prefix
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._client.get(key)
+        value = await self._client.get(self._prefix + key)
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         """Store ``value``; a ``ttl_s`` of zero or less stores nothing, and no ``ttl_s`` means no expiry."""
+        key = self._prefix + key
         if ttl_s is None:
             await self._client.set(key, value)
         elif ttl_s <= 0:
@@ -352,4 +371,4 @@ class RedisCache:
             await self._client.set(key, value, px=max(1, math.ceil(ttl_s * 1000)))
 
     async def delete(self, key: str) -> None:
-        await self._client.delete(key)
+        await self._client.delete(self._prefix + key)

@@ -92,6 +92,57 @@ async def test_redis_url_that_changes_decoding_is_refused():
         await open_backends("redis://127.0.0.1:6379/15?decode_responses=true")
 
 
+@pytest.mark.redis
+async def test_two_prefixes_on_one_redis_never_see_each_other(ns: str):
+    """Two deployments (or test runs) with their own MILESGATE_REDIS_PREFIX share a Redis database and
+    still have their own queues, leases, channels, rate-limit windows and cache entries."""
+    first = await open_backends(REDIS_URL, prefix=f"{ns}a:")
+    second = await open_backends(REDIS_URL, prefix=f"{ns}b:")
+    try:
+        try:
+            await first.ping()
+        except (RedisError, OSError) as exc:
+            require_service("Redis", exc)
+        a, b = first.ports, second.ports
+        await a.queue.ensure_group("accruals", "workers")
+        await b.queue.ensure_group("accruals", "workers")
+        await a.queue.publish("accruals", {"n": "1"})
+        assert await b.queue.consume("accruals", "workers", "w", block_ms=0) == []
+        [message] = await a.queue.consume("accruals", "workers", "w", block_ms=0)
+        assert message.stream == "accruals"
+        assert message.fields == {"n": "1"}
+
+        assert await a.queue.acquire_lease("sweeper", "one", ttl_ms=5_000)
+        assert await b.queue.acquire_lease("sweeper", "two", ttl_ms=5_000)
+
+        listening = await b.pubsub.subscribe("events")
+        try:
+            await a.pubsub.publish("events", b"for a only")
+            await b.pubsub.publish("events", b"for b")
+            assert await _next(listening) == b"for b"
+        finally:
+            await listening.close()
+
+        assert (await a.rate_limiter.hit("ip:1", limit=1, window_s=60)).allowed
+        assert (await b.rate_limiter.hit("ip:1", limit=1, window_s=60)).allowed
+
+        await a.cache.set("k", b"a", ttl_s=60)
+        assert await b.cache.get("k") is None
+        assert await a.cache.get("k") == b"a"
+
+        client = Redis.from_url(REDIS_URL)
+        try:
+            keys = {key.decode() async for key in client.scan_iter(match=f"{ns}*")}
+        finally:
+            await client.aclose()
+        assert keys
+        assert all(key.startswith((f"{ns}a:", f"{ns}b:")) for key in keys), keys
+    finally:
+        await first.close()
+        await second.close()
+        await _drop_keys(ns)
+
+
 # --- queue -----------------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from gateway.settings import Settings
 from partners.models import PartnerKind
 from partners.service import add_partner
 from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolment_input, partner_box_for_tests
-from tests.support import APP_REDIS_URL, require_service, signed_delivery
+from tests.support import APP_REDIS_URL, REDIS_PREFIX, clear_redis, require_service, signed_delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +58,7 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
         "MILESGATE_ENV": "production",
         "MILESGATE_DATABASE_URL": str(settings.database_url),
         "MILESGATE_REDIS_URL": APP_REDIS_URL,
+        "MILESGATE_REDIS_PREFIX": REDIS_PREFIX,
         "MILESGATE_SECRET_KEY": TEST_SECRET,
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_RUN_WORKER_IN_PROCESS": "true" if worker else "false",
@@ -90,16 +91,11 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
 
 @pytest.fixture
 async def stack(pg_db: Settings) -> Settings:
-    """PostgreSQL (emptied, the ORM open here too) and the app's Redis database (flushed)."""
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(APP_REDIS_URL)
+    """PostgreSQL (emptied, the ORM open here too) and this run's Redis keys (removed)."""
     try:
-        await redis.flushdb()
+        await clear_redis()
     except OSError as exc:
         require_service("Redis", exc)
-    finally:
-        await redis.aclose()
     return pg_db
 
 

@@ -51,6 +51,7 @@ async def production_client(settings: Settings) -> AsyncIterator[AsyncClient]:
         env=Environment.PRODUCTION,
         database_url=settings.resolved_database_url,
         redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
         data_dir=settings.data_dir,
         secret_key=TEST_SECRET,
         **limits_off,

@@ -31,7 +31,7 @@ from loyalty.members.service import EnrolledMember
 from loyalty.rules import current_rules
 from partners.service import NewPartner
 from tests.factories import make_member, make_partner
-from tests.support import APP_REDIS_URL, require_service, signed_delivery
+from tests.support import APP_REDIS_URL, REDIS_PREFIX, clear_redis, require_service, signed_delivery
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.worker import InboxPolicy, InboxWorker
 
@@ -42,14 +42,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 async def hub_settings(postgres_settings: Settings) -> Settings:
     """PostgreSQL and Redis, with no worker inside the gateway: workers are the test's to start and kill."""
-    client = Redis.from_url(APP_REDIS_URL)
     try:
-        await client.flushdb()
+        await clear_redis()
     except OSError as exc:
         require_service("Redis", exc)
-    finally:
-        await client.aclose()
-    return postgres_settings.model_copy(update={"redis_url": APP_REDIS_URL, "run_worker_in_process": False})
+    return postgres_settings.model_copy(
+        update={"redis_url": APP_REDIS_URL, "redis_prefix": REDIS_PREFIX, "run_worker_in_process": False}
+    )
 
 
 @pytest.fixture
@@ -115,6 +114,7 @@ def start_cli(settings: Settings, *args: str, **extra_env: str) -> subprocess.Po
         **os.environ,
         "MILESGATE_DATABASE_URL": settings.resolved_database_url,
         "MILESGATE_REDIS_URL": APP_REDIS_URL,
+        "MILESGATE_REDIS_PREFIX": REDIS_PREFIX,
         "MILESGATE_SECRET_KEY": settings.resolved_secret_key(),
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_LOG_LEVEL": "WARNING",
@@ -200,13 +200,13 @@ async def test_deliveries_queued_in_a_flushed_redis_are_all_credited(
     await deliver(gateway, partner, events)
     client = Redis.from_url(APP_REDIS_URL)
     try:
-        assert await client.dbsize() > 0
-        await client.flushdb()
+        assert [key async for key in client.scan_iter(match=f"{REDIS_PREFIX}*")]
     finally:
         await client.aclose()
+    await clear_redis()
 
     # when: a worker runs; its sweeper finds the rows still pending and queues them again
-    backends = await open_backends(APP_REDIS_URL)
+    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
     worker = InboxWorker(
         queue=backends.ports.queue, rules=current_rules(), consumer="after-flush", sweep_older_than_s=0
     )
@@ -238,7 +238,7 @@ async def test_two_workers_keep_each_member_s_deliveries_in_order(
     await deliver(gateway, partner, events)
 
     # when: two workers share the partitioned stream
-    backends = await open_backends(APP_REDIS_URL)
+    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
     policy = InboxPolicy(partitions=hub_settings.inbox_partitions)
     workers = [
         InboxWorker(
@@ -286,7 +286,7 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
 
     # when: Redis is back and a worker runs
     await open_database(hub_settings)
-    backends = await open_backends(APP_REDIS_URL)
+    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
     worker = InboxWorker(
         queue=backends.ports.queue, rules=current_rules(), consumer="back", sweep_older_than_s=0
     )
