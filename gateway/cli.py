@@ -26,6 +26,7 @@ from gateway.cli_persisted import persisted_queries_app
 from gateway.cli_pooling import pools_app
 from gateway.cli_privacy import notices_app, privacy_app
 from gateway.cli_retro_credit import retro_credit_app
+from gateway.cli_schema import schema_app
 from gateway.cli_status import status_app
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.event_relay import run_event_relay
@@ -60,6 +61,7 @@ app.add_typer(endpoints_app, name="endpoints")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(retro_credit_app, name="retro-credit")
 app.add_typer(persisted_queries_app, name="persisted-queries")
+app.add_typer(schema_app, name="schema")
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
