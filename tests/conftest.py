@@ -7,6 +7,14 @@ Tests that must have PostgreSQL whatever the stack use the ``postgres_settings``
 
 from __future__ import annotations
 
+import os
+
+# pytest-xdist's workers start with COLUMNS=80 in their environment, and a rich Console fixes its width from
+# COLUMNS when it is built (at import). Without it, the CLI's consoles read COLUMNS when they print, so the
+# CLI tests' own COLUMNS (CliRunner's env) applies on one process and on many alike.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
