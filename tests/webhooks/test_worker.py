@@ -6,7 +6,6 @@ in-process worker; service-level tests call ``process_inbox_row`` and ``requeue_
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -26,6 +25,7 @@ from partners.models import Partner
 from partners.service import NewPartner
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member, make_partner
 from tests.support import signed_delivery
+from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.worker import (
     INBOX_GROUP,
@@ -70,15 +70,7 @@ async def deliver(
 
 async def settled(inbox_id: int) -> PartnerInbox:
     """The inbox row once the worker is done with it (processed or failed)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        row = await PartnerInbox.get(id=inbox_id)
-        if row.state is not InboxState.PENDING:
-            return row
-        if loop.time() > deadline:
-            pytest.fail(f"inbox row {inbox_id} still pending after {WAIT_S} s")
-        await asyncio.sleep(POLL_S)
+    return await settled_inbox_row(inbox_id, timeout_s=WAIT_S, interval_s=POLL_S)
 
 
 async def award_miles(account_id: int) -> int:
@@ -110,16 +102,18 @@ async def test_accrual_is_credited_and_visible_in_me(client: AsyncClient, partne
     inbox_id = await deliver(client, partner.signing_secret, event)
 
     # then: the member sees the miles (polled, bounded)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        me = await gql(client, ME, token=token)
-        assert "errors" not in me, me
-        if me["data"]["me"]["balances"]["awardMiles"] == 1200:
-            break
-        if loop.time() > deadline:
-            pytest.fail(f"miles not credited after {WAIT_S} s: {me}")
-        await asyncio.sleep(POLL_S)
+    async def me_now() -> dict[str, Any]:
+        answer = await gql(client, ME, token=token)
+        assert "errors" not in answer, answer
+        return answer
+
+    me = await eventually(
+        me_now,
+        lambda answer: answer["data"]["me"]["balances"]["awardMiles"] == 1200,
+        timeout_s=WAIT_S,
+        interval_s=POLL_S,
+        what="the member sees the miles",
+    )
     assert me["data"]["me"]["balances"]["points"] == 0
     # and the database shows one processed row and one posting
     row = await PartnerInbox.get(id=inbox_id)
