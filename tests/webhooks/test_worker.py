@@ -6,6 +6,8 @@ in-process worker; service-level tests call ``process_inbox_row`` and ``requeue_
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -31,6 +33,8 @@ from webhooks.worker import (
     INBOX_GROUP,
     UNMATCHED_CODES,
     InboxPolicy,
+    InboxWorker,
+    enqueue,
     inbox_stream,
     process_inbox_row,
     requeue_pending,
@@ -447,6 +451,49 @@ async def test_requeued_row_is_processed_by_the_worker(
     settled_row = await settled(row.id)
     assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
     assert await award_miles(member.member.id) == 600
+
+
+async def test_a_worker_whose_redis_is_slow_to_answer_at_start_waits_instead_of_ending(
+    db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a queue whose first attempts at creating the consumer groups time out (a busy host)
+    queue = MemoryQueue()
+    ensure_group = queue.ensure_group
+    failures = [TimeoutError("Timeout connecting to server")] * 2
+
+    async def slow_at_first(stream: str, group: str) -> None:
+        if failures:
+            raise failures.pop()
+        await ensure_group(stream, group)
+
+    monkeypatch.setattr(queue, "ensure_group", slow_at_first)
+    await make_partner("swiss")
+    member = await make_member()
+    row = await store("swiss", accrual_event({"serviceCardNumber": member.card.number}, miles=700))
+    await enqueue(queue, row.id, member.card.number, partitions=InboxPolicy().partitions)
+    monkeypatch.setattr("webhooks.worker.asyncio.sleep", _no_backoff)
+
+    # when: the worker runs
+    worker = InboxWorker(queue=queue, rules=current_rules(), consumer="patient")
+    task = asyncio.create_task(worker.run())
+    try:
+        settled_row = await settled(row.id)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    # then: it kept going and credited the row
+    assert not failures
+    assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
+    assert await award_miles(member.member.id) == 700
+
+
+_real_sleep = asyncio.sleep
+
+
+async def _no_backoff(seconds: float) -> None:
+    await _real_sleep(min(seconds, 0.01))  # the worker's 1 s back-off after an error, shortened
 
 
 async def test_card_number_with_non_ascii_digits_fails_the_row(db: Settings):
