@@ -29,7 +29,13 @@ def inbox_policy(settings: Settings) -> InboxPolicy:
 
 def inbox_worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``webhooks.worker.InboxWorker`` from the settings."""
-    return {"policy": inbox_policy(settings)}
+    return {
+        "policy": inbox_policy(settings),
+        "lease_ms": settings.inbox_lease_ms,
+        "claim_idle_ms": settings.inbox_claim_idle_ms,
+        "sweep_every_s": settings.inbox_sweep_every_s,
+        "sweep_older_than_s": settings.inbox_sweep_older_than_s,
+    }
 
 
 def delivery_policy(settings: Settings) -> DeliveryPolicy:

@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     inbox_retry_base_s: float = Field(
         default=5.0, ge=0, description="First wait after a failed inbox attempt; doubles each attempt"
     )
+    inbox_lease_ms: int = Field(
+        default=10_000, ge=100, description="How long a worker's hold on a partition lasts unless renewed"
+    )
+    inbox_claim_idle_ms: int = Field(
+        default=10_000, ge=0, description="Idle time after which another worker takes over a message"
+    )
+    inbox_sweep_every_s: float = Field(
+        default=30.0, gt=0, description="How often a worker re-queues inbox rows that stayed pending"
+    )
+    inbox_sweep_older_than_s: float = Field(
+        default=60.0, ge=0, description="Age from which the sweep re-queues a pending inbox row"
+    )
     outbound_retry_schedule: str = Field(
         default="0,5,300,1800,7200,18000,36000,36000",
         description="Seconds before each outbound attempt, comma-separated (Svix's schedule)",

@@ -11,14 +11,14 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 
 from tests.factories import ENROL_MEMBER, enrolment_input
-from tests.support import STACK, signed_delivery
+from tests.support import STACK, deadline_s, signed_delivery, wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 STATEMENT = "{ me { statement(first: 5) { edges { node { partnerCode amounts { currency amount } } } } } }"
@@ -44,7 +44,7 @@ def free_port() -> int:
 
 def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrual(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=deadline_s(120))
     command = readme_run_command()
     assert command.startswith("python3 -m venv .venv") and command.endswith("milesgate serve"), command
     port = free_port()
@@ -62,17 +62,17 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        with httpx2.Client(base_url=base, trust_env=False, timeout=10) as http:
-            deadline = time.monotonic() + 600
-            while True:
+        with httpx2.Client(base_url=base, trust_env=False, timeout=deadline_s(10)) as http:
+
+            def up() -> bool:
                 assert server.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
                 try:
-                    if http.get("/readyz").status_code == 200:
-                        break
+                    return http.get("/readyz").status_code == 200
                 except httpx2.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the service did not come up in 10 minutes"
-                time.sleep(1)
+                    return False
+
+            # the README's command installs the project first: minutes on a cold cache
+            wait_for_sync(up, timeout_s=600, interval_s=1, what="the service comes up")
 
             # GraphiQL is open in development
             assert (
@@ -101,7 +101,7 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=120,
+                timeout=deadline_s(120),
                 check=True,
             )
             secret = next(line for line in added.stdout.splitlines() if line.startswith("whsec_"))
@@ -120,21 +120,20 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
             assert answer.status_code == 202, answer.text
             # and the miles show on the member's statement
             token = {"authorization": f"Bearer {result['accessToken']}"}
-            deadline = time.monotonic() + 30
-            while True:
-                edges = http.post("/graphql", json={"query": STATEMENT}, headers=token).json()["data"]["me"][
-                    "statement"
-                ]["edges"]
-                if edges:
-                    break
-                assert time.monotonic() < deadline, "the accrual never reached the statement"
-                time.sleep(0.3)
+
+            def statement() -> list[Any]:
+                answer = http.post("/graphql", json={"query": STATEMENT}, headers=token).json()
+                found: list[Any] = answer["data"]["me"]["statement"]["edges"]
+                return found
+
+            wait_for_sync(statement, timeout_s=30, interval_s=0.3, what="the accrual reaches the statement")
+            edges = statement()
             assert edges[0]["node"]["partnerCode"] == "newco"
             assert {"currency": "AWARD_MILES", "amount": 1234} in edges[0]["node"]["amounts"]
     finally:
         server.terminate()
         try:
-            server.wait(timeout=30)
+            server.wait(timeout=deadline_s(30))
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()

@@ -281,12 +281,17 @@ class InboxWorker:
         return True
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        for partition in range(self.policy.partitions):
-            await self.queue.ensure_group(inbox_stream(partition), INBOX_GROUP)
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
+        groups_ready = False
         while stop is None or not stop.is_set():
             try:
+                if not groups_ready:
+                    # Inside the retried loop: Redis slow to answer at start (a connect timeout on a
+                    # busy host) delays the worker instead of ending its process.
+                    for partition in range(self.policy.partitions):
+                        await self.queue.ensure_group(inbox_stream(partition), INBOX_GROUP)
+                    groups_ready = True
                 if loop.time() >= next_sweep:
                     await requeue_pending(
                         self.queue, older_than_s=self.sweep_older_than_s, partitions=self.policy.partitions

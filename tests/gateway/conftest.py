@@ -13,6 +13,7 @@ from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 
 from gateway.settings import Environment, Settings
+from tests.support import deadline_s
 
 ClientFactory = Callable[..., Awaitable[AsyncClient]]
 
@@ -30,7 +31,9 @@ class EdgeApps:
         if production:
             update |= {"env": Environment.PRODUCTION, "database_url": self.settings.resolved_database_url}
         app = create_app(self.settings.model_copy(update=update))
-        await self.stack.enter_async_context(LifespanManager(app, startup_timeout=30, shutdown_timeout=30))
+        await self.stack.enter_async_context(
+            LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30))
+        )
         return app
 
     async def client(self, app: Starlette, client_ip: str = "203.0.113.7") -> AsyncClient:

@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.logs import JsonFormatter, request_id_var
 from gateway.settings import Environment, Settings
 from tests.factories import ENROL_MEMBER, enrolment_input, gql
+from tests.support import deadline_s
 
 PROD_SECRET = "p" * 48
 
@@ -35,7 +36,7 @@ async def test_readyz_is_503_naming_redis_when_it_is_down(tmp_path: Path) -> Non
     settings = Settings(data_dir=tmp_path, secret_key=PROD_SECRET, redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings)
     async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client,
     ):
         response = await client.get("/readyz")
@@ -96,7 +97,7 @@ async def test_production_has_no_graphiql_and_masks_unexpected_errors(tmp_path: 
     )
     app = create_app(settings)
     async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client,
     ):
         page = await client.get("/graphql", headers={"accept": "text/html"})

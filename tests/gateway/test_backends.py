@@ -19,7 +19,7 @@ from gateway.backends import BackendSet, open_backends
 from gateway.backends.memory import MemoryCache
 from gateway.backends.redis import RedisQueue
 from loyalty.ports import Cache, PubSub, Queue, RateLimiter, Subscription
-from tests.support import REDIS_URL, require_service
+from tests.support import REDIS_URL, deadline_s, require_service
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ async def test_unacked_message_is_claimed_by_another_consumer(queue: Queue, ns: 
 
     assert await queue.pending_count(stream, "g") == 1
     assert await queue.claim_stale(stream, "g", "rescuer", min_idle_ms=200) == []  # not idle long enough
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # deliberate: the message's idle time (Redis's clock) passes 200 ms
     [claimed] = await queue.claim_stale(stream, "g", "rescuer", min_idle_ms=200)
 
     assert claimed.message_id == taken.message_id == message_id
@@ -237,7 +237,7 @@ async def test_consumers_of_one_group_never_share_a_message(queue: Queue, ns: st
 
     workers = asyncio.gather(*(worker(name) for name in seen))
     concurrent = [await queue.publish(stream, {"n": str(n)}) for n in range(30)]
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(deadline_s(10)):
         await workers
     delivered = [message_id for ids in seen.values() for message_id in ids]
     assert sorted(delivered) == sorted(concurrent)  # every message exactly once
@@ -263,21 +263,23 @@ async def test_consume_blocks_until_timeout(queue: Queue, ns: str):
     await queue.ensure_group(stream, "g")
     started = time.monotonic()
     assert await queue.consume(stream, "g", "w", block_ms=300) == []
-    assert 0.25 <= time.monotonic() - started < 2
+    assert 0.25 <= time.monotonic() - started < deadline_s(2)
 
 
 async def test_consume_wakes_up_on_publish(queue: Queue, ns: str):
     stream = f"{ns}s"
     await queue.ensure_group(stream, "g")
     waiting = asyncio.create_task(queue.consume(stream, "g", "w", block_ms=5_000))
+    # Lets the reader reach its blocking read; publishing earlier would still pass, proving less. The
+    # queue offers no signal that a reader is blocked, so this one stays a short fixed pause.
     await asyncio.sleep(0.2)
     assert not waiting.done()
     started = time.monotonic()
     message_id = await queue.publish(stream, {"k": "v"})
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(deadline_s(2)):
         messages = await waiting
     assert [m.message_id for m in messages] == [message_id]
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < deadline_s(1)  # woken by the publish, not by the 5 s timeout
 
 
 @pytest.mark.redis
@@ -294,9 +296,9 @@ async def test_redis_blocking_read_longer_than_one_round(ns: str):
     try:
         started = time.monotonic()
         assert await queue.consume(stream, "g", "w", block_ms=1_300) == []
-        assert 1.25 <= time.monotonic() - started < 2
+        assert 1.25 <= time.monotonic() - started < deadline_s(2)
         waiting = asyncio.create_task(queue.consume(stream, "g", "w", block_ms=3_000))
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(0.35)  # deliberate: publish only after more than one 100 ms read round
         message_id = await queue.publish(stream, {"k": "v"})
         assert [m.message_id for m in await waiting] == [message_id]
     finally:
@@ -308,7 +310,7 @@ async def test_redis_blocking_read_longer_than_one_round(ns: str):
 
 
 async def _next(subscription: Subscription, timeout_s: float = 2.0) -> bytes:
-    async with asyncio.timeout(timeout_s):
+    async with asyncio.timeout(deadline_s(timeout_s)):
         return await anext(aiter(subscription))
 
 
@@ -323,7 +325,7 @@ async def test_a_lease_has_one_holder_until_released_or_expired(queue: Queue, ns
     assert not await queue.acquire_lease(name, "b", ttl_ms=60_000)
     await queue.release_lease(name, "a")
     assert await queue.acquire_lease(name, "b", ttl_ms=150)
-    # a holder that vanished loses it when it runs out
+    # a holder that vanished loses it when it runs out (deliberate: the 150 ms TTL passes on Redis's clock)
     await asyncio.sleep(0.3)
     assert await queue.acquire_lease(name, "c", ttl_ms=60_000)
 
@@ -351,7 +353,7 @@ async def test_closed_subscription_gets_nothing(pubsub: PubSub, ns: str):
         await closed.close()  # idempotent
         assert await pubsub.publish(f"{ns}c", b"after close") == 1
         assert await _next(open_) == b"after close"
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(deadline_s(2)):
             assert [payload async for payload in closed] == []
     finally:
         await open_.close()
@@ -360,10 +362,11 @@ async def test_closed_subscription_gets_nothing(pubsub: PubSub, ns: str):
 async def test_close_ends_a_waiting_reader(pubsub: PubSub, ns: str):
     subscription = await pubsub.subscribe(f"{ns}c")
     reader = asyncio.create_task(_next(subscription, timeout_s=5))
+    # Lets the reader start waiting; closing earlier would still pass, proving less (no signal to wait on).
     await asyncio.sleep(0.1)
     await subscription.close()
     with pytest.raises(StopAsyncIteration):
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(deadline_s(2)):
             await reader
 
 
@@ -405,7 +408,7 @@ async def test_rate_limiter_window_expires(limiter: RateLimiter, ns: str):
     denied = await limiter.hit(key, limit=1, window_s=1)
     assert not denied.allowed
     assert 0 < denied.retry_after_s <= 1
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # deliberate: the 1 s window expires (Redis's clock: nothing to fake)
     assert (await limiter.hit(key, limit=1, window_s=1)).allowed
 
 
@@ -431,7 +434,7 @@ async def test_cache_ttl(cache: Cache, ns: str):
     await cache.set(f"{ns}expired", b"v", ttl_s=0)
     assert await cache.get(f"{ns}short") == b"v"
     assert await cache.get(f"{ns}expired") is None
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # deliberate: the 0.2 s TTL expires (Redis's clock: nothing to fake)
     assert await cache.get(f"{ns}short") is None
     assert await cache.get(f"{ns}made-permanent") == b"w"
 

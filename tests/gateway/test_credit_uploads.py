@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import uuid
@@ -22,6 +21,7 @@ from partners.service import NewPartner
 from tests.factories import enrolled_member, gql, make_partner
 from tests.loyalty.retro_credit_helpers import boarding_pass
 from tests.support import signed_delivery
+from tests.waiting import settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 
 RECEIPTS = """
@@ -53,13 +53,7 @@ async def verdict(client: AsyncClient, shop: NewPartner, **data: Any) -> Partner
     )
     response = await client.post(f"/webhooks/partners/{shop.code}", content=body, headers=headers)
     assert response.status_code == 202, response.text
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5.0
-    while (row := await PartnerInbox.get(id=response.json()["id"])).state is InboxState.PENDING:
-        if loop.time() > deadline:
-            pytest.fail("inbox row still pending")
-        await asyncio.sleep(0.02)
-    return row
+    return await settled_inbox_row(response.json()["id"], timeout_s=5.0)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from httpx2 import ASGITransport, AsyncClient
 
 from gateway.settings import Settings
 from tests.factories import enrolled_member, gql
+from tests.support import deadline_s
 
 pytestmark = pytest.mark.postgres
 ME = "{ me { accountNumber balances { awardMiles } } }"
@@ -23,7 +24,7 @@ async def pg_app_client(postgres_settings: Settings) -> AsyncIterator[AsyncClien
 
     application = create_app(postgres_settings)
     async with (
-        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
     ):
         yield http

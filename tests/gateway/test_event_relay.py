@@ -16,6 +16,7 @@ from loyalty.ledger.events import balance_channel
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import post
 from tests.factories import make_member
+from tests.support import deadline_s
 
 
 async def _credit(account_id: int, miles: int, key: str) -> None:
@@ -32,7 +33,7 @@ async def _credit(account_id: int, miles: int, key: str) -> None:
 async def _drain(subscription: MemorySubscription, count: int) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for _ in range(count):
-        messages.append(orjson.loads(await asyncio.wait_for(subscription.__anext__(), timeout=2)))
+        messages.append(orjson.loads(await asyncio.wait_for(subscription.__anext__(), timeout=deadline_s(2))))
     return messages
 
 

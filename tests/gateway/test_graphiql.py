@@ -18,7 +18,7 @@ from gateway.app import create_app
 from gateway.graphiql_routes import GRAPHIQL_DIR
 from gateway.settings import Environment, Settings
 from tests.gateway.test_graphql_cop import served
-from tests.support import in_ci
+from tests.support import deadline_s, in_ci
 
 ASSETS = ["graphiql.js", "graphiql.css", "editor.worker.js", "json.worker.js", "graphql.worker.js"]
 
@@ -65,7 +65,7 @@ async def test_production_serves_no_graphiql(settings: Settings) -> None:
     )
     app = create_app(production)
     async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://prod") as client,
     ):
         for path in ("/graphiql", "/graphiql/static/graphiql.js"):
@@ -83,7 +83,7 @@ def test_the_committed_bundle_is_up_to_date() -> None:
         [node, str(GRAPHIQL_DIR / "build.mjs"), "--check"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=deadline_s(300),
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -121,7 +121,7 @@ async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) ->
             await page.goto(f"{base}/graphql")
             assert page.url == f"{base}/graphiql"
             editor = page.locator(".graphiql-query-editor .monaco-editor").first
-            await editor.wait_for(timeout=30_000)
+            await editor.wait_for(timeout=deadline_s(30_000))
 
             # when a query is typed and run
             await editor.click()
@@ -133,14 +133,14 @@ async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) ->
             await page.wait_for_function(
                 """() => document.querySelector(".graphiql-query-editor .view-lines")
                     .innerText.replace(/\\s+/g, " ").startsWith("{ rewards { code miles } }")""",
-                timeout=30_000,
+                timeout=deadline_s(30_000),
             )
             await page.keyboard.press("Escape")  # close the field suggestions, if they opened
             await page.keyboard.press("Control+Enter")  # GraphiQL's "run"
 
             # then the result shows, and nothing was blocked or fetched from elsewhere
             response = page.locator(".graphiql-response")
-            await response.get_by_text(first_code).first.wait_for(timeout=30_000)
+            await response.get_by_text(first_code).first.wait_for(timeout=deadline_s(30_000))
             assert '"miles"' in await response.inner_text()
             assert problems == []
             assert [url for url in requested if not url.startswith(base)] == []

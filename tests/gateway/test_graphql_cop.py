@@ -19,6 +19,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import Environment, Settings
+from tests.support import deadline_s, wait_for
 
 Check = Callable[[httpx2.AsyncClient], Awaitable[bool]]
 
@@ -153,17 +154,14 @@ async def served(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(300):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: server.started or task.done(), timeout_s=15, what="uvicorn starts")
         assert server.started, "uvicorn did not start"
-        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=deadline_s(30)) as client:
             assert (await _query(client, "query { __typename }"))["data"]["__typename"] == "Query"
             yield client
     finally:
         server.should_exit = True
-        await task
+        await asyncio.wait_for(task, timeout=deadline_s(10))
 
 
 async def findings(client: httpx2.AsyncClient) -> list[str]:

@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +28,15 @@ from gateway.settings import Settings
 from partners.models import PartnerKind
 from partners.service import add_partner
 from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolment_input, partner_box_for_tests
-from tests.support import APP_REDIS_URL, REDIS_PREFIX, clear_redis, require_service, signed_delivery
+from tests.support import (
+    APP_REDIS_URL,
+    REDIS_PREFIX,
+    clear_redis,
+    deadline_s,
+    require_service,
+    signed_delivery,
+    wait_for_sync,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,22 +75,22 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the gateway exited: {log.read_text()[-3000:]}")
+        try:
+            return httpx2.get(f"{base}/readyz", timeout=deadline_s(2)).status_code == 200
+        except httpx2.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the gateway did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_sync(ready, timeout_s=START_TIMEOUT_S, interval_s=0.2, what=f"the gateway at {base} starts")
         yield base
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=deadline_s(15))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -100,7 +107,7 @@ async def stack(pg_db: Settings) -> Settings:
 
 
 async def _next(ws: ClientConnection) -> tuple[str, dict[str, Any]]:
-    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=deadline_s(20)))
     assert message["type"] == "next", message
     return message["id"], next(iter(message["payload"]["data"].values()))
 
@@ -115,7 +122,7 @@ async def test_a_change_committed_on_one_process_reaches_a_subscriber_on_another
         _gateway(stack, tmp_path / "a.log", worker=False) as process_a,
         _gateway(stack, tmp_path / "b.log", worker=True) as process_b,
     ):
-        async with httpx2.AsyncClient(base_url=process_b, timeout=30) as b:
+        async with httpx2.AsyncClient(base_url=process_b, timeout=deadline_s(30)) as b:
             enrolled = await b.post(
                 "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
             )

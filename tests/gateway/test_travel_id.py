@@ -47,7 +47,7 @@ from loyalty.auth.models import LinkedIdentity
 from loyalty.errors import NotFound
 from loyalty.members.models import SessionLevel
 from tests.factories import make_member
-from tests.support import in_ci
+from tests.support import deadline_s, in_ci, wait_for_sync
 
 OIDC_DIR = Path(__file__).resolve().parent.parent / "oidc"
 BASE_URL = "http://testserver"
@@ -162,7 +162,7 @@ def _ensure_packages() -> None:
 def _read_issuer(process: subprocess.Popen[str], log_path: Path) -> str:
     """The provider prints its issuer URL once it listens; it picks a free port itself (PORT=0)."""
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+    ready, _, _ = select.select([process.stdout], [], [], deadline_s(START_TIMEOUT_S))
     line = process.stdout.readline().strip() if ready else ""
     if not line.startswith("http://127.0.0.1:"):
         process.kill()
@@ -172,15 +172,16 @@ def _read_issuer(process: subprocess.Popen[str], log_path: Path) -> str:
 
 
 def _wait_for_discovery(issuer: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
-            if httpx2.get(f"{issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
-                return
+            url = f"{issuer}/.well-known/openid-configuration"
+            return httpx2.get(url, timeout=deadline_s(2)).status_code == 200
         except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    _provider_missing("its discovery document never answered")
+            return False
+
+    wait_for_sync(
+        answers, timeout_s=START_TIMEOUT_S, interval_s=0.1, what="the provider's discovery document answers"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +204,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=deadline_s(10))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -242,7 +243,7 @@ def travel_settings(settings: Settings, issuer: str, **overrides: Any) -> Settin
 async def running(settings: Settings) -> AsyncIterator[tuple[Starlette, AsyncClient]]:
     app = create_app(settings)
     async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as client,
     ):
         yield app, client
@@ -276,7 +277,7 @@ async def start(client: AsyncClient, purpose: str, headers: dict[str, str] | Non
 
 async def authorize(location: str, *, sub: str) -> dict[str, str]:
     """Play the browser at the provider: follow its redirects, sign ``sub`` in, stop at our callback."""
-    async with httpx2.AsyncClient(timeout=10) as browser:
+    async with httpx2.AsyncClient(timeout=deadline_s(10)) as browser:
         response = await browser.get(location)
         for _ in range(10):
             assert response.status_code in (302, 303), response.text
@@ -485,7 +486,7 @@ async def test_code_issued_to_another_client_is_refused(
 
 
 async def tamper_next_id_token(issuer: str, **change: Any) -> None:
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with httpx2.AsyncClient(timeout=deadline_s(10)) as http:
         response = await http.post(f"{issuer}/__test__/tamper-next-id-token", json=change)
     assert response.status_code == 204
 

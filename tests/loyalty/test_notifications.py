@@ -26,6 +26,7 @@ from loyalty.notifications.service import (
     load_templates,
     render,
 )
+from tests.support import deadline_s, wait_for
 from webhooks.worker import stop_worker
 
 RESET_PAYLOAD = {"given_name": "Grace", "token": "s3cr3t-code", "expires_minutes": 30}
@@ -188,12 +189,9 @@ async def test_the_sender_loop_delivers_and_stops_when_asked(db: Settings, tmp_p
     stop = asyncio.Event()
     task = asyncio.create_task(run_notification_sender(FileSink(tmp_path), stop, every_s=0.02))
     await _enqueue()
-    for _ in range(250):
-        if read_outbox(tmp_path):
-            break
-        await asyncio.sleep(0.02)
+    await wait_for(lambda: read_outbox(tmp_path), timeout_s=5, interval_s=0.02, what="the loop sends")
     assert len(read_outbox(tmp_path)) == 1
-    await stop_worker(task, stop, grace_s=2.0)
+    await stop_worker(task, stop, grace_s=deadline_s(2.0))
     assert task.done()
     assert not task.cancelled()
 
@@ -218,7 +216,8 @@ async def test_the_sender_loop_backs_off_on_errors(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(gateway_notifications, "deliver_pending", broken)
     monkeypatch.setattr(gateway_loops, "pause", pause)
     await asyncio.wait_for(
-        run_notification_sender(FileSink(tmp_path), stop, every_s=1.0, max_backoff_s=5.0), timeout=2.0
+        run_notification_sender(FileSink(tmp_path), stop, every_s=1.0, max_backoff_s=5.0),
+        timeout=deadline_s(2.0),
     )
     # doubling and bounded while it fails, back to the normal pace once it works again
     assert pauses == [2.0, 4.0, 5.0, 1.0, 1.0]
@@ -232,7 +231,7 @@ async def test_a_cancellation_hidden_by_a_library_error_still_stops_the_loop(
     async def swallowing(**_: Any) -> int:
         started.set()
         try:
-            await asyncio.sleep(10)
+            await asyncio.sleep(10)  # stands for a slow library call: the test cancels it long before
         except asyncio.CancelledError:
             raise ConnectionError("connection closed") from None  # what some drivers do
         return 0
@@ -241,7 +240,7 @@ async def test_a_cancellation_hidden_by_a_library_error_still_stops_the_loop(
     task = asyncio.create_task(run_notification_sender(FileSink(tmp_path), asyncio.Event()))
     await started.wait()
     task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=2.0)
+    done, _ = await asyncio.wait({task}, timeout=deadline_s(2.0))
     assert done == {task}
     assert task.cancelled()
 
@@ -255,7 +254,7 @@ async def test_parallel_senders_send_each_message_once(pg_db: Settings) -> None:
 
     class SlowSender:
         async def send(self, message: RenderedMessage, notification: Notification) -> None:
-            await asyncio.sleep(0.01)  # hold the row lock while the others look for work
+            await asyncio.sleep(0.01)  # deliberate: hold the row lock while the others look for work
             sent_ids.append(notification.id)
 
     # when

@@ -36,7 +36,7 @@ from loyalty.auth.totp import (
 from loyalty.errors import DomainError
 from loyalty.rules import current_rules
 from tests.factories import make_member
-from tests.support import in_ci
+from tests.support import deadline_s, in_ci
 
 RULES = current_rules().two_factor
 KEY = bytes(range(32))
@@ -67,7 +67,7 @@ async def oath(secret: str, at: dt.datetime) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=10)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=deadline_s(10))
     assert process.returncode == 0, err.decode()
     return out.decode().strip()
 
@@ -309,7 +309,8 @@ def _codes(results: list[BaseException | None]) -> dict[str, int]:
 
 
 async def _open_connections(count: int) -> None:
-    """Open the pool's connections first, so the attempts below really overlap."""
+    """Open the pool's connections first, so the attempts below really overlap (pg_sleep only makes the
+    queries overlap so that the pool opens ``count`` connections; nothing waits on it as a signal)."""
     pool = connections.get("default")
     await asyncio.gather(*[pool.execute_query("SELECT pg_sleep(0.05)") for _ in range(count)])
 

@@ -29,6 +29,7 @@ from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer
 from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql
+from tests.support import deadline_s
 
 DASHBOARD = """query Dashboard {
   me {
@@ -160,7 +161,7 @@ async def pg_client(postgres_settings: Settings) -> AsyncIterator[AsyncClient]:
     from gateway.app import create_app
 
     application = create_app(postgres_settings)
-    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+    async with LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)):
         transport = ASGITransport(app=application)
         async with AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http

@@ -22,7 +22,7 @@ from gateway.app import create_app
 from gateway.operators import OperatorTokens
 from gateway.settings import Environment, Settings
 from tests.factories import TEST_SECRET, enrolled_member
-from tests.support import in_ci
+from tests.support import deadline_s, in_ci
 
 ROUTER_SECRET = "router-secret-for-the-federation-tests-0123456789"
 FEDERATION_DIR = Path(__file__).resolve().parent.parent / "federation"
@@ -74,7 +74,7 @@ type Query {
 async def _client(settings: Settings, **overrides: Any) -> AsyncIterator[AsyncClient]:
     app = create_app(settings.model_copy(update={"federation_router_secret": ROUTER_SECRET, **overrides}))
     async with (
-        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://subgraph") as http,
     ):
         yield http
@@ -288,7 +288,7 @@ def compose() -> Any:
             [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(FEDERATION_DIR)],
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=deadline_s(600),
             check=False,
         )
         if installed.returncode != 0:
@@ -306,7 +306,7 @@ def compose() -> Any:
             input=json.dumps(request),
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=deadline_s(120),
             check=False,
         )
         if not result.stdout:

@@ -25,6 +25,7 @@ from gateway.settings import Environment, Settings
 from loyalty.ledger.models import Posting
 from schema.root import build_schema
 from tests.factories import TEST_SECRET, enrolled_member
+from tests.support import deadline_s
 
 schemathesis.graphql.scalar(
     "Decimal",
@@ -58,7 +59,7 @@ async def production_client(settings: Settings) -> AsyncIterator[AsyncClient]:
     )
     application = create_app(production)
     async with (
-        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
     ):
         yield http

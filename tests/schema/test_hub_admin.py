@@ -4,7 +4,6 @@ delivery with its attempts, the unmatched accrual, and re-processes it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +16,7 @@ from gateway.settings import Settings
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import balances_of
 from tests.factories import TEST_SECRET, gql, make_member, make_partner
-from tests.support import signed_delivery
+from tests.support import signed_delivery, wait_for
 from tests.webhooks.receiver import Receiver, running_receiver, verify_standard_webhook
 from webhooks.models import InboxState, PartnerInbox
 
@@ -59,11 +58,7 @@ def operator_token() -> str:
 
 
 async def eventually(check: Any, timeout_s: float = 20) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        assert loop.time() < deadline, "not reached in time"
-        await asyncio.sleep(0.1)
+    await wait_for(check, timeout_s=timeout_s, interval_s=0.1, what="the hub's background work")
 
 
 async def deliver(client: AsyncClient, secret: str, event: dict[str, Any], webhook_id: str) -> None:

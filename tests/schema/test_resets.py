@@ -22,6 +22,7 @@ from loyalty.notifications.models import Notification
 from loyalty.notifications.service import deliver_pending
 from loyalty.rules import current_rules
 from tests.factories import ENROL_MEMBER, enrolment_input, gql, make_member
+from tests.waiting import eventually
 
 REQUEST_PIN_RESET = """
 mutation Request($card: String!, $email: String!) {
@@ -78,13 +79,14 @@ async def _enrol(client: AsyncClient, **overrides: Any) -> str:
 async def _mails(settings: Settings, template: str, count: int = 1) -> list[dict[str, Any]]:
     """The messages sent so far with this template; deliver the outbox (or let the app's sender) first."""
     sink = FileSink(settings.data_dir)
-    for _ in range(100):
+
+    async def sent() -> list[dict[str, Any]]:
         await deliver_pending(sender=sink, now=_now())
-        found = [line for line in read_outbox(settings.data_dir) if line["template"] == template]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no {template} mail in the outbox")
+        return [line for line in read_outbox(settings.data_dir) if line["template"] == template]
+
+    return await eventually(
+        sent, lambda found: len(found) >= count, timeout_s=5, what=f"{count} {template} mail(s) in the outbox"
+    )
 
 
 async def _pin_code(client: AsyncClient, settings: Settings, card: str, count: int = 1) -> str:
@@ -284,6 +286,8 @@ async def test_one_code_used_five_times_at_once_works_once(
 
     monkeypatch.setattr(resets, "hash_secret", hash_at_once)
     pool = connections.get("default")
+    # Five overlapping queries open five pooled connections (pg_sleep only makes them overlap; nothing
+    # waits for its end as a signal), so the attempts below really run at once.
     await asyncio.gather(*[pool.execute_query("SELECT pg_sleep(0.05)") for _ in range(5)])
 
     async def attempt(pin: str) -> str:

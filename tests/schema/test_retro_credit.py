@@ -3,7 +3,6 @@ the member sees the outcome and gets one message; a redelivered webhook credits 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -21,6 +20,7 @@ from loyalty.rules import current_rules
 from partners.service import NewPartner
 from tests.factories import enrolled_member, gql, make_partner
 from tests.support import signed_delivery
+from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -100,25 +100,17 @@ async def deliver(client: AsyncClient, partner: NewPartner, event: dict[str, Any
 
 
 async def settled(inbox_id: int) -> PartnerInbox:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while (row := await PartnerInbox.get(id=inbox_id)).state is InboxState.PENDING:
-        if loop.time() > deadline:
-            pytest.fail(f"inbox row {inbox_id} still pending after {WAIT_S} s")
-        await asyncio.sleep(0.02)
-    return row
+    return await settled_inbox_row(inbox_id, timeout_s=WAIT_S)
 
 
 async def messages_sent(account_number: str, template: str) -> list[Notification]:
     """The member's messages of ``template`` once the event relay has run (bounded wait)."""
     member = await Member.get(account_number=account_number)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while not (rows := await Notification.filter(account_id=member.id, template=template)):
-        if loop.time() > deadline:
-            return []
-        await asyncio.sleep(0.05)
-    return list(rows)
+    return await eventually(
+        lambda: Notification.filter(account_id=member.id, template=template),
+        timeout_s=WAIT_S,
+        what=f"a {template} message",
+    )
 
 
 @pytest.fixture

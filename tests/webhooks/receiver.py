@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.support import deadline_s, wait_for
+
 
 @dataclass
 class Received:
@@ -71,12 +73,13 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
+    await wait_for(
+        lambda: server.started or task.done(), timeout_s=10, interval_s=0.01, what="the receiver starts"
+    )
+    assert server.started, "the receiver did not start"
     receiver.port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield receiver
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(task, timeout=deadline_s(10))

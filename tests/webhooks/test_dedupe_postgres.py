@@ -21,7 +21,7 @@ from partners.models import Partner, PartnerSecret
 from partners.service import NewPartner
 from partners.signing import encrypt_plaintext_secrets, usable_secrets
 from tests.factories import make_member, make_partner, partner_box_for_tests
-from tests.support import signed_delivery
+from tests.support import deadline_s, signed_delivery
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.worker import process_inbox_row
 
@@ -36,7 +36,7 @@ async def pg_client(postgres_settings: Settings) -> AsyncIterator[AsyncClient]:
 
     application = create_app(postgres_settings)
     async with (
-        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
     ):
         yield http

@@ -3,7 +3,6 @@ event type does once the worker has applied it."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
@@ -25,6 +24,7 @@ from partners.models import Partner, PartnerCapability, PartnerKind
 from partners.service import NewPartner, update_partner
 from tests.factories import make_member, make_partner
 from tests.support import signed_delivery
+from tests.waiting import settled_inbox_row
 from webhooks.catalogue import CATALOGUE, SCHEMA_DIR
 from webhooks.handlers import HANDLERS
 from webhooks.models import InboxState, PartnerInbox
@@ -80,15 +80,7 @@ async def applied(client: AsyncClient, partner: NewPartner, body: dict[str, Any]
     """Deliver, expect 202, and wait (bounded) for the in-process worker to settle the row."""
     response = await send(client, partner, body)
     assert response.status_code == 202, response.text
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        row = await PartnerInbox.get(id=response.json()["id"])
-        if row.state is not InboxState.PENDING:
-            return row
-        if loop.time() > deadline:
-            pytest.fail(f"inbox row still pending after {WAIT_S} s")
-        await asyncio.sleep(0.02)
+    return await settled_inbox_row(response.json()["id"], timeout_s=WAIT_S)
 
 
 async def award_miles(account_id: int) -> int:

@@ -1,6 +1,12 @@
 """The partner hub on PostgreSQL + Redis when things break: a worker killed with SIGKILL mid-stream,
 Redis flushed while deliveries wait in it, and two workers sharing the partitioned stream without
-reordering one member's deliveries. Every test is bounded in time."""
+reordering one member's deliveries. Every test waits for conditions (a worker has taken work, the inbox
+has drained), each bounded by a deadline that MILESGATE_TEST_TIMEOUT_SCALE stretches.
+
+Worker processes run as deployed (``MILESGATE_ENV=production``: the schema is migrated already, so a
+worker does not migrate at start) and write their log to a file, never to a pipe nobody reads (a full
+pipe would block a worker in its next log line).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from gateway.backends import open_backends
 from gateway.db import close_database, open_database
@@ -31,12 +38,28 @@ from loyalty.members.service import EnrolledMember
 from loyalty.rules import current_rules
 from partners.service import NewPartner
 from tests.factories import make_member, make_partner
-from tests.support import APP_REDIS_URL, REDIS_PREFIX, clear_redis, require_service, signed_delivery
+from tests.support import (
+    APP_REDIS_URL,
+    REDIS_PREFIX,
+    clear_redis,
+    deadline_s,
+    require_service,
+    signed_delivery,
+    wait_for,
+)
 from webhooks.models import InboxState, PartnerInbox
-from webhooks.worker import InboxPolicy, InboxWorker
+from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, InboxPolicy, InboxWorker, inbox_stream
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
+# A worker process imports the whole service before it takes its first message: ~4 s of CPU on a quiet
+# machine, a minute or more on a loaded one.
+WORKER_START_S = 60.0
+# Another worker takes over a dead worker's partition and its unacknowledged messages after these (the
+# defaults are 10 s each). Short here so a take-over costs the test little, and only set where at most
+# one worker is alive at a time: a lease shorter than one message's processing would let a second live
+# worker into the partition.
+TAKE_OVER_ENV = {"MILESGATE_INBOX_LEASE_MS": "2000", "MILESGATE_INBOX_CLAIM_IDLE_MS": "1000"}
 
 
 @pytest.fixture
@@ -57,7 +80,7 @@ async def gateway(hub_settings: Settings) -> AsyncIterator[AsyncClient]:
 
     application = create_app(hub_settings)
     async with (
-        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
     ):
         yield http
@@ -99,17 +122,9 @@ async def pending() -> int:
     return await PartnerInbox.filter(state=InboxState.PENDING).count()
 
 
-async def wait_until(condition: Any, *, timeout_s: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await condition():
-        if loop.time() > deadline:
-            pytest.fail(f"{what}: not reached in {timeout_s} s")
-        await asyncio.sleep(0.1)
-
-
 def start_cli(settings: Settings, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
-    """``milesgate ARGS`` in a process of its own, on the test's PostgreSQL and Redis."""
+    """``milesgate ARGS`` in a process of its own, on the test's PostgreSQL and Redis; its log goes to
+    ``<data dir>/<first arg>-<pid>.log`` (see ``log_of``)."""
     env = {
         **os.environ,
         "MILESGATE_DATABASE_URL": settings.resolved_database_url,
@@ -120,28 +135,73 @@ def start_cli(settings: Settings, *args: str, **extra_env: str) -> subprocess.Po
         "MILESGATE_LOG_LEVEL": "WARNING",
         **extra_env,
     }
-    env.pop("MILESGATE_ENV", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    if "MILESGATE_ENV" not in extra_env:
+        env.pop("MILESGATE_ENV", None)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = settings.data_dir / f"{args[0]}-{uuid.uuid4().hex[:8]}.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    _LOGS[process.pid] = log
+    return process
 
 
-def start_worker(settings: Settings, name: str) -> subprocess.Popen[bytes]:
-    return start_cli(settings, "worker", "--name", name)
+_LOGS: dict[int, Path] = {}
+
+
+def log_of(process: subprocess.Popen[bytes]) -> str:
+    """The end of a process's log, for a failure message."""
+    text = _LOGS[process.pid].read_text(encoding="utf-8", errors="replace")
+    return text[-4000:] or "(empty log)"
+
+
+def start_worker(settings: Settings, name: str, **extra_env: str) -> subprocess.Popen[bytes]:
+    return start_cli(settings, "worker", "--name", name, MILESGATE_ENV="production", **extra_env)
+
+
+async def consumers() -> dict[str, int]:
+    """The inbox consumers Redis knows, with how many messages each holds unacknowledged."""
+    client = Redis.from_url(APP_REDIS_URL)
+    held: dict[str, int] = {}
+    try:
+        for partition in range(DEFAULT_POLICY.partitions):
+            stream = REDIS_PREFIX + inbox_stream(partition)
+            try:
+                listed = await client.xinfo_consumers(stream, INBOX_GROUP)
+            except ResponseError:  # no stream or no group yet: no worker has started on it
+                continue
+            for consumer in listed:
+                name = consumer["name"].decode()
+                held[name] = held.get(name, 0) + int(consumer["pending"])
+    finally:
+        await client.aclose()
+    return held
+
+
+async def wait_until_working(process: subprocess.Popen[bytes], name: str) -> None:
+    """Wait until the worker process has taken its first message (Redis lists it as a consumer)."""
+
+    async def working() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"worker {name} exited with {process.returncode}:\n{log_of(process)}")
+        return name in await consumers()
+
+    await wait_for(working, timeout_s=WORKER_START_S, interval_s=0.1, what=f"worker {name} takes work")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=deadline_s(20))
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait(timeout=5)
+            process.wait(timeout=deadline_s(5))
 
 
 async def test_a_worker_killed_mid_stream_leaves_every_accrual_credited_exactly_once(
@@ -155,22 +215,29 @@ async def test_a_worker_killed_mid_stream_leaves_every_accrual_credited_exactly_
     total = len(events)
 
     # when: a worker starts, is killed with SIGKILL while it works, and another takes over
-    first = start_worker(hub_settings, "doomed")
+    first = start_worker(hub_settings, "doomed", **TAKE_OVER_ENV)
     try:
-        await wait_until(
-            lambda: _processed_at_least(total // 10), timeout_s=90, what="the first worker starts"
+        await wait_until_working(first, "doomed")
+        await wait_for(
+            lambda: _kill_while_working(first, "doomed"),
+            timeout_s=60,
+            interval_s=0.02,
+            what="the first worker is killed while it holds messages",
         )
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        assert await pending() > 0, "the worker finished before it was killed: nothing was interrupted"
     finally:
         if first.poll() is None:
             first.kill()
-    second = start_worker(hub_settings, "survivor")
+    assert await pending() > 0, "the worker finished before it was killed: nothing was interrupted"
+    assert (await consumers()).get("doomed", 0) > 0, "the killed worker held no message: nothing to take over"
+    second = start_worker(hub_settings, "survivor", **TAKE_OVER_ENV)
     try:
-        await wait_until(lambda: _none_pending(), timeout_s=120, what="the second worker drains the inbox")
+        await wait_until_working(second, "survivor")
+        await wait_for(
+            _none_pending, timeout_s=120, interval_s=0.2, what="the second worker drains the inbox"
+        )
     finally:
         stop(second)
+    assert (await consumers()).get("doomed", 0) == 0, "the killed worker's messages were not taken over"
 
     # then: every accrual is one posting, every balance is right, the ledger balances
     assert await PartnerInbox.filter(state=InboxState.PROCESSED).count() == total
@@ -184,6 +251,28 @@ async def test_a_worker_killed_mid_stream_leaves_every_accrual_credited_exactly_
 
 async def _processed_at_least(count: int) -> bool:
     return await PartnerInbox.filter(state=InboxState.PROCESSED).count() >= count
+
+
+async def _kill_while_working(process: subprocess.Popen[bytes], name: str) -> bool:
+    """SIGKILL the worker once it has credited some rows while it holds unacknowledged messages.
+
+    The worker is stopped (SIGSTOP) while this is checked, so it cannot finish its messages between the
+    check and the kill however slowly this test runs; if the check fails it goes on (SIGCONT)."""
+    if not await _processed_at_least(10):
+        return False
+    if not await pending():
+        pytest.fail("the worker finished before it was killed: nothing was interrupted")
+    process.send_signal(signal.SIGSTOP)
+    interrupted = False
+    try:
+        interrupted = (await consumers()).get(name, 0) > 0 and await pending() > 0
+    finally:
+        if not interrupted:
+            process.send_signal(signal.SIGCONT)
+    if interrupted:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=deadline_s(10))
+    return interrupted
 
 
 async def _none_pending() -> bool:
@@ -213,10 +302,10 @@ async def test_deliveries_queued_in_a_flushed_redis_are_all_credited(
     stop_event = asyncio.Event()
     task = asyncio.create_task(worker.run(stop=stop_event))
     try:
-        await wait_until(_none_pending, timeout_s=60, what="the inbox drains after the flush")
+        await wait_for(_none_pending, timeout_s=60, interval_s=0.1, what="the inbox drains after the flush")
     finally:
         stop_event.set()
-        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(task, timeout=deadline_s(10))
         await backends.close()
 
     # then
@@ -249,10 +338,10 @@ async def test_two_workers_keep_each_member_s_deliveries_in_order(
     stop_event = asyncio.Event()
     tasks = [asyncio.create_task(w.run(stop=stop_event)) for w in workers]
     try:
-        await wait_until(_none_pending, timeout_s=60, what="two workers drain the inbox")
+        await wait_for(_none_pending, timeout_s=60, interval_s=0.1, what="two workers drain the inbox")
     finally:
         stop_event.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=deadline_s(10))
         await backends.close()
 
     # then: no reversal overtook its accrual, and everything nets out to zero
@@ -271,7 +360,7 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
     down = hub_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     application = create_app(down)
     async with (
-        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as client,
     ):
         partner = await make_partner("swiss")
@@ -294,10 +383,12 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
     task = asyncio.create_task(worker.run(stop=stop_event))
     try:
         try:
-            await wait_until(_none_pending, timeout_s=60, what="the inbox drains once Redis is back")
+            await wait_for(
+                _none_pending, timeout_s=60, interval_s=0.1, what="the inbox drains once Redis is back"
+            )
         finally:
             stop_event.set()
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(task, timeout=deadline_s(10))
             await backends.close()
 
         # then: everything credited, once
@@ -350,7 +441,12 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
             async with httpx2.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10
             ) as http:
-                await wait_until(lambda: _ready(http), timeout_s=60, what="the gateway starts")
+                await wait_for(
+                    lambda: _ready(http, gateway),
+                    timeout_s=WORKER_START_S,
+                    interval_s=0.2,
+                    what="the gateway starts",
+                )
                 tokens = []
                 for member in members:
                     signed_in = await http.post(
@@ -392,9 +488,9 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
 
                 # when: traffic is flowing and the gateway is killed in the middle of it
                 tasks = [asyncio.create_task(traffic(n)) for n in range(300)]
-                await wait_until(lambda: _answered(stored, 30), timeout_s=60, what="traffic flows")
+                await wait_for(lambda: len(stored) >= 30, timeout_s=60, interval_s=0.02, what="traffic flows")
                 gateway.send_signal(signal.SIGKILL)
-                gateway.wait(timeout=10)
+                gateway.wait(timeout=deadline_s(10))
                 await asyncio.gather(*tasks)
         finally:
             if gateway.poll() is None:
@@ -406,10 +502,22 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
         assert stored <= in_inbox
         assert (await verify_ledger()).clean
         assert await Redemption.all().count() >= redeemed
-        # and once a worker runs, every stored delivery is credited, once
-        worker = start_worker(hub_settings, "after-kill")
+        # and once a worker runs, every stored delivery is credited, once; a delivery stored but never
+        # queued (the gateway died between its commit and its XADD) is found by the worker's sweep, here
+        # one second after it arrived instead of a minute
+        worker = start_worker(
+            hub_settings,
+            "after-kill",
+            MILESGATE_INBOX_SWEEP_EVERY_S="1",
+            MILESGATE_INBOX_SWEEP_OLDER_THAN_S="1",
+        )
         try:
-            await wait_until(_none_pending, timeout_s=120, what="the worker drains the inbox")
+            await wait_for(
+                _none_pending,
+                timeout_s=WORKER_START_S + 120,
+                interval_s=0.2,
+                what="the worker drains the inbox",
+            )
         finally:
             stop(worker)
         assert await Posting.filter(source="PARTNER_ACCRUAL").count() == len(in_inbox)
@@ -418,12 +526,10 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
         await close_database()
 
 
-async def _ready(http: Any) -> bool:
+async def _ready(http: Any, process: subprocess.Popen[bytes]) -> bool:
+    if process.poll() is not None:
+        pytest.fail(f"the gateway exited with {process.returncode}:\n{log_of(process)}")
     try:
         return bool((await http.get("/readyz")).status_code == 200)
     except Exception:
         return False
-
-
-async def _answered(stored: set[str], count: int) -> bool:
-    return len(stored) >= count

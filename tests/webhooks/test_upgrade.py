@@ -14,7 +14,7 @@ from gateway.db import APP_LABEL, tortoise_config
 from gateway.settings import Settings
 from partners.models import Partner, PartnerCapability, PartnerSecret
 from tests.factories import TEST_SECRET, make_member
-from tests.support import signed_delivery
+from tests.support import deadline_s, signed_delivery
 
 LEGACY_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -39,7 +39,7 @@ async def test_partners_from_before_the_registry_keep_working(tmp_path: Path) ->
     from gateway.app import create_app
 
     application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+    async with LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)):
         member = await make_member()
         body, headers = signed_delivery(
             LEGACY_SECRET,

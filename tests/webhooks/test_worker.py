@@ -7,6 +7,7 @@ in-process worker; service-level tests call ``process_inbox_row`` and ``requeue_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -26,11 +27,14 @@ from partners.models import Partner
 from partners.service import NewPartner
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member, make_partner
 from tests.support import signed_delivery
+from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.worker import (
     INBOX_GROUP,
     UNMATCHED_CODES,
     InboxPolicy,
+    InboxWorker,
+    enqueue,
     inbox_stream,
     process_inbox_row,
     requeue_pending,
@@ -70,15 +74,7 @@ async def deliver(
 
 async def settled(inbox_id: int) -> PartnerInbox:
     """The inbox row once the worker is done with it (processed or failed)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        row = await PartnerInbox.get(id=inbox_id)
-        if row.state is not InboxState.PENDING:
-            return row
-        if loop.time() > deadline:
-            pytest.fail(f"inbox row {inbox_id} still pending after {WAIT_S} s")
-        await asyncio.sleep(POLL_S)
+    return await settled_inbox_row(inbox_id, timeout_s=WAIT_S, interval_s=POLL_S)
 
 
 async def award_miles(account_id: int) -> int:
@@ -110,16 +106,18 @@ async def test_accrual_is_credited_and_visible_in_me(client: AsyncClient, partne
     inbox_id = await deliver(client, partner.signing_secret, event)
 
     # then: the member sees the miles (polled, bounded)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        me = await gql(client, ME, token=token)
-        assert "errors" not in me, me
-        if me["data"]["me"]["balances"]["awardMiles"] == 1200:
-            break
-        if loop.time() > deadline:
-            pytest.fail(f"miles not credited after {WAIT_S} s: {me}")
-        await asyncio.sleep(POLL_S)
+    async def me_now() -> dict[str, Any]:
+        answer = await gql(client, ME, token=token)
+        assert "errors" not in answer, answer
+        return answer
+
+    me = await eventually(
+        me_now,
+        lambda answer: answer["data"]["me"]["balances"]["awardMiles"] == 1200,
+        timeout_s=WAIT_S,
+        interval_s=POLL_S,
+        what="the member sees the miles",
+    )
     assert me["data"]["me"]["balances"]["points"] == 0
     # and the database shows one processed row and one posting
     row = await PartnerInbox.get(id=inbox_id)
@@ -453,6 +451,49 @@ async def test_requeued_row_is_processed_by_the_worker(
     settled_row = await settled(row.id)
     assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
     assert await award_miles(member.member.id) == 600
+
+
+async def test_a_worker_whose_redis_is_slow_to_answer_at_start_waits_instead_of_ending(
+    db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a queue whose first attempts at creating the consumer groups time out (a busy host)
+    queue = MemoryQueue()
+    ensure_group = queue.ensure_group
+    failures = [TimeoutError("Timeout connecting to server")] * 2
+
+    async def slow_at_first(stream: str, group: str) -> None:
+        if failures:
+            raise failures.pop()
+        await ensure_group(stream, group)
+
+    monkeypatch.setattr(queue, "ensure_group", slow_at_first)
+    await make_partner("swiss")
+    member = await make_member()
+    row = await store("swiss", accrual_event({"serviceCardNumber": member.card.number}, miles=700))
+    await enqueue(queue, row.id, member.card.number, partitions=InboxPolicy().partitions)
+    monkeypatch.setattr("webhooks.worker.asyncio.sleep", _no_backoff)
+
+    # when: the worker runs
+    worker = InboxWorker(queue=queue, rules=current_rules(), consumer="patient")
+    task = asyncio.create_task(worker.run())
+    try:
+        settled_row = await settled(row.id)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    # then: it kept going and credited the row
+    assert not failures
+    assert settled_row.state is InboxState.PROCESSED, settled_row.error_code
+    assert await award_miles(member.member.id) == 700
+
+
+_real_sleep = asyncio.sleep
+
+
+async def _no_backoff(seconds: float) -> None:
+    await _real_sleep(min(seconds, 0.01))  # the worker's 1 s back-off after an error, shortened
 
 
 async def test_card_number_with_non_ascii_digits_fails_the_row(db: Settings):
