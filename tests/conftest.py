@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
@@ -38,9 +40,15 @@ from tests.support import (
     REDIS_PREFIX,
     STACK,
     clear_redis,
+    deadline_s,
     require_service,
     seed_embedded_db,
 )
+
+# Property tests judge their examples, not the machine's speed: no per-example deadline and no "too slow"
+# health check, which a loaded CI machine (or a second suite beside this one) would trip.
+hypothesis_settings.register_profile("milesgate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("milesgate")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -185,7 +193,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     from gateway.app import create_app
 
     application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+    async with LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)):
         yield application
 
 

@@ -94,7 +94,11 @@ async def _reverse(account_id: int, pick: int, day: dt.date) -> None:
         )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=st.lists(operation, min_size=1, max_size=12))
 async def test_random_sequences_keep_the_ledger_invariants(
     db: Settings, ops: list[tuple[str, int, int]]

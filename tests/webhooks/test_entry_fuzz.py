@@ -108,7 +108,11 @@ def headers_for(draw: st.DrawFn, body: bytes, secret: str) -> dict[str, str]:
     return {name: value for name, value in headers.items() if value.isascii()}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 async def test_no_input_makes_a_500_or_stores_a_refused_delivery(
     client: AsyncClient, data: st.DataObject
