@@ -23,10 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
