@@ -13,6 +13,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 
 from gateway.db import APP_LABEL, tortoise_config
 from gateway.settings import Settings
+from tests.support import RUN_ID
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -28,13 +29,15 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
 @pytest.mark.postgres
 async def test_upgrading_a_database_with_members_keeps_them(postgres_ready: str) -> None:
     """Each migration applies to a database holding data (NOT NULL columns need database defaults)."""
-    url = postgres_ready.rsplit("/", 1)[0] + "/milesgate_upgrade_test"
+    # A database of this checkout and worker's own: clones running side by side never share it.
+    name = f"milesgate_upgrade_{RUN_ID}"
+    url = postgres_ready.rsplit("/", 1)[0] + f"/{name}"
     admin = await asyncpg.connect(
         postgres_ready.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
     )
     try:
-        await admin.execute("DROP DATABASE IF EXISTS milesgate_upgrade_test")
-        await admin.execute("CREATE DATABASE milesgate_upgrade_test")
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     config = tortoise_config(Settings(database_url=url, secret_key="u" * 48))
