@@ -115,10 +115,6 @@ async def create_endpoint(
     return NewEndpoint(endpoint=endpoint, secret=secret)
 
 
-async def endpoint_secret(endpoint: PartnerEndpoint, box: SecretBox) -> str:
-    return box.open(endpoint.secret_ciphertext, partner_id=endpoint.partner_id)
-
-
 async def set_endpoint_enabled(
     endpoint_id: int, *, enabled: bool, reason: str = "by an operator", now: dt.datetime
 ) -> PartnerEndpoint:
