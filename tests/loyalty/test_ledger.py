@@ -13,6 +13,7 @@ from tortoise.migrations.api import migrate
 
 from gateway.db import APP_LABEL, close_database, open_database, tortoise_config
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import ValidationFailed
 from loyalty.ledger.models import (
     Balance,
@@ -23,9 +24,11 @@ from loyalty.ledger.models import (
     Lot,
     LotAllocation,
     Posting,
+    PostingSource,
 )
-from loyalty.ledger.service import InsufficientBalance, balances_of, counter_account_for, post
+from loyalty.ledger.service import InsufficientBalance, balances_of, counter_account_for
 from loyalty.ledger.verify import verify_ledger
+from loyalty.rules import current_rules
 from tests.factories import make_member
 
 TODAY = dt.date(2026, 11, 20)
@@ -35,10 +38,11 @@ async def _credit(account_id: int, amount: int, key: str) -> bool:
     result = await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: amount},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key=key,
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     return result.created
 
@@ -57,18 +61,20 @@ async def test_same_key_posts_once_and_returns_the_first_posting(db: Settings) -
     first = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 500, Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="k1",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     again = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 999},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="k1",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     assert first.created and not again.created and again.posting_id == first.posting_id
     balances = await balances_of(account_id=member.id)
@@ -155,10 +161,11 @@ async def test_every_posting_balances_per_currency(db: Settings) -> None:
     result = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 500, Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="bonus",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
         counter_account=CounterAccount.PROGRAMME_BONUS,
     )
 
@@ -180,10 +187,11 @@ async def test_points_open_no_lot(db: Settings) -> None:
     await post(
         account_id=member.id,
         amounts={Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="points",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     assert await Lot.filter(account_id=member.id).count() == 0
 
@@ -196,10 +204,11 @@ async def test_concurrent_redemptions_take_lots_consistently(pg_db: Settings) ->
         await post(
             account_id=member.id,
             amounts={Currency.AWARD_MILES: miles},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"lot-{index}",
             activity_date=dt.date(2025, 1, 1) + dt.timedelta(days=day),
             rule_version="test",
+            rules=current_rules(),
         )
 
     # when 20 redemptions of 3,000 race
@@ -209,10 +218,11 @@ async def test_concurrent_redemptions_take_lots_consistently(pg_db: Settings) ->
                 await post(
                     account_id=member.id,
                     amounts={Currency.AWARD_MILES: -3000},
-                    source="REDEMPTION",
+                    source=PostingSource.REDEMPTION,
                     idempotency_key=f"redeem-{index}",
                     activity_date=TODAY,
                     rule_version="test",
+                    rules=current_rules(),
                 )
             ).created
         except InsufficientBalance:
