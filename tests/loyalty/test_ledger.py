@@ -155,6 +155,34 @@ def test_the_source_names_the_counter_account(
     assert counter_account_for(source, explicit) == expected
 
 
+def test_posting_sources_are_the_strings_stored_before_the_enum() -> None:
+    # postings.source keeps the values written when sources were plain strings: no migration
+    assert {source.value for source in PostingSource} == {
+        "PARTNER_ACCRUAL", "FLIGHT_ACCRUAL", "RETRO_CREDIT", "PHOTO_CREDIT", "OFFER_BONUS",
+        "FIRST_APP_LOGIN_BONUS", "PROGRAMME_BONUS", "CHALLENGE", "DEMO", "REDEMPTION", "REVERSAL",
+        "EXPIRY", "ADJUSTMENT", "TEST",
+    }  # fmt: skip
+    assert all(source.value == source.name for source in PostingSource)
+
+
+async def test_a_posting_stores_its_source_as_the_plain_string(db: Settings) -> None:
+    member = (await make_member()).member
+    result = await post(
+        account_id=member.id,
+        amounts={Currency.AWARD_MILES: 100},
+        source=PostingSource.PARTNER_ACCRUAL,
+        idempotency_key="stored-source",
+        activity_date=TODAY,
+        rule_version="test",
+        rules=current_rules(),
+    )
+    [row] = await Posting.filter(id=result.posting_id).values("source")
+    stored = row["source"]
+    assert (type(stored), stored) == (str, "PARTNER_ACCRUAL")
+    assert counter_account_for(str(stored)) is CounterAccount.PARTNER_LIABILITY
+    assert counter_account_for("NO_LONGER_WRITTEN") is CounterAccount.ADJUSTMENT
+
+
 async def test_every_posting_balances_per_currency(db: Settings) -> None:
     # given a posting in two currencies against an explicit counter account
     member = (await make_member()).member

@@ -1,6 +1,6 @@
 """The status engine (issue 4, DOMAIN.md 4): thresholds, validity, renewal, downgrade, lifetime, eVouchers.
 
-Points are credited through the ledger's one posting path, so these tests also prove that a credit
+Points are credited through the one posting path (loyalty.crediting), so these tests also prove that a credit
 upgrades at once, in its own transaction. Concurrency runs on PostgreSQL.
 """
 
