@@ -89,8 +89,8 @@ async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) 
     from gateway.cli import database
     from gateway.db import apply_migrations
     from gateway.partner_secrets import partner_secret_box
-    from loyalty.ledger.models import Currency
-    from loyalty.ledger.service import post
+    from loyalty.crediting import post
+    from loyalty.ledger.models import Currency, PostingSource
     from loyalty.members.service import Enrolment, enrol
     from loyalty.rules import current_rules
     from partners.models import PartnerKind
@@ -121,10 +121,11 @@ async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) 
                 await post(
                     account_id=member.member.id,
                     amounts={Currency.AWARD_MILES: miles},
-                    source="ADJUSTMENT",
+                    source=PostingSource.ADJUSTMENT,
                     idempotency_key=f"bench-seed-{member.member.id}",
                     activity_date=dt.date.today(),
                     rule_version=rules.version,
+                    rules=rules,
                     description="bench seed",
                 )
             enrolled.append(member)

@@ -9,9 +9,9 @@ import random
 from rich.console import Console
 from rich.progress import Progress
 
+from loyalty.crediting import post
 from loyalty.errors import Conflict
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.service import Enrolment, enrol
 from loyalty.rules import current_rules
 from partners.models import Partner, PartnerKind
@@ -77,10 +77,11 @@ async def fill_demo(*, members: int, seed: int, console: Console, box: SecretBox
                 await post(
                     account_id=enrolled.member.id,
                     amounts={Currency.AWARD_MILES: miles},
-                    source="PARTNER_ACCRUAL",
+                    source=PostingSource.PARTNER_ACCRUAL,
                     idempotency_key=f"demo:{seed}:{index}:{activity}",
                     activity_date=today - dt.timedelta(days=days_ago),
                     rule_version=rules.version,
+                    rules=rules,
                     partner_reference=f"{partner.code}:demo-{seed}-{index}-{activity}",
                     description=f"Sample activity with {partner.name}",
                 )

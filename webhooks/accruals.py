@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from loyalty.crediting import post
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_account_number
-from loyalty.ledger.models import Currency, Posting
+from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import PostingResult, post
+from loyalty.ledger.service import PostingResult
 from loyalty.members.cards import resolve_card_for_accrual
 from loyalty.members.models import Member
 from loyalty.rules import ProgrammeRules
@@ -87,10 +88,11 @@ async def credit_accrual(
     result = await post(
         account_id=account_id,
         amounts=_amounts(data),
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=f"accrual:{partner_id}:{transaction_id}",
         activity_date=_activity_date(data),
         rule_version=rules.version,
+        rules=rules,
         partner_reference=f"{partner_code}:{transaction_id}",
         description=str(data.get("description", ""))[:200],
     )
@@ -125,6 +127,7 @@ async def reverse_accrual(
         posting_id=original.id,
         activity_date=_activity_date(data),
         rule_version=rules.version,
+        rules=rules,
         description=str(data.get("description") or f"Partner {reason} of {original_id}")[:200],
     )
     return int(original.account_id), result

@@ -42,7 +42,7 @@ async def accrual_created(row: PartnerInbox, partner: Partner, rules: ProgrammeR
             partner_code=partner.code,
             activity_on=posting.activity_date,
             transaction_id=str(row.payload["data"]["transactionId"]),
-            rule_version=rules.version,
+            rules=rules,
         )
     return account_id
 
@@ -91,7 +91,7 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
     )
     chart = current_earning_chart()
     await decide_for_flown(segment, rules=rules, chart=chart, now=dt.datetime.now(dt.UTC))
-    await accrue_flown(segment, chart=chart, programme_version=rules.version)
+    await accrue_flown(segment, chart=chart, rules=rules)
     return account_id
 
 
@@ -105,7 +105,7 @@ async def receipt_verified(row: PartnerInbox, partner: Partner, rules: Programme
         account_id=account_id,
         receipt_id=data["receiptId"],
         outcome=outcome,
-        rule_version=rules.version,
+        rules=rules,
         miles=int(data.get("miles", 0)),
         activity_date=dt.date.fromisoformat(data["activityDate"]) if data.get("activityDate") else None,
         reason=str(data.get("reason", "")),

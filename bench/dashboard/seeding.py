@@ -51,8 +51,8 @@ async def _through_services(stores: Stores, data_dir: Path, accounts: list[int])
     from gateway.cli import database
     from loyalty.consents.models import ConsentPurpose
     from loyalty.consents.service import record_consent
-    from loyalty.ledger.models import Currency
-    from loyalty.ledger.service import post
+    from loyalty.crediting import post
+    from loyalty.ledger.models import Currency, PostingSource
     from loyalty.offers.models import OfferKind
     from loyalty.offers.service import activate_offer, add_offer
     from loyalty.rules import current_rules
@@ -78,10 +78,11 @@ async def _through_services(stores: Stores, data_dir: Path, accounts: list[int])
             await post(
                 account_id=account_id,
                 amounts={Currency.AWARD_MILES: 1200, Currency.POINTS: 40, Currency.QUALIFYING_POINTS: 40},
-                source="FLIGHT_ACCRUAL",
+                source=PostingSource.FLIGHT_ACCRUAL,
                 idempotency_key=f"dash-flight-{account_id}",
                 activity_date=now.date(),
                 rule_version=rules.version,
+                rules=rules,
                 partner_reference=f"lh:DASH-{account_id}",
                 description="LH 400 FRA-JFK",
             )

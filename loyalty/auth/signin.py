@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from loyalty.auth.models import SignInRecord
 from loyalty.auth.sessions import IssuedRefresh, start_family
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import SessionLevel
 from loyalty.rules import ProgrammeRules
 
@@ -23,7 +23,6 @@ class Platform(StrEnum):
 
 
 APP_PLATFORMS = frozenset({Platform.IOS, Platform.ANDROID})
-FIRST_APP_LOGIN_SOURCE = "FIRST_APP_LOGIN_BONUS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +55,11 @@ async def credit_first_app_login_bonus(*, account_id: int, rules: ProgrammeRules
     result = await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
-        source=FIRST_APP_LOGIN_SOURCE,
+        source=PostingSource.FIRST_APP_LOGIN_BONUS,
         idempotency_key=f"first-app-login:{account_id}",
         activity_date=today,
         rule_version=rules.version,
+        rules=rules,
         description="Welcome to the app",
     )
     return miles if result.created else 0

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from loyalty.crediting import post
 from loyalty.engagement.definitions import Challenge, Challenges, RuleKind, current_challenges
 from loyalty.engagement.models import ChallengeEnrolment
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
-from loyalty.ledger.models import CounterAccount, Currency
-from loyalty.ledger.service import post
-from loyalty.rules import current_rules
-
-CHALLENGE_SOURCE = "CHALLENGE"
+from loyalty.ledger.models import CounterAccount, Currency, PostingSource
+from loyalty.rules import ProgrammeRules, current_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +90,18 @@ def _qualifies(challenge: Challenge, payload: dict[str, object]) -> tuple[bool, 
     return counts, partner, miles
 
 
-async def progress_for_event(event: DomainEvent, *, challenges: Challenges | None = None) -> int:
-    """Move the member's open challenges on by one posting event; returns how many it completed."""
+async def progress_for_event(
+    event: DomainEvent, *, challenges: Challenges | None = None, rules: ProgrammeRules | None = None
+) -> int:
+    """Move the member's open challenges on by one posting event; returns how many it completed.
+
+    The event relay calls it with the event alone: like the challenges, the programme rules a bonus
+    posts with are then loaded here, at this entry point, and passed down.
+    """
     if event.type is not EventType.POSTING_CREATED:
         return 0
     catalogue = challenges or current_challenges()
+    programme = rules or current_rules()
     completed = 0
     async with in_transaction():
         enrolments = await ChallengeEnrolment.filter(
@@ -111,7 +116,7 @@ async def progress_for_event(event: DomainEvent, *, challenges: Challenges | Non
             if counts:
                 _advance(enrolment, challenge, partner, miles)
             if enrolment.progress >= challenge.rule.target:
-                await _complete(enrolment, challenge, event)
+                await _complete(enrolment, challenge, event, programme)
                 completed += 1
             await enrolment.save()
     return completed
@@ -128,7 +133,9 @@ def _advance(enrolment: ChallengeEnrolment, challenge: Challenge, partner: str |
         enrolment.progress = len(enrolment.partners)
 
 
-async def _complete(enrolment: ChallengeEnrolment, challenge: Challenge, event: DomainEvent) -> None:
+async def _complete(
+    enrolment: ChallengeEnrolment, challenge: Challenge, event: DomainEvent, rules: ProgrammeRules
+) -> None:
     enrolment.completed_at = dt.datetime.now(dt.UTC)
     enrolment.progress = min(enrolment.progress, challenge.rule.target)
     enrolment.badge = challenge.reward.badge
@@ -136,10 +143,11 @@ async def _complete(enrolment: ChallengeEnrolment, challenge: Challenge, event: 
         result = await post(
             account_id=enrolment.account_id,
             amounts={Currency.AWARD_MILES: challenge.reward.bonus_miles},
-            source=CHALLENGE_SOURCE,
+            source=PostingSource.CHALLENGE,
             idempotency_key=f"challenge:{challenge.code}:{enrolment.account_id}",
             activity_date=dt.date.fromisoformat(str(event.payload.get("activityDate"))),
-            rule_version=current_rules().version,
+            rule_version=rules.version,
+            rules=rules,
             description=f"Challenge completed: {challenge.title}"[:200],
             counter_account=CounterAccount.PROGRAMME_BONUS,
         )

@@ -13,6 +13,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from loyalty.ledger.models import PostingSource
+
 DEFAULT_CHALLENGES_FILE = Path(__file__).with_name("challenges.toml")
 CHALLENGES_FILE_ENV = "MILESGATE_CHALLENGES_FILE"
 
@@ -34,7 +36,7 @@ class _Strict(BaseModel):
 class ChallengeRule(_Strict):
     kind: RuleKind
     target: int = Field(gt=0)
-    sources: tuple[str, ...] = Field(min_length=1)
+    sources: tuple[PostingSource, ...] = Field(min_length=1)
     partners: tuple[str, ...] | None = None
     min_miles: int = Field(default=1, ge=0)
 

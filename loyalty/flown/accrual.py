@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from loyalty.crediting import post
 from loyalty.earning.calculator import compute_earning
 from loyalty.earning.chart import EarningChart
 from loyalty.earning.model import Cabin, Earning, FlightSegment, Money, Ticket
 from loyalty.flown.models import FlownSegment
 from loyalty.flown.service import normalise_flight_number
-from loyalty.ledger.models import CounterAccount, Currency
-from loyalty.ledger.service import PostingResult, post
+from loyalty.ledger.models import CounterAccount, Currency, PostingSource
+from loyalty.ledger.service import PostingResult
 from loyalty.members.models import Member, Tier
+from loyalty.rules import ProgrammeRules
 from loyalty.status.engine import tier_on
 
 log = logging.getLogger(__name__)
-
-FLIGHT_ACCRUAL_SOURCE = "FLIGHT_ACCRUAL"
-RETRO_CREDIT_SOURCE = "RETRO_CREDIT"
 
 
 def flight_credit_key(*, ticket_number: str, carrier: str, flight_number: str, flight_date: dt.date) -> str:
@@ -134,8 +133,8 @@ async def credit_flight(
     account_id: int,
     flight: FlownFlight,
     earning: Earning,
-    source: str,
-    programme_version: str,
+    source: PostingSource,
+    rules: ProgrammeRules,
     chart: EarningChart,
     description: str,
 ) -> PostingResult:
@@ -146,7 +145,8 @@ async def credit_flight(
         source=source,
         idempotency_key=flight.credit_key,
         activity_date=flight.flight_date,
-        rule_version=rule_version(programme_version, chart),
+        rule_version=rule_version(rules.version, chart),
+        rules=rules,
         partner_reference=flight.reference,
         description=description,
         counter_account=CounterAccount.PARTNER_LIABILITY,
@@ -154,7 +154,7 @@ async def credit_flight(
 
 
 async def accrue_flown(
-    segment: FlownSegment, *, chart: EarningChart, programme_version: str
+    segment: FlownSegment, *, chart: EarningChart, rules: ProgrammeRules
 ) -> PostingResult | None:
     """Credit a flown coupon to the member the partner named, once; None when there is nothing to credit
     (no member, an erased one, no cabin or booking class to compute with, or an earning of zero)."""
@@ -175,8 +175,8 @@ async def accrue_flown(
         account_id=member.id,
         flight=flight,
         earning=earning,
-        source=FLIGHT_ACCRUAL_SOURCE,
-        programme_version=programme_version,
+        source=PostingSource.FLIGHT_ACCRUAL,
+        rules=rules,
         chart=chart,
         description=f"Flight {flight.carrier}{flight.flight_number} {flight.origin}-{flight.destination}",
     )

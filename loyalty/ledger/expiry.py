@@ -25,6 +25,7 @@ from loyalty.ledger.models import (
     Lot,
     LotAllocation,
     Posting,
+    PostingSource,
     ProtectionReason,
 )
 from loyalty.ledger.quarters import (
@@ -37,8 +38,6 @@ from loyalty.ledger.quarters import (
 )
 from loyalty.ledger.service import PostingSpec, lock_balances, run_once, write_posting
 from loyalty.rules import ProgrammeRules
-
-EXPIRY_SOURCE = "EXPIRY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +103,14 @@ async def expire_lot(*, lot_id: int, account_id: int, rules: ProgrammeRules) -> 
         spec = PostingSpec(
             account_id=account_id,
             amounts={Currency.AWARD_MILES: -lot.remaining},
-            source=EXPIRY_SOURCE,
+            source=PostingSource.EXPIRY,
             idempotency_key=key,
             activity_date=lot.expires_on,
             rule_version=rules.version,
             counter_account=CounterAccount.EXPIRY,
             description=f"Miles expired on {lot.expires_on.isoformat()}",
         )
-        posting = await write_posting(spec, await lock_balances(account_id, spec.amounts))
+        posting = await write_posting(spec)
         taken = lot.remaining
         await take_from_lot(lot=lot, posting_id=posting.id, amount=lot.remaining)
         return posting
@@ -122,7 +121,7 @@ async def expire_lot(*, lot_id: int, account_id: int, rules: ProgrammeRules) -> 
 
 async def _expiry_key(lot_id: int) -> str:
     """``expiry:{lot_id}``; miles a reversal gave back to an expired lot later expire as ``expiry:{lot_id}:{n}``."""
-    earlier = await LotAllocation.filter(lot_id=lot_id, posting__source=EXPIRY_SOURCE).count()
+    earlier = await LotAllocation.filter(lot_id=lot_id, posting__source=PostingSource.EXPIRY.value).count()
     return f"expiry:{lot_id}" if earlier == 0 else f"expiry:{lot_id}:{earlier}"
 
 

@@ -61,12 +61,6 @@ async def _take(lot: Lot, *, posting_id: int, amount: int) -> LotAllocation:
     )
 
 
-async def lots_remaining(*, account_id: int) -> int:
-    """Sum of what the member's lots still hold; always the award-miles balance."""
-    rows = await Lot.filter(account_id=account_id, remaining__gt=0).values_list("remaining")
-    return sum(int(row[0]) for row in rows)
-
-
 async def restore_allocations(
     *,
     original_posting_id: int,

@@ -20,6 +20,41 @@ class Currency(StrEnum):
     LIFETIME_QUALIFYING_POINTS = "LIFETIME_QUALIFYING_POINTS"
 
 
+class PostingSource(StrEnum):
+    """What a posting comes from. ``postings.source`` stays a plain string column holding these values
+    (the strings stored before this enum existed); the statement and the ``posting.created`` event show it.
+    """
+
+    PARTNER_ACCRUAL = "PARTNER_ACCRUAL"
+    """A partner's ``accrual.created`` webhook (also ``milesgate demo``'s sample activity)."""
+    FLIGHT_ACCRUAL = "FLIGHT_ACCRUAL"
+    """A flown flight credited from the partner's ``flight.flown`` data."""
+    RETRO_CREDIT = "RETRO_CREDIT"
+    """An accepted retro-credit request."""
+    PHOTO_CREDIT = "PHOTO_CREDIT"
+    """A photographed receipt the partner approved (``receipt.verified``)."""
+    OFFER_BONUS = "OFFER_BONUS"
+    """The bonus of an activated offer, with the partner accrual it rewards."""
+    FIRST_APP_LOGIN_BONUS = "FIRST_APP_LOGIN_BONUS"
+    """The one-time bonus of the first app sign-in."""
+    PROGRAMME_BONUS = "PROGRAMME_BONUS"
+    """Miles the programme gives."""
+    CHALLENGE = "CHALLENGE"
+    """The reward of a completed challenge."""
+    DEMO = "DEMO"
+    """Sample data written by earlier versions of ``milesgate demo``."""
+    REDEMPTION = "REDEMPTION"
+    """Miles spent on a reward, alone or from a pool."""
+    REVERSAL = "REVERSAL"
+    """The mirror of an earlier posting (a cancelled redemption, a partner's reversed accrual)."""
+    EXPIRY = "EXPIRY"
+    """Miles expired at the end of their quarter."""
+    ADJUSTMENT = "ADJUSTMENT"
+    """An operator's correction (benchmarks seed balances with it)."""
+    TEST = "TEST"
+    """Written by tests."""
+
+
 class Posting(Model):
     """One business event's change to a member's balances. The idempotency key makes a retry a no-op."""
 

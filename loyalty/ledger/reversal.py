@@ -12,25 +12,26 @@ import datetime as dt
 
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.ledger.lots import restore_allocations, take_back_credit
-from loyalty.ledger.models import CounterEntry, Currency, Entry, Posting
-from loyalty.ledger.service import (
-    PostingResult,
-    PostingSpec,
-    counter_account_for,
-    lock_balances,
-    run_once,
-    write_posting,
-)
-from loyalty.rules import current_rules
+from loyalty.ledger.models import CounterEntry, Currency, Entry, Posting, PostingSource
+from loyalty.ledger.service import PostingResult, PostingSpec, counter_account_for, run_once, write_posting
+from loyalty.rules import ProgrammeRules
 
-REVERSAL_SOURCE = "REVERSAL"
-NOT_REVERSIBLE = frozenset({"EXPIRY", REVERSAL_SOURCE})
+NOT_REVERSIBLE = frozenset({PostingSource.EXPIRY, PostingSource.REVERSAL})
 
 
 async def reverse_posting(
-    *, posting_id: int, activity_date: dt.date, rule_version: str, description: str = ""
+    *,
+    posting_id: int,
+    activity_date: dt.date,
+    rule_version: str,
+    rules: ProgrammeRules,
+    description: str = "",
 ) -> PostingResult:
-    """Post the mirror of ``posting_id`` once; a second call returns the first reversal."""
+    """Post the mirror of ``posting_id`` once; a second call returns the first reversal.
+
+    ``rule_version`` is recorded on the reversal; ``rules`` give the validity of a lot opened for miles
+    a debit took before lots existed. No status is evaluated (``ledger.service.write_posting``).
+    """
     original = await Posting.get_or_none(id=posting_id)
     if original is None:
         raise NotFound("No such posting.", field="postingId", code="POSTING_NOT_FOUND")
@@ -43,7 +44,7 @@ async def reverse_posting(
     spec = PostingSpec(
         account_id=original.account_id,
         amounts={Currency(entry.currency): -entry.amount for entry in entries},
-        source=REVERSAL_SOURCE,
+        source=PostingSource.REVERSAL,
         idempotency_key=f"reversal:{posting_id}",
         activity_date=activity_date,
         rule_version=rule_version,
@@ -53,8 +54,8 @@ async def reverse_posting(
     )
 
     async def body() -> Posting:
-        posting = await write_posting(spec, await lock_balances(spec.account_id, spec.amounts))
-        await _move_lots(spec, original, posting.id)
+        posting = await write_posting(spec)
+        await _move_lots(spec, original, posting.id, validity_months=rules.expiry.validity_months)
         return posting
 
     result = await run_once(spec.idempotency_key, body)
@@ -62,7 +63,7 @@ async def reverse_posting(
     return result
 
 
-async def _move_lots(spec: PostingSpec, original: Posting, posting_id: int) -> None:
+async def _move_lots(spec: PostingSpec, original: Posting, posting_id: int, *, validity_months: int) -> None:
     miles = spec.amounts.get(Currency.AWARD_MILES, 0)
     if miles > 0:
         await restore_allocations(
@@ -71,7 +72,7 @@ async def _move_lots(spec: PostingSpec, original: Posting, posting_id: int) -> N
             account_id=spec.account_id,
             amount=miles,
             earned_on=original.activity_date,
-            months=current_rules().expiry.validity_months,
+            months=validity_months,
         )
     elif miles < 0:
         await take_back_credit(

@@ -1,13 +1,17 @@
-"""The one posting path every change of miles or points goes through.
+"""The ledger's write path: postings of entries, balances moved with them, and award-miles lots.
 
 A posting is written with its entries and the balances are moved in the same transaction, with the
 balance rows locked (``SELECT ... FOR UPDATE`` on PostgreSQL), so balances always equal the sum of
 their entries and award miles never go below zero. The idempotency key makes a repeat a no-op that
-returns the first result.
+returns the first result (:func:`run_once`).
 
 Double entry: every member entry is balanced by a counter entry on one of the programme's counter
 accounts (partner liability, programme bonus, redemption, expiry, adjustment), so the sum of all
 entries per currency is zero. Award-miles credits open lots; debits take lots in expiry order.
+
+The ledger knows nothing of status: ``loyalty.crediting.post`` is the posting path that business code
+calls (post the entries here, then evaluate status); :func:`write_posting` is the one lower-level write
+beneath it, for the few callers that choose their lots themselves.
 """
 
 from __future__ import annotations
@@ -31,27 +35,25 @@ from loyalty.ledger.models import (
     Currency,
     Entry,
     Posting,
+    PostingSource,
     YearCounter,
 )
-from loyalty.members.models import Member
-from loyalty.rules import current_rules
 
 NON_NEGATIVE = frozenset({Currency.AWARD_MILES})
-STATUS_LOCKING = frozenset({*STATUS_CURRENCIES, Currency.LIFETIME_QUALIFYING_POINTS})
-"""Crediting one of these runs the status engine, which locks the member row first."""
 COUNTER_BY_SOURCE: Mapping[str, CounterAccount] = {
-    "PARTNER_ACCRUAL": CounterAccount.PARTNER_LIABILITY,
-    "RETRO_CREDIT": CounterAccount.PARTNER_LIABILITY,
-    "FLIGHT_ACCRUAL": CounterAccount.PARTNER_LIABILITY,
-    "PHOTO_CREDIT": CounterAccount.PARTNER_LIABILITY,
-    "FIRST_APP_LOGIN_BONUS": CounterAccount.PROGRAMME_BONUS,
-    "PROGRAMME_BONUS": CounterAccount.PROGRAMME_BONUS,
-    "DEMO": CounterAccount.PROGRAMME_BONUS,
-    "CHALLENGE": CounterAccount.PROGRAMME_BONUS,
-    "REDEMPTION": CounterAccount.REDEMPTION,
-    "EXPIRY": CounterAccount.EXPIRY,
+    PostingSource.PARTNER_ACCRUAL: CounterAccount.PARTNER_LIABILITY,
+    PostingSource.RETRO_CREDIT: CounterAccount.PARTNER_LIABILITY,
+    PostingSource.FLIGHT_ACCRUAL: CounterAccount.PARTNER_LIABILITY,
+    PostingSource.PHOTO_CREDIT: CounterAccount.PARTNER_LIABILITY,
+    PostingSource.FIRST_APP_LOGIN_BONUS: CounterAccount.PROGRAMME_BONUS,
+    PostingSource.PROGRAMME_BONUS: CounterAccount.PROGRAMME_BONUS,
+    PostingSource.DEMO: CounterAccount.PROGRAMME_BONUS,
+    PostingSource.CHALLENGE: CounterAccount.PROGRAMME_BONUS,
+    PostingSource.REDEMPTION: CounterAccount.REDEMPTION,
+    PostingSource.EXPIRY: CounterAccount.EXPIRY,
 }
-"""Where a source's miles come from or go to; any other source (TEST, admin corrections) is ADJUSTMENT."""
+"""Where a source's miles come from or go to (keyed by value, so a stored ``postings.source`` looks up too);
+any other source (TEST, ADJUSTMENT) balances against ADJUSTMENT."""
 
 
 class InsufficientBalance(ValidationFailed):
@@ -71,7 +73,7 @@ class PostingSpec:
 
     account_id: int
     amounts: Mapping[Currency, int]
-    source: str
+    source: PostingSource
     idempotency_key: str
     activity_date: dt.date
     rule_version: str
@@ -90,7 +92,8 @@ def with_lifetime_counter(amounts: Mapping[Currency, int]) -> dict[Currency, int
 
 
 def counter_account_for(source: str, explicit: CounterAccount | None = None) -> CounterAccount:
-    """The counter account a posting balances against: the explicit one, else the source's."""
+    """The counter account a posting balances against: the explicit one, else the source's (``source``
+    may be a stored ``postings.source`` string)."""
     return explicit or COUNTER_BY_SOURCE.get(source, CounterAccount.ADJUSTMENT)
 
 
@@ -105,28 +108,23 @@ async def balances_of(*, account_id: int) -> dict[Currency, int]:
     return {currency: found.get(currency, 0) for currency in Currency}
 
 
-async def post(
+def posting_spec(
     *,
     account_id: int,
     amounts: Mapping[Currency, int],
-    source: str,
+    source: PostingSource,
     idempotency_key: str,
     activity_date: dt.date,
     rule_version: str,
     partner_reference: str | None = None,
     description: str = "",
     counter_account: CounterAccount | None = None,
-    today: dt.date | None = None,
-) -> PostingResult:
-    """Write one posting; a second call with the same key returns the first posting unchanged.
-
-    A credit of Points, Qualifying Points or HON Circle Points is followed, in the same transaction,
-    by the status engine (``loyalty.status.engine.evaluate``): crossing a threshold upgrades at once.
-    ``today`` is the business date the status engine judges by (default: today, UTC).
-    """
+) -> PostingSpec:
+    """The posting these amounts make: non-zero amounts only, Qualifying Points moving the lifetime
+    counter too, balanced against ``counter_account`` or the source's counter account."""
     if not amounts or any(amount == 0 for amount in amounts.values()):
         raise ValidationFailed("A posting moves a non-zero amount.", field="amounts", code="EMPTY_POSTING")
-    spec = PostingSpec(
+    return PostingSpec(
         account_id=account_id,
         amounts=with_lifetime_counter(amounts),
         source=source,
@@ -137,37 +135,6 @@ async def post(
         partner_reference=partner_reference,
         description=description,
     )
-    day = today or dt.datetime.now(dt.UTC).date()
-    result = await run_once(idempotency_key, lambda: _post_and_evaluate(spec, day))
-    assert result is not None  # _post_with_lots always writes or raises
-    return result
-
-
-def _credits_status(spec: PostingSpec) -> bool:
-    return any(spec.amounts.get(currency, 0) > 0 for currency in STATUS_LOCKING)
-
-
-async def _post_and_evaluate(spec: PostingSpec, today: dt.date) -> Posting:
-    """The posting, then (for status credits) the status engine, in one transaction.
-
-    Lock order is member row, then balance rows, then lots - the order every status and card change
-    takes too - so a status upgrade never deadlocks against a concurrent posting. Member rows are
-    locked FOR NO KEY UPDATE everywhere: that does not conflict with the key-share lock PostgreSQL
-    takes on the member when another transaction inserts a row that references it (a posting, an
-    entry), which a plain FOR UPDATE would, and deadlock against a posting holding a balance lock.
-    """
-    status_credit = _credits_status(spec)
-    if status_credit:
-        await Member.filter(id=spec.account_id).select_for_update(no_key=True).first()
-    posting = await _post_with_lots(spec)
-    if status_credit:
-        # Imported here: the status engine builds on the ledger (and on cards), not the other way round.
-        from loyalty.status.engine import evaluate
-
-        await evaluate(
-            account_id=spec.account_id, year=spec.activity_date.year, today=today, rules=current_rules()
-        )
-    return posting
 
 
 async def run_once(
@@ -192,18 +159,19 @@ async def run_once(
     return None if posting is None else PostingResult(posting_id=posting.id, created=True)
 
 
-async def _post_with_lots(spec: PostingSpec) -> Posting:
-    balances = await lock_balances(spec.account_id, spec.amounts)
-    posting = await write_posting(spec, balances)
+async def write_with_lots(spec: PostingSpec, *, validity_months: int) -> Posting:
+    """:func:`write_posting`, then the award-miles lots the usual way: a credit opens a lot valid
+    ``validity_months`` from the activity date (to that quarter's end), a debit takes the lots expiring
+    first. The body of ``loyalty.crediting.post``, inside its transaction."""
+    posting = await write_posting(spec)
     miles = spec.amounts.get(Currency.AWARD_MILES, 0)
     if miles > 0:
-        months = current_rules().expiry.validity_months
         await open_lot(
             posting_id=posting.id,
             account_id=spec.account_id,
             amount=miles,
             earned_on=spec.activity_date,
-            months=months,
+            months=validity_months,
         )
     elif miles < 0:
         await consume_fifo(posting_id=posting.id, account_id=spec.account_id, amount=-miles)
@@ -261,13 +229,31 @@ async def lock_balances(account_id: int, amounts: Mapping[Currency, int]) -> dic
     return balances
 
 
-async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) -> Posting:
-    """The posting, its member and counter entries, the moved balances and its domain event (inside the
-    transaction)."""
+async def write_posting(spec: PostingSpec) -> Posting:
+    """The one lower-level ledger write: lock the balance rows the posting moves and check none goes
+    below zero (:class:`InsufficientBalance`), then write the posting, its member and counter entries,
+    the moved balances and year counters, and its ``posting.created`` event. It moves no lots and does
+    not evaluate status; call it inside :func:`run_once`'s transaction, after any member-row lock.
+
+    Who calls it, and why:
+
+    - :func:`write_with_lots`, the body of ``loyalty.crediting.post`` - the posting path for everything
+      else (accruals, bonuses, retro credit, redemptions, ...), which evaluates status afterwards;
+    - ``loyalty.ledger.expiry.expire_lot``: the miles of one given expired lot, not the first-expiring;
+    - ``loyalty.ledger.reversal.reverse_posting``: the miles go back to (or come from) the lots of the
+      posting it mirrors;
+    - ``loyalty.pooling.redemption``: one debit per pool member, from the lots the pool's allocation
+      chose across the members.
+
+    Those three choose the lots themselves, which the usual path cannot, and they re-evaluate no status:
+    expiry and redemptions move award miles only, and a reversal never took a status back (a status
+    only falls when it runs out, ``loyalty.status.engine.expire_statuses``).
+    """
+    balances = await lock_balances(spec.account_id, spec.amounts)
     posting = await Posting.create(
         account_id=spec.account_id,
         idempotency_key=spec.idempotency_key,
-        source=spec.source,
+        source=spec.source.value,
         partner_reference=spec.partner_reference,
         rule_version=spec.rule_version,
         activity_date=spec.activity_date,
@@ -303,7 +289,7 @@ async def write_posting(spec: PostingSpec, balances: dict[Currency, Balance]) ->
         posting_id=posting.id,
         payload={
             "postingId": posting.id,
-            "source": spec.source,
+            "source": spec.source.value,
             "amounts": {currency.value: amount for currency, amount in items},
             "activityDate": spec.activity_date.isoformat(),
             "partnerReference": spec.partner_reference,

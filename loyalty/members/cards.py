@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.auth.sessions import revoke_all
-from loyalty.errors import DomainError, NotFound, ValidationFailed
+from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import new_service_card_number
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
 from loyalty.members.service import resolve_card
@@ -33,12 +33,6 @@ class CardBlockReason(StrEnum):
 
     LOST = "LOST"
     STOLEN = "STOLEN"
-
-
-class BlockedCardRefused(DomainError):
-    """A blocked service card number was used: it earns, spends and signs in nothing."""
-
-    code = "CARD_BLOCKED"
 
 
 async def _with_locked_member(account_id: int, work: Callable[[Member], Awaitable[T]]) -> T:

@@ -16,23 +16,24 @@ from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import current_consents
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.expiry import miles_expiring_for
-from loyalty.ledger.models import Lot
+from loyalty.ledger.models import Lot, PostingSource
 from loyalty.ledger.quarters import add_months, quarter_end
 from loyalty.members.models import Member
 from loyalty.notifications.models import Channel, Notification
 from loyalty.notifications.service import render
 
 TIER_NAMES = {"FTL": "Frequent Traveller", "SEN": "Senator", "HON": "HON Circle", "BASE": "Member"}
-SOURCE_NAMES = {
-    "PARTNER_ACCRUAL": "a partner activity",
-    "FLIGHT_ACCRUAL": "a flight",
-    "PHOTO_CREDIT": "a photographed receipt",
-    "FIRST_APP_LOGIN_BONUS": "your first app login",
-    "PROGRAMME_BONUS": "a programme bonus",
-    "REVERSAL": "a cancelled redemption",
-    "CHALLENGE": "a completed challenge",
-    "OFFER_BONUS": "an activated offer",
+SOURCE_NAMES: dict[str, str] = {
+    PostingSource.PARTNER_ACCRUAL: "a partner activity",
+    PostingSource.FLIGHT_ACCRUAL: "a flight",
+    PostingSource.PHOTO_CREDIT: "a photographed receipt",
+    PostingSource.FIRST_APP_LOGIN_BONUS: "your first app login",
+    PostingSource.PROGRAMME_BONUS: "a programme bonus",
+    PostingSource.REVERSAL: "a cancelled redemption",
+    PostingSource.CHALLENGE: "a completed challenge",
+    PostingSource.OFFER_BONUS: "an activated offer",
 }
+"""The member's words for a credit's source, keyed by value (the ``posting.created`` event holds strings)."""
 CREDIT_SOURCES = frozenset(SOURCE_NAMES)
 """Retro credits are told by their decision's message (retro_credit_decided), not by a second one."""
 RETRO_CREDIT_OUTCOMES = {"ACCEPTED": "retro_credit_accepted", "REJECTED": "retro_credit_rejected"}

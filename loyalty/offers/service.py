@@ -19,16 +19,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.consents.models import ConsentPurpose
+from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.fixed_sql import as_datetime, as_str_list, enum_by_value, fetch
-from loyalty.ledger.models import CounterAccount, Currency
-from loyalty.ledger.service import post
+from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.members.models import Member, Tier
 from loyalty.offers.models import Offer, OfferActivation, OfferKind
+from loyalty.rules import ProgrammeRules
 
-OFFER_BONUS_SOURCE = "OFFER_BONUS"
 HISTORY_DAYS = 365
 AFFINITY_SAMPLE = 100
 """The latest partner accruals the personal ranking counts (bounded: a long history costs no more)."""
@@ -267,7 +267,7 @@ async def activate_offer(*, account_id: int, code: str, now: dt.datetime) -> Off
 
 
 async def apply_offer_bonus(
-    *, account_id: int, partner_code: str, activity_on: dt.date, transaction_id: str, rule_version: str
+    *, account_id: int, partner_code: str, activity_on: dt.date, transaction_id: str, rules: ProgrammeRules
 ) -> list[int]:
     """Credit the bonus of each activated EARN offer of ``partner_code`` whose window holds the accrual's
     activity date, activated no later than that day (once per activation); returns the bonus postings.
@@ -291,10 +291,11 @@ async def apply_offer_bonus(
         result = await post(
             account_id=account_id,
             amounts={Currency.AWARD_MILES: offer.bonus_miles},
-            source=OFFER_BONUS_SOURCE,
+            source=PostingSource.OFFER_BONUS,
             idempotency_key=f"offer:{activation.id}",
             activity_date=activity_on,
-            rule_version=rule_version,
+            rule_version=rules.version,
+            rules=rules,
             partner_reference=f"{partner_code}:{transaction_id}",
             description=f"Offer bonus: {offer.title}"[:200],
             counter_account=CounterAccount.PARTNER_LIABILITY,

@@ -11,12 +11,11 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
+from loyalty.crediting import post
 from loyalty.errors import ValidationFailed
-from loyalty.ledger.models import CounterAccount, Currency
-from loyalty.ledger.service import post
+from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.photo_credit.models import ReceiptOutcome, ReceiptState, ReceiptUpload, ReceiptVerdict
-
-PHOTO_CREDIT_SOURCE = "PHOTO_CREDIT"
+from loyalty.rules import ProgrammeRules
 
 
 async def record_verdict(
@@ -26,7 +25,7 @@ async def record_verdict(
     account_id: int,
     receipt_id: str,
     outcome: ReceiptOutcome,
-    rule_version: str,
+    rules: ProgrammeRules,
     miles: int = 0,
     activity_date: dt.date | None = None,
     reason: str = "",
@@ -48,10 +47,11 @@ async def record_verdict(
             result = await post(
                 account_id=account_id,
                 amounts={Currency.AWARD_MILES: miles},
-                source=PHOTO_CREDIT_SOURCE,
+                source=PostingSource.PHOTO_CREDIT,
                 idempotency_key=f"receipt:{partner_id}:{receipt_id}",
                 activity_date=activity_date or dt.datetime.now(dt.UTC).date(),
-                rule_version=rule_version,
+                rule_version=rules.version,
+                rules=rules,
                 partner_reference=f"{partner_code}:{receipt_id}",
                 description="Photo credit",
                 counter_account=CounterAccount.PARTNER_LIABILITY,

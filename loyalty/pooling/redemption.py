@@ -23,7 +23,7 @@ from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.ledger.expiry import protection_periods
 from loyalty.ledger.lots import take_from_lot
-from loyalty.ledger.models import Balance, CounterAccount, Currency, Lot, Posting
+from loyalty.ledger.models import Balance, CounterAccount, Currency, Lot, Posting, PostingSource
 from loyalty.ledger.quarters import is_protected
 from loyalty.ledger.service import PostingSpec, lock_balances, run_once, write_posting
 from loyalty.members.models import Member
@@ -32,12 +32,7 @@ from loyalty.pooling.rules import LotView, allocate, is_working
 from loyalty.pooling.state import combine_pool, is_combined, lock_member, lock_pool, place_of
 from loyalty.rewards.catalogue import Catalogue, Reward
 from loyalty.rewards.models import PooledRedemptionPosting, Redemption, RedemptionState
-from loyalty.rewards.service import (
-    MAX_REQUEST_ID_LENGTH,
-    REDEMPTION_SOURCE,
-    InsufficientMiles,
-    find_reward,
-)
+from loyalty.rewards.service import MAX_REQUEST_ID_LENGTH, InsufficientMiles, find_reward
 from loyalty.rules import PoolingRules, ProgrammeRules
 
 MILES = Currency.AWARD_MILES
@@ -173,14 +168,14 @@ async def _debit(
         spec = PostingSpec(
             account_id=member_id,
             amounts={MILES: -miles},
-            source=REDEMPTION_SOURCE,
+            source=PostingSource.REDEMPTION,
             idempotency_key=key,
             activity_date=now.date(),
             rule_version=rules.version,
             counter_account=CounterAccount.REDEMPTION,
             description=f"Pooled redemption {reward.code}"[:200],
         )
-        posting = await write_posting(spec, await lock_balances(member_id, spec.amounts))
+        posting = await write_posting(spec)
         for view, taken in by_member[member_id]:
             await take_from_lot(lot=lots[view.lot_id], posting_id=posting.id, amount=taken)
         shares.append((posting, miles))

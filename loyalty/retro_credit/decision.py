@@ -18,15 +18,10 @@ from loyalty.earning.model import Earning
 from loyalty.errors import DomainError
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.flown.accrual import (
-    RETRO_CREDIT_SOURCE,
-    credit_flight,
-    credited_amounts,
-    flight_earning,
-    flight_from_flown,
-)
+from loyalty.flown.accrual import credit_flight, credited_amounts, flight_earning, flight_from_flown
 from loyalty.flown.models import FlownSegment
 from loyalty.flown.service import find_flown
+from loyalty.ledger.models import PostingSource
 from loyalty.members.models import Member
 from loyalty.retro_credit.checks import reason_text, window_reason
 from loyalty.retro_credit.models import OPEN_STATES, RetroCreditReason, RetroCreditRequest, RetroCreditState
@@ -194,8 +189,8 @@ async def _decide_locked(
         account_id=request.account_id,
         flight=flight,
         earning=earning,
-        source=RETRO_CREDIT_SOURCE,
-        programme_version=rules.version,
+        source=PostingSource.RETRO_CREDIT,
+        rules=rules,
         chart=chart,
         description=f"Retro credit {flight.carrier}{flight.flight_number} {flight.origin}-{flight.destination}",
     )

@@ -1,8 +1,8 @@
 """Redeeming award miles for catalogue rewards, cancelling a redemption, and the member's reward goal.
 
-A redemption is one REDEMPTION debit through the ledger's posting path and one redemption row, written
-in the same transaction: the balance rows are locked while the debit is checked, so concurrent
-redemptions never overdraw. The client's request id is the idempotency key, so a retried request
+A redemption is one REDEMPTION debit through the posting path (``loyalty.crediting``) and one
+redemption row, written in the same transaction: the balance rows are locked while the debit is
+checked, so concurrent redemptions never overdraw. The client's request id is the idempotency key, so a retried request
 returns the first redemption instead of redeeming twice. Cancelling reverses the debit: the miles go
 back to the lots they came from, with their original expiry.
 """
@@ -14,17 +14,17 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.ledger.models import CounterAccount, Currency
+from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import InsufficientBalance, balances_of, post
+from loyalty.ledger.service import InsufficientBalance, balances_of
 from loyalty.rewards.catalogue import Catalogue, Reward, current_catalogue
 from loyalty.rewards.models import PooledRedemptionPosting, Redemption, RedemptionState, RewardGoal
-from loyalty.rules import ProgrammeRules, current_rules
+from loyalty.rules import ProgrammeRules
 
-REDEMPTION_SOURCE = "REDEMPTION"
 MAX_REQUEST_ID_LENGTH = 100
 
 
@@ -92,10 +92,11 @@ async def redeem(
             result = await post(
                 account_id=account_id,
                 amounts={Currency.AWARD_MILES: -reward.miles},
-                source=REDEMPTION_SOURCE,
+                source=PostingSource.REDEMPTION,
                 idempotency_key=key,
                 activity_date=now.date(),
                 rule_version=rules.version,
+                rules=rules,
                 description=f"Redemption {reward.code}"[:200],
                 counter_account=CounterAccount.REDEMPTION,
             )
@@ -121,10 +122,9 @@ async def redeem(
 
 
 async def cancel_redemption(
-    *, account_id: int, redemption_id: int, now: dt.datetime, rules: ProgrammeRules | None = None
+    *, account_id: int, redemption_id: int, now: dt.datetime, rules: ProgrammeRules
 ) -> Redemption:
     """Give the miles back (to their original lots and expiry) and mark the redemption CANCELLED, once."""
-    version = (rules or current_rules()).version
     async with in_transaction():
         redemption = (
             await Redemption.filter(id=redemption_id, account_id=account_id).select_for_update().first()
@@ -137,7 +137,8 @@ async def cancel_redemption(
             await reverse_posting(
                 posting_id=posting_id,
                 activity_date=now.date(),
-                rule_version=version,
+                rule_version=rules.version,
+                rules=rules,
                 description=f"Cancelled redemption {redemption.id} ({redemption.reward_code})"[:200],
             )
         redemption.state = RedemptionState.CANCELLED

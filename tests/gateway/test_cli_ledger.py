@@ -12,8 +12,9 @@ from tortoise import connections
 from typer.testing import CliRunner, Result
 
 from gateway.cli_ledger import expire_command, ledger_app
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
+from loyalty.rules import current_rules
 from tests.factories import make_member
 from tests.support import collapse, in_embedded_db
 
@@ -40,10 +41,11 @@ async def _member_with_miles() -> int:
         await post(
             account_id=member.id,
             amounts={Currency.AWARD_MILES: miles},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=key,
             activity_date=day,
             rule_version="test",
+            rules=current_rules(),
         )
     return int(member.id)
 

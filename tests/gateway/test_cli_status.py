@@ -10,9 +10,10 @@ import typer
 from typer.testing import CliRunner, Result
 
 from gateway.cli_status import status_app
-from loyalty.ledger.models import Currency, YearCounter
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource, YearCounter
 from loyalty.members.models import Member, Tier
+from loyalty.rules import current_rules
 from tests.factories import make_member
 from tests.support import collapse, in_embedded_db
 
@@ -35,10 +36,11 @@ async def _senator_of_2025() -> str:
     await post(
         account_id=member.id,
         amounts={Currency.POINTS: 2000, Currency.QUALIFYING_POINTS: 1000},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key="senator",
         activity_date=dt.date(2025, 4, 1),
         rule_version="test",
+        rules=current_rules(),
         today=dt.date(2025, 4, 1),
     )
     return str(member.account_number)

@@ -11,10 +11,11 @@ import orjson
 from gateway.backends.memory import MemoryPubSub, MemorySubscription
 from gateway.event_relay import relay_once
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.events.models import DomainEvent
 from loyalty.ledger.events import balance_channel
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.ledger.models import Currency, PostingSource
+from loyalty.rules import current_rules
 from tests.factories import make_member
 from tests.support import deadline_s
 
@@ -23,10 +24,11 @@ async def _credit(account_id: int, miles: int, key: str) -> None:
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=dt.date(2026, 5, 1),
         rule_version="test",
+        rules=current_rules(),
     )
 
 

@@ -6,9 +6,10 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
-from loyalty.ledger.models import Currency
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.ledger.quarters import add_months
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member
 from loyalty.members.service import Enrolment, enrol
 from loyalty.pooling import service
@@ -78,10 +79,11 @@ async def credit(person: Person, miles: int, earned_on: dt.date, *, key: str | N
     await post(
         account_id=person.id,
         amounts={Currency.AWARD_MILES: miles},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key=key or f"credit-{person.id}-{earned_on}-{miles}",
         activity_date=earned_on,
         rule_version="test",
+        rules=current_rules(),
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound
 from loyalty.ledger.card_protection import (
     CardReport,
@@ -17,8 +18,8 @@ from loyalty.ledger.card_protection import (
     protection_starts,
 )
 from loyalty.ledger.expiry import expire_due
-from loyalty.ledger.models import CardProduct, Currency, Lot
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.models import CardProduct, Currency, Lot, PostingSource
+from loyalty.ledger.service import balances_of
 from loyalty.rules import current_rules
 from tests.factories import make_member
 
@@ -64,10 +65,11 @@ async def _member_with_lots() -> int:
         await post(
             account_id=account,
             amounts={Currency.AWARD_MILES: 1000},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"{account}-{key}",
             activity_date=day,
             rule_version="test",
+            rules=RULES,
         )
     return account
 
@@ -145,10 +147,11 @@ async def test_a_card_protects_only_its_holder(db: Settings) -> None:
     await post(
         account_id=other,
         amounts={Currency.AWARD_MILES: 700},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key="other",
         activity_date=dt.date(2022, 4, 10),
         rule_version="test",
+        rules=RULES,
     )
     await _report(holder, ISSUED, dt.date(2024, 1, 1))
     await expire_due(as_of=dt.date(2025, 7, 1), rules=RULES)

@@ -11,15 +11,17 @@ import pytest
 from gateway.backends.memory import MemoryPubSub
 from gateway.event_relay import relay_once
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.engagement import quiz
 from loyalty.engagement.challenges import join_challenge, progress_for_event
 from loyalty.engagement.definitions import ChallengesInvalid, current_challenges, parse_challenges
 from loyalty.engagement.models import ChallengeEnrolment, QuizWinner
 from loyalty.errors import Conflict, ValidationFailed
 from loyalty.events.models import DomainEvent
-from loyalty.ledger.models import Currency, Posting
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.models import Currency, Posting, PostingSource
+from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
+from loyalty.rules import current_rules
 from tests.factories import make_member
 
 JOINED = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
@@ -31,10 +33,11 @@ async def _accrual(account: int, key: str, partner: str, day: dt.date, miles: in
     await post(
         account_id=account,
         amounts={Currency.AWARD_MILES: miles},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=day,
         rule_version="test",
+        rules=current_rules(),
         partner_reference=f"{partner}:{key}",
     )
 

@@ -9,9 +9,9 @@ from gateway.event_relay import MAX_DISPATCH_ATTEMPTS, relay_once
 from gateway.settings import Settings
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
+from loyalty.crediting import post
 from loyalty.events.models import DomainEvent
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.notifications.events import notify_for_event, warn_expiring, warning_quarter_end
 from loyalty.notifications.models import Channel, Notification
 from loyalty.rules import current_rules
@@ -34,10 +34,11 @@ async def _credit(account: int, key: str, day: dt.date = dt.date(2026, 11, 1), *
     await post(
         account_id=account,
         amounts={Currency(name): amount for name, amount in amounts.items()},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=day,
         rule_version="test",
+        rules=RULES,
         today=day,
     )
 

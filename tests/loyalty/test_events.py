@@ -8,11 +8,11 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.events.service import events_of, mark_published, unpublished
-from loyalty.ledger.models import Currency, Posting
+from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import post
 from loyalty.rewards import service as rewards
 from loyalty.rules import current_rules
 from tests.factories import make_member
@@ -28,10 +28,11 @@ async def _credit(account_id: int, miles: int, key: str) -> int:
     result = await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles, Currency.POINTS: 40},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=NOW.date(),
         rule_version="test",
+        rules=current_rules(),
         partner_reference="LX-1",
     )
     return result.posting_id
@@ -84,7 +85,9 @@ async def test_redemption_and_cancellation_announce_themselves(db: Settings) -> 
 async def test_reversal_announces_the_mirror_amounts(db: Settings) -> None:
     member = (await make_member()).member
     posting_id = await _credit(member.id, 800, "e-3")
-    await reverse_posting(posting_id=posting_id, activity_date=NOW.date(), rule_version="test")
+    await reverse_posting(
+        posting_id=posting_id, activity_date=NOW.date(), rule_version="test", rules=current_rules()
+    )
     latest = (await events_of(account_id=member.id))[0]
     assert latest.payload["source"] == "REVERSAL"
     assert latest.payload["amounts"] == {"AWARD_MILES": -800, "POINTS": -40}

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import ValidationFailed
 from loyalty.ledger.expiry import (
     end_protection,
@@ -18,7 +19,15 @@ from loyalty.ledger.expiry import (
     protection_until,
     refresh_lots_after_protection,
 )
-from loyalty.ledger.models import CounterEntry, Currency, Lot, LotAllocation, Posting, ProtectionReason
+from loyalty.ledger.models import (
+    CounterEntry,
+    Currency,
+    Lot,
+    LotAllocation,
+    Posting,
+    PostingSource,
+    ProtectionReason,
+)
 from loyalty.ledger.quarters import (
     ProtectionPeriod,
     add_months,
@@ -28,7 +37,7 @@ from loyalty.ledger.quarters import (
     quarter_end,
 )
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from loyalty.rules import current_rules
 from tests.factories import make_member
@@ -104,7 +113,9 @@ def test_protection_holds_from_before_the_expiry_date_until_the_run(
     assert is_protected(expires_on, as_of, periods) is protected
 
 
-async def _post(account_id: int, miles: int, key: str, day: dt.date, source: str = "TEST") -> None:
+async def _post(
+    account_id: int, miles: int, key: str, day: dt.date, source: PostingSource = PostingSource.TEST
+) -> None:
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
@@ -112,12 +123,13 @@ async def _post(account_id: int, miles: int, key: str, day: dt.date, source: str
         idempotency_key=key,
         activity_date=day,
         rule_version="test",
+        rules=current_rules(),
     )
 
 
 async def test_a_credit_is_a_lot_expiring_at_the_quarter_end(db: Settings) -> None:
     member = (await make_member()).member
-    await _post(member.id, 1200, "c1", D(2025, 2, 10), source="PARTNER_ACCRUAL")
+    await _post(member.id, 1200, "c1", D(2025, 2, 10), source=PostingSource.PARTNER_ACCRUAL)
     lot = await Lot.get(account_id=member.id)
     assert (lot.amount, lot.remaining, lot.earned_on, lot.expires_on) == (
         1200,
@@ -137,7 +149,7 @@ async def test_debits_take_the_lots_expiring_first(db: Settings) -> None:
     await _post(member.id, 1000, "middle", D(2024, 11, 5))
 
     # when 1,500 miles are redeemed
-    await _post(member.id, -1500, "redeem", D(2025, 9, 1), source="REDEMPTION")
+    await _post(member.id, -1500, "redeem", D(2025, 9, 1), source=PostingSource.REDEMPTION)
 
     # then the earliest-expiring lot is empty, the next one half, and the debit says so
     lots = {
@@ -245,12 +257,16 @@ async def test_a_cancelled_redemption_gives_the_miles_back_to_the_same_lots(db: 
     member = (await make_member()).member
     await _post(member.id, 1000, "early", D(2024, 1, 5))
     await _post(member.id, 1000, "late", D(2025, 8, 1))
-    await _post(member.id, -1500, "redeem", D(2025, 9, 1), source="REDEMPTION")
+    await _post(member.id, -1500, "redeem", D(2025, 9, 1), source=PostingSource.REDEMPTION)
     redemption = await Posting.get(idempotency_key="redeem")
 
     # when it is cancelled, twice
-    first = await reverse_posting(posting_id=redemption.id, activity_date=D(2025, 9, 2), rule_version="test")
-    again = await reverse_posting(posting_id=redemption.id, activity_date=D(2025, 9, 2), rule_version="test")
+    first = await reverse_posting(
+        posting_id=redemption.id, activity_date=D(2025, 9, 2), rule_version="test", rules=current_rules()
+    )
+    again = await reverse_posting(
+        posting_id=redemption.id, activity_date=D(2025, 9, 2), rule_version="test", rules=current_rules()
+    )
 
     # then both lots are whole again with their original expiry, against the REDEMPTION account
     assert first.created and not again.created and again.posting_id == first.posting_id
@@ -267,12 +283,13 @@ async def test_a_cancelled_redemption_gives_the_miles_back_to_the_same_lots(db: 
 async def test_miles_given_back_to_an_expired_lot_expire_at_the_next_run(db: Settings) -> None:
     member = (await make_member()).member
     await _post(member.id, 1000, "old", D(2016, 12, 12))
-    await _post(member.id, -400, "spend", D(2017, 1, 1), source="REDEMPTION")
+    await _post(member.id, -400, "spend", D(2017, 1, 1), source=PostingSource.REDEMPTION)
     assert (await expire_due(as_of=D(2020, 1, 1), rules=current_rules())).miles_expired == 600
     await reverse_posting(
         posting_id=(await Posting.get(idempotency_key="spend")).id,
         activity_date=D(2020, 2, 1),
         rule_version="t",
+        rules=current_rules(),
     )
     assert (await expire_due(as_of=D(2020, 2, 2), rules=current_rules())).miles_expired == 400
     assert (await balances_of(account_id=member.id))[Currency.AWARD_MILES] == 0
@@ -284,11 +301,15 @@ async def test_a_reversed_credit_takes_its_own_lot_first_and_expiry_is_final(db:
     await _post(member.id, 1000, "early", D(2016, 12, 12))
     await _post(member.id, 500, "late", D(2025, 8, 1))
     late = await Posting.get(idempotency_key="late")
-    await reverse_posting(posting_id=late.id, activity_date=D(2025, 9, 1), rule_version="test")
+    await reverse_posting(
+        posting_id=late.id, activity_date=D(2025, 9, 1), rule_version="test", rules=current_rules()
+    )
     lots = await Lot.filter(account_id=member.id).order_by("expires_on")
     assert [lot.remaining for lot in lots] == [1000, 0]
     await expire_due(as_of=D(2020, 1, 1), rules=current_rules())
     expiry = await Posting.get(source="EXPIRY")
     with pytest.raises(ValidationFailed) as refused:
-        await reverse_posting(posting_id=expiry.id, activity_date=D(2025, 9, 1), rule_version="test")
+        await reverse_posting(
+            posting_id=expiry.id, activity_date=D(2025, 9, 1), rule_version="test", rules=current_rules()
+        )
     assert refused.value.code == "NOT_REVERSIBLE"

@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.fixed_sql import as_date, as_datetime, as_optional_date, as_str_list
 from loyalty.ledger.expiry import miles_expiring_for, protect
-from loyalty.ledger.models import Currency, ProtectionReason
+from loyalty.ledger.models import Currency, PostingSource, ProtectionReason
 from loyalty.ledger.quarters import add_months
-from loyalty.ledger.service import member_balances_for, post
+from loyalty.ledger.service import member_balances_for
 from loyalty.members.dashboard import read_dashboard
 from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.members.snapshot import MemberSnapshot
+from loyalty.rules import current_rules
 from tests.factories import make_member
 
 
@@ -21,10 +23,11 @@ async def _post(account_id: int, key: str, amounts: dict[Currency, int], activit
     await post(
         account_id=account_id,
         amounts=amounts,
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key=key,
         activity_date=activity_date,
         rule_version="test",
+        rules=current_rules(),
     )
 
 

@@ -13,6 +13,7 @@ from tortoise.migrations.api import migrate
 
 from gateway.db import APP_LABEL, close_database, open_database, tortoise_config
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import ValidationFailed
 from loyalty.ledger.models import (
     Balance,
@@ -23,9 +24,11 @@ from loyalty.ledger.models import (
     Lot,
     LotAllocation,
     Posting,
+    PostingSource,
 )
-from loyalty.ledger.service import InsufficientBalance, balances_of, counter_account_for, post
+from loyalty.ledger.service import InsufficientBalance, balances_of, counter_account_for
 from loyalty.ledger.verify import verify_ledger
+from loyalty.rules import current_rules
 from tests.factories import make_member
 
 TODAY = dt.date(2026, 11, 20)
@@ -35,10 +38,11 @@ async def _credit(account_id: int, amount: int, key: str) -> bool:
     result = await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: amount},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key=key,
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     return result.created
 
@@ -57,18 +61,20 @@ async def test_same_key_posts_once_and_returns_the_first_posting(db: Settings) -
     first = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 500, Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="k1",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     again = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 999},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="k1",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     assert first.created and not again.created and again.posting_id == first.posting_id
     balances = await balances_of(account_id=member.id)
@@ -149,16 +155,45 @@ def test_the_source_names_the_counter_account(
     assert counter_account_for(source, explicit) == expected
 
 
+def test_posting_sources_are_the_strings_stored_before_the_enum() -> None:
+    # postings.source keeps the values written when sources were plain strings: no migration
+    assert {source.value for source in PostingSource} == {
+        "PARTNER_ACCRUAL", "FLIGHT_ACCRUAL", "RETRO_CREDIT", "PHOTO_CREDIT", "OFFER_BONUS",
+        "FIRST_APP_LOGIN_BONUS", "PROGRAMME_BONUS", "CHALLENGE", "DEMO", "REDEMPTION", "REVERSAL",
+        "EXPIRY", "ADJUSTMENT", "TEST",
+    }  # fmt: skip
+    assert all(source.value == source.name for source in PostingSource)
+
+
+async def test_a_posting_stores_its_source_as_the_plain_string(db: Settings) -> None:
+    member = (await make_member()).member
+    result = await post(
+        account_id=member.id,
+        amounts={Currency.AWARD_MILES: 100},
+        source=PostingSource.PARTNER_ACCRUAL,
+        idempotency_key="stored-source",
+        activity_date=TODAY,
+        rule_version="test",
+        rules=current_rules(),
+    )
+    [row] = await Posting.filter(id=result.posting_id).values("source")
+    stored = row["source"]
+    assert (type(stored), stored) == (str, "PARTNER_ACCRUAL")
+    assert counter_account_for(str(stored)) is CounterAccount.PARTNER_LIABILITY
+    assert counter_account_for("NO_LONGER_WRITTEN") is CounterAccount.ADJUSTMENT
+
+
 async def test_every_posting_balances_per_currency(db: Settings) -> None:
     # given a posting in two currencies against an explicit counter account
     member = (await make_member()).member
     result = await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: 500, Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="bonus",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
         counter_account=CounterAccount.PROGRAMME_BONUS,
     )
 
@@ -180,10 +215,11 @@ async def test_points_open_no_lot(db: Settings) -> None:
     await post(
         account_id=member.id,
         amounts={Currency.POINTS: 20},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="points",
         activity_date=TODAY,
         rule_version="test",
+        rules=current_rules(),
     )
     assert await Lot.filter(account_id=member.id).count() == 0
 
@@ -196,10 +232,11 @@ async def test_concurrent_redemptions_take_lots_consistently(pg_db: Settings) ->
         await post(
             account_id=member.id,
             amounts={Currency.AWARD_MILES: miles},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"lot-{index}",
             activity_date=dt.date(2025, 1, 1) + dt.timedelta(days=day),
             rule_version="test",
+            rules=current_rules(),
         )
 
     # when 20 redemptions of 3,000 race
@@ -209,10 +246,11 @@ async def test_concurrent_redemptions_take_lots_consistently(pg_db: Settings) ->
                 await post(
                     account_id=member.id,
                     amounts={Currency.AWARD_MILES: -3000},
-                    source="REDEMPTION",
+                    source=PostingSource.REDEMPTION,
                     idempotency_key=f"redeem-{index}",
                     activity_date=TODAY,
                     rule_version="test",
+                    rules=current_rules(),
                 )
             ).created
         except InsufficientBalance:

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.ledger.expiry import expire_due
-from loyalty.ledger.models import Currency, Posting
+from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import InsufficientBalance, balances_of, open_balances, post
+from loyalty.ledger.service import InsufficientBalance, balances_of, open_balances
 from loyalty.ledger.verify import verify_ledger
 from loyalty.members.models import Member
 from loyalty.rules import current_rules
@@ -66,10 +67,11 @@ async def _apply(account_id: int, step: int, op: tuple[str, int, int], expected:
         await post(
             account_id=account_id,
             amounts=amounts,
-            source="REDEMPTION" if kind == "debit" else "PARTNER_ACCRUAL",
+            source=PostingSource.REDEMPTION if kind == "debit" else PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"prop:{account_id}:{step}",
             activity_date=day,
             rule_version="test",
+            rules=current_rules(),
         )
     except InsufficientBalance:
         assert kind == "debit" and amount > expected
@@ -90,7 +92,10 @@ async def _reverse(account_id: int, pick: int, day: dt.date) -> None:
         return
     with contextlib.suppress(InsufficientBalance):
         await reverse_posting(
-            posting_id=postings[pick % len(postings)].id, activity_date=day, rule_version="test"
+            posting_id=postings[pick % len(postings)].id,
+            activity_date=day,
+            rule_version="test",
+            rules=current_rules(),
         )
 
 

@@ -9,10 +9,11 @@ import pytest
 from gateway.settings import Settings
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
+from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound
 from loyalty.events.models import DomainEvent, EventType
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.models import Currency, PostingSource
+from loyalty.ledger.service import balances_of
 from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer, apply_offer_bonus, offers_for
 from loyalty.rules import current_rules
@@ -76,10 +77,11 @@ async def _earn_with(account: int, partner: str, key: str) -> None:
     await post(
         account_id=account,
         amounts={Currency.AWARD_MILES: 100},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=NOW.date() - dt.timedelta(days=30),
         rule_version="test",
+        rules=current_rules(),
         partner_reference=f"{partner}:{key}",
     )
 
@@ -130,7 +132,7 @@ async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bo
             partner_code="hotel",
             activity_on=later.date(),
             transaction_id="T0",
-            rule_version="test",
+            rules=current_rules(),
         )
         == []
     )
@@ -139,14 +141,14 @@ async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bo
         partner_code="shop",
         activity_on=later.date(),
         transaction_id="T1",
-        rule_version="test",
+        rules=current_rules(),
     )
     second = await apply_offer_bonus(
         account_id=account,
         partner_code="shop",
         activity_on=later.date(),
         transaction_id="T2",
-        rule_version="test",
+        rules=current_rules(),
     )
     assert len(first) == 1 and second == []
     assert (await balances_of(account_id=account))[Currency.AWARD_MILES] == 500

@@ -136,7 +136,9 @@ async def test_cancelling_while_others_redeem_keeps_the_ledger_clean(pg_db: Sett
     first = await redeem_from_pool(
         account_id=founder.id, reward_code="SHOP-AMENITY-KIT", request_id="first", rules=RULES, now=COMBINED
     )
-    cancel = rewards.cancel_redemption(account_id=founder.id, redemption_id=first.redemption.id, now=COMBINED)
+    cancel = rewards.cancel_redemption(
+        account_id=founder.id, redemption_id=first.redemption.id, now=COMBINED, rules=RULES
+    )
     redemptions = [
         redeem_from_pool(
             account_id=adult.id, reward_code="SHOP-LUGGAGE-TAG", request_id=f"r{i}", rules=RULES, now=COMBINED

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import DomainError
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.expiry import protect
@@ -21,9 +22,10 @@ from loyalty.ledger.models import (
     Lot,
     LotAllocation,
     Posting,
+    PostingSource,
     ProtectionReason,
 )
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from loyalty.pooling import service
 from loyalty.pooling.redemption import PooledRedemption, redeem_from_pool
@@ -220,10 +222,11 @@ async def test_award_miles_only_points_are_never_pooled(db: Settings) -> None:
     await post(
         account_id=partner.id,
         amounts={Currency.AWARD_MILES: 3000, Currency.POINTS: 500, Currency.QUALIFYING_POINTS: 500},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="flight",
         activity_date=dt.date(2026, 1, 1),
         rule_version="test",
+        rules=RULES,
     )
     view = await pool_of(account_id=founder.id, today=COMBINED.date(), rules=RULES.pooling)
     assert view is not None and view.award_miles == 3000
@@ -266,7 +269,7 @@ async def test_cancelling_gives_every_member_their_miles_back_with_original_expi
 
     later = COMBINED + dt.timedelta(days=30)
     cancelled = await rewards.cancel_redemption(
-        account_id=founder.id, redemption_id=done.redemption.id, now=later
+        account_id=founder.id, redemption_id=done.redemption.id, now=later, rules=RULES
     )
     assert cancelled.state is RedemptionState.CANCELLED
     assert {p.id: await _remaining(p) for p in (founder, partner, child)} == before
@@ -276,7 +279,9 @@ async def test_cancelling_gives_every_member_their_miles_back_with_original_expi
     assert sum(a.amount for a in await LotAllocation.all()) == 0
     assert (await verify_ledger()).clean
     with pytest.raises(DomainError) as twice:
-        await rewards.cancel_redemption(account_id=founder.id, redemption_id=done.redemption.id, now=later)
+        await rewards.cancel_redemption(
+            account_id=founder.id, redemption_id=done.redemption.id, now=later, rules=RULES
+        )
     assert twice.value.code == "ALREADY_CANCELLED"
     # Only the redeemer sees (and cancels) the redemption.
     assert [r.id for r in await rewards.redemptions_of(account_id=founder.id)] == [done.redemption.id]

@@ -12,9 +12,10 @@ from gateway.settings import Settings
 from loyalty.auth.credentials import SignInMethod, check_credentials
 from loyalty.auth.models import LinkedIdentity
 from loyalty.consents.models import ConsentRecord
+from loyalty.crediting import post
 from loyalty.errors import Conflict, InvalidCredentials, ValidationFailed
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.models import Currency, PostingSource
+from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.notices.models import NoticeSeverity
@@ -36,10 +37,11 @@ async def _member_with_history() -> tuple[int, str]:
     await post(
         account_id=account,
         amounts={Currency.AWARD_MILES: 2500, Currency.POINTS: 40},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key="priv-1",
         activity_date=dt.date(2026, 5, 1),
         rule_version="test",
+        rules=current_rules(),
         partner_reference="swiss:LX-9",
     )
     await make_partner("swiss")

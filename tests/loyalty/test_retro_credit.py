@@ -11,15 +11,14 @@ import pytest
 from gateway.settings import Settings
 from loyalty.errors import DomainError
 from loyalty.events.models import DomainEvent, EventType
+from loyalty.flown.accrual import FlownFlight as Flight
 from loyalty.flown.accrual import (
-    FLIGHT_ACCRUAL_SOURCE,
     accrue_flown,
     credited_amounts,
     flight_earning,
     flight_from_flown,
 )
-from loyalty.flown.accrual import FlownFlight as Flight
-from loyalty.ledger.models import Currency, Entry, Posting
+from loyalty.ledger.models import Currency, Entry, Posting, PostingSource
 from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member, Tier
 from loyalty.retro_credit.decision import decide_for_flown
@@ -241,14 +240,14 @@ async def test_a_rejected_request_may_be_asked_again(member_id: int, partner_id:
 async def test_an_already_credited_flight_is_refused(member_id: int, partner_id: int) -> None:
     # given: the partner named the member, so the flight was credited automatically
     segment = await flown(partner_id, account_id=member_id)
-    accrued = await accrue_flown(segment, chart=CHART, programme_version=RULES.version)
+    accrued = await accrue_flown(segment, chart=CHART, rules=RULES)
     assert accrued is not None and accrued.created
 
     with pytest.raises(RetroCreditRefused) as refused:
         await ask(member_id)
     assert refused.value.code == "ALREADY_CREDITED"
     assert await RetroCreditRequest.all().count() == 0
-    assert [p.source for p in await Posting.filter(account_id=member_id)] == [FLIGHT_ACCRUAL_SOURCE]
+    assert [p.source for p in await Posting.filter(account_id=member_id)] == [PostingSource.FLIGHT_ACCRUAL]
 
 
 async def test_automatic_accrual_after_an_accepted_request_credits_nothing_more(
@@ -257,7 +256,7 @@ async def test_automatic_accrual_after_an_accepted_request_credits_nothing_more(
     request = await ask(member_id)
     segment = await flown(partner_id, account_id=member_id)
     await decide_for_flown(segment, rules=RULES, chart=CHART, now=NOW)
-    again = await accrue_flown(segment, chart=CHART, programme_version=RULES.version)
+    again = await accrue_flown(segment, chart=CHART, rules=RULES)
     assert again is not None and not again.created
     assert await Posting.filter(account_id=member_id).count() == 1
     assert (await RetroCreditRequest.get(id=request.id)).state is ACCEPTED

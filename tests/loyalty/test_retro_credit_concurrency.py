@@ -58,7 +58,7 @@ async def test_a_decision_racing_the_automatic_accrual_credits_once(pg_db: Setti
 
     decision, accrual = await asyncio.gather(
         decide(request_id=request_id, rules=RULES, chart=CHART, now=NOW),
-        accrue_flown(segment, chart=CHART, programme_version=RULES.version),
+        accrue_flown(segment, chart=CHART, rules=RULES),
     )
 
     postings = await Posting.filter(account_id=member_id)

@@ -16,9 +16,18 @@ import strawberry
 from strawberry.federation import Schema
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import Conflict, DomainError, NotFound
-from loyalty.ledger.models import CounterAccount, CounterEntry, Currency, Lot, LotAllocation, Posting
-from loyalty.ledger.service import balances_of, post
+from loyalty.ledger.models import (
+    CounterAccount,
+    CounterEntry,
+    Currency,
+    Lot,
+    LotAllocation,
+    Posting,
+    PostingSource,
+)
+from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from loyalty.members.models import SessionLevel
 from loyalty.members.sessions import Principal
@@ -45,10 +54,11 @@ async def _credit(account_id: int, miles: int, key: str, earned_on: dt.date = NO
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key=key,
         activity_date=earned_on,
         rule_version="test",
+        rules=current_rules(),
     )
 
 
@@ -180,7 +190,9 @@ async def test_cancelling_gives_the_miles_back_with_their_original_expiry(db: Se
     assert (old_lot.remaining, new_lot.remaining) == (0, 3500)
 
     later = NOW + dt.timedelta(days=40)
-    cancelled = await service.cancel_redemption(account_id=member.id, redemption_id=redemption.id, now=later)
+    cancelled = await service.cancel_redemption(
+        account_id=member.id, redemption_id=redemption.id, now=later, rules=current_rules()
+    )
     assert cancelled.state == RedemptionState.CANCELLED and cancelled.cancelled_at == later
     await old_lot.refresh_from_db()
     await new_lot.refresh_from_db()
@@ -193,7 +205,9 @@ async def test_cancelling_gives_the_miles_back_with_their_original_expiry(db: Se
     assert (await verify_ledger()).clean
 
     with pytest.raises(Conflict) as twice:
-        await service.cancel_redemption(account_id=member.id, redemption_id=redemption.id, now=later)
+        await service.cancel_redemption(
+            account_id=member.id, redemption_id=redemption.id, now=later, rules=current_rules()
+        )
     assert twice.value.code == "ALREADY_CANCELLED" and await _miles(member.id) == 10000
     # Retrying the original request id returns the (now cancelled) redemption and spends nothing.
     assert (await _redeem(member.id, "SHOP-AMENITY-KIT", "req-1")).state == RedemptionState.CANCELLED
@@ -207,7 +221,9 @@ async def test_another_members_redemption_is_not_found(db: Settings) -> None:
     redemption = await _redeem(owner.id, TAG, "req-1")
     for account_id, redemption_id in ((stranger.id, redemption.id), (owner.id, redemption.id + 999)):
         with pytest.raises(NotFound) as missing:
-            await service.cancel_redemption(account_id=account_id, redemption_id=redemption_id, now=NOW)
+            await service.cancel_redemption(
+                account_id=account_id, redemption_id=redemption_id, now=NOW, rules=current_rules()
+            )
         assert missing.value.code == "NOT_FOUND"
     assert (await Redemption.get(id=redemption.id)).state == RedemptionState.REDEEMED
     assert await _miles(owner.id) == 0

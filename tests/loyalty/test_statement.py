@@ -15,10 +15,11 @@ from graphql import GraphQLEnumType, GraphQLObjectType
 from tortoise import connections
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.errors import DomainError
-from loyalty.ledger.models import Currency, Posting
-from loyalty.ledger.service import post
+from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.statement import StatementPage, decode_cursor, encode_cursor, statement_page
+from loyalty.rules import current_rules
 from resolvers.statement import member_statement
 from schema.statement import StatementConnection
 from tests.factories import make_member
@@ -32,7 +33,7 @@ async def _post(
     key: str,
     amounts: dict[Currency, int] | None = None,
     *,
-    source: str = "TEST",
+    source: PostingSource = PostingSource.TEST,
     activity_date: dt.date = DAY,
     partner_reference: str | None = None,
     description: str = "",
@@ -44,6 +45,7 @@ async def _post(
         idempotency_key=key,
         activity_date=activity_date,
         rule_version="test",
+        rules=current_rules(),
         partner_reference=partner_reference,
         description=description,
     )
@@ -100,12 +102,14 @@ async def test_entries_are_newest_first_and_say_what_where_and_who(db: Settings)
     # given
     member = await make_member()
     account = member.member.id
-    bonus = await _post(account, "bonus", {MILES: 500}, source="PROGRAMME_BONUS", description="Welcome")
+    bonus = await _post(
+        account, "bonus", {MILES: 500}, source=PostingSource.PROGRAMME_BONUS, description="Welcome"
+    )
     flight = await _post(
         account,
         "flight",
         {MILES: 1200, Currency.POINTS: 300, Currency.QUALIFYING_POINTS: 300},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         activity_date=dt.date(2026, 2, 14),
         partner_reference="swiss:LX1234-2026-02-14",
         description="ZRH-JFK LX14",
@@ -177,7 +181,9 @@ async def test_filter_by_source_and_by_activity_dates_inclusive(db: Settings) ->
     member = await make_member()
     account = member.member.id
     early = await _post(account, "early", activity_date=dt.date(2026, 1, 31))
-    start = await _post(account, "start", activity_date=dt.date(2026, 2, 1), source="PROGRAMME_BONUS")
+    start = await _post(
+        account, "start", activity_date=dt.date(2026, 2, 1), source=PostingSource.PROGRAMME_BONUS
+    )
     end = await _post(account, "end", activity_date=dt.date(2026, 2, 28))
     late = await _post(account, "late", activity_date=dt.date(2026, 3, 1))
     february: dict[str, Any] = {"from_date": dt.date(2026, 2, 1), "to_date": dt.date(2026, 2, 28)}
@@ -193,7 +199,9 @@ async def test_filters_hold_across_pages(db: Settings) -> None:
     account = member.member.id
     wanted = []
     for n in range(6):
-        posting = await _post(account, f"p{n}", source="PROGRAMME_BONUS" if n % 2 else "TEST")
+        posting = await _post(
+            account, f"p{n}", source=PostingSource.PROGRAMME_BONUS if n % 2 else PostingSource.TEST
+        )
         if n % 2:
             wanted.append(posting)
     pages = await _all_pages(account, 1, source="PROGRAMME_BONUS")
@@ -370,7 +378,7 @@ async def test_graphql_connection_pages_with_cursors(db: Settings) -> None:
         account,
         "newer",
         {MILES: 900, Currency.POINTS: 450},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         activity_date=dt.date(2026, 2, 14),
         partner_reference="swiss:T-1",
         description="ZRH-JFK",

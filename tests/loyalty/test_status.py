@@ -1,6 +1,6 @@
 """The status engine (issue 4, DOMAIN.md 4): thresholds, validity, renewal, downgrade, lifetime, eVouchers.
 
-Points are credited through the ledger's one posting path, so these tests also prove that a credit
+Points are credited through the one posting path (loyalty.crediting), so these tests also prove that a credit
 upgrades at once, in its own transaction. Concurrency runs on PostgreSQL.
 """
 
@@ -12,11 +12,19 @@ import datetime as dt
 import pytest
 
 from gateway.settings import Settings
+from loyalty.crediting import post
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.expiry import protection_until
-from loyalty.ledger.models import Currency, ExpiryProtection, Lot, ProtectionReason, YearCounter
+from loyalty.ledger.models import (
+    Currency,
+    ExpiryProtection,
+    Lot,
+    PostingSource,
+    ProtectionReason,
+    YearCounter,
+)
 from loyalty.ledger.quarters import expiry_date
-from loyalty.ledger.service import post, year_counters
+from loyalty.ledger.service import year_counters
 from loyalty.ledger.verify import verify_ledger
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
 from loyalty.members.service import active_card
@@ -37,10 +45,11 @@ async def _fly(
     await post(
         account_id=account_id,
         amounts={currency: amount for currency, amount in amounts.items() if amount},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=day,
         rule_version="test",
+        rules=RULES,
         today=day,
     )
 
@@ -273,10 +282,11 @@ async def test_a_credit_for_a_long_past_year_changes_no_status(db: Settings) -> 
     await post(
         account_id=account,
         amounts={P: 3000, QP: 1500},
-        source="RETRO_CREDIT",
+        source=PostingSource.RETRO_CREDIT,
         idempotency_key="late",
         activity_date=dt.date(2022, 12, 20),
         rule_version="test",
+        rules=RULES,
         today=dt.date(2026, 1, 10),
     )
     assert (await Member.get(id=account)).tier is Tier.BASE
@@ -303,10 +313,11 @@ async def test_concurrent_credits_upgrade_exactly_once(pg_db: Settings) -> None:
         await post(
             account_id=account,
             amounts={Currency.AWARD_MILES: 100},
-            source="TEST",
+            source=PostingSource.TEST,
             idempotency_key=f"m-{n}",
             activity_date=day,
             rule_version="test",
+            rules=RULES,
         )
 
     # Status credits carry award miles too, so both kinds lock the award-miles balance: the member row

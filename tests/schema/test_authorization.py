@@ -32,9 +32,10 @@ from graphql import (
 )
 from httpx2 import AsyncClient
 
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
+from loyalty.rules import current_rules
 from schema.root import build_schema
 from tests.factories import enrolled_member, gql
 
@@ -225,10 +226,11 @@ async def _with_miles(client: AsyncClient, email: str, miles: int) -> dict[str, 
     await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: miles},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=f"seed-{member.id}",
         activity_date=dt.date.today() - dt.timedelta(days=30),
         rule_version="test",
+        rules=current_rules(),
     )
     return enrolled
 

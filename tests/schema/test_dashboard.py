@@ -20,10 +20,10 @@ from httpx2 import ASGITransport, AsyncClient
 from gateway.settings import Settings
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
+from loyalty.crediting import post
 from loyalty.fixed_sql import dialect
-from loyalty.ledger.models import Currency
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.ledger.quarters import add_months
-from loyalty.ledger.service import post
 from loyalty.members.models import Member
 from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer
@@ -85,10 +85,11 @@ async def _grow(account_id: int, *, postings: int, offers: int, start: int) -> N
         await post(
             account_id=account_id,
             amounts={Currency.AWARD_MILES: 100 + n},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"dashboard-test-{n}",
             activity_date=now.date() - dt.timedelta(days=n),
             rule_version="test",
+            rules=current_rules(),
             partner_reference=f"{('swiss', 'shop', 'bank')[n % 3]}:T{n}",
             description=f"purchase {n}",
         )
@@ -134,10 +135,11 @@ async def _statement_counts(client: AsyncClient) -> list[int]:
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: 500},
-        source="TEST",
+        source=PostingSource.TEST,
         idempotency_key="dashboard-test-due",
         activity_date=due,
         rule_version="test",
+        rules=current_rules(),
     )
     with statements() as seen:
         body = await gql(client, DASHBOARD, token=token)

@@ -86,7 +86,9 @@ async def test_me_needs_a_valid_token(client: AsyncClient) -> None:
 
 
 async def test_the_statement_pages_through_credits_newest_first(client: AsyncClient) -> None:
-    from loyalty.ledger.service import post as post_miles
+    from loyalty.crediting import post as post_miles
+    from loyalty.ledger.models import PostingSource
+    from loyalty.rules import current_rules
 
     enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
     member = await Member.get(account_number=enrolled["accountNumber"])
@@ -94,10 +96,11 @@ async def test_the_statement_pages_through_credits_newest_first(client: AsyncCli
         await post_miles(
             account_id=member.id,
             amounts={Currency.AWARD_MILES: miles},
-            source="PARTNER_ACCRUAL",
+            source=PostingSource.PARTNER_ACCRUAL,
             idempotency_key=f"statement-{index}",
             activity_date=dt.date(2026, 11, 1 + index),
             rule_version="test",
+            rules=current_rules(),
             partner_reference=f"swiss:T{index}",
             description=f"flight {index}",
         )

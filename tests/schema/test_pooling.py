@@ -8,10 +8,11 @@ from typing import Any
 from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
 from loyalty.pooling.models import MembershipState, PoolMembership
+from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql, identified_token
 
 INVITE = """
@@ -78,10 +79,11 @@ async def _credit(account_number: str, miles: int, earned_on: dt.date) -> None:
     await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: miles},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=f"seed-{member.id}-{miles}",
         activity_date=earned_on,
         rule_version="test",
+        rules=current_rules(),
     )
 
 

@@ -7,9 +7,10 @@ import datetime as dt
 from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
+from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql, identified_token
 
 REDEEM = """
@@ -31,10 +32,11 @@ async def _member_with_miles(client: AsyncClient, miles: int) -> dict[str, str]:
     await post(
         account_id=member.id,
         amounts={Currency.AWARD_MILES: miles},
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=f"seed-{member.id}",
         activity_date=dt.date(2026, 10, 1),
         rule_version="test",
+        rules=current_rules(),
     )
     return enrolled
 

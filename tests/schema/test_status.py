@@ -8,9 +8,10 @@ from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from gateway.settings import Settings
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
+from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql, identified_token
 
 QUERY = """
@@ -35,10 +36,11 @@ async def _credit(account_id: int, key: str, day: dt.date, amounts: dict[Currenc
     await post(
         account_id=account_id,
         amounts=amounts,
-        source="PARTNER_ACCRUAL",
+        source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=key,
         activity_date=day,
         rule_version="test",
+        rules=current_rules(),
     )
 
 

@@ -13,9 +13,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from loyalty.ledger.models import Currency
-from loyalty.ledger.service import post
+from loyalty.crediting import post
+from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
+from loyalty.rules import current_rules
 from partners.models import PartnerKind
 from partners.service import add_partner
 from tests.factories import ENROL_MEMBER, enrolment_input
@@ -122,10 +123,11 @@ def test_status_and_balances_change_live_when_a_tier_is_reached(settings: Settin
                         Currency.QUALIFYING_POINTS: 700,
                         Currency.AWARD_MILES: 2000,
                     },
-                    source="PARTNER_ACCRUAL",
+                    source=PostingSource.PARTNER_ACCRUAL,
                     idempotency_key="tier-up",
                     activity_date=dt.datetime.now(dt.UTC).date(),
                     rule_version="test",
+                    rules=current_rules(),
                 )
             )
 

@@ -405,7 +405,8 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
     import httpx2
 
     from gateway.db import close_database, open_database
-    from loyalty.ledger.service import post
+    from loyalty.crediting import post
+    from loyalty.ledger.models import PostingSource
     from loyalty.rewards.models import Redemption
 
     # given: members with miles and a partner, and a gateway process with no worker inside
@@ -417,10 +418,11 @@ async def test_a_gateway_killed_mid_request_leaves_no_half_posting_and_no_lost_d
             await post(
                 account_id=member.member.id,
                 amounts={Currency.AWARD_MILES: 30_000},
-                source="ADJUSTMENT",
+                source=PostingSource.ADJUSTMENT,
                 idempotency_key=f"seed-{member.member.id}",
                 activity_date=dt.date(2026, 3, 1),
                 rule_version="test",
+                rules=current_rules(),
             )
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

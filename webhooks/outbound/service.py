@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.flown.models import FlownSegment
+from loyalty.ledger.models import PostingSource
 from loyalty.members.models import Member
 from loyalty.photo_credit.models import ReceiptUpload
 from loyalty.retro_credit.models import RetroCreditRequest
@@ -113,10 +114,6 @@ async def create_endpoint(
     )
     await endpoint.fetch_related("partner")
     return NewEndpoint(endpoint=endpoint, secret=secret)
-
-
-async def endpoint_secret(endpoint: PartnerEndpoint, box: SecretBox) -> str:
-    return box.open(endpoint.secret_ciphertext, partner_id=endpoint.partner_id)
 
 
 async def set_endpoint_enabled(
@@ -219,7 +216,7 @@ async def fan_out_for_event(event: DomainEvent) -> None:
     data: dict[str, Any] = {}
     if event.type is EventType.STATUS_CHANGED:
         event_type, data = "member.status.changed", dict(payload)
-    elif event.type is EventType.POSTING_CREATED and payload.get("source") == "PARTNER_ACCRUAL":
+    elif event.type is EventType.POSTING_CREATED and payload.get("source") == PostingSource.PARTNER_ACCRUAL:
         reference = str(payload.get("partnerReference") or "")
         partner_code, _, transaction_id = reference.partition(":")
         event_type = "accrual.credited"
