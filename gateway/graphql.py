@@ -16,14 +16,15 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.operators import OperatorTokens
+from gateway.partner_directory import RegistryDirectory
 from gateway.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.privacy import personal_data_sources
 from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused
 from gateway.tokens import TokenService
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
-from resolvers.loaders import Loaders
 from schema.context import Context
+from schema.members.loaders import Loaders
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -95,7 +96,7 @@ class GraphQLView(GraphQL[Context, None]):
             operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,
             privacy_sources=self.privacy_sources,
-            partner_box=request.app.state.partner_secret_box,
+            partners=RegistryDirectory(box=request.app.state.partner_secret_box),
             hub=request.app.state.hub_admin,
             response=response,
         )

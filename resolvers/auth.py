@@ -1,153 +1,116 @@
-"""Sign-in resolvers: credentials → (second factor) → session; refresh, sign out, step-up checks."""
+"""Sign-in resolvers: credentials → (second factor) → session; refresh and sign out.
+
+Refusals are raised as domain errors (``AccountLocked``, ``InvalidCredentials``, ``RefreshRefused``,
+``ChallengeRefused``…); the schema turns each into its typed result.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from loyalty.auth import sessions, totp
-from loyalty.auth.credentials import AccountLocked as Locked
-from loyalty.auth.credentials import check_credentials
+from loyalty.auth.credentials import SignInMethod, check_credentials
 from loyalty.auth.signin import Platform
-from loyalty.errors import DomainError, InvalidCredentials
+from loyalty.errors import DomainError
+from loyalty.members import models
 from loyalty.members.models import SessionLevel
 from loyalty.members.service import get_member
-from loyalty.members.sessions import Principal
-from resolvers.sign_in import SessionTokens, claim_challenge, finish_sign_in, issue_session
-from schema.auth import (
-    AccountLocked,
-    CompleteSignInResult,
-    RefreshSessionResult,
-    SessionEnded,
-    SignedIn,
-    SignedOut,
-    SignInInput,
-    SignInResult,
-    StepUpRequired,
-    TwoFactorRequired,
-    WrongCredentials,
+from loyalty.ports import RateLimiter
+from loyalty.rules import ProgrammeRules
+from resolvers.sign_in import (
+    SecondFactorNeeded,
+    SessionTokens,
+    TokenIssuer,
+    claim_challenge,
+    finish_sign_in,
+    issue_session,
 )
-from schema.context import Info
-from schema.errors import InputError, NotAuthenticated
-from schema.members import Member
+
+
+class ChallengeRefused(DomainError):
+    """The second-factor challenge has expired (CHALLENGE_INVALID) or was completed (CHALLENGE_USED)."""
+
+    code = "CHALLENGE_INVALID"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in member with their tokens and the session level they carry."""
+
+    member: models.Member
+    tokens: SessionTokens
+    level: SessionLevel
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _signed_in(session: SessionTokens, level: SessionLevel = SessionLevel.AUTHENTICATED) -> SignedIn:
-    member = await get_member(account_id=session.account_id)
-    return SignedIn(
-        member=Member.from_model(member),
-        access_token=session.access_token,
-        refresh_token=session.refresh_token,
-        expires_in=session.expires_in,
-        session_level=level,
-        bonus_miles_credited=session.bonus_miles,
+async def _session(tokens: SessionTokens, level: SessionLevel = SessionLevel.AUTHENTICATED) -> Session:
+    return Session(member=await get_member(account_id=tokens.account_id), tokens=tokens, level=level)
+
+
+async def sign_in(
+    *,
+    tokens: TokenIssuer,
+    rules: ProgrammeRules,
+    method: SignInMethod,
+    identifier: str,
+    secret: str,
+    platform: Platform,
+) -> Session | SecondFactorNeeded:
+    member = await check_credentials(
+        method=method, identifier=identifier, secret=secret, rules=rules, now=_now()
     )
-
-
-def second_factor_refusal(error: DomainError) -> AccountLocked | WrongCredentials | InputError:
-    """A refused code: locked (with when it unlocks), wrong or replayed, or not usable at all."""
-    if isinstance(error, totp.TwoFactorLocked):
-        return AccountLocked(code=error.code, message=error.message, unlocks_at=error.unlocks_at)
-    if isinstance(error, totp.TwoFactorInvalid | totp.TwoFactorCodeReused):
-        return WrongCredentials(code=error.code, message=error.message)
-    return InputError.from_domain(error)
-
-
-async def sign_in(info: Info, data: SignInInput) -> SignInResult:
-    context = info.context
-    try:
-        member = await check_credentials(
-            method=data.method,
-            identifier=data.identifier,
-            secret=data.secret,
-            rules=context.rules,
-            now=_now(),
-        )
-    except Locked as locked:
-        return AccountLocked(code=locked.code, message=locked.message, unlocks_at=locked.unlocks_at)
-    except InvalidCredentials as wrong:
-        return WrongCredentials(code=wrong.code, message=wrong.message)
-    except DomainError as error:
-        return InputError.from_domain(error)
     outcome = await finish_sign_in(
-        tokens=context.tokens,
-        rules=context.rules,
-        account_id=member.id,
-        method=data.method.value,
-        platform=data.platform,
-        now=_now(),
+        tokens=tokens, rules=rules, account_id=member.id, method=method.value, platform=platform, now=_now()
     )
     if isinstance(outcome, SessionTokens):
-        return await _signed_in(outcome)
-    return TwoFactorRequired(challenge=outcome.challenge, expires_in=outcome.expires_in)
+        return await _session(outcome)
+    return outcome
 
 
-async def complete_sign_in(info: Info, challenge: str, code: str) -> CompleteSignInResult:
-    context = info.context
-    pending = context.tokens.verify_challenge(challenge)
+async def complete_sign_in(
+    *,
+    tokens: TokenIssuer,
+    rules: ProgrammeRules,
+    limiter: RateLimiter,
+    totp_key: bytes,
+    challenge: str,
+    code: str,
+) -> Session:
+    pending = tokens.verify_challenge(challenge)
     if pending is None:
-        return SessionEnded(code="CHALLENGE_INVALID", message="The sign-in has expired: start again.")
-    try:
-        await totp.verify_second_factor(
-            account_id=pending.account_id,
-            code=code,
-            key=context.totp_key,
-            rules=context.rules.two_factor,
-            now=_now(),
-        )
-    except DomainError as error:
-        return second_factor_refusal(error)
-    if not await claim_challenge(
-        context.backends.rate_limiter, pending.challenge_id, context.tokens.challenge_ttl_s
-    ):
-        return SessionEnded(code="CHALLENGE_USED", message="This sign-in was completed already.")
+        raise ChallengeRefused("The sign-in has expired: start again.", code="CHALLENGE_INVALID")
+    await totp.verify_second_factor(
+        account_id=pending.account_id, code=code, key=totp_key, rules=rules.two_factor, now=_now()
+    )
+    if not await claim_challenge(limiter, pending.challenge_id, tokens.challenge_ttl_s):
+        raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
     session = await issue_session(
-        tokens=context.tokens,
-        rules=context.rules,
+        tokens=tokens,
+        rules=rules,
         account_id=pending.account_id,
         method=pending.method,
         platform=Platform(pending.platform),
         now=_now(),
     )
-    return await _signed_in(session)
+    return await _session(session)
 
 
-async def refresh_session(info: Info, refresh_token: str) -> RefreshSessionResult:
-    context = info.context
-    try:
-        issued = await sessions.rotate(token=refresh_token, rules=context.rules.sign_in, now=_now())
-    except sessions.RefreshRefused as refused:
-        return SessionEnded(code=refused.code, message=refused.message)
-    access = context.tokens.issue(account_id=issued.account_id, level=SessionLevel.IDENTIFIED)
-    session = SessionTokens(issued.account_id, access, issued.token, context.tokens.ttl_s, 0)
-    return await _signed_in(session, SessionLevel.IDENTIFIED)
+async def refresh_session(*, tokens: TokenIssuer, rules: ProgrammeRules, refresh_token: str) -> Session:
+    issued = await sessions.rotate(token=refresh_token, rules=rules.sign_in, now=_now())
+    access = tokens.issue(account_id=issued.account_id, level=SessionLevel.IDENTIFIED)
+    session = SessionTokens(issued.account_id, access, issued.token, tokens.ttl_s, 0)
+    return await _session(session, SessionLevel.IDENTIFIED)
 
 
-async def sign_out(info: Info, refresh_token: str) -> SignedOut:
-    return SignedOut(sessions_ended=await sessions.revoke_family_of(token=refresh_token, now=_now()))
+async def sign_out(*, refresh_token: str) -> int:
+    """How many sessions ended: the family of this refresh token."""
+    return await sessions.revoke_family_of(token=refresh_token, now=_now())
 
 
-def require_member(info: Info) -> Principal:
-    principal = info.context.principal
-    if principal is None:
-        raise NotAuthenticated()
-    return principal
-
-
-def step_up_needed(info: Info) -> StepUpRequired | None:
-    """None when the session is AUTHENTICATED; else the typed answer that asks for a fresh sign-in."""
-    if require_member(info).level is SessionLevel.AUTHENTICATED:
-        return None
-    return StepUpRequired(
-        message="Sign in again (with your second factor) to do this.",
-        required_level=SessionLevel.AUTHENTICATED,
-    )
-
-
-async def sign_out_everywhere(info: Info) -> SignedOut:
+async def sign_out_everywhere(*, account_id: int) -> int:
     """Allowed at IDENTIFIED: a member who fears a stolen session must be able to end it at once."""
-    principal = require_member(info)
-    return SignedOut(sessions_ended=await sessions.revoke_all(account_id=principal.account_id, now=_now()))
+    return await sessions.revoke_all(account_id=account_id, now=_now())

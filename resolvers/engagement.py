@@ -3,59 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from loyalty.engagement import challenges, quiz
 from loyalty.engagement.challenges import ChallengeView
 from loyalty.engagement.definitions import current_challenges
-from loyalty.engagement.models import QuizEntry
+from loyalty.engagement.models import Quiz, QuizEntry
 from loyalty.errors import DomainError
-from resolvers.auth import require_member
-from schema.context import Info
-from schema.engagement import (
-    Challenge,
-    ChallengeJoined,
-    EnterQuizResult,
-    JoinChallengeResult,
-    Quiz,
-    QuizEntered,
-)
-from schema.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuiz:
+    quiz: Quiz
+    entry: QuizEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuizEntered:
+    month: str
+    answer: int
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def member_challenges(*, account_id: int) -> list[Challenge]:
-    views = await challenges.challenges_for(account_id=account_id, today=_now().date())
-    return [Challenge.from_view(view) for view in views]
+async def member_challenges(*, account_id: int) -> list[ChallengeView]:
+    return await challenges.challenges_for(account_id=account_id, today=_now().date())
 
 
-async def join_challenge(info: Info, code: str) -> JoinChallengeResult:
-    principal = require_member(info)
-    try:
-        enrolment = await challenges.join_challenge(account_id=principal.account_id, code=code, now=_now())
-    except DomainError as error:
-        return InputError.from_domain(error)
+async def join_challenge(*, account_id: int, code: str) -> ChallengeView:
+    enrolment = await challenges.join_challenge(account_id=account_id, code=code, now=_now())
     definition = current_challenges().get(enrolment.challenge_code)
     assert definition is not None  # join checked it
-    return ChallengeJoined(challenge=Challenge.from_view(ChallengeView(definition, enrolment)))
+    return ChallengeView(definition, enrolment)
 
 
-async def member_quiz(*, account_id: int) -> Quiz | None:
+async def member_quiz(*, account_id: int) -> MemberQuiz | None:
     try:
         row = await quiz.quiz_for(quiz.month_of(_now()))
     except DomainError:
         return None
-    entry = await QuizEntry.get_or_none(quiz_id=row.id, account_id=account_id)
-    return Quiz.from_model(row, entry)
+    return MemberQuiz(quiz=row, entry=await QuizEntry.get_or_none(quiz_id=row.id, account_id=account_id))
 
 
-async def enter_quiz(info: Info, answer: int) -> EnterQuizResult:
-    principal = require_member(info)
+async def enter_quiz(*, account_id: int, answer: int) -> QuizEntered:
     now = _now()
-    try:
-        entry = await quiz.enter_quiz(account_id=principal.account_id, answer=answer, now=now)
-    except DomainError as error:
-        return InputError.from_domain(error)
+    entry = await quiz.enter_quiz(account_id=account_id, answer=answer, now=now)
     return QuizEntered(month=quiz.month_of(now), answer=entry.answer)

@@ -8,24 +8,8 @@ The hub lives in ``webhooks/``, which resolvers do not import; the gateway hands
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-from loyalty.errors import DomainError
-from schema.errors import InputError
-from schema.hub import (
-    AddPartnerEndpointInput,
-    InboxDelivery,
-    NewPartnerEndpoint,
-    OperationalEvent,
-    OutboundDelivery,
-    PartnerEndpoint,
-    Queued,
-)
-
-if TYPE_CHECKING:
-    from schema.context import Info
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,68 +111,15 @@ class HubAdmin(Protocol):
     async def operational_events(self, open_only: bool) -> list[OperationalEventView]: ...
 
 
-def hub_of(info: Info) -> HubAdmin:
-    hub = info.context.hub
+def hub_of(hub: HubAdmin | None) -> HubAdmin:
     if hub is None:  # pragma: no cover - the gateway always sets it
         raise RuntimeError("no partner hub in the GraphQL context")
     return hub
 
 
-async def endpoints(info: Info, partner_code: str | None) -> list[PartnerEndpoint]:
-    return [PartnerEndpoint.from_view(view) for view in await hub_of(info).endpoints(partner_code)]
-
-
-async def add_endpoint(info: Info, data: AddPartnerEndpointInput) -> NewPartnerEndpoint | InputError:
-    try:
-        created = await hub_of(info).add_endpoint(
-            partner_code=data.partner_code,
-            url=data.url,
-            event_types=data.event_types,
-            description=data.description,
-            rate_limit_per_s=data.rate_limit_per_s,
-        )
-    except DomainError as exc:
-        return InputError.from_domain(exc)
-    return NewPartnerEndpoint(endpoint=PartnerEndpoint.from_view(created.endpoint), secret=created.secret)
-
-
-async def set_endpoint_enabled(info: Info, endpoint_id: int, enabled: bool) -> PartnerEndpoint | InputError:
-    try:
-        return PartnerEndpoint.from_view(await hub_of(info).set_endpoint_enabled(endpoint_id, enabled))
-    except DomainError as exc:
-        return InputError.from_domain(exc)
-
-
-async def deliveries(
-    info: Info, endpoint_id: int | None, failed_only: bool, first: int
-) -> list[OutboundDelivery]:
-    views = await hub_of(info).deliveries(
-        endpoint_id=endpoint_id, failed_only=failed_only, limit=_bounded(first)
-    )
-    return [OutboundDelivery.from_view(view) for view in views]
-
-
-async def inbox(info: Info, *, unmatched: bool, first: int) -> list[InboxDelivery]:
-    return [
-        InboxDelivery.from_view(view)
-        for view in await hub_of(info).inbox(unmatched=unmatched, limit=_bounded(first))
-    ]
-
-
-async def queued(work: Awaitable[int]) -> Queued | InputError:
-    try:
-        return Queued(count=await work)
-    except DomainError as exc:
-        return InputError.from_domain(exc)
-
-
-async def operational_events(info: Info, include_acknowledged: bool) -> list[OperationalEvent]:
-    views = await hub_of(info).operational_events(open_only=not include_acknowledged)
-    return [OperationalEvent.from_view(view) for view in views]
-
-
 MAX_PAGE = 500
 
 
-def _bounded(first: int) -> int:
+def bounded(first: int) -> int:
+    """A page size the hub is asked for: 1 to ``MAX_PAGE``."""
     return max(1, min(first, MAX_PAGE))

@@ -1,13 +1,11 @@
-"""Per-request DataLoaders: one per access pattern, results aligned with their keys."""
+"""The batch functions behind the per-request DataLoaders (``schema.members.loaders``): one per access
+pattern, each answering a list aligned with its keys."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from functools import cached_property
-
-from strawberry.dataloader import DataLoader
 
 from loyalty.auth.models import LinkedIdentity, TotpFactor
 from loyalty.ledger.expiry import miles_expiring_for
@@ -16,22 +14,22 @@ from loyalty.ledger.service import member_balances_for
 from loyalty.members.models import CardState, Member, ServiceCard
 
 
-async def _members_by_id(keys: Sequence[int]) -> list[Member | None]:
+async def members_by_id(keys: Sequence[int]) -> list[Member | None]:
     found = {member.id: member for member in await Member.filter(id__in=list(keys))}
     return [found.get(key) for key in keys]
 
 
-async def _active_card_by_account(keys: Sequence[int]) -> list[ServiceCard | None]:
+async def active_card_by_account(keys: Sequence[int]) -> list[ServiceCard | None]:
     cards = await ServiceCard.filter(account_id__in=list(keys), state=CardState.ACTIVE)
     found = {card.account_id: card for card in cards}
     return [found.get(key) for key in keys]
 
 
-async def _balances_by_account(keys: Sequence[int]) -> list[dict[Currency, int]]:
+async def balances_by_account(keys: Sequence[int]) -> list[dict[Currency, int]]:
     return await member_balances_for(account_ids=keys, year=dt.datetime.now(dt.UTC).year)
 
 
-async def _two_factor_by_account(keys: Sequence[int]) -> list[bool]:
+async def two_factor_by_account(keys: Sequence[int]) -> list[bool]:
     factors = await TotpFactor.filter(account_id__in=list(keys), confirmed_at__isnull=False).only(
         "account_id"
     )
@@ -39,40 +37,12 @@ async def _two_factor_by_account(keys: Sequence[int]) -> list[bool]:
     return [key in confirmed for key in keys]
 
 
-async def _identities_by_account(keys: Sequence[int]) -> list[list[LinkedIdentity]]:
+async def identities_by_account(keys: Sequence[int]) -> list[list[LinkedIdentity]]:
     grouped: dict[int, list[LinkedIdentity]] = defaultdict(list)
     for identity in await LinkedIdentity.filter(account_id__in=list(keys)).order_by("linked_at"):
         grouped[identity.account_id].append(identity)
     return [grouped[key] for key in keys]
 
 
-async def _miles_expiring_by_account(keys: Sequence[int]) -> list[list[tuple[dt.date, int]]]:
+async def miles_expiring_by_account(keys: Sequence[int]) -> list[list[tuple[dt.date, int]]]:
     return await miles_expiring_for(account_ids=list(keys), today=dt.datetime.now(dt.UTC).date())
-
-
-class Loaders:
-    """Each made at its first use in the request: most requests need none or one of them."""
-
-    @cached_property
-    def member_by_id(self) -> DataLoader[int, Member | None]:
-        return DataLoader(load_fn=_members_by_id)
-
-    @cached_property
-    def active_card_by_account(self) -> DataLoader[int, ServiceCard | None]:
-        return DataLoader(load_fn=_active_card_by_account)
-
-    @cached_property
-    def balances_by_account(self) -> DataLoader[int, dict[Currency, int]]:
-        return DataLoader(load_fn=_balances_by_account)
-
-    @cached_property
-    def two_factor_by_account(self) -> DataLoader[int, bool]:
-        return DataLoader(load_fn=_two_factor_by_account)
-
-    @cached_property
-    def identities_by_account(self) -> DataLoader[int, list[LinkedIdentity]]:
-        return DataLoader(load_fn=_identities_by_account)
-
-    @cached_property
-    def miles_expiring_by_account(self) -> DataLoader[int, list[tuple[dt.date, int]]]:
-        return DataLoader(load_fn=_miles_expiring_by_account)

@@ -1,125 +1,210 @@
-"""Partner-registry resolvers (admin only: the fields carry the IsOperator permission)."""
+"""Partner-registry resolvers (admin only: the fields carry the IsOperator permission), the partners a
+receipt can be sent to, and the earning chart partners' data files hold.
+
+The registry lives in ``partners/``, which resolvers do not import; the gateway hands an implementation of
+``PartnerDirectory`` to the GraphQL context (``gateway.partner_directory``), and these views are all the
+schema sees. The enums mirror ``partners.models`` value for value (``tests/schema/test_partners_admin.py``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
-from loyalty.errors import DomainError
-from partners import service, signing
-from partners.models import Partner as PartnerRow
-from partners.models import PartnerCapability, PartnerState
-from partners.secret_box import SecretBox
-from schema.context import Info
-from schema.errors import InputError
-from schema.partners import (
-    AddPartnerInput,
-    NewSigningSecret,
-    NewSigningSecretResult,
-    Partner,
-    PartnerResult,
-    SigningKey,
-    SigningKeyKind,
-    SigningKeyResult,
-    UpdatePartnerInput,
-)
+from loyalty.earning.chart import EarningChart
+from loyalty.errors import DomainError, NotFound
 
 
-def _box(info: Info) -> SecretBox:
-    box = info.context.partner_box
-    if box is None:  # pragma: no cover - the gateway always sets it
-        raise RuntimeError("no partner secret box in the GraphQL context")
-    return box
+class PartnerKind(StrEnum):
+    AIRLINE = "airline"
+    SHOP = "shop"
+    BANK = "bank"
+    HOTEL = "hotel"
+    RAIL = "rail"
+    CAR_RENTAL = "car_rental"
+    LOUNGE = "lounge"
+    OTHER = "other"
 
 
-async def _partner(row: PartnerRow) -> Partner:
-    keys = await signing.signing_material_for([row.id])
-    return Partner.from_model(row, keys[row.id])
+class PartnerState(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
 
 
-async def partners() -> list[Partner]:
-    rows = await service.list_partners()
-    keys = await signing.signing_material_for([row.id for row in rows])
-    return [Partner.from_model(row, keys[row.id]) for row in rows]
+class PartnerCapability(StrEnum):
+    ACCRUAL = "accrual"
+    FLOWN_DATA = "flown_data"
+    PHOTO_CREDIT = "photo_credit"
+    LOUNGE_CHECKS = "lounge_checks"
+    CARD_PROTECTION = "card_protection"
 
 
-async def partner(code: str) -> Partner | None:
+class SigningKeyKind(StrEnum):
+    SECRET = "secret"  # noqa: S105 - a kind of key, not a secret
+    PUBLIC_KEY = "public_key"
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyView:
+    """One secret or public key as operators see it (never the secret itself)."""
+
+    id: int
+    kind: SigningKeyKind
+    fingerprint: str
+    label: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    usable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerView:
+    code: str
+    name: str
+    kind: PartnerKind
+    state: PartnerState
+    capabilities: tuple[PartnerCapability, ...]
+    earning_config: str
+    created_at: dt.datetime
+    signing_keys: tuple[SigningKeyView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerName:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSecret:
+    """A signing secret just made: its id and the secret in plain text (shown once)."""
+
+    id: int
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewSigningSecret:
+    partner: PartnerView
+    signing_secret: str
+    signing_key: SigningKeyView
+
+
+class PartnerDirectory(Protocol):
+    """What the GraphQL operations need of the partner registry; errors are ``DomainError``s."""
+
+    def earning_chart(self) -> EarningChart: ...
+
+    async def partners_with(self, capability: PartnerCapability) -> list[PartnerName]: ...
+
+    async def list_partners(self) -> list[PartnerView]: ...
+
+    async def get_partner(self, code: str) -> PartnerView: ...
+
+    async def add_partner(
+        self,
+        *,
+        code: str,
+        name: str,
+        kind: PartnerKind,
+        capabilities: set[PartnerCapability] | None,
+        earning_config: str,
+    ) -> CreatedSecret: ...
+
+    async def update_partner(
+        self,
+        *,
+        code: str,
+        name: str | None,
+        capabilities: set[PartnerCapability] | None,
+        earning_config: str | None,
+    ) -> PartnerView: ...
+
+    async def set_partner_state(self, *, code: str, state: PartnerState) -> PartnerView: ...
+
+    async def add_signing_secret(self, *, code: str, label: str) -> CreatedSecret: ...
+
+    async def add_public_key(self, *, code: str, public_key: str, label: str) -> SigningKeyView: ...
+
+    async def retire_signing_key(
+        self, *, code: str, kind: SigningKeyKind, key_id: int, at: dt.datetime | None, force: bool
+    ) -> SigningKeyView: ...
+
+
+def directory_of(directory: PartnerDirectory | None) -> PartnerDirectory:
+    if directory is None:  # pragma: no cover - the gateway always sets it
+        raise RuntimeError("no partner directory in the GraphQL context")
+    return directory
+
+
+async def partner(directory: PartnerDirectory, code: str) -> PartnerView | None:
     try:
-        return await _partner(await service.get_partner(code))
+        return await directory.get_partner(code)
     except DomainError:
         return None
 
 
-async def add_partner(info: Info, data: AddPartnerInput) -> NewSigningSecretResult:
-    try:
-        created = await service.add_partner(
-            code=data.code,
-            name=data.name,
-            kind=data.kind,
-            box=_box(info),
-            capabilities=None if data.capabilities is None else set(data.capabilities),
-            earning_config=data.earning_config,
-        )
-        return await _new_secret(created.code, created.secret_id, created.signing_secret)
-    except DomainError as error:
-        return InputError.from_domain(error)
-
-
-async def _new_secret(code: str, secret_id: int, secret: str) -> NewSigningSecret:
-    shown = await _partner(await service.get_partner(code))
+async def _shown(directory: PartnerDirectory, code: str, created: CreatedSecret) -> NewSigningSecret:
+    shown = await directory.get_partner(code)
     key = next(
-        item
-        for item in shown.signing_keys
-        if item.id == str(secret_id) and item.kind is SigningKeyKind.SECRET
+        item for item in shown.signing_keys if item.id == created.id and item.kind is SigningKeyKind.SECRET
     )
-    return NewSigningSecret(partner=shown, signing_secret=secret, signing_key=key)
+    return NewSigningSecret(partner=shown, signing_secret=created.secret, signing_key=key)
 
 
-async def update_partner(code: str, data: UpdatePartnerInput) -> PartnerResult:
-    capabilities: set[PartnerCapability] | None = (
-        None if data.capabilities is None else set(data.capabilities)
+async def add_partner(
+    directory: PartnerDirectory,
+    *,
+    code: str,
+    name: str,
+    kind: PartnerKind,
+    capabilities: list[PartnerCapability] | None,
+    earning_config: str,
+) -> NewSigningSecret:
+    created = await directory.add_partner(
+        code=code,
+        name=name,
+        kind=kind,
+        capabilities=None if capabilities is None else set(capabilities),
+        earning_config=earning_config,
     )
-    try:
-        row = await service.update_partner(
-            code=code, name=data.name, capabilities=capabilities, earning_config=data.earning_config
-        )
-    except DomainError as error:
-        return InputError.from_domain(error)
-    return await _partner(row)
+    return await _shown(directory, code, created)
 
 
-async def set_partner_state(code: str, state: PartnerState) -> PartnerResult:
-    try:
-        return await _partner(await service.set_partner_state(code=code, state=state))
-    except DomainError as error:
-        return InputError.from_domain(error)
+async def update_partner(
+    directory: PartnerDirectory,
+    *,
+    code: str,
+    name: str | None,
+    capabilities: list[PartnerCapability] | None,
+    earning_config: str | None,
+) -> PartnerView:
+    return await directory.update_partner(
+        code=code,
+        name=name,
+        capabilities=None if capabilities is None else set(capabilities),
+        earning_config=earning_config,
+    )
 
 
-async def add_signing_secret(info: Info, code: str, label: str) -> NewSigningSecretResult:
-    try:
-        created = await signing.add_secret(code=code, box=_box(info), label=label)
-        return await _new_secret(code, created.id, created.secret)
-    except DomainError as error:
-        return InputError.from_domain(error)
-
-
-async def add_public_key(code: str, public_key: str, label: str) -> SigningKeyResult:
-    try:
-        return SigningKey.from_domain(
-            await signing.add_public_key(code=code, public_key=public_key, label=label)
-        )
-    except DomainError as error:
-        return InputError.from_domain(error)
+async def add_signing_secret(directory: PartnerDirectory, *, code: str, label: str) -> NewSigningSecret:
+    return await _shown(directory, code, await directory.add_signing_secret(code=code, label=label))
 
 
 async def retire_signing_key(
-    code: str, kind: SigningKeyKind, key_id: str, expires_at: dt.datetime | None, force: bool
-) -> SigningKeyResult:
+    directory: PartnerDirectory,
+    *,
+    code: str,
+    kind: SigningKeyKind,
+    key_id: str,
+    expires_at: dt.datetime | None,
+    force: bool,
+) -> SigningKeyView:
     if not key_id.isdigit():
-        return InputError(code="SIGNING_KEY_NOT_FOUND", field="id", message="No such signing key.")
-    try:
-        retired = await signing.retire(
-            code=code, kind=kind.value, material_id=int(key_id), at=expires_at, force=force
-        )
-    except DomainError as error:
-        return InputError.from_domain(error)
-    return SigningKey.from_domain(retired)
+        raise NotFound("No such signing key.", field="id", code="SIGNING_KEY_NOT_FOUND")
+    return await directory.retire_signing_key(
+        code=code, kind=kind, key_id=int(key_id), at=expires_at, force=force
+    )

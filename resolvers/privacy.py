@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from collections.abc import Sequence
+from typing import Any
 
-from strawberry.scalars import JSON
-
-from loyalty.errors import DomainError
+from loyalty.notices.models import SecurityNotice
 from loyalty.notices.service import current_notices
 from loyalty.privacy.service import export_personal_data
-from resolvers.auth import require_member, step_up_needed
-from schema.context import Info
-from schema.errors import InputError
-from schema.privacy import ExportMyDataResult, PersonalDataExport, SecurityNotice
+from loyalty.privacy.sources import PersonalDataSource
 
 
-async def export_my_data(info: Info) -> ExportMyDataResult:
-    principal = require_member(info)
-    if (step_up := step_up_needed(info)) is not None:
-        return step_up
-    try:
-        document = await export_personal_data(
-            account_id=principal.account_id,
-            sources=info.context.privacy_sources,
-            actor=f"member:{principal.account_id}",
-            now=dt.datetime.now(dt.UTC),
-        )
-    except DomainError as error:
-        return InputError.from_domain(error)
-    return PersonalDataExport(document=cast(JSON, document))
+async def export_my_data(*, account_id: int, sources: Sequence[PersonalDataSource]) -> dict[str, Any]:
+    return await export_personal_data(
+        account_id=account_id,
+        sources=sources,
+        actor=f"member:{account_id}",
+        now=dt.datetime.now(dt.UTC),
+    )
 
 
 async def security_notices(language: str) -> list[SecurityNotice]:
-    rows = await current_notices(language=language, now=dt.datetime.now(dt.UTC))
-    return [SecurityNotice.from_model(row) for row in rows]
+    return await current_notices(language=language, now=dt.datetime.now(dt.UTC))

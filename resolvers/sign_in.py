@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from loyalty.auth import totp
 from loyalty.auth.signin import Platform, grant_session
 from loyalty.members.models import SessionLevel
+from loyalty.members.sessions import Challenge
 from loyalty.ports import RateLimiter
 from loyalty.rules import ProgrammeRules
-from schema.context import TokenIssuer
+
+
+class TokenIssuer(Protocol):
+    """What resolvers need of the gateway's token service (``gateway.tokens.TokenService``)."""
+
+    ttl_s: int
+    challenge_ttl_s: int
+
+    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str: ...
+
+    def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str: ...
+
+    def verify_challenge(self, token: str) -> Challenge | None: ...
 
 
 @dataclass(frozen=True, slots=True)

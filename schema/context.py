@@ -1,37 +1,23 @@
-"""The typed per-request context every resolver receives."""
+"""The typed per-request context every schema resolver receives."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from strawberry.types import Info as StrawberryInfo
 
-from loyalty.members.models import SessionLevel
+from schema.members.loaders import EntityLoaders, Loaders
 
 if TYPE_CHECKING:
-    from loyalty.members.sessions import Challenge, Principal
+    from loyalty.members.sessions import Principal
     from loyalty.operators import Operator
     from loyalty.ports import Backends
     from loyalty.privacy.sources import PersonalDataSource
     from loyalty.rules import ProgrammeRules
-    from partners.secret_box import SecretBox
-    from resolvers.entities import EntityLoaders
     from resolvers.hub import HubAdmin
-    from resolvers.loaders import Loaders
-
-
-class TokenIssuer(Protocol):
-    """What resolvers need of the gateway's token service (``gateway.tokens.TokenService``)."""
-
-    ttl_s: int
-    challenge_ttl_s: int
-
-    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str: ...
-
-    def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str: ...
-
-    def verify_challenge(self, token: str) -> Challenge | None: ...
+    from resolvers.partners import PartnerDirectory
+    from resolvers.sign_in import TokenIssuer
 
 
 FEDERATION_ROUTER_STATE = "federation_router"
@@ -48,13 +34,13 @@ class Context:
     principal: Principal | None = None
     operator: Operator | None = None
     """Set for an operator token (admin operations); never at the same time as ``principal``."""
-    partner_box: SecretBox | None = None
-    """Encrypts partners' signing secrets (admin operations create them)."""
     connection_params: dict[str, Any] | None = None
     totp_key: bytes = b""
     privacy_sources: list[PersonalDataSource] = field(default_factory=list)
     hub: HubAdmin | None = None
     """The partner webhook hub for admin operations (``gateway.hub_admin``)."""
+    partners: PartnerDirectory | None = None
+    """The partner registry and its earning chart (``gateway.partner_directory``)."""
     extras: dict[str, Any] = field(default_factory=dict)
     response: Any = None
     """The HTTP sub-response (status and headers the answer will carry); None on a WebSocket."""
@@ -64,8 +50,6 @@ class Context:
     def entity_loaders(self) -> EntityLoaders:
         """The federation entity DataLoaders, made on the first entity reference of the request."""
         if self._entity_loaders is None:
-            from resolvers.entities import EntityLoaders  # resolvers.entities imports this module
-
             self._entity_loaders = EntityLoaders()
         return self._entity_loaders
 

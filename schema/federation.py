@@ -1,10 +1,11 @@
 """The Federation 2 subgraph fields, ``_service`` and ``_entities``, closed to everyone but the router.
 
-Strawberry's federation schema adds both fields open to anyone; ``schema.root.Query`` defines them itself
+Strawberry's federation schema adds both fields open to anyone; ``FederationQueries`` defines them itself
 (the schema then keeps ours) so they carry ``IsFederationRouter``: the request must come from the
 federation router (its shared secret, ``MILESGATE_FEDERATION_ROUTER_SECRET``, in the
 ``Milesgate-Router-Secret`` header) or carry an operator token. Entity references are then resolved for
-the member whose bearer token the router forwards, and for no one else (``resolvers.entities``).
+the member whose bearer token the router forwards, and for no one else (``resolvers.entities``, and
+``resolve_reference`` on ``Member`` and ``ServiceCard``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.permission import BasePermission
 from strawberry.printer import print_schema
 
+from schema.cards.types import ServiceCard
 from schema.context import Info
-from schema.members import Member, ServiceCard
+from schema.members.types import Member
 
 ROUTER_SECRET_HEADER = "milesgate-router-secret"  # noqa: S105 - a header name, not a secret
 ENTITY_TYPES = frozenset({"Member", "ServiceCard"})
@@ -47,19 +49,38 @@ class FederationService:
     sdl: str = strawberry.field(description="The schema in SDL, with its federation directives.")
 
 
-def service(info: Info) -> FederationService:
-    return FederationService(sdl=print_schema(info.schema))
+@strawberry.type
+class FederationQueries:
+    @strawberry.field(
+        name="_service",
+        description="Federation router only: this subgraph's SDL for composition.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_service(self, info: Info) -> FederationService:
+        return FederationService(sdl=print_schema(info.schema))
 
-
-def entities(info: Info, representations: list[FederationAny]) -> list[Entity | None]:
-    """The referenced members and cards, in the order asked; each one null with an error unless it is
-    the signed-in member's. Every reference of a type is looked up in one query (a DataLoader)."""
-    for representation in representations:
-        if not isinstance(representation, dict) or representation.get("__typename") not in ENTITY_TYPES:
-            raise GraphQLError(
-                "Each representation is an object with __typename Member or ServiceCard.",
-                extensions={"code": "REPRESENTATION_INVALID"},
-            )
-    schema = cast(FederationSchema, info.schema)
-    resolved: list[Awaitable[Entity] | Exception] = schema.entities_resolver(info, representations)  # type: ignore[assignment]
-    return cast(list[Entity | None], resolved)
+    @strawberry.field(
+        name="_entities",
+        description="Federation router only: members (key accountNumber) and service cards (key number) "
+        "other subgraphs reference, each resolved only for the member whose token the router forwards.",
+        permission_classes=[IsFederationRouter],
+    )
+    def federation_entities(
+        self,
+        info: Info,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(description="The references: __typename and the key fields."),
+        ],
+    ) -> list[Entity | None]:
+        """The referenced members and cards, in the order asked; each one null with an error unless it is
+        the signed-in member's. Every reference of a type is looked up in one query (a DataLoader)."""
+        for representation in representations:
+            if not isinstance(representation, dict) or representation.get("__typename") not in ENTITY_TYPES:
+                raise GraphQLError(
+                    "Each representation is an object with __typename Member or ServiceCard.",
+                    extensions={"code": "REPRESENTATION_INVALID"},
+                )
+        schema = cast(FederationSchema, info.schema)
+        resolved: list[Awaitable[Entity] | Exception] = schema.entities_resolver(info, representations)  # type: ignore[assignment]
+        return cast(list[Entity | None], resolved)

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = {"strawberry", "starlette", "redis", "uvicorn", "typer", "rich", "httpx2", "graphql"}
 FORBIDDEN: dict[str, set[str]] = {
     "loyalty": FRAMEWORKS | {"gateway", "schema", "resolvers", "webhooks", "partners"},
-    "resolvers": {"gateway", "starlette", "redis", "webhooks"},
-    "schema": {"gateway", "starlette", "redis", "webhooks"},
+    "resolvers": {"gateway", "schema", "strawberry", "starlette", "redis", "webhooks", "partners"},
+    "schema": {"gateway", "starlette", "redis", "webhooks", "partners"},
     "partners": {"gateway", "schema", "resolvers", "webhooks", "strawberry", "starlette"},
     "webhooks": {"gateway", "schema", "resolvers", "strawberry", "starlette"},
 }

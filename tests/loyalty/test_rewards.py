@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any, cast
 
 import pytest
-import strawberry
 from strawberry.federation import Schema
 
 from gateway.settings import Settings
@@ -41,8 +40,10 @@ from loyalty.rewards.catalogue import (
 from loyalty.rewards.models import Redemption, RedemptionState, RewardGoal
 from loyalty.rules import RedemptionRules, current_rules
 from resolvers import rewards as reward_resolvers
-from schema.context import Context, Info
-from schema.rewards import CancelRedemptionResult, RedeemResult, Reward, SetRewardGoalResult
+from schema.context import Context
+from schema.rewards.mutations import RewardMutations
+from schema.rewards.queries import RewardQueries
+from schema.rewards.types import RewardGoalProgress
 from tests.factories import make_member
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
@@ -249,35 +250,14 @@ async def test_reward_goal_shows_progress_and_missing_miles(db: Settings) -> Non
         await service.set_reward_goal(account_id=member.id, reward_code="NOPE", now=NOW)
 
     shown = await reward_resolvers.member_reward_goal(account_id=member.id)
-    assert shown is not None and (shown.missing, shown.percent()) == (0, 100)
+    assert shown is not None
+    assert (shown.missing, RewardGoalProgress.from_domain(shown).percent()) == (0, 100)
 
 
 # --- GraphQL: the step-up rule and typed results ---------------------------------------------------
 
 
-@strawberry.type(description="Test query.")
-class _Query:
-    @strawberry.field(description="The catalogue.")  # type: ignore[untyped-decorator]  # strawberry's plugin types it
-    def rewards(self) -> list[Reward]:
-        return reward_resolvers.rewards()
-
-
-@strawberry.type(description="Test mutations: the ones resolvers/rewards.py serves.")
-class _Mutation:
-    @strawberry.mutation(description="Redeem.")  # type: ignore[untyped-decorator]  # strawberry's plugin types it
-    async def redeem(self, info: Info, reward_code: str, request_id: str) -> RedeemResult:
-        return await reward_resolvers.redeem(info, reward_code, request_id)
-
-    @strawberry.mutation(description="Cancel.")  # type: ignore[untyped-decorator]  # strawberry's plugin types it
-    async def cancel_redemption(self, info: Info, id: strawberry.ID) -> CancelRedemptionResult:
-        return await reward_resolvers.cancel_redemption(info, str(id))
-
-    @strawberry.mutation(description="Goal.")  # type: ignore[untyped-decorator]  # strawberry's plugin types it
-    async def set_reward_goal(self, info: Info, reward_code: str) -> SetRewardGoalResult:
-        return await reward_resolvers.set_reward_goal(info, reward_code)
-
-
-SCHEMA = Schema(query=_Query, mutation=_Mutation)
+SCHEMA = Schema(query=RewardQueries, mutation=RewardMutations)
 REDEEM = """
 mutation R($code: String!, $req: String!) {
   redeem(rewardCode: $code, requestId: $req) {

@@ -20,8 +20,8 @@ from loyalty.errors import DomainError
 from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.statement import StatementPage, decode_cursor, encode_cursor, statement_page
 from loyalty.rules import current_rules
-from resolvers.statement import member_statement
-from schema.statement import StatementConnection
+from schema.ledger.statement import statement_connection
+from schema.ledger.types import StatementConnection
 from tests.factories import make_member
 
 MILES = Currency.AWARD_MILES
@@ -313,7 +313,7 @@ async def test_an_unfiltered_page_reads_what_the_filtered_path_reads(db: Setting
     assert list(unfiltered[0].items[1].amounts) in ([MILES, Currency.POINTS], [MILES])
 
 
-# GraphQL: until ``Member.statement`` is pasted into schema/members.py, a tiny schema exposes the resolver.
+# GraphQL: a tiny schema exposes the statement field's page (``schema.ledger.statement``) on its own.
 
 
 @dataclass
@@ -334,7 +334,7 @@ class StatementQuery:
         from_date: dt.date | None = None,
         to_date: dt.date | None = None,
     ) -> StatementConnection:
-        return await member_statement(
+        return await statement_connection(
             account_id=info.context.account_id,
             first=first,
             after=after,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from starlette.applications import Starlette
 
 from gateway.operators import AUDIENCE, OperatorTokens
 from gateway.tokens import derive_key
+from partners import models as partner_models
 from partners.models import Partner, PartnerCapability, PartnerSecret, PartnerState
+from resolvers import partners as resolver_partners
 from tests.factories import TEST_SECRET, enrolled_member, gql, make_member, make_partner
 from tests.support import signed_delivery
 
@@ -280,3 +283,15 @@ async def test_public_key_through_graphql(client: AsyncClient, operator_token: s
         "code": "PUBLIC_KEY_INVALID",
         "field": "publicKey",
     }
+
+
+@pytest.mark.parametrize(
+    ("mirror", "original"),
+    [
+        (resolver_partners.PartnerKind, partner_models.PartnerKind),
+        (resolver_partners.PartnerState, partner_models.PartnerState),
+        (resolver_partners.PartnerCapability, partner_models.PartnerCapability),
+    ],
+)
+def test_the_schema_partner_enums_mirror_the_registry(mirror: type[StrEnum], original: type[StrEnum]) -> None:
+    assert [(item.name, item.value) for item in mirror] == [(item.name, item.value) for item in original]

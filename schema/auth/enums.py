@@ -1,0 +1,21 @@
+"""The sign-in enums as GraphQL sees them (the domain's own classes, which keeps loyalty/ free of Strawberry)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from loyalty.auth.credentials import SignInMethod
+from loyalty.auth.signin import Platform
+from loyalty.members.models import SessionLevel
+
+__all__ = ["Platform", "SessionLevel", "SignInMethod"]
+
+strawberry.enum(SessionLevel, description="How freshly the member proved who they are.")
+strawberry.enum(
+    SignInMethod,
+    description="What identifies the member: service card number (with PIN), user ID or e-mail (with password). "
+    "TRAVEL_ID sign-in goes through /auth/travel-id/login.",
+)
+strawberry.enum(
+    Platform, description="The client: the first sign-in from an app (IOS, ANDROID) earns a bonus."
+)

@@ -1,0 +1,85 @@
+"""The inputs and results of the member's own changes: enrolment and profile (PIN, password, user ID,
+language; each of the latter needs an AUTHENTICATED session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from loyalty.members import service
+from schema.errors import InputError, StepUpRequired
+from schema.members.types import Member
+
+
+@strawberry.input(description="What a new member tells us. Children are members too (from age 2).")
+class EnrolMemberInput:
+    given_name: str = strawberry.field(description="As on the passport.")
+    family_name: str = strawberry.field(description="As on the passport.")
+    email: str = strawberry.field(description="Unique per member; used for e-mail sign-in and resets.")
+    date_of_birth: dt.date = strawberry.field(description="ISO date; members are at least 2 years old.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
+    pin: str = strawberry.field(description="6 digits; not repeated, consecutive or the date of birth.")
+    language: str = strawberry.field(default="en", description="Language of messages (default en).")
+    advertising_consent: bool = strawberry.field(
+        default=False, description="Without it a base member's card number starts with 9999, with it 9920."
+    )
+    user_id: str | None = strawberry.field(
+        default=None, description="Optional: sign in with it and a password."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="Optional: at least 10 characters; for user ID or e-mail sign-in."
+    )
+
+    def to_domain(self) -> service.Enrolment:
+        return service.Enrolment(
+            given_name=self.given_name,
+            family_name=self.family_name,
+            email=self.email,
+            date_of_birth=self.date_of_birth,
+            country=self.country,
+            pin=self.pin,
+            language=self.language,
+            advertising_consent=self.advertising_consent,
+            user_id=self.user_id,
+            password=self.password,
+        )
+
+
+@strawberry.type(description="A member was enrolled and is signed in.")
+class EnrolMemberSuccess:
+    member: Member = strawberry.field(description="The new member.")
+    service_card_number: str = strawberry.field(
+        description="The first 15-digit service card number (prefix, body, Luhn digit)."
+    )
+    account_number: str = strawberry.field(description="The 9-digit account number; it never changes.")
+    access_token: str = strawberry.field(description="Bearer token for the Authorization header.")
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+
+
+EnrolMemberResult = Annotated[EnrolMemberSuccess | InputError, strawberry.union("EnrolMemberResult")]
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateProfileInput:
+    language: str | None = strawberry.field(default=None, description="Language of messages: en, de, fr, …")
+    user_id: str | None = strawberry.field(default=None, description="A new user ID for password sign-in.")
+
+
+@strawberry.type(description="The profile after the change.")
+class ProfileUpdated:
+    member: Member = strawberry.field(description="The member after the change.")
+
+
+@strawberry.type(description="The new secret is set; the service card number and account number stay.")
+class SecretChanged:
+    changed: bool = strawberry.field(default=True, description="Always true.")
+
+
+UpdateProfileResult = Annotated[
+    ProfileUpdated | StepUpRequired | InputError, strawberry.union("UpdateProfileResult")
+]
+ChangeSecretResult = Annotated[
+    SecretChanged | StepUpRequired | InputError, strawberry.union("ChangeSecretResult")
+]
