@@ -12,7 +12,7 @@ from strawberry.http import GraphQLRequestData
 from typer.testing import CliRunner
 
 from gateway.backends.memory import MemoryCache
-from gateway.cli_persisted import persisted_queries_app
+from gateway.cli.persisted import persisted_queries_app
 from gateway.persisted_queries import (
     PersistedQueries,
     PersistedQueryError,

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from gateway.cli_status import status_app
+from gateway.cli.status import status_app
 from loyalty.ledger.models import Currency, YearCounter
 from loyalty.ledger.service import post
 from loyalty.members.models import Member, Tier

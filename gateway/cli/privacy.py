@@ -1,6 +1,6 @@
 """``milesgate privacy`` (export, erase, audit) and ``milesgate notices`` (publish, list, withdraw).
 
-Wired into the main CLI in ``gateway/cli.py``. Every export, erasure, publication and withdrawal is
+Wired into the main CLI in ``gateway/cli/__init__.py``. Every export, erasure, publication and withdrawal is
 written to the audit log with the operator's name.
 """
 
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli_support import Operator, run_or_exit
+from gateway.cli.support import Operator, run_or_exit
 from gateway.privacy import personal_data_sources
 from loyalty.errors import NotFound
 from loyalty.members.models import Member

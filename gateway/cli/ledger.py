@@ -1,8 +1,7 @@
 """``milesgate ledger verify`` and ``milesgate expire``: the operators' checks and runs on the ledger.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(ledger_app, name="ledger")`` and
-``app.command("expire")(expire_command)``. The helpers of that module are imported when a command
-runs, since it imports this one.
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(ledger_app, name="ledger")`` and
+``app.command("expire")(expire_command)``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gateway.cli.support import cli_settings, run_with_db
 from loyalty.ledger.expiry import ExpiryReport, count_due, expire_due
 from loyalty.ledger.verify import VerifyReport, member_count, verify_ledger
 from loyalty.notifications.events import warn_expiring, warning_quarter_end
@@ -29,14 +29,13 @@ def verify_command(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Members per page.")] = 500,
 ) -> None:
     """Recompute every balance from its entries, check lots and the per-currency zero sum (exit 1 on drift)."""
-    from gateway.cli import _settings, run_with_db
 
     async def work() -> VerifyReport:
         with Progress(console=console) as progress:
             task = progress.add_task("verifying members", total=await member_count())
             return await verify_ledger(batch=batch, progress=lambda n: progress.advance(task, n))
 
-    report = run_with_db(_settings(), work)
+    report = run_with_db(cli_settings(), work)
     if report.clean:
         console.print(
             f"ledger clean: {report.members} members, every balance equals its entries", style="green"
@@ -67,8 +66,6 @@ def expire_command(
     ],
 ) -> None:
     """Expire the award miles that are due (idempotent: a second run expires nothing more)."""
-    from gateway.cli import _settings, run_with_db
-
     day = as_of.date()
     rules = current_rules()
 
@@ -84,7 +81,7 @@ def expire_command(
                 progress=lambda n: progress.advance(task, n),
             )
 
-    report = run_with_db(_settings(), work)
+    report = run_with_db(cli_settings(), work)
     console.print(
         f"expired {report.miles_expired} miles in {report.lots_expired} lots of {report.members} members "
         f"({report.lots_protected} protected lots kept)"
@@ -98,8 +95,6 @@ def warn_expiring_command(
 ) -> None:
     """Warn members whose miles expire at the coming quarter end (the newsletter's notice, DOMAIN.md 5):
     from ``warning_months`` before it, once per member and quarter, by the channels they consented to."""
-    from gateway.cli import _settings, run_with_db
-
     day = as_of.date()
     rules = current_rules()
     end = warning_quarter_end(day, rules.expiry.warning_months)
@@ -114,5 +109,5 @@ def warn_expiring_command(
         with console.status(f"warning about miles expiring on {end.isoformat()}"):
             return await warn_expiring(as_of=day, warning_months=rules.expiry.warning_months)
 
-    sent = run_with_db(_settings(), work)
+    sent = run_with_db(cli_settings(), work)
     console.print(f"{sent} expiry warnings queued for {end.isoformat()}")

@@ -1,6 +1,6 @@
 """``milesgate offers add|list``: partner offers, loaded from a TOML file of ``[[offers]]``.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(offers_app, name="offers")``.
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(offers_app, name="offers")``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from gateway.cli_support import aware_moment
+from gateway.cli.support import aware_moment, cli_settings, run_with_db
 from loyalty.errors import DomainError
 from loyalty.offers.models import Offer, OfferKind
 from loyalty.offers.service import add_offer
@@ -29,8 +29,6 @@ def add_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")],
 ) -> None:
     """Add every offer of the file (code, partner, kind, title, starts_at, ends_at, targeting, bonus_miles)."""
-    from gateway.cli import _settings, run_with_db
-
     with file.open("rb") as handle:
         rows = tomllib.load(handle).get("offers", [])
 
@@ -53,7 +51,7 @@ def add_command(
         return len(rows)
 
     try:
-        added = run_with_db(_settings(), work)
+        added = run_with_db(cli_settings(), work)
     except (DomainError, KeyError, ValueError) as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -63,13 +61,12 @@ def add_command(
 @offers_app.command("list")
 def list_command() -> None:
     """Every offer, newest first."""
-    from gateway.cli import _settings, run_with_db
 
     async def work() -> list[Offer]:
         return await Offer.all().order_by("-starts_at", "-id")
 
     table = Table("code", "partner", "kind", "title", "from", "until", "bonus", title="offers")
-    for offer in run_with_db(_settings(), work):
+    for offer in run_with_db(cli_settings(), work):
         table.add_row(
             offer.code,
             offer.partner_code,

@@ -1,6 +1,6 @@
 """``milesgate status expire`` and ``milesgate status show``: the operators' status jobs and look-ups.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(status_app, name="status")``.
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(status_app, name="status")``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gateway.cli.support import cli_settings, run_with_db
 from loyalty.members.models import Member
 from loyalty.rules import current_rules
 from loyalty.status import engine
@@ -33,8 +34,6 @@ def expire_command(
     ],
 ) -> None:
     """Downgrade (one tier, for a year) or end every status not renewed in time; idempotent."""
-    from gateway.cli import _settings, run_with_db
-
     day = as_of.date()
     rules = current_rules()
 
@@ -47,7 +46,7 @@ def expire_command(
                 as_of=day, rules=rules, progress=lambda n: progress.advance(task, n)
             )
 
-    report = run_with_db(_settings(), work)
+    report = run_with_db(cli_settings(), work)
     console.print(f"{report.downgraded} statuses downgraded one tier, {report.expired} back to base")
 
 
@@ -56,7 +55,6 @@ def show_command(
     account_number: Annotated[str, typer.Argument(help="The member's 9-digit account number.")],
 ) -> None:
     """A member's status, this year's counters and what is missing for the next tier."""
-    from gateway.cli import _settings, run_with_db
 
     async def work() -> StatusProgress | None:
         member = await Member.get_or_none(account_number=account_number)
@@ -66,7 +64,7 @@ def show_command(
             account_id=member.id, today=dt.datetime.now(dt.UTC).date(), rules=current_rules()
         )
 
-    view = run_with_db(_settings(), work)
+    view = run_with_db(cli_settings(), work)
     if view is None:
         console.print(f"[red]no member with account number {account_number}[/red]")
         raise typer.Exit(1)

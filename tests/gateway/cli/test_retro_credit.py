@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from gateway.cli_retro_credit import retro_credit_app
+from gateway.cli.retro_credit import retro_credit_app
 from loyalty.retro_credit.models import RetroCreditReason, RetroCreditRequest, RetroCreditState
 from loyalty.retro_credit.service import request_retro_credit
 from loyalty.rules import current_rules
@@ -19,7 +19,7 @@ from tests.loyalty.retro_credit_helpers import NOW, claim
 from tests.support import collapse, in_embedded_db
 
 runner = CliRunner()
-app = typer.Typer()  # the same wiring gateway/cli.py uses
+app = typer.Typer()  # the same wiring gateway/cli/__init__.py uses
 app.add_typer(retro_credit_app, name="retro-credit")
 
 

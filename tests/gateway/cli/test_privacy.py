@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from gateway.cli_privacy import notices_app, privacy_app
+from gateway.cli.privacy import notices_app, privacy_app
 from loyalty.members.models import Member
 from tests.factories import make_member
 from tests.support import collapse, in_embedded_db

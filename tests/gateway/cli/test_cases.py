@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 from typer.testing import CliRunner, Result
 
-from gateway.cli_cases import cases_app
+from gateway.cli.cases import cases_app
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
 from tests.factories import make_member

@@ -11,13 +11,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.cli_support import run_or_exit
-from gateway.partner_hub import delivery_policy
+from gateway.backends import open_backends
+from gateway.cli.support import cli_settings, run_or_exit
+from gateway.partner_hub import delivery_policy, inbox_worker_options
 from gateway.partner_secrets import partner_secret_box
+from loyalty.rules import current_rules
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound import service
 from webhooks.outbound.models import DeliveryAttempt, DeliveryState, OutboundDelivery
-from webhooks.worker import inbox_rows, reprocess
+from webhooks.worker import InboxWorker, inbox_rows, reprocess
 
 endpoints_app = typer.Typer(
     help="Partners' endpoints for our events: add, list, replay.", no_args_is_help=True
@@ -56,9 +58,7 @@ def endpoints_add(
     ] = None,
 ) -> None:
     """Register an endpoint; prints its signing secret once (the partner verifies our signatures with it)."""
-    from gateway.cli import _settings
-
-    settings = _settings()
+    settings = cli_settings()
 
     async def work() -> service.NewEndpoint:
         return await service.create_endpoint(
@@ -232,10 +232,7 @@ def inbox_reprocess(
 ) -> None:
     """Process parked or failed rows again (a member registered the card meanwhile, say). Exactly once
     holds: an accrual whose transaction was credited since posts nothing more."""
-    from gateway.backends import open_backends
-    from gateway.cli import _settings
-
-    settings = _settings()
+    settings = cli_settings()
 
     async def work() -> int:
         backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
@@ -245,10 +242,6 @@ def inbox_reprocess(
             )
             if settings.embedded:
                 # No worker outside `serve` in the embedded setup: apply them here, now.
-                from gateway.partner_hub import inbox_worker_options
-                from loyalty.rules import current_rules
-                from webhooks.worker import InboxWorker
-
                 worker = InboxWorker(
                     queue=backends.ports.queue,
                     rules=current_rules(),

@@ -11,7 +11,7 @@ import typer
 from tortoise import connections
 from typer.testing import CliRunner, Result
 
-from gateway.cli_ledger import expire_command, ledger_app
+from gateway.cli.ledger import expire_command, ledger_app
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import post
 from tests.factories import make_member
@@ -19,7 +19,7 @@ from tests.support import collapse, in_embedded_db
 
 T = TypeVar("T")
 runner = CliRunner()
-# The same wiring gateway/cli.py uses.
+# The same wiring gateway/cli/__init__.py uses.
 app = typer.Typer()
 app.add_typer(ledger_app, name="ledger")
 app.command("expire")(expire_command)

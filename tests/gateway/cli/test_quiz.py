@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from gateway.cli_engagement import quiz_app
+from gateway.cli.engagement import quiz_app
 from loyalty.engagement import quiz
 from tests.factories import make_member
 from tests.support import collapse, in_embedded_db

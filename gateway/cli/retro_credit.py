@@ -1,6 +1,6 @@
 """``milesgate retro-credit sweep --as-of``: decide the retro-credit requests still open.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(retro_credit_app, name="retro-credit")``.
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(retro_credit_app, name="retro-credit")``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from gateway.cli.support import run_or_exit
 from loyalty.retro_credit.sweep import SweepReport, count_open, sweep_open_requests
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
@@ -30,8 +31,6 @@ def sweep_command(
 ) -> None:
     """Decide every open request again: credit those whose flown data arrived, reject those that waited
     ``partner_data_wait_days`` without it (TICKET_NOT_FOUND). Idempotent: decided requests stay decided."""
-    from gateway.cli_support import run_or_exit
-
     day = as_of.date()
     rules = current_rules()
     chart = current_earning_chart()

@@ -1,7 +1,6 @@
 """``milesgate cases``: the service team's queue of support cases (lost service card numbers).
 
-Wired into the main CLI with ``app.add_typer(cases_app, name="cases")`` in ``gateway/cli.py``. The
-helpers of that module are imported when a command runs, since it imports this one.
+Wired into the main CLI with ``app.add_typer(cases_app, name="cases")`` in ``gateway/cli/__init__.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from gateway.cli_support import run_or_exit
+from gateway.cli.support import run_or_exit
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
 

@@ -10,7 +10,7 @@ from typer.testing import Result
 from gateway.cli import app
 from loyalty.ledger.models import Posting
 from partners.models import Partner
-from tests.gateway.test_cli_partners import SECRET_KEY, add_swiss, printed_secret, runner
+from tests.gateway.cli.test_partners import SECRET_KEY, add_swiss, printed_secret, runner
 from tests.support import collapse, in_embedded_db
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound.models import (

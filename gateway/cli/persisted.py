@@ -15,9 +15,10 @@ import typer
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, specified_rules, validate
 from rich.console import Console
 
+from gateway.cli.support import cli_settings
 from gateway.graphql_edge import validation_rules
 from gateway.persisted_queries import Safelist, SafelistError, document_hash
-from gateway.settings import ConfigurationError, Settings, load_settings
+from gateway.settings import Settings
 from schema.root import build_schema
 
 persisted_queries_app = typer.Typer(
@@ -30,14 +31,6 @@ DirOption = Annotated[
     Path | None,
     typer.Option("--dir", help="The safelist directory; default: MILESGATE_PERSISTED_QUERIES_DIR."),
 ]
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigurationError as exc:
-        err_console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _directory(given: Path | None, settings: Settings) -> Path:
@@ -76,7 +69,7 @@ def register(
     directory: DirOption = None,
 ) -> None:
     """Check each document and add it to the safelist; nothing is written if one of them is refused."""
-    settings = _settings()
+    settings = cli_settings()
     target = _directory(directory, settings)
     texts: list[str] = []
     refused = False
@@ -99,7 +92,7 @@ def register(
 @persisted_queries_app.command("list")
 def list_documents(directory: DirOption = None) -> None:
     """Every registered document: its sha256 and its operations."""
-    settings = _settings()
+    settings = cli_settings()
     try:
         safelist = Safelist.from_directory(_directory(directory, settings))
     except SafelistError as exc:

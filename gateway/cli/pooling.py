@@ -1,6 +1,6 @@
 """``milesgate pools combine``: the periodic run that marks accepted pool members COMBINED on their day.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(pools_app, name="pools")``. Pool
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(pools_app, name="pools")``. Pool
 changes and pooled redemptions combine due members of their own pool anyway, and the pool balance counts
 a member from the combining day on whether or not this ran; the run writes the ``pool.changed`` events
 of pools nobody touched.
@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gateway.cli.support import cli_settings, run_with_db
 from loyalty.pooling.service import combine_due
 
 pools_app = typer.Typer(help="Mileage pools.", no_args_is_help=True)
@@ -30,8 +31,6 @@ def combine_command(
     ] = None,
 ) -> None:
     """Combine the miles of members whose combining day has come (idempotent)."""
-    from gateway.cli import _settings, run_with_db
-
     day = as_of.date() if as_of is not None else dt.datetime.now(dt.UTC).date()
-    combined = run_with_db(_settings(), lambda: combine_due(today=day))
+    combined = run_with_db(cli_settings(), lambda: combine_due(today=day))
     console.print(f"combined {combined} pool members due by {day.isoformat()}")

@@ -1,6 +1,6 @@
 """``milesgate quiz``: create a month's quiz from a TOML file, draw its winners, verify a past draw.
 
-Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(quiz_app, name="quiz")``.
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(quiz_app, name="quiz")``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli_support import Operator, aware_moment, run_or_exit
+from gateway.cli.support import Operator, aware_moment, run_or_exit
 from loyalty.engagement import quiz
 from loyalty.engagement.models import Quiz, QuizWinner
 

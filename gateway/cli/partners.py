@@ -1,6 +1,6 @@
 """``milesgate partners`` (the partner registry and its signing keys) and ``milesgate operators`` (tokens).
 
-Wired into the main CLI in ``gateway/cli.py``. Secrets are printed once, when created, on a line of their
+Wired into the main CLI in ``gateway/cli/__init__.py``. Secrets are printed once, when created, on a line of their
 own (plain ``print``, so nothing wraps or colours them); everything else is Rich output.
 """
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gateway.cli.support import cli_settings, run_with_db
 from gateway.operators import MAX_TTL_S, OperatorTokens
 from gateway.partner_secrets import partner_secret_box
 from loyalty.errors import DomainError
@@ -35,9 +36,7 @@ T = TypeVar("T")
 
 def _run(work: Callable[[SecretBox], Awaitable[T]]) -> T:
     """Run ``work`` with the database open; a domain error prints its code and exits with status 1."""
-    from gateway.cli import _settings, run_with_db
-
-    settings = _settings()
+    settings = cli_settings()
     box = partner_secret_box(settings)
     try:
         return run_with_db(settings, lambda: work(box))
@@ -236,10 +235,8 @@ def operators_token(
     hours: Annotated[float, typer.Option(min=0.01, max=MAX_TTL_S / 3600, help="Lifetime in hours.")] = 8.0,
 ) -> None:
     """Mint an operator (admin) token for the GraphQL API: send it as 'Authorization: Bearer <token>'."""
-    from gateway.cli import _settings
-
     try:
-        token = OperatorTokens(_settings().resolved_secret_key()).issue(name=name, ttl_s=int(hours * 3600))
+        token = OperatorTokens(cli_settings().resolved_secret_key()).issue(name=name, ttl_s=int(hours * 3600))
     except ValueError as exc:
         err_console.print(f"[red]OPERATOR_TOKEN_INVALID:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc

@@ -8,14 +8,14 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from gateway.cli_pooling import pools_app
+from gateway.cli.pooling import pools_app
 from loyalty.pooling.models import MembershipState, PoolMembership
 from tests.loyalty.pooling_helpers import NOW, join, person
 from tests.support import collapse, in_embedded_db
 
 runner = CliRunner()
 app = typer.Typer()
-app.add_typer(pools_app, name="pools")  # the same wiring gateway/cli.py uses
+app.add_typer(pools_app, name="pools")  # the same wiring gateway/cli/__init__.py uses
 
 
 async def _accepted_pool() -> None:
