@@ -14,17 +14,24 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from gateway.backends import BackendSet, open_backends
-from gateway.boarding_pass_routes import scan_boarding_pass
-from gateway.db import apply_migrations, close_database, open_database, ping_database
+from gateway.backends import open_backends
+from gateway.db import apply_migrations, close_database, open_database
 from gateway.event_relay import run_event_relay
-from gateway.federation import FederationRouterAuth
-from gateway.graphiql_routes import DevelopmentGraphQLView, graphiql_routes
-from gateway.graphql import GraphQLView
-from gateway.graphql_edge import GraphQLEdge, schema_config
+from gateway.graphql.edge import GraphQLEdge
+from gateway.graphql.federation import FederationRouterAuth
+from gateway.graphql.persisted_queries import PersistedQueries, Safelist
+from gateway.graphql.serving import served_schema
+from gateway.http.boarding_passes import scan_boarding_pass
+from gateway.http.common import error_response
+from gateway.http.credit_uploads import photo_credit_receipt, retro_credit_by_boarding_pass_image
+from gateway.http.graphiql import PAGE_PATH, graphiql_routes
+from gateway.http.health import healthz, metrics_endpoint, readyz
+from gateway.http.sign_in import complete_sign_in
+from gateway.http.travel_id import travel_id_routes
+from gateway.http.webhooks import partner_webhook
 from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
@@ -32,48 +39,15 @@ from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
 from gateway.partner_hub import delivery_policy, inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
-from gateway.persisted_queries import PersistedQueries, Safelist
 from gateway.rate_limits import EdgeRateLimits
-from gateway.retro_credit_routes import photo_credit_receipt, retro_credit_by_boarding_pass_image
 from gateway.settings import Settings, load_settings
-from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
-from gateway.travel_id import travel_id_routes
-from gateway.webhook_routes import error_response, partner_webhook
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from partners.signing import encrypt_plaintext_secrets
-from schema.root import build_schema
 from webhooks.worker import InboxWorker, stop_worker
 
 log = logging.getLogger(__name__)
-READY_TIMEOUT_S = 2.0
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "alive"})
-
-
-async def readyz(request: Request) -> Response:
-    """Ready when the database and Redis (if configured) answer; 503 names what failed."""
-    backends: BackendSet = request.app.state.backends
-    checks: dict[str, str] = {}
-    for name, probe in (("database", ping_database), ("redis", backends.ping)):
-        if name == "redis" and backends.kind != "redis":
-            checks[name] = "in-process"
-            continue
-        try:
-            await asyncio.wait_for(probe(), READY_TIMEOUT_S)
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value in ("ok", "in-process") for value in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    metrics: Metrics = request.app.state.metrics
-    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -122,8 +96,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     totp_key = derive_key(secret_key, "milesgate totp secrets")
     partner_box = partner_secret_box(settings)
     rate_limits = EdgeRateLimits(settings)
-    edge = GraphQLEdge(settings, metrics=metrics, rate_limits=rate_limits)
-    schema = build_schema([edge.extension()], schema_config(settings))
     safelist = (
         Safelist.from_directory(settings.persisted_queries_dir)
         if settings.persisted_queries_dir is not None
@@ -135,6 +107,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         apq=settings.persisted_queries,
         ttl_s=settings.persisted_query_ttl_s,
     )
+    edge = GraphQLEdge(
+        settings, metrics=metrics, rate_limits=rate_limits, persisted_queries=persisted_queries
+    )
+    schema, view_class = served_schema(settings, edge)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -187,16 +163,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await close_database()
 
     # Development: GraphiQL from our own static files (GET /graphql in a browser goes there); production: none.
-    view_class = GraphQLView if settings.is_production else DevelopmentGraphQLView
     graphql_endpoint = view_class(
         schema,
         rules=rules,
         tokens=tokens,
         totp_key=totp_key,
         operators=OperatorTokens(secret_key),
-        rate_limits=rate_limits,
-        persisted_queries=persisted_queries,
+        edge=edge,
         graphql_ide=None if settings.is_production else "graphiql",
+        graphiql_path=None if settings.is_production else PAGE_PATH,
         allow_queries_via_get=not settings.is_production,
         max_subscriptions_per_connection=settings.graphql_max_subscriptions,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from graphql import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 from strawberry.federation.schema import FederationAny
@@ -53,7 +54,6 @@ from schema.earning import (
     UpgradeQuoteResult,
 )
 from schema.engagement import EnterQuizResult, JoinChallengeResult
-from schema.execution import ShortcutExecutionContext
 from schema.federation import Entity, FederationService, IsFederationRouter
 from schema.federation import entities as federation_entities
 from schema.federation import service as federation_service
@@ -716,12 +716,16 @@ class Subscription:
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     config: StrawberryConfig | None = None,
+    *,
+    execution_context_class: type[Executor[Any]] | None = None,
 ) -> Schema:
+    """The schema; the gateway passes its engine's executor (``gateway/graphql/engine``), or None for
+    graphql-core's own."""
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=list(extensions),
         config=config,
-        execution_context_class=ShortcutExecutionContext,
+        execution_context_class=execution_context_class,
     )

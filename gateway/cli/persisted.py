@@ -16,8 +16,9 @@ from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, specifie
 from rich.console import Console
 
 from gateway.cli.support import cli_settings
-from gateway.graphql_edge import validation_rules
-from gateway.persisted_queries import Safelist, SafelistError, document_hash
+from gateway.graphql.edge import validation_rules
+from gateway.graphql.engine import core_schema
+from gateway.graphql.persisted_queries import Safelist, SafelistError, document_hash
 from gateway.settings import Settings
 from schema.root import build_schema
 
@@ -49,7 +50,7 @@ def document_problems(text: str, settings: Settings) -> list[str]:
         return [exc.message]
     schema = build_schema()
     rules = [*specified_rules, *validation_rules(settings)]
-    return [error.message for error in validate(schema._schema, document, rules)]
+    return [error.message for error in validate(core_schema(schema), document, rules)]
 
 
 def operation_names(text: str) -> str:

@@ -32,9 +32,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from gateway.app import create_app
-from gateway.oidc_client import ProviderConfig, ProviderDirectory, TravelIdRefused
+from gateway.http.oidc_client import ProviderConfig, ProviderDirectory, TravelIdRefused
+from gateway.http.travel_id import FLOW_COOKIE, STATE_TTL_S, FlowState
 from gateway.settings import Settings
-from gateway.travel_id import FLOW_COOKIE, STATE_TTL_S, FlowState
 from loyalty.auth.identities import (
     IdentityAlreadyLinked,
     IdentityLinkedToOtherMember,

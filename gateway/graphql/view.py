@@ -5,36 +5,28 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.graphql.edge import GraphQLEdge
 from gateway.operators import OperatorTokens
-from gateway.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.privacy import personal_data_sources
-from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused
-from gateway.tokens import TokenService
+from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
 from resolvers.loaders import Loaders
 from schema.context import Context
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 class GraphQLView(GraphQL[Context, None]):
-    """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists."""
+    """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists.
+
+    With ``graphiql_path`` (development), a browser opening ``GET /graphql`` is sent to our GraphiQL
+    rather than Strawberry's CDN page."""
 
     def __init__(
         self,
@@ -43,17 +35,17 @@ class GraphQLView(GraphQL[Context, None]):
         tokens: TokenService,
         totp_key: bytes,
         operators: OperatorTokens,
-        rate_limits: EdgeRateLimits,
-        persisted_queries: PersistedQueries,
+        edge: GraphQLEdge,
+        graphiql_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.rate_limits = rate_limits
-        self.persisted_queries = persisted_queries
+        self.edge = edge
         self.rules = rules
         self.tokens = tokens
         self.totp_key = totp_key
         self.operators = operators
+        self.graphiql_path = graphiql_path
         self.privacy_sources = personal_data_sources()
 
     def encode_json(self, data: object) -> str:
@@ -66,6 +58,11 @@ class GraphQLView(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """Request bodies too (orjson's decode error is a ``json.JSONDecodeError``: still a 400)."""
         return orjson.loads(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql_path is None:
+            return await super().render_graphql_ide(request)
+        return RedirectResponse(self.graphiql_path, status_code=307)
 
     def principal_for(self, request: Request | WebSocket) -> Principal | None:
         token = bearer_token(request.headers.get("authorization"))
@@ -98,28 +95,4 @@ class GraphQLView(GraphQL[Context, None]):
             partner_box=request.app.state.partner_secret_box,
             hub=request.app.state.hub_admin,
             response=response,
-        )
-
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """Count the request against the IP and member limits and resolve a persisted query first."""
-        ports = request.app.state.backends.ports
-        account_id = context.principal.account_id if context.principal is not None else None
-        refusal = await self.rate_limits.admit_request(ports.rate_limiter, client_ip(request), account_id)
-        if refusal is not None:
-            mark_refused(context, refusal)
-            return ExecutionResult(data=None, errors=[refusal])
-        try:
-            request_data = await self.persisted_queries.resolve(request_data, ports.cache)
-        except PersistedQueryError as error:
-            return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
         )

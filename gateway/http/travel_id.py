@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway.oidc_client import (
+from gateway.http.oidc_client import (
     HTTP_TIMEOUT_S,
     ProviderConfig,
     ProviderDirectory,

@@ -14,7 +14,8 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.execution import ShortcutExecutionContext
+from gateway.graphql.engine import ShortcutExecutionContext
+from gateway.graphql.serving import execution_context_class
 
 
 @strawberry.enum
@@ -109,10 +110,14 @@ def _items() -> list[Item]:
     ]
 
 
-def _run(
-    execution_context_class: type, document: str, variables: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    schema = strawberry.Schema(query=Query, execution_context_class=execution_context_class)
+@pytest.fixture
+def executor(graphql_fast_path: bool) -> type | None:
+    """The executor the service runs with: the engine's, or (fast path off) Strawberry's stock one."""
+    return execution_context_class(graphql_fast_path)
+
+
+def _run(executor: type | None, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema = strawberry.Schema(query=Query, execution_context_class=executor)
     result = schema.execute_sync(document, variable_values=variables)
     return {
         "data": result.data,
@@ -139,9 +144,11 @@ def _run(
     ],
 )
 @pytest.mark.parametrize("on", [True, False])
-def test_the_shortcut_answers_like_the_standard_executor(document: str, on: bool) -> None:
+def test_the_shortcut_answers_like_the_standard_executor(
+    document: str, on: bool, executor: type | None
+) -> None:
     variables = {"on": on} if "$on" in document else None
-    shortcut = _run(ShortcutExecutionContext, document, variables)
+    shortcut = _run(executor, document, variables)
     standard = _run(StrawberryGraphQLCoreExecutionContext, document, variables)
     assert shortcut == standard
     assert shortcut["data"] is not None or shortcut["errors"]
@@ -171,16 +178,16 @@ def test_a_plan_is_made_once_per_document_and_serves_the_next_requests() -> None
     assert plans() == kept  # the same document: nothing new to plan
 
 
-def test_a_non_null_leaf_holding_null_is_still_an_error_at_its_path() -> None:
-    answer = _run(ShortcutExecutionContext, "{ items { name broken } }")
+def test_a_non_null_leaf_holding_null_is_still_an_error_at_its_path(executor: type | None) -> None:
+    answer = _run(executor, "{ items { name broken } }")
     assert answer["data"] is None  # the null bubbles up to the nullable root
     [(message, path)] = answer["errors"]
     assert "Cannot return null for non-nullable field Item.broken" in message
     assert path == ["items", 1, "broken"]
 
 
-async def test_a_streamed_list_is_left_to_the_standard_way() -> None:
-    async def run(execution_context_class: type) -> Any:
+async def test_a_streamed_list_is_left_to_the_standard_way(executor: type | None) -> None:
+    async def run(execution_context_class: type | None) -> Any:
         schema = strawberry.Schema(
             query=Query,
             execution_context_class=execution_context_class,
@@ -188,7 +195,7 @@ async def test_a_streamed_list_is_left_to_the_standard_way() -> None:
         )
         return await schema.execute("{ items { name parts @stream(initialCount: 1) { label } } }")
 
-    shortcut = await run(ShortcutExecutionContext)
+    shortcut = await run(executor)
     standard = await run(StrawberryGraphQLCoreExecutionContext)
     assert type(shortcut) is type(standard)
     assert shortcut.initial_result.data == standard.initial_result.data

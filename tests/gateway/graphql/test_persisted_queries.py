@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gateway.backends.memory import MemoryCache
 from gateway.cli.persisted import persisted_queries_app
-from gateway.persisted_queries import (
+from gateway.graphql.persisted_queries import (
     PersistedQueries,
     PersistedQueryError,
     Safelist,

@@ -9,8 +9,9 @@ import pytest
 from graphql import parse, validate
 from httpx2 import AsyncClient
 
-from gateway.graphql_edge import MASKED_MESSAGE
-from gateway.graphql_limits import query_cost_rule
+from gateway.graphql.edge import MASKED_MESSAGE
+from gateway.graphql.limits import query_cost_rule
+from gateway.settings import Settings
 from schema.root import build_schema
 from tests.factories import ENROL_MEMBER, enrolment_input
 from tests.gateway.conftest import ClientFactory
@@ -18,6 +19,12 @@ from tests.gateway.conftest import ClientFactory
 STATEMENT_PAGE = (
     "query S{variables} {{ me {{ statement(first: {first}) {{ edges {{ node {{ postingId }} }} }} }} }}"
 )
+
+
+@pytest.fixture
+def settings(settings: Settings, graphql_fast_path: bool) -> Settings:
+    """Every app of this module runs both ways: through the GraphQL engine and with stock Strawberry."""
+    return settings.model_copy(update={"graphql_fast_path": graphql_fast_path})
 
 
 async def post(client: AsyncClient, query: str, **extra: Any) -> tuple[int, dict[str, Any]]:

@@ -13,14 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.graphql import GraphQLView
-
-GRAPHIQL_DIR = Path(__file__).resolve().parent / "graphiql"
+GRAPHIQL_DIR = Path(__file__).resolve().parent.parent / "graphiql"
 PAGE_PATH = "/graphiql"
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -77,10 +75,3 @@ def graphiql_routes() -> list[BaseRoute]:
             name="graphiql-static",
         ),
     ]
-
-
-class DevelopmentGraphQLView(GraphQLView):
-    """A browser opening ``GET /graphql`` is sent to our GraphiQL rather than Strawberry's CDN page."""
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return RedirectResponse(PAGE_PATH, status_code=307)

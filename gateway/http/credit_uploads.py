@@ -1,4 +1,4 @@
-"""Pictures members upload for credit, under the boarding-pass scan's limits and answer shapes.
+"""Pictures members upload for credit, through the upload helper the boarding-pass scan uses.
 
 ``POST /retro-credit/boarding-pass`` (optional ``?ticketNumber=``): a photo or screenshot of a boarding
 pass; its flights are asked for as retro credit (``[boarding_pass]`` limits). ``POST
@@ -15,8 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from gateway.boarding_pass_routes import image_refusal, read_member_upload, refusal
-from gateway.webhook_routes import error_response
+from gateway.http.common import error_response
+from gateway.http.uploads import image_refusal, read_boarding_pass_upload, read_receipt_upload, refusal
 from loyalty.bcbp.images import decode_barcode_image
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.errors import DomainError, NotFound
@@ -63,9 +63,7 @@ def receipt_json(row: ReceiptUpload) -> dict[str, Any]:
 async def retro_credit_by_boarding_pass_image(request: Request) -> JSONResponse:
     rules: ProgrammeRules = request.app.state.rules
     limits = rules.boarding_pass
-    upload = await read_member_upload(
-        request, purpose="bcbp-scan", per_minute=limits.scans_per_minute, max_bytes=limits.image_max_bytes
-    )
+    upload = await read_boarding_pass_upload(request, rules)
     if isinstance(upload, JSONResponse):
         return upload
     try:
@@ -93,12 +91,7 @@ async def retro_credit_by_boarding_pass_image(request: Request) -> JSONResponse:
 async def photo_credit_receipt(request: Request) -> JSONResponse:
     rules: ProgrammeRules = request.app.state.rules
     limits = rules.photo_credit
-    upload = await read_member_upload(
-        request,
-        purpose="receipt-upload",
-        per_minute=limits.uploads_per_minute,
-        max_bytes=limits.image_max_bytes,
-    )
+    upload = await read_receipt_upload(request, rules)
     if isinstance(upload, JSONResponse):
         return upload
     code = request.query_params.get("partner", "")

@@ -7,34 +7,12 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from gateway.http.common import error_response, read_limited
 from loyalty.ports import Queue
 from webhooks.inbound import DeliveryRefused, receive
 from webhooks.worker import enqueue
 
 log = logging.getLogger(__name__)
-
-
-def error_response(status: int, code: str, message: str, path: str = "") -> JSONResponse:
-    """``{"error": {"code", "message"}}``, with ``path`` (e.g. ``data.member``) when a payload field failed."""
-    error = {"code": code, "message": message}
-    if path:
-        error["path"] = path
-    return JSONResponse({"error": error}, status_code=status)
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """Read the body, refusing it as soon as it passes ``limit`` bytes (whatever Content-Length says)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise DeliveryRefused(413, "BODY_TOO_LARGE", f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise DeliveryRefused(413, "BODY_TOO_LARGE", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def partner_webhook(request: Request) -> JSONResponse:
