@@ -15,14 +15,11 @@ from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
 from gateway.cli.support import cli_settings, console, database, err_console
 from gateway.db import apply_migrations, close_database, open_database
-from gateway.event_relay import run_event_relay
 from gateway.logs import configure_logging
-from gateway.notifications import FileSink, run_notification_sender
-from gateway.partner_hub import inbox_worker_options, run_outbound_sender
 from gateway.partner_secrets import partner_secret_box
+from gateway.workers.background import background_loops
 from loyalty.rules import current_rules
 from partners.signing import encrypt_plaintext_secrets
-from webhooks.worker import InboxWorker
 
 
 def serve(
@@ -77,21 +74,14 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         try:
             async with database(settings):
-                inbox = InboxWorker(
-                    queue=backends.ports.queue,
+                loops = background_loops(
+                    settings,
+                    backends.ports,
+                    box=partner_secret_box(settings),
                     rules=current_rules(),
                     consumer=consumer,
-                    **inbox_worker_options(settings),
                 )
-                # The development sink stands in for the SMTP/push sender a deployment plugs in here.
-                await asyncio.gather(
-                    inbox.run(stop=stop),
-                    run_notification_sender(FileSink(settings.data_dir), stop),
-                    run_event_relay(backends.ports.pubsub, stop),
-                    run_outbound_sender(
-                        settings, partner_secret_box(settings), backends.ports.rate_limiter, stop
-                    ),
-                )
+                await asyncio.gather(*(loop(stop) for loop in loops.values()))
         finally:
             await backends.close()
 

@@ -1,6 +1,6 @@
 """What one GraphQL document may ask for: cost, directives and mutations, as validation rules.
 
-Depth, aliases and tokens are Strawberry's own extensions (wired in ``gateway/graphql_edge.py``); these
+Depth, aliases and tokens are Strawberry's own extensions (wired in ``gateway/graphql/edge.py``); these
 three rules do what none of them does. Each reports one error with a machine-readable code, and each
 walks fragments itself, guarding against cycles (``NoFragmentCyclesRule`` reports those, in parallel).
 """

@@ -15,6 +15,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.graphql.edge import GraphQLEdge
 from gateway.operators import OperatorTokens
 from gateway.privacy import personal_data_sources
+from gateway.services import services
 from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
@@ -23,7 +24,7 @@ from schema.context import Context
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """Backends come from ``app.state`` at request time: the lifespan opens them after the view exists.
+    """Backends come from the app's services at request time: the lifespan opens them after the view exists.
 
     With ``graphiql_path`` (development), a browser opening ``GET /graphql`` is sent to our GraphiQL
     rather than Strawberry's CDN page."""
@@ -80,19 +81,20 @@ class GraphQLView(GraphQL[Context, None]):
         return cast(UnsetType, UNSET)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        app_services = services(request)
         principal = self.principal_for(request)
         token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,
             rules=self.rules,
             tokens=self.tokens,
-            backends=request.app.state.backends.ports,
+            backends=app_services.backends.ports,
             loaders=Loaders(),
             principal=principal,
             operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,
             privacy_sources=self.privacy_sources,
-            partner_box=request.app.state.partner_secret_box,
-            hub=request.app.state.hub_admin,
+            partner_box=app_services.partner_box,
+            hub=app_services.hub_admin,
             response=response,
         )

@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.http.uploads import image_refusal, read_boarding_pass_upload, refusal
+from gateway.services import services
 from loyalty.bcbp.dates import BoardingPassTooOld
 from loyalty.bcbp.images import ImageRejected
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.bcbp.service import ScannedBoardingPass, scan_boarding_pass_image
-from loyalty.rules import ProgrammeRules
 
 
 def _camel(name: str) -> str:
@@ -45,7 +45,7 @@ def _json(scanned: ScannedBoardingPass) -> dict[str, Any]:
 
 
 async def scan_boarding_pass(request: Request) -> JSONResponse:
-    rules: ProgrammeRules = request.app.state.rules
+    rules = services(request).rules
     limits = rules.boarding_pass
     upload = await read_boarding_pass_upload(request, rules)
     if isinstance(upload, JSONResponse):

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response
 from gateway.http.uploads import image_refusal, read_boarding_pass_upload, read_receipt_upload, refusal
+from gateway.services import services
 from loyalty.bcbp.images import decode_barcode_image
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.errors import DomainError, NotFound
@@ -25,7 +26,6 @@ from loyalty.photo_credit.models import ReceiptUpload
 from loyalty.photo_credit.uploads import upload_receipt
 from loyalty.retro_credit.models import RetroCreditRequest
 from loyalty.retro_credit.service import RetroCreditRefused, request_by_boarding_pass
-from loyalty.rules import ProgrammeRules
 from partners.charts import current_earning_chart
 from partners.models import PartnerCapability
 from partners.service import active_partner_with
@@ -61,7 +61,7 @@ def receipt_json(row: ReceiptUpload) -> dict[str, Any]:
 
 
 async def retro_credit_by_boarding_pass_image(request: Request) -> JSONResponse:
-    rules: ProgrammeRules = request.app.state.rules
+    rules = services(request).rules
     limits = rules.boarding_pass
     upload = await read_boarding_pass_upload(request, rules)
     if isinstance(upload, JSONResponse):
@@ -89,7 +89,7 @@ async def retro_credit_by_boarding_pass_image(request: Request) -> JSONResponse:
 
 
 async def photo_credit_receipt(request: Request) -> JSONResponse:
-    rules: ProgrammeRules = request.app.state.rules
+    rules = services(request).rules
     limits = rules.photo_credit
     upload = await read_receipt_upload(request, rules)
     if isinstance(upload, JSONResponse):

@@ -7,9 +7,8 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.backends import BackendSet
 from gateway.db import ping_database
-from gateway.metrics import Metrics
+from gateway.services import services
 
 READY_TIMEOUT_S = 2.0
 
@@ -20,7 +19,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """Ready when the database and Redis (if configured) answer; 503 names what failed."""
-    backends: BackendSet = request.app.state.backends
+    backends = services(request).backends
     checks: dict[str, str] = {}
     for name, probe in (("database", ping_database), ("redis", backends.ping)):
         if name == "redis" and backends.kind != "redis":
@@ -36,5 +35,4 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    metrics: Metrics = request.app.state.metrics
-    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -7,8 +7,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from gateway.services import services
 from loyalty.auth.signin import Platform
-from loyalty.rules import ProgrammeRules
 from resolvers.sign_in import SessionTokens, finish_sign_in
 
 DEFAULT_PLATFORM = Platform.WEB
@@ -25,10 +25,10 @@ async def complete_sign_in(
     request: Request, *, account_id: int, method: str, platform: str | None
 ) -> dict[str, Any]:
     """Second factor if enabled, else a session: ``{"status": "SIGNED_IN" | "TWO_FACTOR_REQUIRED", …}``."""
-    rules: ProgrammeRules = request.app.state.rules
+    app_services = services(request)
     outcome = await finish_sign_in(
-        tokens=request.app.state.tokens,
-        rules=rules,
+        tokens=app_services.tokens,
+        rules=app_services.rules,
         account_id=account_id,
         method=method,
         platform=platform_of(platform),

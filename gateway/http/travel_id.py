@@ -6,7 +6,7 @@
 ``GET /auth/travel-id/callback?code=…&state=…``
     Takes the state (single use), exchanges the code with the PKCE verifier, checks the ID token
     (signature against the provider's keys, iss, aud, exp, nonce), then links the (issuer, sub) pair or
-    signs its member in through ``app.state.complete_sign_in``.
+    signs its member in through the app's ``complete_sign_in`` service.
 ``POST /auth/travel-id/unlink``
     Removes the member's Travel ID (AUTHENTICATED bearer token).
 
@@ -46,7 +46,7 @@ from gateway.http.oidc_client import (
     TravelIdRefused,
     provider_unavailable,
 )
-from gateway.rate_limits import EdgeRateLimits
+from gateway.services import services
 from gateway.settings import Settings
 from loyalty.auth.identities import link_identity, member_for_identity, unlink_identity
 from loyalty.errors import Conflict, DomainError, NotFound
@@ -126,11 +126,12 @@ def _rate_limited(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        limits: EdgeRateLimits | None = getattr(request.app.state, "rate_limits", None)
-        if limits is not None:
-            refused = await limits.refuse_http(request, _ports(request).rate_limiter, "travel_id")
-            if refused is not None:
-                return refused
+        app_services = services(request)
+        refused = await app_services.rate_limits.refuse_http(
+            request, app_services.backends.ports.rate_limiter, "travel_id"
+        )
+        if refused is not None:
+            return refused
         return await handler(request)
 
     return endpoint
@@ -139,7 +140,7 @@ def _rate_limited(handler: Handler) -> Handler:
 def _authenticated_account(request: Request) -> int:
     """The bearer token's account, if the session is AUTHENTICATED (fresh credentials, like any change)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = request.app.state.tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+    principal = services(request).tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise TravelIdRefused(
             401, "STEP_UP_REQUIRED", "Sign in with fresh credentials first.", {"www-authenticate": "Bearer"}
@@ -153,13 +154,11 @@ def _authenticated_account(request: Request) -> int:
 
 
 def _ports(request: Request) -> Backends:
-    ports: Backends = request.app.state.backends.ports
-    return ports
+    return services(request).backends.ports
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return services(request).settings
 
 
 def _browser_hash(binding: str) -> str:
@@ -294,10 +293,7 @@ async def _finish_login(request: Request, issuer: str, subject: str, flow: FlowS
         raise TravelIdRefused(
             404, "IDENTITY_NOT_LINKED", "This Travel ID is not linked to a member; sign in and link it first."
         )
-    complete_sign_in = getattr(request.app.state, "complete_sign_in", None)
-    if complete_sign_in is None:
-        raise TravelIdRefused(503, "SIGN_IN_UNAVAILABLE", "Sign-in is not available right now.")
-    result = await complete_sign_in(
+    result = await services(request).complete_sign_in(
         request, account_id=account_id, method=SIGN_IN_METHOD, platform=flow.platform
     )
     log.info("travel id sign-in", extra={"account_id": account_id})

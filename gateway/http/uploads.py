@@ -11,11 +11,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response, read_limited
-from gateway.tokens import TokenService, bearer_token
+from gateway.services import services
+from gateway.tokens import bearer_token
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.errors import DomainError
 from loyalty.images import ImageRejected
-from loyalty.ports import Backends
 from loyalty.rules import ProgrammeRules
 from webhooks.inbound import DeliveryRefused
 
@@ -49,8 +49,9 @@ async def read_member_upload(
 ) -> MemberUpload | JSONResponse:
     """Who is uploading (bearer token), whether they may upload now (``per_minute`` per ``purpose``),
     and the body up to ``max_bytes``; the refusal to answer with otherwise."""
-    tokens: TokenService = request.app.state.tokens
-    ports: Backends = request.app.state.backends.ports
+    app_services = services(request)
+    tokens = app_services.tokens
+    ports = app_services.backends.ports
     token = bearer_token(request.headers.get("authorization"))
     principal = tokens.verify(token) if token else None
     if principal is None:

@@ -8,7 +8,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response, read_limited
-from loyalty.ports import Queue
+from gateway.services import services
 from webhooks.inbound import DeliveryRefused, receive
 from webhooks.worker import enqueue
 
@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 
 async def partner_webhook(request: Request) -> JSONResponse:
-    settings = request.app.state.settings
-    queue: Queue = request.app.state.backends.ports.queue
+    app_services = services(request)
+    settings = app_services.settings
+    queue = app_services.backends.ports.queue
     partner_code = request.path_params["partner_code"]
     try:
         body = await read_limited(request, settings.webhook_max_body_bytes)
@@ -26,7 +27,7 @@ async def partner_webhook(request: Request) -> JSONResponse:
             headers=request.headers,
             body=body,
             tolerance_s=settings.webhook_tolerance_s,
-            box=request.app.state.partner_secret_box,
+            box=app_services.partner_box,
         )
     except DeliveryRefused as refused:
         log.info("webhook refused", extra={"partner": partner_code, "code": refused.code})

@@ -20,6 +20,7 @@ from gateway.graphql.persisted_queries import (
     SafelistError,
     document_hash,
 )
+from gateway.services import services
 from gateway.settings import Settings
 from tests.gateway.conftest import ClientFactory, EdgeApps
 
@@ -69,7 +70,7 @@ async def test_apq_documents_are_shared_through_the_cache_port(edge_apps: EdgeAp
     app = await edge_apps.app(production=True)
     one, other = await edge_apps.client(app, "192.0.2.1"), await edge_apps.client(app, "192.0.2.2")
     await send(one, query=NOTICES, extensions=apq(NOTICES))
-    cached = await app.state.backends.ports.cache.get("apq:" + document_hash(NOTICES))
+    cached = await services(app).backends.ports.cache.get("apq:" + document_hash(NOTICES))
     assert cached == NOTICES.encode()
     assert "errors" not in await send(other, extensions=apq(NOTICES))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gateway.loops import MAX_BACKOFF_S, run_polling
+from gateway.workers.loops import MAX_BACKOFF_S, run_polling
 from loyalty.notifications.models import Notification
 from loyalty.notifications.service import NotificationSender, RenderedMessage, deliver_pending
 
@@ -72,7 +72,7 @@ async def run_notification_sender(
     max_backoff_s: float = MAX_BACKOFF_S,
 ) -> None:
     """Deliver the outbox every ``every_s`` seconds until ``stop`` is set (stop it with
-    ``webhooks.worker.stop_worker``); see ``gateway.loops.run_polling`` for batching and backoff."""
+    ``webhooks.worker.stop_worker``); see ``gateway.workers.loops.run_polling`` for batching and backoff."""
 
     async def step() -> int:
         return await deliver_pending(sender=sender, limit=BATCH, now=dt.datetime.now(dt.UTC))

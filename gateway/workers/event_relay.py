@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import orjson
 from tortoise.transactions import in_transaction
 
-from gateway.loops import MAX_BACKOFF_S, run_polling
+from gateway.workers.loops import MAX_BACKOFF_S, run_polling
 from loyalty.engagement.challenges import progress_for_event
 from loyalty.events.models import DomainEvent
 from loyalty.events.service import mark_published
