@@ -86,7 +86,7 @@ def letters(number: int) -> str:
 async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) -> tuple[str, list[Any]]:
     """Migrate, add the partner ``swiss`` and ``members`` members (each credited ``miles``); the partner's
     signing secret and the enrolled members."""
-    from gateway.cli import database
+    from gateway.cli.support import database
     from gateway.db import apply_migrations
     from gateway.partner_secrets import partner_secret_box
     from loyalty.crediting import post
@@ -201,7 +201,7 @@ def percentiles(latencies_s: list[float]) -> dict[str, float]:
 
 
 async def ledger_clean(stores: Stores, data_dir: Path) -> bool:
-    from gateway.cli import database
+    from gateway.cli.support import database
     from loyalty.ledger.verify import verify_ledger
 
     async with database(settings_for(stores, data_dir)):

@@ -1,4 +1,7 @@
-"""The ASGI application: GraphQL, partner webhooks, health, readiness and metrics."""
+"""The ASGI application, in three steps: build the services (``build_services``), open and close what
+they need around the app's life (``lifespan``), and the routes and middleware that serve them
+(``routes``, ``middleware``). ``create_app`` joins them; routes reach the services through
+``gateway.services.services(request)``."""
 
 from __future__ import annotations
 
@@ -7,73 +10,48 @@ import contextlib
 import gc
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from gateway.backends import BackendSet, open_backends
-from gateway.boarding_pass_routes import scan_boarding_pass
-from gateway.db import apply_migrations, close_database, open_database, ping_database
-from gateway.event_relay import run_event_relay
-from gateway.federation import FederationRouterAuth
-from gateway.graphiql_routes import DevelopmentGraphQLView, graphiql_routes
-from gateway.graphql import GraphQLView
-from gateway.graphql_edge import GraphQLEdge, schema_config
+from gateway.backends import open_backends
+from gateway.db import apply_migrations, close_database, open_database
+from gateway.graphql.edge import GraphQLEdge
+from gateway.graphql.federation import FederationRouterAuth
+from gateway.graphql.persisted_queries import PersistedQueries, Safelist
+from gateway.graphql.serving import served_schema
+from gateway.graphql.view import GraphQLView
+from gateway.http.boarding_passes import scan_boarding_pass
+from gateway.http.common import error_response
+from gateway.http.credit_uploads import photo_credit_receipt, retro_credit_by_boarding_pass_image
+from gateway.http.graphiql import PAGE_PATH, graphiql_routes
+from gateway.http.health import healthz, metrics_endpoint, readyz
+from gateway.http.sign_in import complete_sign_in
+from gateway.http.travel_id import travel_id_routes
+from gateway.http.webhooks import partner_webhook
 from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
-from gateway.notifications import FileSink, run_notification_sender
 from gateway.operators import OperatorTokens
-from gateway.partner_hub import delivery_policy, inbox_worker_options, run_outbound_sender
+from gateway.partner_hub import delivery_policy
 from gateway.partner_secrets import partner_secret_box
-from gateway.persisted_queries import PersistedQueries, Safelist
 from gateway.rate_limits import EdgeRateLimits
-from gateway.retro_credit_routes import photo_credit_receipt, retro_credit_by_boarding_pass_image
+from gateway.services import Opened, Services, services
 from gateway.settings import Settings, load_settings
-from gateway.sign_in import complete_sign_in
 from gateway.tokens import TokenService, derive_key
-from gateway.travel_id import travel_id_routes
-from gateway.webhook_routes import error_response, partner_webhook
+from gateway.workers.background import background_loops
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from partners.signing import encrypt_plaintext_secrets
-from schema.root import build_schema
-from webhooks.worker import InboxWorker, stop_worker
+from webhooks.worker import stop_worker
 
 log = logging.getLogger(__name__)
-READY_TIMEOUT_S = 2.0
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "alive"})
-
-
-async def readyz(request: Request) -> Response:
-    """Ready when the database and Redis (if configured) answer; 503 names what failed."""
-    backends: BackendSet = request.app.state.backends
-    checks: dict[str, str] = {}
-    for name, probe in (("database", ping_database), ("redis", backends.ping)):
-        if name == "redis" and backends.kind != "redis":
-            checks[name] = "in-process"
-            continue
-        try:
-            await asyncio.wait_for(probe(), READY_TIMEOUT_S)
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value in ("ok", "in-process") for value in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    metrics: Metrics = request.app.state.metrics
-    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -99,31 +77,84 @@ def freeze_start_up_objects(gen0_threshold: int) -> None:
     gc.set_threshold(gen0_threshold, older, oldest)
 
 
-def create_served_app() -> Starlette:
-    """The app ``milesgate serve`` runs: one per worker process, start-up objects frozen for the gc.
-
-    Not in ``create_app``: tests make an app per test, and frozen objects are never collected."""
-    app = create_app()
-    app.state.freeze_gc_after_start = True
-    return app
-
-
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or load_settings()
-    metrics = Metrics()
+def build_services(settings: Settings) -> Services:
+    """Everything that needs no connection: keys, tokens, rules, limits, metrics."""
     rules = current_rules()
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
     secret_key = settings.resolved_secret_key()
-    tokens = TokenService(
-        secret_key,
-        ttl_s=settings.access_token_ttl_s,
-        authenticated_window_s=rules.sign_in.authenticated_window_minutes * 60,
+    return Services(
+        settings=settings,
+        metrics=Metrics(),
+        rules=rules,
+        tokens=TokenService(
+            secret_key,
+            ttl_s=settings.access_token_ttl_s,
+            authenticated_window_s=rules.sign_in.authenticated_window_minutes * 60,
+        ),
+        totp_key=derive_key(secret_key, "milesgate totp secrets"),
+        operators=OperatorTokens(secret_key),
+        partner_box=partner_secret_box(settings),
+        rate_limits=EdgeRateLimits(settings),
+        complete_sign_in=complete_sign_in,
     )
-    totp_key = derive_key(secret_key, "milesgate totp secrets")
-    partner_box = partner_secret_box(settings)
-    rate_limits = EdgeRateLimits(settings)
-    edge = GraphQLEdge(settings, metrics=metrics, rate_limits=rate_limits)
-    schema = build_schema([edge.extension()], schema_config(settings))
+
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+def lifespan(app_services: Services) -> Lifespan:
+    """Open the database and the backends (and, embedded, run the background loops) while the app runs."""
+
+    @contextlib.asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        settings = app_services.settings
+        if not settings.is_production:
+            await apply_migrations(settings)
+        await open_database(settings)
+        encrypted = await encrypt_plaintext_secrets(app_services.partner_box)
+        if encrypted:
+            log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
+        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+        app_services.opened = Opened(
+            backends=backends,
+            hub_admin=WebhookHubAdmin(
+                box=app_services.partner_box,
+                policy=delivery_policy(settings),
+                queue=backends.ports.queue,
+                partitions=settings.inbox_partitions,
+            ),
+        )
+        background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+        if settings.worker_in_process:
+            loops = background_loops(
+                settings,
+                backends.ports,
+                box=app_services.partner_box,
+                rules=app_services.rules,
+                consumer=f"gateway-{socket.gethostname()}",
+            )
+            for name, loop in loops.items():
+                stop = asyncio.Event()
+                background.append((asyncio.create_task(loop(stop), name=name), stop))
+        if app_services.freeze_gc_after_start:
+            freeze_start_up_objects(settings.gc_gen0_threshold)
+        log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
+        try:
+            yield
+        finally:
+            for task, stop in background:
+                await stop_worker(task, stop)
+            await backends.close()
+            await close_database()
+
+    return run
+
+
+def graphql_endpoint(app_services: Services) -> GraphQLView:
+    """The GraphQL view with its edge and schema (through the engine unless MILESGATE_GRAPHQL_FAST_PATH
+    is off). Development: GraphiQL from our own static files (GET /graphql in a browser goes there);
+    production: none."""
+    settings = app_services.settings
     safelist = (
         Safelist.from_directory(settings.persisted_queries_dir)
         if settings.persisted_queries_dir is not None
@@ -135,74 +166,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
         apq=settings.persisted_queries,
         ttl_s=settings.persisted_query_ttl_s,
     )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not settings.is_production:
-            await apply_migrations(settings)
-        await open_database(settings)
-        encrypted = await encrypt_plaintext_secrets(partner_box)
-        if encrypted:
-            log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
-        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
-        app.state.backends = backends
-        app.state.hub_admin = WebhookHubAdmin(
-            box=partner_box,
-            policy=delivery_policy(settings),
-            queue=backends.ports.queue,
-            partitions=settings.inbox_partitions,
-        )
-        background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
-
-        def start(name: str, make: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
-            stop = asyncio.Event()
-            background.append((asyncio.create_task(make(stop), name=name), stop))
-
-        if settings.worker_in_process:
-            worker = InboxWorker(
-                queue=backends.ports.queue,
-                rules=rules,
-                consumer=f"gateway-{socket.gethostname()}",
-                **inbox_worker_options(settings),
-            )
-            start("inbox-worker", lambda stop: worker.run(stop=stop))
-            # The development sink; production plugs its SMTP/push sender in here.
-            start(
-                "notification-sender", lambda stop: run_notification_sender(FileSink(settings.data_dir), stop)
-            )
-            start("event-relay", lambda stop: run_event_relay(backends.ports.pubsub, stop))
-            start(
-                "outbound-sender",
-                lambda stop: run_outbound_sender(settings, partner_box, backends.ports.rate_limiter, stop),
-            )
-        if app.state.freeze_gc_after_start:
-            freeze_start_up_objects(settings.gc_gen0_threshold)
-        log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
-        try:
-            yield
-        finally:
-            for task, stop in background:
-                await stop_worker(task, stop)
-            await backends.close()
-            await close_database()
-
-    # Development: GraphiQL from our own static files (GET /graphql in a browser goes there); production: none.
-    view_class = GraphQLView if settings.is_production else DevelopmentGraphQLView
-    graphql_endpoint = view_class(
-        schema,
-        rules=rules,
-        tokens=tokens,
-        totp_key=totp_key,
-        operators=OperatorTokens(secret_key),
-        rate_limits=rate_limits,
+    edge = GraphQLEdge(
+        settings,
+        metrics=app_services.metrics,
+        rate_limits=app_services.rate_limits,
         persisted_queries=persisted_queries,
+    )
+    schema, view_class = served_schema(settings, edge)
+    return view_class(
+        schema,
+        rules=app_services.rules,
+        tokens=app_services.tokens,
+        totp_key=app_services.totp_key,
+        operators=app_services.operators,
+        edge=edge,
         graphql_ide=None if settings.is_production else "graphiql",
+        graphiql_path=None if settings.is_production else PAGE_PATH,
         allow_queries_via_get=not settings.is_production,
         max_subscriptions_per_connection=settings.graphql_max_subscriptions,
     )
-    routes = [
-        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql_endpoint),
+
+
+def routes(app_services: Services) -> list[BaseRoute]:
+    graphql = graphql_endpoint(app_services)
+    served: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
         Route("/retro-credit/boarding-pass", retro_credit_by_boarding_pass_image, methods=["POST"]),
@@ -212,27 +201,38 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         *travel_id_routes(),
     ]
-    if not settings.is_production:
-        routes += graphiql_routes()
-    middleware = [
-        Middleware(RequestContextMiddleware, metrics=metrics),
+    if not app_services.settings.is_production:
+        served += graphiql_routes()
+    return served
+
+
+def middleware(app_services: Services) -> list[Middleware]:
+    settings = app_services.settings
+    stack = [
+        Middleware(RequestContextMiddleware, metrics=app_services.metrics),
         Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
     ]
     if settings.federation_router_secret:
-        middleware.append(Middleware(FederationRouterAuth, secret=settings.federation_router_secret))
+        stack.append(Middleware(FederationRouterAuth, secret=settings.federation_router_secret))
+    return stack
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    app_services = build_services(settings or load_settings())
     app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        middleware=middleware,
+        routes=routes(app_services),
+        lifespan=lifespan(app_services),
+        middleware=middleware(app_services),
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
-    app.state.settings = settings
-    app.state.freeze_gc_after_start = False
-    app.state.metrics = metrics
-    app.state.tokens = tokens
-    app.state.rules = rules
-    app.state.totp_key = totp_key
-    app.state.partner_secret_box = partner_box
-    app.state.rate_limits = rate_limits
-    app.state.complete_sign_in = complete_sign_in
+    app.state.services = app_services
+    return app
+
+
+def create_served_app() -> Starlette:
+    """The app ``milesgate serve`` runs: one per worker process, start-up objects frozen for the gc.
+
+    Not in ``create_app``: tests make an app per test, and frozen objects are never collected."""
+    app = create_app()
+    services(app).freeze_gc_after_start = True
     return app

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     graphql_document_cache_size: int = Field(
         default=512, ge=0, description="Documents kept parsed and validated (LRU); 0: none"
     )
+    graphql_fast_path: bool = Field(
+        default=True,
+        description="Serve GraphQL through gateway/graphql/engine (document cache, one-hook edge, plain-part "
+        "shortcut of the executor); off: Strawberry's stock execution",
+    )
     rate_limit_window_s: int = Field(
         default=60, ge=1, description="Window of the per-IP and per-member limits"
     )

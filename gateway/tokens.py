@@ -29,6 +29,14 @@ ACCESS_CLAIMS_CACHED = 4096
 """Access tokens whose signature and claims are kept checked (LRU); the expiry is checked every time."""
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
     """A separate key per purpose (token signing, TOTP secret encryption) from the one service secret."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
+from graphql import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
@@ -17,7 +18,6 @@ from schema.cards.mutations import CardMutations
 from schema.consents.mutations import ConsentMutations
 from schema.earning.queries import EarningQueries
 from schema.engagement.mutations import EngagementMutations
-from schema.execution import ShortcutExecutionContext
 from schema.federation import FederationQueries
 from schema.hub.mutations import HubMutations
 from schema.hub.queries import HubQueries
@@ -94,12 +94,16 @@ Subscription = joined(
 def build_schema(
     extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
     config: StrawberryConfig | None = None,
+    *,
+    execution_context_class: type[Executor[Any]] | None = None,
 ) -> Schema:
+    """The schema; the gateway passes its engine's executor (``gateway/graphql/engine``), or None for
+    graphql-core's own."""
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=list(extensions),
         config=config,
-        execution_context_class=ShortcutExecutionContext,
+        execution_context_class=execution_context_class,
     )

@@ -203,6 +203,14 @@ async def client(app: Starlette) -> AsyncIterator[AsyncClient]:
         yield http
 
 
+@pytest.fixture(params=[True, False], ids=["fast-path", "stock"])
+def graphql_fast_path(request: pytest.FixtureRequest) -> bool:
+    """Both ways of serving GraphQL: through ``gateway/graphql/engine`` and with Strawberry's stock
+    execution (``MILESGATE_GRAPHQL_FAST_PATH``). A test module runs both ways by overriding its
+    ``settings`` fixture with one that asks for this one."""
+    return bool(request.param)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_executor_cache() -> None:
     """Tortoise caches insert SQL per connection name, not per dialect; tests switch SQLite/PostgreSQL."""

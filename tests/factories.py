@@ -9,6 +9,7 @@ from httpx2 import AsyncClient
 from starlette.applications import Starlette
 
 from gateway.partner_secrets import partner_secret_box
+from gateway.services import services
 from gateway.settings import Settings
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
@@ -114,5 +115,5 @@ async def enrolled_member(client: AsyncClient, **overrides: Any) -> dict[str, An
 async def identified_token(app: Starlette, account_number: str) -> str:
     """An access token at IDENTIFIED level (as after a refresh): for step-up tests."""
     member = await Member.get(account_number=account_number)
-    tokens: TokenService = app.state.tokens
+    tokens: TokenService = services(app).tokens
     return tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)

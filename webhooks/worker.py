@@ -276,7 +276,7 @@ class InboxWorker:
             return False
         await self.queue.ack(message.stream, INBOX_GROUP, [message.message_id])
         if row is not None:
-            # Live updates come from the postings' domain events (gateway.event_relay), not from here.
+            # Live updates come from the postings' domain events (gateway.workers.event_relay), not from here.
             log.info("inbox row %s", row.state.value, extra={"inbox_id": inbox_id})
         return True
 

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.common import ROOT, SECRET_KEY, Stores, fresh_stores, milesgate, stop, wait_ready
 from bench.dashboard.queries import DASHBOARD
 from bench.dashboard.seeding import DashboardMember, seed_dashboard
-from gateway.persisted_queries import document_hash
+from gateway.graphql.persisted_queries import document_hash
 
 STORES = Stores(db_name="milesgate_dash", redis_url="redis://127.0.0.1:6379/3")
 GRAPHQL_PORT, BASELINE_PORT = 8790, 8791

@@ -48,7 +48,7 @@ async def seed_dashboard(stores: Stores, data_dir: Path, histories: list[int]) -
 
 
 async def _through_services(stores: Stores, data_dir: Path, accounts: list[int]) -> None:
-    from gateway.cli import database
+    from gateway.cli.support import database
     from loyalty.consents.models import ConsentPurpose
     from loyalty.consents.service import record_consent
     from loyalty.crediting import post

@@ -67,7 +67,7 @@ class MessageTemplate:
 
 
 class NotificationSender(Protocol):
-    """Delivers one rendered message (development: ``gateway.notifications.FileSink``; production: a
+    """Delivers one rendered message (development: ``gateway.workers.notifications.FileSink``; production: a
     mail or push provider). Raising means "not delivered, try again later"."""
 
     async def send(self, message: RenderedMessage, notification: Notification) -> None: ...

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from gateway.backends.memory import MemoryPubSub, MemorySubscription
-from gateway.event_relay import relay_once
 from gateway.settings import Settings
+from gateway.workers.event_relay import relay_once
 from loyalty.crediting import post
 from loyalty.events.models import DomainEvent
 from loyalty.ledger.events import balance_channel

@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 
 from gateway.app import create_app
-from gateway.graphiql_routes import GRAPHIQL_DIR
+from gateway.http.graphiql import GRAPHIQL_DIR
 from gateway.settings import Environment, Settings
 from tests.gateway.test_graphql_cop import served
 from tests.support import deadline_s, in_ci

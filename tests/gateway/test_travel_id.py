@@ -32,9 +32,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from gateway.app import create_app
-from gateway.oidc_client import ProviderConfig, ProviderDirectory, TravelIdRefused
+from gateway.http.oidc_client import ProviderConfig, ProviderDirectory, TravelIdRefused
+from gateway.http.travel_id import FLOW_COOKIE, STATE_TTL_S, FlowState
+from gateway.services import services
 from gateway.settings import Settings
-from gateway.travel_id import FLOW_COOKIE, STATE_TTL_S, FlowState
 from loyalty.auth.identities import (
     IdentityAlreadyLinked,
     IdentityLinkedToOtherMember,
@@ -216,7 +217,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class SignInStub:
-    """Stands in for ``app.state.complete_sign_in``: records the call and issues an access token."""
+    """Stands in for ``services(app).complete_sign_in``: records the call and issues an access token."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -225,8 +226,14 @@ class SignInStub:
         self, request: Request, *, account_id: int, method: str, platform: str | None
     ) -> dict[str, Any]:
         self.calls.append({"account_id": account_id, "method": method, "platform": platform})
-        token = request.app.state.tokens.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED)
+        token = services(request.app).tokens.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED)
         return {"status": "SIGNED_IN", "accessToken": token}
+
+
+def sign_in_stub(app: Starlette) -> SignInStub:
+    stub = services(app).complete_sign_in
+    assert isinstance(stub, SignInStub)
+    return stub
 
 
 def travel_settings(settings: Settings, issuer: str, **overrides: Any) -> Settings:
@@ -252,7 +259,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Starlette, AsyncCli
 @pytest.fixture
 async def travel_app(settings: Settings, oidc_provider: str) -> AsyncIterator[Starlette]:
     async with running(travel_settings(settings, oidc_provider)) as (app, _):
-        app.state.complete_sign_in = SignInStub()
+        services(app).complete_sign_in = SignInStub()
         yield app
 
 
@@ -265,7 +272,7 @@ async def travel_client(travel_app: Starlette) -> AsyncIterator[AsyncClient]:
 def bearer(
     app: Starlette, account_id: int, level: SessionLevel = SessionLevel.AUTHENTICATED
 ) -> dict[str, str]:
-    return {"authorization": f"Bearer {app.state.tokens.issue(account_id=account_id, level=level)}"}
+    return {"authorization": f"Bearer {services(app).tokens.issue(account_id=account_id, level=level)}"}
 
 
 async def start(client: AsyncClient, purpose: str, headers: dict[str, str] | None = None) -> str:
@@ -316,9 +323,9 @@ async def test_link_sign_in_and_unlink(
     signed_in = await flow(travel_client, "login", sub="traveller-1")
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["status"] == "SIGNED_IN"
-    principal = travel_app.state.tokens.verify(signed_in.json()["accessToken"])
+    principal = services(travel_app).tokens.verify(signed_in.json()["accessToken"])
     assert principal is not None and principal.account_id == member.id
-    assert travel_app.state.complete_sign_in.calls == [
+    assert sign_in_stub(travel_app).calls == [
         {"account_id": member.id, "method": "TRAVEL_ID", "platform": None}
     ]
     (identity,) = await identities_of(account_id=member.id)
@@ -353,7 +360,7 @@ async def test_login_redirect_carries_state_nonce_and_pkce(
 async def test_state_is_kept_ten_minutes_with_verifier_and_nonce(
     travel_app: Starlette, travel_client: AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = travel_app.state.backends.ports.cache
+    cache = services(travel_app).backends.ports.cache
     stored_ttls: dict[str, float | None] = {}
     real_set = cache.set
 
@@ -365,7 +372,9 @@ async def test_state_is_kept_ten_minutes_with_verifier_and_nonce(
     query = dict(parse_qsl(urlsplit(await start(travel_client, "login")).query))
     key = f"travelid:state:{query['state']}"
     assert stored_ttls == {key: STATE_TTL_S} and STATE_TTL_S == 600
-    stored = FlowState.load(await cache.get(key))
+    raw = await cache.get(key)
+    assert raw is not None
+    stored = FlowState.load(raw)
     assert stored is not None and stored.purpose == "login" and stored.nonce == query["nonce"]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(stored.code_verifier.encode()).digest())
     assert challenge.rstrip(b"=").decode() == query["code_challenge"]
@@ -395,7 +404,7 @@ async def test_state_older_than_ten_minutes_is_refused(
     """The cache expires states; a state that outlived its TTL anyway (clock, cache) is refused too."""
     state = "s" * 43
     old = stored_flow(oidc_provider, created=time.time() - STATE_TTL_S - 1)
-    await travel_app.state.backends.ports.cache.set(f"travelid:state:{state}", old.dump(), ttl_s=60)
+    await services(travel_app).backends.ports.cache.set(f"travelid:state:{state}", old.dump(), ttl_s=60)
     refused = await travel_client.get("/auth/travel-id/callback", params={"state": state, "code": "c"})
     assert refused.status_code == 400 and error_code(refused) == "STATE_INVALID"
 
@@ -408,7 +417,7 @@ async def test_platform_is_passed_to_sign_in(travel_app: Starlette, travel_clien
     )
     answer = await authorize(response.headers["location"], sub="traveller-1")
     assert (await travel_client.get("/auth/travel-id/callback", params=answer)).status_code == 200
-    assert travel_app.state.complete_sign_in.calls[-1]["platform"] == "IOS"
+    assert sign_in_stub(travel_app).calls[-1]["platform"] == "IOS"
 
 
 # --- refused flows -----------------------------------------------------------------------------
@@ -571,7 +580,7 @@ async def test_link_needs_an_authenticated_session(travel_app: Starlette, travel
 async def test_unknown_identity_cannot_sign_in(travel_app: Starlette, travel_client: AsyncClient) -> None:
     refused = await flow(travel_client, "login", sub="traveller-3")
     assert refused.status_code == 404 and error_code(refused) == "IDENTITY_NOT_LINKED"
-    assert travel_app.state.complete_sign_in.calls == []
+    assert sign_in_stub(travel_app).calls == []
 
 
 async def test_unlink_without_a_link_is_not_found(travel_app: Starlette, travel_client: AsyncClient) -> None:
@@ -620,7 +629,7 @@ async def test_unreachable_provider_is_502(settings: Settings) -> None:
         assert login.status_code == 502 and error_code(login) == "PROVIDER_UNAVAILABLE"
         flow_state = stored_flow(issuer, created=time.time())
         state = "s" * 43
-        await app.state.backends.ports.cache.set(f"travelid:state:{state}", flow_state.dump(), ttl_s=60)
+        await services(app).backends.ports.cache.set(f"travelid:state:{state}", flow_state.dump(), ttl_s=60)
         client.cookies.set(FLOW_COOKIE, BROWSER_BINDING, path="/auth/travel-id")
         callback = await client.get("/auth/travel-id/callback", params={"state": state, "code": "c"})
         assert callback.status_code == 502 and error_code(callback) == "PROVIDER_UNAVAILABLE"
@@ -678,7 +687,7 @@ async def test_sign_in_goes_through_the_apps_own_complete_sign_in(
         assert signed_in.status_code == 200, signed_in.text
         body = signed_in.json()
         assert body["status"] == "SIGNED_IN" and body["refreshToken"]
-        principal = app.state.tokens.verify(body["accessToken"])
+        principal = services(app).tokens.verify(body["accessToken"])
         assert principal is not None and principal.account_id == member.id
 
 
@@ -725,7 +734,7 @@ async def test_travel_id_sign_in_asks_for_the_second_factor_when_enabled(
 
     async with running(travel_settings(settings, oidc_provider)) as (app, client):
         member = (await make_member("tf@example.com")).member
-        key = app.state.totp_key
+        key = services(app).totp_key
         rules = current_rules().two_factor
         started = await totp.begin_enrolment(account_id=member.id, account_label="tf", key=key, rules=rules)
         earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 
 from gateway.backends.memory import MemoryPubSub
-from gateway.event_relay import relay_once
 from gateway.settings import Settings
+from gateway.workers.event_relay import relay_once
 from loyalty.crediting import post
 from loyalty.engagement import quiz
 from loyalty.engagement.challenges import join_challenge, progress_for_event

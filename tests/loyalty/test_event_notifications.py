@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway.backends.memory import MemoryPubSub
-from gateway.event_relay import MAX_DISPATCH_ATTEMPTS, relay_once
 from gateway.settings import Settings
+from gateway.workers.event_relay import MAX_DISPATCH_ATTEMPTS, relay_once
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
 from loyalty.crediting import post

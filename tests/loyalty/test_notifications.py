@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
-from gateway import loops as gateway_loops
-from gateway import notifications as gateway_notifications
-from gateway.notifications import FileSink, read_outbox, run_notification_sender
 from gateway.settings import Settings
+from gateway.workers import loops as gateway_loops
+from gateway.workers import notifications as gateway_notifications
+from gateway.workers.notifications import FileSink, read_outbox, run_notification_sender
 from loyalty.notifications.models import Channel, Notification, NotificationState
 from loyalty.notifications.service import (
     MAX_ATTEMPTS,

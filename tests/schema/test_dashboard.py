@@ -55,6 +55,17 @@ It was 10 through the ORM."""
 _counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
 
 
+@pytest.fixture
+def settings(settings: Settings, graphql_fast_path: bool) -> Settings:
+    """Every app of this module runs both ways: through the GraphQL engine and with stock Strawberry."""
+    return settings.model_copy(update={"graphql_fast_path": graphql_fast_path})
+
+
+@pytest.fixture
+def postgres_settings(postgres_settings: Settings, graphql_fast_path: bool) -> Settings:
+    return postgres_settings.model_copy(update={"graphql_fast_path": graphql_fast_path})
+
+
 class _StatementLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         seen = _counting.get()

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-from gateway.graphql_edge import MASKED_MESSAGE
+from gateway.graphql.edge import MASKED_MESSAGE
 from gateway.settings import Environment, Settings
 from loyalty.ledger.models import Posting
 from schema.root import build_schema

@@ -10,8 +10,8 @@ import pytest
 from httpx2 import AsyncClient
 from tortoise import connections
 
-from gateway.notifications import FileSink, read_outbox
 from gateway.settings import Settings
+from gateway.workers.notifications import FileSink, read_outbox
 from loyalty.auth import resets
 from loyalty.auth.models import ResetPurpose, ResetToken
 from loyalty.errors import DomainError

@@ -18,7 +18,7 @@ from graphql import BreakingChangeType, build_schema
 from typer.testing import CliRunner, Result
 
 from gateway.cli import app
-from gateway.schema_artefact import (
+from gateway.graphql.sdl import (
     CHANGELOG_FILE,
     SCHEMA_FILE,
     InvalidSdl,

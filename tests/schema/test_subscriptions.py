@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.app import create_app
+from gateway.services import services
 from gateway.settings import Settings
 from loyalty.crediting import post
 from loyalty.ledger.models import Currency, PostingSource
@@ -44,7 +45,7 @@ def test_balances_are_pushed_when_an_accrual_is_credited(settings: Settings) -> 
         assert client.portal is not None
         partner = client.portal.call(
             lambda: add_partner(
-                code="swiss", name="SWISS", kind=PartnerKind.AIRLINE, box=app.state.partner_secret_box
+                code="swiss", name="SWISS", kind=PartnerKind.AIRLINE, box=services(app).partner_box
             )
         )
 

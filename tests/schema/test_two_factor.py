@@ -7,6 +7,7 @@ from typing import Any
 
 from httpx2 import AsyncClient
 
+from gateway.services import services
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
@@ -88,7 +89,7 @@ async def test_a_forged_challenge_is_refused(client: AsyncClient) -> None:
 async def test_changing_two_factor_needs_an_authenticated_session(client: AsyncClient, app: Any) -> None:
     enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
     member = await Member.get(account_number=enrolled["accountNumber"])
-    tokens: TokenService = app.state.tokens
+    tokens: TokenService = services(app).tokens
     identified = tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)
     result = (await gql(client, BEGIN, token=identified))["data"]["beginTwoFactor"]
     assert result == {"__typename": "StepUpRequired", "requiredLevel": "AUTHENTICATED"}

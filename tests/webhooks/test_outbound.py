@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from gateway.backends.memory import MemoryPubSub, MemoryRateLimiter
-from gateway.event_relay import relay_once
 from gateway.settings import Settings
+from gateway.workers.event_relay import relay_once
 from loyalty.errors import ValidationFailed
 from loyalty.rules import current_rules
 from partners.models import PartnerKind

@@ -16,6 +16,7 @@ import pytest
 from httpx2 import AsyncClient
 
 from gateway.backends.memory import MemoryQueue
+from gateway.services import services
 from gateway.settings import Settings
 from loyalty.identifiers import new_service_card_number
 from loyalty.ledger.models import Balance, Currency, Entry, Posting
@@ -442,7 +443,7 @@ async def test_requeued_row_is_processed_by_the_worker(
     # given: a row stored while the queue was unreachable (never queued)
     row = await store("swiss", accrual_event({"serviceCardNumber": member.card.number}, miles=600))
     await PartnerInbox.filter(id=row.id).update(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
-    queue = client._transport.app.state.backends.ports.queue  # type: ignore[attr-defined]
+    queue = services(client._transport.app).backends.ports.queue  # type: ignore[attr-defined]
 
     # when: the sweeper queues it again
     assert await requeue_pending(queue, older_than_s=60) == 1

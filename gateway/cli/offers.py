@@ -1,0 +1,79 @@
+"""``milesgate offers add|list``: partner offers, loaded from a TOML file of ``[[offers]]``.
+
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(offers_app, name="offers")``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from gateway.cli.support import aware_moment, cli_settings, run_with_db
+from loyalty.errors import DomainError
+from loyalty.offers.models import Offer, OfferKind
+from loyalty.offers.service import add_offer
+
+offers_app = typer.Typer(help="Partner offers to earn and to redeem miles.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@offers_app.command("add")
+def add_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")],
+) -> None:
+    """Add every offer of the file (code, partner, kind, title, starts_at, ends_at, targeting, bonus_miles)."""
+    with file.open("rb") as handle:
+        rows = tomllib.load(handle).get("offers", [])
+
+    async def work() -> int:
+        for row in track(rows, description="adding offers", console=console):
+            await add_offer(
+                code=str(row["code"]),
+                partner_code=str(row["partner"]),
+                kind=OfferKind(str(row["kind"]).upper()),
+                title=str(row["title"]),
+                description=str(row.get("description", "")),
+                starts_at=aware_moment(row.get("starts_at"), "starts_at"),
+                ends_at=aware_moment(row.get("ends_at"), "ends_at"),
+                tiers=list(row.get("tiers", [])),
+                countries=list(row.get("countries", [])),
+                languages=list(row.get("languages", [])),
+                bonus_miles=int(row.get("bonus_miles", 0)),
+                priority=int(row.get("priority", 0)),
+            )
+        return len(rows)
+
+    try:
+        added = run_with_db(cli_settings(), work)
+    except (DomainError, KeyError, ValueError) as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{added} offers added")
+
+
+@offers_app.command("list")
+def list_command() -> None:
+    """Every offer, newest first."""
+
+    async def work() -> list[Offer]:
+        return await Offer.all().order_by("-starts_at", "-id")
+
+    table = Table("code", "partner", "kind", "title", "from", "until", "bonus", title="offers")
+    for offer in run_with_db(cli_settings(), work):
+        table.add_row(
+            offer.code,
+            offer.partner_code,
+            offer.kind.value,
+            offer.title,
+            offer.starts_at.date().isoformat(),
+            offer.ends_at.date().isoformat(),
+            str(offer.bonus_miles),
+        )
+    console.print(table)

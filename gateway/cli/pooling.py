@@ -1,0 +1,36 @@
+"""``milesgate pools combine``: the periodic run that marks accepted pool members COMBINED on their day.
+
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(pools_app, name="pools")``. Pool
+changes and pooled redemptions combine due members of their own pool anyway, and the pool balance counts
+a member from the combining day on whether or not this ran; the run writes the ``pool.changed`` events
+of pools nobody touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gateway.cli.support import cli_settings, run_with_db
+from loyalty.pooling.service import combine_due
+
+pools_app = typer.Typer(help="Mileage pools.", no_args_is_help=True)
+console = Console()
+
+
+@pools_app.command("combine")
+def combine_command(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Combine members due by this day (default: today, UTC)."
+        ),
+    ] = None,
+) -> None:
+    """Combine the miles of members whose combining day has come (idempotent)."""
+    day = as_of.date() if as_of is not None else dt.datetime.now(dt.UTC).date()
+    combined = run_with_db(cli_settings(), lambda: combine_due(today=day))
+    console.print(f"combined {combined} pool members due by {day.isoformat()}")

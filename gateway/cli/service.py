@@ -1,0 +1,130 @@
+"""``milesgate serve``, ``worker``, ``migrate`` and ``demo``: running the service and preparing its database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from gateway.backends import open_backends
+from gateway.cli.demo import fill_demo
+from gateway.cli.support import cli_settings, console, database, err_console
+from gateway.db import apply_migrations, close_database, open_database
+from gateway.logs import configure_logging
+from gateway.partner_secrets import partner_secret_box
+from gateway.workers.background import background_loops
+from loyalty.rules import current_rules
+from partners.signing import encrypt_plaintext_secrets
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (MILESGATE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (MILESGATE_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (production).")] = 1,
+) -> None:
+    """Run the gateway. Embedded (no Redis configured): the webhook worker runs in the same process."""
+    settings = cli_settings()
+    configure_logging(settings.log_level)
+    if workers > 1 and settings.embedded:
+        err_console.print(
+            "[red]--workers > 1 needs MILESGATE_REDIS_URL (the in-process queue is per process)[/red]"
+        )
+        raise typer.Exit(2)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    if not settings.is_production:
+        console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
+    uvicorn.run(
+        "gateway.app:create_served_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def worker(
+    name: Annotated[str | None, typer.Option(help="Consumer name (default: host and process id).")] = None,
+) -> None:
+    """Run a webhook inbox worker, the notification sender, the domain-event relay and the outbound
+    webhook sender (needs
+    MILESGATE_REDIS_URL). Stops on SIGTERM."""
+    settings = cli_settings()
+    configure_logging(settings.log_level)
+    if settings.embedded:
+        err_console.print(
+            "[red]a separate worker needs MILESGATE_REDIS_URL; `serve` runs one in-process[/red]"
+        )
+        raise typer.Exit(2)
+    consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+
+    async def _run() -> None:
+        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            async with database(settings):
+                loops = background_loops(
+                    settings,
+                    backends.ports,
+                    box=partner_secret_box(settings),
+                    rules=current_rules(),
+                    consumer=consumer,
+                )
+                await asyncio.gather(*(loop(stop) for loop in loops.values()))
+        finally:
+            await backends.close()
+
+    asyncio.run(_run())
+
+
+def migrate() -> None:
+    """Apply the database migrations that have not been applied yet."""
+    settings = cli_settings()
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event.endswith("done"):
+            console.print(f"  applied {app_label}.{name}")
+
+    async def _run() -> int:
+        await apply_migrations(settings, progress=progress)
+        await open_database(settings)
+        try:
+            return await encrypt_plaintext_secrets(partner_secret_box(settings))
+        finally:
+            await close_database()
+
+    encrypted = asyncio.run(_run())
+    if encrypted:
+        console.print(f"  encrypted {encrypted} partner signing secret(s) stored in plain text")
+    console.print("migrations up to date", style="green")
+
+
+def demo(
+    members: Annotated[int, typer.Option(min=1, max=100_000, help="How many sample members.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed, for the same sample every time.")] = 7,
+) -> None:
+    """Fill a development database with sample members, partners and accruals (progress bar)."""
+    settings = cli_settings()
+    if settings.is_production:
+        err_console.print("[red]demo data is for development databases only[/red]")
+        raise typer.Exit(2)
+
+    async def _run() -> None:
+        async with database(settings):
+            summary = await fill_demo(
+                members=members, seed=seed, console=console, box=partner_secret_box(settings)
+            )
+        console.print(summary)
+
+    asyncio.run(_run())

@@ -1,0 +1,82 @@
+"""``milesgate status expire`` and ``milesgate status show``: the operators' status jobs and look-ups.
+
+Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(status_app, name="status")``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from gateway.cli.support import cli_settings, run_with_db
+from loyalty.members.models import Member
+from loyalty.rules import current_rules
+from loyalty.status import engine
+from loyalty.status.engine import StatusExpiryReport
+from loyalty.status.progress import StatusProgress, status_progress
+
+status_app = typer.Typer(
+    help="Status tiers: the daily expiry run and a member's status.", no_args_is_help=True
+)
+console = Console()
+
+
+@status_app.command("expire")
+def expire_command(
+    as_of: Annotated[
+        dt.datetime,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Handle statuses that ended before this day."),
+    ],
+) -> None:
+    """Downgrade (one tier, for a year) or end every status not renewed in time; idempotent."""
+    day = as_of.date()
+    rules = current_rules()
+
+    async def work() -> StatusExpiryReport:
+        with Progress(console=console) as progress:
+            task = progress.add_task(
+                f"statuses ended before {day.isoformat()}", total=await engine.count_expired(as_of=day)
+            )
+            return await engine.expire_statuses(
+                as_of=day, rules=rules, progress=lambda n: progress.advance(task, n)
+            )
+
+    report = run_with_db(cli_settings(), work)
+    console.print(f"{report.downgraded} statuses downgraded one tier, {report.expired} back to base")
+
+
+@status_app.command("show")
+def show_command(
+    account_number: Annotated[str, typer.Argument(help="The member's 9-digit account number.")],
+) -> None:
+    """A member's status, this year's counters and what is missing for the next tier."""
+
+    async def work() -> StatusProgress | None:
+        member = await Member.get_or_none(account_number=account_number)
+        if member is None:
+            return None
+        return await status_progress(
+            account_id=member.id, today=dt.datetime.now(dt.UTC).date(), rules=current_rules()
+        )
+
+    view = run_with_db(cli_settings(), work)
+    if view is None:
+        console.print(f"[red]no member with account number {account_number}[/red]")
+        raise typer.Exit(1)
+    table = Table("", "value", title=f"status of {account_number}")
+    table.add_row("tier", view.tier.value)
+    table.add_row("valid until", view.valid_until.isoformat() if view.valid_until else "-")
+    table.add_row("lifetime tier", view.lifetime_tier.value if view.lifetime_tier else "-")
+    for currency, amount in view.counters.items():
+        table.add_row(f"{currency.value} {view.year}", str(amount))
+    table.add_row("lifetime QP", str(view.lifetime_qualifying_points))
+    for label, target in (("next", view.next_tier), ("keep", view.keep_tier)):
+        if target is not None:
+            lacking = ", ".join(f"{c.value} {n}" for c, n in target.missing.items() if n) or "reached"
+            table.add_row(f"{label}: {target.tier.value}", lacking)
+    console.print(table)

@@ -1,0 +1,220 @@
+"""The one schema extension that hardens the GraphQL endpoint, built from settings.
+
+In every environment: depth, alias, token, directive, cost and mutation limits, request and
+sensitive-operation rate limits, persisted queries and the safelist, and operation metrics, so a document
+that works in development works in production. In production also: no introspection, no "Did you mean"
+suggestions, and errors masked unless they are ours to show (typed codes, or about the document the
+client sent).
+
+``EdgeExtension`` does it with Strawberry's public extension hooks only, each stage left to Strawberry:
+it is what runs with ``MILESGATE_GRAPHQL_FAST_PATH=off``. The fast path (``gateway/graphql/engine/``)
+does the same work in one hook, with a cache of parsed and validated documents, and admits the request
+in the view before Strawberry sees it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+
+from graphql import ASTValidationRule, GraphQLError, specified_rules
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.requests import HTTPConnection, Request
+from strawberry.extensions import IgnoreContext, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext as StrawberryExecutionContext
+from strawberry.types import ExecutionResult as StrawberryExecutionResult
+from tortoise.exceptions import ValidationError as TortoiseValidationError
+
+from gateway.graphql.limits import directive_count_rule, mutation_count_rule, query_cost_rule
+from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
+from gateway.metrics import Metrics
+from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused, sensitive_field_counts
+from gateway.settings import Settings
+from schema.context import Context
+
+MASKED_MESSAGE = "Unexpected error; the request id identifies it in the logs."
+ARGUMENT_INVALID_MESSAGE = "An argument is too long or malformed for what it names."
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
+
+def _introspection_field(context: IgnoreContext) -> bool:
+    return context.field_name.startswith("__")
+
+
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The limit rules, made once per app (the rule classes are built from the settings)."""
+    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth, should_ignore=_introspection_field)
+    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
+    return [
+        *depth.validation_rules,
+        *aliases.validation_rules,
+        query_cost_rule(
+            max_cost=settings.graphql_max_cost, variable_page_size=settings.graphql_max_page_size
+        ),
+        directive_count_rule(max_directives=settings.graphql_max_directives),
+        mutation_count_rule(max_mutations=settings.graphql_max_mutations),
+    ]
+
+
+def is_internal_error(error: GraphQLError) -> bool:
+    """Mask an error unless it is about the client's document or variables (no path, no cause) or one
+    we raised on purpose with a code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, …)."""
+    original = error.original_error
+    if original is None:
+        return error.path is not None
+    return not (isinstance(original, GraphQLError) and (original.extensions or {}).get("code"))
+
+
+def _argument_invalid(error: GraphQLError) -> GraphQLError:
+    """An argument the database cannot even look up (longer than the column it is compared with, say)
+    names nothing: a coded error instead of one that passes for a server failure."""
+    cause = GraphQLError(ARGUMENT_INVALID_MESSAGE, extensions={"code": "ARGUMENT_INVALID"})
+    return GraphQLError(
+        ARGUMENT_INVALID_MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=cause,
+        extensions={"code": "ARGUMENT_INVALID"},
+    )
+
+
+def _masked(error: GraphQLError) -> GraphQLError:
+    return GraphQLError(
+        MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+    )
+
+
+class GraphQLEdge:
+    """The limits, rate limits, persisted queries and error policy of one app's GraphQL endpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        metrics: Metrics,
+        rate_limits: EdgeRateLimits,
+        persisted_queries: PersistedQueries,
+    ) -> None:
+        self.production = settings.is_production
+        self.metrics = metrics
+        self.rate_limits = rate_limits
+        self.persisted_queries = persisted_queries
+        self.max_tokens = settings.graphql_max_tokens
+        self.document_cache_size = settings.graphql_document_cache_size
+        rules: list[type[ASTValidationRule]] = [*specified_rules, *validation_rules(settings)]
+        if self.production:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        self.rules = tuple(rules)
+
+    async def admit(
+        self, request: HTTPConnection, context: Context, data: GraphQLRequestData
+    ) -> GraphQLRequestData | GraphQLError:
+        """Count an HTTP request against the IP and member limits and resolve its persisted query: the
+        request to run, or the error to answer with instead."""
+        ports = context.backends
+        account_id = context.principal.account_id if context.principal is not None else None
+        refusal = await self.rate_limits.admit_request(ports.rate_limiter, client_ip(request), account_id)
+        if refusal is not None:
+            mark_refused(context, refusal)
+            return refusal
+        try:
+            return await self.persisted_queries.resolve(data, ports.cache)
+        except PersistedQueryError as error:
+            return error
+
+    async def refuse_sensitive(self, context: StrawberryExecutionContext, counts: Counter[str]) -> bool:
+        """Count the operation's sensitive fields against their limits; on a refusal set it as the
+        operation's result (Strawberry then does not execute it) and say so."""
+        if not counts:
+            return False
+        refusal = await self.rate_limits.admit_operation(context.context, counts)
+        if refusal is None:
+            return False
+        context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        mark_refused(context.context, refusal)
+        return True
+
+    def processed_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed: list[GraphQLError] = []
+        for error in errors:
+            if isinstance(error.original_error, TortoiseValidationError):
+                error = _argument_invalid(error)
+            if self.production:
+                if is_internal_error(error):
+                    error = _masked(error)
+                else:
+                    error.message = _SUGGESTION.sub("", error.message)
+            processed.append(error)
+        return processed
+
+    def finish(self, context: StrawberryExecutionContext, started: float) -> None:
+        """After the operation: clean its errors and record its metrics."""
+        result = context.result
+        if result is not None and not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
+            result = getattr(result, "initial_result", None)
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self.processed_errors(errors)  # type: ignore[union-attr]
+        name = self.metrics.operation_label(context.operation_name)
+        try:
+            kind = context.operation_type.value
+        except RuntimeError:  # the document did not parse: no operation type
+            kind = "unknown"
+        result = context.result
+        outcome = "error" if result is None or getattr(result, "errors", None) else "ok"
+        self.metrics.observe_operation(name, kind, outcome, time.perf_counter() - started)
+
+
+class EdgeExtension(SchemaExtension):
+    """The edge on Strawberry's public hooks, Strawberry parsing, validating and executing as it does.
+
+    Around the operation: Strawberry's parser is told the token limit and its validation the edge's rules
+    (as its ``MaxTokensLimiter`` and ``AddValidationRules`` do); an HTTP request is counted against the
+    request limits and its persisted query resolved into the query text (a refusal is raised, and
+    Strawberry answers it as the operation's error); afterwards the errors are cleaned and the metrics
+    recorded. Before execution, a valid operation's sensitive fields count against their limits, and a
+    refusal is set as the result (Strawberry's documented way to reject an operation)."""
+
+    def __init__(self, edge: GraphQLEdge) -> None:
+        self.edge = edge
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        context = self.execution_context
+        context.parse_options = {**context.parse_options, "max_tokens": self.edge.max_tokens}
+        context.validation_rules = self.edge.rules
+        request = getattr(context.context, "request", None)
+        if isinstance(context.context, Context) and isinstance(request, Request):
+            data = GraphQLRequestData(
+                query=context.query,
+                variables=context.variables,
+                operation_name=None,
+                extensions=context.operation_extensions,
+            )
+            admitted = await self.edge.admit(request, context.context, data)
+            if isinstance(admitted, GraphQLError):
+                raise admitted
+            context.query = admitted.query
+        yield
+        self.edge.finish(context, started)
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        await self.edge.refuse_sensitive(
+            context, sensitive_field_counts(context.graphql_document, context.operation_name)
+        )
+        yield
+
+
+def schema_config(settings: Settings) -> StrawberryConfig:
+    return StrawberryConfig(disable_field_suggestions=settings.is_production)

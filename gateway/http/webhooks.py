@@ -1,0 +1,44 @@
+"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` verifies, checks and stores."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from gateway.http.common import error_response, read_limited
+from gateway.services import services
+from webhooks.inbound import DeliveryRefused, receive
+from webhooks.worker import enqueue
+
+log = logging.getLogger(__name__)
+
+
+async def partner_webhook(request: Request) -> JSONResponse:
+    app_services = services(request)
+    settings = app_services.settings
+    queue = app_services.backends.ports.queue
+    partner_code = request.path_params["partner_code"]
+    try:
+        body = await read_limited(request, settings.webhook_max_body_bytes)
+        stored = await receive(
+            partner_code=partner_code,
+            headers=request.headers,
+            body=body,
+            tolerance_s=settings.webhook_tolerance_s,
+            box=app_services.partner_box,
+        )
+    except DeliveryRefused as refused:
+        log.info("webhook refused", extra={"partner": partner_code, "code": refused.code})
+        return error_response(refused.status, refused.code, refused.message, refused.path)
+    except ClientDisconnect:
+        return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
+    if not stored.duplicate:
+        try:
+            await enqueue(queue, stored.inbox_id, stored.account_hint, partitions=settings.inbox_partitions)
+        except Exception:
+            # Stored is what counts: the sweeper queues pending rows again.
+            log.warning("could not queue inbox row", exc_info=True, extra={"inbox_id": stored.inbox_id})
+    status = 200 if stored.duplicate else 202
+    return JSONResponse({"id": stored.inbox_id, "duplicate": stored.duplicate}, status_code=status)

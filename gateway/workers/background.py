@@ -1,0 +1,35 @@
+"""Every long-running loop of a worker process (``milesgate worker``), or of ``serve`` when embedded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from gateway.partner_hub import inbox_worker_options
+from gateway.settings import Settings
+from gateway.workers.event_relay import run_event_relay
+from gateway.workers.notifications import FileSink, run_notification_sender
+from gateway.workers.outbound import run_outbound_sender
+from loyalty.ports import Backends
+from loyalty.rules import ProgrammeRules
+from partners.secret_box import SecretBox
+from webhooks.worker import InboxWorker
+
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A loop, started with the event that stops it."""
+
+
+def background_loops(
+    settings: Settings, ports: Backends, *, box: SecretBox, rules: ProgrammeRules, consumer: str
+) -> dict[str, Loop]:
+    """The inbox worker (as ``consumer``), the notification sender, the domain-event relay and the
+    outbound webhook sender, by name."""
+    inbox = InboxWorker(queue=ports.queue, rules=rules, consumer=consumer, **inbox_worker_options(settings))
+    return {
+        "inbox-worker": lambda stop: inbox.run(stop=stop),
+        # The development sink stands in for the SMTP/push sender a deployment plugs in here.
+        "notification-sender": lambda stop: run_notification_sender(FileSink(settings.data_dir), stop),
+        "event-relay": lambda stop: run_event_relay(ports.pubsub, stop),
+        "outbound-sender": lambda stop: run_outbound_sender(settings, box, ports.rate_limiter, stop),
+    }

@@ -1,0 +1,102 @@
+"""The domain-event relay: announces committed domain events on the member's pub/sub channel.
+
+Events are written in the transaction of the change (``loyalty.events``); this loop reads the ones not
+yet published, in commit order, publishes each on ``balances:{acct:<id>}`` (Redis pub/sub in
+production, so every gateway process's subscriptions hear it) and marks them published. Several relays
+may run: on PostgreSQL each claims its batch with ``FOR UPDATE SKIP LOCKED``. Delivery is at least once:
+a relay that dies after publishing and before its commit publishes those events again, which is
+harmless for subscribers that re-read the state they show.
+
+Before an event is announced, its handlers run in the relay's transaction (each event in a savepoint):
+challenge progress (``loyalty.engagement.challenges``) and the member messages it causes
+(``loyalty.notifications.events``) and the partners' outbound webhook messages
+(``webhooks.outbound.service.fan_out_for_event``). Marking the event published in
+that same transaction makes their effects exactly once. A handler that fails leaves the event (and the
+ones after it, to keep the order) for the next round; after ``MAX_DISPATCH_ATTEMPTS`` the event is set
+aside with its error, logged, and the relay goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import orjson
+from tortoise.transactions import in_transaction
+
+from gateway.workers.loops import MAX_BACKOFF_S, run_polling
+from loyalty.engagement.challenges import progress_for_event
+from loyalty.events.models import DomainEvent
+from loyalty.events.service import mark_published
+from loyalty.ledger.events import balance_channel
+from loyalty.notifications.events import notify_for_event
+from loyalty.ports import PubSub
+from webhooks.outbound.service import fan_out_for_event
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+EventHandler = Callable[[DomainEvent], Awaitable[object]]
+DEFAULT_HANDLERS: tuple[EventHandler, ...] = (progress_for_event, notify_for_event, fan_out_for_event)
+MAX_DISPATCH_ATTEMPTS = 5
+
+
+async def relay_once(
+    pubsub: PubSub, *, batch: int = BATCH, handlers: Sequence[EventHandler] = DEFAULT_HANDLERS
+) -> int:
+    """Dispatch, publish and mark one batch of unpublished events, in order; returns how many."""
+    async with in_transaction():
+        events = (
+            await DomainEvent.filter(published_at__isnull=True)
+            .order_by("id")
+            .limit(batch)
+            .select_for_update(skip_locked=True)
+        )
+        done: list[DomainEvent] = []
+        for event in events:
+            if await _dispatch(event, handlers):
+                done.append(event)
+            elif event.dispatch_attempts < MAX_DISPATCH_ATTEMPTS:
+                break  # retried next round; later events wait so members see them in order
+            else:
+                log.error(
+                    "domain event set aside after %s failed dispatches",
+                    event.dispatch_attempts,
+                    extra={"event_id": event.id, "error": event.dispatch_error},
+                )
+                done.append(event)
+        for event in done:
+            message = {"id": event.id, "type": event.type.value, "payload": event.payload}
+            await pubsub.publish(balance_channel(event.account_id), orjson.dumps(message))
+        await mark_published([event.id for event in done], now=dt.datetime.now(dt.UTC))
+    return len(done)
+
+
+async def _dispatch(event: DomainEvent, handlers: Sequence[EventHandler]) -> bool:
+    """Run every handler in one savepoint: all their effects, or none and the error recorded."""
+    try:
+        async with in_transaction():
+            for handler in handlers:
+                await handler(event)
+    except Exception as exc:
+        event.dispatch_attempts += 1
+        event.dispatch_error = f"{type(exc).__name__}: {exc}"[:500]
+        await event.save(update_fields=["dispatch_attempts", "dispatch_error"])
+        log.warning("domain event handler failed", extra={"event_id": event.id}, exc_info=True)
+        return False
+    return True
+
+
+async def run_event_relay(
+    pubsub: PubSub, stop: asyncio.Event, every_s: float = 0.2, *, max_backoff_s: float = MAX_BACKOFF_S
+) -> None:
+    """Relay until ``stop`` is set (stop it with ``webhooks.worker.stop_worker``)."""
+
+    async def step() -> int:
+        return await relay_once(pubsub)
+
+    await run_polling("event relay", step, stop, batch=BATCH, every_s=every_s, max_backoff_s=max_backoff_s)

@@ -1,0 +1,202 @@
+"""The executor's short way through plain parts answers exactly what graphql-core's standard way answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.extensions import FieldExtension, ParserCache
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gateway.graphql.engine import ShortcutExecutionContext
+from gateway.graphql.serving import execution_context_class
+
+
+@strawberry.enum
+class Shade(enum.Enum):
+    LIGHT = "light"
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+
+@strawberry.type
+class Part:
+    label: str
+    weight: int | None
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Item(Named):
+    name: str
+    count: int
+    when: dt.date
+    shade: Shade
+    note: str | None
+    # Lies about its type on purpose: a non-null field holding None, and an int field holding text.
+    broken: str
+    wrong: int
+    parts: list[Part]
+    # Fields without a resolver of their own, with a permission or an extension: never plain.
+    secret: str = strawberry.field(default="s", permission_classes=[Deny])
+    loud: str = strawberry.field(default="hi", extensions=[Shout()])
+    # A list field holding something that is not a list, and a nested non-null field holding None.
+    odd_parts: list[Part]
+
+    @strawberry.field
+    def shouted(self, times: int = 1) -> str:
+        return self.name.upper() * times
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return _items()
+
+    @strawberry.field
+    def named(self) -> list[Named]:
+        return list(_items())
+
+    @strawberry.field
+    def tuple_parts(self) -> list[Part]:
+        return (Part(label="t", weight=None),)  # type: ignore[return-value]
+
+
+def _items() -> list[Item]:
+    return [
+        Item(
+            name="a",
+            count=1,
+            when=dt.date(2026, 1, 2),
+            shade=Shade.LIGHT,
+            note=None,
+            broken="x",
+            wrong=1,
+            parts=[Part(label="p", weight=1), Part(label="q", weight=None)],
+            odd_parts=[Part(label="r", weight=2)],
+        ),
+        Item(
+            name="b",
+            count=2,
+            when=dt.date(2026, 3, 4),
+            shade=Shade.LIGHT,
+            note="n",
+            broken=None,  # type: ignore[arg-type]
+            wrong="many",  # type: ignore[arg-type]
+            parts=[],
+            odd_parts=[Part(label=None, weight=3)],  # type: ignore[arg-type]
+        ),
+    ]
+
+
+@pytest.fixture
+def executor(graphql_fast_path: bool) -> type | None:
+    """The executor the service runs with: the engine's, or (fast path off) Strawberry's stock one."""
+    return execution_context_class(graphql_fast_path)
+
+
+def _run(executor: type | None, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema = strawberry.Schema(query=Query, execution_context_class=executor)
+    result = schema.execute_sync(document, variable_values=variables)
+    return {
+        "data": result.data,
+        "errors": [(error.message, error.path) for error in result.errors or []],
+    }
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ items { name count when shade note shouted(times: 2) } }",
+        "{ items { name broken } }",
+        "{ items { count wrong } }",
+        "{ items { ... on Item { n: name, name } note @include(if: false) } }",
+        "{ items { __typename name parts { __typename label weight w: weight } } }",
+        "{ items { parts { ...P } } } fragment P on Part { label ... on Part { weight } }",
+        "{ items { oddParts { label weight } } }",
+        "{ named { __typename name ... on Item { count parts { label } } } }",
+        "{ tupleParts { label weight } }",
+        "{ items { name secret } }",
+        "{ items { name loud } }",
+        "query Q($on: Boolean!) { items { parts { label weight @include(if: $on) } } }",
+        "query Q($on: Boolean!) { items { parts { ...P @skip(if: $on) } } } fragment P on Part { weight }",
+    ],
+)
+@pytest.mark.parametrize("on", [True, False])
+def test_the_shortcut_answers_like_the_standard_executor(
+    document: str, on: bool, executor: type | None
+) -> None:
+    variables = {"on": on} if "$on" in document else None
+    shortcut = _run(executor, document, variables)
+    standard = _run(StrawberryGraphQLCoreExecutionContext, document, variables)
+    assert shortcut == standard
+    assert shortcut["data"] is not None or shortcut["errors"]
+
+
+def test_a_plan_is_made_once_per_document_and_serves_the_next_requests() -> None:
+    parser_cache = ParserCache()  # one for every request: the same text gives the same document
+    schema = strawberry.Schema(
+        query=Query, execution_context_class=ShortcutExecutionContext, extensions=[lambda: parser_cache]
+    )
+    document = "query Q($on: Boolean!) { items { name parts { label weight @include(if: $on) } } }"
+
+    def parts(on: bool) -> Any:
+        result = schema.execute_sync(document, variable_values={"on": on})
+        assert result.errors is None
+        return result.data["items"][0]["parts"]  # type: ignore[index]
+
+    def plans() -> int:
+        return len(schema._schema._milesgate_planner._plans)  # type: ignore[attr-defined]
+
+    assert parts(True) == [{"label": "p", "weight": 1}, {"label": "q", "weight": None}]
+    kept = plans()
+    made = schema._schema._milesgate_planner._plans.values()  # type: ignore[attr-defined]
+    assert any(plan is not None for _nodes, plan in made)  # the name, at least, is planned
+    assert parts(False) == [{"label": "p"}, {"label": "q"}]  # the variable still decides
+    assert parts(True)[0] == {"label": "p", "weight": 1}
+    assert plans() == kept  # the same document: nothing new to plan
+
+
+def test_a_non_null_leaf_holding_null_is_still_an_error_at_its_path(executor: type | None) -> None:
+    answer = _run(executor, "{ items { name broken } }")
+    assert answer["data"] is None  # the null bubbles up to the nullable root
+    [(message, path)] = answer["errors"]
+    assert "Cannot return null for non-nullable field Item.broken" in message
+    assert path == ["items", 1, "broken"]
+
+
+async def test_a_streamed_list_is_left_to_the_standard_way(executor: type | None) -> None:
+    async def run(execution_context_class: type | None) -> Any:
+        schema = strawberry.Schema(
+            query=Query,
+            execution_context_class=execution_context_class,
+            config=StrawberryConfig(enable_experimental_incremental_execution=True),
+        )
+        return await schema.execute("{ items { name parts @stream(initialCount: 1) { label } } }")
+
+    shortcut = await run(executor)
+    standard = await run(StrawberryGraphQLCoreExecutionContext)
+    assert type(shortcut) is type(standard)
+    assert shortcut.initial_result.data == standard.initial_result.data
+    assert shortcut.initial_result.data["items"][0]["parts"] == [{"label": "p"}]  # the rest comes later
