@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import re
 import shutil
+import time
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -44,6 +45,17 @@ STEP = dt.timedelta(seconds=RULES.period_seconds)
 ENROLLED_AT = dt.datetime(2026, 11, 20, 9, 0, 10, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 11, 20, 10, 0, 10, tzinfo=dt.UTC)  # 10 s into a step, an hour after enrolment
 RECOVERY_SHAPE = re.compile(r"^[A-HJ-NP-Z2-9]{5}-[A-HJ-NP-Z2-9]{5}$")
+
+
+async def previous_step_code(secret: str) -> str:
+    """The code of the step before the current one, taken with enough of the current step left that the
+    service still finds it one step back when it checks (on a loaded machine getting there takes seconds;
+    across a step boundary the code would be two steps old and refused)."""
+    step = RULES.period_seconds
+    left = step - time.time() % step
+    if left < min(deadline_s(5), step / 2):
+        await asyncio.sleep(left)  # lets this step end on purpose: the next one leaves a whole step of room
+    return await oath(secret, dt.datetime.now(dt.UTC) - dt.timedelta(seconds=step))
 
 
 async def oath(secret: str, at: dt.datetime) -> str:

@@ -11,7 +11,7 @@ from gateway.services import services
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
 from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
-from tests.loyalty.test_totp import oath
+from tests.loyalty.test_totp import oath, previous_step_code
 
 BEGIN = "mutation { beginTwoFactor { __typename ... on TwoFactorEnrolment { secret otpauthUri qrCodeSvg } ... on StepUpRequired { requiredLevel } } }"
 CONFIRM = "mutation C($code: String!) { confirmTwoFactor(code: $code) { __typename ... on TwoFactorEnabled { recoveryCodes } ... on WrongCredentials { code } } }"
@@ -42,10 +42,8 @@ async def _member_with_two_factor(client: AsyncClient) -> tuple[dict[str, Any], 
     assert begun["__typename"] == "TwoFactorEnrolment"
     assert begun["qrCodeSvg"].lstrip().startswith("<svg") or "<svg" in begun["qrCodeSvg"]
     assert f"secret={begun['secret']}" in begun["otpauthUri"]
-    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
-    confirmed = (await gql(client, CONFIRM, {"code": await oath(begun["secret"], earlier)}, token=token))[
-        "data"
-    ]
+    code = await previous_step_code(begun["secret"])
+    confirmed = (await gql(client, CONFIRM, {"code": code}, token=token))["data"]
     assert confirmed["confirmTwoFactor"]["__typename"] == "TwoFactorEnabled"
     return enrolled, begun["secret"], confirmed["confirmTwoFactor"]["recoveryCodes"]
 
