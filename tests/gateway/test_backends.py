@@ -19,22 +19,12 @@ from gateway.backends import BackendSet, open_backends
 from gateway.backends.memory import MemoryCache
 from gateway.backends.redis import RedisQueue
 from loyalty.ports import Cache, PubSub, Queue, RateLimiter, Subscription
-from tests.support import REDIS_URL, deadline_s, require_service
+from tests.support import REDIS_URL, clear_redis, deadline_s, require_service
 
 
 @pytest.fixture
 def ns() -> str:
     return f"test:{uuid.uuid4().hex}:"
-
-
-async def _drop_keys(prefix: str) -> None:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -50,7 +40,7 @@ async def backends(request: pytest.FixtureRequest, ns: str) -> AsyncIterator[Bac
     finally:
         await opened.close()
         if opened.kind == "redis":
-            await _drop_keys(ns)
+            await clear_redis(REDIS_URL, ns)
 
 
 @pytest.fixture
@@ -140,7 +130,7 @@ async def test_two_prefixes_on_one_redis_never_see_each_other(ns: str):
     finally:
         await first.close()
         await second.close()
-        await _drop_keys(ns)
+        await clear_redis(REDIS_URL, ns)
 
 
 # --- queue -----------------------------------------------------------------------------------------
@@ -303,7 +293,7 @@ async def test_redis_blocking_read_longer_than_one_round(ns: str):
         assert [m.message_id for m in await waiting] == [message_id]
     finally:
         await client.aclose()
-        await _drop_keys(ns)
+        await clear_redis(REDIS_URL, ns)
 
 
 # --- pub/sub ---------------------------------------------------------------------------------------
