@@ -1,4 +1,4 @@
-"""The batch functions behind the per-request DataLoaders (``schema.members.loaders``): one per access
+"""The batch functions behind the per-request DataLoaders (``schema.loaders``): one per access
 pattern, each answering a list aligned with its keys."""
 
 from __future__ import annotations

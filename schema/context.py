@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.types import Info as StrawberryInfo
 
-from schema.members.loaders import EntityLoaders, Loaders
+from schema.loaders import EntityLoaders, Loaders
 
 if TYPE_CHECKING:
     from loyalty.members.sessions import Principal

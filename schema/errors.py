@@ -20,7 +20,7 @@ from strawberry.types.union import StrawberryUnion
 from strawberry.utils.str_converters import to_camel_case
 
 from loyalty.errors import DomainError
-from schema.auth.enums import SessionLevel
+from schema.enums import SessionLevel
 
 STEP_UP_MESSAGE = "Sign in again (with your second factor) to do this."
 

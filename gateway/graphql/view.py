@@ -21,7 +21,7 @@ from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
 from schema.context import Context
-from schema.members.loaders import Loaders
+from schema.loaders import Loaders
 
 
 class GraphQLView(GraphQL[Context, None]):

@@ -6,11 +6,10 @@ import strawberry
 
 from loyalty.auth.credentials import SignInMethod
 from loyalty.auth.signin import Platform
-from loyalty.members.models import SessionLevel
+from schema.enums import SessionLevel
 
 __all__ = ["Platform", "SessionLevel", "SignInMethod"]
 
-strawberry.enum(SessionLevel, description="How freshly the member proved who they are.")
 strawberry.enum(
     SignInMethod,
     description="What identifies the member: service card number (with PIN), user ID or e-mail (with password). "

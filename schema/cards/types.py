@@ -14,8 +14,8 @@ from loyalty.members.snapshot import CardSnapshot
 from resolvers import entities
 from schema.cards.enums import CardBlockReason, CardOrderReason, CardState
 from schema.context import Info
+from schema.enums import Tier
 from schema.errors import InputError, NotYours, StepUpRequired
-from schema.members.enums import Tier
 from schema.permissions import signed_in
 
 LOST_NUMBER_ANSWER = (

@@ -19,8 +19,8 @@ from schema.earning.types import (
     UpgradeQuote,
     UpgradeQuoteResult,
 )
+from schema.enums import Tier
 from schema.fields import result_field
-from schema.members.enums import Tier
 
 
 @strawberry.type

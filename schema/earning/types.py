@@ -12,8 +12,8 @@ from loyalty.earning import model
 from loyalty.earning.errors import UnknownAirport as UnknownAirportError
 from loyalty.earning.errors import UpgradeNotAvailable as UpgradeNotAvailableError
 from schema.earning.enums import Cabin, MilesMethod, Region, RuleCode
+from schema.enums import Tier
 from schema.errors import InputError
-from schema.members.enums import Tier
 
 
 @strawberry.input(description="One flight of the itinerary. Codes are IATA: airports 3 letters, airlines 2.")

@@ -18,11 +18,11 @@ from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
 from schema.engagement.types import Challenge, Quiz
+from schema.enums import Tier
 from schema.errors import NotYours, field_error
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
-from schema.members.enums import Tier
 from schema.offers.types import Offer
 from schema.permissions import signed_in
 from schema.pooling.types import Pool, PoolInvitation

@@ -7,8 +7,8 @@ import datetime as dt
 import strawberry
 
 from loyalty.status import models, progress
+from schema.enums import Tier
 from schema.ledger.enums import Currency
-from schema.members.enums import Tier
 from schema.status.enums import StatusChange
 
 
