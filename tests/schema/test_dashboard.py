@@ -243,3 +243,20 @@ async def test_what_me_reads_ahead_equals_what_each_field_reads_itself(client: A
         token=token,
     )
     assert after["data"]["me"]["statement"]["edges"][0]["cursor"] == me["large"]["edges"][2]["cursor"]
+
+
+async def test_one_document_read_ahead_follows_each_requests_variables(client: AsyncClient) -> None:
+    """What ``me`` reads ahead is worked out once per parsed document and kept: the same document sent
+    again with other variables must read the sizes those variables give, not the first request's."""
+    enrolled = await enrolled_member(client)
+    token = enrolled["accessToken"]
+    account_id = (await Member.get(account_number=enrolled["accountNumber"])).id
+    await _grow(account_id, postings=8, offers=6, start=0)
+    document = (
+        "query Q($n: Int!) { me { statement(first: $n) { edges { cursor } } offers(first: $n) { code } } }"
+    )
+    for size in (5, 2, 5, 3):
+        body = await gql(client, document, {"n": size}, token=token)
+        assert "errors" not in body, body
+        assert len(body["data"]["me"]["statement"]["edges"]) == size
+        assert len(body["data"]["me"]["offers"]) == size
