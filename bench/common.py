@@ -90,8 +90,8 @@ async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) 
     from gateway.db import apply_migrations
     from gateway.partner_secrets import partner_secret_box
     from loyalty.crediting import post
+    from loyalty.enrolment import Enrolment, enrol
     from loyalty.ledger.models import Currency, PostingSource
-    from loyalty.members.service import Enrolment, enrol
     from loyalty.rules import current_rules
     from partners.models import PartnerKind
     from partners.service import add_partner

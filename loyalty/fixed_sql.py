@@ -65,7 +65,7 @@ def as_optional_date(value: Any) -> dt.date | None:
 
 def as_datetime(value: Any) -> dt.datetime:
     """A timestamp column (stored in UTC) as an aware datetime in UTC: asyncpg hands back UTC, SQLite
-    naive text, and PostgreSQL's JSON the session's time zone offset (``loyalty.members.dashboard``)."""
+    naive text, and PostgreSQL's JSON the session's time zone offset (``loyalty.dashboard.read``)."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 

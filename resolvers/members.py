@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 
+from loyalty import enrolment as enrolments
+from loyalty.dashboard.read import read_dashboard
+from loyalty.dashboard.snapshot import MemberSnapshot
 from loyalty.ledger.events import balance_channel
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import member_balances_for
 from loyalty.ledger.statement import MAX_PAGE_SIZE, StatementPage
-from loyalty.members import service
-from loyalty.members.dashboard import read_dashboard
 from loyalty.members.models import Member, SessionLevel
-from loyalty.members.snapshot import MemberSnapshot
 from loyalty.offers.service import MAX_OFFERS, OfferView
 from loyalty.ports import PubSub
 from loyalty.rules import ProgrammeRules
@@ -66,9 +66,9 @@ async def dashboard(
 
 
 async def enrol_member(
-    *, enrolment: service.Enrolment, rules: ProgrammeRules, tokens: TokenIssuer
+    *, enrolment: enrolments.Enrolment, rules: ProgrammeRules, tokens: TokenIssuer
 ) -> Enrolled:
-    enrolled = await service.enrol(enrolment=enrolment, rules=rules)
+    enrolled = await enrolments.enrol(enrolment=enrolment, rules=rules)
     return Enrolled(
         member=enrolled.member,
         service_card_number=enrolled.card.number,

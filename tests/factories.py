@@ -12,8 +12,8 @@ from gateway.partner_secrets import partner_secret_box
 from gateway.services import services
 from gateway.settings import Settings
 from gateway.tokens import TokenService
+from loyalty.enrolment import EnrolledMember, Enrolment, enrol
 from loyalty.members.models import Member, SessionLevel
-from loyalty.members.service import EnrolledMember, Enrolment, enrol
 from loyalty.rules import current_rules
 from partners.models import PartnerCapability, PartnerKind
 from partners.secret_box import SecretBox

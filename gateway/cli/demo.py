@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from loyalty.crediting import post
+from loyalty.enrolment import Enrolment, enrol
 from loyalty.errors import Conflict
 from loyalty.ledger.models import Currency, PostingSource
-from loyalty.members.service import Enrolment, enrol
 from loyalty.rules import current_rules
 from partners.models import Partner, PartnerKind
 from partners.secret_box import SecretBox

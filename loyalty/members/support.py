@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.identifiers import normalise_number
 from loyalty.members.models import Member, SupportCase, SupportCaseKind, SupportCaseState
+from loyalty.members.service import clean_email, clean_name
 
 LOST_NUMBER_PREFIX = "LSC"
 # No 0/O, 1/I/L or U: references are read out on the phone and typed from letters.
@@ -29,7 +30,6 @@ REFERENCE_LENGTH = 8
 _NAME_MAX = 80
 _NOTE_MAX = 500
 _DOCUMENT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/#:-]{2,99}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ATTEMPTS = 8
 
 
@@ -37,26 +37,6 @@ def new_case_reference(prefix: str = LOST_NUMBER_PREFIX) -> str:
     """``LSC-7K3Q9P2M``: 8 random characters of an alphabet without look-alikes (~39 bits)."""
     body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
     return f"{prefix}-{body}"
-
-
-def _clean_name(value: str, *, field: str) -> str:
-    name = unicodedata.normalize("NFC", " ".join(value.split()))
-    if not name:
-        raise ValidationFailed("This name is required.", field=field, code="NAME_REQUIRED")
-    if len(name) > _NAME_MAX:
-        raise ValidationFailed(f"At most {_NAME_MAX} characters.", field=field, code="NAME_TOO_LONG")
-    if any(unicodedata.category(ch).startswith(("C", "S", "N")) for ch in name):
-        raise ValidationFailed(
-            "Names hold letters, spaces, hyphens and apostrophes.", field=field, code="NAME_INVALID"
-        )
-    return name
-
-
-def _clean_email(value: str) -> str:
-    email = value.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
-        raise ValidationFailed("This is not an e-mail address.", field="email", code="EMAIL_INVALID")
-    return email
 
 
 def _check_date_of_birth(value: dt.date, *, today: dt.date) -> None:
@@ -103,13 +83,13 @@ async def open_lost_card_number_case(
     """Open a "Lost service card number" case: the service team checks the certified ID copy by hand,
     which may take a few weeks. The answer never says whether the details match a member."""
     details: dict[str, Any] = {
-        "given_name": _clean_name(given_name, field="givenName"),
-        "family_name": _clean_name(family_name, field="familyName"),
+        "given_name": clean_name(given_name, field="givenName", maximum=_NAME_MAX),
+        "family_name": clean_name(family_name, field="familyName", maximum=_NAME_MAX),
         "date_of_birth": date_of_birth.isoformat(),
         "id_document_reference": _clean_document_reference(id_document_reference),
         "subject": "Lost service card number",
     }
-    contact_email = _clean_email(email)
+    contact_email = clean_email(email)
     _check_date_of_birth(date_of_birth, today=now.date())
     account_id = await _matching_account_id(
         email=contact_email, date_of_birth=date_of_birth, family_name=details["family_name"]

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty.dashboard.snapshot import CardSnapshot
 from loyalty.identifiers import card_qr_svg, group_for_reading
 from loyalty.members import models
-from loyalty.members.snapshot import CardSnapshot
 from resolvers import entities
 from schema.cards.enums import CardBlockReason, CardOrderReason, CardState
 from schema.context import Info

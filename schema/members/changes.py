@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from loyalty.members import service
+from loyalty import enrolment as enrolments
 from schema.errors import InputError, StepUpRequired
 from schema.members.types import Member
 
@@ -32,8 +32,8 @@ class EnrolMemberInput:
         default=None, description="Optional: at least 10 characters; for user ID or e-mail sign-in."
     )
 
-    def to_domain(self) -> service.Enrolment:
-        return service.Enrolment(
+    def to_domain(self) -> enrolments.Enrolment:
+        return enrolments.Enrolment(
             given_name=self.given_name,
             family_name=self.family_name,
             email=self.email,

@@ -9,9 +9,9 @@ from typing import Annotated, TypeVar, cast
 
 import strawberry
 
+from loyalty.dashboard.snapshot import CardSnapshot, MemberSnapshot
 from loyalty.errors import DomainError
 from loyalty.members import models
-from loyalty.members.snapshot import CardSnapshot, MemberSnapshot
 from loyalty.offers.service import Audience
 from resolvers import cards, consents, engagement, entities, offers, pooling, retro_credit, rewards, status
 from schema.cards.types import CardOrder, ServiceCard

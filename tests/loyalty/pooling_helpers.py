@@ -7,11 +7,11 @@ import itertools
 from dataclasses import dataclass
 
 from loyalty.crediting import post
+from loyalty.enrolment import Enrolment, enrol
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.ledger.quarters import add_months
 from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member
-from loyalty.members.service import Enrolment, enrol
 from loyalty.pooling import service
 from loyalty.pooling.models import PoolMembership
 from loyalty.rules import current_rules

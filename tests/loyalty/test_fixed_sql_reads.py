@@ -7,14 +7,14 @@ import datetime as dt
 
 from gateway.settings import Settings
 from loyalty.crediting import post
+from loyalty.dashboard.read import read_dashboard
+from loyalty.dashboard.snapshot import MemberSnapshot
 from loyalty.fixed_sql import as_date, as_datetime, as_optional_date, as_str_list
 from loyalty.ledger.expiry import miles_expiring_for, protect
 from loyalty.ledger.models import Currency, PostingSource, ProtectionReason
 from loyalty.ledger.quarters import add_months
 from loyalty.ledger.service import member_balances_for
-from loyalty.members.dashboard import read_dashboard
 from loyalty.members.models import CardState, Member, ServiceCard
-from loyalty.members.snapshot import MemberSnapshot
 from loyalty.rules import current_rules
 from tests.factories import make_member
 

@@ -49,7 +49,7 @@ DASHBOARD_STATEMENTS = {"sqlite": 4, "postgres": 1}
 """Fixed SQL (loyalty/fixed_sql.py): the member with the active card, balances and this year's counters;
 the statement page joined to its entries; the lots due with the protections; the offers with the
 activations, the PERSONALISATION consent and the partner affinity (bounded to the latest 100 accruals).
-On PostgreSQL the four are one statement that returns each as JSON (loyalty/members/dashboard.py).
+On PostgreSQL the four are one statement that returns each as JSON (loyalty/dashboard/read.py).
 It was 10 through the ORM."""
 
 _counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)

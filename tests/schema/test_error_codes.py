@@ -30,7 +30,12 @@ CODE = re.compile(r'code\s*=\s*"([A-Z_]+)"')
 SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (
         MemberErrorCode,
-        ("loyalty/members/service.py", "loyalty/members/pins.py", "loyalty/members/profile.py"),
+        (
+            "loyalty/members/service.py",
+            "loyalty/members/pins.py",
+            "loyalty/members/profile.py",
+            "loyalty/enrolment.py",
+        ),
     ),
     (CardErrorCode, ("loyalty/members/cards.py", "loyalty/members/support.py")),
     (AuthErrorCode, ("loyalty/auth/*.py", "resolvers/auth.py")),

@@ -13,9 +13,9 @@ from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 
 from gateway.settings import Settings
+from loyalty.enrolment import EnrolledMember
 from loyalty.ledger.models import Currency, Posting
 from loyalty.ledger.service import balances_of
-from loyalty.members.service import EnrolledMember
 from loyalty.rules import current_rules
 from partners.models import Partner, PartnerSecret
 from partners.service import NewPartner

@@ -12,11 +12,11 @@ import pytest
 from httpx2 import AsyncClient, Response
 from jsonschema import Draft202012Validator
 
+from loyalty.enrolment import EnrolledMember
 from loyalty.flown.models import Cabin, FlownSegment
 from loyalty.flown.service import find_flown
 from loyalty.ledger.models import Currency, ExpiryProtection, Posting, ProtectionReason
 from loyalty.ledger.service import balances_of
-from loyalty.members.service import EnrolledMember
 from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer
 from loyalty.photo_credit.models import ReceiptOutcome, ReceiptVerdict

@@ -31,10 +31,10 @@ from redis.exceptions import ResponseError
 from gateway.backends import open_backends
 from gateway.db import close_database, open_database
 from gateway.settings import Settings
+from loyalty.enrolment import EnrolledMember
 from loyalty.ledger.models import Currency, Posting
 from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
-from loyalty.members.service import EnrolledMember
 from loyalty.rules import current_rules
 from partners.service import NewPartner
 from tests.factories import make_member, make_partner

@@ -15,7 +15,7 @@ from httpx2 import AsyncClient, Response
 from svix.webhooks import Webhook
 
 from gateway.settings import Settings
-from loyalty.members.service import EnrolledMember
+from loyalty.enrolment import EnrolledMember
 from partners.models import Partner, PartnerState
 from partners.service import NewPartner
 from partners.signing import add_secret, generate_signing_secret, retire

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from httpx2 import AsyncClient
 
-from loyalty.members.service import EnrolledMember
+from loyalty.enrolment import EnrolledMember
 from partners.secret_box import SecretBox
 from partners.service import NewPartner
 from partners.signing import add_public_key, add_secret, retire

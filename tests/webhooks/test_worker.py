@@ -18,11 +18,11 @@ from httpx2 import AsyncClient
 from gateway.backends.memory import MemoryQueue
 from gateway.services import services
 from gateway.settings import Settings
+from loyalty.enrolment import EnrolledMember
 from loyalty.identifiers import new_service_card_number
 from loyalty.ledger.models import Balance, Currency, Entry, Posting
 from loyalty.ledger.service import balances_of
 from loyalty.members.models import CardState, ServiceCard
-from loyalty.members.service import EnrolledMember
 from loyalty.rules import current_rules
 from partners.models import Partner
 from partners.service import NewPartner

@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 
+from loyalty.dashboard.snapshot import SNAPSHOT_SQL, MemberSnapshot, snapshot_from_row
 from loyalty.fixed_sql import dialect, fetch
 from loyalty.ledger.expiry import DUE_AND_PROTECTIONS_SQL, expiring_from_rows
 from loyalty.ledger.quarters import next_quarter_end, quarter_end
 from loyalty.ledger.statement import FIRST_PAGE_SQL, StatementPage, page_from_rows
-from loyalty.members.snapshot import SNAPSHOT_SQL, MemberSnapshot, snapshot_from_row
 from loyalty.offers.service import OFFERS_SQL, Audience, OfferView, affinity_since, ranked_offers
 
 _PARAMETER = re.compile(r"\$(\d+)")

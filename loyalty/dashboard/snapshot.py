@@ -2,7 +2,7 @@
 
 ``SNAPSHOT_SQL`` answers what ``Member.get``, the active-card lookup and ``member_balances_for``
 (balances plus this year's counters) answer together, with one fixed statement instead of four
-ORM-built ones; ``read_dashboard`` (``loyalty.members.dashboard``) runs it, alone or with the rest of
+ORM-built ones; ``read_dashboard`` (``loyalty.dashboard.read``) runs it, alone or with the rest of
 the dashboard, and ``snapshot_from_row`` reads its row.
 """
 
