@@ -69,8 +69,6 @@ class EdgeTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = EdgeTransportWSHandler
-
     """Backends come from the app's services at request time: the lifespan opens them after the view exists.
 
     WebSockets: graphql-transport-ws only, through ``EdgeTransportWSHandler``.

@@ -145,13 +145,15 @@ def test_the_safelist_holds_on_both_transports(edge: Any) -> None:
     app = edge(production=True, safelist=(REWARDS,))
 
     # when an unregistered document is sent, by text or by hash, then both transports refuse it
-    for payload in ({"query": MY_DATA}, {"query": MY_DATA, "extensions": apq(MY_DATA)}):
+    unregistered: list[Body] = [{"query": MY_DATA}, {"query": MY_DATA, "extensions": apq(MY_DATA)}]
+    for payload in unregistered:
         http, ws = app.both(payload)
         assert codes(http) == codes(ws) == ["PERSISTED_QUERY_NOT_ALLOWED"]
         assert http["data"] is ws["data"] is None
 
     # and a registered one runs on both, by text and by hash alone
-    for payload in ({"query": REWARDS}, {"extensions": apq(REWARDS)}):
+    registered: list[Body] = [{"query": REWARDS}, {"extensions": apq(REWARDS)}]
+    for payload in registered:
         http, ws = app.both(payload)
         assert "errors" not in http and http["data"]["rewards"]
         assert ws == http
