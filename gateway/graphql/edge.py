@@ -1,5 +1,9 @@
 """The one schema extension that hardens the GraphQL endpoint, built from settings.
 
+One edge for every transport: an HTTP request and a ``subscribe`` message on a graphql-transport-ws
+connection pass the same ``GraphQLEdge.admit`` (request rate limits, persisted queries, safelist), the same
+validation rules and the same error policy (``GraphQLEdge.clean``, applied to each streamed result too).
+
 In every environment: depth, alias, token, directive, cost and mutation limits, request and
 sensitive-operation rate limits, persisted queries and the safelist, and operation metrics, so a document
 that works in development works in production. In production also: no introspection, no "Did you mean"
@@ -17,9 +21,9 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-from graphql import ASTValidationRule, GraphQLError, specified_rules
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import HTTPConnection, Request
@@ -28,6 +32,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext as StrawberryExecutionContext
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
+from strawberry.types.execution import StreamExecutionResult
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from gateway.graphql.limits import directive_count_rule, mutation_count_rule, query_cost_rule
@@ -83,6 +88,18 @@ def _argument_invalid(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _too_many_tokens(error: GraphQLSyntaxError, max_tokens: int) -> GraphQLError:
+    """The parser's token limit as a coded refusal rather than a syntax error: a client learns which limit
+    it met, and graphql-transport-ws answers it as the operation's ``error`` (a syntax error closes the
+    whole connection there)."""
+    return GraphQLError(
+        error.message,
+        source=error.source,
+        positions=error.positions,
+        extensions={"code": "TOO_MANY_TOKENS", "maxTokens": max_tokens},
+    )
+
+
 def _masked(error: GraphQLError) -> GraphQLError:
     return GraphQLError(
         MASKED_MESSAGE,
@@ -110,6 +127,9 @@ class GraphQLEdge:
         self.rate_limits = rate_limits
         self.persisted_queries = persisted_queries
         self.max_tokens = settings.graphql_max_tokens
+        self.token_limit_message = (  # graphql-core's words when its parser stops at max_tokens
+            f"Syntax Error: Document contains more than {self.max_tokens} tokens. Parsing aborted."
+        )
         self.document_cache_size = settings.graphql_document_cache_size
         rules: list[type[ASTValidationRule]] = [*specified_rules, *validation_rules(settings)]
         if self.production:
@@ -119,8 +139,11 @@ class GraphQLEdge:
     async def admit(
         self, request: HTTPConnection, context: Context, data: GraphQLRequestData
     ) -> GraphQLRequestData | GraphQLError:
-        """Count an HTTP request against the IP and member limits and resolve its persisted query: the
-        request to run, or the error to answer with instead."""
+        """Count a request against the IP and member limits and resolve its persisted query (and so the
+        safelist): the request to run, or the error to answer with instead.
+
+        The one door of every transport: an HTTP request (``connection`` a ``Request``) and a
+        graphql-transport-ws ``subscribe`` message (``connection`` the ``WebSocket``) alike."""
         ports = context.backends
         account_id = context.principal.account_id if context.principal is not None else None
         refusal = await self.rate_limits.admit_request(ports.rate_limiter, client_ip(request), account_id)
@@ -147,7 +170,9 @@ class GraphQLEdge:
     def processed_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
         for error in errors:
-            if isinstance(error.original_error, TortoiseValidationError):
+            if isinstance(error, GraphQLSyntaxError) and error.message == self.token_limit_message:
+                error = _too_many_tokens(error, self.max_tokens)
+            elif isinstance(error.original_error, TortoiseValidationError):
                 error = _argument_invalid(error)
             if self.production:
                 if is_internal_error(error):
@@ -157,14 +182,17 @@ class GraphQLEdge:
             processed.append(error)
         return processed
 
-    def finish(self, context: StrawberryExecutionContext, started: float) -> None:
-        """After the operation: clean its errors and record its metrics."""
-        result = context.result
+    def clean(self, result: object) -> None:
+        """Apply the error policy to a result's errors, in place (an incremental result's first part)."""
         if result is not None and not isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult):
             result = getattr(result, "initial_result", None)
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = self.processed_errors(errors)  # type: ignore[union-attr]
+
+    def finish(self, context: StrawberryExecutionContext, started: float) -> None:
+        """After the operation: clean its errors and record its metrics."""
+        self.clean(context.result)
         name = self.metrics.operation_label(context.operation_name)
         try:
             kind = context.operation_type.value
@@ -181,7 +209,8 @@ class EdgeExtension(SchemaExtension):
     Around the operation: Strawberry's parser is told the token limit and its validation the edge's rules
     (as its ``MaxTokensLimiter`` and ``AddValidationRules`` do); an HTTP request is counted against the
     request limits and its persisted query resolved into the query text (a refusal is raised, and
-    Strawberry answers it as the operation's error); afterwards the errors are cleaned and the metrics
+    Strawberry answers it as the operation's error; a WebSocket's ``subscribe`` message was admitted by
+    the view's ``EdgeTransportWSHandler``); afterwards the errors are cleaned and the metrics
     recorded. Before execution, a valid operation's sensitive fields count against their limits, and a
     refusal is set as the result (Strawberry's documented way to reject an operation)."""
 
@@ -213,6 +242,11 @@ class EdgeExtension(SchemaExtension):
         await self.edge.refuse_sensitive(
             context, sensitive_field_counts(context.graphql_document, context.operation_name)
         )
+        yield
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result a WebSocket sends is cleaned before it goes (the operation ends after them)."""
+        self.edge.clean(result)
         yield
 
 

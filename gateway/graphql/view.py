@@ -1,15 +1,24 @@
-"""The Strawberry ASGI view: builds the typed context, with the member taken from the bearer token."""
+"""The Strawberry ASGI view: builds the typed context, with the member taken from the bearer token.
+
+WebSockets speak graphql-transport-ws only (the older graphql-ws protocol is refused at the handshake),
+and each ``subscribe`` message passes the same edge as an HTTP request (``EdgeTransportWSHandler``).
+"""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 import orjson
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.graphql.edge import GraphQLEdge
@@ -21,11 +30,48 @@ from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
 from schema.context import Context
+from schema.errors import NotAuthenticated
 from schema.loaders import Loaders
+
+
+class EdgeTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, each ``subscribe`` message taken as an HTTP request is: its token checked
+    again (it may have expired since the connection began), then admitted by the edge (request rate limits
+    of the client IP and the member, persisted query, safelist). A refusal is the operation's ``error``
+    message; the connection stays open. What follows (token and validation limits, sensitive-operation
+    limits, the error policy) is the schema extension's, the same for both transports."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        view = self.view
+        if (
+            not isinstance(view, GraphQLView)
+            or not self.connection_acknowledged
+            or message["id"] in self.operations
+        ):
+            await super().handle_subscribe(message)  # Strawberry closes the connection (4401, 4409)
+            return
+        admitted = await view.admit_subscription(self.context, message)
+        if isinstance(admitted, GraphQLError):
+            await self.send_message({"id": message["id"], "type": "error", "payload": [admitted.formatted]})
+            return
+        payload = message["payload"]
+        await super().handle_subscribe(
+            {
+                "id": message["id"],
+                "type": "subscribe",
+                "payload": {
+                    "query": admitted.query or "",
+                    "variables": payload.get("variables"),
+                    "operationName": payload.get("operationName"),
+                },
+            }
+        )
 
 
 class GraphQLView(GraphQL[Context, None]):
     """Backends come from the app's services at request time: the lifespan opens them after the view exists.
+
+    WebSockets: graphql-transport-ws only, through ``EdgeTransportWSHandler``.
 
     With ``graphiql_path`` (development), a browser opening ``GET /graphql`` is sent to our GraphiQL
     rather than Strawberry's CDN page."""
@@ -42,6 +88,9 @@ class GraphQLView(GraphQL[Context, None]):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # The older graphql-ws protocol would need an edge of its own; a client asking only for it gets
+        # Strawberry's 4406 (subprotocol not acceptable).
+        self.protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         self.edge = edge
         self.rules = rules
         self.tokens = tokens
@@ -49,6 +98,8 @@ class GraphQLView(GraphQL[Context, None]):
         self.operators = operators
         self.graphiql_path = graphiql_path
         self.privacy_sources = personal_data_sources()
+
+    graphql_transport_ws_handler_class = EdgeTransportWSHandler
 
     def encode_json(self, data: object) -> str:
         """Responses are encoded with orjson (several times faster than the standard library's json).
@@ -70,16 +121,38 @@ class GraphQLView(GraphQL[Context, None]):
         token = bearer_token(request.headers.get("authorization"))
         return self.tokens.verify(token) if token else None
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket once, at connection time, from the connection_init payload."""
+    def connection_principal(self, context: Context) -> Principal | None:
+        """The member of a WebSocket's connection_init token, if it is still valid."""
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         token = bearer_token(raw) if isinstance(raw, str) else None
-        principal = self.tokens.verify(token) if token else None
+        return self.tokens.verify(token) if token else None
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A WebSocket is for a signed-in member: the connection_init payload carries the token."""
+        principal = self.connection_principal(context)
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.principal = principal
         return cast(UnsetType, UNSET)
+
+    async def admit_subscription(
+        self, context: Context, message: SubscribeMessage
+    ) -> GraphQLRequestData | GraphQLError:
+        """A ``subscribe`` message as an HTTP request: authenticated anew (an expired token is refused
+        as UNAUTHENTICATED; a session level follows the token's age), then admitted by the edge."""
+        principal = self.connection_principal(context)
+        if principal is None:
+            return NotAuthenticated()
+        context.principal = principal
+        payload = message["payload"]
+        data = GraphQLRequestData(
+            query=payload.get("query"),
+            variables=payload.get("variables"),
+            operation_name=payload.get("operationName"),
+            extensions=payload.get("extensions"),
+        )
+        return await self.edge.admit(context.request, context, data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         app_services = services(request)

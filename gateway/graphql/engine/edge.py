@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, validate
 from graphql import parse as parse_document
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import StreamExecutionResult
 
 from gateway.graphql.edge import GraphQLEdge
 from gateway.rate_limits import sensitive_field_counts
@@ -76,8 +77,9 @@ class FastEdge:
 class FastEdgeExtension(SchemaExtension):
     """Per request, in the one hook around the operation: before it, parse through the cache, validate
     once per document and count the sensitive fields against their rate limits; after it, clean the
-    errors and record the operation's metrics (``GraphQLEdge.finish``). The request limits and persisted
-    queries were seen to by the view (``FastPathView``)."""
+    errors and record the operation's metrics (``GraphQLEdge.finish``); each result a WebSocket sends is
+    cleaned before it goes. The request limits and persisted queries were seen to by the view
+    (``FastPathView`` over HTTP, ``EdgeTransportWSHandler`` over a WebSocket)."""
 
     def __init__(self, fast: FastEdge) -> None:
         self.fast = fast
@@ -87,6 +89,10 @@ class FastEdgeExtension(SchemaExtension):
         await self._prepare()
         yield
         self.fast.edge.finish(self.execution_context, started)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self.fast.edge.clean(result)
+        yield
 
     async def _prepare(self) -> None:
         context = self.execution_context
