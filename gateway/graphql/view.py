@@ -17,6 +17,7 @@ from gateway.operators import OperatorTokens
 from gateway.partner_directory import RegistryDirectory
 from gateway.privacy import personal_data_sources
 from gateway.services import services
+from gateway.session_generations import signed_in_principal
 from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
@@ -66,16 +67,17 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().render_graphql_ide(request)
         return RedirectResponse(self.graphiql_path, status_code=307)
 
-    def principal_for(self, request: Request | WebSocket) -> Principal | None:
-        token = bearer_token(request.headers.get("authorization"))
-        return self.tokens.verify(token) if token else None
+    async def principal_for(self, request: Request | WebSocket) -> Principal | None:
+        """The member of a valid bearer token whose session was not ended since it was issued."""
+        generations = services(request).session_generations
+        return await signed_in_principal(self.tokens, generations, request.headers.get("authorization"))
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket once, at connection time, from the connection_init payload."""
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        token = bearer_token(raw) if isinstance(raw, str) else None
-        principal = self.tokens.verify(token) if token else None
+        generations = services(context.request).session_generations
+        principal = await signed_in_principal(self.tokens, generations, raw if isinstance(raw, str) else None)
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.principal = principal
@@ -83,7 +85,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         app_services = services(request)
-        principal = self.principal_for(request)
+        principal = await self.principal_for(request)
         token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,
@@ -91,6 +93,7 @@ class GraphQLView(GraphQL[Context, None]):
             tokens=self.tokens,
             backends=app_services.backends.ports,
             loaders=Loaders(),
+            sessions=app_services.session_generations,
             principal=principal,
             operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,
