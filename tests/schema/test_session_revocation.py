@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.app import create_app
+from gateway.backends import open_backends
 from gateway.privacy import personal_data_sources
-from gateway.services import services
+from gateway.services import Opened, services
+from gateway.session_generations import SessionGenerations
 from gateway.settings import Settings
 from loyalty.auth.sessions import current_generation
 from loyalty.members.models import Member, SessionLevel
@@ -37,7 +38,7 @@ from tests.schema.test_resets import (
     _mails,
     _pin_code,
 )
-from tests.support import STACK, deadline_s, wait_for
+from tests.support import STACK, wait_for
 
 SIGN_IN = """
 mutation SignIn($input: SignInInput!) {
@@ -204,20 +205,28 @@ def test_a_websocket_with_a_revoked_token_is_refused(settings: Settings) -> None
     assert closed.value.code == 4403
 
 
-async def _started(settings: Settings) -> AsyncIterator[AsyncClient]:
-    application = create_app(settings)
-    async with (
-        LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
-        AsyncClient(transport=ASGITransport(app=application), base_url="http://testserver") as http,
-    ):
-        yield http
-
-
 @pytest.fixture
-async def second_client(settings: Settings) -> AsyncIterator[AsyncClient]:
-    """Another gateway process: its own app and caches on the same PostgreSQL and Redis."""
-    async for http in _started(settings):
-        yield http
+async def second_client(settings: Settings, app: Starlette) -> AsyncIterator[AsyncClient]:
+    """Another gateway: its own app, Redis connection and session caches, on the same PostgreSQL and Redis.
+
+    Tortoise holds one database connection per process, which the first app's lifespan opened, so this
+    app's backends and session check are opened here as its lifespan would."""
+    second = create_app(settings)
+    backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+    services(second).opened = Opened(
+        backends=backends,
+        hub_admin=services(app).hub_admin,
+        session_generations=SessionGenerations(
+            backends.ports.cache,
+            local_ttl_s=settings.session_check_local_ttl_ms / 1000,
+            shared_ttl_s=settings.session_check_shared_ttl_ms / 1000,
+        ),
+    )
+    try:
+        async with AsyncClient(transport=ASGITransport(app=second), base_url="http://testserver") as http:
+            yield http
+    finally:
+        await backends.close()
 
 
 @pytest.mark.skipif(STACK != "production", reason="two gateway processes share PostgreSQL and Redis")
