@@ -43,6 +43,7 @@ from gateway.partner_hub import delivery_policy
 from gateway.partner_secrets import partner_secret_box
 from gateway.rate_limits import EdgeRateLimits
 from gateway.services import Opened, Services, services
+from gateway.session_generations import SessionGenerations
 from gateway.settings import Settings, load_settings
 from gateway.tokens import TokenService, derive_key
 from gateway.workers.background import background_loops
@@ -122,6 +123,11 @@ def lifespan(app_services: Services) -> Lifespan:
                 policy=delivery_policy(settings),
                 queue=backends.ports.queue,
                 partitions=settings.inbox_partitions,
+            ),
+            session_generations=SessionGenerations(
+                backends.ports.cache,
+                local_ttl_s=settings.session_check_local_ttl_ms / 1000,
+                shared_ttl_s=settings.session_check_shared_ttl_ms / 1000,
             ),
         )
         background: list[tuple[asyncio.Task[None], asyncio.Event]] = []

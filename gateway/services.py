@@ -15,6 +15,7 @@ from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.operators import OperatorTokens
 from gateway.rate_limits import EdgeRateLimits
+from gateway.session_generations import SessionGenerations
 from gateway.settings import Settings
 from gateway.tokens import TokenService
 from loyalty.rules import ProgrammeRules
@@ -31,11 +32,12 @@ class CompleteSignIn(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """What the lifespan opens: the backends (queue, pub/sub, rate limiter, cache) and the hub
-    administration that queues on them."""
+    """What the lifespan opens: the backends (queue, pub/sub, rate limiter, cache), the hub
+    administration that queues on them and the session check that caches in them."""
 
     backends: BackendSet
     hub_admin: WebhookHubAdmin
+    session_generations: SessionGenerations
 
 
 @dataclass(slots=True)
@@ -65,6 +67,10 @@ class Services:
     @property
     def hub_admin(self) -> WebhookHubAdmin:
         return self._opened().hub_admin
+
+    @property
+    def session_generations(self) -> SessionGenerations:
+        return self._opened().session_generations
 
 
 def services(holder: HTTPConnection | Starlette) -> Services:

@@ -29,6 +29,7 @@ class ConfigurationError(RuntimeError):
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 _MIN_SECRET_LENGTH = 32
+_MAX_REVOCATION_DELAY_MS = 1000
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_max: int = Field(default=10, ge=1, description="PostgreSQL connections per process")
     access_token_ttl_s: int = Field(default=900, ge=60)
+    session_check_local_ttl_ms: int = Field(
+        default=250,
+        ge=0,
+        le=1000,
+        description="How long a process keeps a member's session generation (revoked access tokens); 0: not",
+    )
+    session_check_shared_ttl_ms: int = Field(
+        default=750,
+        ge=1,
+        le=1000,
+        description="How long the shared cache (Redis in production) keeps it; with the local time, at most 1 s",
+    )
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     webhook_tolerance_s: int = Field(default=300, ge=1)
     run_worker_in_process: bool | None = Field(
@@ -195,6 +208,11 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("MILESGATE_DATABASE_URL is required in production")
+        if self.session_check_local_ttl_ms + self.session_check_shared_ttl_ms > _MAX_REVOCATION_DELAY_MS:
+            raise ValueError(
+                "MILESGATE_SESSION_CHECK_LOCAL_TTL_MS + MILESGATE_SESSION_CHECK_SHARED_TTL_MS must be at most "
+                f"{_MAX_REVOCATION_DELAY_MS}: a revoked access token stops working within that time"
+            )
         if self.safelist_only and self.persisted_queries_dir is None:
             raise ValueError("MILESGATE_SAFELIST_ONLY needs MILESGATE_PERSISTED_QUERIES_DIR")
         return self

@@ -2,7 +2,8 @@
 
 An access token carries the account id, the level it was issued at and ``auth_time``, the moment of the
 last fresh credentials. It counts as AUTHENTICATED only while that moment is inside the configured
-window; after that, or when issued from a refresh token, it is IDENTIFIED.
+window; after that, or when issued from a refresh token, it is IDENTIFIED. It also carries ``gen``, the
+member's session generation when it was issued (see ``gateway.session_generations``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ class TokenService:
     def _decode_access(self, token: str) -> dict[str, Any] | None:
         return self._decode(token, AUDIENCE)
 
-    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str:
+    def issue(
+        self, *, account_id: int, level: SessionLevel, generation: int, auth_time: int | None = None
+    ) -> str:
         now = int(time.time())
         return self._encode(
             {
@@ -83,6 +86,7 @@ class TokenService:
                 "aud": AUDIENCE,
                 "sub": str(account_id),
                 "lvl": level.value,
+                "gen": generation,
                 "auth_time": auth_time if auth_time is not None else now,
                 "iat": now,
                 "exp": now + self.ttl_s,
@@ -101,7 +105,12 @@ class TokenService:
             fresh = now - int(claims.get("auth_time", 0)) <= self.authenticated_window_s
             if level is SessionLevel.AUTHENTICATED and not fresh:
                 level = SessionLevel.IDENTIFIED
-            return Principal(account_id=int(claims["sub"]), level=level, token_id=str(claims.get("jti", "")))
+            return Principal(
+                account_id=int(claims["sub"]),
+                level=level,
+                token_id=str(claims.get("jti", "")),
+                generation=int(claims.get("gen", 0)),
+            )
         except (KeyError, ValueError, TypeError):
             return None
 

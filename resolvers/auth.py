@@ -12,26 +12,19 @@ from dataclasses import dataclass
 from loyalty.auth import sessions, totp
 from loyalty.auth.credentials import SignInMethod, check_credentials
 from loyalty.auth.signin import Platform
-from loyalty.errors import DomainError
+from loyalty.auth.totp import ChallengeRefused
 from loyalty.members import models
 from loyalty.members.models import SessionLevel
 from loyalty.members.service import get_member
-from loyalty.ports import RateLimiter
 from loyalty.rules import ProgrammeRules
 from resolvers.sign_in import (
     SecondFactorNeeded,
+    SessionRevocations,
     SessionTokens,
     TokenIssuer,
-    claim_challenge,
     finish_sign_in,
     issue_session,
 )
-
-
-class ChallengeRefused(DomainError):
-    """The second-factor challenge has expired (CHALLENGE_INVALID) or was completed (CHALLENGE_USED)."""
-
-    code = "CHALLENGE_INVALID"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +68,18 @@ async def complete_sign_in(
     *,
     tokens: TokenIssuer,
     rules: ProgrammeRules,
-    limiter: RateLimiter,
     totp_key: bytes,
     challenge: str,
     code: str,
 ) -> Session:
+    """The challenge is claimed in the transaction that accepts the code: a completed one (CHALLENGE_USED)
+    spends no recovery code and no time step."""
     pending = tokens.verify_challenge(challenge)
     if pending is None:
         raise ChallengeRefused("The sign-in has expired: start again.", code="CHALLENGE_INVALID")
-    await totp.verify_second_factor(
-        account_id=pending.account_id, code=code, key=totp_key, rules=rules.two_factor, now=_now()
+    await totp.complete_challenge(
+        challenge=pending, code=code, key=totp_key, rules=rules.two_factor, now=_now()
     )
-    if not await claim_challenge(limiter, pending.challenge_id, tokens.challenge_ttl_s):
-        raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
     session = await issue_session(
         tokens=tokens,
         rules=rules,
@@ -99,9 +91,19 @@ async def complete_sign_in(
     return await _session(session)
 
 
-async def refresh_session(*, tokens: TokenIssuer, rules: ProgrammeRules, refresh_token: str) -> Session:
-    issued = await sessions.rotate(token=refresh_token, rules=rules.sign_in, now=_now())
-    access = tokens.issue(account_id=issued.account_id, level=SessionLevel.IDENTIFIED)
+async def refresh_session(
+    *, tokens: TokenIssuer, revocations: SessionRevocations, rules: ProgrammeRules, refresh_token: str
+) -> Session:
+    """A reused refresh token ends every session of the member, access tokens included."""
+    try:
+        issued = await sessions.rotate(token=refresh_token, rules=rules.sign_in, now=_now())
+    except sessions.RefreshRefused as refused:
+        if refused.account_id is not None:
+            await revocations.revoked(refused.account_id)
+        raise
+    access = tokens.issue(
+        account_id=issued.account_id, level=SessionLevel.IDENTIFIED, generation=issued.generation
+    )
     session = SessionTokens(issued.account_id, access, issued.token, tokens.ttl_s, 0)
     return await _session(session, SessionLevel.IDENTIFIED)
 
@@ -111,6 +113,9 @@ async def sign_out(*, refresh_token: str) -> int:
     return await sessions.revoke_family_of(token=refresh_token, now=_now())
 
 
-async def sign_out_everywhere(*, account_id: int) -> int:
-    """Allowed at IDENTIFIED: a member who fears a stolen session must be able to end it at once."""
-    return await sessions.revoke_all(account_id=account_id, now=_now())
+async def sign_out_everywhere(*, account_id: int, revocations: SessionRevocations) -> int:
+    """Allowed at IDENTIFIED: a member who fears a stolen session must be able to end it at once,
+    access tokens included."""
+    ended = await sessions.revoke_all(account_id=account_id, now=_now())
+    await revocations.revoked(account_id)
+    return ended

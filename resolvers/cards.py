@@ -10,6 +10,7 @@ from loyalty.members import cards, models, support
 from loyalty.members.cards import CardBlockReason
 from loyalty.members.service import active_card
 from loyalty.rules import ProgrammeRules
+from resolvers.sign_in import SessionRevocations
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +36,13 @@ async def card_orders(*, account_id: int) -> list[models.CardOrder]:
 
 
 async def report_card_lost(
-    *, account_id: int, reason: CardBlockReason, rules: ProgrammeRules
+    *, account_id: int, reason: CardBlockReason, rules: ProgrammeRules, revocations: SessionRevocations
 ) -> models.ServiceCard:
-    """The new active card."""
-    return await cards.block_card(account_id=account_id, reason=reason, rules=rules, now=_now())
+    """The new active card. A stolen card also ends every session of the member, access tokens included."""
+    card = await cards.block_card(account_id=account_id, reason=reason, rules=rules, now=_now())
+    if reason == CardBlockReason.STOLEN:
+        await revocations.revoked(account_id)
+    return card
 
 
 async def set_advertising_consent(

@@ -72,7 +72,11 @@ async def enrol_member(
     return Enrolled(
         member=enrolled.member,
         service_card_number=enrolled.card.number,
-        access_token=tokens.issue(account_id=enrolled.member.id, level=SessionLevel.AUTHENTICATED),
+        access_token=tokens.issue(
+            account_id=enrolled.member.id,
+            level=SessionLevel.AUTHENTICATED,
+            generation=enrolled.member.session_generation,
+        ),
         expires_in=tokens.ttl_s,
     )
 

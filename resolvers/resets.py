@@ -11,6 +11,7 @@ from loyalty.auth import resets
 from loyalty.auth.models import ResetPurpose
 from loyalty.errors import DomainError
 from loyalty.rules import ProgrammeRules
+from resolvers.sign_in import SessionRevocations
 
 # The rules name the secret "pin" or "password"; the mutations' arguments are newPin and newPassword.
 _ARGUMENT = {"pin": "newPin", "password": "newPassword"}
@@ -41,12 +42,19 @@ async def remind_user_id(*, email: str) -> None:
 
 
 async def complete_reset(
-    *, purpose: ResetPurpose, token: str, new_secret: str, rules: ProgrammeRules
+    *,
+    purpose: ResetPurpose,
+    token: str,
+    new_secret: str,
+    rules: ProgrammeRules,
+    revocations: SessionRevocations,
 ) -> None:
+    """A completed reset ends every session of the member, access tokens included."""
     try:
-        await resets.complete_reset(
+        account_id = await resets.complete_reset(
             purpose=purpose, token=token, new_secret=new_secret, rules=rules, now=_now()
         )
     except DomainError as error:
         error.field = _ARGUMENT.get(error.field or "", error.field)
         raise
+    await revocations.revoked(account_id)

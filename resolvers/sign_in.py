@@ -14,8 +14,15 @@ from loyalty.auth import totp
 from loyalty.auth.signin import Platform, grant_session
 from loyalty.members.models import SessionLevel
 from loyalty.members.sessions import Challenge
-from loyalty.ports import RateLimiter
 from loyalty.rules import ProgrammeRules
+
+
+class SessionRevocations(Protocol):
+    """What resolvers need of the gateway's session check (``gateway.session_generations``)."""
+
+    async def revoked(self, account_id: int) -> None:
+        """Called after a revocation committed, so every gateway process refuses the old tokens soon."""
+        ...
 
 
 class TokenIssuer(Protocol):
@@ -24,7 +31,9 @@ class TokenIssuer(Protocol):
     ttl_s: int
     challenge_ttl_s: int
 
-    def issue(self, *, account_id: int, level: SessionLevel, auth_time: int | None = None) -> str: ...
+    def issue(
+        self, *, account_id: int, level: SessionLevel, generation: int, auth_time: int | None = None
+    ) -> str: ...
 
     def issue_challenge(self, *, account_id: int, method: str, platform: str) -> str: ...
 
@@ -64,6 +73,7 @@ async def issue_session(
     access = tokens.issue(
         account_id=account_id,
         level=SessionLevel.AUTHENTICATED,
+        generation=granted.refresh.generation,
         auth_time=int(granted.refresh.authenticated_at.timestamp()),
     )
     return SessionTokens(
@@ -91,9 +101,3 @@ async def finish_sign_in(
     return await issue_session(
         tokens=tokens, rules=rules, account_id=account_id, method=method, platform=platform, now=now
     )
-
-
-async def claim_challenge(limiter: RateLimiter, challenge_id: str, ttl_s: int) -> bool:
-    """A challenge completes once: the first claim wins, atomically on either backend."""
-    decision = await limiter.hit(f"second-factor-challenge:{challenge_id}", limit=1, window_s=max(ttl_s, 1))
-    return decision.allowed

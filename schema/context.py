@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from loyalty.rules import ProgrammeRules
     from resolvers.hub import HubAdmin
     from resolvers.partners import PartnerDirectory
-    from resolvers.sign_in import TokenIssuer
+    from resolvers.sign_in import SessionRevocations, TokenIssuer
 
 
 FEDERATION_ROUTER_STATE = "federation_router"
@@ -31,6 +31,8 @@ class Context:
     tokens: TokenIssuer
     backends: Backends
     loaders: Loaders
+    sessions: SessionRevocations
+    """Told of every revocation, so the member's earlier access tokens stop working."""
     principal: Principal | None = None
     operator: Operator | None = None
     """Set for an operator token (admin operations); never at the same time as ``principal``."""

@@ -116,4 +116,6 @@ async def identified_token(app: Starlette, account_number: str) -> str:
     """An access token at IDENTIFIED level (as after a refresh): for step-up tests."""
     member = await Member.get(account_number=account_number)
     tokens: TokenService = services(app).tokens
-    return tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)
+    return tokens.issue(
+        account_id=member.id, level=SessionLevel.IDENTIFIED, generation=member.session_generation
+    )

@@ -81,7 +81,7 @@ def token_for(account_id: int) -> str:
     from loyalty.members.models import SessionLevel
 
     service = TokenService(SECRET_KEY, ttl_s=3600, authenticated_window_s=15 * 60)
-    return service.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED)
+    return service.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED, generation=0)
 
 
 def graphql_body(*, persisted: bool, with_document: bool = True) -> bytes:

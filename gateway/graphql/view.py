@@ -26,6 +26,7 @@ from gateway.operators import OperatorTokens
 from gateway.partner_directory import RegistryDirectory
 from gateway.privacy import personal_data_sources
 from gateway.services import services
+from gateway.session_generations import signed_in_principal
 from gateway.tokens import TokenService, bearer_token
 from loyalty.members.sessions import Principal
 from loyalty.rules import ProgrammeRules
@@ -117,20 +118,22 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().render_graphql_ide(request)
         return RedirectResponse(self.graphiql_path, status_code=307)
 
-    def principal_for(self, request: Request | WebSocket) -> Principal | None:
-        token = bearer_token(request.headers.get("authorization"))
-        return self.tokens.verify(token) if token else None
+    async def principal_for(self, request: Request | WebSocket) -> Principal | None:
+        """The member of a valid bearer token whose session was not ended since it was issued."""
+        generations = services(request).session_generations
+        return await signed_in_principal(self.tokens, generations, request.headers.get("authorization"))
 
-    def connection_principal(self, context: Context) -> Principal | None:
-        """The member of a WebSocket's connection_init token, if it is still valid."""
+    async def connection_principal(self, context: Context) -> Principal | None:
+        """The member of a WebSocket's connection_init token, if it is still valid and its session was not
+        ended since it was issued."""
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        token = bearer_token(raw) if isinstance(raw, str) else None
-        return self.tokens.verify(token) if token else None
+        generations = services(context.request).session_generations
+        return await signed_in_principal(self.tokens, generations, raw if isinstance(raw, str) else None)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """A WebSocket is for a signed-in member: the connection_init payload carries the token."""
-        principal = self.connection_principal(context)
+        principal = await self.connection_principal(context)
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.principal = principal
@@ -141,7 +144,7 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLRequestData | GraphQLError:
         """A ``subscribe`` message as an HTTP request: authenticated anew (an expired token is refused
         as UNAUTHENTICATED; a session level follows the token's age), then admitted by the edge."""
-        principal = self.connection_principal(context)
+        principal = await self.connection_principal(context)
         if principal is None:
             return NotAuthenticated()
         context.principal = principal
@@ -156,7 +159,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         app_services = services(request)
-        principal = self.principal_for(request)
+        principal = await self.principal_for(request)
         token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,
@@ -164,6 +167,7 @@ class GraphQLView(GraphQL[Context, None]):
             tokens=self.tokens,
             backends=app_services.backends.ports,
             loaders=Loaders(),
+            sessions=app_services.session_generations,
             principal=principal,
             operator=self.operators.verify(token) if token else None,
             totp_key=self.totp_key,

@@ -47,6 +47,7 @@ from gateway.http.oidc_client import (
     provider_unavailable,
 )
 from gateway.services import services
+from gateway.session_generations import signed_in_principal
 from gateway.settings import Settings
 from loyalty.auth.identities import link_identity, member_for_identity, unlink_identity
 from loyalty.errors import Conflict, DomainError, NotFound
@@ -137,10 +138,13 @@ def _rate_limited(handler: Handler) -> Handler:
     return endpoint
 
 
-def _authenticated_account(request: Request) -> int:
-    """The bearer token's account, if the session is AUTHENTICATED (fresh credentials, like any change)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = services(request).tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+async def _authenticated_account(request: Request) -> int:
+    """The bearer token's account, if the session is AUTHENTICATED (fresh credentials, like any change)
+    and was not ended since."""
+    app_services = services(request)
+    principal = await signed_in_principal(
+        app_services.tokens, app_services.session_generations, request.headers.get("authorization")
+    )
     if principal is None:
         raise TravelIdRefused(
             401, "STEP_UP_REQUIRED", "Sign in with fresh credentials first.", {"www-authenticate": "Bearer"}
@@ -311,7 +315,7 @@ class TravelIdEndpoints:
         purpose = request.query_params.get("purpose", LOGIN)
         if purpose not in (LOGIN, LINK):
             raise TravelIdRefused(400, "PURPOSE_INVALID", "The purpose is login or link.")
-        account_id = _authenticated_account(request) if purpose == LINK else None
+        account_id = await _authenticated_account(request) if purpose == LINK else None
         metadata = await self.directory.metadata(config)
         binding = generate_token(43)
         flow = _new_flow(request, config, purpose, account_id, binding)
@@ -355,7 +359,7 @@ class TravelIdEndpoints:
 
     async def unlink(self, request: Request) -> Response:
         config = ProviderConfig.from_settings(_settings(request))
-        account_id = _authenticated_account(request)
+        account_id = await _authenticated_account(request)
         await unlink_identity(account_id=account_id, issuer=config.issuer)
         log.info("travel id unlinked", extra={"account_id": account_id})
         return JSONResponse({"status": "UNLINKED", "issuer": config.issuer}, headers=NO_STORE)

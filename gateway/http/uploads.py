@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response, read_limited
 from gateway.services import services
-from gateway.tokens import bearer_token
+from gateway.session_generations import signed_in_principal
 from loyalty.bcbp.model import BoardingPassInvalid
 from loyalty.errors import DomainError
 from loyalty.images import ImageRejected
@@ -50,10 +50,10 @@ async def read_member_upload(
     """Who is uploading (bearer token), whether they may upload now (``per_minute`` per ``purpose``),
     and the body up to ``max_bytes``; the refusal to answer with otherwise."""
     app_services = services(request)
-    tokens = app_services.tokens
     ports = app_services.backends.ports
-    token = bearer_token(request.headers.get("authorization"))
-    principal = tokens.verify(token) if token else None
+    principal = await signed_in_principal(
+        app_services.tokens, app_services.session_generations, request.headers.get("authorization")
+    )
     if principal is None:
         return error_response(401, "UNAUTHENTICATED", "sign in to upload a picture")
     decision = await ports.rate_limiter.hit(

@@ -67,6 +67,27 @@ class RecoveryCode(Model):
         indexes = (("account_id", "used_at"),)
 
 
+class CompletedChallenge(Model):
+    """A second-factor challenge that completed a sign-in: each one completes once.
+
+    Written in the transaction that accepts the code (and spends a recovery code or a time step), so a
+    challenge used already is refused before anything is spent. Rows past their expiry are cleared.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="completed_challenges", on_delete=fields.CASCADE
+    )
+    account_id: int
+    challenge_id = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    completed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "completed_challenges"
+        indexes = (("account_id", "expires_at"),)
+
+
 class LinkedIdentity(Model):
     """An external OpenID identity (Travel ID) linked to one member. One issuer and subject, one member."""
 

@@ -9,6 +9,9 @@ The TOTP secret is kept encrypted (Fernet) under a 32-byte key the caller derive
 kept as argon2 hashes. Every attempt is one transaction holding the factor's row lock, so counters and
 the last used step stay exact whatever runs in parallel; errors are raised after the commit, so a
 counted failure is kept.
+
+A sign-in's challenge is claimed in that same transaction: a challenge that completed already is
+refused before the code is looked at, so a replayed one spends no recovery code and no time step.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from cryptography.fernet import Fernet
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from loyalty.auth.models import RecoveryCode, TotpFactor
+from loyalty.auth.models import CompletedChallenge, RecoveryCode, TotpFactor
 from loyalty.errors import DomainError
 from loyalty.identifiers import ascii_digits
+from loyalty.members.sessions import Challenge
 from loyalty.rules import TwoFactorRules
 
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: easy to read and type
@@ -60,6 +64,12 @@ class TwoFactorInvalid(DomainError):
 
 class TwoFactorCodeReused(DomainError):
     code = "TWO_FACTOR_CODE_REUSED"
+
+
+class ChallengeRefused(DomainError):
+    """The second-factor challenge has expired (CHALLENGE_INVALID) or was completed (CHALLENGE_USED)."""
+
+    code = "CHALLENGE_INVALID"
 
 
 class TwoFactorLocked(DomainError):
@@ -133,6 +143,36 @@ async def verify_second_factor(
     await _attempt(account_id=account_id, code=code, key=key, rules=rules, now=now, confirmed=True)
 
 
+async def complete_challenge(
+    *, challenge: Challenge, code: str, key: bytes, rules: TwoFactorRules, now: dt.datetime
+) -> None:
+    """Accept the second factor for one sign-in challenge, which completes once.
+
+    The challenge is claimed in the transaction that checks the code: one completed already is refused
+    (CHALLENGE_USED) with nothing spent or counted; a wrong code leaves it open for another try.
+    """
+
+    async def claim(factor: TotpFactor) -> None:
+        await CompletedChallenge.filter(account_id=challenge.account_id, expires_at__lt=now).delete()
+        await CompletedChallenge.create(
+            account_id=challenge.account_id,
+            challenge_id=challenge.challenge_id,
+            expires_at=dt.datetime.fromtimestamp(challenge.expires_at, dt.UTC),
+            completed_at=now,
+        )
+
+    await _attempt(
+        account_id=challenge.account_id,
+        code=code,
+        key=key,
+        rules=rules,
+        now=now,
+        confirmed=True,
+        on_success=claim,
+        challenge_id=challenge.challenge_id,
+    )
+
+
 async def disable(*, account_id: int, code: str, key: bytes, rules: TwoFactorRules, now: dt.datetime) -> None:
     """Turning 2FA off needs a valid code, checked as at sign-in; then the factor and recovery codes go."""
 
@@ -154,8 +194,12 @@ async def _attempt(
     now: dt.datetime,
     confirmed: bool,
     on_success: Callable[[TotpFactor], Awaitable[None]] | None = None,
+    challenge_id: str | None = None,
 ) -> None:
-    """One counted attempt: lock state, code and counters in one transaction; raise after it commits."""
+    """One counted attempt: lock state, code and counters in one transaction; raise after it commits.
+
+    With ``challenge_id``, a challenge completed already is refused under the factor's lock (every
+    attempt of the member queues there), before anything is spent or counted."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     cleaned = _clean(code)
@@ -163,6 +207,10 @@ async def _attempt(
     recovery_id = await _match_recovery_code(account_id, cleaned, now) if use_recovery else None
     async with in_transaction():
         factor = await _lock_factor(account_id, confirmed=confirmed)
+        if challenge_id is not None and await CompletedChallenge.exists(
+            account_id=account_id, challenge_id=challenge_id
+        ):
+            raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
         error = _refusal_while_locked(factor, now)
         if error is None:
             if use_recovery:

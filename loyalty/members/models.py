@@ -40,6 +40,9 @@ class Member(Model):
     password_hash = fields.CharField(max_length=200, null=True)
     failed_sign_ins = fields.IntField(default=0, db_default=0)
     sign_in_locked_until = fields.DatetimeField(null=True)
+    session_generation = fields.IntField(default=0, db_default=0)
+    """Raised by every event that ends all of the member's sessions; an access token carries the value it
+    was issued at and stops working once it is lower than this."""
     tier = fields.CharEnumField(Tier, default=Tier.BASE, max_length=8)
     advertising_consent = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)

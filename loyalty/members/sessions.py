@@ -12,6 +12,8 @@ class Principal:
     account_id: int
     level: SessionLevel
     token_id: str
+    generation: int
+    """The member's session generation the token was issued at: lower than the current one, it is revoked."""
 
 
 @dataclass(frozen=True, slots=True)

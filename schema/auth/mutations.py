@@ -62,7 +62,6 @@ class SignInMutations:
         session = await auth.complete_sign_in(
             tokens=context.tokens,
             rules=context.rules,
-            limiter=context.backends.rate_limiter,
             totp_key=context.totp_key,
             challenge=challenge,
             code=code,
@@ -72,7 +71,10 @@ class SignInMutations:
     @mutation(description="New tokens for a refresh token (which is then spent). The session is IDENTIFIED.")
     async def refresh_session(self, info: Info, refresh_token: str) -> RefreshSessionResult:
         session = await auth.refresh_session(
-            tokens=info.context.tokens, rules=info.context.rules, refresh_token=refresh_token
+            tokens=info.context.tokens,
+            revocations=info.context.sessions,
+            rules=info.context.rules,
+            refresh_token=refresh_token,
         )
         return SignedIn.from_session(session)
 
@@ -82,7 +84,9 @@ class SignInMutations:
 
     @mutation(description="End every session of the signed-in member, on every device.")
     async def sign_out_everywhere(self, info: Info) -> SignedOut:
-        ended = await auth.sign_out_everywhere(account_id=signed_in(info.context).account_id)
+        ended = await auth.sign_out_everywhere(
+            account_id=signed_in(info.context).account_id, revocations=info.context.sessions
+        )
         return SignedOut(sessions_ended=ended)
 
 
@@ -153,7 +157,11 @@ class ResetMutations:
     )
     async def complete_pin_reset(self, info: Info, token: str, new_pin: str) -> CompleteResetResult:
         await resets.complete_reset(
-            purpose=ResetPurpose.PIN, token=token, new_secret=new_pin, rules=info.context.rules
+            purpose=ResetPurpose.PIN,
+            token=token,
+            new_secret=new_pin,
+            rules=info.context.rules,
+            revocations=info.context.sessions,
         )
         return _reset_completed(ResetPurpose.PIN)
 
@@ -163,7 +171,11 @@ class ResetMutations:
     )
     async def complete_password_reset(self, info: Info, token: str, new_password: str) -> CompleteResetResult:
         await resets.complete_reset(
-            purpose=ResetPurpose.PASSWORD, token=token, new_secret=new_password, rules=info.context.rules
+            purpose=ResetPurpose.PASSWORD,
+            token=token,
+            new_secret=new_password,
+            rules=info.context.rules,
+            revocations=info.context.sessions,
         )
         return _reset_completed(ResetPurpose.PASSWORD)
 

@@ -11,7 +11,7 @@ import strawberry
 from loyalty.auth import sessions, totp
 from loyalty.auth.credentials import AccountLocked as Locked
 from loyalty.errors import InvalidCredentials
-from resolvers.auth import ChallengeRefused, Session
+from resolvers.auth import Session
 from resolvers.sign_in import SecondFactorNeeded
 from schema.auth.enums import Platform, SessionLevel, SignInMethod
 from schema.errors import InputError, StepUpRequired
@@ -103,10 +103,10 @@ class SessionEnded:
     )
     message: str = strawberry.field(description="A sentence for people.")
 
-    domain_errors = (sessions.RefreshRefused, ChallengeRefused)
+    domain_errors = (sessions.RefreshRefused, totp.ChallengeRefused)
 
     @classmethod
-    def from_domain(cls, error: sessions.RefreshRefused | ChallengeRefused) -> SessionEnded:
+    def from_domain(cls, error: sessions.RefreshRefused | totp.ChallengeRefused) -> SessionEnded:
         return cls(code=error.code, message=error.message)
 
 

@@ -31,7 +31,10 @@ class CardMutations:
     async def report_card_lost(self, info: Info, stolen: bool = False) -> ReportCardLostResult:
         reason = CardBlockReason.STOLEN if stolen else CardBlockReason.LOST
         card = await cards.report_card_lost(
-            account_id=signed_in(info.context).account_id, reason=reason, rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            reason=reason,
+            rules=info.context.rules,
+            revocations=info.context.sessions,
         )
         return CardBlocked(card=ServiceCard.from_model(card), reason=reason)
 

@@ -226,7 +226,9 @@ class SignInStub:
         self, request: Request, *, account_id: int, method: str, platform: str | None
     ) -> dict[str, Any]:
         self.calls.append({"account_id": account_id, "method": method, "platform": platform})
-        token = services(request.app).tokens.issue(account_id=account_id, level=SessionLevel.AUTHENTICATED)
+        token = services(request.app).tokens.issue(
+            account_id=account_id, level=SessionLevel.AUTHENTICATED, generation=0
+        )
         return {"status": "SIGNED_IN", "accessToken": token}
 
 
@@ -272,7 +274,9 @@ async def travel_client(travel_app: Starlette) -> AsyncIterator[AsyncClient]:
 def bearer(
     app: Starlette, account_id: int, level: SessionLevel = SessionLevel.AUTHENTICATED
 ) -> dict[str, str]:
-    return {"authorization": f"Bearer {services(app).tokens.issue(account_id=account_id, level=level)}"}
+    return {
+        "authorization": f"Bearer {services(app).tokens.issue(account_id=account_id, level=level, generation=0)}"
+    }
 
 
 async def start(client: AsyncClient, purpose: str, headers: dict[str, str] | None = None) -> str:

@@ -297,7 +297,8 @@ async def _run(document: str, variables: dict[str, Any], account_id: int, level:
         tokens=cast(Any, None),
         backends=cast(Any, None),
         loaders=cast(Any, None),
-        principal=Principal(account_id=account_id, level=level, token_id="test"),
+        sessions=cast(Any, None),
+        principal=Principal(account_id=account_id, level=level, token_id="test", generation=0),
     )
     result = await SCHEMA.execute(document, variable_values=variables, context_value=context)
     assert result.errors is None, result.errors

@@ -177,7 +177,9 @@ async def test_first_app_sign_in_earns_500_miles_once(client: AsyncClient) -> No
 def test_a_token_is_authenticated_only_inside_the_window() -> None:
     fresh = TokenService("k" * 48, ttl_s=900, authenticated_window_s=900)
     stale = TokenService("k" * 48, ttl_s=900, authenticated_window_s=60)
-    token = fresh.issue(account_id=7, level=SessionLevel.AUTHENTICATED, auth_time=int(time.time()) - 120)
+    token = fresh.issue(
+        account_id=7, level=SessionLevel.AUTHENTICATED, generation=0, auth_time=int(time.time()) - 120
+    )
     assert fresh.verify(token).level is SessionLevel.AUTHENTICATED  # type: ignore[union-attr]
     assert stale.verify(token).level is SessionLevel.IDENTIFIED  # type: ignore[union-attr]
     assert fresh.verify(token + "x") is None
@@ -187,7 +189,7 @@ def test_a_checked_token_still_expires_and_still_leaves_the_window(monkeypatch: 
     """The service keeps a token's checked claims, not its verdict: expiry and the authenticated window
     are judged again on every use."""
     service = TokenService("k" * 48, ttl_s=600, authenticated_window_s=300)
-    token = service.issue(account_id=7, level=SessionLevel.AUTHENTICATED)
+    token = service.issue(account_id=7, level=SessionLevel.AUTHENTICATED, generation=0)
     assert service.verify(token).level is SessionLevel.AUTHENTICATED  # type: ignore[union-attr]
     issued = time.time()
     monkeypatch.setattr(time, "time", lambda: issued + 301)

@@ -88,7 +88,9 @@ async def test_changing_two_factor_needs_an_authenticated_session(client: AsyncC
     enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
     member = await Member.get(account_number=enrolled["accountNumber"])
     tokens: TokenService = services(app).tokens
-    identified = tokens.issue(account_id=member.id, level=SessionLevel.IDENTIFIED)
+    identified = tokens.issue(
+        account_id=member.id, level=SessionLevel.IDENTIFIED, generation=member.session_generation
+    )
     result = (await gql(client, BEGIN, token=identified))["data"]["beginTwoFactor"]
     assert result == {"__typename": "StepUpRequired", "requiredLevel": "AUTHENTICATED"}
 
