@@ -279,7 +279,7 @@ def test_an_expired_token_is_refused_on_both_transports(edge: Any) -> None:
     settings = services(app.client.app).settings
     short_lived = TokenService(
         settings.resolved_secret_key(), ttl_s=int(deadline_s(3)), authenticated_window_s=60
-    ).issue(account_id=account.id, level=SessionLevel.IDENTIFIED)
+    ).issue(account_id=account.id, level=SessionLevel.IDENTIFIED, generation=account.session_generation)
     socket = app.socket(short_lived)
     me = {"query": MY_NUMBER}
     assert socket.ask(me)["data"]["me"]["accountNumber"] == account_number
