@@ -21,16 +21,21 @@ from collections.abc import AsyncIterator
 
 from graphql import ASTValidationRule, GraphQLError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import NoFragmentCyclesRule, NoSchemaIntrospectionCustomRule
 from starlette.requests import HTTPConnection, Request
-from strawberry.extensions import IgnoreContext, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext as StrawberryExecutionContext
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
-from gateway.graphql.limits import directive_count_rule, mutation_count_rule, query_cost_rule
+from gateway.graphql.limits import (
+    directive_count_rule,
+    expansion_rule,
+    mutation_count_rule,
+    query_cost_rule,
+)
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.metrics import Metrics
 from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused, sensitive_field_counts
@@ -42,23 +47,27 @@ ARGUMENT_INVALID_MESSAGE = "An argument is too long or malformed for what it nam
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
-def _introspection_field(context: IgnoreContext) -> bool:
-    return context.field_name.startswith("__")
-
-
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """The limit rules, made once per app (the rule classes are built from the settings)."""
-    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth, should_ignore=_introspection_field)
-    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
     return [
-        *depth.validation_rules,
-        *aliases.validation_rules,
+        expansion_rule(
+            max_selections=settings.graphql_max_selections,
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+        ),
         query_cost_rule(
             max_cost=settings.graphql_max_cost, variable_page_size=settings.graphql_max_page_size
         ),
         directive_count_rule(max_directives=settings.graphql_max_directives),
         mutation_count_rule(max_mutations=settings.graphql_max_mutations),
     ]
+
+
+def document_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """graphql-core's rules and the limits; fragment cycles are the limits' ``expansion_rule``'s to
+    report, with a code (graphql-core's own rule says the same without one)."""
+    standard = [rule for rule in specified_rules if rule is not NoFragmentCyclesRule]
+    return [*standard, *validation_rules(settings)]
 
 
 def is_internal_error(error: GraphQLError) -> bool:
@@ -111,7 +120,7 @@ class GraphQLEdge:
         self.persisted_queries = persisted_queries
         self.max_tokens = settings.graphql_max_tokens
         self.document_cache_size = settings.graphql_document_cache_size
-        rules: list[type[ASTValidationRule]] = [*specified_rules, *validation_rules(settings)]
+        rules = document_rules(settings)
         if self.production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
