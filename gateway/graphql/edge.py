@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
-from graphql import ASTValidationRule, GraphQLError, specified_rules
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import NoFragmentCyclesRule, NoSchemaIntrospectionCustomRule
 from starlette.requests import HTTPConnection, Request
@@ -153,9 +153,24 @@ class GraphQLEdge:
         mark_refused(context.context, refusal)
         return True
 
+    def code_refusal(self, error: GraphQLError) -> None:
+        """Give a refusal of the document (no path, no cause) that has no code one by its kind: the token
+        limit (``TOO_MANY_TOKENS``), another syntax error (``GRAPHQL_PARSE_FAILED``) or graphql-core's
+        validation or variables (``GRAPHQL_VALIDATION_FAILED``); the edge's own rules set theirs."""
+        extensions = error.extensions or {}
+        if extensions.get("code") or error.path is not None or error.original_error is not None:
+            return
+        if isinstance(error, GraphQLSyntaxError):
+            too_long = f"more than {self.max_tokens} tokens" in error.message
+            code = "TOO_MANY_TOKENS" if too_long else "GRAPHQL_PARSE_FAILED"
+        else:
+            code = "GRAPHQL_VALIDATION_FAILED"
+        error.extensions = {**extensions, "code": code}
+
     def processed_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
         for error in errors:
+            self.code_refusal(error)
             if isinstance(error.original_error, TortoiseValidationError):
                 error = _argument_invalid(error)
             if self.production:
