@@ -9,6 +9,7 @@ and is coded ``HTTP_<status>``, like the app's other HTTP errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cross_web import HTTPException
@@ -63,9 +64,16 @@ def request_refusal(reason: str, status: int) -> RequestRefusal:
     return RequestRefusal(f"HTTP_{status}", status)
 
 
+def graphql_error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """``{"errors": [{"message": …, "extensions": {"code": …}}]}`` with ``status``."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def refusal_response(exception: HTTPException) -> JSONResponse:
     """The GraphQL-shaped JSON answer to a request Strawberry refused with ``exception``."""
     refusal = request_refusal(exception.reason, exception.status_code)
     headers = {"Allow": ALLOWED_METHODS} if refusal.status == 405 else None
-    body = {"errors": [{"message": exception.reason, "extensions": {"code": refusal.code}}]}
-    return JSONResponse(body, status_code=refusal.status, headers=headers)
+    return graphql_error_response(refusal.status, refusal.code, exception.reason, headers)
