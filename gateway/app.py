@@ -25,6 +25,7 @@ from gateway.db import apply_migrations, close_database, open_database
 from gateway.graphql.edge import GraphQLEdge
 from gateway.graphql.federation import FederationRouterAuth
 from gateway.graphql.persisted_queries import PersistedQueries, Safelist
+from gateway.graphql.refusals import graphql_error_response
 from gateway.graphql.serving import served_schema
 from gateway.graphql.view import GraphQLView
 from gateway.http.boarding_passes import scan_boarding_pass
@@ -53,11 +54,15 @@ from partners.signing import encrypt_plaintext_secrets
 from webhooks.worker import stop_worker
 
 log = logging.getLogger(__name__)
+GRAPHQL_PATH = "/graphql"
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.detail))
+    code = "HTTP_" + str(exc.status_code)
+    if request.url.path == GRAPHQL_PATH:  # a method the route does not take: GraphQL's error shape
+        return graphql_error_response(exc.status_code, code, str(exc.detail), exc.headers)
+    return error_response(exc.status_code, code, str(exc.detail))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -196,8 +201,8 @@ def graphql_endpoint(app_services: Services) -> GraphQLView:
 def routes(app_services: Services) -> list[BaseRoute]:
     graphql = graphql_endpoint(app_services)
     served: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
+        WebSocketRoute(GRAPHQL_PATH, graphql),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
         Route("/retro-credit/boarding-pass", retro_credit_by_boarding_pass_image, methods=["POST"]),

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.settings import Settings
 from loyalty.ports import RateLimitDecision, RateLimiter
 from schema.context import Context
-from schema.selections import fragments_of, root_fields
+from schema.selections import FragmentGraph, root_field_counts
 
 SENSITIVE_FIELDS: dict[str, str] = {
     "signIn": "sign_in",
@@ -151,13 +151,13 @@ class EdgeRateLimits:
 def sensitive_field_counts(document: DocumentNode | None, operation_name: str | None) -> Counter[str]:
     """Operation group → how often the operation's root fields name it (aliases and fragments count)."""
     operation = get_operation_ast(document, operation_name) if document is not None else None
-    if operation is None:
+    if document is None or operation is None:
         return Counter()
-    return Counter(
-        SENSITIVE_FIELDS[field.name.value]
-        for field in root_fields(fragments_of(document), operation.selection_set)  # type: ignore[arg-type]
-        if field.name.value in SENSITIVE_FIELDS
-    )
+    counts: Counter[str] = Counter()
+    for name, times in root_field_counts(FragmentGraph(document), operation).items():
+        if name in SENSITIVE_FIELDS:
+            counts[SENSITIVE_FIELDS[name]] += times
+    return counts
 
 
 def mark_refused(context: object, refusal: RateLimited) -> None:

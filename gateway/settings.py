@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         default=100, ge=1, description="The page size a first/last given by a variable is costed at"
     )
     graphql_max_mutations: int = Field(default=10, ge=1, description="Mutation fields in one request")
+    graphql_max_selections: int = Field(
+        default=2_000,
+        ge=1,
+        description="Fields, spreads and inline fragments of one operation once its fragments are spread",
+    )
     gc_gen0_threshold: int = Field(
         default=700,
         ge=1,

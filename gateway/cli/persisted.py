@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, specified_rules, validate
+from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, validate
 from rich.console import Console
 
 from gateway.cli.support import cli_settings
-from gateway.graphql.edge import validation_rules
+from gateway.graphql.edge import document_rules
 from gateway.graphql.engine import core_schema
 from gateway.graphql.persisted_queries import Safelist, SafelistError, document_hash
 from gateway.settings import Settings
@@ -49,8 +49,7 @@ def document_problems(text: str, settings: Settings) -> list[str]:
     except GraphQLSyntaxError as exc:
         return [exc.message]
     schema = build_schema()
-    rules = [*specified_rules, *validation_rules(settings)]
-    return [error.message for error in validate(core_schema(schema), document, rules)]
+    return [error.message for error in validate(core_schema(schema), document, document_rules(settings))]
 
 
 def operation_names(text: str) -> str:

@@ -25,9 +25,9 @@ from collections.abc import AsyncIterator, Iterator
 
 from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import NoFragmentCyclesRule, NoSchemaIntrospectionCustomRule
 from starlette.requests import HTTPConnection, Request
-from strawberry.extensions import IgnoreContext, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext as StrawberryExecutionContext
@@ -35,7 +35,12 @@ from strawberry.types import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
-from gateway.graphql.limits import directive_count_rule, mutation_count_rule, query_cost_rule
+from gateway.graphql.limits import (
+    directive_count_rule,
+    expansion_rule,
+    mutation_count_rule,
+    query_cost_rule,
+)
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.metrics import Metrics
 from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused, sensitive_field_counts
@@ -47,23 +52,27 @@ ARGUMENT_INVALID_MESSAGE = "An argument is too long or malformed for what it nam
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
-def _introspection_field(context: IgnoreContext) -> bool:
-    return context.field_name.startswith("__")
-
-
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """The limit rules, made once per app (the rule classes are built from the settings)."""
-    depth = QueryDepthLimiter(max_depth=settings.graphql_max_depth, should_ignore=_introspection_field)
-    aliases = MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases)
     return [
-        *depth.validation_rules,
-        *aliases.validation_rules,
+        expansion_rule(
+            max_selections=settings.graphql_max_selections,
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+        ),
         query_cost_rule(
             max_cost=settings.graphql_max_cost, variable_page_size=settings.graphql_max_page_size
         ),
         directive_count_rule(max_directives=settings.graphql_max_directives),
         mutation_count_rule(max_mutations=settings.graphql_max_mutations),
     ]
+
+
+def document_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """graphql-core's rules and the limits; fragment cycles are the limits' ``expansion_rule``'s to
+    report, with a code (graphql-core's own rule says the same without one)."""
+    standard = [rule for rule in specified_rules if rule is not NoFragmentCyclesRule]
+    return [*standard, *validation_rules(settings)]
 
 
 def is_internal_error(error: GraphQLError) -> bool:
@@ -131,7 +140,7 @@ class GraphQLEdge:
             f"Syntax Error: Document contains more than {self.max_tokens} tokens. Parsing aborted."
         )
         self.document_cache_size = settings.graphql_document_cache_size
-        rules: list[type[ASTValidationRule]] = [*specified_rules, *validation_rules(settings)]
+        rules = document_rules(settings)
         if self.production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
@@ -167,12 +176,27 @@ class GraphQLEdge:
         mark_refused(context.context, refusal)
         return True
 
+    def code_refusal(self, error: GraphQLError) -> None:
+        """Give a refusal of the document (no path, no cause) that has no code one by its kind: the token
+        limit (``TOO_MANY_TOKENS``), another syntax error (``GRAPHQL_PARSE_FAILED``) or graphql-core's
+        validation or variables (``GRAPHQL_VALIDATION_FAILED``); the edge's own rules set theirs."""
+        extensions = error.extensions or {}
+        if extensions.get("code") or error.path is not None or error.original_error is not None:
+            return
+        if isinstance(error, GraphQLSyntaxError):
+            too_long = f"more than {self.max_tokens} tokens" in error.message
+            code = "TOO_MANY_TOKENS" if too_long else "GRAPHQL_PARSE_FAILED"
+        else:
+            code = "GRAPHQL_VALIDATION_FAILED"
+        error.extensions = {**extensions, "code": code}
+
     def processed_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
         for error in errors:
             if isinstance(error, GraphQLSyntaxError) and error.message == self.token_limit_message:
                 error = _too_many_tokens(error, self.max_tokens)
-            elif isinstance(error.original_error, TortoiseValidationError):
+            self.code_refusal(error)
+            if isinstance(error.original_error, TortoiseValidationError):
                 error = _argument_invalid(error)
             if self.production:
                 if is_internal_error(error):

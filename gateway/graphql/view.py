@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,6 +24,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.graphql.edge import GraphQLEdge
+from gateway.graphql.refusals import refusal_response
 from gateway.operators import OperatorTokens
 from gateway.partner_directory import RegistryDirectory
 from gateway.privacy import personal_data_sources
@@ -112,6 +115,18 @@ class GraphQLView(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """Request bodies too (orjson's decode error is a ``json.JSONDecodeError``: still a 400)."""
         return orjson.loads(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's, but a request refused before it runs is answered in the GraphQL error shape
+        (``refusals``) rather than in plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as refused:
+            response = refusal_response(refused)
+        await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql_path is None:

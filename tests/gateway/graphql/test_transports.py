@@ -209,10 +209,15 @@ THREE_MUTATIONS = (
         (
             {"graphql_max_depth": 3},
             "{ me { statement { edges { node { postingId } } } } }",
-            None,
+            "QUERY_TOO_DEEP",
             "exceeds maximum operation depth of 3",
         ),
-        ({"graphql_max_aliases": 2}, "{ a: __typename b: __typename c: __typename }", None, "aliases found"),
+        (
+            {"graphql_max_aliases": 2},
+            "{ a: __typename b: __typename c: __typename }",
+            "TOO_MANY_ALIASES",
+            "aliases found",
+        ),
     ],
     ids=["cost", "tokens", "directives", "mutations", "depth", "aliases"],
 )
