@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from loyalty.auth import card_reports
 from loyalty.members import cards, models, support
 from loyalty.members.cards import CardBlockReason
 from loyalty.members.service import active_card
@@ -39,7 +40,7 @@ async def report_card_lost(
     *, account_id: int, reason: CardBlockReason, rules: ProgrammeRules, revocations: SessionRevocations
 ) -> models.ServiceCard:
     """The new active card. A stolen card also ends every session of the member, access tokens included."""
-    card = await cards.block_card(account_id=account_id, reason=reason, rules=rules, now=_now())
+    card = await card_reports.report_card(account_id=account_id, reason=reason, rules=rules, now=_now())
     if reason == CardBlockReason.STOLEN:
         await revocations.revoked(account_id)
     return card

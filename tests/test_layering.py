@@ -1,7 +1,8 @@
 """ARCHITECTURE.md's dependency rules, checked as import contracts.
 
 The contracts live in ``[tool.importlinter]`` of ``pyproject.toml``: the direction of the layers, the two wings
-(GraphQL and webhooks) meeting only in ``gateway``, and the framework-free ``loyalty`` and ``resolvers``. On
+(GraphQL and webhooks) meeting only in ``gateway``, the framework-free ``loyalty`` and ``resolvers``, and no cycle
+between the subpackages (or modules) of any one package (``acyclic_siblings``). On
 the same import graph (grimp's), no module may reach itself again: no import cycle between any two modules.
 grimp counts imports inside functions too, so a cycle cannot hide behind one; another test keeps such imports
 out of the code altogether, outside the command line, which loads a command's heavy packages only when that

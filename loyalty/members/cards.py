@@ -16,7 +16,6 @@ from typing import TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from loyalty.auth.sessions import revoke_all
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import new_service_card_number
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
@@ -146,8 +145,8 @@ async def block_card(
 ) -> ServiceCard:
     """Block a lost or stolen card number and issue a new one at once (same tier, consent, validity).
 
-    The blocked number no longer signs in, earns or redeems. A STOLEN report also ends every session
-    of the member (refresh tokens), since whoever holds the card may have signed in with it.
+    The blocked number no longer signs in, earns or redeems. Ending the sessions after a STOLEN report is
+    ``loyalty.auth.card_reports``' part.
     """
 
     async def work(member: Member) -> ServiceCard:
@@ -163,8 +162,6 @@ async def block_card(
             rules=rules,
             now=now,
         )
-        if reason == CardBlockReason.STOLEN:
-            await revoke_all(account_id=member.id, now=now)
         return card
 
     return await _with_locked_member(account_id, work)

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from gateway.settings import Settings
+from loyalty.auth.card_reports import report_card
 from loyalty.auth.credentials import SignInMethod, check_credentials
 from loyalty.auth.models import RefreshToken
 from loyalty.auth.sessions import start_family
@@ -161,7 +162,7 @@ async def test_a_stolen_card_ends_every_session(db: Settings, reason: CardBlockR
     enrolled = await make_member()
     await start_family(account_id=enrolled.member.id, platform="web", rules=RULES.sign_in, now=NOW)
 
-    await cards.block_card(account_id=enrolled.member.id, reason=reason, rules=RULES, now=NOW)
+    await report_card(account_id=enrolled.member.id, reason=reason, rules=RULES, now=NOW)
 
     token = await RefreshToken.get(account_id=enrolled.member.id)
     assert (token.revoked_at is not None) is revoked
