@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[2]
 COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def instructions(tree: Path, requests: int, history: int) -> int:
+def instructions(valgrind: str, tree: Path, requests: int, history: int) -> int:
     """Every instruction callgrind counted in one run of the in-process dashboard of ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     result = subprocess.run(  # noqa: S603 - valgrind on our own benchmark
         [
-            "valgrind",
+            valgrind,
             "--tool=callgrind",
             "--callgrind-out-file=/dev/null",
             sys.executable,
@@ -71,22 +71,25 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.low < args.high <= 2_000:
         parser.error("1 <= --low < --high <= 2000: the load is bounded")
-    if shutil.which("valgrind") is None:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     trees = [tree.resolve() for tree in (args.tree or [ROOT])]
     results = []
     for tree in trees:
-        low = instructions(tree, args.low, args.history)
-        high = instructions(tree, args.high, args.history)
+        low = instructions(valgrind, tree, args.low, args.history)
+        high = instructions(valgrind, tree, args.high, args.history)
         per_request = (high - low) / (args.high - args.low)
-        revision = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH
+        revision = subprocess.run(  # noqa: S603 - git on our own checkout
+            [shutil.which("git") or "git", "rev-parse", "--short", "HEAD"],
             cwd=tree,
             capture_output=True,
             text=True,
             check=False,
         ).stdout.strip()
-        results.append({"tree": tree.name, "revision": revision, "instructions_per_dashboard": round(per_request)})
+        results.append(
+            {"tree": tree.name, "revision": revision, "instructions_per_dashboard": round(per_request)}
+        )
         print(orjson.dumps(results[-1]).decode(), flush=True)
     first = results[0]["instructions_per_dashboard"]
     for result in results[1:]:
