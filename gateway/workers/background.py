@@ -30,6 +30,6 @@ def background_loops(
         "inbox-worker": lambda stop: inbox.run(stop=stop),
         # The development sink stands in for the SMTP/push sender a deployment plugs in here.
         "notification-sender": lambda stop: run_notification_sender(FileSink(settings.data_dir), stop),
-        "event-relay": lambda stop: run_event_relay(ports.pubsub, stop),
+        "event-relay": lambda stop: run_event_relay(ports.pubsub, stop, rules=rules),
         "outbound-sender": lambda stop: run_outbound_sender(settings, box, ports.rate_limiter, stop),
     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -33,6 +34,7 @@ from loyalty.events.service import mark_published
 from loyalty.ledger.events import balance_channel
 from loyalty.notifications.events import notify_for_event
 from loyalty.ports import PubSub
+from loyalty.rules import ProgrammeRules
 from webhooks.outbound.service import fan_out_for_event
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,16 @@ BATCH = 200
 
 
 EventHandler = Callable[[DomainEvent], Awaitable[object]]
-DEFAULT_HANDLERS: tuple[EventHandler, ...] = (progress_for_event, notify_for_event, fan_out_for_event)
 MAX_DISPATCH_ATTEMPTS = 5
 
 
-async def relay_once(
-    pubsub: PubSub, *, batch: int = BATCH, handlers: Sequence[EventHandler] = DEFAULT_HANDLERS
-) -> int:
+def default_handlers(rules: ProgrammeRules) -> tuple[EventHandler, ...]:
+    """Challenge progress (a completed challenge posts its bonus under ``rules``, the running service's
+    programme rules), member messages and the partners' outbound webhook messages."""
+    return (functools.partial(progress_for_event, rules=rules), notify_for_event, fan_out_for_event)
+
+
+async def relay_once(pubsub: PubSub, *, handlers: Sequence[EventHandler], batch: int = BATCH) -> int:
     """Dispatch, publish and mark one batch of unpublished events, in order; returns how many."""
     async with in_transaction():
         events = (
@@ -92,11 +97,17 @@ async def _dispatch(event: DomainEvent, handlers: Sequence[EventHandler]) -> boo
 
 
 async def run_event_relay(
-    pubsub: PubSub, stop: asyncio.Event, every_s: float = 0.2, *, max_backoff_s: float = MAX_BACKOFF_S
+    pubsub: PubSub,
+    stop: asyncio.Event,
+    every_s: float = 0.2,
+    *,
+    rules: ProgrammeRules,
+    max_backoff_s: float = MAX_BACKOFF_S,
 ) -> None:
     """Relay until ``stop`` is set (stop it with ``webhooks.worker.stop_worker``)."""
+    handlers = default_handlers(rules)
 
     async def step() -> int:
-        return await relay_once(pubsub)
+        return await relay_once(pubsub, handlers=handlers)
 
     await run_polling("event relay", step, stop, batch=BATCH, every_s=every_s, max_backoff_s=max_backoff_s)

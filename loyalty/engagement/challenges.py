@@ -21,7 +21,7 @@ from loyalty.engagement.models import ChallengeEnrolment
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.models import CounterAccount, Currency, PostingSource
-from loyalty.rules import ProgrammeRules, current_rules
+from loyalty.rules import ProgrammeRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +91,13 @@ def _qualifies(challenge: Challenge, payload: dict[str, object]) -> tuple[bool, 
 
 
 async def progress_for_event(
-    event: DomainEvent, *, challenges: Challenges | None = None, rules: ProgrammeRules | None = None
+    event: DomainEvent, *, rules: ProgrammeRules, challenges: Challenges | None = None
 ) -> int:
-    """Move the member's open challenges on by one posting event; returns how many it completed.
-
-    The event relay calls it with the event alone: like the challenges, the programme rules a bonus
-    posts with are then loaded here, at this entry point, and passed down.
-    """
+    """Move the member's open challenges on by one posting event; returns how many it completed. A
+    completed challenge posts its bonus under ``rules`` (the event relay passes the service's)."""
     if event.type is not EventType.POSTING_CREATED:
         return 0
     catalogue = challenges or current_challenges()
-    programme = rules or current_rules()
     completed = 0
     async with in_transaction():
         enrolments = await ChallengeEnrolment.filter(
@@ -116,7 +112,7 @@ async def progress_for_event(
             if counts:
                 _advance(enrolment, challenge, partner, miles)
             if enrolment.progress >= challenge.rule.target:
-                await _complete(enrolment, challenge, event, programme)
+                await _complete(enrolment, challenge, event, rules)
                 completed += 1
             await enrolment.save()
     return completed

@@ -10,7 +10,7 @@ import orjson
 
 from gateway.backends.memory import MemoryPubSub, MemorySubscription
 from gateway.settings import Settings
-from gateway.workers.event_relay import relay_once
+from gateway.workers.event_relay import default_handlers, relay_once
 from loyalty.crediting import post
 from loyalty.events.models import DomainEvent
 from loyalty.ledger.events import balance_channel
@@ -18,6 +18,9 @@ from loyalty.ledger.models import Currency, PostingSource
 from loyalty.rules import current_rules
 from tests.factories import make_member
 from tests.support import deadline_s
+
+HANDLERS = default_handlers(current_rules())
+"""What the served relay runs, under the programme rules the service loads."""
 
 
 async def _credit(account_id: int, miles: int, key: str) -> None:
@@ -46,7 +49,7 @@ async def test_events_are_published_on_the_member_channel_in_order_and_once(db: 
     for n in range(3):
         await _credit(member.id, 100 + n, f"relay-{n}")
 
-    assert await relay_once(pubsub) == 3
+    assert await relay_once(pubsub, handlers=HANDLERS) == 3
     messages = await _drain(subscription, 3)
     assert [m["type"] for m in messages] == ["ledger.posting.created"] * 3
     assert [m["payload"]["amounts"] for m in messages] == [
@@ -54,7 +57,7 @@ async def test_events_are_published_on_the_member_channel_in_order_and_once(db: 
         {"AWARD_MILES": 101},
         {"AWARD_MILES": 102},
     ]
-    assert await relay_once(pubsub) == 0
+    assert await relay_once(pubsub, handlers=HANDLERS) == 0
     assert await DomainEvent.filter(published_at__isnull=True).count() == 0
     await subscription.close()
 
@@ -66,9 +69,9 @@ async def test_concurrent_relays_publish_each_event_once(pg_db: Settings) -> Non
     pubsub = MemoryPubSub()
     subscription = await pubsub.subscribe(balance_channel(member.id))
 
-    handled = await asyncio.gather(*[relay_once(pubsub, batch=7) for _ in range(12)])
+    handled = await asyncio.gather(*[relay_once(pubsub, handlers=HANDLERS, batch=7) for _ in range(12)])
     while sum(handled) < 40:
-        handled.append(await relay_once(pubsub, batch=7))
+        handled.append(await relay_once(pubsub, handlers=HANDLERS, batch=7))
     messages = await _drain(subscription, 40)
     ids = [m["id"] for m in messages]
     assert len(ids) == len(set(ids)) == 40

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.backends.memory import MemoryPubSub
 from gateway.settings import Settings
-from gateway.workers.event_relay import relay_once
+from gateway.workers.event_relay import default_handlers, relay_once
 from loyalty.crediting import post
 from loyalty.engagement import quiz
 from loyalty.engagement.challenges import join_challenge, progress_for_event
@@ -23,6 +23,9 @@ from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from loyalty.rules import current_rules
 from tests.factories import make_member
+
+HANDLERS = default_handlers(current_rules())
+"""What the served relay runs, under the programme rules the service loads."""
 
 JOINED = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 FLIGHTS = "LHG-2-FLIGHTS-2026-12"
@@ -44,7 +47,7 @@ async def _accrual(account: int, key: str, partner: str, day: dt.date, miles: in
 
 async def _relay_all() -> None:
     pubsub = MemoryPubSub()
-    while await relay_once(pubsub):
+    while await relay_once(pubsub, handlers=HANDLERS):
         pass
 
 
@@ -94,7 +97,7 @@ async def test_two_lufthansa_group_flights_in_december_complete_it_once(db: Sett
     # Handling an event again changes nothing.
     latest = await DomainEvent.filter(account_id=account).order_by("-id").first()
     assert latest is not None
-    assert await progress_for_event(latest) == 0
+    assert await progress_for_event(latest, rules=current_rules()) == 0
 
 
 async def test_distinct_partners_and_badge(db: Settings) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from gateway.backends.memory import MemoryPubSub
 from gateway.settings import Settings
-from gateway.workers.event_relay import MAX_DISPATCH_ATTEMPTS, relay_once
+from gateway.workers.event_relay import MAX_DISPATCH_ATTEMPTS, default_handlers, relay_once
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
 from loyalty.crediting import post
@@ -16,6 +16,9 @@ from loyalty.notifications.events import notify_for_event, warn_expiring, warnin
 from loyalty.notifications.models import Channel, Notification
 from loyalty.rules import current_rules
 from tests.factories import make_member
+
+HANDLERS = default_handlers(current_rules())
+"""What the served relay runs, under the programme rules the service loads."""
 
 RULES = current_rules()
 NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
@@ -49,7 +52,7 @@ async def test_credits_are_told_on_the_consented_channels_once(db: Settings) -> 
     await _credit(both, "a", AWARD_MILES=1200)
     await _credit(silent, "b", AWARD_MILES=800)
     pubsub = MemoryPubSub()
-    assert await relay_once(pubsub) == 2
+    assert await relay_once(pubsub, handlers=HANDLERS) == 2
     rows = await Notification.filter(template="miles_credited").order_by("channel")
     assert [(row.account_id, row.channel) for row in rows] == [(both, Channel.EMAIL), (both, Channel.PUSH)]
     assert rows[0].payload == {"given_name": "Grace", "miles": 1200, "source": "a partner activity"}
@@ -61,7 +64,7 @@ async def test_credits_are_told_on_the_consented_channels_once(db: Settings) -> 
 async def test_status_reached_is_told(db: Settings) -> None:
     account = await _member(ConsentPurpose.EMAIL)
     await _credit(account, "status", dt.date(2026, 3, 1), POINTS=700, QUALIFYING_POINTS=400)
-    await relay_once(MemoryPubSub())
+    await relay_once(MemoryPubSub(), handlers=HANDLERS)
     [row] = await Notification.filter(template="status_reached")
     assert row.payload["tier_name"] == "Frequent Traveller"
     assert row.payload["valid_until"] == "2028-02-29"

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.backends.memory import MemoryPubSub, MemoryRateLimiter
 from gateway.settings import Settings
-from gateway.workers.event_relay import relay_once
+from gateway.workers.event_relay import default_handlers, relay_once
 from loyalty.errors import ValidationFailed
 from loyalty.rules import current_rules
 from partners.models import PartnerKind
@@ -40,6 +40,9 @@ from webhooks.outbound.service import (
     set_endpoint_enabled,
 )
 from webhooks.worker import process_inbox_row
+
+HANDLERS = default_handlers(current_rules())
+"""What the served relay runs, under the programme rules the service loads."""
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 POLICY = DeliveryPolicy(allowed_hosts=("127.0.0.1",), allow_http=True)
@@ -411,7 +414,7 @@ async def test_accruals_credited_and_refused_are_told_to_the_partner_that_sent_t
     # when: the worker applies both and the relay and the sender run
     await process_inbox_row(good.id, current_rules())
     await process_inbox_row(bad.id, current_rules())
-    while await relay_once(MemoryPubSub()):
+    while await relay_once(MemoryPubSub(), handlers=HANDLERS):
         pass
     await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
 
@@ -425,7 +428,7 @@ async def test_accruals_credited_and_refused_are_told_to_the_partner_that_sent_t
     assert bodies["accrual.rejected"]["code"] == "CARD_NOT_FOUND" and bodies["accrual.rejected"]["unmatched"]
     assert all(verify_standard_webhook(swiss.secret, r) for r in receiver.requests)
     # and the relay running again publishes nothing twice
-    await relay_once(MemoryPubSub())
+    await relay_once(MemoryPubSub(), handlers=HANDLERS)
     assert await OutboundDelivery.all().count() == 2
 
 
@@ -460,7 +463,7 @@ async def test_an_offer_activation_reaches_the_offer_s_partner_only(
 
     # when: the member activates it
     await activate_offer(account_id=member.member.id, code="SHOPX-DOUBLE", now=now)
-    while await relay_once(MemoryPubSub()):
+    while await relay_once(MemoryPubSub(), handlers=HANDLERS):
         pass
     await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
 
@@ -503,7 +506,7 @@ async def test_a_retro_credit_decision_reaches_the_airline_whose_flown_data_deci
         chart=current_earning_chart(),
         now=NOW,
     )
-    while await relay_once(MemoryPubSub()):
+    while await relay_once(MemoryPubSub(), handlers=HANDLERS):
         pass
     await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
 
@@ -539,7 +542,7 @@ async def test_a_receipt_upload_reaches_the_shop_with_its_picture(
         rules=current_rules().photo_credit,
         now=dt.datetime.now(dt.UTC),
     )
-    while await relay_once(MemoryPubSub()):
+    while await relay_once(MemoryPubSub(), handlers=HANDLERS):
         pass
     await sender_for(http, Clock(dt.datetime.now(dt.UTC))).run_once()
 
