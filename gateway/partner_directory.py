@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from loyalty.earning.chart import EarningChart
+from loyalty.partner_vocabulary import PartnerCapability, PartnerKind, PartnerState
 from partners import service, signing
 from partners.charts import current_earning_chart
 from partners.models import Partner
@@ -15,10 +16,7 @@ from partners.models import PartnerState as State
 from partners.secret_box import SecretBox
 from resolvers.partners import (
     CreatedSecret,
-    PartnerCapability,
-    PartnerKind,
     PartnerName,
-    PartnerState,
     PartnerView,
     SigningKeyKind,
     SigningKeyView,

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
+from loyalty.partner_vocabulary import PartnerCapability, PartnerKind, PartnerState
 
-class PartnerKind(StrEnum):
-    AIRLINE = "airline"
-    SHOP = "shop"
-    BANK = "bank"
-    HOTEL = "hotel"
-    RAIL = "rail"
-    CAR_RENTAL = "car_rental"
-    LOUNGE = "lounge"
-    OTHER = "other"
-
-
-class PartnerState(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-
-
-class PartnerCapability(StrEnum):
-    """What a partner may send us; each webhook event type needs one of these."""
-
-    ACCRUAL = "accrual"
-    FLOWN_DATA = "flown_data"
-    PHOTO_CREDIT = "photo_credit"
-    LOUNGE_CHECKS = "lounge_checks"
-    CARD_PROTECTION = "card_protection"
+__all__ = ["PartnerCapability", "PartnerKind", "PartnerState"]  # also imported from here by migrations
 
 
 DEFAULT_CAPABILITIES: dict[PartnerKind, tuple[PartnerCapability, ...]] = {

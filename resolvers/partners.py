@@ -3,7 +3,7 @@ receipt can be sent to, and the earning chart partners' data files hold.
 
 The registry lives in ``partners/``, which resolvers do not import; the gateway hands an implementation of
 ``PartnerDirectory`` to the GraphQL context (``gateway.partner_directory``), and these views are all the
-schema sees. The enums mirror ``partners.models`` value for value (``tests/schema/test_partners_admin.py``).
+schema sees. The partner enums are ``loyalty.partner_vocabulary``'s, the same classes the registry stores.
 """
 
 from __future__ import annotations
@@ -15,30 +15,7 @@ from typing import Protocol
 
 from loyalty.earning.chart import EarningChart
 from loyalty.errors import DomainError, NotFound
-
-
-class PartnerKind(StrEnum):
-    AIRLINE = "airline"
-    SHOP = "shop"
-    BANK = "bank"
-    HOTEL = "hotel"
-    RAIL = "rail"
-    CAR_RENTAL = "car_rental"
-    LOUNGE = "lounge"
-    OTHER = "other"
-
-
-class PartnerState(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-
-
-class PartnerCapability(StrEnum):
-    ACCRUAL = "accrual"
-    FLOWN_DATA = "flown_data"
-    PHOTO_CREDIT = "photo_credit"
-    LOUNGE_CHECKS = "lounge_checks"
-    CARD_PROTECTION = "card_protection"
+from loyalty.partner_vocabulary import PartnerCapability, PartnerKind, PartnerState
 
 
 class SigningKeyKind(StrEnum):

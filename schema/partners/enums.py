@@ -1,10 +1,12 @@
-"""The partner-registry enums as GraphQL sees them (``resolvers.partners``' mirrors of ``partners.models``)."""
+"""The partner-registry enums as GraphQL sees them: ``loyalty.partner_vocabulary``'s, which the registry stores,
+and the signing-key kinds of ``resolvers.partners``."""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.partners import PartnerCapability, PartnerKind, PartnerState, SigningKeyKind
+from loyalty.partner_vocabulary import PartnerCapability, PartnerKind, PartnerState
+from resolvers.partners import SigningKeyKind
 
 __all__ = ["PartnerCapability", "PartnerKind", "PartnerState", "SigningKeyKind"]
 

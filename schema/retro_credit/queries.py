@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.partners import PartnerCapability, directory_of
+from loyalty.partner_vocabulary import PartnerCapability
+from resolvers.partners import directory_of
 from schema.context import Info
 from schema.retro_credit.types import PhotoCreditPartner
 
