@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from loyalty.errors import DomainError
+from loyalty.errors import Conflict, DomainError, NotFound
 from loyalty.ports import Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
@@ -185,10 +185,11 @@ async def reprocess(inbox_ids: list[int] | None, queue: Queue, *, partitions: in
 
     Exactly once still holds: a posting's idempotency key is the partner's transaction, so a row whose
     transaction was credited meanwhile (a corrected resend) posts nothing more."""
-    query = PartnerInbox.filter(state=InboxState.UNMATCHED)
-    if inbox_ids is not None:
-        query = PartnerInbox.filter(id__in=inbox_ids, state__in=[InboxState.UNMATCHED, InboxState.FAILED])
-    rows = await query.order_by("id")
+    if inbox_ids is None:
+        rows = await PartnerInbox.filter(state=InboxState.UNMATCHED).order_by("id")
+    else:
+        rows = await PartnerInbox.filter(id__in=inbox_ids).order_by("id")
+        _check_reprocessable(inbox_ids, rows)
     for row in rows:
         await PartnerInbox.filter(id=row.id).update(
             state=InboxState.PENDING,
@@ -200,6 +201,24 @@ async def reprocess(inbox_ids: list[int] | None, queue: Queue, *, partitions: in
         )
         await enqueue(queue, row.id, account_hint(row.payload), partitions=partitions)
     return len(rows)
+
+
+_REPROCESSABLE = frozenset({InboxState.UNMATCHED, InboxState.FAILED})
+
+
+def _check_reprocessable(inbox_ids: list[int], rows: list[PartnerInbox]) -> None:
+    """Every row named exists and is unmatched or failed; otherwise nothing is queued."""
+    missing = sorted(set(inbox_ids) - {row.id for row in rows})
+    if missing:
+        raise NotFound(
+            f"No partner delivery has inbox id {', '.join(map(str, missing))}.", code="INBOX_ROW_NOT_FOUND"
+        )
+    settled = [f"{row.id} ({row.state.value})" for row in rows if row.state not in _REPROCESSABLE]
+    if settled:
+        raise Conflict(
+            f"Only unmatched or failed rows are processed again, not {', '.join(settled)}.",
+            code="INBOX_ROW_NOT_REPROCESSABLE",
+        )
 
 
 @dataclass

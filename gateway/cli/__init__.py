@@ -5,6 +5,9 @@ they share lives in ``gateway/cli/support.py``."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from gateway.cli.cases import cases_app
@@ -27,6 +30,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"milesgate {version('milesgate')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """milesgate: the loyalty programme backend."""
+
+
 app.add_typer(partners_app, name="partners")
 app.add_typer(operators_app, name="operators")
 app.add_typer(cases_app, name="cases")

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from gateway.cli.support import cli_settings, run_with_db
+from gateway.cli.support import cli_settings, run_or_exit, run_with_db
+from loyalty.errors import NotFound
+from loyalty.identifiers import validate_account_number
 from loyalty.members.models import Member
 from loyalty.rules import current_rules
 from loyalty.status import engine
@@ -56,18 +58,16 @@ def show_command(
 ) -> None:
     """A member's status, this year's counters and what is missing for the next tier."""
 
-    async def work() -> StatusProgress | None:
-        member = await Member.get_or_none(account_number=account_number)
-        if member is None:
-            return None
-        return await status_progress(
-            account_id=member.id, today=dt.datetime.now(dt.UTC).date(), rules=current_rules()
-        )
+    rules = current_rules()
 
-    view = run_with_db(cli_settings(), work)
-    if view is None:
-        console.print(f"[red]no member with account number {account_number}[/red]")
-        raise typer.Exit(1)
+    async def work() -> StatusProgress:
+        number = validate_account_number(account_number, rules.identifiers)
+        member = await Member.get_or_none(account_number=number)
+        if member is None:
+            raise NotFound(f"No member has account number {number}.", code="MEMBER_NOT_FOUND")
+        return await status_progress(account_id=member.id, today=dt.datetime.now(dt.UTC).date(), rules=rules)
+
+    view = run_or_exit(work)
     table = Table("", "value", title=f"status of {account_number}")
     table.add_row("tier", view.tier.value)
     table.add_row("valid until", view.valid_until.isoformat() if view.valid_until else "-")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
@@ -47,6 +48,13 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def milesgate(args: list[str], env: dict[str, str]) -> Result:
     return runner.invoke(app, args, env=env)
+
+
+def test_version_is_printed_without_touching_the_database(env: dict[str, str], tmp_path: Path) -> None:
+    result = milesgate(["--version"], env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"milesgate {version('milesgate')}"
+    assert not (tmp_path / "milesgate.sqlite3").exists()
 
 
 # --- migrate, demo -------------------------------------------------------------------------------

@@ -150,3 +150,17 @@ def test_inbox_unmatched_and_reprocess_once_the_member_is_known(tmp_path: Path) 
     assert row.state is InboxState.PROCESSED
     assert in_embedded_db(tmp_path, lambda: Posting.filter(source="PARTNER_ACCRUAL").count()) == 1
     assert "0 rows queued again" in milesgate(["inbox", "reprocess"], env).stdout
+
+    # and a row named that does not exist, or that is settled already, is refused with nothing queued
+    unknown = milesgate(["inbox", "reprocess", str(inbox_id + 1000)], env)
+    assert unknown.exit_code == 1
+    assert f"INBOX_ROW_NOT_FOUND: No partner delivery has inbox id {inbox_id + 1000}." in collapse(
+        unknown.output
+    )
+    settled = milesgate(["inbox", "reprocess", str(inbox_id)], env)
+    assert settled.exit_code == 1
+    assert (
+        f"INBOX_ROW_NOT_REPROCESSABLE: Only unmatched or failed rows are processed again, not {inbox_id} "
+        in (collapse(settled.output))
+    )
+    assert in_embedded_db(tmp_path, lambda: PartnerInbox.get(id=inbox_id)).state is InboxState.PROCESSED

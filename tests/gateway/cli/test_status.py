@@ -77,4 +77,14 @@ def test_status_show_unknown_member_exits_1(env: dict[str, str], tmp_path: Path)
     in_embedded_db(tmp_path, _senator_of_2025)
     result = milesgate(["status", "show", "000000000"], env)
     assert result.exit_code == 1
-    assert "no member with account number 000000000" in collapse(result.output)
+    assert "MEMBER_NOT_FOUND: No member has account number 000000000." in collapse(result.output)
+
+
+@pytest.mark.parametrize("number", ["abc", "12345", "1234567890"])
+def test_status_show_refuses_what_is_not_an_account_number(
+    env: dict[str, str], tmp_path: Path, number: str
+) -> None:
+    in_embedded_db(tmp_path, _senator_of_2025)
+    result = milesgate(["status", "show", number], env)
+    assert result.exit_code == 1
+    assert "ACCOUNT_NUMBER_INVALID: An account number has 9 digits." in collapse(result.output)
