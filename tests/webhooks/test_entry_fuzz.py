@@ -28,7 +28,8 @@ HOSTILE_TEXT = st.sampled_from(["\x00", "swiss\x00", "a\x00b", "x" * 300, "\u00e
 HUGE_INTEGERS = st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**20, -(10**30), 10**400])
 hostile_codes = st.sampled_from(
     ["swiss", "swiss\x00", "\x00", "x" * 300, "s" * 33, "SWISS", "swiss\n", "9" * 20, "sw/iss", ".."]
-) | st.text(max_size=40).filter(bool)
+) | st.text(max_size=40).filter(lambda code: bool(code) and not code.endswith("/"))
+# (A code ending in "/" makes another path, which Starlette answers with a redirect to the one without.)
 
 json_values = st.recursive(
     st.none()
