@@ -120,7 +120,7 @@ def lifespan(app_services: Services) -> Lifespan:
         encrypted = await encrypt_plaintext_secrets(app_services.partner_box)
         if encrypted:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
-        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
         app_services.opened = Opened(
             backends=backends,
             hub_admin=WebhookHubAdmin(
@@ -224,7 +224,9 @@ def middleware(app_services: Services) -> list[Middleware]:
         Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
     ]
     if settings.federation_router_secret:
-        stack.append(Middleware(FederationRouterAuth, secret=settings.federation_router_secret))
+        stack.append(
+            Middleware(FederationRouterAuth, secret=settings.federation_router_secret.get_secret_value())
+        )
     return stack
 
 

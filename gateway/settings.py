@@ -14,8 +14,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 
 class Environment(StrEnum):
@@ -38,10 +39,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MILESGATE_", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
-    database_url: str | None = Field(
-        default=None, description="Tortoise DB URL, e.g. postgres://user@host:5432/db; unset: SQLite file"
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Tortoise DB URL, e.g. postgres://user:password@host:5432/db (a secret); unset: SQLite file",
     )
-    redis_url: str | None = Field(default=None, description="redis://host:6379/0; unset: in-process")
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://:password@host:6379/0 (a secret); unset: in-process"
+    )
     redis_prefix: str = Field(
         default="",
         max_length=64,
@@ -51,7 +55,7 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(platformdirs.user_data_dir("milesgate")),
         description="Where the SQLite file and the generated development secret live",
     )
-    secret_key: str | None = Field(default=None, description="Signs tokens; generated in development")
+    secret_key: SecretStr | None = Field(default=None, description="Signs tokens; generated in development")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -117,7 +121,7 @@ class Settings(BaseSettings):
         default=None, description="Travel ID OpenID issuer URL (discovery at its /.well-known); unset: off"
     )
     travel_id_client_id: str | None = Field(default=None, description="Our client id at Travel ID")
-    travel_id_client_secret: str | None = Field(
+    travel_id_client_secret: SecretStr | None = Field(
         default=None, description="Our client secret at Travel ID; unset: public client (PKCE only)"
     )
     travel_id_redirect_uri: str | None = Field(
@@ -193,11 +197,22 @@ class Settings(BaseSettings):
     safelist_only: bool | None = Field(
         default=None, description="Accept only registered documents; default: on in production with a dir"
     )
-    federation_router_secret: str | None = Field(
+    federation_router_secret: SecretStr | None = Field(
         default=None,
         min_length=_MIN_SECRET_LENGTH,
         description="Shared secret the federation router sends in Milesgate-Router-Secret; unset: only "
         "operator tokens open _service and _entities",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=_MIN_SECRET_LENGTH,
+        description="Bearer token Prometheus sends for GET /metrics (Authorization: Bearer ...); unset: "
+        "/metrics answers 403",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="Proxies (IPs or networks, comma-separated; * any) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the client IP of the per-IP and sign-in limits comes from them",
     )
     graphql_max_subscriptions: int = Field(
         default=5, ge=1, description="Subscriptions running at once on one WebSocket connection"
@@ -206,13 +221,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:
         if self.env is Environment.PRODUCTION:
-            if not self.secret_key or len(self.secret_key) < _MIN_SECRET_LENGTH:
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < _MIN_SECRET_LENGTH:
                 raise ValueError(
                     f"MILESGATE_SECRET_KEY of at least {_MIN_SECRET_LENGTH} characters "
                     "is required in production"
                 )
             if not self.database_url:
                 raise ValueError("MILESGATE_DATABASE_URL is required in production")
+            if self.travel_id_allow_http:
+                raise ValueError(
+                    "MILESGATE_TRAVEL_ID_ALLOW_HTTP is for loopback tests only: production needs an https issuer"
+                )
         if self.session_check_local_ttl_ms + self.session_check_shared_ttl_ms > _MAX_REVOCATION_DELAY_MS:
             raise ValueError(
                 "MILESGATE_SESSION_CHECK_LOCAL_TTL_MS + MILESGATE_SESSION_CHECK_SHARED_TTL_MS must be at most "
@@ -257,6 +277,11 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
     @property
+    def resolved_redis_url(self) -> str | None:
+        """The Redis URL in clear (with its password), for the client that connects; None: in-process."""
+        return self.redis_url.get_secret_value() if self.redis_url is not None else None
+
+    @property
     def worker_in_process(self) -> bool:
         if self.run_worker_in_process is not None:
             return self.run_worker_in_process
@@ -265,13 +290,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite://{self.data_dir / 'milesgate.sqlite3'}"
 
     def resolved_secret_key(self) -> str:
         """The configured key, or in development one generated once and kept in the data directory."""
         if self.secret_key:
-            return self.secret_key
+            return self.secret_key.get_secret_value()
         if self.is_production:  # pragma: no cover - the validator refuses this earlier
             raise ConfigurationError("MILESGATE_SECRET_KEY is required in production")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -315,8 +340,23 @@ def _publish_new_key(path: Path) -> None:
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment, turning validation failures into one clear error."""
+    """Read settings from the environment, turning validation failures into one clear error.
+
+    The error names the variables and what is wrong with them, never their values: pydantic's own text
+    shows each input (``input_value=...``), which for a secret is the secret."""
     try:
         return Settings()
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from exc
+    except ValidationError as exc:
+        raise ConfigurationError(describe_errors(exc)) from None
+    except SettingsError as exc:
+        raise ConfigurationError(f"a MILESGATE_ variable cannot be read ({type(exc).__name__})") from None
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem: the variable it concerns (when a field does) and pydantic's message."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False, include_context=False):
+        field = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"MILESGATE_{field.upper()}: {message}" if field else message)
+    return "; ".join(lines)

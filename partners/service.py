@@ -19,7 +19,7 @@ from partners.models import DEFAULT_CAPABILITIES, Partner, PartnerCapability, Pa
 from partners.secret_box import SecretBox
 from partners.signing import NewSecret, create_secret
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
 _EARNING_CONFIG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 DEFAULT_EARNING_CONFIG = "default"
 
@@ -34,6 +34,11 @@ class NewPartner:
     signing_secret: str
     """The first signing secret in plain text: shown once, stored only encrypted."""
     secret_id: int
+
+
+def is_partner_code(code: str) -> bool:
+    """A well-formed partner code (2-32 lower-case letters, digits, '-' and '_'), whether registered or not."""
+    return _CODE.fullmatch(code) is not None
 
 
 def _clean_name(name: str) -> str:
@@ -68,7 +73,7 @@ async def add_partner(
     Without explicit capabilities the partner gets its kind's defaults (an airline: accruals and flown data).
     """
     code = code.strip().lower()
-    if not _CODE.match(code):
+    if not is_partner_code(code):
         raise ValidationFailed(
             "A partner code is 2-32 characters: lower-case letters, digits, '-' and '_'.",
             field="code",

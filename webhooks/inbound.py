@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox
+from partners.service import is_partner_code
 from partners.signing import usable_public_keys, usable_secrets
 from webhooks.catalogue import EventRejected, business_key, validate_event
 from webhooks.models import PartnerInbox
@@ -29,6 +30,7 @@ __all__ = [
     "DeliveryRefused",
     "StoredDelivery",
     "account_hint",
+    "check_partner_code",
     "parse_event",
     "receive",
     "standard_headers",
@@ -43,6 +45,17 @@ class StoredDelivery:
     account_hint: str
 
 
+def check_partner_code(partner_code: str) -> None:
+    """Refuse a code no partner can have (too long, a NUL byte, upper case) before the database sees it:
+    PostgreSQL refuses NUL in text, and the column is shorter than a URL path part may be."""
+    if not is_partner_code(partner_code):
+        raise DeliveryRefused(
+            404,
+            "PARTNER_CODE_INVALID",
+            "no partner has such a code (2-32 lower-case letters, digits, '-' and '_')",
+        )
+
+
 def parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         event = orjson.loads(body)
@@ -55,7 +68,20 @@ def parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
         raise DeliveryRefused(400, "EVENT_TYPE_MISSING", "the body has no event 'type'")
     if not isinstance(event.get("data"), dict):
         raise DeliveryRefused(400, "EVENT_DATA_MISSING", "the body has no 'data' object")
+    if b"\\u0000" in body and _holds_nul(event):
+        # PostgreSQL stores no NUL in text or jsonb; no field of any event has a use for one.
+        raise DeliveryRefused(400, "BODY_NUL_CHARACTER", "a string in the body holds a NUL character")
     return event_type, event
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def check_event(partner: Partner, event_type: str, event: dict[str, Any]) -> str:
@@ -78,6 +104,7 @@ async def receive(
     *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
 ) -> StoredDelivery:
     """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row."""
+    check_partner_code(partner_code)
     partner = await Partner.get_or_none(code=partner_code)
     if partner is None:
         raise DeliveryRefused(404, "PARTNER_UNKNOWN", f"no partner {partner_code!r}")

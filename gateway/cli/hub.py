@@ -235,7 +235,7 @@ def inbox_reprocess(
     settings = cli_settings()
 
     async def work() -> int:
-        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
         try:
             count = await reprocess(
                 inbox_id or None, backends.ports.queue, partitions=settings.inbox_partitions

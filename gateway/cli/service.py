@@ -26,6 +26,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (MILESGATE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (MILESGATE_PORT).")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes (production).")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For/-Proto are believed: IPs or networks, comma-separated, * any "
+            "(MILESGATE_FORWARDED_ALLOW_IPS; default 127.0.0.1,::1)."
+        ),
+    ] = None,
 ) -> None:
     """Run the gateway. Embedded (no Redis configured): the webhook worker runs in the same process."""
     settings = cli_settings()
@@ -47,6 +54,7 @@ def serve(
         workers=workers,
         log_config=None,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
         server_header=False,
     )
 
@@ -67,7 +75,7 @@ def worker(
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
 
     async def _run() -> None:
-        backends = await open_backends(settings.redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

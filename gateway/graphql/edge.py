@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
-from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError, specified_rules
+from graphql import ASTValidationRule, GraphQLError, GraphQLSchema, GraphQLSyntaxError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import NoFragmentCyclesRule, NoSchemaIntrospectionCustomRule
 from starlette.requests import HTTPConnection, Request
@@ -35,6 +35,7 @@ from strawberry.types import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
+from gateway.graphql.arguments import ArgumentValuesRule, variables_refusal
 from gateway.graphql.limits import (
     directive_count_rule,
     expansion_rule,
@@ -65,6 +66,7 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
         ),
         directive_count_rule(max_directives=settings.graphql_max_directives),
         mutation_count_rule(max_mutations=settings.graphql_max_mutations),
+        ArgumentValuesRule,
     ]
 
 
@@ -144,6 +146,11 @@ class GraphQLEdge:
         if self.production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
+        self.schema: GraphQLSchema | None = None
+        """The served graphql-core schema (``bind_schema``): variables are checked along its types."""
+
+    def bind_schema(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
 
     async def admit(
         self, request: HTTPConnection, context: Context, data: GraphQLRequestData
@@ -163,6 +170,18 @@ class GraphQLEdge:
             return await self.persisted_queries.resolve(data, ports.cache)
         except PersistedQueryError as error:
             return error
+
+    def refuse_arguments(self, context: StrawberryExecutionContext) -> bool:
+        """Refuse a variable no field can use (``gateway.graphql.arguments``) before anything executes: set
+        the refusal as the operation's result and say so."""
+        document = context.graphql_document
+        if self.schema is None or document is None or not context.variables:
+            return False
+        refusal = variables_refusal(self.schema, document, context.operation_name, context.variables)
+        if refusal is None:
+            return False
+        context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        return True
 
     async def refuse_sensitive(self, context: StrawberryExecutionContext, counts: Counter[str]) -> bool:
         """Count the operation's sensitive fields against their limits; on a refusal set it as the
@@ -263,9 +282,10 @@ class EdgeExtension(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
-        await self.edge.refuse_sensitive(
-            context, sensitive_field_counts(context.graphql_document, context.operation_name)
-        )
+        if not self.edge.refuse_arguments(context):
+            await self.edge.refuse_sensitive(
+                context, sensitive_field_counts(context.graphql_document, context.operation_name)
+            )
         yield
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:

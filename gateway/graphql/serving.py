@@ -9,7 +9,7 @@ from graphql import Executor
 from strawberry.federation import Schema
 
 from gateway.graphql.edge import EdgeExtension, GraphQLEdge, schema_config
-from gateway.graphql.engine import FastEdge, FastPathView, ShortcutExecutionContext
+from gateway.graphql.engine import FastEdge, FastPathView, ShortcutExecutionContext, core_schema
 from gateway.graphql.view import GraphQLView
 from gateway.settings import Settings
 from schema.root import build_schema
@@ -30,4 +30,5 @@ def served_schema(settings: Settings, edge: GraphQLEdge) -> tuple[Schema, type[G
         extension = lambda: EdgeExtension(edge)  # noqa: E731 - Strawberry calls it once per request
         view_class = GraphQLView
     schema = build_schema([extension], schema_config(settings), execution_context_class=executor)
+    edge.bind_schema(core_schema(schema))
     return schema, view_class

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,7 +56,7 @@ class ProviderConfig:
 
     issuer: str
     client_id: str
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)
     allow_http: bool
 
     @classmethod
@@ -64,7 +64,10 @@ class ProviderConfig:
         issuer, client_id = settings.travel_id_issuer, settings.travel_id_client_id
         if not issuer or not client_id:
             raise TravelIdRefused(503, "TRAVEL_ID_NOT_CONFIGURED", "Travel ID sign-in is not configured.")
-        config = cls(issuer, client_id, settings.travel_id_client_secret, settings.travel_id_allow_http)
+        secret = settings.travel_id_client_secret
+        config = cls(
+            issuer, client_id, secret.get_secret_value() if secret else None, settings.travel_id_allow_http
+        )
         if not config.acceptable_url(issuer):
             log.error("travel id issuer refused: it must be an https URL", extra={"issuer": issuer})
             raise TravelIdRefused(503, "TRAVEL_ID_NOT_CONFIGURED", "Travel ID sign-in is not configured.")

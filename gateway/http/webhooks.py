@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response, read_limited
 from gateway.services import services
-from webhooks.inbound import DeliveryRefused, receive
+from webhooks.inbound import DeliveryRefused, check_partner_code, receive
 from webhooks.worker import enqueue
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ async def partner_webhook(request: Request) -> JSONResponse:
     queue = app_services.backends.ports.queue
     partner_code = request.path_params["partner_code"]
     try:
+        check_partner_code(partner_code)
         body = await read_limited(request, settings.webhook_max_body_bytes)
         stored = await receive(
             partner_code=partner_code,
@@ -30,7 +31,9 @@ async def partner_webhook(request: Request) -> JSONResponse:
             box=app_services.partner_box,
         )
     except DeliveryRefused as refused:
-        log.info("webhook refused", extra={"partner": partner_code, "code": refused.code})
+        # The code goes into the log only once it has a partner code's form (not 300 characters or a NUL).
+        shown = partner_code if refused.code != "PARTNER_CODE_INVALID" else "(malformed)"
+        log.info("webhook refused", extra={"partner": shown, "code": refused.code})
         return error_response(refused.status, refused.code, refused.message, refused.path)
     except ClientDisconnect:
         return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")

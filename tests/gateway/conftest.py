@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from gateway.settings import Environment, Settings
@@ -29,7 +30,10 @@ class EdgeApps:
 
         update = dict(overrides)
         if production:
-            update |= {"env": Environment.PRODUCTION, "database_url": self.settings.resolved_database_url}
+            update |= {
+                "env": Environment.PRODUCTION,
+                "database_url": SecretStr(self.settings.resolved_database_url),
+            }
         app = create_app(self.settings.model_copy(update=update))
         await self.stack.enter_async_context(
             LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30))

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.logs import JsonFormatter, request_id_var
@@ -47,14 +48,49 @@ async def test_readyz_is_503_naming_redis_when_it_is_down(tmp_path: Path) -> Non
     assert body["checks"]["redis"].startswith("unavailable")
 
 
+METRICS_TOKEN = "metrics-" + "t" * 40
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The stack's settings with a metrics token, so /metrics can be read."""
+    return settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
+
+
 async def test_metrics_count_operations_by_name(client: AsyncClient) -> None:
     await gql(client, ENROL_MEMBER, {"input": enrolment_input()})
     await gql(client, "query Nope { me { accountNumber } }")
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})).text
     assert 'milesgate_graphql_operations_total{operation="Enrol",outcome="ok",type="mutation"} 1.0' in text
     assert 'milesgate_graphql_operations_total{operation="Nope",outcome="error",type="query"} 1.0' in text
     assert 'milesgate_http_requests_total{method="POST",route="/graphql",status="200"} 2.0' in text
     assert "milesgate_graphql_operation_seconds_bucket" in text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-" + "t" * 40, f"Basic {METRICS_TOKEN}", f"Bearer {METRICS_TOKEN}x", "Bearer "],
+)
+async def test_metrics_without_the_token_are_refused(client: AsyncClient, authorization: str | None) -> None:
+    headers = {"authorization": authorization} if authorization is not None else {}
+
+    response = await client.get("/metrics", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "METRICS_TOKEN_INVALID"
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "milesgate_" not in response.text
+
+
+async def test_metrics_are_off_without_a_configured_token(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, secret_key=PROD_SECRET))
+    async with (
+        LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.get("/metrics", headers={"authorization": "Bearer anything"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "METRICS_DISABLED"
 
 
 async def test_request_id_is_echoed_or_made(client: AsyncClient) -> None:

@@ -59,7 +59,7 @@ async def test_the_gateway_recovers_after_its_connections_are_cut(
     assert postgres_settings.database_url is not None
 
     # when: every connection is cut
-    assert await drop_connections(postgres_settings.database_url) >= 1
+    assert await drop_connections(postgres_settings.resolved_database_url) >= 1
 
     # then: each request either answers right or fails with a clear error, and the gateway recovers
     answers = []

@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.http.graphiql import GRAPHIQL_DIR
@@ -61,7 +62,7 @@ async def test_a_browser_asking_for_graphql_is_sent_to_our_graphiql(client: Asyn
 
 async def test_production_serves_no_graphiql(settings: Settings) -> None:
     production = settings.model_copy(
-        update={"env": Environment.PRODUCTION, "database_url": settings.resolved_database_url}
+        update={"env": Environment.PRODUCTION, "database_url": SecretStr(settings.resolved_database_url)}
     )
     app = create_app(production)
     async with (

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 import uvicorn
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.settings import Environment, Settings
@@ -170,7 +171,7 @@ async def findings(client: httpx2.AsyncClient) -> list[str]:
 
 async def test_graphql_cop_finds_nothing_in_production(settings: Settings) -> None:
     production = settings.model_copy(
-        update={"env": Environment.PRODUCTION, "database_url": settings.resolved_database_url}
+        update={"env": Environment.PRODUCTION, "database_url": SecretStr(settings.resolved_database_url)}
     )
     async with served(production) as client:
         assert await findings(client) == []

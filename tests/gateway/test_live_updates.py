@@ -63,7 +63,7 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "MILESGATE_ENV": "production",
-        "MILESGATE_DATABASE_URL": str(settings.database_url),
+        "MILESGATE_DATABASE_URL": settings.resolved_database_url,
         "MILESGATE_REDIS_URL": APP_REDIS_URL,
         "MILESGATE_REDIS_PREFIX": REDIS_PREFIX,
         "MILESGATE_SECRET_KEY": TEST_SECRET,

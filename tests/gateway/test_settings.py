@@ -85,7 +85,7 @@ def test_redis_url_turns_embedded_off_and_the_in_process_worker_with_it(monkeypa
     settings = load_settings()
 
     # then
-    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.resolved_redis_url == "redis://127.0.0.1:6379/0"
     assert settings.embedded is False
     assert settings.worker_in_process is False
 
@@ -282,3 +282,50 @@ def test_the_readme_documents_every_setting_with_its_default() -> None:
         if isinstance(default, bool | int) and not isinstance(default, Path):
             shown = str(default).lower() if isinstance(default, bool) else str(default)
             assert rows[variable].strip("`").replace(",", "") == shown, (variable, rows[variable], default)
+
+
+SECRET_VARIABLES = {
+    "MILESGATE_SECRET_KEY": "key-" + "k" * 40,
+    "MILESGATE_DATABASE_URL": "postgres://app:db-pass-1234567@db:5432/milesgate",
+    "MILESGATE_REDIS_URL": "redis://:redis-pass-1234567@redis:6379/0",
+    "MILESGATE_TRAVEL_ID_CLIENT_SECRET": "oidc-" + "c" * 30,
+    "MILESGATE_FEDERATION_ROUTER_SECRET": "router-" + "r" * 30,
+    "MILESGATE_METRICS_TOKEN": "metrics-" + "m" * 30,
+}
+
+
+def test_every_secret_is_masked_when_the_settings_are_shown(monkeypatch: pytest.MonkeyPatch):
+    # given
+    for name, value in SECRET_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+
+    # when
+    settings = load_settings()
+
+    # then: usable where they are needed, and in no repr, str or dump
+    assert settings.resolved_secret_key() == SECRET_VARIABLES["MILESGATE_SECRET_KEY"]
+    assert settings.resolved_database_url == SECRET_VARIABLES["MILESGATE_DATABASE_URL"]
+    assert settings.resolved_redis_url == SECRET_VARIABLES["MILESGATE_REDIS_URL"]
+    shown = repr(settings) + str(settings) + str(settings.model_dump()) + settings.model_dump_json()
+    for value in SECRET_VARIABLES.values():
+        assert value not in shown
+
+
+def test_production_refuses_an_http_travel_id_issuer(monkeypatch: pytest.MonkeyPatch):
+    # given
+    monkeypatch.setenv("MILESGATE_ENV", "production")
+    monkeypatch.setenv("MILESGATE_DATABASE_URL", "postgres://app@db:5432/milesgate")
+    monkeypatch.setenv("MILESGATE_SECRET_KEY", LONG_SECRET)
+    monkeypatch.setenv("MILESGATE_TRAVEL_ID_ALLOW_HTTP", "true")
+
+    # when / then
+    with pytest.raises(ConfigurationError, match="MILESGATE_TRAVEL_ID_ALLOW_HTTP"):
+        load_settings()
+
+
+def test_development_may_allow_an_http_travel_id_issuer(monkeypatch: pytest.MonkeyPatch):
+    # given
+    monkeypatch.setenv("MILESGATE_TRAVEL_ID_ALLOW_HTTP", "true")
+
+    # when / then
+    assert load_settings().travel_id_allow_http is True

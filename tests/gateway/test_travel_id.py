@@ -28,6 +28,7 @@ import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -242,7 +243,7 @@ def travel_settings(settings: Settings, issuer: str, **overrides: Any) -> Settin
     values: dict[str, Any] = {
         "travel_id_issuer": issuer,
         "travel_id_client_id": CLIENT_ID,
-        "travel_id_client_secret": CLIENT_SECRET,
+        "travel_id_client_secret": SecretStr(CLIENT_SECRET),
         "travel_id_allow_http": True,
     }
     return settings.model_copy(update={**values, **overrides})

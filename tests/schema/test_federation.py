@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from tortoise import connections
 
 from gateway.app import create_app
@@ -72,7 +73,9 @@ type Query {
 
 
 async def _client(settings: Settings, **overrides: Any) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings.model_copy(update={"federation_router_secret": ROUTER_SECRET, **overrides}))
+    app = create_app(
+        settings.model_copy(update={"federation_router_secret": SecretStr(ROUTER_SECRET), **overrides})
+    )
     async with (
         LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://subgraph") as http,
@@ -88,7 +91,7 @@ async def subgraph(settings: Settings) -> AsyncIterator[AsyncClient]:
 
 @pytest.fixture
 async def production_subgraph(settings: Settings) -> AsyncIterator[AsyncClient]:
-    production = {"env": Environment.PRODUCTION, "database_url": settings.resolved_database_url}
+    production = {"env": Environment.PRODUCTION, "database_url": SecretStr(settings.resolved_database_url)}
     async for http in _client(settings, **production):
         yield http
 

@@ -1,11 +1,13 @@
 """Property-based fuzzing of the whole GraphQL API with schemathesis: for every root field, generated
-documents and arguments, sent anonymously and as a signed-in member to the app in production mode.
+documents and arguments (NUL characters, very long strings and ids beyond 64 bits among them), sent
+anonymously and as a signed-in member to the app in production mode.
 
 Whatever comes, the answer is never a 500, never a stack trace, and never the masked "unexpected error" that
 an unhandled exception turns into; an anonymous request changes no ledger."""
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import uuid
 from collections.abc import AsyncIterator
@@ -24,13 +26,26 @@ from gateway.graphql.edge import MASKED_MESSAGE
 from gateway.settings import Environment, Settings
 from loyalty.ledger.models import Posting
 from schema.root import build_schema
-from tests.factories import TEST_SECRET, enrolled_member
+from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolled_member, enrolment_input
 from tests.support import deadline_s
 
 schemathesis.graphql.scalar(
     "Decimal",
     st.decimals(min_value=-1_000_000, max_value=1_000_000, places=2, allow_nan=False).map(
         lambda value: nodes.String(str(value))
+    ),
+)
+# Beside what schemathesis draws for the built-in scalars: what a database refuses (NUL in text, an id past
+# bigint) and what no column holds (a 300-character string).
+HOSTILE_TEXT = st.sampled_from(["\x00", "a\x00b", "x" * 300, "9" * 20])
+schemathesis.graphql.scalar("String", (st.text() | HOSTILE_TEXT).map(nodes.String))
+schemathesis.graphql.scalar(
+    "ID",
+    st.one_of(
+        st.text().map(nodes.String),
+        st.integers(min_value=0, max_value=10**30).map(str).map(nodes.String),
+        st.integers(min_value=0, max_value=10**30).map(nodes.Int),
+        HOSTILE_TEXT.map(nodes.String),
     ),
 )
 SCHEMA = schemathesis.graphql.from_dict(dict(introspection_from_schema(build_schema()._schema)))
@@ -45,6 +60,21 @@ WRITES_FOR_ANONYMOUS = {"Mutation.enrolMember"}  # the one way in without a toke
 async def production_client(settings: Settings) -> AsyncIterator[AsyncClient]:
     """The app as production runs it (masked errors, no introspection) on the stack's database and backends,
     rate limits off for the volume."""
+    async with _production_app(settings) as http:
+        yield http
+
+
+@pytest.fixture
+async def production_client_both_ways(
+    settings: Settings, graphql_fast_path: bool
+) -> AsyncIterator[AsyncClient]:
+    """The same, through the engine and through Strawberry's stock execution."""
+    async with _production_app(settings, graphql_fast_path=graphql_fast_path) as http:
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def _production_app(settings: Settings, **overrides: Any) -> AsyncIterator[AsyncClient]:
     from gateway.app import create_app
 
     limits_off: dict[str, Any] = {"rate_limit_per_ip": 0, "rate_limit_per_member": 0, "rate_limit_sign_in": 0}
@@ -56,6 +86,7 @@ async def production_client(settings: Settings) -> AsyncIterator[AsyncClient]:
         data_dir=settings.data_dir,
         secret_key=TEST_SECRET,
         **limits_off,
+        **overrides,
     )
     application = create_app(production)
     async with (
@@ -107,6 +138,38 @@ async def test_no_generated_request_breaks_the_api(
         assert error.get("message") != MASKED_MESSAGE, (label, _document(case), body)
     if not signed_in and label not in WRITES_FOR_ANONYMOUS:
         assert await Posting.all().count() == before
+
+
+HOSTILE_ARGUMENTS = [
+    ("mutation($id: ID!) { cancelRedemption(id: $id) { __typename } }", {"id": "9" * 20}),
+    ("mutation($id: ID!) { acceptPoolInvitation(id: $id) { __typename } }", {"id": "18446744073709551616"}),
+    ("mutation($id: ID!) { declinePoolInvitation(id: $id) { __typename } }", {"id": 10**20}),
+    ("mutation { cancelRedemption(id: 99999999999999999999) { __typename } }", {}),
+    ('mutation { acceptPoolInvitation(id: "99999999999999999999") { __typename } }', {}),
+    ("mutation($code: String!) { activateOffer(code: $code) { __typename } }", {"code": "a\x00b"}),
+    ('mutation { activateOffer(code: "a\\u0000b") { __typename } }', {}),
+    (ENROL_MEMBER, {"input": enrolment_input(givenName="Ada\x00")}),
+]
+
+
+@pytest.mark.parametrize(("document", "variables"), HOSTILE_ARGUMENTS)
+async def test_a_nul_or_an_id_past_64_bits_is_a_typed_argument_error(
+    production_client_both_ways: AsyncClient, document: str, variables: dict[str, Any]
+) -> None:
+    client = production_client_both_ways
+    token = await _token(client)
+    before = await Posting.all().count()
+
+    response = await client.post(
+        "/graphql",
+        json={"query": document, "variables": variables},
+        headers={"authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code in (200, 400), response.text
+    errors = response.json()["errors"]
+    assert [error["extensions"]["code"] for error in errors] == ["ARGUMENT_INVALID"], errors
+    assert await Posting.all().count() == before
 
 
 def test_every_root_field_is_fuzzed() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -70,7 +71,11 @@ async def hub_settings(postgres_settings: Settings) -> Settings:
     except OSError as exc:
         require_service("Redis", exc)
     return postgres_settings.model_copy(
-        update={"redis_url": APP_REDIS_URL, "redis_prefix": REDIS_PREFIX, "run_worker_in_process": False}
+        update={
+            "redis_url": SecretStr(APP_REDIS_URL),
+            "redis_prefix": REDIS_PREFIX,
+            "run_worker_in_process": False,
+        }
     )
 
 
@@ -357,7 +362,7 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
     from gateway.app import create_app
 
     # given: a gateway whose Redis does not answer (nothing listens on its port)
-    down = hub_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    down = hub_settings.model_copy(update={"redis_url": SecretStr("redis://127.0.0.1:1/0")})
     application = create_app(down)
     async with (
         LifespanManager(application, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),

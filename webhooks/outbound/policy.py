@@ -7,8 +7,9 @@ disabled.
 
 Endpoints may only be http(s) URLs on hosts an operator allowed (``MILESGATE_OUTBOUND_ALLOWED_HOSTS``:
 exact names, IP addresses, or ``*.example.com`` for the subdomains of a domain). A host given by name
-must also resolve to public addresses only, so a partner cannot point a name at our own network; an
-operator who wants a private address allows that address itself.
+must also resolve to public addresses only, so a partner cannot point a name at our own network, and a
+delivery connects to the very address that was checked (DNS is not asked twice); an operator who wants a
+private address allows that address itself.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import datetime as dt
 import email.utils
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from loyalty.errors import ValidationFailed
 
@@ -112,24 +113,63 @@ def check_url(url: str, policy: DeliveryPolicy) -> str:
     return url
 
 
-async def check_resolved(url: str) -> None:
-    """Refuse a host name that resolves to a loopback, private, link-local or otherwise non-public
-    address (an IP address the operators allowed themselves is taken as it is)."""
+Resolver = Callable[[str], Awaitable[Sequence[str]]]
+"""A host name's addresses: the system's DNS (``system_resolver``), or another in tests."""
+
+
+async def system_resolver(host: str) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def checked_address(url: str, resolver: Resolver = system_resolver) -> str | None:
+    """The one address a delivery to ``url`` may connect to: the host name resolved once, refused when any
+    answer is a loopback, private, link-local or otherwise non-public address. None for a host given as an
+    IP address (one the operators allowed themselves, taken as it is).
+
+    The sender connects to this address and to no other: resolving the name again to connect would let a
+    partner who controls its DNS answer a public address here and a private one there."""
     host = urlsplit(url).hostname or ""
     if _literal_ip(host) is not None:
-        return
-    loop = asyncio.get_running_loop()
+        return None
     try:
-        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        addresses = list(await resolver(host))
     except OSError:
+        addresses = []
+    if not addresses:
         raise ValidationFailed(
             f"The host {host!r} does not resolve.", field="url", code="URL_HOST_UNRESOLVED"
-        ) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValidationFailed(
-                f"The host {host!r} resolves to a non-public address.",
-                field="url",
-                code="URL_HOST_NOT_PUBLIC",
-            )
+        )
+    if not all(_is_public(address) for address in addresses):
+        raise ValidationFailed(
+            f"The host {host!r} resolves to a non-public address.", field="url", code="URL_HOST_NOT_PUBLIC"
+        )
+    return addresses[0]
+
+
+def _is_public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:  # a scoped IPv6 address (fe80::1%eth0) and anything else unreadable
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedRequest:
+    """Where a delivery goes: the URL with the checked address in place of the name, the Host header the
+    name gives, and the name for TLS (SNI and the certificate check) as httpx2's ``sni_hostname``."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def pinned_request(url: str, address: str | None) -> PinnedRequest:
+    if address is None:
+        return PinnedRequest(url, {}, {})
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    extensions = {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {}
+    return PinnedRequest(urlunsplit(parts._replace(netloc=netloc)), {"host": parts.netloc}, extensions)

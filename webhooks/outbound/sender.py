@@ -32,7 +32,15 @@ from webhooks.outbound.models import (
     OutboundDelivery,
     PartnerEndpoint,
 )
-from webhooks.outbound.policy import DeliveryPolicy, check_resolved, check_url, retry_after_s
+from webhooks.outbound.policy import (
+    DeliveryPolicy,
+    Resolver,
+    check_url,
+    checked_address,
+    pinned_request,
+    retry_after_s,
+    system_resolver,
+)
 from webhooks.outbound.service import raise_operational_event
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,7 @@ class OutboundSender:
     clock: Clock = utc_now
     batch: int = 50
     check_dns: bool = True
+    resolver: Resolver = system_resolver
     _secrets: dict[int, str] = field(default_factory=dict)
 
     async def claim(self, now: dt.datetime) -> list[int]:
@@ -131,14 +140,15 @@ class OutboundSender:
     async def _send(self, delivery: OutboundDelivery, endpoint: PartnerEndpoint, now: dt.datetime) -> Outcome:
         try:
             check_url(endpoint.url, self.policy)
-            if self.check_dns:
-                await check_resolved(endpoint.url)
+            address = await checked_address(endpoint.url, self.resolver) if self.check_dns else None
         except ValidationFailed as refused:
             return Outcome(None, error=f"{refused.code}: {refused.message}")
+        target = pinned_request(endpoint.url, address)
         message = delivery.message
         body = orjson.dumps(message.payload).decode()
         signature = Webhook(await self._secret(endpoint)).sign(message.webhook_id, now, body)
         headers = {
+            **target.headers,
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "webhook-id": message.webhook_id,
@@ -148,11 +158,12 @@ class OutboundSender:
         started = time.perf_counter()
         try:
             response = await self.client.post(
-                endpoint.url,
+                target.url,
                 content=body.encode(),
                 headers=headers,
                 timeout=self.policy.timeout_s,
                 follow_redirects=False,
+                extensions=target.extensions,
             )
         except httpx2.HTTPError as exc:
             return Outcome(

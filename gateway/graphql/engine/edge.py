@@ -111,6 +111,6 @@ class FastEdgeExtension(SchemaExtension):
             return  # Strawberry reports the missing query
         errors = self.fast.validation_errors(prepared, core_schema(context.schema))
         context.pre_execution_errors = errors
-        if errors:
+        if errors or edge.refuse_arguments(context):
             return
         await edge.refuse_sensitive(context, prepared.sensitive(context.operation_name))

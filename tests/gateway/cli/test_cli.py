@@ -163,6 +163,55 @@ def test_production_without_secret_key_is_a_configuration_error(
     assert list(tmp_path.iterdir()) == []
 
 
+LEAKY_SECRET = "do-not-print-me-" + "q" * 30
+PRODUCTION = {"MILESGATE_ENV": "production", "MILESGATE_DATABASE_URL": "postgres://app:db-password@db/m"}
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        pytest.param({"MILESGATE_SECRET_KEY": "short-" + "k" * 20}, "MILESGATE_SECRET_KEY", id="short-key"),
+        pytest.param(
+            {"MILESGATE_SECRET_KEY": LEAKY_SECRET, "MILESGATE_TRAVEL_ID_ALLOW_HTTP": "true"},
+            "MILESGATE_TRAVEL_ID_ALLOW_HTTP",
+            id="http-issuer-beside-a-good-key",
+        ),
+        pytest.param(
+            {
+                "MILESGATE_SECRET_KEY": LEAKY_SECRET,
+                "MILESGATE_FEDERATION_ROUTER_SECRET": "router-" + "r" * 12,
+            },
+            "MILESGATE_FEDERATION_ROUTER_SECRET",
+            id="short-router-secret",
+        ),
+        pytest.param(
+            {"MILESGATE_SECRET_KEY": LEAKY_SECRET, "MILESGATE_METRICS_TOKEN": "metrics-" + "m" * 10},
+            "MILESGATE_METRICS_TOKEN",
+            id="short-metrics-token",
+        ),
+        pytest.param(
+            {"MILESGATE_SECRET_KEY": LEAKY_SECRET, "MILESGATE_PORT": "not-a-port"},
+            "MILESGATE_PORT",
+            id="bad-port-beside-a-good-key",
+        ),
+    ],
+)
+def test_a_configuration_error_names_the_variable_and_prints_no_value(
+    env: dict[str, str], variables: dict[str, str], named: str
+):
+    # when
+    result = milesgate(["migrate"], {**env, **PRODUCTION, **variables})
+
+    # then
+    assert result.exit_code == 2, result.output
+    assert named in collapse(result.stderr)
+    printed = result.stdout + result.stderr
+    for value in [*variables.values(), "db-password"]:
+        if value not in ("true", "not-a-port"):
+            assert value not in printed and value[-22:] not in printed, printed
+    assert "input_value" not in printed and "Traceback" not in printed
+
+
 def test_configuration_error_with_markup_in_a_value_exits_2(env: dict[str, str]):
     # when
     result = milesgate(["migrate"], {**env, "MILESGATE_PORT": "[/x]"})
