@@ -195,3 +195,12 @@ def in_embedded_db(data_dir: Path, work: Callable[[], Awaitable[T]]) -> T:
             await close_database()
 
     return asyncio.run(_run())
+
+
+def without_session_check(statements: list[str]) -> list[str]:
+    """A request's SQL statements but the session check's: ``gateway/session_generations.py`` reads the
+    member's session generation when its caches (together at most 1 s, the revocation delay) have run
+    out. One such statement at most per request; it is the gateway's, not the fields'."""
+    session = [statement for statement in statements if '"session_generation" FROM "members"' in statement]
+    assert len(session) <= 1, session
+    return [statement for statement in statements if statement not in session]

@@ -29,7 +29,7 @@ from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer
 from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql
-from tests.support import deadline_s
+from tests.support import deadline_s, without_session_check
 
 DASHBOARD = """query Dashboard {
   me {
@@ -119,15 +119,6 @@ async def _grow(account_id: int, *, postings: int, offers: int, start: int) -> N
             await activate_offer(account_id=account_id, code=f"DASH-{n}", now=now)
 
 
-def _dashboard_only(seen: list[str]) -> list[str]:
-    """The request's statements but the session check's: ``gateway/session_generations.py`` reads the
-    member's session generation when its caches (together at most 1 s, the revocation delay) have run
-    out, which between these dashboards they have. One statement at most, and not the dashboard's."""
-    session = [statement for statement in seen if '"session_generation" FROM "members"' in statement]
-    assert len(session) <= 1, session
-    return [statement for statement in seen if statement not in session]
-
-
 async def _statement_counts(client: AsyncClient) -> list[int]:
     enrolled = await enrolled_member(client)
     token = enrolled["accessToken"]
@@ -141,7 +132,7 @@ async def _statement_counts(client: AsyncClient) -> list[int]:
         me = body["data"]["me"]
         assert len(me["offers"]) == min(3, sum(o for _, o in [(1, 1), (30, 8), (60, 10)][: step + 1]))
         assert len(me["statement"]["edges"]) <= 10
-        counts.append(len(_dashboard_only(seen)))
+        counts.append(len(without_session_check(seen)))
     # with PERSONALISATION consent (personal ranking) and a lot due soon (protections read) as well
     await record_consent(
         account_id=account_id,
@@ -166,7 +157,7 @@ async def _statement_counts(client: AsyncClient) -> list[int]:
     assert "errors" not in body, body
     assert all(offer["personalised"] for offer in body["data"]["me"]["offers"])
     assert body["data"]["me"]["milesExpiring"][0]["miles"] == 500
-    counts.append(len(_dashboard_only(seen)))
+    counts.append(len(without_session_check(seen)))
     return counts
 
 
