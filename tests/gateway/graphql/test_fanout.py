@@ -21,6 +21,7 @@ from graphql import parse, specified_rules, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.graphql.edge import document_rules
@@ -36,6 +37,8 @@ REFUSED_WITHIN_S = 0.05
 ATTEMPTS = 5
 """Documents of each size sent: the fastest refusal is judged, so a busy machine's pause does not count
 (an expansion that walked every path would be slow every time)."""
+
+METRICS_TOKEN = "fan-out-test-metrics-token-0123456789abcdef"
 
 
 def fan_out(n: int, name: str = "Fanout") -> str:
@@ -80,7 +83,9 @@ async def served(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
 
 async def server_seconds(client: httpx2.AsyncClient, operation: str) -> float:
     """The time the server itself spent on the operation, from its own metrics."""
-    metrics = (await client.get("/metrics")).text
+    answer = await client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    assert answer.status_code == 200, answer.text
+    metrics = answer.text
     for family in text_string_to_metric_families(metrics):
         if family.name == "milesgate_graphql_operation_seconds":
             for sample in family.samples:
@@ -91,7 +96,8 @@ async def server_seconds(client: httpx2.AsyncClient, operation: str) -> float:
 
 async def test_fan_out_documents_are_refused_fast_over_http(settings: Settings) -> None:
     # the token limit raised so that n = 60 reaches the expansion limit (at 400, n = 30 already fits)
-    async with served(settings.model_copy(update={"graphql_max_tokens": 1_000})) as client:
+    update = {"graphql_max_tokens": 1_000, "metrics_token": SecretStr(METRICS_TOKEN)}
+    async with served(settings.model_copy(update=update)) as client:
         for n in (30, 60):
             took: list[float] = []
             for attempt in range(ATTEMPTS):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -119,7 +120,10 @@ def edge(settings: Settings, tmp_path: Path) -> Iterator[Any]:
         def build(*, production: bool = False, safelist: tuple[str, ...] = (), **overrides: Any) -> Edge:
             update = dict(overrides)
             if production:
-                update |= {"env": Environment.PRODUCTION, "database_url": settings.resolved_database_url}
+                update |= {
+                    "env": Environment.PRODUCTION,
+                    "database_url": SecretStr(settings.resolved_database_url),
+                }
             if safelist:
                 directory = tmp_path / "safelist"
                 directory.mkdir()
