@@ -8,15 +8,19 @@ import hashlib
 import inspect
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+import httpx2
 import orjson
 import pytest
 from redis.asyncio import Redis
@@ -204,3 +208,44 @@ def without_session_check(statements: list[str]) -> list[str]:
     session = [statement for statement in statements if '"session_generation" FROM "members"' in statement]
     assert len(session) <= 1, session
     return [statement for statement in statements if statement not in session]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served_process(
+    command: list[str], *, port: int, env: dict[str, str], log: Path, ready_path: str, cwd: Path
+) -> Iterator[str]:
+    """A server process started with ``command`` (its output in ``log``), waited for until ``ready_path``
+    answers 200 on ``port``; yields its base URL and stops it afterwards."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"{command[2:4]} exited: {log.read_text()[-3000:]}")
+        try:
+            return httpx2.get(f"{base}{ready_path}", timeout=deadline_s(2)).status_code == 200
+        except httpx2.TransportError:
+            return False
+
+    try:
+        wait_for_sync(ready, timeout_s=SERVER_START_TIMEOUT_S, interval_s=0.2, what=f"{base} starts")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=deadline_s(15))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+SERVER_START_TIMEOUT_S = 30.0

@@ -12,8 +12,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,32 +31,25 @@ from tests.support import (
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
+    free_port,
     require_service,
+    served_process,
     signed_delivery,
-    wait_for_sync,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = "graphql-transport-ws"
-START_TIMEOUT_S = 30.0
 LIVE = {
     "balances": "subscription { myBalances { awardMiles points } }",
     "status": "subscription { myStatus { tier } }",
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
     """A gateway process on a loopback port (production mode); yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -72,28 +63,8 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"the gateway exited: {log.read_text()[-3000:]}")
-        try:
-            return httpx2.get(f"{base}/readyz", timeout=deadline_s(2)).status_code == 200
-        except httpx2.TransportError:
-            return False
-
-    try:
-        wait_for_sync(ready, timeout_s=START_TIMEOUT_S, interval_s=0.2, what=f"the gateway at {base} starts")
+    with served_process(command, port=port, env=env, log=log, ready_path="/readyz", cwd=ROOT) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=deadline_s(15))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -9,37 +9,26 @@ is the trusted proxy in one case and not in the other.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
-import pytest
 
 from tests.factories import TEST_SECRET
-from tests.support import deadline_s, seed_embedded_db, wait_for_sync
+from tests.support import deadline_s, free_port, seed_embedded_db, served_process
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 30.0
 PER_IP = 2
 QUERY = {"query": "{ __typename }"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
 def _served(data_dir: Path, log: Path, *, option: list[str], variables: dict[str, str]) -> Iterator[str]:
     """``milesgate serve`` on a loopback port with a per-IP limit of ``PER_IP``; yields its base URL."""
     seed_embedded_db(data_dir)
-    port = _free_port()
+    port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("MILESGATE_")}
     env.pop("FORWARDED_ALLOW_IPS", None)  # uvicorn's own variable: only ours counts here
     env |= {
@@ -50,28 +39,10 @@ def _served(data_dir: Path, log: Path, *, option: list[str], variables: dict[str
         **variables,
     }
     command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("w") as output:
-        process = subprocess.Popen([*command, *option], cwd=ROOT, env=env, stdout=output, stderr=output)
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"serve exited: {log.read_text()[-3000:]}")
-        try:
-            return httpx2.get(f"{base}/healthz", timeout=deadline_s(2)).status_code == 200
-        except httpx2.TransportError:
-            return False
-
-    try:
-        wait_for_sync(ready, timeout_s=START_TIMEOUT_S, interval_s=0.2, what=f"serve at {base} starts")
+    with served_process(
+        [*command, *option], port=port, env=env, log=log, ready_path="/healthz", cwd=ROOT
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=deadline_s(15))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _statuses(base: str, clients: list[str]) -> list[int]:
