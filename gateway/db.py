@@ -11,6 +11,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from gateway.settings import Settings
+from loyalty.members.pins import HashCost, use_hash_cost
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -90,8 +91,16 @@ async def open_database(settings: Settings) -> None:
     """Initialise Tortoise for the whole process.
 
     The global fallback makes the ORM reachable from every task (requests, the worker), not only the
-    lifespan task that ran this; Tortoise's own Starlette integration does the same.
+    lifespan task that ran this; Tortoise's own Starlette integration does the same. Every process that
+    opens the database may hash a PIN or password, so the configured hash cost is set here too.
     """
+    use_hash_cost(
+        HashCost(
+            time_cost=settings.secret_hash_time_cost,
+            memory_kib=settings.secret_hash_memory_kib,
+            parallelism=settings.secret_hash_parallelism,
+        )
+    )
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

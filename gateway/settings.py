@@ -13,6 +13,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
+import argon2
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_pool_max: int = Field(default=10, ge=1, description="PostgreSQL connections per process")
     access_token_ttl_s: int = Field(default=900, ge=60)
+    secret_hash_time_cost: int = Field(
+        default=argon2.DEFAULT_TIME_COST, ge=1, description="argon2id passes for PIN and password hashes"
+    )
+    secret_hash_memory_kib: int = Field(
+        default=argon2.DEFAULT_MEMORY_COST,
+        ge=8,
+        description="argon2id memory (KiB) for PIN and password hashes",
+    )
+    secret_hash_parallelism: int = Field(
+        default=argon2.DEFAULT_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
+    )
     session_check_local_ttl_ms: int = Field(
         default=250,
         ge=0,

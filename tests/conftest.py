@@ -15,6 +15,13 @@ import os
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
+# The suite hashes thousands of PINs and passwords and proves nothing about argon2's cost: it hashes at
+# argon2's cheapest cost (MILESGATE_SECRET_HASH_*, read by every process it starts, served ones included).
+# A test of the production cost asks for the ``production_hash_cost`` fixture.
+os.environ["MILESGATE_SECRET_HASH_TIME_COST"] = "1"
+os.environ["MILESGATE_SECRET_HASH_MEMORY_KIB"] = "8"
+os.environ["MILESGATE_SECRET_HASH_PARALLELISM"] = "1"
+
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +39,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.settings import Settings
+from loyalty.members.pins import HashCost, hash_cost, use_hash_cost
 from tests.factories import TEST_SECRET
 from tests.support import (
     APP_REDIS_URL,
@@ -209,6 +217,17 @@ def graphql_fast_path(request: pytest.FixtureRequest) -> bool:
     execution (``MILESGATE_GRAPHQL_FAST_PATH``). A test module runs both ways by overriding its
     ``settings`` fixture with one that asks for this one."""
     return bool(request.param)
+
+
+@pytest.fixture
+def production_hash_cost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2's default cost, as a process without MILESGATE_SECRET_HASH_* runs: for tests about hash time."""
+    for name in ("TIME_COST", "MEMORY_KIB", "PARALLELISM"):
+        monkeypatch.delenv(f"MILESGATE_SECRET_HASH_{name}")
+    previous = hash_cost()
+    use_hash_cost(HashCost())
+    yield
+    use_hash_cost(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -4,18 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
+from dataclasses import dataclass
 
-from argon2 import PasswordHasher
+from argon2 import DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM, DEFAULT_TIME_COST, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from loyalty.errors import ValidationFailed
 from loyalty.identifiers import ascii_digits
 from loyalty.rules import PinRules
 
-_hasher = PasswordHasher()
-# Verifying against this keeps the time of a miss equal to the time of a hit on an unknown account.
-_DUMMY_HASH = _hasher.hash("not-a-real-pin")
+
+@dataclass(frozen=True, slots=True)
+class HashCost:
+    """argon2id's cost for PIN and password hashes. The defaults are argon2-cffi's (RFC 9106's second
+    recommended option); an operator may raise them, and the test suite lowers them (it hashes thousands of
+    PINs and proves nothing about argon2's cost). A hash records its own cost, so a hash made under one cost
+    still verifies under another."""
+
+    time_cost: int = DEFAULT_TIME_COST
+    memory_kib: int = DEFAULT_MEMORY_COST
+    parallelism: int = DEFAULT_PARALLELISM
+
+
+@functools.cache
+def _hasher_for(cost: HashCost) -> PasswordHasher:
+    return PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism)
+
+
+@functools.cache
+def _dummy_hash(cost: HashCost) -> str:
+    """Verifying against this keeps the time of a miss (an unknown account) equal to the time of a hit.
+    Made on first use, not at import: the command line starts without paying for a hash."""
+    return _hasher_for(cost).hash("not-a-real-pin")
+
+
+_cost = HashCost()
+
+
+def use_hash_cost(cost: HashCost) -> None:
+    """Set the cost of new hashes for this process (the gateway, the worker and the CLI call it at start
+    with the configured cost)."""
+    global _cost
+    _cost = cost
+
+
+def hash_cost() -> HashCost:
+    return _cost
 
 
 def check_pin_rules(pin: str, rules: PinRules, *, date_of_birth: dt.date | None = None) -> None:
@@ -51,15 +87,17 @@ def is_trivial_pin(pin: str, *, date_of_birth: dt.date | None = None) -> bool:
 
 
 async def hash_secret(pin: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, pin)
+    return await asyncio.to_thread(_hasher_for(_cost).hash, pin)
 
 
 async def verify_secret(pin_hash: str | None, pin: str) -> bool:
     """Constant-work check: with no hash (unknown account) a dummy hash is verified and fails."""
 
+    cost = _cost
+
     def _verify() -> bool:
         try:
-            return _hasher.verify(pin_hash or _DUMMY_HASH, pin) and pin_hash is not None
+            return _hasher_for(cost).verify(pin_hash or _dummy_hash(cost), pin) and pin_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

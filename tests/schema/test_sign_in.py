@@ -87,7 +87,9 @@ async def test_email_sign_in_is_only_for_members_registered_after_the_cut_off(cl
     assert card["__typename"] == "SignedIn"
 
 
-async def test_wrong_credentials_look_the_same_whether_or_not_the_account_exists(client: AsyncClient) -> None:
+async def test_wrong_credentials_look_the_same_whether_or_not_the_account_exists(
+    production_hash_cost: None, client: AsyncClient
+) -> None:
     enrolled = await enrolled_member(client)
     scn = enrolled["serviceCardNumber"]
 
