@@ -119,6 +119,13 @@ async def _drop_database(url: str) -> None:
         await connection.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first (the sort is stable: the rest keep their order). With xdist's worksteal
+    a worker that runs dry takes short tests from the other's queue; a long test left for the end could
+    not be shared, and the run would wait on it alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres_ready() -> Iterator[str]:
     # A thread of its own: this session fixture may first be asked for inside a running event loop.

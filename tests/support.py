@@ -31,12 +31,16 @@ from gateway.settings import Settings
 
 T = TypeVar("T")
 
-# One test database and one Redis key prefix per checkout and per xdist worker, so two checkouts on one
-# machine (worktrees, CI clones) and the workers of one run never empty or rebuild each other's data in
-# the middle of a run.
+STACK = os.environ.get("MILESGATE_TEST_STACK", "embedded")
+if STACK not in {"embedded", "production"}:
+    raise RuntimeError("MILESGATE_TEST_STACK is 'embedded' or 'production'")
+
+# One test database and one Redis key prefix per checkout, per stack and per xdist worker, so two
+# checkouts on one machine (worktrees, CI clones), the two stacks' suites running side by side (.ci/run)
+# and the workers of one run never empty or rebuild each other's data in the middle of a run.
 _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-RUN_ID = f"{_CHECKOUT}_{_WORKER}"
+RUN_ID = f"{_CHECKOUT}_{STACK}_{_WORKER}"
 POSTGRES_URL = os.environ.get(
     "MILESGATE_TEST_POSTGRES_URL", f"postgres://postgres@127.0.0.1:5432/milesgate_test_{RUN_ID}"
 )
@@ -62,11 +66,6 @@ async def clear_redis(url: str = APP_REDIS_URL, prefix: str = REDIS_PREFIX) -> N
             await client.unlink(*batch)
     finally:
         await client.aclose()
-
-
-STACK = os.environ.get("MILESGATE_TEST_STACK", "embedded")
-if STACK not in {"embedded", "production"}:
-    raise RuntimeError("MILESGATE_TEST_STACK is 'embedded' or 'production'")
 
 
 # Deadlines of tests that wait for another task or process, stretched on a slow or loaded machine

@@ -27,6 +27,7 @@ async def test_models_and_migrations_agree(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 async def test_upgrading_a_database_with_members_keeps_them(postgres_ready: str) -> None:
     """Each migration applies to a database holding data (NOT NULL columns need database defaults)."""
     # A database of this checkout and worker's own: clones running side by side never share it.
@@ -84,6 +85,7 @@ def _sqlite_indexes(path: Path) -> dict[str, set[tuple[tuple[str, ...], int]]]:
         connection.close()
 
 
+@pytest.mark.slow
 async def test_migrated_sqlite_has_every_index_and_unique_constraint_of_the_models(tmp_path: Path) -> None:
     """SQLite rebuilds a table to alter a column, and the rebuild can drop indexes and unique constraints
     (the ones that make partner redeliveries duplicates): the migrated schema must still have them all."""

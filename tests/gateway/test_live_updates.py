@@ -83,6 +83,7 @@ async def _next(ws: ClientConnection) -> tuple[str, dict[str, Any]]:
     return message["id"], next(iter(message["payload"]["data"].values()))
 
 
+@pytest.mark.slow
 async def test_a_change_committed_on_one_process_reaches_a_subscriber_on_another(
     stack: Settings, tmp_path: Path
 ) -> None:

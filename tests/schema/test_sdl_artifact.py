@@ -127,6 +127,7 @@ def test_check_passes_on_this_repository():
     assert "schema.graphql matches the live schema" in collapse(result.output)
 
 
+@pytest.mark.slow
 def test_export_prints_the_same_sdl_in_every_process(live: str):
     """Two interpreters with different hash seeds (so different set and dict orders) print one text."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MILESGATE_")}

@@ -51,7 +51,7 @@ from tests.support import (
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, InboxPolicy, InboxWorker, inbox_stream
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 # A worker process imports the whole service before it takes its first message: ~4 s of CPU on a quiet
 # machine, a minute or more on a loaded one.

@@ -19,6 +19,7 @@ from tests.support import deadline_s, signed_delivery
 LEGACY_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+@pytest.mark.slow
 async def test_partners_from_before_the_registry_keep_working(tmp_path: Path) -> None:
     # given: a database at the migration before the registry, with a bank and its plain secret
     settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET)

@@ -11,7 +11,7 @@ from gateway.cli import app
 from loyalty.ledger.models import Posting
 from partners.models import Partner
 from tests.gateway.cli.test_partners import SECRET_KEY, add_swiss, printed_secret, runner
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound.models import (
     DeliveryState,
@@ -28,6 +28,7 @@ def milesgate(args: list[str], env: dict[str, str]) -> Result:
 
 
 def hub_env(tmp_path: Path) -> dict[str, str]:
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     return {
         "MILESGATE_DATA_DIR": str(tmp_path),
         "MILESGATE_SECRET_KEY": SECRET_KEY,

@@ -16,7 +16,7 @@ from loyalty.crediting import post
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.rules import current_rules
 from tests.factories import make_member
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 
 T = TypeVar("T")
 runner = CliRunner()
@@ -28,6 +28,7 @@ app.command("expire")(expire_command)
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     return {"MILESGATE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
 
 

@@ -19,7 +19,7 @@ from gateway.settings import Settings
 from loyalty.operators import OperatorRole
 from partners.models import Partner, PartnerCapability, PartnerKind, PartnerSecret, PartnerState
 from partners.signing import usable_secrets
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 
 runner = CliRunner()
 SECRET_KEY = "cli-test-secret-key-long-enough-0123456789abcdef"
@@ -28,6 +28,7 @@ SECRET_KEY = "cli-test-secret-key-long-enough-0123456789abcdef"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """An embedded (SQLite) installation in the test's own data directory; wide output, no wrapping."""
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     return {"MILESGATE_DATA_DIR": str(tmp_path), "MILESGATE_SECRET_KEY": SECRET_KEY, "COLUMNS": "200"}
 
 
@@ -121,13 +122,17 @@ def test_partners_add_with_an_invalid_code_is_refused(env: dict[str, str], tmp_p
 
 
 def test_partners_add_with_an_unknown_kind_is_a_usage_error(env: dict[str, str], tmp_path: Path):
+    # given
+    database = tmp_path / "milesgate.sqlite3"
+    before = database.read_bytes()
+
     # when
     result = milesgate(["partners", "add", "zeppelin", "--name", "Zeppelin", "--kind", "airship"], env)
 
-    # then
+    # then: refused before the database is opened
     assert result.exit_code == 2
     assert "airship" in result.output
-    assert not (tmp_path / "milesgate.sqlite3").exists()
+    assert database.read_bytes() == before
 
 
 def test_partners_list_shows_registered_partners(env: dict[str, str]):

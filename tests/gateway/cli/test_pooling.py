@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gateway.cli.pooling import pools_app
 from loyalty.pooling.models import MembershipState, PoolMembership
 from tests.loyalty.pooling_helpers import NOW, join, person
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 
 runner = CliRunner()
 app = typer.Typer()
@@ -27,6 +27,7 @@ async def _states() -> list[MembershipState]:
 
 
 def test_combine_marks_members_due_and_is_idempotent(tmp_path: Path) -> None:
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     env = {"MILESGATE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
     in_embedded_db(tmp_path, _accepted_pool)
     early = runner.invoke(

@@ -16,7 +16,7 @@ from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from tests.factories import make_member
 from tests.loyalty.retro_credit_helpers import NOW, claim
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 
 runner = CliRunner()
 app = typer.Typer()  # the same wiring gateway/cli/__init__.py uses
@@ -25,6 +25,7 @@ app.add_typer(retro_credit_app, name="retro-credit")
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     return {"MILESGATE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
 
 

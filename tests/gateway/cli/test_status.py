@@ -15,7 +15,7 @@ from loyalty.ledger.models import Currency, PostingSource, YearCounter
 from loyalty.members.models import Member, Tier
 from loyalty.rules import current_rules
 from tests.factories import make_member
-from tests.support import collapse, in_embedded_db
+from tests.support import collapse, in_embedded_db, seed_embedded_db
 
 runner = CliRunner()
 app = typer.Typer()
@@ -24,6 +24,7 @@ app.add_typer(status_app, name="status")
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    seed_embedded_db(tmp_path)  # a migrated copy: migrating anew takes seconds a test
     return {"MILESGATE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
 
 
