@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 from tortoise import Tortoise
