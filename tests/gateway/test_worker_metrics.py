@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from gateway.cli.service import _worker_metrics_socket
 from gateway.metrics import Backlog, BacklogMetrics
 from gateway.settings import Settings
 from gateway.workers.metrics import read_backlog, refresh_backlog, worker_metrics_app
@@ -357,3 +358,24 @@ async def test_a_metrics_port_in_use_stops_the_worker_with_one_line(stack: Setti
     assert "WORKER_METRICS_PORT_UNAVAILABLE:" in finished.stderr
     assert "MILESGATE_WORKER_METRICS_PORT" in " ".join(finished.stderr.split())
     assert "Traceback" not in finished.stderr
+
+
+def test_the_default_port_taken_leaves_the_worker_without_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        settings = Settings(data_dir=tmp_path).model_copy(
+            update={"worker_metrics_port": taken.getsockname()[1]}
+        )
+        settings.model_fields_set.discard("worker_metrics_port")  # as if it were the default port
+
+        assert _worker_metrics_socket(settings) is None
+
+    assert "worker serves no metrics" in caplog.text
+    assert "MILESGATE_WORKER_METRICS_PORT" in caplog.text
+
+
+def test_port_0_turns_the_workers_port_off(tmp_path: Path) -> None:
+    assert _worker_metrics_socket(Settings(data_dir=tmp_path, worker_metrics_port=0)) is None
