@@ -97,37 +97,43 @@ async def read_backlog(now: dt.datetime | None = None) -> Backlog:
         inbox[InboxState(state).value] = int(count)
     return Backlog(
         inbox=inbox,
-        inbox_oldest_pending_s=_age_s((inbox_oldest), now),
+        inbox_oldest_pending_s=_age_s(inbox_oldest, now),
         outbound_pending=outbound_pending,
-        outbound_oldest_pending_s=_age_s((outbound_oldest), now),
+        outbound_oldest_pending_s=_age_s(outbound_oldest, now),
         outbound_dead_letters=dead_letters,
         relay_pending=relay_pending,
-        relay_lag_s=_age_s((relay_oldest), now),
+        relay_lag_s=_age_s(relay_oldest, now),
         notifications_pending=notifications_pending,
-        notifications_oldest_pending_s=_age_s((notifications_oldest), now),
+        notifications_oldest_pending_s=_age_s(notifications_oldest, now),
     )
 
 
-async def refresh_backlog(gauges: BacklogMetrics) -> bool:
-    """Read the backlog into ``gauges``; a failure is logged and counted, and the gauges keep their last
+async def refresh_backlog(gauges: BacklogMetrics) -> Exception | None:
+    """Read the backlog into ``gauges``. A failure is counted and returned, and the gauges keep their last
     reading (``milesgate_backlog_read_timestamp_seconds`` shows its age)."""
     now = dt.datetime.now(dt.UTC)
     try:
         backlog = await read_backlog(now)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
         gauges.read_errors.inc()
-        log.warning("backlog metrics could not be read", exc_info=True)
-        return False
+        return exc
     gauges.record(backlog, read_at=now)
-    return True
+    return None
 
 
 async def run_backlog_metrics(gauges: BacklogMetrics, stop: asyncio.Event, *, every_s: float) -> None:
-    """Read the backlog at once, then every ``every_s`` seconds until ``stop`` is set."""
+    """Read the backlog at once, then every ``every_s`` seconds until ``stop`` is set. One log line when
+    the readings start failing and one when they work again, not one per reading."""
+    failing = False
     while not stop.is_set():
-        await refresh_backlog(gauges)
+        error = await refresh_backlog(gauges)
+        if error is not None and not failing:
+            log.warning("backlog metrics cannot be read: %s: %s", type(error).__name__, error)
+        elif error is None and failing:
+            log.info("backlog metrics read again")
+        failing = error is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_s)
 

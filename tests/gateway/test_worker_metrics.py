@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 from gateway.cli.service import _worker_metrics_socket
 from gateway.metrics import Backlog, BacklogMetrics
 from gateway.settings import Settings
-from gateway.workers.metrics import read_backlog, refresh_backlog, worker_metrics_app
+from gateway.workers.metrics import read_backlog, refresh_backlog, run_backlog_metrics, worker_metrics_app
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.notifications.models import Channel, Notification, NotificationState
 from partners.models import Partner
@@ -214,7 +215,7 @@ async def worker_port(db: Settings) -> AsyncIterator[AsyncClient]:
     """The worker's metrics app with its dependencies as on the stack, and fresh gauges."""
     registry = CollectorRegistry()
     gauges = BacklogMetrics(registry)
-    assert await refresh_backlog(gauges)
+    assert await refresh_backlog(gauges) is None
     settings = db.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
 
     async def redis_ping() -> None:
@@ -379,3 +380,26 @@ def test_the_default_port_taken_leaves_the_worker_without_it(
 
 def test_port_0_turns_the_workers_port_off(tmp_path: Path) -> None:
     assert _worker_metrics_socket(Settings(data_dir=tmp_path, worker_metrics_port=0)) is None
+
+
+async def test_readings_that_fail_are_counted_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    # given: no database opened in this process
+    registry = CollectorRegistry()
+    gauges = BacklogMetrics(registry)
+    stop = asyncio.Event()
+    caplog.set_level(logging.INFO, logger="gateway.workers.metrics")
+
+    # when: the reader tries again and again
+    reader = asyncio.create_task(run_backlog_metrics(gauges, stop, every_s=0.01))
+    await wait_for(
+        lambda: (registry.get_sample_value("milesgate_backlog_read_errors_total") or 0) >= 3,
+        what="three failed readings",
+    )
+    stop.set()
+    await reader
+
+    # then: one line for the change of state, and no reading recorded
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        "backlog metrics cannot be read"
+    ]
+    assert registry.get_sample_value("milesgate_backlog_read_timestamp_seconds") == 0
