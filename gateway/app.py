@@ -143,6 +143,7 @@ def lifespan(app_services: Services) -> Lifespan:
                 box=app_services.partner_box,
                 rules=app_services.rules,
                 consumer=f"gateway-{socket.gethostname()}",
+                backlog=app_services.metrics.backlog(),
             )
             for name, loop in loops.items():
                 stop = asyncio.Event()
@@ -157,6 +158,7 @@ def lifespan(app_services: Services) -> Lifespan:
                 await stop_worker(task, stop)
             await backends.close()
             await close_database()
+            app_services.metrics.process_exit()
 
     return run
 

@@ -221,6 +221,18 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends for GET /metrics (Authorization: Bearer ...); unset: "
         "/metrics answers 403",
     )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="Interface `milesgate worker` serves /metrics, /healthz, /readyz on"
+    )
+    worker_metrics_port: int = Field(
+        default=8001, ge=0, le=65535, description="Port of the worker's /metrics, /healthz, /readyz; 0: none"
+    )
+    worker_metrics_interval_s: float = Field(
+        default=15.0,
+        ge=1.0,
+        le=3600.0,
+        description="How often a worker reads the backlog gauges (inbox, outbound, relay, notifications)",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1,::1",
         description="Proxies (IPs or networks, comma-separated; * any) whose X-Forwarded-For and "

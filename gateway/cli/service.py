@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import socket
@@ -10,16 +12,28 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import CollectorRegistry
+from rich.markup import escape
 
 from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
 from gateway.cli.support import cli_settings, console, database, err_console
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.logs import configure_logging
+from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
+from gateway.settings import Settings
 from gateway.workers.background import background_loops
+from gateway.workers.metrics import (
+    WorkerMetricsPortError,
+    bind_worker_metrics,
+    serve_worker_metrics,
+    worker_metrics_app,
+)
 from loyalty.rules import current_rules
 from partners.signing import encrypt_plaintext_secrets
+
+log = logging.getLogger(__name__)
 
 
 def serve(
@@ -46,17 +60,21 @@ def serve(
     bind_port = port or settings.port
     if not settings.is_production:
         console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
-    uvicorn.run(
-        "gateway.app:create_served_app",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-        server_header=False,
-    )
+    # Several processes: their metrics add up through files in one private directory, named before
+    # uvicorn starts them (gateway/metrics.py).
+    metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
+    with metrics_files:
+        uvicorn.run(
+            "gateway.app:create_served_app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+            server_header=False,
+        )
 
 
 def worker(
@@ -73,6 +91,7 @@ def worker(
         )
         raise typer.Exit(2)
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+    metrics_socket = _worker_metrics_socket(settings)
 
     async def _run() -> None:
         backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
@@ -80,6 +99,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        registry = CollectorRegistry()
         try:
             async with database(settings):
                 loops = background_loops(
@@ -88,12 +108,33 @@ def worker(
                     box=partner_secret_box(settings),
                     rules=current_rules(),
                     consumer=consumer,
+                    backlog=BacklogMetrics(registry),
                 )
-                await asyncio.gather(*(loop(stop) for loop in loops.values()))
+                running = [loop(stop) for loop in loops.values()]
+                if metrics_socket is not None:
+                    app = worker_metrics_app(settings, registry, redis_ping=backends.ping)
+                    running.append(serve_worker_metrics(app, metrics_socket, stop))
+                await asyncio.gather(*running)
         finally:
             await backends.close()
 
     asyncio.run(_run())
+
+
+def _worker_metrics_socket(settings: Settings) -> socket.socket | None:
+    """The worker's metrics port, bound before anything starts. A port set by the operator that cannot be
+    bound stops the worker; the default one taken (another worker on this machine) only leaves this
+    worker without it, with a warning."""
+    if settings.worker_metrics_port == 0:
+        return None
+    try:
+        return bind_worker_metrics(settings)
+    except WorkerMetricsPortError as exc:
+        if {"worker_metrics_host", "worker_metrics_port"} & settings.model_fields_set:
+            err_console.print(f"[red]WORKER_METRICS_PORT_UNAVAILABLE:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        log.warning("worker serves no metrics: %s", exc)
+        return None
 
 
 def migrate() -> None:

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.metrics import BacklogMetrics
 from gateway.partner_hub import inbox_worker_options
 from gateway.settings import Settings
 from gateway.workers.event_relay import run_event_relay
+from gateway.workers.metrics import run_backlog_metrics
 from gateway.workers.notifications import FileSink, run_notification_sender
 from gateway.workers.outbound import run_outbound_sender
 from loyalty.ports import Backends
@@ -21,15 +23,25 @@ Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def background_loops(
-    settings: Settings, ports: Backends, *, box: SecretBox, rules: ProgrammeRules, consumer: str
+    settings: Settings,
+    ports: Backends,
+    *,
+    box: SecretBox,
+    rules: ProgrammeRules,
+    consumer: str,
+    backlog: BacklogMetrics | None = None,
 ) -> dict[str, Loop]:
     """The inbox worker (as ``consumer``), the notification sender, the domain-event relay and the
-    outbound webhook sender, by name."""
+    outbound webhook sender, by name; and the reader of the ``backlog`` gauges when given."""
     inbox = InboxWorker(queue=ports.queue, rules=rules, consumer=consumer, **inbox_worker_options(settings))
-    return {
+    loops: dict[str, Loop] = {
         "inbox-worker": lambda stop: inbox.run(stop=stop),
         # The development sink stands in for the SMTP/push sender a deployment plugs in here.
         "notification-sender": lambda stop: run_notification_sender(FileSink(settings.data_dir), stop),
         "event-relay": lambda stop: run_event_relay(ports.pubsub, stop, rules=rules),
         "outbound-sender": lambda stop: run_outbound_sender(settings, box, ports.rate_limiter, stop),
     }
+    if backlog is not None:
+        gauges, every_s = backlog, settings.worker_metrics_interval_s
+        loops["backlog-metrics"] = lambda stop: run_backlog_metrics(gauges, stop, every_s=every_s)
+    return loops
