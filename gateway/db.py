@@ -10,7 +10,9 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
+from loyalty.notifications.service import use_secret_sealer
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -90,8 +92,10 @@ async def open_database(settings: Settings) -> None:
     """Initialise Tortoise for the whole process.
 
     The global fallback makes the ORM reachable from every task (requests, the worker), not only the
-    lifespan task that ran this; Tortoise's own Starlette integration does the same.
+    lifespan task that ran this; Tortoise's own Starlette integration does the same. The key that seals
+    notification secrets in the database is installed with it, for the same reason.
     """
+    use_secret_sealer(notification_sealer(settings))
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
