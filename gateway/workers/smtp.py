@@ -65,6 +65,7 @@ class SmtpSender:
         """The MIME message: UTF-8 plain text, in the member's language, with a Message-ID that stays the same
         when the row is tried again (so a receiving system can tell a repeat)."""
         message = EmailMessage(policy=SMTP_POLICY)
+        message.set_content(rendered.body, charset="utf-8")  # first: it replaces every Content-* header
         message["From"] = self.sender
         message["To"] = notification.recipient
         message["Subject"] = rendered.subject
@@ -73,7 +74,6 @@ class SmtpSender:
         message["Message-ID"] = f"<notification.{notification.id}.{created}@{self.domain}>"
         message["Content-Language"] = notification.language
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(rendered.body, charset="utf-8")
         return message
 
     async def send(self, message: RenderedMessage, notification: Notification) -> None:
