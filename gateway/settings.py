@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -279,6 +279,14 @@ class Settings(BaseSettings):
         if self.safelist_only and self.persisted_queries_dir is None:
             raise ValueError("MILESGATE_SAFELIST_ONLY needs MILESGATE_PERSISTED_QUERIES_DIR")
         return self
+
+    @field_validator(
+        "smtp_host", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable (compose's ``${MILESGATE_SMTP_USERNAME:-}``) means "not set"."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _mail_is_configured(self) -> Settings:

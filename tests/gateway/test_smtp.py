@@ -466,3 +466,16 @@ def test_compose_runs_a_mail_catcher_and_points_the_service_at_it() -> None:
     compose = (ROOT / "docker" / "compose.yaml").read_text(encoding="utf-8")
     assert "image: axllent/mailpit" in compose
     assert "MILESGATE_SMTP_HOST: ${MILESGATE_SMTP_HOST:-mailpit}" in compose
+
+
+def test_empty_smtp_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # compose passes ${MILESGATE_SMTP_USERNAME:-}: an empty login means no login, not an empty one
+    for name, value in {
+        **PRODUCTION,
+        **PRODUCTION_MAIL_ENV,
+        "MILESGATE_SMTP_USERNAME": "",
+        "MILESGATE_SMTP_PASSWORD": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.smtp_username, settings.smtp_password) == (None, None)
