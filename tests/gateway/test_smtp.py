@@ -4,6 +4,7 @@ the sink (production refuses the development file)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -55,7 +56,7 @@ class Mailbox:
             self.attempts += 1
             reply = self.script.pop(0) if self.script else "250 OK"
         if reply == "drop":
-            assert server.transport is not None
+            assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()  # the connection is lost before the server answers
             return "250 never seen"
         if reply.startswith("250"):
@@ -66,7 +67,7 @@ class Mailbox:
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             return [
-                email.message_from_bytes(bytes(envelope.original_content or b""), policy=email.policy.default)  # type: ignore[misc]
+                email.message_from_bytes(bytes(envelope.original_content or b""), policy=email.policy.default)
                 for envelope, _, _ in self.accepted
             ]
 
