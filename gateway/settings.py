@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -251,7 +251,7 @@ class Settings(BaseSettings):
         default=None, description="Sender address (From), e.g. Miles & More <no-reply@example.com>"
     )
     smtp_timeout_s: float = Field(default=30.0, gt=0, description="Per SMTP connection and command")
-    smtp_ca_file: Path | None = Field(
+    smtp_ca_file: FilePath | None = Field(
         default=None,
         description="PEM file of the CA(s) that sign the mail server's certificate; default: the system's",
     )

@@ -377,6 +377,7 @@ def test_the_sink_follows_the_settings(tmp_path: Path) -> None:
             "MILESGATE_SMTP_PASSWORD",
         ),
         ({"MILESGATE_SMTP_TLS": "ssl"}, "MILESGATE_SMTP_TLS"),
+        ({"MILESGATE_SMTP_CA_FILE": "no-such-ca.pem"}, "MILESGATE_SMTP_CA_FILE"),
     ],
 )
 def test_incomplete_smtp_settings_are_refused(
