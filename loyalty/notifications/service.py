@@ -115,7 +115,7 @@ def open_payload(notification: Notification) -> dict[str, Any]:
     context = _sealing_context(notification.template, notification.recipient)
     opened: dict[str, Any] = {}
     for key, value in notification.payload.items():
-        if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        if key in SECRET_PAYLOAD_KEYS and isinstance(value, str) and value.startswith(SEALED_PREFIX):
             value = _installed_sealer().open(value.removeprefix(SEALED_PREFIX), context=context)
         opened[key] = value
     return opened
