@@ -10,8 +10,10 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
 from loyalty.members.pins import HashCost, use_hash_cost
+from loyalty.notifications.service import use_secret_sealer
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -92,7 +94,8 @@ async def open_database(settings: Settings) -> None:
 
     The global fallback makes the ORM reachable from every task (requests, the worker), not only the
     lifespan task that ran this; Tortoise's own Starlette integration does the same. Every process that
-    opens the database may hash a PIN or password, so the configured hash cost is set here too.
+    opens the database may hash a PIN or password and may seal a notification secret, so the configured
+    hash cost and the key that seals notification secrets in the database are installed here too.
     """
     use_hash_cost(
         HashCost(
@@ -101,6 +104,7 @@ async def open_database(settings: Settings) -> None:
             parallelism=settings.secret_hash_parallelism,
         )
     )
+    use_secret_sealer(notification_sealer(settings))
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -8,6 +8,7 @@ and then requires a secret key and refuses to fall back to SQLite silently.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import os
 import secrets
 from enum import StrEnum
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import argon2
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -23,6 +24,20 @@ from pydantic_settings.exceptions import SettingsError
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class NotificationSink(StrEnum):
+    FILE = "file"
+    SMTP = "smtp"
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+SMTP_DEFAULT_PORTS = {SmtpTls.NONE: 25, SmtpTls.STARTTLS: 587, SmtpTls.TLS: 465}
 
 
 class ConfigurationError(RuntimeError):
@@ -241,6 +256,29 @@ class Settings(BaseSettings):
     graphql_max_subscriptions: int = Field(
         default=5, ge=1, description="Subscriptions running at once on one WebSocket connection"
     )
+    notification_sink: NotificationSink | None = Field(
+        default=None,
+        description="Where member e-mail goes: smtp, or file (development only: a sealed outbox file in the "
+        "data directory); default: smtp when MILESGATE_SMTP_HOST is set, else file",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server (submission) host name")
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Mail server port; default: 587 starttls, 465 tls, 25 none"
+    )
+    smtp_tls: SmtpTls = Field(
+        default=SmtpTls.STARTTLS,
+        description="starttls (upgrade after connecting, required), tls (implicit TLS) or none",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP AUTH user; unset: no authentication")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password (a secret)")
+    smtp_from: str | None = Field(
+        default=None, description="Sender address (From), e.g. Miles & More <no-reply@example.com>"
+    )
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="Per SMTP connection and command")
+    smtp_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM file of the CA(s) that sign the mail server's certificate; default: the system's",
+    )
 
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:
@@ -265,6 +303,45 @@ class Settings(BaseSettings):
         if self.safelist_only and self.persisted_queries_dir is None:
             raise ValueError("MILESGATE_SAFELIST_ONLY needs MILESGATE_PERSISTED_QUERIES_DIR")
         return self
+
+    @field_validator(
+        "smtp_host", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty variable (compose's ``${MILESGATE_SMTP_USERNAME:-}``) means "not set"."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _mail_is_configured(self) -> Settings:
+        if self.resolved_notification_sink is NotificationSink.FILE:
+            if self.is_production:
+                raise ValueError(
+                    "production sends e-mail over SMTP: set MILESGATE_SMTP_HOST and MILESGATE_SMTP_FROM "
+                    "(MILESGATE_NOTIFICATION_SINK=file is for development only)"
+                )
+            return self
+        if not self.smtp_host:
+            raise ValueError("MILESGATE_NOTIFICATION_SINK=smtp needs MILESGATE_SMTP_HOST")
+        if not self.smtp_from or "@" not in email.utils.parseaddr(self.smtp_from)[1]:
+            raise ValueError("MILESGATE_SMTP_FROM needs a sender address such as no-reply@example.com")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("MILESGATE_SMTP_USERNAME and MILESGATE_SMTP_PASSWORD go together")
+        if self.is_production and self.smtp_tls is SmtpTls.NONE and self.smtp_username is not None:
+            raise ValueError(
+                "MILESGATE_SMTP_TLS=none would send MILESGATE_SMTP_PASSWORD in clear: use starttls or tls"
+            )
+        return self
+
+    @property
+    def resolved_notification_sink(self) -> NotificationSink:
+        if self.notification_sink is not None:
+            return self.notification_sink
+        return NotificationSink.SMTP if self.smtp_host else NotificationSink.FILE
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        return self.smtp_port or SMTP_DEFAULT_PORTS[self.smtp_tls]
 
     @model_validator(mode="after")
     def _outbound_schedule_is_numbers(self) -> Settings:

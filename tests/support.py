@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx2
 import orjson
@@ -66,6 +66,20 @@ async def clear_redis(url: str = APP_REDIS_URL, prefix: str = REDIS_PREFIX) -> N
             await client.unlink(*batch)
     finally:
         await client.aclose()
+
+
+PRODUCTION_MAIL_ENV = {
+    "MILESGATE_SMTP_HOST": "127.0.0.1",
+    "MILESGATE_SMTP_PORT": "9",
+    "MILESGATE_SMTP_TLS": "none",
+    "MILESGATE_SMTP_FROM": "no-reply@example.com",
+}
+"""Production refuses the development file sink: its tests name a mail server (nothing listens on that
+port, so a message they make waits for its retries; tests of e-mail start their own server)."""
+PRODUCTION_MAIL: dict[str, Any] = {
+    name.removeprefix("MILESGATE_").lower(): value for name, value in PRODUCTION_MAIL_ENV.items()
+}
+"""The same, as ``Settings`` keyword arguments."""
 
 
 # Deadlines of tests that wait for another task or process, stretched on a slow or loaded machine

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -42,7 +43,7 @@ async def main() -> None:
     from asgi_lifespan import LifespanManager
     from httpx2 import ASGITransport, AsyncClient
 
-    from bench.dashboard.run import token_for
+    from bench.dashboard.run import MAIL, token_for
     from gateway.app import create_app
     from gateway.settings import Environment, Settings
 
@@ -50,6 +51,7 @@ async def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-inproc-"))
     await fresh_stores(stores)
     [member] = await seed_dashboard(stores, data_dir, [args.history])
+    mail: dict[str, Any] = {name.removeprefix("MILESGATE_").lower(): value for name, value in MAIL.items()}
     settings = Settings(
         env=Environment.PRODUCTION,
         database_url=stores.database_url,
@@ -59,6 +61,7 @@ async def main() -> None:
         run_worker_in_process=False,
         rate_limit_per_ip=0,
         rate_limit_per_member=0,
+        **mail,
     )
     body = orjson.dumps({"query": DASHBOARD})
     headers = {"authorization": f"Bearer {token_for(member.account_id)}", "content-type": "application/json"}

@@ -52,6 +52,12 @@ STORES = Stores(db_name="milesgate_dash", redis_url="redis://127.0.0.1:6379/3")
 GRAPHQL_PORT, BASELINE_PORT = 8790, 8791
 WRK = shutil.which("wrk") or "wrk"
 LIMITS_OFF = {"MILESGATE_RATE_LIMIT_PER_IP": "0", "MILESGATE_RATE_LIMIT_PER_MEMBER": "0"}
+MAIL = {
+    "MILESGATE_SMTP_HOST": "127.0.0.1",
+    "MILESGATE_SMTP_TLS": "none",
+    "MILESGATE_SMTP_FROM": "bench@example.com",
+}
+"""Production needs a mail server configured; the benchmark sends no mail (no worker runs in its gateways)."""
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -251,6 +257,7 @@ async def main() -> None:
         "2",
         MILESGATE_ENV="production",
         **LIMITS_OFF,
+        **MAIL,
     )
     baseline = start_baseline(data_dir)
     runs: list[dict[str, Any]] = []

@@ -14,6 +14,7 @@ from gateway.cli.cases import cases_app
 from gateway.cli.engagement import quiz_app
 from gateway.cli.hub import endpoints_app, inbox_app
 from gateway.cli.ledger import expire_command, ledger_app, warn_expiring_command
+from gateway.cli.mail import mail_app
 from gateway.cli.offers import offers_app
 from gateway.cli.partners import operators_app, partners_app
 from gateway.cli.persisted import persisted_queries_app
@@ -65,6 +66,7 @@ app.add_typer(inbox_app, name="inbox")
 app.add_typer(retro_credit_app, name="retro-credit")
 app.add_typer(persisted_queries_app, name="persisted-queries")
 app.add_typer(schema_app, name="schema")
+app.add_typer(mail_app, name="mail")
 app.command()(serve)
 app.command()(worker)
 app.command()(migrate)

@@ -11,7 +11,7 @@ from gateway.partner_hub import inbox_worker_options
 from gateway.settings import Settings
 from gateway.workers.event_relay import run_event_relay
 from gateway.workers.metrics import run_backlog_metrics
-from gateway.workers.notifications import FileSink, run_notification_sender
+from gateway.workers.notifications import notification_sender, run_notification_sender
 from gateway.workers.outbound import run_outbound_sender
 from loyalty.ports import Backends
 from loyalty.rules import ProgrammeRules
@@ -36,8 +36,8 @@ def background_loops(
     inbox = InboxWorker(queue=ports.queue, rules=rules, consumer=consumer, **inbox_worker_options(settings))
     loops: dict[str, Loop] = {
         "inbox-worker": lambda stop: inbox.run(stop=stop),
-        # The development sink stands in for the SMTP/push sender a deployment plugs in here.
-        "notification-sender": lambda stop: run_notification_sender(FileSink(settings.data_dir), stop),
+        # SMTP, or in development the sealed outbox file (MILESGATE_NOTIFICATION_SINK).
+        "notification-sender": lambda stop: run_notification_sender(notification_sender(settings), stop),
         "event-relay": lambda stop: run_event_relay(ports.pubsub, stop, rules=rules),
         "outbound-sender": lambda stop: run_outbound_sender(settings, box, ports.rate_limiter, stop),
     }

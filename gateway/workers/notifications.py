@@ -1,7 +1,9 @@
-"""Sending the notification outbox: the development file sink and the background sender loop.
+"""Sending the notification outbox: the sender the settings choose, the development file sink, the loop.
 
-Production would plug an SMTP or push provider in as the ``NotificationSender``; that is not built yet.
-Development and the tests use ``FileSink``, which appends every sent message to ``<data_dir>/outbox.jsonl``.
+Production sends e-mail over SMTP (``gateway.workers.smtp.SmtpSender``). Development may use ``FileSink``
+instead, which appends every sent message to ``<data_dir>/outbox.jsonl`` (mode 0600), each line sealed with a
+key derived from the service's secret key, so no reset code is written to disk in clear; ``read_outbox``
+(and ``milesgate mail outbox``) open it for developers and tests.
 """
 
 from __future__ import annotations
@@ -9,40 +11,71 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from gateway.notification_secrets import outbox_box
+from gateway.settings import NotificationSink, Settings
 from gateway.workers.loops import MAX_BACKOFF_S, run_polling
+from gateway.workers.smtp import SmtpSender
 from loyalty.notifications.models import Notification
-from loyalty.notifications.service import NotificationSender, RenderedMessage, deliver_pending
+from loyalty.notifications.service import (
+    NotificationSender,
+    RenderedMessage,
+    deliver_pending,
+    open_payload,
+)
+from partners.secret_box import SecretBox, SecretBoxError
 
 log = logging.getLogger(__name__)
 
 OUTBOX_FILE = "outbox.jsonl"
+OUTBOX_MODE = 0o600
+OUTBOX_CONTEXT = b"milesgate development outbox line"
 BATCH = 100
 
 
-class FileSink:
-    """Development sink: one JSON line per sent message (id, channel, recipient, subject, body, template,
-    payload) in ``<data_dir>/outbox.jsonl``. The payload holds reset codes in clear text: this sink is for
-    development and tests only; production sends through an SMTP or push provider instead."""
+class OutboxUnreadable(Exception):
+    """A line of the outbox file does not open with this key (another MILESGATE_SECRET_KEY wrote it)."""
 
-    def __init__(self, data_dir: Path) -> None:
+
+def notification_sender(settings: Settings) -> NotificationSender:
+    """The sender the settings choose: SMTP, or in development the file sink (the settings refuse the file
+    sink in production)."""
+    if settings.resolved_notification_sink is NotificationSink.SMTP:
+        return SmtpSender(settings)
+    return FileSink(settings.data_dir, outbox_box(settings))
+
+
+class FileSink:
+    """Development sink: one line per sent message in ``<data_dir>/outbox.jsonl``. Only the id, channel,
+    template and language are in clear; recipient, subject, body and payload (with its reset codes) are
+    sealed in ``sealed``. The file is created with mode 0600, and an older file is narrowed to it."""
+
+    def __init__(self, data_dir: Path, box: SecretBox) -> None:
         self.path = data_dir / OUTBOX_FILE
+        self._box = box
         self._lock = asyncio.Lock()
 
     async def send(self, message: RenderedMessage, notification: Notification) -> None:
+        secret = orjson.dumps(
+            {
+                "recipient": notification.recipient,
+                "subject": message.subject,
+                "body": message.body,
+                "payload": open_payload(notification),
+            }
+        )
         line = orjson.dumps(
             {
                 "id": notification.id,
                 "channel": notification.channel.value,
-                "recipient": notification.recipient,
-                "subject": message.subject,
-                "body": message.body,
                 "template": notification.template,
-                "payload": notification.payload,
+                "language": notification.language,
+                "sealed": self._box.seal_bound(secret.decode(), OUTBOX_CONTEXT),
             }
         )
         async with self._lock:
@@ -50,18 +83,35 @@ class FileSink:
 
     def _append(self, line: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open(
-            "ab"
-        ) as handle:  # one write per line: appends from other processes interleave whole
-            handle.write(line)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, OUTBOX_MODE)
+        try:
+            if os.fstat(fd).st_mode & 0o777 != OUTBOX_MODE:
+                os.fchmod(fd, OUTBOX_MODE)  # a file left by an older version was world-readable
+            os.write(fd, line)  # one write per line: appends from other processes interleave whole
+        finally:
+            os.close(fd)
 
 
-def read_outbox(data_dir: Path) -> list[dict[str, Any]]:
-    """Every message the ``FileSink`` in ``data_dir`` has sent, oldest first."""
+def read_outbox(data_dir: Path, box: SecretBox) -> list[dict[str, Any]]:
+    """Every message the ``FileSink`` in ``data_dir`` has sent, oldest first, opened: id, channel,
+    template, language, recipient, subject, body and payload."""
     path = data_dir / OUTBOX_FILE
     if not path.exists():
         return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    messages = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        line = orjson.loads(raw)
+        sealed = line.pop("sealed", None)
+        if not isinstance(sealed, str):
+            raise OutboxUnreadable(f"{path.name} line {number} is not sealed (written by an older version)")
+        try:
+            line |= orjson.loads(box.open_bound(sealed, OUTBOX_CONTEXT))
+        except (SecretBoxError, orjson.JSONDecodeError) as exc:
+            raise OutboxUnreadable(f"{path.name} line {number} does not open with this key") from exc
+        messages.append(line)
+    return messages
 
 
 async def run_notification_sender(

@@ -20,7 +20,7 @@ from loyalty.ledger.models import Lot, PostingSource
 from loyalty.ledger.quarters import add_months, quarter_end
 from loyalty.members.models import Member
 from loyalty.notifications.models import Channel, Notification
-from loyalty.notifications.service import render
+from loyalty.notifications.service import render, seal_payload
 
 TIER_NAMES = {"FTL": "Frequent Traveller", "SEN": "Senator", "HON": "HON Circle", "BASE": "Member"}
 SOURCE_NAMES: dict[str, str] = {
@@ -80,7 +80,7 @@ async def send_with_consent(
             recipient=recipient,
             template=template,
             language=member.language,
-            payload=values,
+            payload=seal_payload(values, template=template, recipient=recipient),
             dedupe_key=key,
         )
         sent += 1

@@ -4,13 +4,16 @@ Programme rules:
 
 - A notification is enqueued inside the caller's transaction, so a member hears of a change exactly when
   the change is committed (a rolled-back PIN reset sends no code).
-- Templates are data (``templates.toml``): a subject and a body per template per language; a language the
-  template lacks falls back to English. A payload that misses a placeholder is refused when the message is
-  enqueued, so a broken template fails in tests, never silently in a member's inbox.
+- Templates are data files, one per language (``templates/<language>.toml``): a subject and a body per
+  template. English is the fallback and has every template; a template another language lacks is sent in
+  English. A payload that misses a placeholder is refused when the message is enqueued, so a broken
+  template fails in tests, never silently in a member's inbox.
 - Delivery is at least once: a row is sent, then marked SENT in the same transaction that holds its lock.
-  A failed send is retried ``MAX_ATTEMPTS`` times in all, each retry no earlier than ``RETRY_AFTER`` after
-  the row was created; then the row is FAILED.
-- Payloads may hold secrets (reset codes): they are never logged, and secret keys are blanked in the row
+  A send that fails for now (the mail server answers 4xx, the connection is lost) is retried
+  ``MAX_ATTEMPTS`` times in all, each retry no earlier than ``RETRY_AFTER`` after the row was created; then
+  the row is FAILED. A refusal for good (``PermanentDeliveryError``: a 5xx answer) fails the row at once.
+- Payloads may hold secrets (reset codes): they are never logged, never stored in clear (the row holds them
+  sealed by the ``SecretSealer`` the process installed with ``use_secret_sealer``), and blanked in the row
   once it is SENT or FAILED.
 """
 
@@ -34,7 +37,7 @@ from loyalty.notifications.models import Channel, Notification, NotificationStat
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_FILE = Path(__file__).with_name("templates.toml")
+TEMPLATES_DIR = Path(__file__).with_name("templates")
 FALLBACK_LANGUAGE = "en"
 # Failed attempts so far -> how long after creation the next attempt may start; its length is the limit.
 RETRY_AFTER: tuple[dt.timedelta, ...] = (
@@ -47,10 +50,75 @@ RETRY_AFTER: tuple[dt.timedelta, ...] = (
 MAX_ATTEMPTS = len(RETRY_AFTER)
 SECRET_PAYLOAD_KEYS = frozenset({"token"})
 REDACTED = "[redacted]"
+SEALED_PREFIX = "sealed:"
+"""A secret payload value as stored: this prefix, then what the installed ``SecretSealer`` made of it."""
 
 
 class TemplateError(Exception):
     """A template is unknown, malformed, or its payload lacks a placeholder: a programming error."""
+
+
+class PermanentDeliveryError(Exception):
+    """Raised by a sender when the message can never be delivered as it is (a mail server's 5xx answer):
+    the row is FAILED at once instead of being tried again. Any other exception means "try again later"."""
+
+
+class SecretSealingError(Exception):
+    """No sealer is installed, or a stored secret does not open with it (the service key changed)."""
+
+
+class SecretSealer(Protocol):
+    """Encrypts a payload's secrets for the notifications table (the gateway installs one derived from the
+    service's secret key). ``context`` binds a sealed value to its message: it opens with the same only;
+    ``open`` raises ``SecretSealingError`` when it cannot."""
+
+    def seal(self, plaintext: str, *, context: str) -> str: ...
+
+    def open(self, sealed: str, *, context: str) -> str: ...
+
+
+_sealer: SecretSealer | None = None
+
+
+def use_secret_sealer(sealer: SecretSealer | None) -> None:
+    """Install the sealer every later enqueue and delivery in this process uses (``gateway.db`` does, with
+    the database: like the ORM, it is one per process)."""
+    global _sealer
+    _sealer = sealer
+
+
+def _installed_sealer() -> SecretSealer:
+    if _sealer is None:
+        raise SecretSealingError("no secret sealer is installed: open the database through gateway.db")
+    return _sealer
+
+
+def _sealing_context(template: str, recipient: str) -> str:
+    return f"notification {template} to {recipient}"
+
+
+def seal_payload(payload: Mapping[str, Any], *, template: str, recipient: str) -> dict[str, Any]:
+    """The payload as it is stored: every secret value sealed, the rest as it is."""
+    secrets = SECRET_PAYLOAD_KEYS & payload.keys()
+    if not secrets:
+        return dict(payload)
+    sealer, context = _installed_sealer(), _sealing_context(template, recipient)
+    return {
+        key: SEALED_PREFIX + sealer.seal(str(value), context=context) if key in secrets else value
+        for key, value in payload.items()
+    }
+
+
+def open_payload(notification: Notification) -> dict[str, Any]:
+    """The row's payload with its secrets opened, for rendering and sending (a value stored in clear by an
+    older version is taken as it is)."""
+    context = _sealing_context(notification.template, notification.recipient)
+    opened: dict[str, Any] = {}
+    for key, value in notification.payload.items():
+        if key in SECRET_PAYLOAD_KEYS and isinstance(value, str) and value.startswith(SEALED_PREFIX):
+            value = _installed_sealer().open(value.removeprefix(SEALED_PREFIX), context=context)
+        opened[key] = value
+    return opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +135,9 @@ class MessageTemplate:
 
 
 class NotificationSender(Protocol):
-    """Delivers one rendered message (development: ``gateway.workers.notifications.FileSink``; production: a
-    mail or push provider). Raising means "not delivered, try again later"."""
+    """Delivers one rendered message (production: ``gateway.workers.smtp.SmtpSender``; development:
+    ``gateway.workers.notifications.FileSink``). Raising means "not delivered, try again later", except
+    ``PermanentDeliveryError``, which means "never": the row fails at once."""
 
     async def send(self, message: RenderedMessage, notification: Notification) -> None: ...
 
@@ -84,21 +153,39 @@ def _placeholders(text: str, where: str) -> set[str]:
     return names
 
 
-def load_templates(path: Path = TEMPLATES_FILE) -> dict[str, dict[str, MessageTemplate]]:
-    """Parse the templates file; every template needs English, and all its languages the same placeholders."""
+def _read_language(path: Path) -> dict[str, MessageTemplate]:
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    templates: dict[str, dict[str, MessageTemplate]] = {}
-    for name, languages in data.items():
-        if FALLBACK_LANGUAGE not in languages:
-            raise TemplateError(f"template {name!r} has no {FALLBACK_LANGUAGE!r} version")
-        templates[name] = {}
-        for language, texts in languages.items():
-            where = f"{name}.{language}"
-            fields = _placeholders(texts["subject"], where) | _placeholders(texts["body"], where)
-            templates[name][language] = MessageTemplate(texts["subject"], texts["body"], frozenset(fields))
-        if len({version.fields for version in templates[name].values()}) != 1:
-            raise TemplateError(f"template {name!r} uses different placeholders in different languages")
+    versions: dict[str, MessageTemplate] = {}
+    for name, texts in data.items():
+        where = f"{path.name}: {name}"
+        if not isinstance(texts, dict) or not {"subject", "body"} <= texts.keys():
+            raise TemplateError(f"{where} needs a subject and a body")
+        fields = _placeholders(texts["subject"], where) | _placeholders(texts["body"], where)
+        versions[name] = MessageTemplate(texts["subject"], texts["body"], frozenset(fields))
+    return versions
+
+
+def load_templates(directory: Path = TEMPLATES_DIR) -> dict[str, dict[str, MessageTemplate]]:
+    """Read ``<language>.toml`` of every language; the fallback language needs every template another
+    language has, and each template the same placeholders in all its languages."""
+    by_language = {
+        path.stem.lower(): _read_language(path) for path in sorted(directory.glob("*.toml")) if path.is_file()
+    }
+    fallback = by_language.get(FALLBACK_LANGUAGE)
+    if fallback is None:
+        raise TemplateError(f"{directory} has no {FALLBACK_LANGUAGE}.toml (the fallback language)")
+    templates: dict[str, dict[str, MessageTemplate]] = {name: {} for name in fallback}
+    for language, versions in by_language.items():
+        for name, version in versions.items():
+            if name not in fallback:
+                raise TemplateError(f"template {name!r} has no {FALLBACK_LANGUAGE!r} version")
+            if version.fields != fallback[name].fields:
+                raise TemplateError(
+                    f"template {name!r} uses different placeholders in {language!r} than in "
+                    f"{FALLBACK_LANGUAGE!r}"
+                )
+            templates[name][language] = version
     return templates
 
 
@@ -147,7 +234,7 @@ async def enqueue_notification(
         recipient=recipient,
         template=template,
         language=language,
-        payload=payload,
+        payload=seal_payload(payload, template=template, recipient=recipient),
     )
 
 
@@ -172,17 +259,19 @@ async def _attempt(row: Notification, sender: NotificationSender, now: dt.dateti
     """One delivery try of a locked row; payload and recipient stay out of the log."""
     row.attempts += 1
     try:
-        message = render(row.template, row.language, row.payload)
-    except TemplateError:
+        message = render(row.template, row.language, open_payload(row))
+    except (TemplateError, SecretSealingError) as exc:
         log.error(
-            "notification cannot be rendered", extra={"notification_id": row.id, "template": row.template}
+            "notification cannot be rendered (%s)",
+            type(exc).__name__,
+            extra={"notification_id": row.id, "template": row.template},
         )
         _settle(row, NotificationState.FAILED, now)
         return
     try:
         await sender.send(message, row)
     except Exception as exc:
-        final = row.attempts >= MAX_ATTEMPTS
+        final = row.attempts >= MAX_ATTEMPTS or isinstance(exc, PermanentDeliveryError)
         _settle(row, NotificationState.FAILED if final else NotificationState.PENDING, now)
         log.warning(
             "notification not delivered (%s)",

@@ -15,7 +15,7 @@ from gateway.app import create_app
 from gateway.logs import JsonFormatter, request_id_var
 from gateway.settings import Environment, Settings
 from tests.factories import ENROL_MEMBER, enrolment_input, gql
-from tests.support import deadline_s
+from tests.support import PRODUCTION_MAIL, deadline_s
 
 PROD_SECRET = "p" * 48
 
@@ -130,6 +130,7 @@ async def test_production_has_no_graphiql_and_masks_unexpected_errors(tmp_path: 
         data_dir=tmp_path,
         secret_key=PROD_SECRET,
         database_url=dev.resolved_database_url,
+        **PRODUCTION_MAIL,
     )
     app = create_app(settings)
     async with (

@@ -28,6 +28,7 @@ from partners.service import add_partner
 from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolment_input, partner_box_for_tests
 from tests.support import (
     APP_REDIS_URL,
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
@@ -60,6 +61,7 @@ def _gateway(settings: Settings, log: Path, *, worker: bool) -> Iterator[str]:
         "MILESGATE_SECRET_KEY": TEST_SECRET,
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_RUN_WORKER_IN_PROCESS": "true" if worker else "false",
+        **PRODUCTION_MAIL_ENV,
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

@@ -11,6 +11,7 @@ import platformdirs
 import pytest
 
 from gateway.settings import SECRET_KEY_FILE, ConfigurationError, Environment, Settings, load_settings
+from tests.support import PRODUCTION_MAIL, PRODUCTION_MAIL_ENV
 
 LONG_SECRET = "s" * 32
 OTHER_VARIABLES = (
@@ -155,6 +156,8 @@ def test_production_with_secret_and_database_is_accepted(monkeypatch: pytest.Mon
     monkeypatch.setenv("MILESGATE_SECRET_KEY", LONG_SECRET)
     monkeypatch.setenv("MILESGATE_DATABASE_URL", "postgres://app@db:5432/milesgate")
     monkeypatch.setenv("MILESGATE_REDIS_URL", "redis://cache:6379/0")
+    for name, value in PRODUCTION_MAIL_ENV.items():
+        monkeypatch.setenv(name, value)
 
     # when
     settings = load_settings()
@@ -254,6 +257,7 @@ def test_the_safelist_is_enforced_in_production_with_a_directory(tmp_path: Path)
         "env": Environment.PRODUCTION,
         "secret_key": LONG_SECRET,
         "database_url": "sqlite://x",
+        **PRODUCTION_MAIL,
     }
     assert Settings(**production).safelist_enforced is False
     assert Settings(**production, persisted_queries_dir=tmp_path).safelist_enforced is True

@@ -27,7 +27,7 @@ from gateway.settings import Environment, Settings
 from loyalty.ledger.models import Posting
 from schema.root import build_schema
 from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolled_member, enrolment_input
-from tests.support import deadline_s
+from tests.support import PRODUCTION_MAIL, deadline_s
 
 schemathesis.graphql.scalar(
     "Decimal",
@@ -86,6 +86,7 @@ async def _production_app(settings: Settings, **overrides: Any) -> AsyncIterator
         data_dir=settings.data_dir,
         secret_key=TEST_SECRET,
         **limits_off,
+        **PRODUCTION_MAIL,
         **overrides,
     )
     application = create_app(production)

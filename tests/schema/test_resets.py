@@ -10,6 +10,7 @@ import pytest
 from httpx2 import AsyncClient
 from tortoise import connections
 
+from gateway.notification_secrets import outbox_box
 from gateway.settings import Settings
 from gateway.workers.notifications import FileSink, read_outbox
 from loyalty.auth import resets
@@ -19,7 +20,7 @@ from loyalty.identifiers import luhn_check_digit
 from loyalty.members.models import Member
 from loyalty.members.pins import hash_secret, verify_secret
 from loyalty.notifications.models import Notification
-from loyalty.notifications.service import deliver_pending
+from loyalty.notifications.service import deliver_pending, open_payload
 from loyalty.rules import current_rules
 from tests.factories import ENROL_MEMBER, enrolment_input, gql, make_member
 from tests.waiting import eventually
@@ -78,11 +79,12 @@ async def _enrol(client: AsyncClient, **overrides: Any) -> str:
 
 async def _mails(settings: Settings, template: str, count: int = 1) -> list[dict[str, Any]]:
     """The messages sent so far with this template; deliver the outbox (or let the app's sender) first."""
-    sink = FileSink(settings.data_dir)
+    box = outbox_box(settings)
+    sink = FileSink(settings.data_dir, box)
 
     async def sent() -> list[dict[str, Any]]:
         await deliver_pending(sender=sink, now=_now())
-        return [line for line in read_outbox(settings.data_dir) if line["template"] == template]
+        return [line for line in read_outbox(settings.data_dir, box) if line["template"] == template]
 
     return await eventually(
         sent, lambda found: len(found) >= count, timeout_s=5, what=f"{count} {template} mail(s) in the outbox"
@@ -277,7 +279,7 @@ async def test_one_code_used_five_times_at_once_works_once(
         rules=rules,
         now=_now(),
     )
-    token = (await Notification.get(account_id=enrolled.member.id)).payload["token"]
+    token = open_payload(await Notification.get(account_id=enrolled.member.id))["token"]
     pins = ("582046", "604917", "730584", "846201", "958317")
     hashes = {pin: await hash_secret(pin) for pin in pins}
 

@@ -41,6 +41,7 @@ from partners.service import NewPartner
 from tests.factories import make_member, make_partner
 from tests.support import (
     APP_REDIS_URL,
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
@@ -166,7 +167,9 @@ def log_of(process: subprocess.Popen[bytes]) -> str:
 
 
 def start_worker(settings: Settings, name: str, **extra_env: str) -> subprocess.Popen[bytes]:
-    return start_cli(settings, "worker", "--name", name, MILESGATE_ENV="production", **extra_env)
+    return start_cli(
+        settings, "worker", "--name", name, MILESGATE_ENV="production", **{**PRODUCTION_MAIL_ENV, **extra_env}
+    )
 
 
 async def consumers() -> dict[str, int]:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from gateway.cli import app
 from loyalty.members.models import Member
 from partners.models import Partner
-from tests.support import collapse, in_embedded_db
+from tests.support import PRODUCTION_MAIL_ENV, collapse, in_embedded_db
 
 T = TypeVar("T")
 runner = CliRunner()
@@ -112,6 +112,7 @@ def test_demo_is_refused_in_production(env: dict[str, str], tmp_path: Path):
         "MILESGATE_ENV": "production",
         "MILESGATE_SECRET_KEY": "p" * 40,
         "MILESGATE_DATABASE_URL": "postgres://nobody@127.0.0.1:1/never-contacted",
+        **PRODUCTION_MAIL_ENV,
     }
 
     # when
