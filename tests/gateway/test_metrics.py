@@ -24,6 +24,7 @@ from gateway.settings import Settings
 from tests.factories import TEST_SECRET
 from tests.support import (
     APP_REDIS_URL,
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
@@ -119,6 +120,7 @@ def _served(settings: Settings, tmp_path: Path, *, workers: int) -> Iterator[str
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_METRICS_TOKEN": METRICS_TOKEN,
         "MILESGATE_LOG_LEVEL": "WARNING",
+        **PRODUCTION_MAIL_ENV,
     }
     command = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers)]

@@ -31,6 +31,7 @@ from partners.models import Partner
 from tests.factories import TEST_SECRET, make_partner
 from tests.support import (
     APP_REDIS_URL,
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
@@ -282,6 +283,7 @@ def _worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "MILESGATE_SECRET_KEY": TEST_SECRET,
         "MILESGATE_DATA_DIR": str(settings.data_dir),
         "MILESGATE_LOG_LEVEL": "WARNING",
+        **PRODUCTION_MAIL_ENV,
         **extra,
     }
 
