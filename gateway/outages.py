@@ -48,9 +48,13 @@ def _is_outage(exc: BaseException) -> bool:
         asyncpg.PostgresConnectionError  # 08xxx: connection failures
         | asyncpg.exceptions.OperatorInterventionError  # 57xxx: terminated, shutting down, starting up
         | asyncpg.exceptions.TooManyConnectionsError
-        | asyncpg.exceptions.ConnectionDoesNotExistError,
+        | asyncpg.exceptions.ConnectionDoesNotExistError
+        # a pooled connection a cut left half-way through an operation: the pool replaces it
+        | asyncpg.exceptions.InternalClientError,
     ):
         return True
+    if isinstance(exc, asyncpg.exceptions.ObjectNotInPrerequisiteStateError):
+        return "not currently accepting connections" in str(exc)  # ALLOW_CONNECTIONS false
     return isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
 
 
@@ -122,6 +126,7 @@ def unavailable_handlers(graphql_path: str) -> dict[Any, ExceptionHandler]:
         OSError,  # ConnectionError, TimeoutError, BackendUnavailable
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
         BaseORMException,
     )
     return dict.fromkeys(kinds, cast(ExceptionHandler, handle))
