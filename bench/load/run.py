@@ -10,7 +10,8 @@ balance is negative; each member's award miles equal seed + accruals - redemptio
 percentiles per operation are printed as JSON. Exit status 1 if any check fails.
 
 Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
-It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12.
+It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12 (with
+``--redis-outage``: ``milesgate_load_outage`` and a Redis of its own).
 
 ``--redis-outage N``: the service runs on a ``redis-server`` of this run's own (a free loopback port, no
 persistence; the machine's Redis is not touched), which is stopped ``--outage-at`` seconds into the load
