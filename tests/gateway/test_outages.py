@@ -457,3 +457,43 @@ async def test_webhook_load_while_postgresql_cuts_every_connection_loses_nothing
         assert len(acknowledged) >= 100
         print(f"statuses: {sorted(Counter(statuses).items())}, cuts: {cuts}")
         assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_worker_started_without_redis_waits_for_it(
+    gateway: AsyncClient, outage_settings: Settings, own_redis: OwnRedis, tmp_path: Path
+) -> None:
+    # given: Redis down when the worker starts, and a delivery stored meanwhile
+    own_redis.stop()
+    worker_log = tmp_path / "worker.log"
+    worker = start_worker(outage_settings, own_redis.url, worker_log)
+    try:
+        partner = await make_partner("swiss")
+        card = (await enrolled_member(gateway))["serviceCardNumber"]
+        assert (await deliver(gateway, partner, accrual(card, "T-early")))[0] == 202
+
+        def said(text: str) -> bool:
+            if worker.poll() is not None:
+                pytest.fail(f"the worker exited with {worker.returncode}: {worker_log.read_text()[-3000:]}")
+            return text in worker_log.read_text()
+
+        await wait_for(
+            lambda: said("Redis unreachable at start"), timeout_s=WORKER_START_S, what="the worker says so"
+        )
+
+        # when: Redis starts
+        own_redis.start()
+
+        # then: the worker connects and applies the delivery
+        await wait_for(lambda: said("") and _processed(1), timeout_s=60, interval_s=0.2, what="applied")
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=deadline_s(20))
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    assert worker.returncode == 0, worker_log.read_text()[-3000:]
+    text = worker_log.read_text()
+    assert (text.count("Redis unreachable"), text.count("Redis reachable again")) == (1, 1), text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
