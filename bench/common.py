@@ -162,6 +162,20 @@ def milesgate(stores: Stores, data_dir: Path, *args: str, **extra_env: str) -> s
     )
 
 
+def milesgate_logged(
+    stores: Stores, data_dir: Path, log: Path, *args: str, **extra_env: str
+) -> subprocess.Popen[bytes]:
+    """``milesgate`` with its output in ``log`` rather than on this terminal."""
+    with log.open("wb") as output:
+        return subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "gateway.cli", *args],
+            cwd=ROOT,
+            env=stores.env(data_dir, **extra_env),
+            stdout=output,
+            stderr=output,
+        )
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -206,3 +220,72 @@ async def ledger_clean(stores: Stores, data_dir: Path) -> bool:
 
     async with database(settings_for(stores, data_dir)):
         return (await verify_ledger()).clean
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A ``redis-server`` of the benchmark's own on a free 127.0.0.1 port, without persistence, to stop and
+    start while the service runs (never the machine's shared Redis)."""
+
+    def __init__(self, folder: Path) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - a local binary, loopback only
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def start(self, timeout_s: float = 10) -> None:
+        await asyncio.to_thread(self._spawn)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            client = Redis.from_url(self.url, socket_connect_timeout=0.5)
+            try:
+                if await client.ping():
+                    return
+            except Exception:  # noqa: S110 - not up yet
+                pass
+            finally:
+                await client.aclose()
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -40,6 +40,7 @@ from gateway.hub_admin import WebhookHubAdmin
 from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
 from gateway.operators import OperatorTokens
+from gateway.outages import unavailable_handlers
 from gateway.partner_hub import delivery_policy
 from gateway.partner_secrets import partner_secret_box
 from gateway.rate_limits import EdgeRateLimits
@@ -120,7 +121,13 @@ def lifespan(app_services: Services) -> Lifespan:
         encrypted = await encrypt_plaintext_secrets(app_services.partner_box)
         if encrypted:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
-        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(
+            settings.resolved_redis_url,
+            prefix=settings.redis_prefix,
+            retry_s=settings.redis_retry_s,
+            on_fallback=app_services.metrics.count_redis_fallback,
+        )
+        await backends.reachable(where="at start")  # logs a warning if not: requests go on without it
         app_services.opened = Opened(
             backends=backends,
             hub_admin=WebhookHubAdmin(
@@ -238,7 +245,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(app_services),
         lifespan=lifespan(app_services),
         middleware=middleware(app_services),
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            Exception: server_error,
+            **unavailable_handlers(GRAPHQL_PATH),
+        },
     )
     app.state.services = app_services
     return app

@@ -181,6 +181,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.redis_fallbacks = Counter(
+            "milesgate_redis_fallbacks",
+            "Operations done without Redis while it was unreachable, by use: rate_limit (counted in-process), "
+            "cache (a miss), pubsub (published to nobody), queue (left for a later try)",
+            ["use"],
+            registry=self.registry,
+        )
+
+    def count_redis_fallback(self, use: str) -> None:
+        self._series(self.redis_fallbacks, use).inc()
+
     def operation_label(self, name: str | None) -> str:
         """Clients choose operation names: bound the label set so they cannot blow up the series."""
         if not name:

@@ -26,6 +26,7 @@ def inbox_worker_options(settings: Settings) -> dict[str, Any]:
         "claim_idle_ms": settings.inbox_claim_idle_ms,
         "sweep_every_s": settings.inbox_sweep_every_s,
         "sweep_older_than_s": settings.inbox_sweep_older_than_s,
+        "unavailable_backoff_max_s": settings.redis_backoff_max_s,
     }
 
 

@@ -8,6 +8,9 @@ neither PostgreSQL nor Redis on most requests:
 - the shared cache port, Redis in production (``MILESGATE_SESSION_CHECK_SHARED_TTL_MS``), then
 - the database, whose answer is put in both.
 
+While Redis is unreachable the shared cache misses and stores nothing (``gateway.backends.outage``), so the
+check reads the database after the local time to live: it stays exact, only dearer.
+
 Together the two times to live are at most one second: a revocation made anywhere (another gateway
 process, the command line) is seen everywhere within a second, even when nobody tells the caches.
 A revocation made through the gateway is also written to both caches at once (``revoked``), so the

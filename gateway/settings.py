@@ -67,6 +67,25 @@ class Settings(BaseSettings):
         max_length=64,
         description="Put before every Redis key, stream and channel, so deployments sharing one Redis stay apart",
     )
+    redis_retry_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="While Redis is unreachable, a process tries it again at most this often (in between: "
+        "in-process rate limits, cache misses)",
+    )
+    redis_backoff_max_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest wait of the inbox worker between attempts while Redis is unreachable",
+    )
+    unavailable_retry_after_s: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="Retry-After of a 503 SERVICE_UNAVAILABLE answer (the database unreachable)",
+    )
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("milesgate")),
         description="Where the SQLite file and the generated development secret live",

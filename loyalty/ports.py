@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class BackendUnavailable(ConnectionError):
+    """A port's backend (Redis in production) is unreachable for now; the operation did not happen.
+
+    Ports that can do without it do so instead of raising (the rate limiter counts in-process, the cache
+    misses, pub/sub reaches nobody); the queue raises this, and its callers leave the work to a later
+    round (the inbox sweeper, the worker's next attempt)."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueueMessage:
     """One message taken from a stream: its id (for ``ack``), its fields, and how often it was delivered."""

@@ -9,6 +9,7 @@ from dead consumers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import zlib
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, DomainError, NotFound
-from loyalty.ports import Queue, QueueMessage
+from loyalty.ports import BackendUnavailable, Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
 from webhooks.handlers import HANDLERS as HANDLERS
@@ -241,6 +242,8 @@ class InboxWorker:
     claim_idle_ms: int = 10_000
     sweep_every_s: float = 30.0
     sweep_older_than_s: float = 60.0
+    unavailable_backoff_max_s: float = 10.0
+    """Longest wait between attempts while the queue's backend is unreachable (waits double up to it)."""
     _round: int = 0
 
     async def run_once(self) -> int:
@@ -303,6 +306,7 @@ class InboxWorker:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         groups_ready = False
+        unavailable = 0  # attempts in a row that found the queue's backend unreachable
         while stop is None or not stop.is_set():
             try:
                 if not groups_ready:
@@ -316,16 +320,31 @@ class InboxWorker:
                         self.queue, older_than_s=self.sweep_older_than_s, partitions=self.policy.partitions
                     )
                     next_sweep = loop.time() + self.sweep_every_s
-                if not await self.run_once():
+                handled = await self.run_once()
+                unavailable = 0
+                if not handled:
                     await asyncio.sleep(self.idle_pause_s)
             except asyncio.CancelledError:
                 raise
+            except BackendUnavailable:
+                # Redis is away: its guard logged that once; wait, longer each time, and try again.
+                unavailable += 1
+                await _pause(stop, min(self.idle_pause_s * 2**unavailable, self.unavailable_backoff_max_s))
             except Exception:
                 if _being_cancelled():
                     # A library turned our cancellation into another error: stop all the same.
                     raise asyncio.CancelledError from None
                 log.exception("worker loop error; backing off")
                 await asyncio.sleep(1.0)
+
+
+async def _pause(stop: asyncio.Event | None, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def _being_cancelled() -> bool:

@@ -10,7 +10,14 @@ balance is negative; each member's award miles equal seed + accruals - redemptio
 percentiles per operation are printed as JSON. Exit status 1 if any check fails.
 
 Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
-It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12.
+It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12 (with
+``--redis-outage``: ``milesgate_load_outage`` and a Redis of its own).
+
+``--redis-outage N``: the service runs on a ``redis-server`` of this run's own (a free loopback port, no
+persistence; the machine's Redis is not touched), which is stopped ``--outage-at`` seconds into the load
+and started again N seconds later. The rate limits are then on (high, so they count but never refuse:
+the limiter is used), the worker sweeps every 5 s, and the HTTP statuses are counted before, during and
+after the outage, with the Redis state lines of the gateway's and the worker's logs.
 """
 
 from __future__ import annotations
@@ -37,11 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
     PIN,
+    RedisServer,
     Stores,
     accrual,
+    free_port,
     fresh_stores,
     ledger_clean,
     milesgate,
+    milesgate_logged,
     percentiles,
     seed,
     signed,
@@ -70,10 +80,15 @@ class Recorder:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.phase = "before"
+        """Where the Redis outage (``--redis-outage``) is: before, during or after."""
+        self.statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add(self, operation: str, seconds: float, outcome: str) -> None:
+    def add(self, operation: str, seconds: float, outcome: str, status: str = "") -> None:
         self.latencies[operation].append(seconds)
         self.outcomes[operation][outcome] += 1
+        if status:
+            self.statuses[self.phase][status] += 1
 
     def report(self, elapsed: float) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -108,6 +123,7 @@ async def virtual_user(
         operation = rng.choice(operations)
         started = time.perf_counter()
         outcome = "ok"
+        response = None
         try:
             if operation == "dashboard":
                 response = await client.post(
@@ -156,13 +172,15 @@ async def virtual_user(
                     body, headers = signed(
                         secret, accrual(member.card.number, transaction, miles=rng.randint(50, 500))
                     )
-                    sent[transaction] = (body, headers)
                 response = await client.post("/webhooks/partners/swiss", content=body, headers=headers)
                 if response.status_code not in (200, 202):
                     outcome = f"error:{response.status_code}"
+                elif operation == "accrual":  # acknowledged: it must be credited exactly once
+                    sent[transaction] = (body, headers)
         except httpx2.HTTPError as exc:
             outcome = f"error:{type(exc).__name__}"
-        recorder.add(operation, time.perf_counter() - started, outcome)
+        status = str(response.status_code) if response is not None else outcome
+        recorder.add(operation, time.perf_counter() - started, outcome, status)
 
 
 async def settle(timeout_s: float) -> dict[str, int]:
@@ -228,11 +246,60 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--redis-outage", type=float, default=0, metavar="N", help="stop the run's own Redis for N seconds"
+    )
+    parser.add_argument("--outage-at", type=float, default=10, help="seconds into the load it stops")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 900:
         parser.error("--seconds is 1 to 900: the load is bounded")
+    if args.redis_outage and args.outage_at + args.redis_outage >= args.seconds:
+        parser.error("the outage must end before the load does: --outage-at + --redis-outage < --seconds")
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-load-"))
+    stores, redis_server = STORES, None
+    if args.redis_outage:
+        redis_server = RedisServer(data_dir)
+        await redis_server.start()
+        stores = Stores(db_name=f"{STORES.db_name}_outage", redis_url=redis_server.url)
+    try:
+        await run(args, stores, data_dir, redis_server)
+    finally:
+        if redis_server is not None:
+            redis_server.stop()
+
+
+async def outage(
+    redis_server: RedisServer, recorder: Recorder, at_s: float, for_s: float
+) -> dict[str, float]:
+    """Stop the run's Redis ``at_s`` seconds into the load, start it again ``for_s`` seconds later."""
+    await asyncio.sleep(at_s)
+    print(f"stopping Redis for {for_s:g} s ...", flush=True)
+    recorder.phase = "during"
+    stopped = time.monotonic()
+    await asyncio.to_thread(redis_server.stop)
+    await asyncio.sleep(for_s)
+    await redis_server.start()
+    recorder.phase = "after"
+    print("Redis started again", flush=True)
+    return {"stopped_for_s": round(time.monotonic() - stopped, 1)}
+
+
+def state_lines(log: Path) -> dict[str, int]:
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return {
+        "redis_unreachable": text.count("Redis unreachable"),
+        "redis_reachable_again": text.count("Redis reachable again"),
+        "tracebacks": text.count("Traceback"),
+    }
+
+
+async def run(
+    args: argparse.Namespace, stores: Stores, data_dir: Path, redis_server: RedisServer | None
+) -> None:
+    global STORES  # settle, checks and the ledger check read the run's stores
+    STORES = stores
+    port = PORT if redis_server is None else free_port()  # an outage run keeps off other runs' port
     await fresh_stores(STORES)
     print(f"seeding {args.members} members with {SEED_MILES} miles each ...", flush=True)
     secret, members = await seed(STORES, data_dir, args.members, miles=SEED_MILES)
@@ -241,15 +308,27 @@ async def main() -> None:
         "MILESGATE_RATE_LIMIT_PER_MEMBER": "0",
         "MILESGATE_RATE_LIMIT_SIGN_IN": "0",
     }
-    gateway = milesgate(STORES, data_dir, "serve", "--port", str(PORT), "--workers", "2", **limits)
-    worker = milesgate(STORES, data_dir, "worker", "--name", "load-worker")
+    worker_env: dict[str, str] = {}
+    if redis_server is not None:  # counted (so the limiter is used) but never refusing
+        limits = {name: "1000000" for name in limits}
+        worker_env = {"MILESGATE_INBOX_SWEEP_EVERY_S": "5", "MILESGATE_INBOX_SWEEP_OLDER_THAN_S": "5"}
+    gateway_log, worker_log = data_dir / "gateway.log", data_dir / "worker.log"
+    gateway_args = ("serve", "--port", str(port), "--workers", "2")
+    worker_args = ("worker", "--name", "load-worker")
+    if redis_server is None:
+        gateway = milesgate(STORES, data_dir, *gateway_args, **limits)
+        worker = milesgate(STORES, data_dir, *worker_args)
+    else:
+        gateway = milesgate_logged(STORES, data_dir, gateway_log, *gateway_args, **limits)
+        worker = milesgate_logged(STORES, data_dir, worker_log, *worker_args, **worker_env)
     recorder = Recorder()
+    outage_report: dict[str, Any] = {}
     sent: dict[str, tuple[bytes, dict[str, str]]] = {}
     redeemed: dict[int, int] = defaultdict(int)
     try:
-        await wait_ready(PORT)
+        await wait_ready(port, timeout_s=240)
         async with httpx2.AsyncClient(
-            base_url=f"http://127.0.0.1:{PORT}", trust_env=False, timeout=30
+            base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=30
         ) as client:
             tokens: dict[int, str] = {}
             for member in members:
@@ -260,6 +339,11 @@ async def main() -> None:
             print(f"load for {args.seconds:g} s with {args.concurrency} users ...", flush=True)
             started = time.monotonic()
             deadline = started + args.seconds
+            outage_task = (
+                asyncio.create_task(outage(redis_server, recorder, args.outage_at, args.redis_outage))
+                if redis_server is not None
+                else None
+            )
             await asyncio.gather(
                 *(
                     virtual_user(
@@ -277,10 +361,18 @@ async def main() -> None:
                 )
             )
             elapsed = time.monotonic() - started
+            if outage_task is not None:
+                outage_report = await outage_task
         inbox = await settle(timeout_s=300)
     finally:
         stop(worker)
         stop(gateway)
+    if redis_server is not None:
+        outage_report |= {
+            "statuses_by_phase": {phase: dict(counts) for phase, counts in recorder.statuses.items()},
+            "gateway_log": state_lines(gateway_log),
+            "worker_log": state_lines(worker_log),
+        }
 
     verdict = await checks(members, sent, redeemed)
     clean = await ledger_clean(STORES, data_dir)
@@ -292,12 +384,14 @@ async def main() -> None:
         "inbox": inbox,
         "checks": verdict,
         "ledger_clean": clean,
+        **({"redis_outage": outage_report} if outage_report else {}),
     }
     print(json.dumps(result, indent=2))
     ok = clean and not (
         verdict["missing"] or verdict["doubled"] or verdict["negative_balances"] or verdict["balances_off"]
     )
-    if not ok or inbox.get("pending"):
+    served_500 = any("500" in counts for counts in recorder.statuses.values())
+    if not ok or inbox.get("pending") or served_500:
         sys.exit(1)
 
 

@@ -6,16 +6,33 @@ health check and the shutdown.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Literal
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 from gateway.backends.memory import MemoryCache, MemoryPubSub, MemoryQueue, MemoryRateLimiter
+from gateway.backends.outage import (
+    GuardedCache,
+    GuardedPubSub,
+    GuardedQueue,
+    GuardedRateLimiter,
+    RedisGuard,
+    RedisUnavailable,
+)
 from gateway.backends.redis import RedisCache, RedisPubSub, RedisQueue, RedisRateLimiter
 from loyalty.ports import Backends
 
-__all__ = ["BackendKind", "BackendSet", "open_backends"]
+__all__ = ["BackendKind", "BackendSet", "RedisUnavailable", "open_backends"]
+
+# A dropped connection is tried again at once (a Redis restart, an idle connection cut by a NAT); a
+# Redis that stays away is known within a fraction of a second, not after redis-py's default ten tries.
+REDIS_RETRIES = 3
+REDIS_RETRY_CAP_S = 0.25
 
 BackendKind = Literal["memory", "redis"]
 
@@ -29,12 +46,15 @@ class BackendSet:
         kind: BackendKind,
         *,
         client: Redis | None = None,
-        pubsub: MemoryPubSub | RedisPubSub | None = None,
+        pubsub: MemoryPubSub | GuardedPubSub | None = None,
+        guard: RedisGuard | None = None,
     ) -> None:
         self.ports = ports
         self.kind: BackendKind = kind
         self._client = client
         self._pubsub = pubsub
+        self.guard = guard
+        """Redis's state in this process (None: in-process backends)."""
         self._closed = False
 
     async def ping(self) -> None:
@@ -43,6 +63,15 @@ class BackendSet:
             raise RuntimeError("backends are closed")
         if self._client is not None and not await self._client.ping():
             raise ConnectionError("Redis did not answer PING")
+
+    async def reachable(self, *, where: str = "", timeout_s: float = 2.0) -> bool:
+        """Ask Redis now (readiness, start-up), for at most ``timeout_s``, and let the guard log a change;
+        in-process backends are always reachable."""
+        if self._closed:
+            raise RuntimeError("backends are closed")
+        if self.guard is None or self._client is None:
+            return True
+        return await self.guard.probe(lambda: asyncio.wait_for(self.ping(), timeout_s), where=where)
 
     async def close(self) -> None:
         """End open subscriptions first so their readers stop, then drop the connections."""
@@ -65,11 +94,19 @@ class BackendSet:
         await self.close()
 
 
-async def open_backends(redis_url: str | None, *, prefix: str = "") -> BackendSet:
+async def open_backends(
+    redis_url: str | None,
+    *,
+    prefix: str = "",
+    retry_s: float = 1.0,
+    on_fallback: Callable[[str], None] | None = None,
+) -> BackendSet:
     """In-process backends when ``redis_url`` is None, else Redis ones sharing one client, every key,
-    stream and channel behind ``prefix``.
+    stream and channel behind ``prefix``, behind one ``RedisGuard`` (``gateway.backends.outage``: what
+    each port does while Redis is unreachable; ``retry_s`` between tries then, ``on_fallback(use)`` for
+    every operation that went without it).
 
-    Nothing is contacted here (the client connects lazily); call ``ping`` to check readiness.
+    Nothing is contacted here (the client connects lazily); call ``reachable`` or ``ping`` to check.
     """
     if redis_url is None:
         memory_pubsub = MemoryPubSub()
@@ -89,17 +126,19 @@ async def open_backends(redis_url: str | None, *, prefix: str = "") -> BackendSe
         socket_keepalive=True,
         health_check_interval=30,
         client_name="milesgate",
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=REDIS_RETRY_CAP_S), REDIS_RETRIES),
     )
     # Query-string options in the URL override keyword arguments; these two would break the decoding.
     options = client.connection_pool.connection_kwargs
     if options.get("decode_responses") or options.get("protocol") not in (None, 2, "2"):
         await client.aclose()
         raise ValueError("the Redis URL must not set decode_responses or a protocol other than 2")
-    redis_pubsub = RedisPubSub(client, prefix=prefix)
+    guard = RedisGuard(retry_s=retry_s, on_fallback=on_fallback)
+    pubsub = GuardedPubSub(RedisPubSub(client, prefix=prefix), guard)
     ports = Backends(
-        queue=RedisQueue(client, prefix=prefix),
-        pubsub=redis_pubsub,
-        rate_limiter=RedisRateLimiter(client, prefix=prefix),
-        cache=RedisCache(client, prefix=prefix),
+        queue=GuardedQueue(RedisQueue(client, prefix=prefix), guard),
+        pubsub=pubsub,
+        rate_limiter=GuardedRateLimiter(RedisRateLimiter(client, prefix=prefix), guard),
+        cache=GuardedCache(RedisCache(client, prefix=prefix), guard),
     )
-    return BackendSet(ports, "redis", client=client, pubsub=redis_pubsub)
+    return BackendSet(ports, "redis", client=client, pubsub=pubsub, guard=guard)

@@ -94,7 +94,10 @@ def worker(
     metrics_socket = _worker_metrics_socket(settings)
 
     async def _run() -> None:
-        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(
+            settings.resolved_redis_url, prefix=settings.redis_prefix, retry_s=settings.redis_retry_s
+        )
+        await backends.reachable(where="at start")  # a warning if not; the loops wait for it
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -44,6 +44,7 @@ from gateway.graphql.limits import (
 )
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.metrics import Metrics
+from gateway.outages import is_unavailable, mark_unavailable, unavailable_error
 from gateway.rate_limits import EdgeRateLimits, client_ip, mark_refused, sensitive_field_counts
 from gateway.settings import Settings
 from schema.context import Context
@@ -142,6 +143,7 @@ class GraphQLEdge:
             f"Syntax Error: Document contains more than {self.max_tokens} tokens. Parsing aborted."
         )
         self.document_cache_size = settings.graphql_document_cache_size
+        self.unavailable_retry_after_s = settings.unavailable_retry_after_s
         rules = document_rules(settings)
         if self.production:
             rules.append(NoSchemaIntrospectionCustomRule)
@@ -217,6 +219,8 @@ class GraphQLEdge:
             self.code_refusal(error)
             if isinstance(error.original_error, TortoiseValidationError):
                 error = _argument_invalid(error)
+            elif error.original_error is not None and is_unavailable(error.original_error):
+                error = unavailable_error(error, self.unavailable_retry_after_s)
             if self.production:
                 if is_internal_error(error):
                     error = _masked(error)
@@ -236,6 +240,7 @@ class GraphQLEdge:
     def finish(self, context: StrawberryExecutionContext, started: float) -> None:
         """After the operation: clean its errors and record its metrics."""
         self.clean(context.result)
+        mark_unavailable(context.context, context.result, self.unavailable_retry_after_s)
         name = self.metrics.operation_label(context.operation_name)
         try:
             kind = context.operation_type.value

@@ -1,5 +1,5 @@
-"""``/healthz`` (alive), ``/readyz`` (the database and Redis answer) and ``/metrics`` (Prometheus, for the
-holder of ``MILESGATE_METRICS_TOKEN`` only: the API port is public)."""
+"""``/healthz`` (alive), ``/readyz`` (the database and Redis answer, each named with its state) and
+``/metrics`` (Prometheus, for the holder of ``MILESGATE_METRICS_TOKEN`` only: the API port is public)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from gateway.services import services
 from gateway.tokens import bearer_token
 
 READY_TIMEOUT_S = 2.0
+OK = "ok"
+UNREACHABLE = "unreachable"
 
 
 async def healthz(request: Request) -> Response:
@@ -22,19 +24,28 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready when the database and Redis (if configured) answer; 503 names what failed."""
+    """Ready when the database and Redis (if configured) answer: ``{"ready": …, "checks": {"database":
+    "ok" | "unreachable", "redis": "ok" | "unreachable" | "in-process"}}``, 503 when one is unreachable.
+
+    Both are asked at once, each for at most ``READY_TIMEOUT_S``; the Redis probe also tells this
+    process's Redis guard (``gateway.backends.outage``) what it found."""
     backends = services(request).backends
-    checks: dict[str, str] = {}
-    for name, probe in (("database", ping_database), ("redis", backends.ping)):
-        if name == "redis" and backends.kind != "redis":
-            checks[name] = "in-process"
-            continue
+
+    async def database() -> str:
         try:
-            await asyncio.wait_for(probe(), READY_TIMEOUT_S)
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value in ("ok", "in-process") for value in checks.values())
+            await asyncio.wait_for(ping_database(), READY_TIMEOUT_S)
+        except Exception:
+            return UNREACHABLE
+        return OK
+
+    async def redis() -> str:
+        if backends.kind != "redis":
+            return "in-process"
+        return OK if await backends.reachable(timeout_s=READY_TIMEOUT_S) else UNREACHABLE
+
+    database_state, redis_state = await asyncio.gather(database(), redis())
+    checks = {"database": database_state, "redis": redis_state}
+    ready = UNREACHABLE not in checks.values()
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 

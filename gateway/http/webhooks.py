@@ -1,4 +1,8 @@
-"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` verifies, checks and stores."""
+"""HTTP entry point for partner webhooks: size limit, then ``webhooks.inbound`` verifies, checks and stores.
+
+A delivery that cannot be stored (the database unreachable) is answered ``503 SERVICE_UNAVAILABLE`` with
+Retry-After by the app's handler (``gateway.outages``): the partner sends it again. One that is stored is
+answered 2xx even when Redis is away; the inbox sweeper queues it later."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from gateway.http.common import error_response, read_limited
 from gateway.services import services
+from loyalty.ports import BackendUnavailable
 from webhooks.inbound import DeliveryRefused, check_partner_code, receive
 from webhooks.worker import enqueue
 
@@ -38,10 +43,12 @@ async def partner_webhook(request: Request) -> JSONResponse:
     except ClientDisconnect:
         return error_response(400, "CLIENT_DISCONNECTED", "the body was not sent completely")
     if not stored.duplicate:
+        # Stored is what counts: the sweeper queues pending rows again, so the partner gets its 2xx either way.
         try:
             await enqueue(queue, stored.inbox_id, stored.account_hint, partitions=settings.inbox_partitions)
+        except BackendUnavailable:
+            pass  # Redis is away: the guard logged it once (gateway.backends.outage), not once per delivery
         except Exception:
-            # Stored is what counts: the sweeper queues pending rows again.
             log.warning("could not queue inbox row", exc_info=True, extra={"inbox_id": stored.inbox_id})
     status = 200 if stored.duplicate else 202
     return JSONResponse({"id": stored.inbox_id, "duplicate": stored.duplicate}, status_code=status)
