@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.backends.memory import Wakeups
 from gateway.partner_hub import inbox_worker_options
 from gateway.settings import Settings
 from gateway.workers.event_relay import run_event_relay
+from gateway.workers.listener import EVENTS, NOTIFICATIONS, OUTBOUND, change_listener
 from gateway.workers.notifications import FileSink, run_notification_sender
 from gateway.workers.outbound import run_outbound_sender
 from loyalty.ports import Backends
@@ -24,12 +26,25 @@ def background_loops(
     settings: Settings, ports: Backends, *, box: SecretBox, rules: ProgrammeRules, consumer: str
 ) -> dict[str, Loop]:
     """The inbox worker (as ``consumer``), the notification sender, the domain-event relay and the
-    outbound webhook sender, by name."""
+    outbound webhook sender, by name, and the change listener that wakes the last three when their rows
+    are written (each also looks every ``worker_sweep_s`` seconds)."""
     inbox = InboxWorker(queue=ports.queue, rules=rules, consumer=consumer, **inbox_worker_options(settings))
+    wakeups = Wakeups()
+    sweep_s = settings.worker_sweep_s
+    notified, relay_woken, outbound_woken = (
+        wakeups.waiter(name) for name in (NOTIFICATIONS, EVENTS, OUTBOUND)
+    )
     return {
         "inbox-worker": lambda stop: inbox.run(stop=stop),
+        "change-listener": change_listener(settings, wakeups).run,
         # The development sink stands in for the SMTP/push sender a deployment plugs in here.
-        "notification-sender": lambda stop: run_notification_sender(FileSink(settings.data_dir), stop),
-        "event-relay": lambda stop: run_event_relay(ports.pubsub, stop, rules=rules),
-        "outbound-sender": lambda stop: run_outbound_sender(settings, box, ports.rate_limiter, stop),
+        "notification-sender": lambda stop: run_notification_sender(
+            FileSink(settings.data_dir), stop, sweep_s, wake=notified
+        ),
+        "event-relay": lambda stop: run_event_relay(
+            ports.pubsub, stop, sweep_s, rules=rules, wake=relay_woken
+        ),
+        "outbound-sender": lambda stop: run_outbound_sender(
+            settings, box, ports.rate_limiter, stop, sweep_s, wake=outbound_woken
+        ),
     }
