@@ -4,10 +4,11 @@
    this run's own (removed at the end, nothing else in that Redis is touched).
 2. ``--workers`` ``milesgate worker`` processes start with nothing to do; after ``--warm-up`` seconds
    (their start-up and first rounds) the database's ``xact_commit + xact_rollback`` in
-   ``pg_stat_database`` is read, then again ``--seconds`` later.
+   ``pg_stat_database`` is read, then again ``--seconds`` later. The default window holds four safety
+   sweeps (``MILESGATE_WORKER_SWEEP_S``, 30 s), what an idle worker does.
 3. The readings are taken from a connection to the ``postgres`` database, so the measuring queries are
-   not counted in the worker's database. PostgreSQL's statistics reach ``pg_stat_database`` up to about
-   a second after the transactions, which the long window makes small.
+   not counted in the worker's database. A server process shows a burst of transactions in
+   ``pg_stat_database`` up to 10 s late (PGSTAT_IDLE_INTERVAL), hence the long warm-up and window.
 
 Run from the project root:  .venv/bin/python bench/worker/idle.py
 """
@@ -69,8 +70,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=30.0, help="The measured window.")
-    parser.add_argument("--warm-up", type=float, default=10.0, help="Unmeasured time after the start.")
+    parser.add_argument("--seconds", type=float, default=120.0, help="The measured window.")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=45.0,
+        help="Unmeasured time after the start: past the first safety sweep (30 s) and the up to 10 s "
+        "PostgreSQL takes to show a burst of transactions in pg_stat_database.",
+    )
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
 
