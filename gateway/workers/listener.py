@@ -77,13 +77,10 @@ class PostgresListener:
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
-        lost_before = False
         while not stop.is_set():
             try:
                 connection = await self._connect()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # whatever stops it connecting, the loops still have the sweep
                 failures += 1
                 if failures == 1:
                     log.warning(
@@ -99,25 +96,19 @@ class PostgresListener:
                     await connection.add_listener(channel, self._notified)
                 self.backend_pid = connection.get_server_pid()
                 self.connects += 1
-                if lost_before or failures:
-                    log.info("listening for work again", extra={"channels": list(CHANNELS)})
-                else:
-                    log.info("listening for work", extra={"channels": list(CHANNELS)})
-                failures, lost_before = 0, False
+                again = " again" if self.connects > 1 else ""
+                log.info("listening for work%s", again, extra={"channels": list(CHANNELS)})
+                failures = 0
                 self._wakeups.wake_all()  # whatever was written while nobody listened
                 self.ready.set()
                 await self._hold(connection, stop, lost)
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                lost.set()
+            except Exception as exc:
                 log.debug("LISTEN connection error", exc_info=exc)
             finally:
                 self.ready.clear()
                 self.backend_pid = None
                 await _close(connection)
             if not stop.is_set():
-                lost_before = True
                 log.warning("lost the LISTEN connection to PostgreSQL; reconnecting")
                 failures = 1
                 await pause(stop, self._retry_s)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,7 +276,10 @@ async def _admin() -> asyncpg.Connection:
 
 
 @pytest.mark.postgres
-async def test_a_lost_listen_connection_is_made_again_and_wakes_the_loops(pg_db: Settings) -> None:
+async def test_a_lost_listen_connection_is_made_again_and_wakes_the_loops(
+    pg_db: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.workers.listener")
     settings = quiet(pg_db, worker_listen_retry_s=0.1)
     member = (await make_member()).member
     async with relay_running(settings) as run:
@@ -298,6 +302,12 @@ async def test_a_lost_listen_connection_is_made_again_and_wakes_the_loops(pg_db:
         await _credit(member.id, "after-reconnect")
         await wait_for(probe.is_set, timeout_s=5, what="the new connection hears the write")
         await wait_for(_all_published, timeout_s=5, what="the relay publishes it")
+    # one line for each change of state
+    assert [r.getMessage() for r in caplog.records if r.name == "gateway.workers.listener"] == [
+        "listening for work",
+        "lost the LISTEN connection to PostgreSQL; reconnecting",
+        "listening for work again",
+    ]
 
 
 @pytest.mark.postgres
