@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from loyalty.notifications.service import enqueue_notification
 from loyalty.rules import current_rules
 from tests.factories import make_member, make_partner, partner_box_for_tests
 from tests.loyalty.test_notifications import RESET_PAYLOAD
-from tests.support import deadline_s, wait_for
+from tests.support import SQLITE_FILE, deadline_s, seed_embedded_db, wait_for
 from tests.webhooks.receiver import Receiver, running_receiver
 from webhooks.outbound.models import OutboundDelivery
 from webhooks.outbound.policy import DeliveryPolicy
@@ -336,6 +337,20 @@ async def test_the_migration_notifies_on_every_channel_the_listener_hears(pg_db:
     )
     channels = {row["args"].split("\\000")[0] for row in rows}
     assert channels == set(CHANNELS)
+
+
+def test_the_migration_leaves_sqlite_without_triggers(tmp_path: Path) -> None:
+    """SQLite skips migration 0021: it has no NOTIFY, and its wake-ups are temporary triggers."""
+    seed_embedded_db(tmp_path)
+    database = sqlite3.connect(tmp_path / SQLITE_FILE)
+    try:
+        triggers = database.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        applied = database.execute(
+            "SELECT name FROM tortoise_migrations WHERE name = '0021_wake_on_write'"
+        ).fetchall()
+    finally:
+        database.close()
+    assert (triggers, applied) == ([], [("0021_wake_on_write",)])
 
 
 async def _transactions(admin: asyncpg.Connection, database: str) -> int:
