@@ -145,6 +145,17 @@ class Settings(BaseSettings):
     inbox_sweep_older_than_s: float = Field(
         default=60.0, ge=0, description="Age from which the sweep re-queues a pending inbox row"
     )
+    worker_sweep_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Safety sweep: how often the event relay and the notification and outbound senders look "
+        "for work nothing woke them for (they wake on PostgreSQL NOTIFY, or in process on SQLite)",
+    )
+    worker_listen_retry_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="First wait before the worker connects again to LISTEN on PostgreSQL; doubles up to 30 s",
+    )
     outbound_retry_schedule: str = Field(
         default="0,5,300,1800,7200,18000,36000,36000",
         description="Seconds before each outbound attempt, comma-separated (Svix's schedule)",

@@ -266,6 +266,35 @@ class MemoryPubSub:
             await subscription.close()
 
 
+class Wakeups:
+    """Named wake-up calls between the tasks of one process, for loops that sleep until there is work.
+
+    A loop takes its own ``waiter(name)`` and waits on it (clearing it before each round, so a call that
+    comes while it works is not lost); ``wake(name)`` sets every waiter of that name. Whoever learns of new
+    rows calls it: the PostgreSQL LISTEN connection on a NOTIFY, or SQLite's in-process triggers
+    (``gateway.workers.listener``). Call it on the event loop's thread (``loop.call_soon_threadsafe``
+    from any other).
+    """
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, list[asyncio.Event]] = {}
+
+    def waiter(self, name: str) -> asyncio.Event:
+        """A new event, set by every ``wake(name)`` from now on."""
+        event = asyncio.Event()
+        self._waiters.setdefault(name, []).append(event)
+        return event
+
+    def wake(self, name: str) -> None:
+        for event in self._waiters.get(name, ()):
+            event.set()
+
+    def wake_all(self) -> None:
+        """Wake every waiter, for when calls may have been missed (a lost connection, a late start)."""
+        for name in self._waiters:
+            self.wake(name)
+
+
 @dataclass(slots=True)
 class _Window:
     hits: int

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import orjson
 from tortoise.transactions import in_transaction
 
-from gateway.workers.loops import MAX_BACKOFF_S, run_polling
+from gateway.workers.loops import MAX_BACKOFF_S, RETRY_S, run_polling
 from loyalty.engagement.challenges import progress_for_event
 from loyalty.events.models import DomainEvent
 from loyalty.events.service import mark_published
@@ -54,6 +54,16 @@ def default_handlers(rules: ProgrammeRules) -> tuple[EventHandler, ...]:
 
 async def relay_once(pubsub: PubSub, *, handlers: Sequence[EventHandler], batch: int = BATCH) -> int:
     """Dispatch, publish and mark one batch of unpublished events, in order; returns how many."""
+    published, _ = await relay_round(pubsub, handlers=handlers, batch=batch)
+    return published
+
+
+async def relay_round(
+    pubsub: PubSub, *, handlers: Sequence[EventHandler], batch: int = BATCH
+) -> tuple[int, bool]:
+    """``relay_once``, also saying whether an event whose handler failed held the round back (it and
+    the events after it wait for a retry)."""
+    held_back = False
     async with in_transaction():
         events = (
             await DomainEvent.filter(published_at__isnull=True)
@@ -66,6 +76,7 @@ async def relay_once(pubsub: PubSub, *, handlers: Sequence[EventHandler], batch:
             if await _dispatch(event, handlers):
                 done.append(event)
             elif event.dispatch_attempts < MAX_DISPATCH_ATTEMPTS:
+                held_back = True
                 break  # retried next round; later events wait so members see them in order
             else:
                 log.error(
@@ -78,7 +89,7 @@ async def relay_once(pubsub: PubSub, *, handlers: Sequence[EventHandler], batch:
             message = {"id": event.id, "type": event.type.value, "payload": event.payload}
             await pubsub.publish(balance_channel(event.account_id), orjson.dumps(message))
         await mark_published([event.id for event in done], now=dt.datetime.now(dt.UTC))
-    return len(done)
+    return len(done), held_back
 
 
 async def _dispatch(event: DomainEvent, handlers: Sequence[EventHandler]) -> bool:
@@ -103,11 +114,29 @@ async def run_event_relay(
     *,
     rules: ProgrammeRules,
     max_backoff_s: float = MAX_BACKOFF_S,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Relay until ``stop`` is set (stop it with ``webhooks.worker.stop_worker``)."""
+    """Relay until ``stop`` is set (stop it with ``webhooks.worker.stop_worker``). With ``wake`` (set when
+    events are written), ``every_s`` is the safety sweep; see ``gateway.workers.loops.run_polling``."""
     handlers = default_handlers(rules)
+    held_back = False
 
     async def step() -> int:
-        return await relay_once(pubsub, handlers=handlers)
+        nonlocal held_back
+        published, held_back = await relay_round(pubsub, handlers=handlers)
+        return published
 
-    await run_polling("event relay", step, stop, batch=BATCH, every_s=every_s, max_backoff_s=max_backoff_s)
+    async def retry_in() -> float | None:
+        """A failed event is tried again after ``RETRY_S``; new events announce themselves."""
+        return RETRY_S if held_back else None
+
+    await run_polling(
+        "event relay",
+        step,
+        stop,
+        batch=BATCH,
+        every_s=every_s,
+        max_backoff_s=max_backoff_s,
+        wake=wake,
+        due_in=retry_in if wake is not None else None,
+    )

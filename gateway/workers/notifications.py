@@ -120,13 +120,21 @@ async def run_notification_sender(
     every_s: float = 1.0,
     *,
     max_backoff_s: float = MAX_BACKOFF_S,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Deliver the outbox every ``every_s`` seconds until ``stop`` is set (stop it with
-    ``webhooks.worker.stop_worker``); see ``gateway.workers.loops.run_polling`` for batching and backoff."""
+    ``webhooks.worker.stop_worker``); with ``wake`` (set when messages are written), as soon as that is set
+    and every ``every_s`` at most. See ``gateway.workers.loops.run_polling`` for batching and backoff."""
 
     async def step() -> int:
         return await deliver_pending(sender=sender, limit=BATCH, now=dt.datetime.now(dt.UTC))
 
     await run_polling(
-        "notification sender", step, stop, batch=BATCH, every_s=every_s, max_backoff_s=max_backoff_s
+        "notification sender",
+        step,
+        stop,
+        batch=BATCH,
+        every_s=every_s,
+        max_backoff_s=max_backoff_s,
+        wake=wake,
     )

@@ -36,6 +36,7 @@ from partners.service import NewPartner
 from tests.factories import enrolled_member, make_partner
 from tests.gateway.test_db_recovery import drop_connections
 from tests.support import (
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     STACK,
     deadline_s,
@@ -291,6 +292,7 @@ def start_worker(settings: Settings, redis_url: str, log: Path) -> subprocess.Po
         "MILESGATE_LOG_LEVEL": "WARNING",
         "MILESGATE_INBOX_SWEEP_EVERY_S": "1",
         "MILESGATE_INBOX_SWEEP_OLDER_THAN_S": "0",
+        **PRODUCTION_MAIL_ENV,
     }
     with log.open("wb") as output:
         return subprocess.Popen(

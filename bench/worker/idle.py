@@ -1,0 +1,131 @@
+"""PostgreSQL transactions of an idle ``milesgate worker``, on loopback, bounded in time.
+
+1. A fresh PostgreSQL database ``milesgate_bench_idle`` is migrated; Redis keys go under a prefix of
+   this run's own (removed at the end, nothing else in that Redis is touched).
+2. ``--workers`` ``milesgate worker`` processes start with nothing to do; after ``--warm-up`` seconds
+   (their start-up and first rounds) the database's ``xact_commit + xact_rollback`` in
+   ``pg_stat_database`` is read, then again ``--seconds`` later. The default window holds four safety
+   sweeps (``MILESGATE_WORKER_SWEEP_S``, 30 s), what an idle worker does.
+3. The readings are taken from a connection to the ``postgres`` database, so the measuring queries are
+   not counted in the worker's database. A server process shows a burst of transactions in
+   ``pg_stat_database`` up to 10 s late (PGSTAT_IDLE_INTERVAL), hence the long warm-up and window.
+
+Run from the project root:  .venv/bin/python bench/worker/idle.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import PG_ADMIN, SECRET_KEY, Stores, milesgate, settings_for, stop
+
+STORES = Stores(db_name="milesgate_bench_idle", redis_url="redis://127.0.0.1:6379/12")
+TRANSACTIONS = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
+
+
+async def transactions(admin: asyncpg.Connection, database: str) -> int:
+    await admin.execute("SELECT pg_stat_clear_snapshot()")
+    return int(await admin.fetchval(TRANSACTIONS, database))
+
+
+async def fresh_database(data_dir: Path) -> None:
+    from gateway.db import apply_migrations
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{STORES.db_name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{STORES.db_name}"')
+    finally:
+        await admin.close()
+    await apply_migrations(settings_for(STORES, data_dir))
+
+
+async def drop_keys(prefix: str) -> None:
+    redis = Redis.from_url(STORES.redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await redis.unlink(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=120.0, help="The measured window.")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=45.0,
+        help="Unmeasured time after the start: past the first safety sweep (30 s) and the up to 10 s "
+        "PostgreSQL takes to show a burst of transactions in pg_stat_database.",
+    )
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-bench-"))
+    prefix = f"bench-idle:{uuid.uuid4().hex[:12]}:"
+    await fresh_database(data_dir)
+    workers = [
+        milesgate(
+            STORES,
+            data_dir,
+            "worker",
+            "--name",
+            f"idle-{n}",
+            MILESGATE_REDIS_PREFIX=prefix,
+            MILESGATE_SECRET_KEY=SECRET_KEY,
+        )
+        for n in range(args.workers)
+    ]
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await asyncio.sleep(args.warm_up)
+        if any(process.poll() is not None for process in workers):
+            raise RuntimeError("a worker ended during the warm-up")
+        before = await transactions(admin, STORES.db_name)
+        started = time.monotonic()
+        await asyncio.sleep(args.seconds)
+        after = await transactions(admin, STORES.db_name)
+        elapsed = time.monotonic() - started
+        alive = all(process.poll() is None for process in workers)
+    finally:
+        await admin.close()
+        for process in workers:
+            stop(process)
+        await drop_keys(prefix)
+    counted = after - before
+    result: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "args": vars(args),
+        "transactions": counted,
+        "seconds": round(elapsed, 1),
+        "per_second_per_worker": round(counted / elapsed / args.workers, 3),
+        "workers_alive": alive,
+    }
+    print(json.dumps(result, indent=2))
+    if not alive:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
