@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from gateway.backends import open_backends
 from gateway.backends.memory import MemoryPubSub, MemoryRateLimiter, Wakeups
+from gateway.notification_secrets import outbox_box
 from gateway.settings import Settings
 from gateway.workers.background import background_loops
 from gateway.workers.event_relay import run_event_relay
@@ -186,10 +187,11 @@ async def test_a_written_notification_wakes_the_sender(db: Settings, tmp_path: P
     wakeups = Wakeups()
     listener = change_listener(settings, wakeups)
     woken = wakeups.waiter(NOTIFICATIONS)
+    box = outbox_box(settings)
     stops = [asyncio.Event(), asyncio.Event()]
     tasks = [
         asyncio.create_task(listener.run(stops[0])),
-        asyncio.create_task(run_notification_sender(FileSink(tmp_path), stops[1], AN_HOUR, wake=woken)),
+        asyncio.create_task(run_notification_sender(FileSink(tmp_path, box), stops[1], AN_HOUR, wake=woken)),
     ]
     try:
         await wait_for(listener.ready.is_set, timeout_s=10, what="the listener is ready")
@@ -201,11 +203,11 @@ async def test_a_written_notification_wakes_the_sender(db: Settings, tmp_path: P
             language="en",
             payload=RESET_PAYLOAD,
         )
-        await wait_for(lambda: read_outbox(tmp_path), timeout_s=5, what="the sender sends it")
+        await wait_for(lambda: read_outbox(tmp_path, box), timeout_s=5, what="the sender sends it")
     finally:
         for task, stop in zip(reversed(tasks), reversed(stops), strict=True):
             await stop_worker(task, stop, grace_s=deadline_s(2.0))
-    assert len(read_outbox(tmp_path)) == 1
+    assert len(read_outbox(tmp_path, box)) == 1
 
 
 @pytest.fixture
