@@ -337,8 +337,14 @@ async def test_webhooks_are_stored_while_redis_is_down_and_a_worker_applies_them
         stored = set(await PartnerInbox.all().values_list("webhook_id", flat=True))
         assert {webhook_id for _, webhook_id in during} <= stored
         assert await PartnerInbox.filter(state=InboxState.PENDING).count() == 5
-        await asyncio.sleep(0)  # (no wait for the worker: it cannot take anything without Redis)
-        assert alive()
+        # and the worker has seen Redis go (on a loaded machine its client's own short retries could
+        # otherwise span the whole outage, and there would be no change of state to log)
+        await wait_for(
+            lambda: alive() and "Redis unreachable" in worker_log.read_text(),
+            timeout_s=WORKER_START_S,
+            interval_s=0.1,
+            what="the worker notices Redis is gone",
+        )
 
         # when: Redis is back (empty)
         own_redis.start()
