@@ -99,8 +99,8 @@ async def test_an_expiry_recorded_late_wins_over_an_older_change_with_a_later_da
     await _change(member_id, Tier.SEN, Tier.SEN, StatusChange.LIFETIME, dt.date(2027, 3, 5))
     await _change(member_id, Tier.SEN, Tier.FTL, StatusChange.DOWNGRADED, dt.date(2027, 3, 1))
 
-    def on(day: dt.date) -> object:
-        return tier_on(account_id=member_id, day=day, current=Tier.FTL)
+    async def on(day: dt.date) -> Tier:
+        return await tier_on(account_id=member_id, day=day, current=Tier.FTL)
 
     assert await on(dt.date(2025, 4, 30)) is Tier.BASE
     assert await on(dt.date(2027, 2, 28)) is Tier.SEN
@@ -174,10 +174,8 @@ async def test_a_flown_coupon_earns_with_the_tier_of_its_day_from_the_history(me
     base = credited_amounts(flight_earning(flight, tier=Tier.BASE, chart=CHART))
     senator = credited_amounts(flight_earning(flight, tier=Tier.SEN, chart=CHART))
     assert base[Currency.AWARD_MILES] < senator[Currency.AWARD_MILES]
-    miles = await Entry.filter(account_id=member_id, currency=Currency.AWARD_MILES).values_list(
-        "amount", flat=True
-    )
-    assert list(miles) == [base[Currency.AWARD_MILES]]
+    entries = await Entry.filter(account_id=member_id, currency=Currency.AWARD_MILES)
+    assert [entry.amount for entry in entries] == [base[Currency.AWARD_MILES]]
 
 
 @pytest.mark.parametrize("history", [0, 1, 5], ids=["no-history", "one-change", "five-changes"])
