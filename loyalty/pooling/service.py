@@ -63,9 +63,12 @@ async def invite(
         raise ValidationFailed("You cannot invite yourself.", field=CARD_FIELD, code="CANNOT_INVITE_SELF")
     try:
         async with in_transaction():
-            founder = await lock_member(account_id)
+            founder, invitee = await _lock_both(account_id, card.account_id)
+            if invitee.erased_at is not None:  # erased since the card was read
+                raise ValidationFailed(
+                    "This service card number is blocked.", field=CARD_FIELD, code="CARD_BLOCKED"
+                )
             pool = await _own_pool(founder, rules.pooling, now)
-            invitee = await Member.get(id=card.account_id)
             role = await _check_can_join(invitee, now.date(), rules.pooling, field=CARD_FIELD)
             if await PoolMembership.filter(
                 pool_id=pool.id, account_id=invitee.id, state=MembershipState.INVITED
@@ -182,29 +185,47 @@ async def release_erased(*, account_id: int, rules: PoolingRules, now: dt.dateti
     with the pool or stay with the new founder). No block is recorded: the account is closed, not
     resting. Runs inside the erasure's transaction; returns the memberships changed.
 
-    Pools are locked in id order, after the member; every other pool change holds one pool at a time,
-    so this adds no lock cycle."""
+    The erasure calls it right after it locked the member, before any other change to the member's
+    data, so the locks follow the order of ``loyalty.pooling.state``: the member's row (FOR NO KEY
+    UPDATE), then the pools in id order. Only after that does the erasure rewrite the member row (an
+    UPDATE of its unique columns, a full FOR UPDATE lock that waits for every KEY SHARE lock, such as a
+    pooled redemption's posting for this member): by then no pool lock is left to wait for, so a pooled
+    redemption holding the pool and the erasure cannot deadlock. Invitations are read again once the
+    pools are locked; an invitation sent meanwhile cannot slip through, because ``invite`` locks the
+    invitee's row too (and refuses an erased one)."""
     await lock_member(account_id)
-    rows = await PoolMembership.filter(account_id=account_id, state__in=list(OPEN_STATES))
     changed = 0
-    for pool_id in sorted({row.pool_id for row in rows}):
-        pool = await lock_pool(pool_id)
-        for row in rows:
-            if row.pool_id != pool_id:
-                continue
-            await row.refresh_from_db()
-            if row.state is MembershipState.INVITED:
-                row.state = MembershipState.DECLINED
-                row.responded_at = now
-                await row.save(update_fields=["state", "responded_at"])
-                await announce(row, "declined", reason="account closed")
-            elif row.state in HOLDING_A_PLACE:
-                await _release(row, MembershipState.LEFT, now, rules, block=False)
-            else:
-                continue
-            changed += 1
-        if pool.state is PoolState.ACTIVE:
-            await _settle(pool, now, rules)
+    locked: set[int] = set()
+    while True:
+        pending = {
+            int(row[0])
+            for row in await PoolMembership.filter(
+                account_id=account_id, state__in=list(OPEN_STATES)
+            ).values_list("pool_id")
+        } - locked
+        if not pending:
+            return changed
+        for pool_id in sorted(pending):
+            changed += await _release_from(await lock_pool(pool_id), account_id, rules, now)
+            locked.add(pool_id)
+
+
+async def _release_from(pool: Pool, account_id: int, rules: PoolingRules, now: dt.datetime) -> int:
+    """The erased member's rows in one (locked) pool, read under its lock: declined or left."""
+    changed = 0
+    for row in await PoolMembership.filter(
+        pool_id=pool.id, account_id=account_id, state__in=list(OPEN_STATES)
+    ):
+        if row.state is MembershipState.INVITED:
+            row.state = MembershipState.DECLINED
+            row.responded_at = now
+            await row.save(update_fields=["state", "responded_at"])
+            await announce(row, "declined", reason="account closed")
+        else:
+            await _release(row, MembershipState.LEFT, now, rules, block=False)
+        changed += 1
+    if changed and pool.state is PoolState.ACTIVE:
+        await _settle(pool, now, rules)
     return changed
 
 
@@ -227,6 +248,12 @@ async def blocked_until(*, account_id: int, today: dt.date) -> dt.date | None:
     )
     days: list[dt.date] = [row[0] for row in rows]
     return max(days, default=None)
+
+
+async def _lock_both(founder_id: int, invitee_id: int) -> tuple[Member, Member]:
+    """The founder's and the invitee's rows, locked in account-id order (``loyalty.pooling.state``)."""
+    locked = {member_id: await lock_member(member_id) for member_id in sorted({founder_id, invitee_id})}
+    return locked[founder_id], locked[invitee_id]
 
 
 async def _own_pool(founder: Member, rules: PoolingRules, now: dt.datetime) -> Pool:

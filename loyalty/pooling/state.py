@@ -1,10 +1,20 @@
 """What every pool change shares: the locks in their fixed order, the member's place, combining, events.
 
-Lock order (the same in every transaction, so none deadlocks): the acting member's row, then the pool
-row, then (pooled redemption only) the contributing members' balance rows in account-id order, then
-their lots. Membership rows are only changed while their pool row is locked. Member and pool rows are
-locked FOR NO KEY UPDATE: a posting inserted for a member (its foreign key takes a KEY SHARE lock on
-the member row) never waits for a pool change, so ledger writes and pool changes cannot deadlock.
+Lock order (the same in every transaction, so none deadlocks):
+
+1. the acting member's row (an invitation: the founder's and the invitee's rows, in account-id order;
+   an erasure: the erased member's row, ``loyalty.privacy.service``);
+2. the pool row (an erasure: every pool the member has a place or an invitation in, in pool-id order,
+   before it changes anything else of the member);
+3. pooled redemption only: the contributing members' balance rows in account-id order, then their lots,
+   then the postings (whose foreign key takes a KEY SHARE lock on each contributor's member row).
+
+Membership rows are only changed while their pool row is locked. Member and pool rows are locked FOR NO
+KEY UPDATE: a posting inserted for a member (its foreign key takes a KEY SHARE lock on the member row)
+never waits for a pool change, so ledger writes and pool changes cannot deadlock. The one full FOR
+UPDATE lock on a member row is the erasure's rewrite of the profile (it changes unique columns); it comes
+after the erasure's pool locks, so a pooled redemption that holds a pool and waits for that KEY SHARE
+lock never waits for a transaction that itself waits for the pool.
 """
 
 from __future__ import annotations

@@ -378,7 +378,7 @@ async def test_an_erased_member_leaves_the_pool_without_a_block(db: Settings) ->
     founder, partner, child = await person(40), await person(38), await person(7)
     await join(founder, partner, child)
     changed = await _erase(partner)
-    assert changed["programme"] == 1
+    assert changed["pooling"] == 1
     row = await PoolMembership.get(account_id=partner.id)
     assert (row.state, row.seat_account_id, row.left_at, row.blocked_until) == (
         MembershipState.LEFT,
