@@ -27,6 +27,7 @@ from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.members.models import Member
 from loyalty.pooling.models import HOLDING_A_PLACE, MembershipState, Pool, PoolMembership
+from loyalty.rules import PoolingRules
 
 
 async def lock_member(account_id: int) -> Member:
@@ -70,6 +71,33 @@ async def combine_pool(pool: Pool, today: dt.date) -> int:
         await membership.save(update_fields=["state"])
         await announce(membership, "combined")
     return len(due)
+
+
+def invitation_expires_at(invited_at: dt.datetime, rules: PoolingRules) -> dt.datetime:
+    """When an invitation sent at ``invited_at`` stops being open (``invitation_valid_days`` later)."""
+    return invited_at + dt.timedelta(days=rules.invitation_valid_days)
+
+
+def is_expired(membership: PoolMembership, now: dt.datetime, rules: PoolingRules) -> bool:
+    """An open invitation nobody answered in time (it holds no place, and cannot be accepted)."""
+    return membership.state is MembershipState.INVITED and now >= invitation_expires_at(
+        membership.invited_at, rules
+    )
+
+
+async def expire_invitations(pool: Pool, now: dt.datetime, rules: PoolingRules) -> int:
+    """Mark the (locked) pool's invitations that ran out EXPIRED, with an event each. Every change of the
+    pool does it first, so an expired invitation frees its place; the pool is settled by the caller."""
+    sent_before = now - dt.timedelta(days=rules.invitation_valid_days)
+    stale = await PoolMembership.filter(
+        pool_id=pool.id, state=MembershipState.INVITED, invited_at__lte=sent_before
+    ).order_by("id")
+    for membership in stale:
+        membership.state = MembershipState.EXPIRED
+        membership.left_at = now
+        await membership.save(update_fields=["state", "left_at"])
+        await announce(membership, "expired")
+    return len(stale)
 
 
 async def announce(membership: PoolMembership, change: str, **extra: Any) -> None:

@@ -118,7 +118,7 @@ async def test_an_adult_founds_a_pool_by_inviting_with_a_service_card_number(db:
     )
     assert invitation.seat_account_id is None and invitation.invited_at == NOW
     assert await _changes(founder) == ["founded"] and await _changes(child) == ["invited"]
-    listed = await invitations_of(account_id=child.id)
+    listed = await invitations_of(account_id=child.id, now=NOW, rules=POOLING)
     assert [(v.membership.id, v.invited_by_name, v.members) for v in listed] == [
         (invitation.id, f"{founder.member.given_name} Pooler", 1)
     ]
@@ -242,7 +242,7 @@ async def test_one_pool_per_member_other_invitations_are_declined(db: Settings) 
     first, second, child = await person(40), await person(41), await person(8)
     from_first = await invite(first, child)
     from_second = await invite(second, child)
-    assert {v.membership.id for v in await invitations_of(account_id=child.id)} == {
+    assert {v.membership.id for v in await invitations_of(account_id=child.id, now=NOW, rules=POOLING)} == {
         from_first.id,
         from_second.id,
     }
