@@ -168,6 +168,7 @@ class PoolingRules:
     child_min_age_years: int
     combine_after_days: int
     block_months_after_leaving: int
+    invitation_valid_days: int
     eligible_countries: frozenset[str]
 
     @classmethod

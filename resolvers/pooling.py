@@ -41,11 +41,12 @@ def _id(raw: str, field: str) -> int:
 
 
 async def member_pool(*, account_id: int, rules: ProgrammeRules) -> PoolView | None:
-    return await views.pool_of(account_id=account_id, today=_now().date(), rules=rules.pooling)
+    now = _now()
+    return await views.pool_of(account_id=account_id, today=now.date(), rules=rules.pooling, now=now)
 
 
-async def member_invitations(*, account_id: int) -> list[InvitationView]:
-    return await views.invitations_of(account_id=account_id)
+async def member_invitations(*, account_id: int, rules: ProgrammeRules) -> list[InvitationView]:
+    return await views.invitations_of(account_id=account_id, now=_now(), rules=rules.pooling)
 
 
 async def _updated(account_id: int, rules: ProgrammeRules, *, dissolved: bool = False) -> PoolUpdated:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from tortoise.transactions import in_transaction
 
 from gateway.cli.support import aware_moment, cli_settings, run_with_db
 from loyalty.errors import DomainError
@@ -33,21 +34,22 @@ def add_command(
         rows = tomllib.load(handle).get("offers", [])
 
     async def work() -> int:
-        for row in track(rows, description="adding offers", console=console):
-            await add_offer(
-                code=str(row["code"]),
-                partner_code=str(row["partner"]),
-                kind=OfferKind(str(row["kind"]).upper()),
-                title=str(row["title"]),
-                description=str(row.get("description", "")),
-                starts_at=aware_moment(row.get("starts_at"), "starts_at"),
-                ends_at=aware_moment(row.get("ends_at"), "ends_at"),
-                tiers=list(row.get("tiers", [])),
-                countries=list(row.get("countries", [])),
-                languages=list(row.get("languages", [])),
-                bonus_miles=int(row.get("bonus_miles", 0)),
-                priority=int(row.get("priority", 0)),
-            )
+        async with in_transaction():  # all offers of the file or none
+            for row in track(rows, description="adding offers", console=console):
+                await add_offer(
+                    code=str(row["code"]),
+                    partner_code=str(row["partner"]),
+                    kind=OfferKind(str(row["kind"]).upper()),
+                    title=str(row["title"]),
+                    description=str(row.get("description", "")),
+                    starts_at=aware_moment(row.get("starts_at"), "starts_at"),
+                    ends_at=aware_moment(row.get("ends_at"), "ends_at"),
+                    tiers=list(row.get("tiers", [])),
+                    countries=list(row.get("countries", [])),
+                    languages=list(row.get("languages", [])),
+                    bonus_miles=int(row.get("bonus_miles", 0)),
+                    priority=int(row.get("priority", 0)),
+                )
         return len(rows)
 
     try:

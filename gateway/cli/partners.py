@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.cli.support import cli_settings, run_with_db
+from gateway.cli.support import Operator, cli_settings, run_or_exit, run_with_db
 from gateway.operators import MAX_TTL_S, OperatorTokens
 from gateway.partner_secrets import partner_secret_box
 from loyalty.errors import DomainError
+from loyalty.operators import operator_tokens, revoke_token
 from partners import service, signing
 from partners.models import Partner, PartnerCapability, PartnerKind, PartnerState
 from partners.secret_box import SecretBox
@@ -235,10 +236,53 @@ def operators_token(
     hours: Annotated[float, typer.Option(min=0.01, max=MAX_TTL_S / 3600, help="Lifetime in hours.")] = 8.0,
 ) -> None:
     """Mint an operator (admin) token for the GraphQL API: send it as 'Authorization: Bearer <token>'."""
+    settings = cli_settings()
+    tokens = OperatorTokens(settings.resolved_secret_key())
     try:
-        token = OperatorTokens(cli_settings().resolved_secret_key()).issue(name=name, ttl_s=int(hours * 3600))
+        token, record = run_with_db(settings, lambda: tokens.mint(name=name, ttl_s=int(hours * 3600)))
     except ValueError as exc:
         err_console.print(f"[red]OPERATOR_TOKEN_INVALID:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    console.print(f"operator token for [bold]{escape(name)}[/bold], valid {hours:g} h:", highlight=False)
+    console.print(
+        f"operator token {record.id} for [bold]{escape(name)}[/bold], valid {hours:g} h:", highlight=False
+    )
     print(token)
+
+
+tokens_app = typer.Typer(help="The operator tokens minted: list them, revoke one.", no_args_is_help=True)
+operators_app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("list")
+def operators_tokens_list(
+    all_: Annotated[bool, typer.Option("--all", help="Expired tokens too.")] = False,
+) -> None:
+    """The operator tokens not yet expired (revoked ones included), newest first; never the tokens themselves."""
+    now = dt.datetime.now(dt.UTC)
+    rows = run_or_exit(lambda: operator_tokens(now=now, include_expired=all_))
+    table = Table("id", "operator", "role", "issued", "expires", "state", title="operator tokens")
+    for row in rows:
+        state = (
+            f"revoked {row.revoked_at.isoformat(timespec='seconds')} by {row.revoked_by}"
+            if row.revoked_at is not None
+            else ("expired" if row.expires_at <= now else "active")
+        )
+        table.add_row(
+            str(row.id),
+            escape(row.name),
+            row.role.value,
+            row.issued_at.isoformat(timespec="seconds"),
+            row.expires_at.isoformat(timespec="seconds"),
+            escape(state),
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def operators_tokens_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The id shown by 'operators tokens list'.")],
+    operator: Operator,
+) -> None:
+    """Revoke an operator token: refused from the next request on."""
+    revoked = run_or_exit(lambda: revoke_token(id=token_id, by=operator, now=dt.datetime.now(dt.UTC)))
+    console.print(f"operator token {revoked.id} of {escape(revoked.name)} revoked", highlight=False)

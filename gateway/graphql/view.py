@@ -184,7 +184,7 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders(),
             sessions=app_services.session_generations,
             principal=principal,
-            operator=self.operators.verify(token) if token else None,
+            operator=await self.operators.admit(token) if token else None,
             totp_key=self.totp_key,
             privacy_sources=self.privacy_sources,
             partners=RegistryDirectory(box=app_services.partner_box),

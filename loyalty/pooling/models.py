@@ -3,7 +3,8 @@
 A pool is a virtual balance: the award miles stay in each member's own ledger, and a pooled redemption
 takes them from the members' lots. A membership row follows one member's way through one pool:
 INVITED, then ACCEPTED (miles combine 2 days later: COMBINED), DECLINED, WITHDRAWN (the founder took
-the invitation back), LEFT, REMOVED (by the founder) or DISSOLVED (the pool fell below its minimum).
+the invitation back), EXPIRED (nobody answered it in time), LEFT, REMOVED (by the founder) or DISSOLVED
+(the pool fell below its minimum).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class MembershipState(StrEnum):
     COMBINED = "COMBINED"
     DECLINED = "DECLINED"
     WITHDRAWN = "WITHDRAWN"
+    EXPIRED = "EXPIRED"
     LEFT = "LEFT"
     REMOVED = "REMOVED"
     DISSOLVED = "DISSOLVED"

@@ -27,7 +27,7 @@ from loyalty.ledger.models import Balance, CounterAccount, Currency, Lot, Postin
 from loyalty.ledger.quarters import is_protected
 from loyalty.ledger.service import PostingSpec, lock_balances, run_once, write_posting
 from loyalty.members.models import Member
-from loyalty.pooling.models import PoolMembership, PoolRole
+from loyalty.pooling.models import HOLDING_A_PLACE, PoolMembership, PoolRole
 from loyalty.pooling.rules import LotView, allocate, is_working
 from loyalty.pooling.state import combine_pool, is_combined, lock_member, lock_pool, place_of
 from loyalty.rewards.catalogue import Catalogue, Reward
@@ -124,6 +124,8 @@ async def _contributors(account_id: int, today: dt.date, rules: PoolingRules) ->
     pool = await lock_pool(place.pool_id)
     await combine_pool(pool, today)
     await place.refresh_from_db()
+    if place.state not in HOLDING_A_PLACE:  # left, or the pool dissolved, while this waited for the lock
+        raise NotFound("You are not in a pool.", code="NOT_IN_POOL")
     if place.role is not PoolRole.ADULT:
         raise ValidationFailed(
             "Only the pool's adults redeem pooled miles; your own miles you can redeem yourself.",

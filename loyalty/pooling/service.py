@@ -10,7 +10,10 @@ invitations) it dissolves: remaining members are released without any block and 
 another pool at once; open invitations are withdrawn. Their miles never moved: they stay in each
 member's own ledger. When the founder leaves a pool that carries on, the adult who joined first
 becomes its founder. An erased member (``release_erased``) leaves the same way, without a block, and
-declines their open invitations.
+declines their open invitations. An invitation nobody answers expires ``invitation_valid_days`` after it
+was sent: every change of its pool marks it EXPIRED first (so it frees its place), accepting or declining
+it is refused with INVITATION_EXPIRED, and ``expire_invitations_due`` (``milesgate pools
+expire-invitations``) marks the rest and settles their pools.
 
 Every change runs in one transaction under row locks (see ``loyalty.pooling.state``) and writes a
 ``pool.changed`` domain event for each member whose membership changed.
@@ -38,7 +41,15 @@ from loyalty.pooling.models import (
     PoolState,
 )
 from loyalty.pooling.rules import places, role_on
-from loyalty.pooling.state import announce, combine_pool, lock_member, lock_pool, place_of
+from loyalty.pooling.state import (
+    announce,
+    combine_pool,
+    expire_invitations,
+    invitation_expires_at,
+    lock_member,
+    lock_pool,
+    place_of,
+)
 from loyalty.rules import PoolingRules, ProgrammeRules
 
 CARD_FIELD = "serviceCardNumber"
@@ -63,9 +74,12 @@ async def invite(
         raise ValidationFailed("You cannot invite yourself.", field=CARD_FIELD, code="CANNOT_INVITE_SELF")
     try:
         async with in_transaction():
-            founder = await lock_member(account_id)
+            founder, invitee = await _lock_both(account_id, card.account_id)
+            if invitee.erased_at is not None:  # erased since the card was read
+                raise ValidationFailed(
+                    "This service card number is blocked.", field=CARD_FIELD, code="CARD_BLOCKED"
+                )
             pool = await _own_pool(founder, rules.pooling, now)
-            invitee = await Member.get(id=card.account_id)
             role = await _check_can_join(invitee, now.date(), rules.pooling, field=CARD_FIELD)
             if await PoolMembership.filter(
                 pool_id=pool.id, account_id=invitee.id, state=MembershipState.INVITED
@@ -90,30 +104,43 @@ async def accept(
     *, account_id: int, invitation_id: int, rules: ProgrammeRules, now: dt.datetime
 ) -> PoolMembership:
     """Join the pool of the invitation; the member's miles combine ``combine_after_days`` later."""
-    today = now.date()
+    declined_in: set[int] = set()
+    expired: PoolMembership | None = None
     try:
         async with in_transaction():
             member = await lock_member(account_id)
-            pool, invitation = await _open_invitation(account_id, invitation_id)
-            role = await _check_can_join(member, today, rules.pooling, field="invitationId")
-            await _check_place(pool, role, rules.pooling, field="invitationId", besides=invitation.id)
-            invitation.role = role
-            invitation.state = MembershipState.ACCEPTED
-            invitation.seat_account_id = account_id
-            invitation.responded_at = now
-            invitation.combines_on = today + dt.timedelta(days=rules.pooling.combine_after_days)
-            await invitation.save(
-                update_fields=["role", "state", "seat_account_id", "responded_at", "combines_on"]
-            )
-            await announce(invitation, "accepted")
-            declined_in = await _decline_other_invitations(account_id, besides=invitation.id, now=now)
-            await combine_pool(pool, today)
+            pool, invitation = await _open_invitation(account_id, invitation_id, now, rules.pooling)
+            if invitation.state is MembershipState.EXPIRED:
+                expired = invitation  # the expiry is committed, then refused below
+            else:
+                declined_in = await _join(member, pool, invitation, rules.pooling, now)
     except IntegrityError:
         raise _already_in_pool("invitationId") from None
+    if expired is not None:
+        raise _invitation_expired(expired, rules.pooling)
     for other_pool_id in sorted(declined_in):  # after the commit: a pool lock at a time
         await _settle_pool(other_pool_id, now, rules.pooling)
     await invitation.refresh_from_db()
     return invitation
+
+
+async def _join(
+    member: Member, pool: Pool, invitation: PoolMembership, rules: PoolingRules, now: dt.datetime
+) -> set[int]:
+    """The acceptance itself (member and pool locked); returns the pools of the invitations it declined."""
+    today = now.date()
+    role = await _check_can_join(member, today, rules, field="invitationId")
+    await _check_place(pool, role, rules, field="invitationId", besides=invitation.id)
+    invitation.role = role
+    invitation.state = MembershipState.ACCEPTED
+    invitation.seat_account_id = member.id
+    invitation.responded_at = now
+    invitation.combines_on = today + dt.timedelta(days=rules.combine_after_days)
+    await invitation.save(update_fields=["role", "state", "seat_account_id", "responded_at", "combines_on"])
+    await announce(invitation, "accepted")
+    declined_in = await _decline_other_invitations(member.id, besides=invitation.id, now=now)
+    await combine_pool(pool, today)
+    return declined_in
 
 
 async def decline(
@@ -122,12 +149,16 @@ async def decline(
     """Turn an invitation down; a pool left with its founder alone dissolves (no block for anyone)."""
     async with in_transaction():
         await lock_member(account_id)
-        pool, invitation = await _open_invitation(account_id, invitation_id)
-        invitation.state = MembershipState.DECLINED
-        invitation.responded_at = now
-        await invitation.save(update_fields=["state", "responded_at"])
-        await announce(invitation, "declined")
-        dissolved = await _settle(pool, now, rules.pooling)
+        pool, invitation = await _open_invitation(account_id, invitation_id, now, rules.pooling)
+        expired = invitation.state is MembershipState.EXPIRED  # committed as such, then refused below
+        if not expired:
+            invitation.state = MembershipState.DECLINED
+            invitation.responded_at = now
+            await invitation.save(update_fields=["state", "responded_at"])
+            await announce(invitation, "declined")
+            dissolved = await _settle(pool, now, rules.pooling)
+    if expired:
+        raise _invitation_expired(invitation, rules.pooling)
     return Departure(membership=invitation, dissolved=dissolved)
 
 
@@ -139,6 +170,7 @@ async def leave(*, account_id: int, rules: ProgrammeRules, now: dt.datetime) -> 
         if place is None:
             raise NotFound("You are not in a pool.", code="NOT_IN_POOL")
         pool = await lock_pool(place.pool_id)
+        await expire_invitations(pool, now, rules.pooling)
         await place.refresh_from_db()
         await _release(place, MembershipState.LEFT, now, rules.pooling)
         dissolved = await _settle(pool, now, rules.pooling)
@@ -157,6 +189,7 @@ async def remove(
         pool = await lock_pool(place.pool_id)
         if pool.founder_id != account_id:
             raise ValidationFailed("Only the pool's founder removes members.", code="NOT_FOUNDER")
+        await expire_invitations(pool, now, rules.pooling)
         target = await PoolMembership.filter(
             id=membership_id, pool_id=pool.id, state__in=list(OPEN_STATES)
         ).first()
@@ -182,29 +215,48 @@ async def release_erased(*, account_id: int, rules: PoolingRules, now: dt.dateti
     with the pool or stay with the new founder). No block is recorded: the account is closed, not
     resting. Runs inside the erasure's transaction; returns the memberships changed.
 
-    Pools are locked in id order, after the member; every other pool change holds one pool at a time,
-    so this adds no lock cycle."""
+    The erasure calls it right after it locked the member, before any other change to the member's
+    data, so the locks follow the order of ``loyalty.pooling.state``: the member's row (FOR NO KEY
+    UPDATE), then the pools in id order. Only after that does the erasure rewrite the member row (an
+    UPDATE of its unique columns, a full FOR UPDATE lock that waits for every KEY SHARE lock, such as a
+    pooled redemption's posting for this member): by then no pool lock is left to wait for, so a pooled
+    redemption holding the pool and the erasure cannot deadlock. Invitations are read again once the
+    pools are locked; an invitation sent meanwhile cannot slip through, because ``invite`` locks the
+    invitee's row too (and refuses an erased one)."""
     await lock_member(account_id)
-    rows = await PoolMembership.filter(account_id=account_id, state__in=list(OPEN_STATES))
     changed = 0
-    for pool_id in sorted({row.pool_id for row in rows}):
-        pool = await lock_pool(pool_id)
-        for row in rows:
-            if row.pool_id != pool_id:
-                continue
-            await row.refresh_from_db()
-            if row.state is MembershipState.INVITED:
-                row.state = MembershipState.DECLINED
-                row.responded_at = now
-                await row.save(update_fields=["state", "responded_at"])
-                await announce(row, "declined", reason="account closed")
-            elif row.state in HOLDING_A_PLACE:
-                await _release(row, MembershipState.LEFT, now, rules, block=False)
-            else:
-                continue
-            changed += 1
-        if pool.state is PoolState.ACTIVE:
-            await _settle(pool, now, rules)
+    locked: set[int] = set()
+    while True:
+        pending = {
+            int(row[0])
+            for row in await PoolMembership.filter(
+                account_id=account_id, state__in=list(OPEN_STATES)
+            ).values_list("pool_id")
+        } - locked
+        if not pending:
+            return changed
+        for pool_id in sorted(pending):
+            changed += await _release_from(await lock_pool(pool_id), account_id, rules, now)
+            locked.add(pool_id)
+
+
+async def _release_from(pool: Pool, account_id: int, rules: PoolingRules, now: dt.datetime) -> int:
+    """The erased member's rows in one (locked) pool, read under its lock: declined or left."""
+    expired = await expire_invitations(pool, now, rules)
+    changed = 0
+    for row in await PoolMembership.filter(
+        pool_id=pool.id, account_id=account_id, state__in=list(OPEN_STATES)
+    ):
+        if row.state is MembershipState.INVITED:
+            row.state = MembershipState.DECLINED
+            row.responded_at = now
+            await row.save(update_fields=["state", "responded_at"])
+            await announce(row, "declined", reason="account closed")
+        else:
+            await _release(row, MembershipState.LEFT, now, rules, block=False)
+        changed += 1
+    if (changed or expired) and pool.state is PoolState.ACTIVE:
+        await _settle(pool, now, rules)
     return changed
 
 
@@ -220,6 +272,23 @@ async def combine_due(*, today: dt.date) -> int:
     return combined
 
 
+async def expire_invitations_due(*, now: dt.datetime, rules: PoolingRules) -> int:
+    """Mark every invitation that ran out EXPIRED and settle its pool (a periodic job; every change of a
+    pool does it for that pool anyway): a founder left alone by it is released, the pool dissolved."""
+    sent_before = now - dt.timedelta(days=rules.invitation_valid_days)
+    rows = await PoolMembership.filter(
+        state=MembershipState.INVITED, invited_at__lte=sent_before
+    ).values_list("pool_id")
+    expired = 0
+    for pool_id in sorted({int(row[0]) for row in rows}):
+        async with in_transaction():
+            pool = await lock_pool(pool_id)
+            if pool.state is PoolState.ACTIVE and (count := await expire_invitations(pool, now, rules)):
+                expired += count
+                await _settle(pool, now, rules)
+    return expired
+
+
 async def blocked_until(*, account_id: int, today: dt.date) -> dt.date | None:
     """The day until which the member may join no pool (after leaving or a removal), if any."""
     rows = await PoolMembership.filter(account_id=account_id, blocked_until__gt=today).values_list(
@@ -227,6 +296,12 @@ async def blocked_until(*, account_id: int, today: dt.date) -> dt.date | None:
     )
     days: list[dt.date] = [row[0] for row in rows]
     return max(days, default=None)
+
+
+async def _lock_both(founder_id: int, invitee_id: int) -> tuple[Member, Member]:
+    """The founder's and the invitee's rows, locked in account-id order (``loyalty.pooling.state``)."""
+    locked = {member_id: await lock_member(member_id) for member_id in sorted({founder_id, invitee_id})}
+    return locked[founder_id], locked[invitee_id]
 
 
 async def _own_pool(founder: Member, rules: PoolingRules, now: dt.datetime) -> Pool:
@@ -237,6 +312,7 @@ async def _own_pool(founder: Member, rules: PoolingRules, now: dt.datetime) -> P
         if pool.founder_id != founder.id:
             raise ValidationFailed("Only the pool's founder invites members.", code="NOT_FOUNDER")
         await combine_pool(pool, now.date())
+        await expire_invitations(pool, now, rules)
         return pool
     role = await _check_can_join(founder, now.date(), rules, field=None)
     if role is not PoolRole.ADULT:
@@ -296,15 +372,32 @@ async def _check_place(
         raise Conflict(f"A pool has room for {limit} {kind}.", field=field, code="POOL_FULL")
 
 
-async def _open_invitation(account_id: int, invitation_id: int) -> tuple[Pool, PoolMembership]:
-    """The member's open invitation with its pool locked (read again after the lock)."""
+async def _open_invitation(
+    account_id: int, invitation_id: int, now: dt.datetime, rules: PoolingRules
+) -> tuple[Pool, PoolMembership]:
+    """The member's open invitation with its pool locked (read again after the lock). The pool's
+    invitations that ran out are marked EXPIRED first (and the pool settled): an EXPIRED invitation comes
+    back as it is, for the caller to commit that and refuse it (``_refuse_expired``)."""
     found = await PoolMembership.get_or_none(id=invitation_id, account_id=account_id)
     if found is not None:
         pool = await lock_pool(found.pool_id)
+        if pool.state is PoolState.ACTIVE and await expire_invitations(pool, now, rules):
+            await _settle(pool, now, rules)
         await found.refresh_from_db()
-        if found.state is MembershipState.INVITED and pool.state is PoolState.ACTIVE:
+        if found.state is MembershipState.EXPIRED or (
+            found.state is MembershipState.INVITED and pool.state is PoolState.ACTIVE
+        ):
             return pool, found
     raise NotFound("No open invitation with this id.", field="invitationId", code="INVITATION_NOT_FOUND")
+
+
+def _invitation_expired(invitation: PoolMembership, rules: PoolingRules) -> ValidationFailed:
+    expired_at = invitation_expires_at(invitation.invited_at, rules)
+    return ValidationFailed(
+        f"This invitation expired on {expired_at.date().isoformat()}: ask for a new one.",
+        field="invitationId",
+        code="INVITATION_EXPIRED",
+    )
 
 
 async def _decline_other_invitations(account_id: int, *, besides: int, now: dt.datetime) -> set[int]:

@@ -21,7 +21,7 @@ from loyalty.pooling.models import (
     PoolRole,
 )
 from loyalty.pooling.rules import is_working
-from loyalty.pooling.state import is_combined, place_of
+from loyalty.pooling.state import invitation_expires_at, is_combined, is_expired, place_of
 from loyalty.rules import PoolingRules
 
 
@@ -56,17 +56,27 @@ class InvitationView:
     invited_by_name: str
     members: int
     """How many members the pool has now (accepted or combined)."""
+    expires_at: dt.datetime
+    """When the invitation stops being open (``invitation_valid_days`` after it was sent)."""
 
 
-async def pool_of(*, account_id: int, today: dt.date, rules: PoolingRules) -> PoolView | None:
-    """The member's pool as they see it today; None when they are in none."""
+async def pool_of(
+    *, account_id: int, today: dt.date, rules: PoolingRules, now: dt.datetime | None = None
+) -> PoolView | None:
+    """The member's pool as they see it today (at ``now``: the start of ``today`` by default); None when
+    they are in none. Invitations that ran out are not listed, whether or not they were marked yet."""
     place = await place_of(account_id)
     if place is None:
         return None
+    moment = now or dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
     pool = await Pool.get(id=place.pool_id)
-    rows = await PoolMembership.filter(pool_id=pool.id, state__in=list(OPEN_STATES)).order_by(
-        "invited_at", "id"
-    )
+    rows = [
+        row
+        for row in await PoolMembership.filter(pool_id=pool.id, state__in=list(OPEN_STATES)).order_by(
+            "invited_at", "id"
+        )
+        if not is_expired(row, moment, rules)
+    ]
     ids = [row.account_id for row in rows]
     people = {member.id: member for member in await Member.filter(id__in=ids)}
     miles = {
@@ -102,11 +112,13 @@ async def pool_of(*, account_id: int, today: dt.date, rules: PoolingRules) -> Po
     )
 
 
-async def invitations_of(*, account_id: int) -> list[InvitationView]:
-    """The member's open invitations, newest first."""
-    rows = await PoolMembership.filter(account_id=account_id, state=MembershipState.INVITED).order_by(
-        "-invited_at", "-id"
-    )
+async def invitations_of(*, account_id: int, now: dt.datetime, rules: PoolingRules) -> list[InvitationView]:
+    """The member's open invitations, newest first; those that ran out are not listed (marked or not)."""
+    rows = await PoolMembership.filter(
+        account_id=account_id,
+        state=MembershipState.INVITED,
+        invited_at__gt=now - dt.timedelta(days=rules.invitation_valid_days),
+    ).order_by("-invited_at", "-id")
     inviters = {
         member.id: member
         for member in await Member.filter(id__in=[row.invited_by_account_id for row in rows])
@@ -122,6 +134,7 @@ async def invitations_of(*, account_id: int) -> list[InvitationView]:
             membership=row,
             invited_by_name=_name(inviters.get(row.invited_by_account_id or 0)),
             members=sizes[row.pool_id],
+            expires_at=invitation_expires_at(row.invited_at, rules),
         )
         for row in rows
     ]

@@ -15,10 +15,14 @@ from tortoise.transactions import in_transaction
 from loyalty.auth.sessions import revoke_all
 from loyalty.errors import Conflict, NotFound
 from loyalty.members.models import Member
+from loyalty.pooling.service import release_erased
 from loyalty.privacy.models import AuditEntry
 from loyalty.privacy.sources import PersonalDataSource
+from loyalty.rules import current_rules
 
 EXPORT_FORMAT = "milesgate.personal-data/1"
+POOLING = "pooling"
+"""The erasure's count of pool memberships left or invitations declined (``release_erased``)."""
 
 
 async def audit(
@@ -54,15 +58,21 @@ async def export_personal_data(
 async def erase_personal_data(
     *, account_id: int, sources: Sequence[PersonalDataSource], actor: str, reason: str, now: dt.datetime
 ) -> dict[str, int]:
-    """Delete or pseudonymise the member's personal data in every source, at once; returns rows per source."""
+    """Delete or pseudonymise the member's personal data in every source, at once; returns rows per source
+    (and, under ``pooling``, the pool memberships left and invitations declined)."""
     async with in_transaction():
         member = await Member.filter(id=account_id).select_for_update(no_key=True).first()
         if member is None:
             raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
         if member.erased_at is not None:
             raise Conflict("This member's data was erased already.", code="ALREADY_ERASED")
+        # Out of pooling first, right after the member lock: the pools are locked before the profile's
+        # rewrite takes its full lock on the member row (the lock order of loyalty.pooling.state).
+        changed = {
+            POOLING: await release_erased(account_id=account_id, rules=current_rules().pooling, now=now)
+        }
         await revoke_all(account_id=account_id, now=now)
-        changed = {source.name: await source.erase(account_id, now=now) for source in sources}
+        changed |= {source.name: await source.erase(account_id, now=now) for source in sources}
         await audit(
             actor=actor,
             action="privacy.erase",

@@ -29,10 +29,8 @@ from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, Su
 from loyalty.notifications.models import Notification
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
-from loyalty.pooling.service import release_erased
 from loyalty.retro_credit.models import RetroCreditRequest
 from loyalty.rewards.models import Redemption, RewardGoal
-from loyalty.rules import current_rules
 from loyalty.status.models import EVoucher, StatusHistory
 
 ERASED = "erased"
@@ -184,10 +182,10 @@ class ProgrammeSource:
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
-        """The reward goal goes; the member leaves their mileage pool and declines open invitations
-        (status history, vouchers and redemptions stay: the ledger refers to them)."""
-        goals = await RewardGoal.filter(account_id=account_id).delete()
-        return goals + await release_erased(account_id=account_id, rules=current_rules().pooling, now=now)
+        """The reward goal goes (status history, vouchers and redemptions stay: the ledger refers to them).
+        The member's pool places and open invitations were released before any source ran
+        (``erase_personal_data``, for the lock order of ``loyalty.pooling.state``)."""
+        return await RewardGoal.filter(account_id=account_id).delete()
 
 
 class SupportSource:

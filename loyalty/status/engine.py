@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 from loyalty.errors import NotFound
 from loyalty.events.models import EventType
 from loyalty.events.service import record
+from loyalty.fixed_sql import enum_by_value, fetch
 from loyalty.ledger.expiry import end_protection, protect
 from loyalty.ledger.models import Currency, ExpiryProtection, ProtectionReason
 from loyalty.ledger.quarters import expiry_date
@@ -386,19 +387,35 @@ async def _best_recent_qualification(
     return best
 
 
+TIER_ON_SQL = """
+SELECT CASE WHEN effective_on <= $2 THEN to_tier ELSE from_tier END AS tier
+FROM status_history
+WHERE account_id = $1
+ORDER BY CASE WHEN effective_on <= $2 THEN 0 ELSE 1 END,
+         CASE WHEN effective_on <= $2 THEN id ELSE 0 END DESC,
+         effective_on, id
+LIMIT 1
+"""
+"""``tier_on`` in one statement: of the changes in effect on the day ($2), the last one recorded; when
+none is, the ``from_tier`` of the earliest change in effect (then the first recorded that day)."""
+_tier = enum_by_value(Tier)
+
+
 async def tier_on(*, account_id: int, day: dt.date, current: Tier) -> Tier:
-    """The status the member held on ``day``, from the status history: the tier of the last change in
-    effect that day, else the tier before the first change; ``current`` when nothing ever changed.
-    A flight earns with the status of its day (the Executive Bonus), whenever it is credited."""
-    latest = (
-        await StatusHistory.filter(account_id=account_id, effective_on__lte=day)
-        .order_by("-effective_on", "-id")
-        .first()
-    )
-    if latest is not None:
-        return latest.to_tier
-    first = await StatusHistory.filter(account_id=account_id).order_by("effective_on", "id").first()
-    return first.from_tier if first is not None else current
+    """The status the member held on ``day``, from the status history, in one statement; ``current``
+    when nothing ever changed. A flight earns with the status of its day (the Executive Bonus),
+    whenever it is credited.
+
+    What "the tier on day D" means: every history row is a change that takes effect on its
+    ``effective_on`` and was recorded in ``id`` order (one member's changes are recorded one at a time,
+    under the member's row lock, so the ids of one member follow the order the changes were made). The
+    tier on D is the ``to_tier`` of the last *recorded* change among those in effect on D (``effective_on``
+    <= D), not of the one with the latest date: ``expire_status`` run late backdates its change to the day
+    after the validity ended, and that change was decided knowing every change recorded before it, so it
+    supersedes them from its day on. Several changes on one day: the last one recorded wins. Before the
+    first change in effect, the member held the ``from_tier`` of the change that took effect first."""
+    rows = await fetch(TIER_ON_SQL, account_id, day)
+    return _tier(rows[0]["tier"]) if rows else current
 
 
 async def history_of(*, account_id: int) -> list[StatusHistory]:

@@ -253,9 +253,12 @@ class Member:
         view = await pooling.member_pool(account_id=self.account_id, rules=info.context.rules)
         return None if view is None else Pool.from_view(view)
 
-    @strawberry.field(description="Open invitations to other members' mileage pools, newest first.")
-    async def pool_invitations(self) -> list[PoolInvitation]:
-        views = await pooling.member_invitations(account_id=self.account_id)
+    @strawberry.field(
+        description="Open invitations to other members' mileage pools, newest first (an invitation expires "
+        "14 days after it was sent and is then no longer listed)."
+    )
+    async def pool_invitations(self, info: Info) -> list[PoolInvitation]:
+        views = await pooling.member_invitations(account_id=self.account_id, rules=info.context.rules)
         return [PoolInvitation.from_view(view) for view in views]
 
     @strawberry.field(

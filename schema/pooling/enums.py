@@ -12,5 +12,6 @@ strawberry.enum(PoolRole, description="ADULT (18 and over: redeems pooled miles)
 strawberry.enum(
     MembershipState,
     description="INVITED, ACCEPTED (miles combine 2 days after acceptance), COMBINED; or ended: DECLINED, "
-    "WITHDRAWN (invitation taken back), LEFT, REMOVED (by the founder), DISSOLVED (the pool ended).",
+    "WITHDRAWN (invitation taken back), EXPIRED (invitation not answered within 14 days), LEFT, REMOVED (by "
+    "the founder), DISSOLVED (the pool ended).",
 )

@@ -20,7 +20,9 @@ class PoolMember:
     given_name: str = strawberry.field(description="The member's given name.")
     family_name: str = strawberry.field(description="The member's family name.")
     role: PoolRole = strawberry.field(description="ADULT or CHILD, by age on the day they joined.")
-    state: MembershipState = strawberry.field(description="INVITED, ACCEPTED or COMBINED.")
+    state: MembershipState = strawberry.field(
+        description="INVITED (an open invitation, not expired), ACCEPTED or COMBINED."
+    )
     founder: bool = strawberry.field(description="The founder invites and removes members.")
     invited_at: dt.datetime = strawberry.field(description="When the invitation was sent.")
     accepted_at: dt.datetime | None = strawberry.field(description="When the invitation was accepted.")
@@ -96,6 +98,10 @@ class PoolInvitation:
     role: PoolRole = strawberry.field(description="The place offered, by age on the invitation day.")
     invited_at: dt.datetime = strawberry.field(description="When the invitation was sent.")
     members: int = strawberry.field(description="How many members the pool has now.")
+    expires_at: dt.datetime = strawberry.field(
+        description="When the invitation expires unanswered (14 days after it was sent): accepting it after "
+        "that is refused with INVITATION_EXPIRED."
+    )
 
     @classmethod
     def from_view(cls, view: InvitationView) -> PoolInvitation:
@@ -106,6 +112,7 @@ class PoolInvitation:
             role=row.role,
             invited_at=row.invited_at,
             members=view.members,
+            expires_at=view.expires_at,
         )
 
 

@@ -138,7 +138,7 @@ async def test_the_sdl_declares_member_and_service_card_entities(subgraph: Async
 async def test_only_the_router_or_an_operator_reach_service_and_entities(
     production_subgraph: AsyncClient, query: str, router_secret: str | None, operator: bool
 ) -> None:
-    token = OperatorTokens(TEST_SECRET).issue(name="ops.alice", ttl_s=600) if operator else None
+    token = (await OperatorTokens(TEST_SECRET).mint(name="ops.alice", ttl_s=600))[0] if operator else None
     body = await _ask(
         production_subgraph, query, {"representations": []}, token=token, router_secret=router_secret
     )

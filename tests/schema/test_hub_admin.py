@@ -53,8 +53,10 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def operator_token() -> str:
-    return OperatorTokens(TEST_SECRET).issue(name="ops.alice", ttl_s=600)
+async def operator_token(client: AsyncClient) -> str:
+    """A minted (recorded) operator token: the app's lifespan opened the database."""
+    token, _ = await OperatorTokens(TEST_SECRET).mint(name="ops.alice", ttl_s=600)
+    return token
 
 
 async def eventually(check: Any, timeout_s: float = 20) -> None:

@@ -72,8 +72,10 @@ mutation R($code: String!, $kind: SigningKeyKind!, $id: ID!, $expiresAt: DateTim
 
 
 @pytest.fixture
-def operator_token() -> str:
-    return OperatorTokens(TEST_SECRET).issue(name="ops.alice", ttl_s=600)
+async def operator_token(client: AsyncClient) -> str:
+    """A minted (recorded) operator token: the app's lifespan opened the database."""
+    token, _ = await OperatorTokens(TEST_SECRET).mint(name="ops.alice", ttl_s=600)
+    return token
 
 
 def new_partner_input(**overrides: Any) -> dict[str, Any]:
