@@ -174,20 +174,40 @@ async def confirm_enrolment(client: AsyncClient, enrolment_id: str, code: str) -
     return result
 
 
-async def enrol_through_graphql(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def enrol_through_graphql(
+    client: AsyncClient, *, data_dir: Path | None = None, deliver: bool = True, **overrides: Any
+) -> dict[str, Any]:
     """Both steps of enrolment through GraphQL with the code from the outbox: the confirmation's result
-    (``EnrolMemberSuccess`` or an ``InputError``). The app is in this process (``app_data_dir``)."""
+    (``EnrolMemberSuccess`` or an ``InputError``), or the first step's refusal. The app is in this process
+    unless ``data_dir`` names a served one's (then pass ``deliver=False``: its own sender sends)."""
     body = await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)})
     pending: dict[str, Any] = body["data"]["enrolMember"]
     if pending["__typename"] != "EnrolmentPending":
         return pending
-    code = await enrolment_code(app_data_dir(client), pending["enrolmentId"])
+    code = await enrolment_code(data_dir or app_data_dir(client), pending["enrolmentId"], deliver=deliver)
     return await confirm_enrolment(client, pending["enrolmentId"], code)
 
 
-async def enrolled_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def enrolled_member(
+    client: AsyncClient, *, data_dir: Path | None = None, deliver: bool = True, **overrides: Any
+) -> dict[str, Any]:
     """Enrol through GraphQL (both steps); the success result (account and card numbers, access token)."""
-    result = await enrol_through_graphql(client, **overrides)
+    result = await enrol_through_graphql(client, data_dir=data_dir, deliver=deliver, **overrides)
+    assert result["__typename"] == "EnrolMemberSuccess", result
+    return result
+
+
+def enrolled_member_sync(http: Any, data_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """The same for a synchronous client (Starlette's ``TestClient``, ``httpx2.Client``) of an app that sends
+    its own outbox into ``data_dir`` (its in-process sender)."""
+    variables = {"input": enrolment_input(**overrides)}
+    pending = http.post("/graphql", json={"query": ENROL_MEMBER, "variables": variables}).json()
+    pending = pending["data"]["enrolMember"]
+    assert pending["__typename"] == "EnrolmentPending", pending
+    code = enrolment_code_sync(data_dir, pending["enrolmentId"])
+    confirm = {"input": {"enrolmentId": pending["enrolmentId"], "code": code}}
+    confirmed = http.post("/graphql", json={"query": CONFIRM_ENROLMENT, "variables": confirm}).json()
+    result: dict[str, Any] = confirmed["data"]["confirmEnrolment"]
     assert result["__typename"] == "EnrolMemberSuccess", result
     return result
 

@@ -25,7 +25,7 @@ from gateway.settings import Environment, Settings
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
 from resolvers import privacy
-from tests.factories import ENROL_MEMBER, enrolment_input
+from tests.factories import CONFIRM_ENROLMENT, ENROL_MEMBER, enrolled_member_sync
 from tests.support import deadline_s, wait_for_sync
 
 PROTOCOL = "graphql-transport-ws"
@@ -127,14 +127,11 @@ def edge(settings: Settings, tmp_path: Path) -> Iterator[Any]:
             if safelist:
                 directory = tmp_path / "safelist"
                 directory.mkdir()
-                for document in (*safelist, ENROL_MEMBER):
+                for document in (*safelist, ENROL_MEMBER, CONFIRM_ENROLMENT):
                     (directory / f"{document_hash(document)}.graphql").write_text(document, encoding="utf-8")
                 update["persisted_queries_dir"] = directory
             client = stack.enter_context(TestClient(create_app(settings.model_copy(update=update))))
-            enrolled = client.post(
-                "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-            )
-            built = Edge(client, enrolled.json()["data"]["enrolMember"]["accessToken"])
+            built = Edge(client, enrolled_member_sync(client, settings.data_dir)["accessToken"])
             stack.enter_context(built.sockets)
             return built
 
