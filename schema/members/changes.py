@@ -1,5 +1,5 @@
-"""The inputs and results of the member's own changes: enrolment (request, then confirm) and profile (PIN, password, user ID,
-language; each of the latter needs an AUTHENTICATED session)."""
+"""The inputs and results of the member's own changes: enrolment (request, then confirm) and profile (PIN,
+password, user ID, language; each of the latter needs an AUTHENTICATED session)."""
 
 from __future__ import annotations
 
