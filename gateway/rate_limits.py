@@ -2,9 +2,9 @@
 
 Three kinds, each in its own window:
 - every GraphQL request, per client IP and per signed-in member;
-- sensitive operations (sign-in, second factor, PIN/password resets, the lost-number form), per client IP
-  and, where a member is signed in, per member too. Each *occurrence* of such a field in the document
-  counts, so aliases and fragments cannot fit twenty sign-in attempts into one request;
+- sensitive operations (sign-in, second factor, PIN/password resets, the lost-number form, enrolment), per
+  client IP and, where a member is signed in, per member too. Each *occurrence* of such a field in the
+  document counts, so aliases and fragments cannot fit twenty sign-in attempts into one request;
 - the Travel ID login and callback routes, per client IP.
 
 A refusal is a ``RATE_LIMITED`` error with ``retryAfter`` seconds (and HTTP 429 with ``Retry-After``).
@@ -37,6 +37,8 @@ SENSITIVE_FIELDS: dict[str, str] = {
     "completePinReset": "reset",
     "completePasswordReset": "reset",
     "reportLostServiceCardNumber": "lost_number",
+    "enrolMember": "enrolment",
+    "confirmEnrolment": "enrolment",
 }
 """Mutation field → the operation group whose limit it counts against."""
 
@@ -83,6 +85,7 @@ class EdgeRateLimits:
             "two_factor": Limit(settings.rate_limit_two_factor, sensitive),
             "reset": Limit(settings.rate_limit_reset, sensitive),
             "lost_number": Limit(settings.rate_limit_lost_number, sensitive),
+            "enrolment": Limit(settings.rate_limit_enrolment, sensitive),
             "travel_id": Limit(settings.rate_limit_travel_id, sensitive),
         }
 

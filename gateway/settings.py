@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     rate_limit_lost_number: int = Field(
         default=5, ge=0, description="Lost-service-card-number forms per client IP and window"
     )
+    rate_limit_enrolment: int = Field(
+        default=20, ge=0, description="enrolMember and confirmEnrolment fields per client IP and window"
+    )
     rate_limit_travel_id: int = Field(
         default=30, ge=0, description="Travel ID login and callback requests per client IP and window"
     )

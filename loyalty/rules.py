@@ -31,6 +31,10 @@ class PinRules:
 class EnrolmentRules:
     minimum_age_years: int
     maximum_name_length: int
+    code_digits: int
+    code_minutes: int
+    max_code_attempts: int
+    mails_per_address: int
 
 
 @dataclass(frozen=True, slots=True)

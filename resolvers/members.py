@@ -1,4 +1,5 @@
-"""Member resolvers: the signed-in member's dashboard, enrolment, and the balances and their updates."""
+"""Member resolvers: the signed-in member's dashboard, enrolment (request, then confirm with the e-mailed
+code), and the balances and their updates."""
 
 from __future__ import annotations
 
@@ -65,10 +66,20 @@ async def dashboard(
     )
 
 
-async def enrol_member(
-    *, enrolment: enrolments.Enrolment, rules: ProgrammeRules, tokens: TokenIssuer
+async def request_enrolment(
+    *, enrolment: enrolments.Enrolment, rules: ProgrammeRules
+) -> enrolments.EnrolmentRequested:
+    """The same answer for every address; the code (or the notice) goes out by e-mail."""
+    return await enrolments.request_enrolment(enrolment=enrolment, rules=rules, now=dt.datetime.now(dt.UTC))
+
+
+async def confirm_enrolment(
+    *, enrolment_id: str, code: str, rules: ProgrammeRules, tokens: TokenIssuer
 ) -> Enrolled:
-    enrolled = await enrolments.enrol(enrolment=enrolment, rules=rules)
+    """The new member, signed in (AUTHENTICATED), once the e-mailed code is right."""
+    enrolled = await enrolments.confirm_enrolment(
+        enrolment_id=enrolment_id, code=code, rules=rules, now=dt.datetime.now(dt.UTC)
+    )
     return Enrolled(
         member=enrolled.member,
         service_card_number=enrolled.card.number,

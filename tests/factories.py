@@ -5,23 +5,38 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from httpx2 import AsyncClient
+from httpx2 import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 
+from gateway.notification_secrets import outbox_box
 from gateway.partner_secrets import partner_secret_box
 from gateway.services import services
 from gateway.settings import Settings
 from gateway.tokens import TokenService
-from loyalty.enrolment import EnrolledMember, Enrolment, enrol
+from gateway.workers.notifications import FileSink, read_outbox
+from loyalty.enrolment import CODE_TEMPLATE, EnrolledMember, Enrolment, enrol
 from loyalty.members.models import Member, SessionLevel
+from loyalty.notifications.service import deliver_pending
 from loyalty.rules import current_rules
 from partners.models import PartnerCapability, PartnerKind
 from partners.secret_box import SecretBox
 from partners.service import NewPartner, add_partner
+from tests.support import wait_for_sync
+from tests.waiting import eventually
 
 ENROL_MEMBER = """
 mutation Enrol($input: EnrolMemberInput!) {
   enrolMember(input: $input) {
+    __typename
+    ... on EnrolmentPending { enrolmentId expiresAt message }
+    ... on InputError { code field message }
+  }
+}
+"""
+
+CONFIRM_ENROLMENT = """
+mutation Confirm($input: ConfirmEnrolmentInput!) {
+  confirmEnrolment(input: $input) {
     __typename
     ... on EnrolMemberSuccess {
       serviceCardNumber accountNumber accessToken expiresIn
@@ -104,10 +119,95 @@ async def make_partner(
     )
 
 
-async def enrolled_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Enrol through GraphQL; the success result (account and card numbers, access token)."""
+def _code_in(settings: Settings, enrolment_id: str) -> str | None:
+    """The code of ``enrolment_id`` in the development sink's sealed outbox, once the message was sent."""
+    for line in reversed(read_outbox(settings.data_dir, outbox_box(settings))):
+        payload = line["payload"]
+        if line["template"] == CODE_TEMPLATE and payload.get("enrolment_id") == enrolment_id:
+            return str(payload["token"])
+    return None
+
+
+async def enrolment_code(settings: Settings, enrolment_id: str, *, deliver: bool = True) -> str:
+    """The code e-mailed for ``enrolment_id``, read from the app's sealed ``<data dir>/outbox.jsonl`` (the
+    code is blanked in the notification row once sent). ``deliver``: send the outbox from this process first
+    (its database is open here); otherwise wait for the app's own sender (a served process)."""
+    sink = FileSink(settings.data_dir, outbox_box(settings))
+
+    async def sent() -> str | None:
+        if deliver:
+            await deliver_pending(sender=sink, now=dt.datetime.now(dt.UTC))
+        return _code_in(settings, enrolment_id)
+
+    code = await eventually(
+        sent, lambda found: found is not None, what=f"the code of enrolment {enrolment_id}"
+    )
+    assert code is not None
+    return code
+
+
+def enrolment_code_sync(settings: Settings, enrolment_id: str) -> str:
+    """The same for a served process's sender, from synchronous tests."""
+    found: list[str] = []
+
+    def sent() -> bool:
+        code = _code_in(settings, enrolment_id)
+        found[:] = [code] if code is not None else []
+        return bool(found)
+
+    wait_for_sync(sent, timeout_s=10, interval_s=0.1, what=f"the code of enrolment {enrolment_id}")
+    return found[0]
+
+
+def app_settings(client: AsyncClient) -> Settings:
+    """The settings of the in-process app behind ``client`` (its data directory and key: its outbox)."""
+    transport = client._transport
+    assert isinstance(transport, ASGITransport), transport
+    app = transport.app
+    assert isinstance(app, Starlette), app
+    return services(app).settings
+
+
+async def confirm_enrolment(client: AsyncClient, enrolment_id: str, code: str) -> dict[str, Any]:
+    body = await gql(client, CONFIRM_ENROLMENT, {"input": {"enrolmentId": enrolment_id, "code": code}})
+    result: dict[str, Any] = body["data"]["confirmEnrolment"]
+    return result
+
+
+async def enrol_through_graphql(
+    client: AsyncClient, *, settings: Settings | None = None, deliver: bool = True, **overrides: Any
+) -> dict[str, Any]:
+    """Both steps of enrolment through GraphQL with the code from the outbox: the confirmation's result
+    (``EnrolMemberSuccess`` or an ``InputError``), or the first step's refusal. The app is in this process
+    unless ``settings`` are a served one's (then pass ``deliver=False``: its own sender sends)."""
     body = await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)})
-    result: dict[str, Any] = body["data"]["enrolMember"]
+    pending: dict[str, Any] = body["data"]["enrolMember"]
+    if pending["__typename"] != "EnrolmentPending":
+        return pending
+    code = await enrolment_code(settings or app_settings(client), pending["enrolmentId"], deliver=deliver)
+    return await confirm_enrolment(client, pending["enrolmentId"], code)
+
+
+async def enrolled_member(
+    client: AsyncClient, *, settings: Settings | None = None, deliver: bool = True, **overrides: Any
+) -> dict[str, Any]:
+    """Enrol through GraphQL (both steps); the success result (account and card numbers, access token)."""
+    result = await enrol_through_graphql(client, settings=settings, deliver=deliver, **overrides)
+    assert result["__typename"] == "EnrolMemberSuccess", result
+    return result
+
+
+def enrolled_member_sync(http: Any, settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """The same for a synchronous client (Starlette's ``TestClient``, ``httpx2.Client``) of an app with
+    ``settings`` that sends its own outbox (its in-process sender)."""
+    variables = {"input": enrolment_input(**overrides)}
+    pending = http.post("/graphql", json={"query": ENROL_MEMBER, "variables": variables}).json()
+    pending = pending["data"]["enrolMember"]
+    assert pending["__typename"] == "EnrolmentPending", pending
+    code = enrolment_code_sync(settings, pending["enrolmentId"])
+    confirm = {"input": {"enrolmentId": pending["enrolmentId"], "code": code}}
+    confirmed = http.post("/graphql", json={"query": CONFIRM_ENROLMENT, "variables": confirm}).json()
+    result: dict[str, Any] = confirmed["data"]["confirmEnrolment"]
     assert result["__typename"] == "EnrolMemberSuccess", result
     return result
 

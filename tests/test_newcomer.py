@@ -1,7 +1,7 @@
 """The newcomer's path: a fresh clone, the README's first command in a fresh virtual environment, then what a
-new developer would try first: enrol a member through GraphQL, send a signed partner accrual, and see the
-miles on the member's statement. Runs once (on the embedded stack run); it installs the package, so it takes
-a minute or two."""
+new developer would try first: enrol a member through GraphQL (with the code from the development outbox),
+send a signed partner accrual, and see the miles on the member's statement. Runs once (on the embedded stack
+run); it installs the package, so it takes a minute or two."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.factories import ENROL_MEMBER, enrolment_input
+from gateway.settings import Settings
+from tests.factories import enrolled_member_sync
 from tests.support import STACK, deadline_s, signed_delivery, wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,12 +81,9 @@ def test_a_fresh_clone_runs_with_the_readme_command_and_credits_a_partner_accrua
                 "graphiql"
                 in http.get("/graphql", headers={"accept": "text/html"}, follow_redirects=True).text.lower()
             )
-            # enrol a member
-            enrolled = http.post(
-                "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-            ).json()
-            result = enrolled["data"]["enrolMember"]
-            assert result["__typename"] == "EnrolMemberSuccess", result
+            # enrol a member: enrolMember e-mails a code (development: into <data dir>/outbox.jsonl), and
+            # confirmEnrolment with it creates the member
+            result = enrolled_member_sync(http, Settings(data_dir=tmp_path / "data"))
             # register a partner with the clone's own command line, as the README shows
             added = subprocess.run(
                 [

@@ -32,6 +32,9 @@ class Member(Model):
     given_name = fields.CharField(max_length=80)
     family_name = fields.CharField(max_length=80)
     email = fields.CharField(max_length=254, null=True, unique=True)
+    email_verified_at = fields.DatetimeField(null=True)
+    """When the address was shown to be the member's (the enrolment code e-mailed to it was entered);
+    None for members enrolled before addresses were confirmed."""
     date_of_birth = fields.DateField()
     country = fields.CharField(max_length=2)
     language = fields.CharField(max_length=8, default="en")
@@ -50,6 +53,31 @@ class Member(Model):
 
     class Meta:
         table = "members"
+
+
+class PendingEnrolment(Model):
+    """An enrolment waiting for the code e-mailed to its address.
+
+    Written whether or not the address is a member's already (then the code was never sent and the owner
+    got a notice instead).
+
+    ``details`` holds what the member told us, with the PIN and password as argon2 hashes, until the
+    enrolment is confirmed. ``public_id`` is the opaque id the client confirms it with.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.CharField(max_length=32, unique=True)
+    email = fields.CharField(max_length=254)
+    code_hash = fields.CharField(max_length=200)
+    details: dict[str, Any] = fields.JSONField(default=dict)
+    attempts = fields.IntField(default=0)
+    expires_at = fields.DatetimeField(db_index=True)
+    confirmed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pending_enrolments"
+        indexes = (("email", "expires_at"),)
 
 
 class ServiceCard(Model):

@@ -1,5 +1,5 @@
-"""The inputs and results of the member's own changes: enrolment and profile (PIN, password, user ID,
-language; each of the latter needs an AUTHENTICATED session)."""
+"""The inputs and results of the member's own changes: enrolment (request, then confirm) and profile (PIN,
+password, user ID, language; each of the latter needs an AUTHENTICATED session)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from schema.members.types import Member
 class EnrolMemberInput:
     given_name: str = strawberry.field(description="As on the passport.")
     family_name: str = strawberry.field(description="As on the passport.")
-    email: str = strawberry.field(description="Unique per member; used for e-mail sign-in and resets.")
+    email: str = strawberry.field(
+        description="Unique per member; used for e-mail sign-in and resets. The code that confirms the "
+        "enrolment is sent to it."
+    )
     date_of_birth: dt.date = strawberry.field(description="ISO date; members are at least 2 years old.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
     pin: str = strawberry.field(description="6 digits; not repeated, consecutive or the date of birth.")
@@ -47,6 +50,30 @@ class EnrolMemberInput:
         )
 
 
+@strawberry.type(
+    description="The enrolment waits for the code e-mailed to the address (confirmEnrolment). The same answer "
+    "whatever the address: one already enrolled gets a notice instead of a code."
+)
+class EnrolmentPending:
+    enrolment_id: str = strawberry.field(description="Opaque id to confirm the enrolment with.")
+    expires_at: dt.datetime = strawberry.field(description="Until when the e-mailed code works.")
+    message: str = strawberry.field(description="A sentence for people.")
+
+    @classmethod
+    def from_domain(cls, requested: enrolments.EnrolmentRequested) -> EnrolmentPending:
+        return cls(
+            enrolment_id=requested.enrolment_id,
+            expires_at=requested.expires_at,
+            message="We have sent an e-mail to the address you gave: enter its code to finish enrolling.",
+        )
+
+
+@strawberry.input(description="The enrolment to confirm and the code e-mailed for it.")
+class ConfirmEnrolmentInput:
+    enrolment_id: str = strawberry.field(description="From EnrolmentPending.enrolmentId.")
+    code: str = strawberry.field(description="The code from the e-mail (digits).")
+
+
 @strawberry.type(description="A member was enrolled and is signed in.")
 class EnrolMemberSuccess:
     member: Member = strawberry.field(description="The new member.")
@@ -58,7 +85,10 @@ class EnrolMemberSuccess:
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
 
 
-EnrolMemberResult = Annotated[EnrolMemberSuccess | InputError, strawberry.union("EnrolMemberResult")]
+EnrolMemberResult = Annotated[EnrolmentPending | InputError, strawberry.union("EnrolMemberResult")]
+ConfirmEnrolmentResult = Annotated[
+    EnrolMemberSuccess | InputError, strawberry.union("ConfirmEnrolmentResult")
+]
 
 
 @strawberry.input(description="Only the fields given change.")

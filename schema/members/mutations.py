@@ -1,4 +1,4 @@
-"""The member's own changes: enrolment, profile, PIN and password."""
+"""The member's own changes: enrolment (request, then confirm), profile, PIN and password."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from schema.context import Info
 from schema.fields import mutation
 from schema.members.changes import (
     ChangeSecretResult,
+    ConfirmEnrolmentInput,
+    ConfirmEnrolmentResult,
     EnrolMemberInput,
     EnrolMemberResult,
     EnrolMemberSuccess,
+    EnrolmentPending,
     ProfileUpdated,
     SecretChanged,
     UpdateProfileInput,
@@ -24,13 +27,22 @@ from schema.permissions import StepUp, signed_in
 @strawberry.type
 class MemberMutations:
     @mutation(
-        description="Enrol a new member: returns the 9-digit account number, the first 15-digit service card "
-        "number and an access token. Base members without advertising consent get a 9999 card, with it 9920."
+        description="Start an enrolment: an e-mail with a code goes to the address (to one already enrolled, a "
+        "notice instead). The answer is the same for every address; finish with confirmEnrolment."
     )
     async def enrol_member(self, info: Info, input: EnrolMemberInput) -> EnrolMemberResult:
+        requested = await members.request_enrolment(enrolment=input.to_domain(), rules=info.context.rules)
+        return EnrolmentPending.from_domain(requested)
+
+    @mutation(
+        description="Finish an enrolment with the e-mailed code: returns the 9-digit account number, the first "
+        "15-digit service card number and an access token. Base members without advertising consent get a "
+        "9999 card, with it 9920. A code works once; too many wrong ones end the enrolment."
+    )
+    async def confirm_enrolment(self, info: Info, input: ConfirmEnrolmentInput) -> ConfirmEnrolmentResult:
         context = info.context
-        enrolled = await members.enrol_member(
-            enrolment=input.to_domain(), rules=context.rules, tokens=context.tokens
+        enrolled = await members.confirm_enrolment(
+            enrolment_id=input.enrolment_id, code=input.code, rules=context.rules, tokens=context.tokens
         )
         return EnrolMemberSuccess(
             member=Member.from_model(enrolled.member),

@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from gateway.settings import Settings
 from partners.models import PartnerKind
 from partners.service import add_partner
-from tests.factories import ENROL_MEMBER, TEST_SECRET, enrolment_input, partner_box_for_tests
+from tests.factories import TEST_SECRET, enrolled_member, partner_box_for_tests
 from tests.support import (
     APP_REDIS_URL,
     PRODUCTION_MAIL_ENV,
@@ -97,10 +97,8 @@ async def test_a_change_committed_on_one_process_reaches_a_subscriber_on_another
         _gateway(stack, tmp_path / "b.log", worker=True) as process_b,
     ):
         async with httpx2.AsyncClient(base_url=process_b, timeout=deadline_s(30)) as b:
-            enrolled = await b.post(
-                "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-            )
-            member = enrolled.json()["data"]["enrolMember"]
+            # the ORM is open here on the same database: this process sends the code into the data dir
+            member = await enrolled_member(b, settings=stack)
 
             # given a member subscribed on process A, authenticated at connection time
             url = process_a.replace("http://", "ws://") + "/graphql"

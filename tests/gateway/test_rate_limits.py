@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx2 import AsyncClient
 
-from tests.factories import ENROL_MEMBER, enrolment_input
+from loyalty.members.models import PendingEnrolment
+from tests.factories import CONFIRM_ENROLMENT, ENROL_MEMBER, enrolled_member, enrolment_input
 from tests.gateway.conftest import ClientFactory, EdgeApps
 
 SIGN_IN = (
@@ -94,6 +95,34 @@ async def test_resets_second_factor_and_lost_number_forms_are_limited(edge_clien
     assert_rate_limited(await post(client, lost, variables=variables), "lost_number")
 
 
+async def test_enrolment_has_a_per_ip_limit_of_its_own(edge_apps: EdgeApps) -> None:
+    app = await edge_apps.app(rate_limit_enrolment=3)
+    first = await edge_apps.client(app, "198.51.100.1")
+    second = await edge_apps.client(app, "198.51.100.2")
+    # one enrolment is two fields (enrolMember, then confirmEnrolment) ...
+    await enrolled_member(first, email="one@example.com")
+    pending = await post(first, ENROL_MEMBER, variables={"input": enrolment_input(email="two@example.com")})
+    assert pending.json()["data"]["enrolMember"]["__typename"] == "EnrolmentPending"
+    # ... so the fourth field from this IP is refused, before anything is written
+    before = await PendingEnrolment.all().count()
+    refused = await post(first, ENROL_MEMBER, variables={"input": enrolment_input(email="three@example.com")})
+    assert_rate_limited(refused, "enrolment")
+    confirm = {"input": {"enrolmentId": pending.json()["data"]["enrolMember"]["enrolmentId"], "code": "0"}}
+    assert_rate_limited(await post(first, CONFIRM_ENROLMENT, variables=confirm), "enrolment")
+    assert await PendingEnrolment.all().count() == before
+    # aliases count one by one
+    aliased = (
+        "mutation($input: EnrolMemberInput!) { a: enrolMember(input: $input) { __typename } "
+        "b: enrolMember(input: $input) { __typename } c: enrolMember(input: $input) { __typename } "
+        "d: enrolMember(input: $input) { __typename } }"
+    )
+    assert_rate_limited(await post(second, aliased, variables={"input": enrolment_input()}), "enrolment")
+    # another IP is not held up by the others, and sign-in is not held up by enrolment
+    third = await edge_apps.client(app, "198.51.100.3")
+    assert (await enrolled_member(third, email="four@example.com"))["accessToken"]
+    assert (await post(first, f"mutation {{ {sign_ins(1)} }}")).status_code == 200
+
+
 async def test_requests_are_limited_per_ip(edge_client: ClientFactory) -> None:
     client = await edge_client(rate_limit_per_ip=3)
     for _ in range(3):
@@ -103,8 +132,7 @@ async def test_requests_are_limited_per_ip(edge_client: ClientFactory) -> None:
 
 async def test_requests_are_limited_per_member(edge_client: ClientFactory) -> None:
     client = await edge_client(rate_limit_per_member=2)
-    enrolled = (await post(client, ENROL_MEMBER, variables={"input": enrolment_input()})).json()
-    token = enrolled["data"]["enrolMember"]["accessToken"]
+    token = (await enrolled_member(client))["accessToken"]
     for _ in range(2):
         me = await post(client, "{ me { accountNumber } }", token=token)
         assert me.status_code == 200 and me.json()["data"]["me"]["accountNumber"]

@@ -69,7 +69,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Query.operationalEvents": OPERATOR,
     "Subscription.myBalances": OWN,
     "Subscription.myStatus": OWN,
-    "Mutation.enrolMember": CREDENTIALS,
+    "Mutation.enrolMember": PUBLIC,  # the same answer for every address, no member data
+    "Mutation.confirmEnrolment": CREDENTIALS,  # the code e-mailed to the address
     "Mutation.signIn": CREDENTIALS,
     "Mutation.completeSignIn": CREDENTIALS,
     "Mutation.refreshSession": CREDENTIALS,

@@ -53,7 +53,8 @@ OPERATIONS: dict[str, Any] = {}
 for _result in SCHEMA.get_all_operations():
     _operation = _result.ok()  # type: ignore[union-attr]  # an Err would raise here: the schema is ours
     OPERATIONS[_operation.label] = _operation
-WRITES_FOR_ANONYMOUS = {"Mutation.enrolMember"}  # the one way in without a token (and its bonus posting)
+# the one way in without a token (and its bonus posting): a pending enrolment, then its confirmation
+WRITES_FOR_ANONYMOUS = {"Mutation.enrolMember", "Mutation.confirmEnrolment"}
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from loyalty.auth.sessions import current_generation
 from loyalty.members.models import Member, SessionLevel
 from loyalty.privacy.service import erase_personal_data
-from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
+from tests.factories import ME, enrolled_member, enrolled_member_sync, gql
 from tests.schema.test_cards import REPORT_LOST
 from tests.schema.test_resets import (
     COMPLETE_PASSWORD_RESET,
@@ -58,11 +58,7 @@ PROTOCOL = "graphql-transport-ws"
 
 
 async def _enrol(client: AsyncClient, **overrides: Any) -> str:
-    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input(**overrides)}))["data"][
-        "enrolMember"
-    ]
-    assert enrolled["__typename"] == "EnrolMemberSuccess", enrolled
-    card: str = enrolled["serviceCardNumber"]
+    card: str = (await enrolled_member(client, **overrides))["serviceCardNumber"]
     return card
 
 
@@ -190,10 +186,7 @@ async def test_erasure_ends_access_tokens_within_a_second(client: AsyncClient, a
 
 def test_a_websocket_with_a_revoked_token_is_refused(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
-        enrolled = client.post(
-            "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-        )
-        token = enrolled.json()["data"]["enrolMember"]["accessToken"]
+        token = enrolled_member_sync(client, settings)["accessToken"]
         ended = client.post(
             "/graphql", json={"query": SIGN_OUT_EVERYWHERE}, headers={"authorization": f"Bearer {token}"}
         )

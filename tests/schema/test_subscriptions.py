@@ -20,7 +20,7 @@ from loyalty.members.models import Member
 from loyalty.rules import current_rules
 from partners.models import PartnerKind
 from partners.service import add_partner
-from tests.factories import ENROL_MEMBER, enrolment_input
+from tests.factories import enrolled_member_sync
 from tests.support import signed_delivery
 
 PROTOCOL = "graphql-transport-ws"
@@ -38,10 +38,7 @@ def test_balances_are_pushed_when_an_accrual_is_credited(settings: Settings) -> 
     app = create_app(settings)
     with TestClient(app) as client:
         # given a member and a partner
-        enrolled = client.post(
-            "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-        )
-        member = enrolled.json()["data"]["enrolMember"]
+        member = enrolled_member_sync(client, settings)
         assert client.portal is not None
         partner = client.portal.call(
             lambda: add_partner(
@@ -101,10 +98,7 @@ def _connect(ws: Any, token: str) -> None:
 def test_status_and_balances_change_live_when_a_tier_is_reached(settings: Settings) -> None:
     app = create_app(settings)
     with TestClient(app) as client:
-        enrolled = client.post(
-            "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-        )
-        member = enrolled.json()["data"]["enrolMember"]
+        member = enrolled_member_sync(client, settings)
         assert client.portal is not None
         account = client.portal.call(lambda: Member.get(account_number=member["accountNumber"]))
 
@@ -147,10 +141,7 @@ def test_status_and_balances_change_live_when_a_tier_is_reached(settings: Settin
 def test_subscriptions_per_connection_are_limited(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"graphql_max_subscriptions": 2}))
     with TestClient(app) as client:
-        enrolled = client.post(
-            "/graphql", json={"query": ENROL_MEMBER, "variables": {"input": enrolment_input()}}
-        )
-        token = enrolled.json()["data"]["enrolMember"]["accessToken"]
+        token = enrolled_member_sync(client, settings)["accessToken"]
         with client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
             _connect(ws, token)
             for number in (1, 2):

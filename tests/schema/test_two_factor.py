@@ -10,7 +10,7 @@ from httpx2 import AsyncClient
 from gateway.services import services
 from gateway.tokens import TokenService
 from loyalty.members.models import Member, SessionLevel
-from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql
+from tests.factories import ME, enrolled_member, gql
 from tests.loyalty.test_totp import oath, previous_step_code
 
 BEGIN = "mutation { beginTwoFactor { __typename ... on TwoFactorEnrolment { secret otpauthUri qrCodeSvg } ... on StepUpRequired { requiredLevel } } }"
@@ -36,7 +36,7 @@ mutation F($challenge: String!, $code: String!) {
 
 
 async def _member_with_two_factor(client: AsyncClient) -> tuple[dict[str, Any], str, list[str]]:
-    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
+    enrolled = await enrolled_member(client)
     token = enrolled["accessToken"]
     begun = (await gql(client, BEGIN, token=token))["data"]["beginTwoFactor"]
     assert begun["__typename"] == "TwoFactorEnrolment"
@@ -85,7 +85,7 @@ async def test_a_forged_challenge_is_refused(client: AsyncClient) -> None:
 
 
 async def test_changing_two_factor_needs_an_authenticated_session(client: AsyncClient, app: Any) -> None:
-    enrolled = (await gql(client, ENROL_MEMBER, {"input": enrolment_input()}))["data"]["enrolMember"]
+    enrolled = await enrolled_member(client)
     member = await Member.get(account_number=enrolled["accountNumber"])
     tokens: TokenService = services(app).tokens
     identified = tokens.issue(

@@ -26,7 +26,7 @@ from loyalty.members.models import CardState, ServiceCard
 from loyalty.rules import current_rules
 from partners.models import Partner
 from partners.service import NewPartner
-from tests.factories import ENROL_MEMBER, ME, enrolment_input, gql, make_member, make_partner
+from tests.factories import ME, enrolled_member, gql, make_member, make_partner
 from tests.support import signed_delivery
 from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
@@ -97,9 +97,7 @@ async def member(client: AsyncClient) -> EnrolledMember:
 
 async def test_accrual_is_credited_and_visible_in_me(client: AsyncClient, partner: NewPartner):
     # given: a member enrolled through the API
-    enrolled = await gql(client, ENROL_MEMBER, {"input": enrolment_input()})
-    success = enrolled["data"]["enrolMember"]
-    assert success["__typename"] == "EnrolMemberSuccess", enrolled
+    success = await enrolled_member(client)
     token = success["accessToken"]
     event = accrual_event({"serviceCardNumber": success["serviceCardNumber"]}, "LX-1001", miles=1200)
 
