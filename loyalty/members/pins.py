@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 
 from argon2 import PasswordHasher
@@ -14,8 +15,15 @@ from loyalty.identifiers import ascii_digits
 from loyalty.rules import PinRules
 
 _hasher = PasswordHasher()
-# Verifying against this keeps the time of a miss equal to the time of a hit on an unknown account.
-_DUMMY_HASH = _hasher.hash("not-a-real-pin")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of a miss equal to the time of a hit on an unknown account.
+
+    Made on first use, not at import: a hash costs tens of milliseconds, which every command of the CLI
+    would pay at start-up."""
+    return _hasher.hash("not-a-real-pin")
 
 
 def check_pin_rules(pin: str, rules: PinRules, *, date_of_birth: dt.date | None = None) -> None:
@@ -59,7 +67,7 @@ async def verify_secret(pin_hash: str | None, pin: str) -> bool:
 
     def _verify() -> bool:
         try:
-            return _hasher.verify(pin_hash or _DUMMY_HASH, pin) and pin_hash is not None
+            return _hasher.verify(pin_hash or _dummy_hash(), pin) and pin_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

@@ -1,0 +1,80 @@
+"""``milesgate --help`` against a bare ``python -c "import typer"``, timed in the same run (issue 19, item 6).
+
+Both commands run as fresh processes, interleaved (one of each per round), so the machine's load of the
+moment weighs on both alike; the ratio of their medians is what to compare across machines and days. The
+target is ``milesgate --help`` under 0.5 s. With ``--hyperfine`` and hyperfine on the PATH, hyperfine
+measures the same two commands as a cross-check.
+
+    .venv/bin/python bench/cli/run.py --rounds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+COMMANDS = {
+    "milesgate --help": [str(BIN / "milesgate"), "--help"],
+    'python -c "import typer"': [sys.executable, "-c", "import typer"],
+}
+TARGET_S = 0.5
+
+
+def time_once(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def measure(rounds: int) -> dict[str, list[float]]:
+    for command in COMMANDS.values():  # warm the file cache and the bytecode of both
+        time_once(command)
+    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for _ in range(rounds):
+        for name, command in COMMANDS.items():
+            times[name].append(time_once(command))
+    return times
+
+
+def hyperfine(rounds: int) -> None:
+    tool = shutil.which("hyperfine")
+    if tool is None:
+        print("hyperfine is not on the PATH; skipped")
+        return
+    subprocess.run(
+        [tool, "--warmup", "3", "--runs", str(rounds), "-N", *(" ".join(c) for c in COMMANDS.values())],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="runs of each command")
+    parser.add_argument("--hyperfine", action="store_true", help="also measure with hyperfine")
+    args = parser.parse_args()
+    os.environ.setdefault("COLUMNS", "100")
+    times = measure(args.rounds)
+    print(f"{args.rounds} runs each, interleaved, on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"{'command':<28} {'min s':>7} {'median s':>9} {'max s':>7}")
+    for name, values in times.items():
+        print(f"{name:<28} {min(values):7.3f} {statistics.median(values):9.3f} {max(values):7.3f}")
+    help_s = statistics.median(times["milesgate --help"])
+    typer_s = statistics.median(times['python -c "import typer"'])
+    verdict = "met" if help_s < TARGET_S else "NOT met"
+    print(f"ratio milesgate --help / import typer (medians): {help_s / typer_s:.2f}")
+    print(f"target milesgate --help < {TARGET_S} s: {verdict} ({help_s:.3f} s)")
+    if args.hyperfine:
+        hyperfine(args.rounds)
+
+
+if __name__ == "__main__":
+    main()
