@@ -14,14 +14,13 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from gateway.cli.support import aware_moment, cli_settings, run_with_db
+from gateway.cli.support import aware_moment, cli_settings, err_console, run_with_db
 from loyalty.errors import DomainError
 from loyalty.offers.models import Offer, OfferKind
 from loyalty.offers.service import add_offer
 
 offers_app = typer.Typer(help="Partner offers to earn and to redeem miles.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 @offers_app.command("add")

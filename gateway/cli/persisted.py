@@ -15,7 +15,7 @@ import typer
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, validate
 from rich.console import Console
 
-from gateway.cli.support import cli_settings
+from gateway.cli.support import cli_settings, err_console
 from gateway.graphql.edge import document_rules
 from gateway.graphql.engine import core_schema
 from gateway.graphql.persisted_queries import Safelist, SafelistError, document_hash
@@ -26,7 +26,6 @@ persisted_queries_app = typer.Typer(
     help="The safelist of GraphQL documents (MILESGATE_PERSISTED_QUERIES_DIR).", no_args_is_help=True
 )
 console = Console()
-err_console = Console(stderr=True)
 
 DirOption = Annotated[
     Path | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -13,13 +14,23 @@ import uvicorn
 
 from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
-from gateway.cli.support import cli_settings, console, database, err_console
+from gateway.cli.support import cli_settings, console, database, err_console, require_migrated
 from gateway.db import apply_migrations, close_database, open_database
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, log_start, log_unknown_variables, logging_config
 from gateway.partner_secrets import partner_secret_box
+from gateway.settings import Settings, unknown_variables
 from gateway.workers.background import background_loops
 from loyalty.rules import current_rules
 from partners.signing import encrypt_plaintext_secrets
+
+log = logging.getLogger("milesgate")
+
+
+def _start_process(settings: Settings) -> None:
+    """Set up the JSON logs of a long-running process and warn there about misspelt variables (its log,
+    not the terminal, is what operators read of such a process)."""
+    configure_logging(settings.log_level)
+    log_unknown_variables(log, unknown_variables(os.environ))
 
 
 def serve(
@@ -35,15 +46,19 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway. Embedded (no Redis configured): the webhook worker runs in the same process."""
-    settings = cli_settings()
-    configure_logging(settings.log_level)
+    settings = cli_settings(warn=False)
     if workers > 1 and settings.embedded:
         err_console.print(
             "[red]--workers > 1 needs MILESGATE_REDIS_URL (the in-process queue is per process)[/red]"
         )
         raise typer.Exit(2)
+    require_migrated(settings)
+    _start_process(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    log_start(
+        log, "serve starting", settings, pid=os.getpid(), host=bind_host, port=bind_port, workers=workers
+    )
     if not settings.is_production:
         console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
     uvicorn.run(
@@ -52,7 +67,9 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
-        log_config=None,
+        # Applied by uvicorn in this process and again in each worker process it starts.
+        log_config=logging_config(settings.log_level),
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
         server_header=False,
@@ -65,14 +82,16 @@ def worker(
     """Run a webhook inbox worker, the notification sender, the domain-event relay and the outbound
     webhook sender (needs
     MILESGATE_REDIS_URL). Stops on SIGTERM."""
-    settings = cli_settings()
-    configure_logging(settings.log_level)
+    settings = cli_settings(warn=False)
     if settings.embedded:
         err_console.print(
             "[red]a separate worker needs MILESGATE_REDIS_URL; `serve` runs one in-process[/red]"
         )
         raise typer.Exit(2)
+    require_migrated(settings)
+    _start_process(settings)
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+    log_start(log, "worker starting", settings, pid=os.getpid(), consumer=consumer)
 
     async def _run() -> None:
         backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
@@ -82,6 +101,7 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         try:
             async with database(settings):
+                log.info("worker started", extra={"pid": os.getpid(), "consumer": consumer})
                 loops = background_loops(
                     settings,
                     backends.ports,

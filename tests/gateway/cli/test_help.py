@@ -93,7 +93,7 @@ def _every_command_path() -> Iterator[list[str]]:
         else:
             children = {}
         for name, child in children.items():
-            assert child is not None, path + [name]
+            assert child is not None, [*path, name]
             yield from walk(child, [*path, name], click.Context(child, info_name=name, parent=ctx))
 
     yield from walk(root, [], click.Context(root, info_name="milesgate"))
