@@ -36,7 +36,9 @@ DirOption = Annotated[
 def _directory(given: Path | None, settings: Settings) -> Path:
     directory = given or settings.persisted_queries_dir
     if directory is None:
-        err_console.print("[red]no directory:[/red] pass --dir or set MILESGATE_PERSISTED_QUERIES_DIR")
+        err_console.print(
+            "[red]SAFELIST_DIRECTORY_MISSING:[/red] pass --dir or set MILESGATE_PERSISTED_QUERIES_DIR."
+        )
         raise typer.Exit(2)
     return directory
 
@@ -76,7 +78,7 @@ def register(
         text = path.read_text(encoding="utf-8")
         problems = document_problems(text, settings)
         for problem in problems:
-            err_console.print(f"[red]{path}:[/red] {problem}", highlight=False)
+            err_console.print(f"DOCUMENT_REFUSED: {path}: {problem}", markup=False, highlight=False)
         refused = refused or bool(problems)
         texts.append(text)
     if refused:
@@ -95,7 +97,7 @@ def list_documents(directory: DirOption = None) -> None:
     try:
         safelist = Safelist.from_directory(_directory(directory, settings))
     except SafelistError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"SAFELIST_INVALID: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     for sha256, text in sorted(safelist.documents.items()):
         console.print(f"{sha256}  {operation_names(text)}", highlight=False)

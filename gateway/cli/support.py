@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -126,5 +128,19 @@ def run_or_exit(work: Callable[[], Awaitable[T]]) -> T:
 def aware_moment(value: Any, field: str) -> dt.datetime:
     """A TOML date and time as an aware datetime (UTC when the file gives no offset)."""
     if not isinstance(value, dt.datetime):
-        raise DomainError(f"{field} is a date and time such as 2026-12-01T00:00:00Z", field=field)
+        raise DomainError(
+            f"{field} is a date and time such as 2026-12-01T00:00:00Z", field=field, code="DATE_TIME_INVALID"
+        )
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """An operator's TOML file; one that does not parse prints ``FILE_INVALID: ...`` and exits with status 1."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        err_console.print(
+            f"[red]FILE_INVALID:[/red] {escape(str(path))} is not valid TOML: {escape(str(exc))}"
+        )
+        raise typer.Exit(1) from exc

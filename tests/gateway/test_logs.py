@@ -4,11 +4,14 @@ is configured without giving away a secret: ``serve``, each of its uvicorn worke
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from tests.support import (
     APP_REDIS_URL,
     REDIS_PREFIX,
     clear_redis,
+    deadline_s,
     free_port,
     require_service,
     seed_embedded_db,
@@ -167,7 +171,6 @@ def test_serve_logs_json_and_its_configuration_once_started(tmp_path: Path) -> N
 @pytest.fixture
 def production_env(postgres_ready: str, tmp_path: Path) -> dict[str, str]:
     """PostgreSQL (migrated, with a password in its URL) and Redis, for production processes."""
-    import asyncio
 
     try:
         asyncio.run(clear_redis())
@@ -186,15 +189,14 @@ def production_env(postgres_ready: str, tmp_path: Path) -> dict[str, str]:
 
 def test_each_uvicorn_worker_logs_its_configuration(tmp_path: Path, production_env: dict[str, str]) -> None:
     # given
-    port = free_port()
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(free_port()), "--workers", "2"]
 
-    # when: both worker processes have started
-    with served_process(command, port=port, env=production_env, log=log, ready_path="/healthz", cwd=ROOT):
+    # when: both worker processes have started (each imports the whole service: slow on a busy machine)
+    with _running(command, production_env, log) as process:
         wait_for_sync(
-            lambda: sum(line["msg"] == "started" for line in _lines(log)) == 2,
-            timeout_s=60,
+            lambda: process.poll() is None and sum(line["msg"] == "started" for line in _lines(log)) == 2,
+            timeout_s=90,
             what="two started lines",
         )
 
@@ -208,29 +210,36 @@ def test_each_uvicorn_worker_logs_its_configuration(tmp_path: Path, production_e
         assert line["config"]["env"] == "production"
 
 
+@contextmanager
+def _running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` in a process of its own, its output in ``log``; stopped with SIGTERM afterwards."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=deadline_s(30))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def test_the_worker_logs_its_configuration_and_that_it_started(
     tmp_path: Path, production_env: dict[str, str]
 ) -> None:
     # given
     log = tmp_path / "worker.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "worker", "--name", "log-test"],
-            cwd=ROOT,
-            env=production_env,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-        # when
+    command = [sys.executable, "-m", "gateway.cli", "worker", "--name", "log-test"]
+
+    # when
+    with _running(command, production_env, log) as process:
         wait_for_sync(
             lambda: process.poll() is None and any(line["msg"] == "worker started" for line in _lines(log)),
             timeout_s=60,
             what="the worker's started line",
         )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
     # then
     lines = _lines(log)
