@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click.globals import get_current_context  # Typer vendors Click: the running command
 
 from gateway.db import apply_migrations, close_database, open_database
 from gateway.migration_ops import migration_state
@@ -32,6 +33,8 @@ from partners.signing import encrypt_plaintext_secrets
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
+
+_WARNED_KEY = "milesgate.unknown_variables_warned"
 
 Operator = Annotated[str, typer.Option("--operator", help="Your name, for the audit log.")]
 
@@ -55,7 +58,11 @@ def cli_settings(*, warn: bool = True) -> Settings:
 
 
 def _warn_unknown(unknown: list[str]) -> None:
-    if unknown:
+    """Once per command run, however often the command reads the settings."""
+    context = get_current_context(silent=True)
+    meta = context.find_root().meta if context is not None else {}
+    if unknown and not meta.get(_WARNED_KEY):
+        meta[_WARNED_KEY] = True
         err_console.print(
             f"[yellow]warning:[/yellow] unknown MILESGATE_ variables, ignored: {escape(', '.join(unknown))}",
             highlight=False,
