@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -37,6 +38,7 @@ from gateway.http.sign_in import complete_sign_in
 from gateway.http.travel_id import travel_id_routes
 from gateway.http.webhooks import partner_webhook
 from gateway.hub_admin import WebhookHubAdmin
+from gateway.logs import log_start
 from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
 from gateway.operators import OperatorTokens
@@ -157,7 +159,7 @@ def lifespan(app_services: Services) -> Lifespan:
                 background.append((asyncio.create_task(loop(stop), name=name), stop))
         if app_services.freeze_gc_after_start:
             freeze_start_up_objects(settings.gc_gen0_threshold)
-        log.info("started", extra={"env": settings.env.value, "backends": backends.kind})
+        log_start(log, "started", settings, env=settings.env.value, backends=backends.kind, pid=os.getpid())
         try:
             yield
         finally:

@@ -8,11 +8,15 @@ and then requires a secret key and refuses to fall back to SQLite silently.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import email.utils
+import logging
 import os
 import secrets
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import argon2
 import platformdirs
@@ -47,6 +51,24 @@ class ConfigurationError(RuntimeError):
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 _MIN_SECRET_LENGTH = 32
 _MAX_REVOCATION_DELAY_MS = 1000
+_DATABASE_SCHEMES = ("postgres", "postgresql", "asyncpg", "sqlite")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+ENV_PREFIX = "MILESGATE_"
+# MILESGATE_ variables that no field below reads, and that are not misspellings: the data files read by
+# loyalty/rules.py, loyalty/rewards/catalogue.py, loyalty/engagement/definitions.py and partners/charts,
+# and the tooling around the service (compose's image, the CI script's schema base; the CI script's and
+# the tests' own variables start with MILESGATE_CI_ and MILESGATE_TEST_). Nothing warns about these.
+OTHER_VARIABLES = frozenset(
+    {
+        "MILESGATE_RULES_FILE",
+        "MILESGATE_REWARDS_FILE",
+        "MILESGATE_CHALLENGES_FILE",
+        "MILESGATE_CHARTS_DIR",
+        "MILESGATE_IMAGE",
+        "MILESGATE_SCHEMA_BASE",
+    }
+)
+OTHER_PREFIXES = ("MILESGATE_TEST_", "MILESGATE_CI_")
 
 
 class Settings(BaseSettings):
@@ -313,6 +335,27 @@ class Settings(BaseSettings):
         description="PEM file of the CA(s) that sign the mail server's certificate; default: the system's",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), _DATABASE_SCHEMES, "database")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), _REDIS_SCHEMES, "Redis")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_is_known(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError("is one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
     @model_validator(mode="after")
     def _production_needs_explicit_setup(self) -> Settings:
         if self.env is Environment.PRODUCTION:
@@ -442,6 +485,39 @@ class Settings(BaseSettings):
         if key is None:
             raise ConfigurationError(f"the development secret in {path} is empty or unreadable")
         return key
+
+
+def _check_url(url: str, schemes: tuple[str, ...], what: str) -> None:
+    """Refuse a URL that does not parse or that no client of ours speaks. The message shows no part of
+    the value: a URL carries its password."""
+    expected = ", ".join(f"{scheme}://" for scheme in schemes)
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme != "sqlite":
+            parts.port  # noqa: B018 - parses the port, raising ValueError when it is not a number
+    except ValueError:
+        raise ValueError(f"is not a {what} URL (expected {expected}; the value is not shown)") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"is not a supported {what} URL (expected {expected}; the value is not shown)")
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``MILESGATE_*`` variables set in ``environ`` that no setting reads (a misspelling, mostly),
+    each with the closest setting's variable when one is close: ``MILESGATE_REDIS_ULR (did you mean
+    MILESGATE_REDIS_URL?)``. Variables read elsewhere (``OTHER_VARIABLES``, ``OTHER_PREFIXES``) are known."""
+    known = [name.upper() for name in Settings.model_fields]
+    known += [name.removeprefix(ENV_PREFIX) for name in OTHER_VARIABLES]
+    found = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(OTHER_PREFIXES):
+            continue
+        suffix = upper.removeprefix(ENV_PREFIX)
+        if suffix in known:
+            continue
+        close = difflib.get_close_matches(suffix, known, n=1, cutoff=0.75)
+        found.append(f"{name} (did you mean {ENV_PREFIX}{close[0]}?)" if close else name)
+    return found
 
 
 def _read_key(path: Path) -> str | None:

@@ -6,7 +6,6 @@ Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(quiz
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli.support import Operator, aware_moment, run_or_exit
+from gateway.cli.support import Operator, aware_moment, read_toml, run_or_exit
 from loyalty.engagement import quiz
 from loyalty.engagement.models import Quiz, QuizWinner
+from loyalty.errors import ValidationFailed
 
 quiz_app = typer.Typer(help="The monthly quiz and its auditable prize draw.", no_args_is_help=True)
 console = Console()
@@ -28,8 +28,7 @@ def create_command(
     operator: Operator,
 ) -> None:
     """Create a month's quiz: month, question, options, correct_option, opens_at, closes_at, [[prizes]]."""
-    with file.open("rb") as handle:
-        data = tomllib.load(handle)
+    data = read_toml(file)
 
     async def work() -> Quiz:
         return await quiz.create_quiz(
@@ -46,6 +45,12 @@ def create_command(
 
     created = run_or_exit(work)
     console.print(f"quiz {created.month} created ({len(created.options)} options)")
+
+
+def _checked_month(month: str) -> str:
+    if not quiz.MONTH.match(month):
+        raise ValidationFailed("A month is written YYYY-MM.", field="month", code="MONTH_INVALID")
+    return month
 
 
 def _winners_table(month: str, winners: list[QuizWinner]) -> Table:
@@ -65,7 +70,7 @@ def draw_command(
 
     async def work() -> tuple[list[QuizWinner], str | None]:
         winners = await quiz.draw(
-            month=month, actor=f"operator:{operator}", now=dt.datetime.now(dt.UTC), seed=seed
+            month=_checked_month(month), actor=f"operator:{operator}", now=dt.datetime.now(dt.UTC), seed=seed
         )
         return winners, (await quiz.quiz_for(month)).draw_seed
 
@@ -79,7 +84,7 @@ def verify_command(month: Annotated[str, typer.Argument(help="YYYY-MM")]) -> Non
     """Recompute a past draw from its recorded seed and the entries (exit 1 when it does not match)."""
 
     async def work() -> bool:
-        return await quiz.verify_draw(month=month)
+        return await quiz.verify_draw(month=_checked_month(month))
 
     if run_or_exit(work):
         console.print(f"the {month} draw matches its seed and entries", style="green")

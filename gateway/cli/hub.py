@@ -125,6 +125,8 @@ def endpoints_deliveries(
     """Deliveries newest first, with their last answer (and every attempt with --attempts)."""
 
     async def work() -> list[tuple[OutboundDelivery, list[DeliveryAttempt]]]:
+        if endpoint_id is not None:
+            await service.get_endpoint(endpoint_id)  # ENDPOINT_NOT_FOUND rather than an empty table
         rows = await service.deliveries(endpoint_id=endpoint_id, state=state, limit=limit)
         tried = await service.attempts_of([row.id for row in rows]) if attempts else {}
         return [(row, tried.get(row.id, [])) for row in rows]

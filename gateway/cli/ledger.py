@@ -94,7 +94,7 @@ def warn_expiring_command(
     ],
 ) -> None:
     """Warn members whose miles expire at the coming quarter end (the newsletter's notice, DOMAIN.md 5):
-    from ``warning_months`` before it, once per member and quarter, by the channels they consented to."""
+    from warning_months (rules.toml) before it, once per member and quarter, by the channels they consented to."""
     day = as_of.date()
     rules = current_rules()
     end = warning_quarter_end(day, rules.expiry.warning_months)

@@ -5,24 +5,23 @@ Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(offe
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 from tortoise.transactions import in_transaction
 
-from gateway.cli.support import aware_moment, cli_settings, run_with_db
+from gateway.cli.support import aware_moment, cli_settings, err_console, read_toml, run_with_db
 from loyalty.errors import DomainError
 from loyalty.offers.models import Offer, OfferKind
 from loyalty.offers.service import add_offer
 
 offers_app = typer.Typer(help="Partner offers to earn and to redeem miles.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 @offers_app.command("add")
@@ -30,8 +29,7 @@ def add_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")],
 ) -> None:
     """Add every offer of the file (code, partner, kind, title, starts_at, ends_at, targeting, bonus_miles)."""
-    with file.open("rb") as handle:
-        rows = tomllib.load(handle).get("offers", [])
+    rows = read_toml(file).get("offers", [])
 
     async def work() -> int:
         async with in_transaction():  # all offers of the file or none
@@ -54,8 +52,14 @@ def add_command(
 
     try:
         added = run_with_db(cli_settings(), work)
-    except (DomainError, KeyError, ValueError) as error:
-        err_console.print(f"[red]{error}[/red]")
+    except DomainError as error:
+        err_console.print(f"[red]{error.code}:[/red] {escape(error.message)}")
+        raise typer.Exit(1) from None
+    except KeyError as error:
+        err_console.print(f"[red]OFFER_FIELD_MISSING:[/red] an offer in {escape(str(file))} has no {error}.")
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        err_console.print(f"[red]OFFER_INVALID:[/red] {escape(str(error))}.")
         raise typer.Exit(1) from None
     console.print(f"{added} offers added")
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.cli.support import Operator, cli_settings, run_or_exit, run_with_db
+from gateway.cli.support import Operator, cli_settings, err_console, run_or_exit, run_with_db
 from gateway.operators import MAX_TTL_S, OperatorTokens
 from gateway.partner_secrets import partner_secret_box
 from loyalty.errors import DomainError
@@ -31,7 +31,6 @@ secrets_app = typer.Typer(
 partners_app.add_typer(secrets_app, name="secrets")
 operators_app = typer.Typer(help="Operator (admin) access to the GraphQL API.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 T = TypeVar("T")
 
 

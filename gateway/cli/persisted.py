@@ -15,7 +15,7 @@ import typer
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse, validate
 from rich.console import Console
 
-from gateway.cli.support import cli_settings
+from gateway.cli.support import cli_settings, err_console
 from gateway.graphql.edge import document_rules
 from gateway.graphql.engine import core_schema
 from gateway.graphql.persisted_queries import Safelist, SafelistError, document_hash
@@ -26,7 +26,6 @@ persisted_queries_app = typer.Typer(
     help="The safelist of GraphQL documents (MILESGATE_PERSISTED_QUERIES_DIR).", no_args_is_help=True
 )
 console = Console()
-err_console = Console(stderr=True)
 
 DirOption = Annotated[
     Path | None,
@@ -37,7 +36,9 @@ DirOption = Annotated[
 def _directory(given: Path | None, settings: Settings) -> Path:
     directory = given or settings.persisted_queries_dir
     if directory is None:
-        err_console.print("[red]no directory:[/red] pass --dir or set MILESGATE_PERSISTED_QUERIES_DIR")
+        err_console.print(
+            "[red]SAFELIST_DIRECTORY_MISSING:[/red] pass --dir or set MILESGATE_PERSISTED_QUERIES_DIR."
+        )
         raise typer.Exit(2)
     return directory
 
@@ -77,7 +78,7 @@ def register(
         text = path.read_text(encoding="utf-8")
         problems = document_problems(text, settings)
         for problem in problems:
-            err_console.print(f"[red]{path}:[/red] {problem}", highlight=False)
+            err_console.print(f"DOCUMENT_REFUSED: {path}: {problem}", markup=False, highlight=False)
         refused = refused or bool(problems)
         texts.append(text)
     if refused:
@@ -96,7 +97,7 @@ def list_documents(directory: DirOption = None) -> None:
     try:
         safelist = Safelist.from_directory(_directory(directory, settings))
     except SafelistError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"SAFELIST_INVALID: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     for sha256, text in sorted(safelist.documents.items()):
         console.print(f"{sha256}  {operation_names(text)}", highlight=False)

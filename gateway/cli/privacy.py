@@ -18,11 +18,13 @@ from rich.table import Table
 from gateway.cli.support import Operator, run_or_exit
 from gateway.privacy import personal_data_sources
 from loyalty.errors import NotFound
+from loyalty.identifiers import validate_account_number
 from loyalty.members.models import Member
 from loyalty.notices.models import NoticeSeverity, SecurityNotice
 from loyalty.notices.service import current_notices, publish_notice, withdraw_notice
 from loyalty.privacy.models import AuditEntry
 from loyalty.privacy.service import audit_log, erase_personal_data, export_personal_data
+from loyalty.rules import current_rules
 
 privacy_app = typer.Typer(help="Members' privacy rights: export, erasure, audit log.", no_args_is_help=True)
 notices_app = typer.Typer(help="Security notices the apps show (phishing warnings...).", no_args_is_help=True)
@@ -34,9 +36,11 @@ def _now() -> dt.datetime:
 
 
 async def _account_id(account_number: str) -> int:
-    member = await Member.get_or_none(account_number=account_number)
+    """The member's id; ACCOUNT_NUMBER_INVALID for a number of the wrong shape, MEMBER_NOT_FOUND for none."""
+    number = validate_account_number(account_number, current_rules().identifiers)
+    member = await Member.get_or_none(account_number=number)
     if member is None:
-        raise NotFound(f"no member with account number {account_number}", code="MEMBER_NOT_FOUND")
+        raise NotFound(f"No member has account number {number}.", code="MEMBER_NOT_FOUND")
     return int(member.id)
 
 
@@ -72,6 +76,7 @@ def erase_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete or pseudonymise a member's personal data; the ledger keeps its amounts. Cannot be undone."""
+    run_or_exit(lambda: _account_id(account_number))  # an unknown account is refused before the question
     if not yes:
         typer.confirm(
             f"Erase the personal data of account {account_number}? This cannot be undone", abort=True

@@ -30,7 +30,7 @@ def sweep_command(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Requests per page.")] = 200,
 ) -> None:
     """Decide every open request again: credit those whose flown data arrived, reject those that waited
-    ``partner_data_wait_days`` without it (TICKET_NOT_FOUND). Idempotent: decided requests stay decided."""
+    partner_data_wait_days (rules.toml) without it (TICKET_NOT_FOUND). Idempotent: decided requests stay decided."""
     day = as_of.date()
     rules = current_rules()
     chart = current_earning_chart()

@@ -17,12 +17,12 @@ from rich.markup import escape
 
 from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
-from gateway.cli.support import cli_settings, console, database, err_console
+from gateway.cli.support import cli_settings, console, database, err_console, require_migrated
 from gateway.db import apply_migrations, close_database, open_database
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, log_start, log_unknown_variables, logging_config
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
-from gateway.settings import Settings
+from gateway.settings import Settings, unknown_variables
 from gateway.workers.background import background_loops
 from gateway.workers.metrics import (
     WorkerMetricsPortError,
@@ -33,7 +33,14 @@ from gateway.workers.metrics import (
 from loyalty.rules import current_rules
 from partners.signing import encrypt_plaintext_secrets
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("milesgate")
+
+
+def _start_process(settings: Settings) -> None:
+    """Set up the JSON logs of a long-running process and warn there about misspelt variables (its log,
+    not the terminal, is what operators read of such a process)."""
+    configure_logging(settings.log_level)
+    log_unknown_variables(log, unknown_variables(os.environ))
 
 
 def serve(
@@ -49,15 +56,19 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway. Embedded (no Redis configured): the webhook worker runs in the same process."""
-    settings = cli_settings()
-    configure_logging(settings.log_level)
+    settings = cli_settings(warn=False)
     if workers > 1 and settings.embedded:
         err_console.print(
             "[red]--workers > 1 needs MILESGATE_REDIS_URL (the in-process queue is per process)[/red]"
         )
         raise typer.Exit(2)
+    require_migrated(settings)
+    _start_process(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    log_start(
+        log, "serve starting", settings, pid=os.getpid(), host=bind_host, port=bind_port, workers=workers
+    )
     if not settings.is_production:
         console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
     # Several processes: their metrics add up through files in one private directory, named before
@@ -70,7 +81,9 @@ def serve(
             host=bind_host,
             port=bind_port,
             workers=workers,
-            log_config=None,
+            # Applied by uvicorn in this process and again in each worker process it starts.
+            log_config=logging_config(settings.log_level),
+            access_log=False,
             proxy_headers=True,
             forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
             server_header=False,
@@ -83,14 +96,16 @@ def worker(
     """Run a webhook inbox worker, the notification sender, the domain-event relay and the outbound
     webhook sender (needs
     MILESGATE_REDIS_URL). Stops on SIGTERM."""
-    settings = cli_settings()
-    configure_logging(settings.log_level)
+    settings = cli_settings(warn=False)
     if settings.embedded:
         err_console.print(
             "[red]a separate worker needs MILESGATE_REDIS_URL; `serve` runs one in-process[/red]"
         )
         raise typer.Exit(2)
+    require_migrated(settings)
+    _start_process(settings)
     consumer = name or f"{socket.gethostname()}-{os.getpid()}"
+    log_start(log, "worker starting", settings, pid=os.getpid(), consumer=consumer)
     metrics_socket = _worker_metrics_socket(settings)
 
     async def _run() -> None:
@@ -105,6 +120,7 @@ def worker(
         registry = CollectorRegistry()
         try:
             async with database(settings):
+                log.info("worker started", extra={"pid": os.getpid(), "consumer": consumer})
                 loops = background_loops(
                     settings,
                     backends.ports,

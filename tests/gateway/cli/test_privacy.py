@@ -58,7 +58,7 @@ def test_export_then_erase_then_audit(env: dict[str, str], tmp_path: Path) -> No
     assert "privacy.export" in audit
     unknown = milesgate(["privacy", "export", "000000000", "--operator", "ada"], env)
     assert unknown.exit_code == 1
-    assert "no member with account number 000000000" in collapse(unknown.output)
+    assert "MEMBER_NOT_FOUND: No member has account number 000000000." in collapse(unknown.output)
 
 
 def test_notices_publish_list_withdraw(env: dict[str, str], tmp_path: Path) -> None:
