@@ -23,9 +23,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.settings import Settings
+from gateway.tokens import TokenService
+from loyalty.members.models import SessionLevel
 from partners.models import PartnerKind
 from partners.service import add_partner
-from tests.factories import TEST_SECRET, enrolled_member, partner_box_for_tests
+from tests.factories import TEST_SECRET, make_member, partner_box_for_tests
 from tests.support import (
     APP_REDIS_URL,
     PRODUCTION_MAIL_ENV,
@@ -97,8 +99,18 @@ async def test_a_change_committed_on_one_process_reaches_a_subscriber_on_another
         _gateway(stack, tmp_path / "b.log", worker=True) as process_b,
     ):
         async with httpx2.AsyncClient(base_url=process_b, timeout=deadline_s(30)) as b:
-            # the ORM is open here on the same database: this process sends the code into the data dir
-            member = await enrolled_member(b, settings=stack)
+            # a member enrolled here, on the same database (enrolment itself, e-mail and all, is tested
+            # elsewhere), signed in with a token the gateways accept (same secret key)
+            enrolled = await make_member()
+            tokens = TokenService(TEST_SECRET, ttl_s=900, authenticated_window_s=900)
+            member = {
+                "serviceCardNumber": enrolled.card.number,
+                "accessToken": tokens.issue(
+                    account_id=enrolled.member.id,
+                    level=SessionLevel.AUTHENTICATED,
+                    generation=enrolled.member.session_generation,
+                ),
+            }
 
             # given a member subscribed on process A, authenticated at connection time
             url = process_a.replace("http://", "ws://") + "/graphql"

@@ -108,9 +108,10 @@ async def test_the_owner_of_an_enrolled_address_gets_a_notice_and_no_code(
     [notice] = await _mails(settings, enrolments.NOTICE_TEMPLATE)
     assert notice["recipient"] == "ada@example.com"
     assert notice["payload"] == {"given_name": "Ada"}  # the owner's name, not the one typed; no code
-    assert "Dear Ada" in notice["body"] and "Mallory" not in notice["body"]
-    assert "somebody tried to enrol" in notice["body"]
-    assert "Forgot PIN" in notice["body"] and "Forgot password" in notice["body"]
+    # in the owner's language (German), not the language typed in the attempt
+    assert "Guten Tag Ada" in notice["body"] and "Mallory" not in notice["body"]
+    assert "jemand wollte sich mit dieser E-Mail-Adresse" in notice["body"]
+    assert "PIN vergessen" in notice["body"] and "Passwort vergessen" in notice["body"]
     assert not any(char.isdigit() for char in notice["body"])
     codes = [
         mail
@@ -135,7 +136,11 @@ async def test_the_code_creates_the_member_with_a_verified_address(
     code = mail["payload"]["token"]
     confirmed = await confirm_enrolment(client, pending["enrolmentId"], code)
     # then
-    assert mail["recipient"] == "grace@example.com" and code in mail["body"] and "Dear Grace" in mail["body"]
+    assert (
+        mail["recipient"] == "grace@example.com"
+        and code in mail["body"]
+        and "Guten Tag Grace" in mail["body"]
+    )
     assert len(code) == RULES.code_digits and code.isdigit()
     assert confirmed["__typename"] == "EnrolMemberSuccess", confirmed
     assert confirmed["member"]["givenName"] == "Grace"
