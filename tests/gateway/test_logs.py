@@ -23,6 +23,7 @@ from gateway.logs import MASKED, JsonFormatter, redacted_url, settings_for_log
 from gateway.settings import Settings
 from tests.support import (
     APP_REDIS_URL,
+    PRODUCTION_MAIL_ENV,
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
@@ -184,6 +185,7 @@ def production_env(postgres_ready: str, tmp_path: Path) -> dict[str, str]:
         MILESGATE_REDIS_URL=APP_REDIS_URL,
         MILESGATE_REDIS_PREFIX=REDIS_PREFIX,
         MILESGATE_DATA_DIR=str(tmp_path / "data"),
+        **PRODUCTION_MAIL_ENV,
     )
 
 

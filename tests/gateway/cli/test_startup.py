@@ -21,7 +21,7 @@ from loyalty.engagement.definitions import CHALLENGES_FILE_ENV
 from loyalty.rewards.catalogue import CATALOGUE_FILE_ENV
 from loyalty.rules import RULES_FILE_ENV
 from partners.charts import CHARTS_DIR_ENV
-from tests.support import SQLITE_FILE, seed_embedded_db
+from tests.support import PRODUCTION_MAIL_ENV, SQLITE_FILE, seed_embedded_db
 
 runner = CliRunner()
 SECRET = "start-up-secret-" + "s" * 40
@@ -38,6 +38,7 @@ def production(data_dir: Path, database: Path) -> dict[str, str]:
         "MILESGATE_ENV": "production",
         "MILESGATE_SECRET_KEY": SECRET,
         "MILESGATE_DATABASE_URL": f"sqlite://{database}",
+        **PRODUCTION_MAIL_ENV,
     }
 
 
