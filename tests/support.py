@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import hashlib
 import inspect
+import logging
 import os
 import shutil
 import socket
@@ -212,6 +214,33 @@ def in_embedded_db(data_dir: Path, work: Callable[[], Awaitable[T]]) -> T:
             await close_database()
 
     return asyncio.run(_run())
+
+
+_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
+
+
+class _StatementLog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        seen = _counting.get()
+        if seen is not None:
+            seen.append(record.getMessage())
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements the database client sends inside the block (this task and its children)."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = _StatementLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    seen: list[str] = []
+    token = _counting.set(seen)
+    try:
+        yield seen
+    finally:
+        _counting.reset(token)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def without_session_check(statements: list[str]) -> list[str]:

@@ -3,11 +3,7 @@ job recorded late (backdated), the tier a flown coupon earns with, and one state
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -24,6 +20,7 @@ from partners.charts import current_earning_chart
 from partners.models import Partner
 from tests.factories import make_member, make_partner
 from tests.loyalty.retro_credit_helpers import FLIGHT_DAY, flown
+from tests.support import statements
 
 RULES = current_rules()
 CHART = current_earning_chart()
@@ -53,33 +50,6 @@ async def _credit(account_id: int, key: str, day: dt.date, *, points: int, qp: i
         rules=RULES,
         today=day,
     )
-
-
-_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("tier_on_counting", default=None)
-
-
-class _StatementLog(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        seen = _counting.get()
-        if seen is not None:
-            seen.append(record.getMessage())
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    """The SQL statements the database client sends inside the block (this task only)."""
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = _StatementLog(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    seen: list[str] = []
-    token = _counting.set(seen)
-    try:
-        yield seen
-    finally:
-        _counting.reset(token)
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 async def test_several_changes_on_one_day_the_last_recorded_wins(member_id: int) -> None:
@@ -162,7 +132,7 @@ async def test_a_flown_coupon_earns_with_the_tier_of_its_day_from_the_history(me
     assert (await Member.get(id=member_id)).tier is Tier.BASE
 
     # when
-    with _statements() as seen:
+    with statements() as seen:
         assert await tier_on(account_id=member_id, day=FLIGHT_DAY, current=Tier.BASE) is Tier.BASE
     accrued = await accrue_flown(segment, chart=CHART, rules=RULES)
 
@@ -183,7 +153,7 @@ async def test_tier_on_is_one_statement(member_id: int, history: int) -> None:
     day = dt.date(2026, 1, 1)
     for n in range(history):
         await _change(member_id, Tier.BASE, Tier.FTL, StatusChange.ACHIEVED, day + dt.timedelta(days=n))
-    with _statements() as seen:
+    with statements() as seen:
         await tier_on(account_id=member_id, day=day + dt.timedelta(days=2), current=Tier.BASE)
         await tier_on(account_id=member_id, day=day - dt.timedelta(days=2), current=Tier.BASE)
     assert len(seen) == 2, seen

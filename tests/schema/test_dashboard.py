@@ -7,11 +7,8 @@ set around it; the in-process worker and relays run in tasks of their own and do
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
-import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -29,7 +26,7 @@ from loyalty.offers.models import OfferKind
 from loyalty.offers.service import activate_offer, add_offer
 from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql
-from tests.support import deadline_s, without_session_check
+from tests.support import deadline_s, statements, without_session_check
 
 DASHBOARD = """query Dashboard {
   me {
@@ -52,8 +49,6 @@ activations, the PERSONALISATION consent and the partner affinity (bounded to th
 On PostgreSQL the four are one statement that returns each as JSON (loyalty/dashboard/read.py).
 It was 10 through the ORM."""
 
-_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("counting", default=None)
-
 
 @pytest.fixture
 def settings(settings: Settings, graphql_fast_path: bool) -> Settings:
@@ -64,30 +59,6 @@ def settings(settings: Settings, graphql_fast_path: bool) -> Settings:
 @pytest.fixture
 def postgres_settings(postgres_settings: Settings, graphql_fast_path: bool) -> Settings:
     return postgres_settings.model_copy(update={"graphql_fast_path": graphql_fast_path})
-
-
-class _StatementLog(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        seen = _counting.get()
-        if seen is not None:
-            seen.append(record.getMessage())
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements the database client sends inside the block (this task and its children)."""
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = _StatementLog(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    seen: list[str] = []
-    token = _counting.set(seen)
-    try:
-        yield seen
-    finally:
-        _counting.reset(token)
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 async def _grow(account_id: int, *, postings: int, offers: int, start: int) -> None:
