@@ -93,6 +93,15 @@ async def main() -> None:
             f"idle-{n}",
             MILESGATE_REDIS_PREFIX=prefix,
             MILESGATE_SECRET_KEY=SECRET_KEY,
+            # As operators run it: production, on a database migrated beforehand (a development worker
+            # migrates at start, and a pooled connection's share of that shows in pg_stat_database only
+            # when the connection is next used, which can fall inside the window). The mail server is
+            # never reached: an idle worker sends nothing.
+            MILESGATE_ENV="production",
+            MILESGATE_SMTP_HOST="127.0.0.1",
+            MILESGATE_SMTP_PORT="9",
+            MILESGATE_SMTP_TLS="none",
+            MILESGATE_SMTP_FROM="bench@example.com",
         )
         for n in range(args.workers)
     ]
