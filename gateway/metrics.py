@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hmac
 import os
 import re
 import shutil
@@ -23,6 +24,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from pydantic import SecretStr
+
+from gateway.tokens import bearer_token
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -239,3 +243,23 @@ class Metrics:
         if child is None:
             child = self._children[key] = metric.labels(*labels)
         return child
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRefusal:
+    """Why a scrape is refused: the HTTP status, the error code and its sentence."""
+
+    status: int
+    code: str
+    message: str
+
+
+def metrics_refusal(authorization: str | None, token: SecretStr | None) -> MetricsRefusal | None:
+    """The one check of ``/metrics`` on the gateway and on the worker: refused while no
+    ``MILESGATE_METRICS_TOKEN`` is set, and without that token as the bearer; None lets the scrape in."""
+    if token is None:
+        return MetricsRefusal(403, "METRICS_DISABLED", "/metrics needs MILESGATE_METRICS_TOKEN to be set")
+    given = bearer_token(authorization) or ""
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        return MetricsRefusal(401, "METRICS_TOKEN_INVALID", "send the metrics token as a bearer token")
+    return None

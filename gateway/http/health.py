@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.db import ping_database
 from gateway.http.common import error_response
+from gateway.metrics import metrics_refusal
 from gateway.services import services
-from gateway.tokens import bearer_token
 
 READY_TIMEOUT_S = 2.0
 OK = "ok"
@@ -51,12 +50,10 @@ async def readyz(request: Request) -> Response:
 
 async def metrics_endpoint(request: Request) -> Response:
     app_services = services(request)
-    expected = app_services.settings.metrics_token
-    if expected is None:
-        return error_response(403, "METRICS_DISABLED", "/metrics needs MILESGATE_METRICS_TOKEN to be set")
-    given = bearer_token(request.headers.get("authorization")) or ""
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        response = error_response(401, "METRICS_TOKEN_INVALID", "send the metrics token as a bearer token")
-        response.headers["www-authenticate"] = "Bearer"
+    refusal = metrics_refusal(request.headers.get("authorization"), app_services.settings.metrics_token)
+    if refusal is not None:
+        response = error_response(refusal.status, refusal.code, refusal.message)
+        if refusal.status == 401:
+            response.headers["www-authenticate"] = "Bearer"
         return response
     return Response(app_services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

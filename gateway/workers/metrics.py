@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hmac
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,9 +31,8 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from gateway.db import ping_database
-from gateway.metrics import Backlog, BacklogMetrics
+from gateway.metrics import Backlog, BacklogMetrics, metrics_refusal
 from gateway.settings import Settings
-from gateway.tokens import bearer_token
 from loyalty.events.models import DomainEvent
 from loyalty.notifications.models import Notification, NotificationState
 from webhooks.models import InboxState, PartnerInbox
@@ -153,13 +151,11 @@ def worker_metrics_app(
     (the database, and Redis when ``redis_ping`` is given, answer within 2 s; 503 names what failed)."""
 
     async def metrics(request: Request) -> Response:
-        expected = settings.metrics_token
-        if expected is None:
-            return _refusal(403, "METRICS_DISABLED", "/metrics needs MILESGATE_METRICS_TOKEN to be set")
-        given = bearer_token(request.headers.get("authorization")) or ""
-        if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-            response = _refusal(401, "METRICS_TOKEN_INVALID", "send the metrics token as a bearer token")
-            response.headers["www-authenticate"] = "Bearer"
+        refusal = metrics_refusal(request.headers.get("authorization"), settings.metrics_token)
+        if refusal is not None:
+            response = _refusal(refusal.status, refusal.code, refusal.message)
+            if refusal.status == 401:
+                response.headers["www-authenticate"] = "Bearer"
             return response
         return Response(generate_latest(registry), media_type=PROMETHEUS_TEXT)
 
