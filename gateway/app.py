@@ -43,6 +43,7 @@ from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
 from gateway.operators import OperatorTokens
 from gateway.outages import unavailable_handlers
+from gateway.partner_changes import follow_partner_changes
 from gateway.partner_hub import delivery_policy
 from gateway.partner_secrets import partner_secret_box
 from gateway.rate_limits import EdgeRateLimits
@@ -54,6 +55,7 @@ from gateway.workers.background import background_loops
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from partners.signing import encrypt_plaintext_secrets
+from partners.verification import VerificationCache
 from webhooks.worker import stop_worker
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     rules = current_rules()
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
     secret_key = settings.resolved_secret_key()
+    partner_box = partner_secret_box(settings)
     return Services(
         settings=settings,
         metrics=Metrics(),
@@ -102,7 +105,8 @@ def build_services(settings: Settings) -> Services:
         ),
         totp_key=derive_key(secret_key, "milesgate totp secrets"),
         operators=OperatorTokens(secret_key),
-        partner_box=partner_secret_box(settings),
+        partner_box=partner_box,
+        partner_verifications=VerificationCache(partner_box, ttl_s=settings.partner_cache_ttl_s),
         rate_limits=EdgeRateLimits(settings),
         complete_sign_in=complete_sign_in,
     )
@@ -145,6 +149,18 @@ def lifespan(app_services: Services) -> Lifespan:
             ),
         )
         background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+        changes = asyncio.Event()
+        background.append(
+            (
+                asyncio.create_task(
+                    follow_partner_changes(
+                        backends.ports.pubsub, app_services.partner_verifications, changes
+                    ),
+                    name="partner-changes",
+                ),
+                changes,
+            )
+        )
         if settings.worker_in_process:
             loops = background_loops(
                 settings,

@@ -143,8 +143,22 @@ class Settings(BaseSettings):
     )
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     webhook_tolerance_s: int = Field(default=300, ge=1)
+    partner_cache_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long a process keeps a partner's signing material for checking deliveries; a change "
+        "made through GraphQL or the CLI is announced over pub/sub and seen at once; 0: not kept",
+    )
     run_worker_in_process: bool | None = Field(
         default=None, description="Run the webhook worker inside `serve`; default: only when embedded"
+    )
+    inbox_batch: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Messages an inbox worker reads from a partition at once; on PostgreSQL the leading "
+        "fresh accruals among them are credited in one transaction",
     )
     inbox_partitions: int = Field(
         default=8, ge=1, le=256, description="Inbox stream partitions; one member's deliveries stay in one"

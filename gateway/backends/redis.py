@@ -106,6 +106,8 @@ class RedisQueue:
         self._maxlen = maxlen
         self._max_block_ms = max_block_ms
         self._max_claim_rounds = max_claim_rounds
+        self._outgoing: list[tuple[str, dict[FieldT, EncodableT], asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._claim = client.register_script(_CLAIM_SCRIPT)
         self._acquire = client.register_script(_ACQUIRE_SCRIPT)
         self._release = client.register_script(_RELEASE_SCRIPT)
@@ -125,13 +127,36 @@ class RedisQueue:
                 raise
 
     async def publish(self, stream: str, fields: dict[str, str]) -> str:
+        """XADD, pipelined: the publishes of one turn of the event loop (and those made while a pipeline
+        is under way) go to Redis together, in the order they were made, in one round trip."""
         if not fields:
             raise ValueError("a message needs at least one field")
-        encoded: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
-        message_id = await self._client.xadd(
-            self._prefix + stream, encoded, maxlen=self._maxlen, approximate=True
-        )
-        return _text(message_id)
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[Any] = loop.create_future()
+        self._outgoing.append((self._prefix + stream, {name: value for name, value in fields.items()}, sent))
+        if self._sender is None or self._sender.done() or self._sender.get_loop() is not loop:
+            self._sender = loop.create_task(self._send_outgoing())
+        return _text(await sent)
+
+    async def _send_outgoing(self) -> None:
+        await asyncio.sleep(0)  # the other publishers of this turn of the loop join the first pipeline
+        while self._outgoing:
+            batch = list(self._outgoing)
+            self._outgoing.clear()
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for key, fields, _ in batch:
+                        pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:  # the connection: every publisher of the batch hears of it
+                results = [exc] * len(batch)
+            for (_, _, sent), result in zip(batch, results, strict=True):
+                if sent.done():  # its publisher was cancelled meanwhile
+                    continue
+                if isinstance(result, BaseException):
+                    sent.set_exception(result)
+                else:
+                    sent.set_result(result)
 
     async def _read(self, stream: str, group: str, consumer: str, count: int, block_ms: int) -> Any:
         block = block_ms if block_ms > 0 else None
