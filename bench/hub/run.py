@@ -90,15 +90,19 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  local data = dofile(args[1])
   local first, last, every, path = tonumber(args[2]), tonumber(args[3]), tonumber(args[4]), args[5]
   prepared = {}
-  for i = first + tid, last - 1, every do
-    local d = data[i + 1]
-    prepared[#prepared + 1] = wrk.format("POST", path, {
-      ["Content-Type"] = "application/json",
-      ["webhook-id"] = d[1], ["webhook-timestamp"] = d[2], ["webhook-signature"] = d[3],
-    }, d[4])
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i >= last then break end
+    if i >= first and (i - first) % every == tid then
+      local id, stamp, signature, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+      prepared[#prepared + 1] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/json",
+        ["webhook-id"] = id, ["webhook-timestamp"] = stamp, ["webhook-signature"] = signature,
+      }, body)
+    end
+    i = i + 1
   end
   position, stored, duplicate, bad = 0, 0, 0, 0
 end
@@ -205,17 +209,15 @@ def pgbench(script: str, *, seconds: int, clients: int) -> dict[str, Any]:
 
 
 def write_deliveries(folder: Path, secret: str, cards: list[str], total: int) -> Path:
-    """``total`` signed, unique accruals as a Lua table: {webhook-id, timestamp, signature, body}."""
-    path = folder / "deliveries.lua"
+    """``total`` signed, unique accruals, one a line: webhook-id, timestamp, signature, body (tabs between)."""
+    path = folder / "deliveries.tsv"
     with path.open("w", encoding="utf-8") as out:
-        out.write("return {\n")
         for n in range(total):
             body, headers = signed(secret, accrual(cards[n % len(cards)], f"HUB-{n}"))
             out.write(
-                f'{{"{headers["webhook-id"]}","{headers["webhook-timestamp"]}",'
-                f'"{headers["webhook-signature"]}",[==[{body.decode()}]==]}},\n'
+                f"{headers['webhook-id']}\t{headers['webhook-timestamp']}\t{headers['webhook-signature']}\t"
+                f"{body.decode()}\n"
             )
-        out.write("}\n")
     return path
 
 
@@ -301,8 +303,11 @@ def measure(
     if args.warmup:
         wrk(url, data, *pools["warmup"], args, args.warmup)
     load_before = load_average()
+    profilers = profile(name, server, args)
     before, wrk_before = cpu_seconds([server]), children_cpu()
     result = wrk(url, data, *pools["measured"], args, args.seconds)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
     after, wrk_after = cpu_seconds([server]), children_cpu()
     key = str(server.pid)
     return {
@@ -315,6 +320,27 @@ def measure(
         "load_before": load_before,
         "load_after": load_average(),
     }
+
+
+def profile(name: str, server: psutil.Process, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """py-spy on each worker process of the server while it is measured (``--profile DIR``): collapsed
+    stacks, one file per process, for flame graphs or ``sort | uniq``-style reading."""
+    if args.profile is None:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    args.profile.mkdir(parents=True, exist_ok=True)
+    workers = [child for child in server.children(recursive=True) if "python" in child.name().lower()]
+    return [
+        subprocess.Popen(  # noqa: S603 - the installed profiler, on our own processes
+            [
+                *(spy, "record", "--nonblocking", "-r", "97", "-d", str(args.seconds), "-f", "raw"),
+                *("-o", str(args.profile / f"{name}-{worker.pid}.txt"), "-p", str(worker.pid)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for worker in workers
+    ]
 
 
 def start_reference(port: int, partner_id: int, secret: str) -> subprocess.Popen[bytes]:
@@ -444,6 +470,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--inbox-workers", type=int, default=2)
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds the workers may take")
     parser.add_argument("--no-end-to-end", action="store_true")
+    parser.add_argument("--profile", type=Path, help="py-spy each server's workers into this folder")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30 or not 1 <= args.pgbench_seconds <= 60:
         parser.error(

@@ -157,6 +157,49 @@ async def test_publish_consume_ack(queue: Queue, ns: str):
     assert await queue.consume(stream, "workers", "w1", block_ms=0) == []
 
 
+async def test_concurrent_publishes_keep_their_order_and_each_its_id(queue: Queue, ns: str):
+    # given: many publishers at once (the Redis queue sends them in one pipelined round trip)
+    streams = [f"{ns}p0", f"{ns}p1"]
+    for stream in streams:
+        await queue.ensure_group(stream, "workers")
+
+    # when
+    ids = await asyncio.gather(*(queue.publish(streams[n % 2], {"n": str(n)}) for n in range(40)))
+
+    # then: every message is there once, in the order published, under the id its publisher got
+    for parity, stream in enumerate(streams):
+        messages = await queue.consume(stream, "workers", "w1", count=100, block_ms=100)
+        assert [m.fields["n"] for m in messages] == [str(n) for n in range(parity, 40, 2)]
+        assert [m.message_id for m in messages] == [ids[n] for n in range(parity, 40, 2)]
+
+
+@pytest.mark.redis
+async def test_redis_publishes_of_one_turn_of_the_loop_share_one_pipeline(ns: str):
+    client = Redis.from_url(REDIS_URL)
+    queue = RedisQueue(client)
+    pipelines = 0
+    original = client.pipeline
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal pipelines
+        pipelines += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        require_service("Redis", exc)
+    client.pipeline = counted  # type: ignore[method-assign]
+    try:
+        await asyncio.gather(*(queue.publish(f"{ns}s", {"n": str(n)}) for n in range(25)))
+        assert pipelines == 1
+        assert await client.xlen(f"{ns}s") == 25
+    finally:
+        await client.aclose()
+        await clear_redis(REDIS_URL, ns)
+
+
 async def test_consume_respects_count_and_creates_a_missing_group(queue: Queue, ns: str):
     stream = f"{ns}s"
     ids = [await queue.publish(stream, {"n": str(n)}) for n in range(5)]
