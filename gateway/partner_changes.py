@@ -54,28 +54,26 @@ async def partner_changed(pubsub: PubSub, cache: VerificationCache, code: str) -
     await announce_partner_change(pubsub, code)
 
 
-async def follow_partner_changes(
-    pubsub: PubSub, cache: VerificationCache, stop: asyncio.Event, *, subscribed: asyncio.Event | None = None
-) -> None:
-    """Forget cached partners as their changes are announced, until ``stop`` is set.
-
-    ``subscribed`` is set once the subscription stands (tests wait for it)."""
+async def follow_partner_changes(pubsub: PubSub, cache: VerificationCache, stop: asyncio.Event) -> None:
+    """Forget cached partners as their changes are announced, until ``stop`` is set."""
     pause = 0.1
     while not stop.is_set():
         try:
             subscription = await pubsub.subscribe(CHANNEL)
-        except BackendUnavailable:
+        except Exception as exc:
+            if not isinstance(exc, BackendUnavailable):
+                log.warning("could not follow partner changes; trying again", exc_info=True)
             await _sleep(stop, pause)
             pause = min(pause * 2, RESUBSCRIBE_MAX_S)
             continue
         cache.forget()  # whatever changed while nobody listened
-        if subscribed is not None:
-            subscribed.set()
         pause = 0.1
         try:
             await _forget_announced(subscription, cache, stop)
         except BackendUnavailable:
             log.info("partner change announcements interrupted; subscribing again")
+        except Exception:
+            log.warning("partner change announcements failed; subscribing again", exc_info=True)
         finally:
             await subscription.close()
         await _sleep(stop, pause)

@@ -152,11 +152,14 @@ def _fresh_accrual(row: Any, rules: ProgrammeRules) -> _Accrual | None:
     payload = row["payload"]
     event = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
     data = event.get("data") if isinstance(event, dict) else None
-    member = data.get("member") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    member = data.get("member")
     if not isinstance(member, dict):
         return None
     try:
-        transaction_id_of(data)
+        # amounts, date and transaction id as the posting will read them (member and partner come later)
+        accrual_posting(partner_id=0, partner_code="", data=data, account_id=0, rules=rules)
         card = member.get("serviceCardNumber")
         number = member.get("accountNumber")
         if isinstance(card, str):

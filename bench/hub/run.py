@@ -416,7 +416,9 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
     stored = sum((await inbox_counts()).values())
     load_before = load_average()
     workers = [
-        milesgate(STORES, data_dir, "worker", "--name", f"hub-{n}", **PRODUCTION)
+        milesgate(
+            STORES, data_dir, "worker", "--name", f"hub-{n}", MILESGATE_WORKER_METRICS_PORT="0", **PRODUCTION
+        )
         for n in range(args.inbox_workers)
     ]
     try:
@@ -464,7 +466,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--members", type=int, default=200)
-    parser.add_argument("--deliveries", type=int, default=60_000, help="pre-signed deliveries measured")
+    parser.add_argument("--deliveries", type=int, default=100_000, help="pre-signed deliveries measured")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-clients", type=int, default=8)
     parser.add_argument("--inbox-workers", type=int, default=2)

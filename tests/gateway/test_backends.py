@@ -190,7 +190,7 @@ async def test_redis_publishes_of_one_turn_of_the_loop_share_one_pipeline(ns: st
     except (RedisError, OSError) as exc:
         await client.aclose()
         require_service("Redis", exc)
-    client.pipeline = counted  # type: ignore[method-assign]
+    client.pipeline = counted  # type: ignore[method-assign,assignment]
     try:
         await asyncio.gather(*(queue.publish(f"{ns}s", {"n": str(n)}) for n in range(25)))
         assert pipelines == 1

@@ -4,6 +4,7 @@ made anywhere - the command line, another process's GraphQL - reaches every proc
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -126,9 +127,12 @@ async def test_a_rotated_secret_and_a_suspension_reach_every_process_at_once(sta
             _cli(stack, "partners", "secrets", "revoke", "swiss", str(partner.secret_id))
 
             # then: every process takes the new secret and refuses the old one, well within the hour
+            async def answers(base: str, secret: str, status: int) -> bool:
+                return await deliver(base, secret) == status
+
             for base in bases:
                 await wait_for(
-                    lambda base=base: _refused(deliver(base, partner.signing_secret), 401),
+                    functools.partial(answers, base, partner.signing_secret, 401),
                     timeout_s=5,
                     what="the revoked secret refused",
                 )
@@ -140,14 +144,8 @@ async def test_a_rotated_secret_and_a_suspension_reach_every_process_at_once(sta
             # then
             for base in bases:
                 await wait_for(
-                    lambda base=base: _refused(deliver(base, new_secret), 403),
-                    timeout_s=5,
-                    what="the suspension seen",
+                    functools.partial(answers, base, new_secret, 403), timeout_s=5, what="the suspension seen"
                 )
-
-
-async def _refused(status: Any, expected: int) -> bool:
-    return bool(await status == expected)
 
 
 async def test_a_change_through_the_directory_is_seen_by_the_next_delivery(
