@@ -417,7 +417,14 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
     load_before = load_average()
     workers = [
         milesgate(
-            STORES, data_dir, "worker", "--name", f"hub-{n}", MILESGATE_WORKER_METRICS_PORT="0", **PRODUCTION
+            STORES,
+            data_dir,
+            "worker",
+            "--name",
+            f"hub-{n}",
+            MILESGATE_WORKER_METRICS_PORT="0",
+            MILESGATE_INBOX_BATCH=str(args.inbox_batch),
+            **PRODUCTION,
         )
         for n in range(args.inbox_workers)
     ]
@@ -470,6 +477,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-clients", type=int, default=8)
     parser.add_argument("--inbox-workers", type=int, default=2)
+    parser.add_argument("--inbox-batch", type=int, default=200, help="MILESGATE_INBOX_BATCH of the workers")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds the workers may take")
     parser.add_argument("--no-end-to-end", action="store_true")
     parser.add_argument("--profile", type=Path, help="py-spy each server's workers into this folder")
@@ -539,7 +547,7 @@ async def main() -> None:
         print("end to end: the workers credit what milesgate stored ...", flush=True)
         result["end_to_end"] = await end_to_end(data_dir, args)
     result["ratios"] = ratios(result)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2, default=str))
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
