@@ -182,7 +182,10 @@ def demo(
     members: Annotated[int, typer.Option(min=1, max=100_000, help="How many sample members.")] = 50,
     seed: Annotated[int, typer.Option(help="Random seed, for the same sample every time.")] = 7,
 ) -> None:
-    """Fill a development database with sample members, partners and accruals (progress bar)."""
+    """Fill a development database with sample members, partners and accruals (progress bar).
+
+    Prints a member to sign in as (service card number, e-mail, PIN: a status, a pool and a history) and
+    the demo partner's code and signing secret. A second run adds nothing and says so."""
     settings = cli_settings()
     if settings.is_production:
         err_console.print("[red]demo data is for development databases only[/red]")
@@ -193,6 +196,7 @@ def demo(
             summary = await fill_demo(
                 members=members, seed=seed, console=console, box=partner_secret_box(settings)
             )
-        console.print(summary)
+        for line in summary.lines(seed):
+            console.print(line, markup=False, highlight=False)
 
     asyncio.run(_run())
