@@ -19,6 +19,7 @@ from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
 from gateway.cli.support import cli_settings, console, database, err_console, require_migrated
 from gateway.db import apply_migrations, close_database, open_database
+from gateway.http.graphiql import PAGE_PATH as GRAPHIQL_PATH
 from gateway.logs import configure_logging, log_start, log_unknown_variables, logging_config
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
@@ -70,7 +71,11 @@ def serve(
         log, "serve starting", settings, pid=os.getpid(), host=bind_host, port=bind_port, workers=workers
     )
     if not settings.is_production:
-        console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
+        console.print(
+            f"GraphiQL: http://{bind_host}:{bind_port}{GRAPHIQL_PATH} (the API: POST /graphql)",
+            style="bold green",
+            markup=False,
+        )
     # Several processes: their metrics add up through files in one private directory, named before
     # uvicorn starts them (gateway/metrics.py).
     metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
