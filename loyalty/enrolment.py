@@ -31,10 +31,10 @@ from tortoise.transactions import in_transaction
 from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import Conflict, DomainError, ValidationFailed
 from loyalty.identifiers import ascii_digits, new_account_number, new_service_card_number
+from loyalty.iso_codes import iso_country, iso_language
 from loyalty.ledger.service import open_balances
 from loyalty.members.models import Member, PendingEnrolment, ServiceCard, Tier
 from loyalty.members.pins import check_pin_rules, hash_secret, verify_secret
-from loyalty.iso_codes import iso_country, iso_language
 from loyalty.members.service import check_password_rules, clean_email, clean_name, clean_user_id
 from loyalty.notifications.models import Channel
 from loyalty.notifications.service import enqueue_notification

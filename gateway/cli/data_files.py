@@ -38,7 +38,9 @@ def check_rewards(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="A catalogue: [[rewards]] tables as TOML (examples/rewards.toml)."
+            exists=True,
+            dir_okay=False,
+            help="A catalogue: [[rewards]] tables as TOML (examples/rewards.toml).",
         ),
     ],
 ) -> None:
@@ -79,5 +81,6 @@ def check_charts(
         table.add_row(designator, airline.name, airline.distance_chart, "yes" if airline.qualifying else "no")
     console.print(table)
     console.print(
-        f"{len(chart.airlines)} airlines, {len(chart.distance_charts)} distance charts, all valid", markup=False
+        f"{len(chart.airlines)} airlines, {len(chart.distance_charts)} distance charts, all valid",
+        markup=False,
     )

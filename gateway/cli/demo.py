@@ -246,5 +246,7 @@ async def fill_demo(*, members: int, seed: int, console: Console, box: SecretBox
         tier=str(showcase.tier.value),
         pool_members=pool_members,
         partner_code=DEMO_PARTNER,
-        partner_secret=secrets[0] if secrets else "(none usable: add one with `milesgate partners secrets add`)",
+        partner_secret=secrets[0]
+        if secrets
+        else "(none usable: add one with `milesgate partners secrets add`)",
     )

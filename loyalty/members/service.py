@@ -39,7 +39,9 @@ def clean_email(value: str) -> str:
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise ValidationFailed("This is not an e-mail address.", field="email", code="EMAIL_INVALID") from None
+        raise ValidationFailed(
+            "This is not an e-mail address.", field="email", code="EMAIL_INVALID"
+        ) from None
     email = checked.normalized.lower()
     if len(email) > _EMAIL_MAX:
         raise ValidationFailed("This is not an e-mail address.", field="email", code="EMAIL_INVALID")

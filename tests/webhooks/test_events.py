@@ -195,9 +195,7 @@ async def test_the_capability_is_checked_before_the_payload(client: AsyncClient,
     await assert_refused(response, 403, "EVENT_TYPE_NOT_ALLOWED", "type")
 
 
-@pytest.mark.parametrize(
-    "body_type", ["accrual.created", "receipt.verified", "card.protection.changed"]
-)
+@pytest.mark.parametrize("body_type", ["accrual.created", "receipt.verified", "card.protection.changed"])
 async def test_a_card_number_with_a_wrong_check_digit_is_refused_on_arrival(
     client: AsyncClient, member: EnrolledMember, body_type: str
 ):
@@ -205,7 +203,9 @@ async def test_a_card_number_with_a_wrong_check_digit_is_refused_on_arrival(
     number = member.card.number
     wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
     grouped = " ".join(wrong[i : i + 4] for i in range(0, len(wrong), 4))
-    partner = await make_partner("partner", PartnerKind.BANK if body_type.startswith("card") else PartnerKind.SHOP)
+    partner = await make_partner(
+        "partner", PartnerKind.BANK if body_type.startswith("card") else PartnerKind.SHOP
+    )
     bodies = {
         "accrual.created": accrual(member),
         "receipt.verified": event(

@@ -17,7 +17,6 @@ from typer.testing import CliRunner, Result
 
 from gateway.cli import app
 from loyalty.members.models import Member
-from partners.models import Partner
 from tests.support import PRODUCTION_MAIL_ENV, collapse, in_embedded_db
 
 T = TypeVar("T")

@@ -48,7 +48,9 @@ def test_demo_prints_a_way_in_to_a_member_with_history_a_status_and_a_pool(
 
     # then
     assert result.exit_code == 0, result.output
-    assert "Added 5 members" in collapse(result.stdout)  # 3 sample members, the showcase and their pool partner
+    assert "Added 5 members" in collapse(
+        result.stdout
+    )  # 3 sample members, the showcase and their pool partner
     shown = way_in(result.stdout)
     settings = Settings(data_dir=tmp_path, secret_key=SECRET_KEY)
 
