@@ -215,8 +215,14 @@ async def _pool(founder: Member, partner: Member, rules: ProgrammeRules) -> None
     if await PoolMembership.filter(account_id=founder.id, state__in=joined).exists():
         return
     now = dt.datetime.now(dt.UTC)
-    card = await ServiceCard.get(account_id=partner.id, state=CardState.ACTIVE)
-    invitation = await invite(account_id=founder.id, service_card_number=card.number, rules=rules, now=now)
+    invitation = await PoolMembership.filter(
+        account_id=partner.id, invited_by_account_id=founder.id, state=MembershipState.INVITED
+    ).first()
+    if invitation is None:  # else an earlier run stopped between the invitation and its acceptance
+        card = await ServiceCard.get(account_id=partner.id, state=CardState.ACTIVE)
+        invitation = await invite(
+            account_id=founder.id, service_card_number=card.number, rules=rules, now=now
+        )
     await accept(account_id=partner.id, invitation_id=invitation.id, rules=rules, now=now)
 
 
