@@ -203,8 +203,8 @@ async def _showcase(rules: ProgrammeRules) -> tuple[Member, int, int]:
         partner_reference=f"{DEMO_PARTNER}:demo-showcase-status-{today.year}",
         description="Flights this year (status points)",
     )
-    partner, partner_new = await _member(POOL_PARTNER, rules)
-    await _pool(member, partner, rules)
+    pool_partner, partner_new = await _member(POOL_PARTNER, rules)
+    await _pool(member, pool_partner, rules)
     await member.refresh_from_db()
     return member, int(new) + int(partner_new), credited
 

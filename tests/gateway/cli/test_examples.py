@@ -37,8 +37,8 @@ def test_the_offers_and_the_quiz_load_into_the_database(env: dict[str, str]) -> 
     assert quiz.exit_code == 0, quiz.output
 
     async def stored() -> tuple[set[str], list[str]]:
-        codes = set(await Offer.all().values_list("code", flat=True))
-        months = list(await Quiz.all().values_list("month", flat=True))
+        codes = {str(code) for code in await Offer.all().values_list("code", flat=True)}
+        months = [str(month) for month in await Quiz.all().values_list("month", flat=True)]
         return codes, months
 
     assert in_stack_db(env, stored) == ({"SWISS-ZRH-SUMMER", "WORLDSHOP-HEADPHONES"}, ["2030-01"])
