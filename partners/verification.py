@@ -18,6 +18,7 @@ import base64
 import datetime as dt
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -69,6 +70,18 @@ async def load_verification(code: str, box: SecretBox) -> PartnerVerification | 
     )
 
 
+_CACHES: weakref.WeakSet[VerificationCache] = weakref.WeakSet()
+
+
+def forget_in_this_process(code: str) -> None:
+    """After a committed change of partner ``code``: every cache of this process forgets it at once.
+
+    The partner services call it themselves, so a change made in a process is never checked against its
+    own stale entry; other processes hear of it through the announcement (``gateway.partner_changes``)."""
+    for cache in list(_CACHES):
+        cache.forget(code.strip().lower())
+
+
 class VerificationCache:
     """Each partner's ``PartnerVerification``, kept for ``ttl_s`` and forgotten when told of a change.
 
@@ -92,6 +105,7 @@ class VerificationCache:
         self._entries: dict[str, tuple[float, PartnerVerification]] = {}
         self._loading: dict[str, asyncio.Future[PartnerVerification | None]] = {}
         self._generation = 0
+        _CACHES.add(self)
 
     async def get(self, code: str) -> PartnerVerification | None:
         entry = self._entries.get(code)
