@@ -25,7 +25,7 @@ from loyalty.auth.models import (
 from loyalty.consents.models import ConsentRecord
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
-from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
+from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.notifications.models import Notification
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
@@ -85,6 +85,7 @@ class ProfileSource:
             given_name=ERASED,
             family_name=ERASED,
             email=None,
+            email_verified_at=None,
             user_id=None,
             date_of_birth=ERASED_BIRTH_DATE,
             pin_hash=NO_SIGN_IN,
@@ -140,11 +141,22 @@ class AccountSecuritySource:
                 leave_out=frozenset({"token_hash"}),
             ),
             "signIns": rows(await SignInRecord.filter(account_id=account_id).order_by("id")),
+            "addressVerifications": rows(
+                await AddressVerification.filter(account_id=account_id).order_by("id")
+            ),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
         removed = 0
-        for model in (LinkedIdentity, RecoveryCode, TotpFactor, ResetToken, RefreshToken, SignInRecord):
+        for model in (
+            LinkedIdentity,
+            RecoveryCode,
+            TotpFactor,
+            ResetToken,
+            RefreshToken,
+            SignInRecord,
+            AddressVerification,
+        ):
             removed += await model.filter(account_id=account_id).delete()
         return removed
 
