@@ -32,11 +32,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from loyalty.addresses import code_matches, new_code
 from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import Conflict, DomainError, ValidationFailed
 from loyalty.identifiers import new_account_number, new_service_card_number
 from loyalty.ledger.service import open_balances
-from loyalty.members.addresses import code_matches, new_code
 from loyalty.members.models import Member, PendingEnrolment, ServiceCard, Tier
 from loyalty.members.pins import check_pin_rules, hash_secret
 from loyalty.members.service import check_password_rules, clean_email, clean_name, clean_user_id

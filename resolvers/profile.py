@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loyalty.members import addresses, profile
+from loyalty import addresses
+from loyalty.members import profile
 from loyalty.members.models import Member
 from loyalty.rules import ProgrammeRules
 

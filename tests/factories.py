@@ -14,8 +14,8 @@ from gateway.services import services
 from gateway.settings import Settings
 from gateway.tokens import TokenService
 from gateway.workers.notifications import FileSink, read_outbox
+from loyalty.addresses import CODE_TEMPLATE as VERIFICATION_TEMPLATE
 from loyalty.enrolment import CODE_TEMPLATE, EnrolledMember, Enrolment, enrol
-from loyalty.members.addresses import CODE_TEMPLATE as VERIFICATION_TEMPLATE
 from loyalty.members.models import Member, SessionLevel
 from loyalty.notifications.models import Notification
 from loyalty.notifications.service import deliver_pending, open_payload

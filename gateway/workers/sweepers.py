@@ -12,8 +12,8 @@ import asyncio
 import datetime as dt
 
 from gateway.workers.loops import run_polling
+from loyalty.addresses import purge_expired_verifications
 from loyalty.enrolment import purge_expired_enrolments
-from loyalty.members.addresses import purge_expired_verifications
 
 SWEEP_BATCH = 500
 

@@ -2,7 +2,7 @@
 
 Non-essential messages (miles credited, status reached, miles about to expire) respect consent: e-mail
 only with EMAIL consent and a verified address (the code e-mailed to it was entered: at enrolment or
-with ``loyalty.members.addresses``), push only with PUSH consent; a member never asked gets none.
+with ``loyalty.addresses``), push only with PUSH consent; a member never asked gets none.
 Messages a service needs (reset codes) are sent by their own flows regardless. Each message is in the
 member's language and carries a dedupe key, so a re-run or a redelivered event never sends it twice.
 """

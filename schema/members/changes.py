@@ -8,8 +8,8 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty import addresses
 from loyalty import enrolment as enrolments
-from loyalty.members import addresses
 from schema.errors import InputError, StepUpRequired
 from schema.members.types import Member
 

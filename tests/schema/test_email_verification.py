@@ -14,12 +14,12 @@ from typing import Any
 
 from httpx2 import AsyncClient
 
+from loyalty.addresses import CODE_TEMPLATE, NOTICE_TEMPLATE
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
 from loyalty.crediting import post
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.models import Currency, PostingSource
-from loyalty.members.addresses import CODE_TEMPLATE, NOTICE_TEMPLATE
 from loyalty.members.models import AddressVerification, Member
 from loyalty.notifications.events import notify_for_event
 from loyalty.notifications.models import Channel, Notification
