@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from schema.auth.errors import AuthErrorCode
+from schema.awards.errors import AwardErrorCode
 from schema.boarding_passes.errors import BoardingPassErrorCode
 from schema.cards.errors import CardErrorCode
 from schema.consents.errors import ConsentErrorCode
@@ -52,6 +53,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
 ]
 
 
