@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
                 ('eur_value', fields.DecimalField(max_digits=12, decimal_places=2)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'milespay_debits', 'app': 'milesgate', 'unique_together': (('partner_code', 'transaction_id'),), 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id', 'table_description': "Miles a bank partner's card transaction took under MilesPay; its posting is the debit."},
+            options={'table': 'milespay_debits', 'app': 'milesgate', 'unique_together': (('partner_code', 'transaction_id'),), 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id', 'table_description': "Miles a bank partner's card transaction took under MilesPay (its posting is the debit)."},
             bases=['Model'],
         ),
     ]

@@ -7,8 +7,8 @@ Programme rules:
   file. With the second factor on, or at or below the threshold, nothing is asked.
 - Asked without a confirmation, the action answers :class:`IdentityConfirmationRequired` and e-mails a
   code (``code_digits`` digits, kept only as an argon2 hash, valid ``code_minutes``). At most
-  ``max_open_checks`` codes are open at once: past that no new e-mail goes out, and the newest open check
-  is named again.
+  ``max_open_checks`` codes of one purpose are open at once: past that no new e-mail goes out, and the
+  newest open check is named again.
 - The action sent again with the check's id and the code goes ahead. A code confirms one action of its
   purpose, once; ``max_code_attempts`` wrong codes close the check (each try is counted before the code is
   checked, in its own transaction, so parallel guesses each use one up).
@@ -108,9 +108,9 @@ async def start_check(
     code_hash = await hash_secret(code)  # slow: before the transaction
     async with in_transaction():
         await Member.filter(id=account_id).select_for_update(no_key=True).first()
-        open_checks = IdentityCheck.filter(account_id=account_id, used_at=None, expires_at__gt=now).filter(
-            attempts__lt=rules.max_code_attempts
-        )
+        open_checks = IdentityCheck.filter(
+            account_id=account_id, purpose=purpose, used_at=None, expires_at__gt=now
+        ).filter(attempts__lt=rules.max_code_attempts)
         if await open_checks.count() >= rules.max_open_checks or member.email is None:
             newest = await open_checks.order_by("-id").first()
             if newest is not None:

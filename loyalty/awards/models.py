@@ -117,7 +117,7 @@ class MilesPayOptIn(Model):
 
 
 class MilesPayDebit(Model):
-    """Miles a bank partner's card transaction took under MilesPay; its posting is the debit."""
+    """Miles a bank partner's card transaction took under MilesPay (its posting is the debit)."""
 
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(

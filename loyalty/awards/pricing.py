@@ -45,7 +45,8 @@ class PricingMethod(StrEnum):
 class DynamicPricingRule(Protocol):
     """Miles for a Lufthansa Group award from its cash fare in EUR and its fare family."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def miles(self, *, fare_eur: Decimal, fare_family: FareFamily) -> int: ...
 

@@ -38,7 +38,7 @@ FLIGHT = AwardFlight("UA", "107", "MUC", "ORD", NOW.date() + dt.timedelta(days=3
 
 async def _member_with(miles: int) -> int:
     member = await make_member()
-    account_id = member.member.id
+    account_id: int = member.member.id
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
@@ -121,8 +121,8 @@ async def test_milespay_and_a_booking_at_once_never_overdraw(pg_db: Settings) ->
 
     outcomes = await asyncio.gather(_book(account_id, "trip"), pay("TX-1"), pay("TX-2"), pay("TX-1"))
     balance = await Balance.get(account_id=account_id, currency=Currency.AWARD_MILES)
-    debits = await MilesPayDebit.filter(account_id=account_id).values_list("miles", flat=True)
-    booked = await AwardBooking.filter(account_id=account_id).values_list("miles", flat=True)
+    debits = [row.miles for row in await MilesPayDebit.filter(account_id=account_id)]
+    booked = [row.miles for row in await AwardBooking.filter(account_id=account_id)]
     assert len(debits) == 1  # one opt-in pays one purchase, whichever came first
     assert balance.amount == 35_000 - sum(booked) - sum(debits) >= 0, outcomes
     await _clean(account_id)

@@ -234,3 +234,17 @@ async def test_the_member_pages_through_their_bookings(client: AsyncClient) -> N
     assert ids == sorted(ids, key=int, reverse=True)  # newest first, none twice
     bad = await gql(client, BOOKINGS, {"first": 2, "after": "bm9wZQ=="}, token=token)
     assert bad["errors"][0]["extensions"]["code"] == "CURSOR_INVALID"
+
+
+async def test_past_three_open_codes_no_more_mail_goes_out(client: AsyncClient) -> None:
+    enrolled, account_id = await member_with_miles(client, 20_000)
+    limit = AWARDS.identity_check.max_open_checks
+    answers = [
+        (await gql(client, SEARCH, {"input": {"flight": flight()}}, token=enrolled["accessToken"]))["data"][
+            "searchAwardFlights"
+        ]
+        for _ in range(limit + 1)
+    ]
+    assert [answer["codeSent"] for answer in answers] == [True] * limit + [False]
+    assert answers[-1]["checkId"] == answers[-2]["checkId"]
+    assert await IdentityCheck.filter(account_id=account_id).count() == limit
