@@ -33,6 +33,9 @@ from loyalty.errors import ValidationFailed
 _CARRIER = re.compile(r"^[A-Z0-9]{2}$")
 _FLIGHT_NUMBER = re.compile(r"^[0-9]{1,4}[A-Z]?$")
 CENT = Decimal("0.01")
+MAX_FARE_DIGITS = 9
+"""A technical bound, not a programme rule: cash fares below one billion (the miles stay far inside the
+ledger's 64-bit amounts)."""
 
 
 class PricingMethod(StrEnum):
@@ -181,11 +184,15 @@ def _dynamic_miles(
             field="cashFare",
             code="CASH_FARE_REQUIRED",
         )
-    if flight.cash_fare.amount <= 0:
+    amount = flight.cash_fare.amount
+    if not amount.is_finite() or amount <= 0 or amount.adjusted() >= MAX_FARE_DIGITS:
         raise ValidationFailed(
-            "The cash fare is a positive amount.", field="cashFare", code="CASH_FARE_INVALID"
+            "The cash fare is a positive amount below one billion.",
+            field="cashFare",
+            code="CASH_FARE_INVALID",
         )
-    fare_eur, _ = rates.to_eur(flight.cash_fare, field="cashFare")
+    fare = Money(amount=amount, currency=flight.cash_fare.currency.strip().upper())
+    fare_eur, _ = rates.to_eur(fare, field="cashFare")
     rule = RULES[rules.dynamic.rule](rules.dynamic)
     return rule.miles(fare_eur=fare_eur, fare_family=flight.fare_family), fare_eur.quantize(
         CENT, ROUND_HALF_UP

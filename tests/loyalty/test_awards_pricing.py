@@ -112,6 +112,13 @@ def test_fare_families_follow_the_haul() -> None:
         _code(lambda: _quote("LH", "FRA", "VIE", Cabin.ECONOMY, FareFamily.FLEX, Money(Decimal("5"), "XXX")))
         == "UNKNOWN_CURRENCY"
     )
+    for amount in ("0", "-5", "NaN", "Infinity", "1e9"):
+        fare = Money(Decimal(amount), "EUR")
+        assert _code(lambda fare=fare: _quote("LH", "FRA", "VIE", Cabin.ECONOMY, FareFamily.FLEX, fare)) == (
+            "CASH_FARE_INVALID"
+        )
+    lower = _quote("LH", "FRA", "VIE", Cabin.ECONOMY, FareFamily.CLASSIC, Money(Decimal("189"), "eur"))
+    assert lower.miles == 17_500
 
 
 @pytest.mark.parametrize(
