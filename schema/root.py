@@ -13,6 +13,7 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 
 from schema.auth.mutations import ResetMutations, SignInMutations, TwoFactorMutations
+from schema.auth.second_factor_mutations import SecondFactorMutations
 from schema.boarding_passes.queries import BoardingPassQueries
 from schema.cards.mutations import CardMutations
 from schema.consents.mutations import ConsentMutations
@@ -72,6 +73,7 @@ Mutation = joined(
         MemberMutations,
         SignInMutations,
         TwoFactorMutations,
+        SecondFactorMutations,
         ResetMutations,
         CardMutations,
         RewardMutations,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from loyalty.auth.credentials import SignInMethod
+from loyalty.auth.factors import SecondFactor
 from loyalty.auth.signin import Platform
 from schema.enums import SessionLevel
 
-__all__ = ["Platform", "SessionLevel", "SignInMethod"]
+__all__ = ["Platform", "SecondFactor", "SessionLevel", "SignInMethod"]
 
 strawberry.enum(
     SignInMethod,
@@ -17,4 +18,9 @@ strawberry.enum(
 )
 strawberry.enum(
     Platform, description="The client: the first sign-in from an app (IOS, ANDROID) earns a bonus."
+)
+strawberry.enum(
+    SecondFactor,
+    name="SecondFactorMethod",
+    description="A second factor: APP (authenticator-app code or a recovery code) or SMS (a code sent by SMS).",
 )
