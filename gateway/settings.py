@@ -358,7 +358,8 @@ class Settings(BaseSettings):
         default=None, description="Messaging Service SID (MG…), sent instead of a sender when set"
     )
     twilio_api_url: str = Field(
-        default="https://api.twilio.com", description="Base URL of Twilio's REST API (tests: a loopback server)"
+        default="https://api.twilio.com",
+        description="Base URL of Twilio's REST API (tests: a loopback server)",
     )
     sms_timeout_s: float = Field(default=10.0, gt=0, description="Per SMS provider request")
 
@@ -453,12 +454,16 @@ class Settings(BaseSettings):
         if provider is not SmsProvider.TWILIO:
             return self
         if not self.twilio_account_sid or self.twilio_auth_token is None:
-            raise ValueError("MILESGATE_SMS_PROVIDER=twilio needs MILESGATE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN")
+            raise ValueError(
+                "MILESGATE_SMS_PROVIDER=twilio needs MILESGATE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN"
+            )
         if not self.twilio_from and not self.twilio_messaging_service_sid:
             raise ValueError("Twilio needs MILESGATE_TWILIO_FROM or MILESGATE_TWILIO_MESSAGING_SERVICE_SID")
         _check_url(self.twilio_api_url, ("https", "http"), "Twilio API")
         if self.is_production and not self.twilio_api_url.startswith("https://"):
-            raise ValueError("MILESGATE_TWILIO_API_URL must be https in production (it carries the Auth Token)")
+            raise ValueError(
+                "MILESGATE_TWILIO_API_URL must be https in production (it carries the Auth Token)"
+            )
         return self
 
     @property

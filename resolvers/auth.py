@@ -16,8 +16,8 @@ from loyalty.auth.signin import Platform
 from loyalty.auth.totp import ChallengeRefused
 from loyalty.members import models
 from loyalty.members.models import SessionLevel
-from loyalty.members.sessions import Challenge
 from loyalty.members.service import get_member
+from loyalty.members.sessions import Challenge
 from loyalty.rules import ProgrammeRules
 from resolvers.sign_in import (
     SecondFactorNeeded,
@@ -124,7 +124,9 @@ async def complete_sign_in(
     return await _session(session, device_token=device_token)
 
 
-async def send_sign_in_sms(*, tokens: TokenIssuer, rules: ProgrammeRules, key: bytes, challenge: str) -> sms.SmsSent:
+async def send_sign_in_sms(
+    *, tokens: TokenIssuer, rules: ProgrammeRules, key: bytes, challenge: str
+) -> sms.SmsSent:
     """Send the SMS code of a sign-in challenge (the member has SMS codes on)."""
     return await sms.send_sign_in_code(
         challenge=_pending(tokens, challenge), key=key, rules=rules.sms_two_factor, now=_now()

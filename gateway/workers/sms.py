@@ -74,7 +74,9 @@ class TwilioSender:
                 )
         except httpx2.HTTPError as exc:
             log.warning(
-                "sms delivery failed, will retry (%s)", type(exc).__name__, extra={"notification_id": notification.id}
+                "sms delivery failed, will retry (%s)",
+                type(exc).__name__,
+                extra={"notification_id": notification.id},
             )
             raise SmsTransientError(type(exc).__name__) from exc
         if response.is_success:

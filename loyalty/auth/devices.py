@@ -42,7 +42,9 @@ def clean_device_name(raw: str | None) -> str:
     name = " ".join((raw or "").split())
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed(
-            f"A device name has at most {MAX_NAME_LENGTH} characters.", field="deviceName", code="DEVICE_NAME_TOO_LONG"
+            f"A device name has at most {MAX_NAME_LENGTH} characters.",
+            field="deviceName",
+            code="DEVICE_NAME_TOO_LONG",
         )
     return name or DEFAULT_NAME
 
@@ -92,7 +94,9 @@ async def revoke_device(*, account_id: int, device_id: str, now: dt.datetime) ->
 
 async def revoke_all_devices(*, account_id: int, now: dt.datetime) -> int:
     """Every device of the member untrusted (called with every "end all sessions")."""
-    return int(await TrustedDevice.filter(account_id=account_id, revoked_at__isnull=True).update(revoked_at=now))
+    return int(
+        await TrustedDevice.filter(account_id=account_id, revoked_at__isnull=True).update(revoked_at=now)
+    )
 
 
 def _active(account_id: int, now: dt.datetime) -> QuerySet[TrustedDevice]:

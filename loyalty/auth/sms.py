@@ -112,7 +112,9 @@ async def _store_pending_factor(
     async with in_transaction():
         factor = await SmsFactor.filter(account_id=account_id).select_for_update().first()
         if factor is not None and factor.confirmed_at is not None:
-            raise SmsTwoFactorAlreadyEnabled("SMS codes are already on; turn them off first to change the number.")
+            raise SmsTwoFactorAlreadyEnabled(
+                "SMS codes are already on; turn them off first to change the number."
+            )
         if factor is not None and _blocked(factor, now):
             raise TwoFactorLocked(factor.locked_until or now)
         if factor is not None:
@@ -151,7 +153,9 @@ async def send_sign_in_code(
     last; at most ``codes_per_challenge``). Nothing is sent while the factor is blocked."""
     async with in_transaction():
         factor = await _lock_confirmed(challenge.account_id)
-        if await CompletedChallenge.exists(account_id=challenge.account_id, challenge_id=challenge.challenge_id):
+        if await CompletedChallenge.exists(
+            account_id=challenge.account_id, challenge_id=challenge.challenge_id
+        ):
             raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
         if _blocked(factor, now):
             raise TwoFactorLocked(factor.locked_until or now)
@@ -286,7 +290,9 @@ async def _check_code(
     if len(cleaned) != rules.code_digits or not ascii_digits(cleaned):
         return wrong
     latest = (
-        await SmsCode.filter(account_id=account_id, purpose=purpose, used_at__isnull=True, **_of(challenge_id))
+        await SmsCode.filter(
+            account_id=account_id, purpose=purpose, used_at__isnull=True, **_of(challenge_id)
+        )
         .order_by("-id")
         .first()
     )

@@ -46,7 +46,7 @@ class Refusal(StrEnum):
 
     CARD_NOT_FOUND = "CARD_NOT_FOUND"
     CARD_BLOCKED = "CARD_BLOCKED"
-    BOARDING_PASS_INVALID = "BOARDING_PASS_INVALID"
+    BOARDING_PASS_INVALID = "BOARDING_PASS_INVALID"  # noqa: S105 - a reason, not a password
     NAME_MISMATCH = "NAME_MISMATCH"
     NOT_DEPARTING_HERE = "NOT_DEPARTING_HERE"
     WRONG_DAY = "WRONG_DAY"
@@ -102,7 +102,9 @@ class AdmissionTable:
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> AdmissionTable:
         carriers = data["carriers"]
-        facilities = {Facility(name): tuple(_ground(row) for row in rows) for name, rows in data["facilities"].items()}
+        facilities = {
+            Facility(name): tuple(_ground(row) for row in rows) for name, rows in data["facilities"].items()
+        }
         missing = set(Facility) - facilities.keys()
         if missing:
             raise ValueError(f"the admission table has no rows for {sorted(missing)}")

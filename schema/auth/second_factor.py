@@ -71,7 +71,9 @@ class SmsTwoFactorDisabled:
     disabled: bool = strawberry.field(description="False when they were not on.")
 
 
-@strawberry.type(description="A device the member trusts: signing in on it skips the second factor until expiresAt.")
+@strawberry.type(
+    description="A device the member trusts: signing in on it skips the second factor until expiresAt."
+)
 class TrustedDevice:
     id: strawberry.ID = strawberry.field(description="Pass it to revokeTrustedDevice.")
     name: str = strawberry.field(description="The name given when it was trusted.")

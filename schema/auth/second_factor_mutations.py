@@ -37,7 +37,9 @@ class SecondFactorMutations:
         "6 digits, valid 5 minutes; a new one replaces the last, at most 3 per sign-in. Nothing is sent while "
         "the factor is blocked (5 wrong codes block it for 30 minutes)."
     )
-    async def send_sign_in_sms_code(self, info: Info, input: SendSignInSmsCodeInput) -> SendSignInSmsCodeResult:
+    async def send_sign_in_sms_code(
+        self, info: Info, input: SendSignInSmsCodeInput
+    ) -> SendSignInSmsCodeResult:
         context = info.context
         sent = await auth.send_sign_in_sms(
             tokens=context.tokens, rules=context.rules, key=context.totp_key, challenge=input.challenge
@@ -70,7 +72,9 @@ class SecondFactorMutations:
         "confirmSmsTwoFactor. Needs AUTHENTICATED.",
         permission_classes=[StepUp],
     )
-    async def begin_sms_two_factor(self, info: Info, input: BeginSmsTwoFactorInput) -> BeginSmsTwoFactorResult:
+    async def begin_sms_two_factor(
+        self, info: Info, input: BeginSmsTwoFactorInput
+    ) -> BeginSmsTwoFactorResult:
         sent = await twofactor.begin_sms(
             account_id=signed_in(info.context).account_id,
             phone_number=input.phone_number,
@@ -106,7 +110,9 @@ class SecondFactorMutations:
         description="Stop trusting one device: its next sign-in asks for the second factor. Allowed at "
         "IDENTIFIED, like signing out everywhere (which revokes every trusted device)."
     )
-    async def revoke_trusted_device(self, info: Info, input: RevokeTrustedDeviceInput) -> RevokeTrustedDeviceResult:
+    async def revoke_trusted_device(
+        self, info: Info, input: RevokeTrustedDeviceInput
+    ) -> RevokeTrustedDeviceResult:
         await twofactor.revoke_trusted_device(
             account_id=signed_in(info.context).account_id, device_id=str(input.id)
         )

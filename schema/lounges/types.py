@@ -66,7 +66,8 @@ class LoungeVisitConnection:
     @classmethod
     def from_page(cls, page: VisitPage) -> LoungeVisitConnection:
         edges = [
-            LoungeVisitEdge(cursor=visit_cursor(check), node=LoungeVisit.from_model(check)) for check in page.checks
+            LoungeVisitEdge(cursor=visit_cursor(check), node=LoungeVisit.from_model(check))
+            for check in page.checks
         ]
         return cls(
             edges=edges,

@@ -301,7 +301,9 @@ class Member:
     )
     async def lounge_visits(
         self,
-        first: Annotated[int, strawberry.argument(description="Visits per page, 1 to 100.")] = LOUNGE_PAGE_SIZE,
+        first: Annotated[
+            int, strawberry.argument(description="Visits per page, 1 to 100.")
+        ] = LOUNGE_PAGE_SIZE,
         after: Annotated[
             str | None, strawberry.argument(description="The endCursor of the previous page.")
         ] = None,

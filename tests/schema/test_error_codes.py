@@ -16,6 +16,7 @@ from schema.earning.errors import EarningErrorCode
 from schema.engagement.errors import EngagementErrorCode
 from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
+from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
@@ -52,6 +53,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]
 
 
