@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 
@@ -295,7 +296,7 @@ async def test_the_member_pages_through_their_visits_newest_first(db: Settings) 
     number = await member_with(Tier.SEN)
     for index in range(5):
         await check(number, Facility.BUSINESS_LOUNGE, boarding_pass(), request=f"v{index}")
-    account_id = (await LoungeCheck.first().only("account_id")).account_id  # type: ignore[union-attr]
+    account_id = (await LoungeCheck.get(request_id="v0")).account_id
     assert account_id is not None
     first = await lounge_visits(account_id=account_id, first=2, after=None)
     second = await lounge_visits(account_id=account_id, first=2, after=first.end_cursor)
@@ -306,3 +307,21 @@ async def test_the_member_pages_through_their_visits_newest_first(db: Settings) 
     assert (await lounge_visits(account_id=account_id + 1, first=10, after=None)).checks == []
     with pytest.raises(VisitCursorInvalid):
         await lounge_visits(account_id=account_id, first=2, after="bm90IG91cnM=")
+
+
+async def test_parallel_copies_of_one_request_record_one_check(pg_db: Settings) -> None:
+    # given: a partner's retry racing its first request, on PostgreSQL
+    number = await member_with(Tier.SEN)
+    asked = PrivilegeCheck(number, Facility.SENATOR_LOUNGE, "FRA", boarding_pass())
+
+    # when: five copies arrive at once
+    outcomes = await asyncio.gather(
+        *(
+            check_privilege(partner_id=7, request_id="race", asked=asked, rules=RULES, table=TABLE, now=NOW)
+            for _ in range(5)
+        )
+    )
+
+    # then: one check is recorded, and every copy answers it
+    assert {outcome.check.id for outcome in outcomes} == {(await LoungeCheck.get(request_id="race")).id}
+    assert sorted(outcome.duplicate for outcome in outcomes) == [False, True, True, True, True]

@@ -3,6 +3,7 @@ minutes, one code per sign-in counts; and trusted devices."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 
@@ -207,3 +208,24 @@ async def test_a_member_keeps_at_most_the_configured_number_of_devices(db: Setti
     later = NOW + dt.timedelta(minutes=1)
     assert [d.name for d in await devices.trusted_devices(account_id=account_id, now=later)] == ["d2", "d1"]
     assert not await devices.is_trusted(account_id=account_id, token=issued[0].token, now=later)
+
+
+async def test_parallel_wrong_codes_are_counted_exactly(pg_db: Settings) -> None:
+    # given: on PostgreSQL, a sign-in with its SMS code sent
+    account_id = await member_with_sms()
+    pending = challenge(account_id)
+    await sms.send_sign_in_code(challenge=pending, key=KEY, rules=SMS_RULES, now=NOW)
+    code = await latest_code(account_id)
+
+    # when: eight wrong codes arrive at once
+    results = await asyncio.gather(
+        *(
+            sms.complete_challenge(challenge=pending, code=wrong(code), key=KEY, rules=SMS_RULES, now=NOW)
+            for _ in range(8)
+        ),
+        return_exceptions=True,
+    )
+
+    # then: four are counted as wrong, the fifth blocks, the rest meet the block
+    kinds = sorted(type(result).__name__ for result in results)
+    assert kinds == ["TwoFactorInvalid"] * 4 + ["TwoFactorLocked"] * 4
