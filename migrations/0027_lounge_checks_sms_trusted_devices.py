@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'trusted_devices', 'app': 'milesgate', 'indexes': [Index(fields=['account_id', 'revoked_at'])], 'pk_attr': 'id', 'table_description': 'A device the member trusts: signing in on it skips the second factor until ``expires_at``.'},
+            options={'table': 'trusted_devices', 'app': 'milesgate', 'indexes': [Index(fields=['account_id', 'revoked_at'])], 'pk_attr': 'id', 'table_description': 'A device the member trusts: signing in on it skips the second factor until its trust expires.'},
             bases=['Model'],
         ),
         ops.AlterField(

@@ -197,7 +197,7 @@ class SmsCode(Model):
 
 
 class TrustedDevice(Model):
-    """A device the member trusts: signing in on it skips the second factor until ``expires_at``.
+    """A device the member trusts: signing in on it skips the second factor until its trust expires.
 
     The device keeps a random token; only its SHA-256 is stored. Revoked one by one by the member, and all
     together whenever every session ends (sign out everywhere, PIN reset, stolen card, erasure)."""

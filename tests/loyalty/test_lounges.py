@@ -12,7 +12,7 @@ from gateway.settings import Settings
 from loyalty.bcbp.encoder import encode_boarding_pass
 from loyalty.bcbp.model import BoardingPass, BoardingPassLeg
 from loyalty.crediting import post
-from loyalty.errors import ValidationFailed
+from loyalty.errors import DomainError, ValidationFailed
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.lounges.admission import (
     Decision,
@@ -26,7 +26,8 @@ from loyalty.lounges.models import LoungeCheck
 from loyalty.lounges.service import PrivilegeCheck, check_privilege
 from loyalty.lounges.visits import VisitCursorInvalid, lounge_visits
 from loyalty.members.cards import CardBlockReason, block_card
-from loyalty.members.models import Tier
+from loyalty.members.models import CardState, ServiceCard, Tier
+from loyalty.members.service import active_card
 from loyalty.rules import current_rules
 from tests.factories import make_member
 
@@ -165,7 +166,7 @@ async def member_with(tier: Tier, today: dt.date = NOW.date()) -> str:
             rules=RULES,
             today=today,
         )
-    return enrolled.card.number
+    return (await active_card(account_id=account_id)).number
 
 
 async def check(
@@ -236,6 +237,18 @@ async def test_yesterday_and_tomorrow_count_within_the_tolerance(db: Settings) -
         ).admitted
 
 
+async def test_a_superseded_number_still_names_its_member(db: Settings) -> None:
+    # given: the number from enrolment, superseded when the status engine made the member a Senator
+    number = await member_with(Tier.SEN)
+    card = await ServiceCard.get(number=number)
+    old = await ServiceCard.get(account_id=card.account_id, state=CardState.SUPERSEDED)
+    assert old.number.startswith("9920") and number.startswith("222")
+
+    # then: the old number resolves to the member and the status that counts today
+    row = await check(old.number, Facility.SENATOR_LOUNGE, boarding_pass())
+    assert (row.admitted, row.tier, row.service_card_number) == (True, Tier.SEN, old.number)
+
+
 async def test_a_codeshare_marketed_by_lh_counts(db: Settings) -> None:
     number = await member_with(Tier.SEN)
     row = await check(number, Facility.SENATOR_LOUNGE, boarding_pass(carrier="EK", marketing="LH"))
@@ -261,7 +274,7 @@ async def test_an_unreadable_pass_an_unknown_and_a_blocked_card_are_refused_and_
 
 async def test_input_that_is_no_check_records_nothing(db: Settings) -> None:
     number = await member_with(Tier.SEN)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(DomainError) as refused:
         await check(number, Facility.SENATOR_LOUNGE, boarding_pass(), airport="XQZ")
     assert refused.value.code == "UNKNOWN_AIRPORT"
     with pytest.raises(ValidationFailed):
