@@ -1,3 +1,4 @@
+from gateway.migration_ops import StateOnlyAlterField
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from loyalty.auth.models import SmsCodePurpose
@@ -11,7 +12,7 @@ from tortoise.indexes import Index
 # lounge_checks: every lounge and Fast Lane check a partner asked for (DOMAIN.md 10), unique per partner
 # and request id. sms_factors, sms_codes: the SMS second factor and its codes (kept as keyed hashes).
 # trusted_devices: devices whose sign-ins skip the second factor (token kept as SHA-256).
-# notifications.channel: SMS joins EMAIL and PUSH (a description change only).
+# notifications.channel: SMS joins EMAIL and PUSH (a new value that fits: recorded in the state only).
 
 class Migration(migrations.Migration):
     dependencies = [('milesgate', '0023_pending_enrolments')]
@@ -87,7 +88,7 @@ class Migration(migrations.Migration):
             options={'table': 'trusted_devices', 'app': 'milesgate', 'indexes': [Index(fields=['account_id', 'revoked_at'])], 'pk_attr': 'id', 'table_description': 'A device the member trusts: signing in on it skips the second factor until its trust expires.'},
             bases=['Model'],
         ),
-        ops.AlterField(
+        StateOnlyAlterField(
             model_name='Notification',
             name='channel',
             field=fields.CharEnumField(description='EMAIL: EMAIL\nPUSH: PUSH\nSMS: SMS', enum_type=Channel, max_length=8),

@@ -92,7 +92,9 @@ async def check_privilege(
         checked_at=now,
     )
     decision = await _decide(row, asked, airport.country, rules, table, now.date())
-    row.admitted, row.ground, row.reason = decision.admitted, decision.ground, decision.reason
+    row.admitted, row.ground = decision.admitted, decision.ground
+    if decision.reason is not None:
+        row.reason = decision.reason
     try:
         await row.save()
     except IntegrityError:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from loyalty.auth.credentials import SignInMethod
-from loyalty.auth.factors import SecondFactor
 from loyalty.auth.signin import Platform
-from schema.enums import SessionLevel
+from schema.enums import SecondFactor, SessionLevel
 
 __all__ = ["Platform", "SecondFactor", "SessionLevel", "SignInMethod"]
 
@@ -18,9 +17,4 @@ strawberry.enum(
 )
 strawberry.enum(
     Platform, description="The client: the first sign-in from an app (IOS, ANDROID) earns a bonus."
-)
-strawberry.enum(
-    SecondFactor,
-    name="SecondFactorMethod",
-    description="A second factor: APP (authenticator-app code or a recovery code) or SMS (a code sent by SMS).",
 )

@@ -1,16 +1,14 @@
-"""SMS codes and trusted devices (DOMAIN.md 2): inputs and results. Kept apart from ``schema.auth.types``
-(which needs ``Member``) so that ``Member`` can show the trusted devices."""
+"""SMS codes and trusted devices (DOMAIN.md 2): inputs and results (``Member.trustedDevices``' type is in
+``schema.members.trusted_devices``: ``schema.auth`` depends on ``schema.members``, not the other way)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import strawberry
 
-from loyalty.auth.models import TrustedDevice as TrustedDeviceRow
 from loyalty.auth.sms import SmsSent
-from schema.auth.enums import SecondFactor
+from schema.enums import SecondFactor
 from schema.errors import InputError, StepUpRequired
 
 
@@ -69,27 +67,6 @@ class SmsTwoFactorEnabled:
 @strawberry.type(description="SMS codes are off.")
 class SmsTwoFactorDisabled:
     disabled: bool = strawberry.field(description="False when they were not on.")
-
-
-@strawberry.type(
-    description="A device the member trusts: signing in on it skips the second factor until expiresAt."
-)
-class TrustedDevice:
-    id: strawberry.ID = strawberry.field(description="Pass it to revokeTrustedDevice.")
-    name: str = strawberry.field(description="The name given when it was trusted.")
-    trusted_at: dt.datetime = strawberry.field(description="When it was trusted.")
-    expires_at: dt.datetime = strawberry.field(description="When the trust ends by itself.")
-    last_used_at: dt.datetime | None = strawberry.field(description="The last sign-in it skipped a code for.")
-
-    @classmethod
-    def from_model(cls, row: TrustedDeviceRow) -> TrustedDevice:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            trusted_at=row.created_at,
-            expires_at=row.expires_at,
-            last_used_at=row.last_used_at,
-        )
 
 
 @strawberry.type(description="The device is no longer trusted: its next sign-in asks for the second factor.")

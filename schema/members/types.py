@@ -26,18 +26,17 @@ from resolvers import (
     status,
     twofactor,
 )
-from schema.auth.enums import SecondFactor
-from schema.auth.second_factor import TrustedDevice
 from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
 from schema.engagement.types import Challenge, Quiz
-from schema.enums import Tier
+from schema.enums import SecondFactor, Tier
 from schema.errors import NotYours, field_error
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
 from schema.lounges.types import LoungeVisitConnection
+from schema.members.trusted_devices import TrustedDevice
 from schema.offers.types import Offer
 from schema.permissions import signed_in
 from schema.pooling.types import Pool, PoolInvitation

@@ -43,7 +43,7 @@ def wrong(code: str) -> str:
 
 async def member_with_sms() -> int:
     enrolled = await make_member()
-    account_id = enrolled.member.id
+    account_id: int = enrolled.member.id
     sent = await sms.begin_enrolment(
         account_id=account_id, phone_number=PHONE, key=KEY, rules=SMS_RULES, now=NOW
     )
