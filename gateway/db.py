@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "loyalty.photo_credit.models",
     "loyalty.retro_credit.models",
     "loyalty.awards.models",
+    "loyalty.lounges.models",
     "loyalty.operators",
     "partners.models",
     "webhooks.models",

@@ -17,6 +17,7 @@ from schema.earning.errors import EarningErrorCode
 from schema.engagement.errors import EngagementErrorCode
 from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
+from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
@@ -54,6 +55,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
     (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
+    (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]
 
 
