@@ -7,7 +7,7 @@ from tortoise.indexes import Index
 # confirmEmailVerification sets members.email_verified_at (and the new address).
 
 class Migration(migrations.Migration):
-    dependencies = [('milesgate', '0023_pending_enrolments')]
+    dependencies = [('milesgate', '0027_lounge_checks_sms_trusted_devices')]
 
     initial = False
 
