@@ -37,6 +37,7 @@ __all__ = [
     "parse_event",
     "receive",
     "standard_headers",
+    "verified_partner",
     "verify_signature",
 ]
 
@@ -125,7 +126,7 @@ def check_card_number(event: dict[str, Any]) -> None:
         )
 
 
-async def receive(
+async def verified_partner(
     *,
     partner_code: str,
     headers: Mapping[str, str],
@@ -133,11 +134,11 @@ async def receive(
     tolerance_s: int,
     box: SecretBox,
     verifications: VerificationCache | None = None,
-) -> StoredDelivery:
-    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row.
+) -> tuple[Partner, dict[str, str]]:
+    """The active partner that signed this request, with its Standard Webhooks headers; every partner
+    request (events and the synchronous lounge checks) passes here first.
 
-    ``verifications`` keeps partners' signing material per process (without it, it is read each time):
-    with it, a delivery costs one statement, its insert."""
+    ``verifications`` keeps partners' signing material per process (without it, it is read each time)."""
     check_partner_code(partner_code)
     verification = await _verification(partner_code, box, verifications)
     partner = verification.partner
@@ -149,6 +150,30 @@ async def receive(
         verification.usable_secrets(now),
         public_keys=verification.usable_public_keys(now),
         tolerance_s=tolerance_s,
+    )
+    return partner, normalised
+
+
+async def receive(
+    *,
+    partner_code: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    tolerance_s: int,
+    box: SecretBox,
+    verifications: VerificationCache | None = None,
+) -> StoredDelivery:
+    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row.
+
+    With ``verifications`` (partners' signing material kept per process) a delivery costs one statement,
+    its insert."""
+    partner, normalised = await verified_partner(
+        partner_code=partner_code,
+        headers=headers,
+        body=body,
+        tolerance_s=tolerance_s,
+        box=box,
+        verifications=verifications,
     )
     event_type, event = parse_event(body)
     key = check_event(partner, event_type, event)
