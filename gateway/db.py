@@ -14,6 +14,7 @@ from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
 from loyalty.members.pins import HashCost, use_hash_cost
 from loyalty.notifications.service import use_secret_sealer
+from loyalty.read_replica import REPLICA
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -40,15 +41,24 @@ MODEL_MODULES = [
 ]
 
 
-def tortoise_config(settings: Settings) -> dict[str, Any]:
+def tortoise_config(settings: Settings, *, replica: bool = False) -> dict[str, Any]:
+    """The ORM's configuration; ``replica``: with the ``replica`` connection and its router too, when
+    ``MILESGATE_DATABASE_REPLICA_URL`` is set (the gateway's reads, never migrations)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         credentials: Any = url
     else:
         credentials = _postgres_credentials(url, settings)
+    connections: dict[str, Any] = {"default": credentials}
+    routers: list[str] = []
+    replica_url = settings.resolved_database_replica_url
+    if replica and replica_url is not None:
+        connections[REPLICA] = _postgres_credentials(replica_url, settings)
+        routers.append("loyalty.read_replica.ReplicaRouter")
     return {
-        "connections": {"default": credentials},
+        "connections": connections,
+        "routers": routers,
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -106,7 +116,7 @@ async def open_database(settings: Settings) -> None:
         )
     )
     use_secret_sealer(notification_sealer(settings))
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings, replica=True), _enable_global_fallback=True)
 
 
 async def close_database() -> None:

@@ -205,7 +205,9 @@ async def second_client(settings: Settings, app: Starlette) -> AsyncIterator[Asy
     Tortoise holds one database connection per process, which the first app's lifespan opened, so this
     app's backends and session check are opened here as its lifespan would."""
     second = create_app(settings)
-    backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
+    backends = await open_backends(
+        settings.resolved_redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix
+    )
     services(second).opened = Opened(
         backends=backends,
         hub_admin=services(app).hub_admin,
