@@ -39,7 +39,8 @@ def reading_from_replica() -> bool:
 
 def read_client() -> BaseDBAsyncClient:
     """The connection a read goes to now: the replica's, or the default one (the current transaction's)."""
-    return connections.get(REPLICA if reading_from_replica() else "default")
+    client: BaseDBAsyncClient = connections.get(REPLICA if reading_from_replica() else "default")
+    return client
 
 
 class ReplicaRouter:

@@ -13,6 +13,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 MASTERS = 3
@@ -76,9 +78,7 @@ class RedisClusterServers:
             )  # fmt: skip
         deadline = time.monotonic() + timeout_s
         for port in self.ports:
-            self._wait(
-                lambda port=port: self._cli(port, "ping") == "PONG", deadline, f"node {port} answering"
-            )
+            self._wait(partial(self._answers, port, "PONG", "ping"), deadline, f"node {port} answering")
         nodes = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run(
             [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
@@ -88,11 +88,14 @@ class RedisClusterServers:
         )
         for port in self.ports:
             self._wait(
-                lambda port=port: "cluster_state:ok" in self._cli(port, "cluster", "info"),
+                partial(self._answers, port, "cluster_state:ok", "cluster", "info"),
                 deadline,
                 f"node {port} serving every slot",
             )
         return self
+
+    def _answers(self, port: int, expected: str, *command: str) -> bool:
+        return expected in self._cli(port, *command)
 
     def _cli(self, port: int, *command: str) -> str:
         done = subprocess.run(
@@ -100,8 +103,7 @@ class RedisClusterServers:
         )
         return done.stdout.decode(errors="replace").strip()
 
-    def _wait(self, ready: object, deadline: float, what: str) -> None:
-        assert callable(ready)
+    def _wait(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
         while not ready():
             if time.monotonic() > deadline:
                 self.stop()

@@ -161,9 +161,7 @@ async def entry_point(
         await wait_ready(PORT)
         server = psutil.Process(gateway.pid)
         stored_before, cpu_before, started = await stored_count(), tree_cpu_s(server), time.perf_counter()
-        measured = await asyncio.to_thread(
-            run_wrk, requests, count, args.seconds, args.connections, args.threads
-        )
+        measured = await asyncio.to_thread(run_wrk, requests, args.seconds, args.connections, args.threads)
         elapsed = time.perf_counter() - started
         cpu = tree_cpu_s(server) - cpu_before
         stored = await stored_count() - stored_before

@@ -250,12 +250,17 @@ class RedisSubscription:
 
     async def _next_message(self, *, ignore_subscribe_messages: bool = False) -> dict[str, Any] | None:
         if self._sharded:
-            return await self._connection.get_sharded_message(
+            if not getattr(self._connection, "node_pubsub_mapping", None):
+                await asyncio.sleep(self._poll_s)  # no node connection left to wait on: not a busy loop
+                return None
+            sharded: dict[str, Any] | None = await self._connection.get_sharded_message(
                 ignore_subscribe_messages=ignore_subscribe_messages, timeout=self._poll_s
             )
-        return await self._connection.get_message(
+            return sharded
+        message: dict[str, Any] | None = await self._connection.get_message(
             ignore_subscribe_messages=ignore_subscribe_messages, timeout=self._poll_s
         )
+        return message
 
     async def _start(self, channels: tuple[str, ...], timeout_s: float) -> None:
         if self._sharded:

@@ -19,9 +19,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
-from graphql import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 from tortoise import connections
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from loyalty.ports import Cache
 from loyalty.read_replica import REPLICA, replica_reads
@@ -44,7 +45,7 @@ async def primary_position() -> str:
 
 async def replica_has_replayed(position: str) -> bool:
     rows = await connections.get(REPLICA).execute_query_dict(
-        "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up", [position]
+        "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn AS caught_up", [position]
     )
     return bool(rows[0]["caught_up"])
 
@@ -73,7 +74,7 @@ class ReplicaPolicy:
             try:
                 if await replica_has_replayed(written.decode()):
                     return True
-            except (OSError, ConnectionError) as exc:  # the replica is away: the primary answers
+            except (OSError, DBConnectionError, OperationalError) as exc:  # the replica is away: the primary
                 log.warning("replica unreachable (%s): reading the primary", type(exc).__name__)
                 return False
             if time.monotonic() >= deadline:
@@ -87,7 +88,7 @@ class ReplicaRouting(SchemaExtension):
     def __init__(self, policy: ReplicaPolicy) -> None:
         self.policy = policy
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context = execution.context
         if not isinstance(context, Context):
