@@ -35,7 +35,7 @@ def ns() -> str:
 @pytest.fixture
 async def cluster(ns: str) -> AsyncIterator[tuple[BackendSet, RedisCluster]]:
     backends = await open_backends(REDIS_URL, cluster=True, prefix=ns)
-    client = RedisCluster.from_url(REDIS_URL)
+    client = await RedisCluster.from_url(REDIS_URL).initialize()  # learns the slots
     try:
         yield backends, client
     finally:
@@ -96,10 +96,10 @@ async def test_live_updates_go_through_sharded_channels(
         for channel in channels:
             owner = client.get_node_from_key(ns + channel)
             # a shard channel, counted by the node that owns its slot; no classic subscriber anywhere
-            sharded = await client.execute_command("PUBSUB SHARDNUMSUB", ns + channel, target_nodes=owner)
-            assert int(sharded[1]) == 1
-            classic = await client.execute_command("PUBSUB NUMSUB", ns + channel, target_nodes=owner)
-            assert int(classic[1]) == 0
+            sharded = await client.pubsub_shardnumsub(ns + channel, target_nodes=owner)
+            assert [(name.decode(), int(count)) for name, count in sharded] == [(ns + channel, 1)]
+            classic = await client.pubsub_numsub(ns + channel, target_nodes=owner)
+            assert [(name.decode(), int(count)) for name, count in classic] == [(ns + channel, 0)]
         for n, channel in enumerate(channels):
             assert await backends.ports.pubsub.publish(channel, f"balance {n}".encode()) == 1
         async with asyncio.timeout(deadline_s(5)):
