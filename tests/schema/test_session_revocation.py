@@ -40,6 +40,9 @@ from tests.schema.test_resets import (
 )
 from tests.support import STACK, wait_for
 
+# the shared session cache: Redis on the production stack, and a Redis Cluster in .ci/run's cluster part
+pytestmark = pytest.mark.redis
+
 SIGN_IN = """
 mutation SignIn($input: SignInInput!) {
   signIn(input: $input) { __typename ... on SignedIn { accessToken refreshToken } }
