@@ -8,13 +8,14 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
 from loyalty.members.pins import HashCost, use_hash_cost
 from loyalty.notifications.service import use_secret_sealer
-from loyalty.read_replica import REPLICA
+from loyalty.read_replica import replica_client, use_replica
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -41,24 +42,15 @@ MODEL_MODULES = [
 ]
 
 
-def tortoise_config(settings: Settings, *, replica: bool = False) -> dict[str, Any]:
-    """The ORM's configuration; ``replica``: with the ``replica`` connection and its router too, when
-    ``MILESGATE_DATABASE_REPLICA_URL`` is set (the gateway's reads, never migrations)."""
+def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.resolved_database_url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         credentials: Any = url
     else:
         credentials = _postgres_credentials(url, settings)
-    connections: dict[str, Any] = {"default": credentials}
-    routers: list[str] = []
-    replica_url = settings.resolved_database_replica_url
-    if replica and replica_url is not None:
-        connections[REPLICA] = _postgres_credentials(replica_url, settings)
-        routers.append("loyalty.read_replica.ReplicaRouter")
     return {
-        "connections": connections,
-        "routers": routers,
+        "connections": {"default": credentials},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -116,10 +108,22 @@ async def open_database(settings: Settings) -> None:
         )
     )
     use_secret_sealer(notification_sealer(settings))
-    await Tortoise.init(config=tortoise_config(settings, replica=True), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    replica_url = settings.resolved_database_replica_url
+    use_replica(
+        None
+        if replica_url is None
+        else AsyncpgDBClient(
+            connection_name="replica", **_postgres_credentials(replica_url, settings)["credentials"]
+        )
+    )
 
 
 async def close_database() -> None:
+    replica = replica_client()
+    use_replica(None)
+    if replica is not None:
+        await replica.close()
     await Tortoise.close_connections()
 
 

@@ -5,8 +5,8 @@ resolution, model instances per row). The hottest reads (the member dashboard) a
 constants instead, in the subset both PostgreSQL and SQLite understand, with ``$1``-style parameters
 (rewritten to SQLite's ``?1`` once per statement). They go through ``connections.get("default")``, so
 they use the current transaction when there is one, asyncpg's prepared-statement cache on PostgreSQL,
-and the ``tortoise.db_client`` log like every ORM statement; inside a read-only GraphQL operation, the
-replica's connection (``loyalty.read_replica``).
+and the ``tortoise.db_client`` log like every ORM statement; inside a read-only GraphQL operation with a
+replica, the replica (``loyalty.read_replica``).
 
 SQLite hands dates, timestamps and booleans back as text and integers: the ``as_*`` converters accept
 what either database returns.
@@ -23,8 +23,6 @@ from typing import Any, TypeVar
 
 import orjson
 from tortoise import connections
-
-from loyalty.read_replica import read_client
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -44,7 +42,7 @@ def dialect() -> str:
 
 async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:
     """The rows of one fixed statement (``$1``, ``$2``… bound to ``values`` in order)."""
-    client = read_client()
+    client = connections.get("default")
     if client.capabilities.dialect == "sqlite":
         sql = _for_sqlite(sql)
     rows: list[dict[str, Any]] = await client.execute_query_dict(sql, list(values))

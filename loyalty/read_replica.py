@@ -1,53 +1,81 @@
 """Reads that may go to a PostgreSQL streaming replica instead of the primary.
 
 The gateway marks the execution of a read-only GraphQL operation with ``replica_reads()`` when a replica is
-configured (``MILESGATE_DATABASE_REPLICA_URL``) and it has replayed the member's own last write. Inside it,
-the ORM's reads (``ReplicaRouter``, a Tortoise router) and the fixed SQL of the hot paths
-(``loyalty.fixed_sql.fetch``) use the ``replica`` connection; writes, row locks and everything inside a
-transaction stay on the primary. Outside it (mutations, workers, the CLI) nothing changes.
+installed (``MILESGATE_DATABASE_REPLICA_URL``, ``use_replica``) and it has replayed the member's own last
+write. Inside it, the ORM's default connection is a ``ReplicaReadingClient``: a plain ``SELECT`` (the ORM's
+and the fixed SQL of the hot paths alike) goes to the replica; every other statement, a row lock
+(``FOR UPDATE``/``FOR SHARE``) and everything inside a transaction goes to the primary. Outside it
+(mutations, workers, the CLI) nothing changes. The replica is no Tortoise connection of its own, so
+``in_transaction()`` keeps meaning the primary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from typing import Any, cast
 
-from tortoise import BaseDBAsyncClient, Model, connections
+from tortoise import BaseDBAsyncClient, connections
 from tortoise.backends.base.client import TransactionalDBClient
 
-REPLICA = "replica"
-"""The Tortoise connection name of the replica."""
+_replica: list[BaseDBAsyncClient] = []
+_PLAIN_READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+_NOT_A_PLAIN_READ = re.compile(
+    r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b|\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE
+)
 
-_replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
+
+def use_replica(client: BaseDBAsyncClient | None) -> None:
+    """Install (or, with None, remove) the replica's client for this process."""
+    _replica.clear()
+    if client is not None:
+        _replica.append(client)
+
+
+def replica_client() -> BaseDBAsyncClient | None:
+    return _replica[0] if _replica else None
+
+
+def is_plain_read(sql: str) -> bool:
+    """A statement that reads and locks nothing: the replica may answer it."""
+    return bool(_PLAIN_READ.match(sql)) and not _NOT_A_PLAIN_READ.search(sql)
+
+
+class ReplicaReadingClient:
+    """The primary's client, except that a plain read goes to the replica."""
+
+    def __init__(self, primary: BaseDBAsyncClient, replica: BaseDBAsyncClient) -> None:
+        self._primary = primary
+        self._replica = replica
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._primary, name)
+
+    def _for(self, sql: str) -> BaseDBAsyncClient:
+        return self._replica if is_plain_read(sql) else self._primary
+
+    async def execute_query(self, query: str, values: Sequence[Any] | None = None) -> Any:
+        return await self._for(query).execute_query(query, cast(Any, values))
+
+    async def execute_query_dict(
+        self, query: str, values: Sequence[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await self._for(query).execute_query_dict(query, cast(Any, values))
+        return rows
 
 
 @contextmanager
 def replica_reads() -> Iterator[None]:
-    """Reads made inside (by this task and the tasks it starts) go to the replica."""
-    token = _replica_reads.set(True)
+    """Plain reads made inside (by this task and the tasks it starts) go to the replica, if one is
+    installed and no transaction is open."""
+    replica = replica_client()
+    primary = connections.get("default")
+    if replica is None or isinstance(primary, TransactionalDBClient):
+        yield
+        return
+    token = connections.set("default", cast(BaseDBAsyncClient, ReplicaReadingClient(primary, replica)))
     try:
         yield
     finally:
-        _replica_reads.reset(token)
-
-
-def reading_from_replica() -> bool:
-    """True inside ``replica_reads()`` and outside any transaction (a transaction is the primary's)."""
-    return _replica_reads.get() and not isinstance(connections.get("default"), TransactionalDBClient)
-
-
-def read_client() -> BaseDBAsyncClient:
-    """The connection a read goes to now: the replica's, or the default one (the current transaction's)."""
-    client: BaseDBAsyncClient = connections.get(REPLICA if reading_from_replica() else "default")
-    return client
-
-
-class ReplicaRouter:
-    """Tortoise's router: a read inside ``replica_reads()`` goes to the replica; writes never do."""
-
-    def db_for_read(self, model: type[Model]) -> str | None:
-        return REPLICA if reading_from_replica() else None
-
-    def db_for_write(self, model: type[Model]) -> str | None:
-        return None
+        connections.reset(token)

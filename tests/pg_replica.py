@@ -90,7 +90,7 @@ class PrimaryWithReplica:
             )
             self._run(
                 "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",
-                "-D", str(replica), "-R", "-X", "stream", "--no-sync",
+                "-D", str(replica), "-R", "-X", "stream", "-c", "fast", "--no-sync",
             )  # fmt: skip
             with (replica / "postgresql.conf").open("a") as conf:
                 conf.write(f"\nport = {self.replica_port}\n")

@@ -25,7 +25,7 @@ from tortoise import connections
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from loyalty.ports import Cache
-from loyalty.read_replica import REPLICA, replica_reads
+from loyalty.read_replica import replica_client, replica_reads
 from schema.context import Context
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,10 @@ async def primary_position() -> str:
 
 
 async def replica_has_replayed(position: str) -> bool:
-    rows = await connections.get(REPLICA).execute_query_dict(
+    replica = replica_client()
+    if replica is None:
+        return False
+    rows = await replica.execute_query_dict(
         "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn AS caught_up", [position]
     )
     return bool(rows[0]["caught_up"])
