@@ -6,6 +6,11 @@ failures the account is locked for a while. A wrong secret and an unknown accoun
 answer with the same work (a dummy hash is verified), so the answer does not tell whether the account
 exists; only an existing, locked account says that it is locked. A secret whose stored hash was made
 under another argon2 cost than the configured one is hashed again under it when it matches.
+
+E-mail sign-in needs a verified address (the code e-mailed to it was entered). An unverified address is
+refused with ``EmailNotVerified``, but only once the password was right: to anybody else the answer is
+the wrong-credentials one, so the refusal tells nothing that the right password does not tell already.
+Card number + PIN (and user ID + password) sign-in does not depend on the address.
 """
 
 from __future__ import annotations
@@ -35,6 +40,17 @@ class AccountLocked(DomainError):
     def __init__(self, unlocks_at: dt.datetime) -> None:
         super().__init__("Too many wrong attempts: sign-in is blocked for a while.")
         self.unlocks_at = unlocks_at
+
+
+class EmailNotVerified(DomainError):
+    code = "EMAIL_NOT_VERIFIED"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This e-mail address is not verified yet: sign in with your service card number and PIN, then "
+            "verify the address in your profile.",
+            field="identifier",
+        )
 
 
 WRONG = "The sign-in data is not correct."
@@ -78,6 +94,8 @@ async def check_credentials(
         if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
             locked_until = member.sign_in_locked_until
         elif (check := await check_secret(getattr(member, _secret_field(method)), secret)).matches:
+            if method is SignInMethod.EMAIL and member.email_verified_at is None:
+                raise EmailNotVerified()  # nothing counted: the password was right
             member.failed_sign_ins = 0
             member.sign_in_locked_until = None
             changed = ["failed_sign_ins", "sign_in_locked_until"]
