@@ -132,6 +132,7 @@ def lifespan(app_services: Services) -> Lifespan:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(
             settings.resolved_redis_url,
+            cluster=settings.redis_cluster,
             prefix=settings.redis_prefix,
             retry_s=settings.redis_retry_s,
             on_fallback=app_services.metrics.count_redis_fallback,
