@@ -33,6 +33,8 @@ MODEL_MODULES = [
     "loyalty.flown.models",
     "loyalty.photo_credit.models",
     "loyalty.retro_credit.models",
+    "loyalty.miles_to_status.models",
+    "loyalty.status_stars.models",
     "loyalty.operators",
     "partners.models",
     "webhooks.models",

@@ -17,6 +17,7 @@ from schema.engagement.errors import EngagementErrorCode
 from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
 from schema.members.errors import MemberErrorCode
+from schema.miles_to_status.errors import MilesToStatusErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
 from schema.pooling.errors import PoolingErrorCode
@@ -52,6 +53,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (MilesToStatusErrorCode, ("loyalty/miles_to_status/*.py",)),
 ]
 
 
