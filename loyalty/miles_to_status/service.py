@@ -86,17 +86,15 @@ async def counted_card_miles(
         earned_on__lte=dt.date(year, 12, 31),
     ).values_list("posting_id", "miles")
     reversed_keys = {f"reversal:{posting_id}" for posting_id, _ in credits}
-    reversed_ids = {
-        int(key.split(":", 1)[1])
-        for key in await Posting.filter(
-            account_id=account_id, idempotency_key__in=sorted(reversed_keys)
-        ).values_list("idempotency_key", flat=True)
-    }
+    reversals = await Posting.filter(
+        account_id=account_id, idempotency_key__in=sorted(reversed_keys)
+    ).values_list("idempotency_key")
+    reversed_ids = {int(str(row[0]).split(":", 1)[1]) for row in reversals}
     earned = sum(int(miles) for posting_id, miles in credits if posting_id not in reversed_ids)
     used = await StatusExchange.filter(
         account_id=account_id, year__gte=first_year, year__lt=year
-    ).values_list("miles", flat=True)
-    return max(earned - sum(int(miles) for miles in used), 0)
+    ).values_list("miles")
+    return max(earned - sum(int(row[0]) for row in used), 0)
 
 
 async def offer(*, account_id: int, today: dt.date, rules: ProgrammeRules) -> ExchangeOffer:

@@ -18,6 +18,7 @@ from loyalty.miles_to_status.models import StatusExchange
 from loyalty.miles_to_status.service import exchange_miles_for_status, offer
 from tests.factories import make_member
 from tests.loyalty.miles_to_status_helpers import RULES, TODAY, bank, bank_accrual, issue_card
+from webhooks.accruals import reverse_accrual
 
 LAST_YEAR = dt.date(TODAY.year - 1, 11, 2)
 TWO_YEARS_AGO = dt.date(TODAY.year - 2, 12, 30)
@@ -201,3 +202,29 @@ async def test_miles_already_spent_are_not_exchanged(db: Settings) -> None:
     assert (await balances_of(account_id=account))[Currency.AWARD_MILES] == 4_000
     assert await StatusExchange.all().count() == 0
     assert (await offer(account_id=account, today=TODAY, rules=RULES)).max_packages == 0
+
+
+async def test_a_reversed_card_spend_does_not_count(db: Settings) -> None:
+    member = await make_member()
+    partner = await bank()
+    await issue_card(member.member.id)
+    await bank_accrual(partner, member.card.number, "spend-1", 10_000, TODAY - dt.timedelta(days=3))
+    await bank_accrual(partner, member.card.number, "spend-2", 6_000, TODAY - dt.timedelta(days=2))
+    await reverse_accrual(
+        partner_id=partner.id,
+        partner_code=partner.code,
+        event={
+            "type": "accrual.reversed",
+            "data": {
+                "transactionId": "rev-1",
+                "originalTransactionId": "spend-1",
+                "activityDate": TODAY.isoformat(),
+                "reason": "refund",
+            },
+        },
+        rules=RULES,
+    )
+
+    view = await offer(account_id=int(member.member.id), today=TODAY, rules=RULES)
+
+    assert (view.card_miles, view.award_miles, view.max_packages) == (6_000, 6_000, 1)
