@@ -6,6 +6,8 @@ import "./page.css";
 import { createClient } from "graphql-ws";
 import { createRoot } from "react-dom/client";
 import React from "react";
+// The README's "First ten minutes" opens with this document (tests/test_newcomer.py keeps them equal).
+import firstDocument from "./first-document.graphql";
 
 const STATIC = "/graphiql/static";
 
@@ -46,7 +48,7 @@ function fetcherWithLiveUpdates(params, options) {
 createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, {
     fetcher: fetcherWithLiveUpdates,
-    defaultQuery: "# milesgate: sign in with signIn, then set the header\n# {\"Authorization\": \"Bearer …\"}\n\n{\n  rewards {\n    code\n    miles\n  }\n}\n",
+    defaultQuery: firstDocument,
     shouldPersistHeaders: false,
   }),
 );
