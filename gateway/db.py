@@ -35,6 +35,7 @@ MODEL_MODULES = [
     "loyalty.retro_credit.models",
     "loyalty.miles_to_status.models",
     "loyalty.status_stars.models",
+    "loyalty.awards.models",
     "loyalty.operators",
     "partners.models",
     "webhooks.models",

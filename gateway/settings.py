@@ -55,15 +55,17 @@ _DATABASE_SCHEMES = ("postgres", "postgresql", "asyncpg", "sqlite")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 ENV_PREFIX = "MILESGATE_"
 # MILESGATE_ variables that no field below reads, and that are not misspellings: the data files read by
-# loyalty/rules.py, loyalty/rewards/catalogue.py, loyalty/engagement/definitions.py and partners/charts,
-# and the tooling around the service (compose's image, the CI script's schema base; the CI script's and
-# the tests' own variables start with MILESGATE_CI_ and MILESGATE_TEST_). Nothing warns about these.
+# loyalty/rules.py, loyalty/rewards/catalogue.py, loyalty/engagement/definitions.py, loyalty/awards/config.py
+# and partners/charts, and the tooling around the service (compose's image, the CI script's schema base;
+# the CI script's and the tests' own variables start with MILESGATE_CI_ and MILESGATE_TEST_). Nothing warns
+# about these.
 OTHER_VARIABLES = frozenset(
     {
         "MILESGATE_RULES_FILE",
         "MILESGATE_REWARDS_FILE",
         "MILESGATE_CHALLENGES_FILE",
         "MILESGATE_CHARTS_DIR",
+        "MILESGATE_AWARDS_FILE",
         "MILESGATE_IMAGE",
         "MILESGATE_SCHEMA_BASE",
     }

@@ -13,6 +13,7 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 
 from schema.auth.mutations import ResetMutations, SignInMutations, TwoFactorMutations
+from schema.awards.mutations import AwardMutations
 from schema.boarding_passes.queries import BoardingPassQueries
 from schema.cards.mutations import CardMutations
 from schema.consents.mutations import ConsentMutations
@@ -83,6 +84,7 @@ Mutation = joined(
         OfferMutations,
         PoolingMutations,
         RetroCreditMutations,
+        AwardMutations,
         PartnerMutations,
     ],
 )

@@ -14,6 +14,7 @@ from loyalty.errors import DomainError
 from loyalty.members import models
 from loyalty.offers.service import Audience
 from resolvers import (
+    awards,
     cards,
     consents,
     engagement,
@@ -25,6 +26,7 @@ from resolvers import (
     rewards,
     status,
 )
+from schema.awards.types import AwardBookingConnection, MilesPay
 from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
@@ -299,6 +301,31 @@ class Member:
     async def receipts(self) -> list[PhotoCreditReceipt]:
         rows = await retro_credit.member_receipts(account_id=self.account_id)
         return [PhotoCreditReceipt.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Award flights the member booked, newest first, a page at a time (Relay connection with "
+        "keyset cursors; cancelled ones too). A bad cursor is an error with code CURSOR_INVALID, a page size "
+        "outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def award_bookings(
+        self,
+        first: Annotated[int, strawberry.argument(description="Bookings per page, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> AwardBookingConnection:
+        try:
+            page = await awards.member_award_bookings(account_id=self.account_id, first=first, after=after)
+        except DomainError as error:
+            raise field_error(error) from error
+        return AwardBookingConnection.from_page(page)
+
+    @strawberry.field(
+        description="The member's active MilesPay opt-in (setMilesPay); none when not opted in."
+    )
+    async def miles_pay(self) -> MilesPay | None:
+        row = await awards.member_milespay(account_id=self.account_id)
+        return None if row is None else MilesPay.from_model(row)
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

@@ -118,6 +118,10 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.replayOutboundMessage": OPERATOR,
     "Mutation.replayFailedDeliveries": OPERATOR,
     "Mutation.reprocessInbox": OPERATOR,
+    "Mutation.searchAwardFlights": OWN,
+    "Mutation.bookAwardFlight": OWN,
+    "Mutation.cancelAwardBooking": OWN,
+    "Mutation.setMilesPay": OWN,
 }
 CATALOGUE = {"Reward", "Offer", "Challenge", "Quiz", "PageInfo", "InputError", "_Service"}
 """Types reachable from Member that hold programme data, the same for every member."""

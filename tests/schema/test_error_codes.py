@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from schema.auth.errors import AuthErrorCode
+from schema.awards.errors import AwardErrorCode
 from schema.boarding_passes.errors import BoardingPassErrorCode
 from schema.cards.errors import CardErrorCode
 from schema.consents.errors import ConsentErrorCode
@@ -54,6 +55,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
     (MilesToStatusErrorCode, ("loyalty/miles_to_status/*.py",)),
+    (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
 ]
 
 
