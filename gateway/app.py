@@ -34,6 +34,7 @@ from gateway.http.common import error_response
 from gateway.http.credit_uploads import photo_credit_receipt, retro_credit_by_boarding_pass_image
 from gateway.http.graphiql import PAGE_PATH, graphiql_routes
 from gateway.http.health import healthz, metrics_endpoint, readyz
+from gateway.http.lounge_checks import lounge_check
 from gateway.http.sign_in import complete_sign_in
 from gateway.http.travel_id import travel_id_routes
 from gateway.http.webhooks import partner_webhook
@@ -218,6 +219,7 @@ def routes(app_services: Services) -> list[BaseRoute]:
         Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, graphql),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
+        Route("/webhooks/partners/{partner_code}/lounge-checks", lounge_check, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
         Route("/retro-credit/boarding-pass", retro_credit_by_boarding_pass_image, methods=["POST"]),
         Route("/photo-credit/receipts", photo_credit_receipt, methods=["POST"]),

@@ -36,6 +36,7 @@ MODEL_MODULES = [
     "loyalty.miles_to_status.models",
     "loyalty.status_stars.models",
     "loyalty.awards.models",
+    "loyalty.lounges.models",
     "loyalty.operators",
     "partners.models",
     "webhooks.models",

@@ -20,11 +20,15 @@ from loyalty.auth.models import (
     RefreshToken,
     ResetToken,
     SignInRecord,
+    SmsCode,
+    SmsFactor,
     TotpFactor,
+    TrustedDevice,
 )
 from loyalty.consents.models import ConsentRecord
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
+from loyalty.lounges.models import LoungeCheck
 from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.miles_to_status.models import CardMilesCredit, StatusExchange
 from loyalty.notifications.models import Notification
@@ -142,11 +146,27 @@ class AccountSecuritySource:
                 leave_out=frozenset({"token_hash"}),
             ),
             "signIns": rows(await SignInRecord.filter(account_id=account_id).order_by("id")),
+            "smsTwoFactor": rows(await SmsFactor.filter(account_id=account_id)),
+            "trustedDevices": rows(
+                await TrustedDevice.filter(account_id=account_id).order_by("id"),
+                leave_out=frozenset({"token_hash"}),
+            ),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
         removed = 0
-        for model in (LinkedIdentity, RecoveryCode, TotpFactor, ResetToken, RefreshToken, SignInRecord):
+        models: tuple[type[Model], ...] = (
+            LinkedIdentity,
+            RecoveryCode,
+            TotpFactor,
+            SmsCode,
+            SmsFactor,
+            TrustedDevice,
+            ResetToken,
+            RefreshToken,
+            SignInRecord,
+        )
+        for model in models:
             removed += await model.filter(account_id=account_id).delete()
         return removed
 
@@ -240,6 +260,17 @@ class RetroCreditSource:
         )
 
 
+class LoungeVisitsSource:
+    name = "loungeVisits"
+
+    async def export(self, account_id: int) -> Any:
+        return rows(await LoungeCheck.filter(account_id=account_id).order_by("id"))
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """The partners' check log keeps the decision, without the person: no account, no card number."""
+        return await LoungeCheck.filter(account_id=account_id).update(account_id=None, service_card_number="")
+
+
 def core_sources() -> list[PersonalDataSource]:
     """The sources of the loyalty core's own tables."""
     return [
@@ -253,4 +284,5 @@ def core_sources() -> list[PersonalDataSource]:
         SupportSource(),
         PartnerRecordsSource(),
         RetroCreditSource(),
+        LoungeVisitsSource(),
     ]

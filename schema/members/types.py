@@ -19,23 +19,27 @@ from resolvers import (
     consents,
     engagement,
     entities,
+    lounges,
     miles_to_status,
     offers,
     pooling,
     retro_credit,
     rewards,
     status,
+    twofactor,
 )
 from schema.awards.types import AwardBookingConnection, MilesPay
 from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
 from schema.engagement.types import Challenge, Quiz
-from schema.enums import Tier
+from schema.enums import SecondFactor, Tier
 from schema.errors import NotYours, field_error
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
+from schema.lounges.types import LoungeVisitConnection
+from schema.members.trusted_devices import TrustedDevice
 from schema.miles_to_status.types import MilesToStatusOffer
 from schema.offers.types import Offer
 from schema.permissions import signed_in
@@ -50,6 +54,8 @@ STATEMENT_PAGE_SIZE = 20
 """``Member.statement``'s default page size (``me`` reads that page ahead when asked for it)."""
 OFFER_COUNT = 20
 """``Member.offers``' default count."""
+LOUNGE_PAGE_SIZE = 20
+"""``Member.loungeVisits``' default page size."""
 
 
 def deferred(awaitable: Awaitable[T]) -> T:
@@ -326,6 +332,38 @@ class Member:
     async def miles_pay(self) -> MilesPay | None:
         row = await awards.member_milespay(account_id=self.account_id)
         return None if row is None else MilesPay.from_model(row)
+
+    @strawberry.field(
+        description="Every check of the member's cards at a lounge or the security Fast Lane (DOMAIN.md 10), "
+        "admitted or refused, newest first: a Relay connection with keyset cursors. A bad cursor is an error "
+        "with code CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def lounge_visits(
+        self,
+        first: Annotated[
+            int, strawberry.argument(description="Visits per page, 1 to 100.")
+        ] = LOUNGE_PAGE_SIZE,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> LoungeVisitConnection:
+        try:
+            page = await lounges.member_lounge_visits(account_id=self.account_id, first=first, after=after)
+        except DomainError as error:
+            raise field_error(error) from error
+        return LoungeVisitConnection.from_page(page)
+
+    @strawberry.field(description="The second factors the member has on (APP, SMS); empty: none is asked.")
+    async def second_factors(self) -> list[SecondFactor]:
+        return list(await twofactor.second_factors(account_id=self.account_id))
+
+    @strawberry.field(
+        description="Devices the member trusts: signing in on them skips the second factor until each one's "
+        "expiresAt. Revoke one with revokeTrustedDevice; signing out everywhere revokes them all."
+    )
+    async def trusted_devices(self) -> list[TrustedDevice]:
+        rows = await twofactor.trusted_devices(account_id=self.account_id)
+        return [TrustedDevice.from_model(row) for row in rows]
 
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:

@@ -73,6 +73,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.confirmEnrolment": CREDENTIALS,  # the code e-mailed to the address
     "Mutation.signIn": CREDENTIALS,
     "Mutation.completeSignIn": CREDENTIALS,
+    "Mutation.completeSecondFactor": CREDENTIALS,
+    "Mutation.sendSignInSmsCode": CREDENTIALS,  # the challenge proves the first factor
     "Mutation.refreshSession": CREDENTIALS,
     "Mutation.signOut": CREDENTIALS,
     "Mutation.requestPinReset": PUBLIC,
@@ -83,6 +85,10 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.reportLostServiceCardNumber": PUBLIC,
     "Mutation.beginTwoFactor": OWN,
     "Mutation.confirmTwoFactor": OWN,
+    "Mutation.beginSmsTwoFactor": OWN,
+    "Mutation.confirmSmsTwoFactor": OWN,
+    "Mutation.disableSmsTwoFactor": OWN,
+    "Mutation.revokeTrustedDevice": OWN,
     "Mutation.disableTwoFactor": OWN,
     "Mutation.updateProfile": OWN,
     "Mutation.changePin": OWN,

@@ -17,6 +17,7 @@ from schema.earning.errors import EarningErrorCode
 from schema.engagement.errors import EngagementErrorCode
 from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
+from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
 from schema.miles_to_status.errors import MilesToStatusErrorCode
 from schema.offers.errors import OfferErrorCode
@@ -56,6 +57,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (StatusErrorCode, ("loyalty/status/*.py",)),
     (MilesToStatusErrorCode, ("loyalty/miles_to_status/*.py",)),
     (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
+    (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]
 
 

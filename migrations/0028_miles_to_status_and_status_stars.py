@@ -10,7 +10,7 @@ from tortoise.indexes import Index
 # Status Stars (DOMAIN.md 4): each member's import, once.
 
 class Migration(migrations.Migration):
-    dependencies = [("milesgate", "0025_awards")]
+    dependencies = [("milesgate", "0027_lounge_checks_sms_trusted_devices")]
 
     initial = False
 
