@@ -182,6 +182,12 @@ class Settings(BaseSettings):
         description="Safety sweep: how often the event relay and the notification and outbound senders look "
         "for work nothing woke them for (they wake on PostgreSQL NOTIFY, or in process on SQLite)",
     )
+    expired_codes_sweep_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often a worker deletes pending enrolments and e-mail verifications whose code has "
+        "expired (a full batch is followed at once by the next)",
+    )
     worker_listen_retry_s: float = Field(
         default=1.0,
         gt=0,
@@ -273,7 +279,10 @@ class Settings(BaseSettings):
         default=5, ge=0, description="Lost-service-card-number forms per client IP and window"
     )
     rate_limit_enrolment: int = Field(
-        default=20, ge=0, description="enrolMember and confirmEnrolment fields per client IP and window"
+        default=20,
+        ge=0,
+        description="enrolMember, confirmEnrolment and e-mail verification fields per client IP (and "
+        "member) and window",
     )
     rate_limit_travel_id: int = Field(
         default=30, ge=0, description="Travel ID login and callback requests per client IP and window"

@@ -29,7 +29,7 @@ from loyalty.consents.models import ConsentRecord
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
 from loyalty.lounges.models import LoungeCheck
-from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
+from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.miles_to_status.models import CardMilesCredit, StatusExchange
 from loyalty.notifications.models import Notification
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
@@ -91,6 +91,7 @@ class ProfileSource:
             given_name=ERASED,
             family_name=ERASED,
             email=None,
+            email_verified_at=None,
             user_id=None,
             date_of_birth=ERASED_BIRTH_DATE,
             pin_hash=NO_SIGN_IN,
@@ -147,6 +148,9 @@ class AccountSecuritySource:
             ),
             "signIns": rows(await SignInRecord.filter(account_id=account_id).order_by("id")),
             "smsTwoFactor": rows(await SmsFactor.filter(account_id=account_id)),
+            "addressVerifications": rows(
+                await AddressVerification.filter(account_id=account_id).order_by("id")
+            ),
             "trustedDevices": rows(
                 await TrustedDevice.filter(account_id=account_id).order_by("id"),
                 leave_out=frozenset({"token_hash"}),
@@ -165,6 +169,7 @@ class AccountSecuritySource:
             ResetToken,
             RefreshToken,
             SignInRecord,
+            AddressVerification,
         )
         for model in models:
             removed += await model.filter(account_id=account_id).delete()

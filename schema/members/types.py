@@ -100,6 +100,10 @@ class Member:
     email: str | None = strawberry.field(
         description="Contact and, for members registered after 29 March 2022, sign-in address."
     )
+    email_verified: bool = strawberry.field(
+        description="Whether the address is verified (its e-mailed code was entered). E-mail sign-in and "
+        "messages use it only then; verify it with requestEmailVerification.",
+    )
     country: str = strawberry.field(description="Country of residence, ISO 3166-1 alpha-2.")
     language: str = strawberry.field(description="Language of e-mails and push messages (en, de, …).")
     tier: Tier = strawberry.field(
@@ -402,6 +406,7 @@ class Member:
             given_name=member.given_name,
             family_name=member.family_name,
             email=member.email,
+            email_verified=member.email is not None and member.email_verified_at is not None,
             country=member.country,
             language=member.language,
             tier=member.tier,
@@ -417,6 +422,7 @@ class Member:
             given_name=member.given_name,
             family_name=member.family_name,
             email=member.email,
+            email_verified=member.email is not None and member.email_verified,
             country=member.country,
             language=member.language,
             tier=member.tier,

@@ -37,6 +37,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
             "loyalty/members/service.py",
             "loyalty/members/pins.py",
             "loyalty/members/profile.py",
+            "loyalty/addresses.py",
             "loyalty/enrolment.py",
         ),
     ),

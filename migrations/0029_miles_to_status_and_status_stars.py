@@ -10,7 +10,7 @@ from tortoise.indexes import Index
 # Status Stars (DOMAIN.md 4): each member's import, once.
 
 class Migration(migrations.Migration):
-    dependencies = [("milesgate", "0027_lounge_checks_sms_trusted_devices")]
+    dependencies = [("milesgate", "0028_address_verifications")]
 
     initial = False
 
