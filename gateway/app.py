@@ -55,7 +55,7 @@ from gateway.tokens import TokenService, derive_key
 from gateway.workers.background import background_loops
 from loyalty.awards.config import current_awards
 from loyalty.rules import current_rules
-from partners.charts import current_earning_chart
+from partners.charts import current_earning_chart, current_rail_chart
 from partners.signing import encrypt_plaintext_secrets
 from partners.verification import VerificationCache
 from webhooks.worker import stop_worker
@@ -94,6 +94,7 @@ def build_services(settings: Settings) -> Services:
     """Everything that needs no connection: keys, tokens, rules, limits, metrics."""
     rules = current_rules()
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
+    current_rail_chart()
     current_awards()  # the award rules and zone chart, likewise
     secret_key = settings.resolved_secret_key()
     partner_box = partner_secret_box(settings)

@@ -35,6 +35,8 @@ MODEL_MODULES = [
     "loyalty.flown.models",
     "loyalty.photo_credit.models",
     "loyalty.retro_credit.models",
+    "loyalty.miles_to_status.models",
+    "loyalty.status_stars.models",
     "loyalty.awards.models",
     "loyalty.lounges.models",
     "loyalty.operators",

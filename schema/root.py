@@ -26,6 +26,7 @@ from schema.hub.queries import HubQueries
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.members.mutations import MemberMutations
 from schema.members.queries import MemberQueries
+from schema.miles_to_status.mutations import MilesToStatusMutations
 from schema.offers.mutations import OfferMutations
 from schema.partners.mutations import PartnerMutations
 from schema.partners.queries import PartnerQueries
@@ -78,6 +79,7 @@ Mutation = joined(
         ResetMutations,
         CardMutations,
         RewardMutations,
+        MilesToStatusMutations,
         ConsentMutations,
         PrivacyMutations,
         EngagementMutations,

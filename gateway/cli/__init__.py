@@ -51,7 +51,9 @@ COMMANDS: tuple[LazyCommand, ...] = (
     ),
     LazyCommand("ledger", "gateway.cli.ledger:ledger_app", "Check the mileage ledger."),
     LazyCommand(
-        "status", "gateway.cli.status:status_app", "Status tiers: the daily expiry run and a member's status."
+        "status",
+        "gateway.cli.status:status_app",
+        "Status tiers: the daily expiry run, a member's status and the Status Stars import.",
     ),
     LazyCommand(
         "privacy", "gateway.cli.privacy:privacy_app", "Members' privacy rights: export, erasure, audit log."

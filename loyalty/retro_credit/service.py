@@ -26,6 +26,7 @@ from loyalty.members.models import Member
 from loyalty.retro_credit.checks import (
     FlightClaim,
     cabin_for_compartment,
+    in_claim_terms,
     needs_boarding_pass,
     validate_claim,
 )
@@ -121,7 +122,10 @@ async def _checked_claim(
             )
         if not checked.passenger_surname:
             checked = _matching_leg_name(checked, rules.retro_credit, today=today)
-    flight_earning(_flight(checked), tier=member.tier, chart=chart)  # unknown airports etc. refused now
+    try:
+        flight_earning(_flight(checked), tier=member.tier, chart=chart)  # unknown airports etc. refused now
+    except DomainError as refused:
+        raise in_claim_terms(refused) from None
     return checked
 
 

@@ -105,6 +105,21 @@ async def _status_row(member: Member, today: dt.date) -> MemberStatus:
     )
 
 
+async def grant_lifetime_tier(
+    *, account_id: int, tier: Tier, today: dt.date, rules: ProgrammeRules, now: dt.datetime | None = None
+) -> StatusHistory | None:
+    """Give the member ``tier`` for life (an operator's import, e.g. Status Stars) unless they hold that
+    lifetime tier or a higher one already (then None: nothing changes, so repeating it is harmless)."""
+    async with in_transaction():
+        member = await _locked_member(account_id)
+        status = await _status_row(member, today)
+        if status.lifetime_tier is not None and tiers.rank(status.lifetime_tier, rules.status) >= tiers.rank(
+            tier, rules.status
+        ):
+            return None
+        return await _grant_lifetime(status, tier, rules, today, now or dt.datetime.now(dt.UTC))
+
+
 async def _grant_lifetime(
     status: MemberStatus, lifetime: Tier, rules: ProgrammeRules, today: dt.date, now: dt.datetime
 ) -> StatusHistory:

@@ -25,7 +25,9 @@ from schema.permissions import StepUp, signed_in
 class CardMutations:
     @mutation(
         description="Report the service card lost or stolen (needs AUTHENTICATED): the number is blocked at "
-        "once and a new one issued; account number and PIN stay. A stolen card also ends every session.",
+        "once and a new one issued; account number and PIN stay. Partner activity on the old number dated "
+        "before today still credits the member; from today on it is refused (CARD_BLOCKED). A stolen card "
+        "also ends every session.",
         permission_classes=[StepUp],
     )
     async def report_card_lost(self, info: Info, stolen: bool = False) -> ReportCardLostResult:

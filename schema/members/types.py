@@ -20,6 +20,7 @@ from resolvers import (
     engagement,
     entities,
     lounges,
+    miles_to_status,
     offers,
     pooling,
     retro_credit,
@@ -39,6 +40,7 @@ from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
 from schema.lounges.types import LoungeVisitConnection
 from schema.members.trusted_devices import TrustedDevice
+from schema.miles_to_status.types import MilesToStatusOffer
 from schema.offers.types import Offer
 from schema.permissions import signed_in
 from schema.pooling.types import Pool, PoolInvitation
@@ -133,7 +135,8 @@ class Member:
 
     @strawberry.field(
         description="Every service card number the member has held, newest first: the active one, superseded "
-        "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen)."
+        "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen; "
+        "they credit only partner activity dated before the day of the block)."
     )
     async def card_history(self) -> list[ServiceCard]:
         return [ServiceCard.from_model(card) for card in await cards.card_history(account_id=self.account_id)]
@@ -226,6 +229,16 @@ class Member:
     async def status_history(self) -> list[StatusHistoryEntry]:
         rows = await status.member_status_history(account_id=self.account_id)
         return [StatusHistoryEntry.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Miles to status: what the member may exchange this year (credit-card holders with the "
+        "feature), and this year's exchange once made."
+    )
+    async def miles_to_status(self, info: Info) -> MilesToStatusOffer:
+        offer = await miles_to_status.miles_to_status_offer(
+            account_id=self.account_id, rules=info.context.rules
+        )
+        return MilesToStatusOffer.from_domain(offer)
 
     @strawberry.field(description="Upgrade eVouchers, soonest to expire first (used ones too).")
     async def e_vouchers(self) -> list[EVoucher]:

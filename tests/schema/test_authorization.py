@@ -96,6 +96,7 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.reportCardLost": OWN,
     "Mutation.setAdvertisingConsent": OWN,
     "Mutation.redeem": OWN,
+    "Mutation.exchangeMilesForStatus": OWN,
     "Mutation.cancelRedemption": OWN,
     "Mutation.setRewardGoal": OWN,
     "Mutation.setConsent": OWN,

@@ -19,6 +19,7 @@ from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
 from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
+from schema.miles_to_status.errors import MilesToStatusErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
 from schema.pooling.errors import PoolingErrorCode
@@ -55,6 +56,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
     (HubErrorCode, ("webhooks/outbound/*.py",)),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (MilesToStatusErrorCode, ("loyalty/miles_to_status/*.py",)),
     (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
     (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]
