@@ -78,7 +78,10 @@ class GraphQLView(GraphQL[Context, None]):
     WebSockets: graphql-transport-ws only, through ``EdgeTransportWSHandler``.
 
     With ``graphiql_path`` (development), a browser opening ``GET /graphql`` is sent to our GraphiQL
-    rather than Strawberry's CDN page."""
+    rather than Strawberry's CDN page.
+
+    With ``members=False`` (the operators' schema at ``/admin/graphql``) a bearer token is only ever taken
+    as an operator token: no member is signed in there."""
 
     def __init__(
         self,
@@ -89,6 +92,7 @@ class GraphQLView(GraphQL[Context, None]):
         operators: OperatorTokens,
         edge: GraphQLEdge,
         graphiql_path: str | None = None,
+        members: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -101,6 +105,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.totp_key = totp_key
         self.operators = operators
         self.graphiql_path = graphiql_path
+        self.members = members
         self.privacy_sources = personal_data_sources()
 
     graphql_transport_ws_handler_class = EdgeTransportWSHandler
@@ -174,7 +179,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         app_services = services(request)
-        principal = await self.principal_for(request)
+        principal = await self.principal_for(request) if self.members else None
         token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,
