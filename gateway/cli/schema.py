@@ -30,7 +30,7 @@ from gateway.graphql.sdl import (
 )
 
 schema_app = typer.Typer(
-    help="The GraphQL schema as a committed artefact (schema.graphql) and its breaking changes.",
+    help="The GraphQL schemas as committed artefacts (schema.graphql, admin-schema.graphql) and their breaking changes.",
     no_args_is_help=True,
 )
 console = Console()
