@@ -150,6 +150,8 @@ async def newest_first(query: QuerySet[M], request: PageRequest, *, time_field: 
         return page_of(rows, request.first, lambda row: id_cursor(row.pk))
     if request.after is not None:
         at, last_id = decode_time_key(request.after)
-        query = query.filter(Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, "id__lt": last_id}))
+        earlier: dict[str, Any] = {f"{time_field}__lt": at}
+        same_time: dict[str, Any] = {time_field: at, "id__lt": last_id}
+        query = query.filter(Q(**earlier) | Q(**same_time))
     rows = await query.order_by(f"-{time_field}", "-id").limit(request.first + 1)
     return page_of(rows, request.first, lambda row: time_cursor(getattr(row, time_field), row.pk))
