@@ -31,11 +31,12 @@ class ConsentMutations:
         given: Annotated[bool | None, old_argument(GIVEN, field="given")] = None,
         text_version: Annotated[str | None, old_argument(TEXT_VERSION, field="textVersion")] = None,
     ) -> SetConsentResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         decision = from_arguments(
             SetConsentInput, input, purpose=purpose, given=given, text_version=text_version
         )
         change = await consents.set_consent(
-            account_id=signed_in(info.context).account_id,
+            account_id=account_id,
             purpose=decision.purpose,
             given=decision.given,
             text_version=decision.text_version,

@@ -30,8 +30,9 @@ class EngagementMutations:
         input: JoinChallengeInput | None = None,
         code: Annotated[str | None, old_argument(CHALLENGE_CODE, field="code")] = None,
     ) -> JoinChallengeResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         given = from_arguments(JoinChallengeInput, input, code=code)
-        view = await engagement.join_challenge(account_id=signed_in(info.context).account_id, code=given.code)
+        view = await engagement.join_challenge(account_id=account_id, code=given.code)
         return ChallengeJoined(challenge=Challenge.from_view(view))
 
     @mutation(
@@ -43,8 +44,7 @@ class EngagementMutations:
         input: EnterQuizInput | None = None,
         answer: Annotated[int | None, old_argument(QUIZ_ANSWER, field="answer")] = None,
     ) -> EnterQuizResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         given = from_arguments(EnterQuizInput, input, answer=answer)
-        entered = await engagement.enter_quiz(
-            account_id=signed_in(info.context).account_id, answer=given.answer
-        )
+        entered = await engagement.enter_quiz(account_id=account_id, answer=given.answer)
         return QuizEntered(month=entered.month, answer=entered.answer)

@@ -27,8 +27,7 @@ class OfferMutations:
         input: ActivateOfferInput | None = None,
         code: Annotated[str | None, old_argument(OFFER_CODE, field="code")] = None,
     ) -> ActivateOfferResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         given = from_arguments(ActivateOfferInput, input, code=code)
-        activation = await offers.activate_offer(
-            account_id=signed_in(info.context).account_id, code=given.code
-        )
+        activation = await offers.activate_offer(account_id=account_id, code=given.code)
         return OfferActivated(code=given.code, activated_at=activation.activated_at)

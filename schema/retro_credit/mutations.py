@@ -64,9 +64,10 @@ class RetroCreditMutations:
         data: Annotated[str | None, old_argument(BARCODE, field="data")] = None,
         ticket_number: Annotated[str | None, old_argument(TICKET_NUMBER, field="ticketNumber")] = None,
     ) -> RequestRetroCreditResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         given = from_arguments(RetroCreditByBoardingPassInput, input, data=data, ticket_number=ticket_number)
         rows = await retro_credit.request_by_boarding_pass(
-            account_id=signed_in(info.context).account_id,
+            account_id=account_id,
             data=given.data,
             ticket_number=given.ticket_number,
             rules=info.context.rules,

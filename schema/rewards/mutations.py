@@ -86,8 +86,7 @@ class RewardMutations:
     async def set_reward_goal(
         self, info: Info, input: SetRewardGoalInput | None = None, reward_code: RewardCodeArgument = None
     ) -> SetRewardGoalResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
         given = from_arguments(SetRewardGoalInput, input, reward_code=reward_code)
-        goal = await rewards.set_reward_goal(
-            account_id=signed_in(info.context).account_id, reward_code=given.reward_code
-        )
+        goal = await rewards.set_reward_goal(account_id=account_id, reward_code=given.reward_code)
         return RewardGoalSet(goal=RewardGoalProgress.from_domain(goal))
