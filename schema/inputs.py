@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 from strawberry.types.arguments import StrawberryArgumentAnnotation
+from strawberry.utils.str_converters import to_camel_case
 
 InputT = TypeVar("InputT")
 
@@ -38,7 +39,7 @@ def from_arguments(kind: type[InputT], given: InputT | None, /, **arguments: Any
         return given
     missing = [name for name in _required(kind) if arguments.get(name) is None]
     if missing:
-        names = ", ".join(strawberry.utils.str_converters.to_camel_case(name) for name in missing)
+        names = ", ".join(to_camel_case(name) for name in missing)
         raise GraphQLError(
             f"Pass input: {{…}} (it lacks {names}).", extensions={"code": "INPUT_REQUIRED", "field": "input"}
         )
