@@ -47,10 +47,10 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (RewardErrorCode, ("loyalty/rewards/*.py", "resolvers/rewards.py")),
     (ConsentErrorCode, ("loyalty/consents/*.py",)),
     (PrivacyErrorCode, ("loyalty/privacy/*.py", "loyalty/notices/*.py")),
-    (LedgerErrorCode, ("loyalty/ledger/*.py",)),
+    (LedgerErrorCode, ("loyalty/ledger/*.py", "loyalty/paging.py")),
     (BoardingPassErrorCode, ("loyalty/bcbp/*.py",)),
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
-    (HubErrorCode, ("webhooks/outbound/*.py",)),
+    (HubErrorCode, ("webhooks/outbound/*.py", "resolvers/hub.py")),
     (StatusErrorCode, ("loyalty/status/*.py",)),
 ]
 
