@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import Conflict, DomainError, ValidationFailed
 from loyalty.identifiers import ascii_digits, new_account_number, new_service_card_number
+from loyalty.iso_codes import iso_country, iso_language
 from loyalty.ledger.service import open_balances
 from loyalty.members.models import Member, PendingEnrolment, ServiceCard, Tier
 from loyalty.members.pins import check_pin_rules, hash_secret, verify_secret
@@ -171,10 +172,17 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
             field="dateOfBirth",
             code="DOB_INVALID",
         )
-    country = data.country.strip().upper()
-    if len(country) != 2 or not country.isalpha() or not country.isascii():
+    country = iso_country(data.country)
+    if country is None:
         raise ValidationFailed(
-            "Use the two-letter ISO country code.", field="country", code="COUNTRY_INVALID"
+            "Use the two-letter ISO 3166 country code (DE, CH, ...).", field="country", code="COUNTRY_INVALID"
+        )
+    language = iso_language(data.language or "en")
+    if language is None:
+        raise ValidationFailed(
+            "Use an ISO 639 language code (en, de, or de-CH with a region).",
+            field="language",
+            code="LANGUAGE_INVALID",
         )
     check_pin_rules(data.pin, rules.pin, date_of_birth=data.date_of_birth)
     user_id = clean_user_id(data.user_id)
@@ -187,7 +195,7 @@ def validate_enrolment(data: Enrolment, rules: ProgrammeRules, *, today: dt.date
         date_of_birth=data.date_of_birth,
         country=country,
         pin=data.pin,
-        language=data.language.strip().lower() or "en",
+        language=language,
         advertising_consent=data.advertising_consent,
         user_id=user_id,
         password=data.password,

@@ -18,11 +18,13 @@ from typing import Any
 import orjson
 from tortoise.exceptions import IntegrityError
 
+from loyalty.identifiers import CardNumberError, luhn_valid, normalise_number
+from loyalty.rules import current_rules
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox
 from partners.service import is_partner_code
 from partners.signing import usable_public_keys, usable_secrets
-from webhooks.catalogue import EventRejected, business_key, validate_event
+from webhooks.catalogue import CATALOGUE, EventRejected, business_key, validate_event
 from webhooks.models import PartnerInbox
 from webhooks.signatures import DeliveryRefused, standard_headers, verify_signature
 
@@ -30,6 +32,7 @@ __all__ = [
     "DeliveryRefused",
     "StoredDelivery",
     "account_hint",
+    "check_card_number",
     "check_partner_code",
     "parse_event",
     "receive",
@@ -85,19 +88,41 @@ def _holds_nul(value: object) -> bool:
 
 
 def check_event(partner: Partner, event_type: str, event: dict[str, Any]) -> str:
-    """The event's business key, once the type is known, allowed for this partner and valid."""
-    try:
-        entry = validate_event(event_type, event)
-    except EventRejected as rejected:
-        raise DeliveryRefused(400, rejected.code, rejected.message, path=rejected.path) from None
-    if entry.capability not in partner.capabilities:
+    """The event's business key, once the type is known, allowed for this partner and valid.
+
+    The partner's capability is checked before the payload: a partner that may not send a type hears
+    ``403 EVENT_TYPE_NOT_ALLOWED`` whatever its payload holds."""
+    entry = CATALOGUE.get(event_type)
+    if entry is not None and entry.capability not in partner.capabilities:
         raise DeliveryRefused(
             403,
             "EVENT_TYPE_NOT_ALLOWED",
             f"this partner may not send {event_type!r} (needs the {entry.capability.value!r} capability)",
             path="type",
         )
-    return business_key(entry, event)
+    try:
+        checked = validate_event(event_type, event)
+    except EventRejected as rejected:
+        raise DeliveryRefused(400, rejected.code, rejected.message, path=rejected.path) from None
+    check_card_number(event)
+    return business_key(checked, event)
+
+
+def check_card_number(event: dict[str, Any]) -> None:
+    """A service card number of the programme's length whose Luhn check digit is wrong names nobody: it is
+    refused now (``400 CARD_NUMBER_CHECK_DIGIT``) rather than stored and parked as a dead letter."""
+    member = event["data"].get("member")
+    raw = member.get("serviceCardNumber") if isinstance(member, dict) else None
+    if not isinstance(raw, str):
+        return
+    number = normalise_number(raw)
+    if len(number) == current_rules().identifiers.service_card_number_length and not luhn_valid(number):
+        raise DeliveryRefused(
+            400,
+            CardNumberError.CHECK_DIGIT.value,
+            "the service card number's check digit does not match: a digit is wrong",
+            path="data.member.serviceCardNumber",
+        )
 
 
 async def receive(

@@ -64,6 +64,10 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand("quiz", "gateway.cli.engagement:quiz_app", "The monthly quiz and its auditable prize draw."),
     LazyCommand("offers", "gateway.cli.offers:offers_app", "Partner offers to earn and to redeem miles."),
     LazyCommand(
+        "rewards", "gateway.cli.data_files:rewards_app", "The rewards catalogue (MILESGATE_REWARDS_FILE)."
+    ),
+    LazyCommand("charts", "gateway.cli.data_files:charts_app", "The earning charts (MILESGATE_CHARTS_DIR)."),
+    LazyCommand(
         "expire",
         "gateway.cli.ledger:expire_command",
         "Expire the award miles that are due (idempotent: a second run expires nothing more).",

@@ -24,10 +24,16 @@ console = Console()
 
 @quiz_app.command("create")
 def create_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The quiz as TOML.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="The quiz as TOML (examples/quiz.toml).")
+    ],
     operator: Operator,
 ) -> None:
-    """Create a month's quiz: month, question, options, correct_option, opens_at, closes_at, [[prizes]]."""
+    """Create a month's quiz: month, question, options, correct_option, opens_at, closes_at, [[prizes]].
+
+    month is YYYY-MM; options a list of at least two answers; correct_option the index of the right one,
+    from 0; opens_at and closes_at TOML date-times; each [[prizes]] table has partner, prize and count.
+    examples/quiz.toml shows the format."""
     data = read_toml(file)
 
     async def work() -> Quiz:

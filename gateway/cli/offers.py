@@ -26,9 +26,14 @@ console = Console()
 
 @offers_app.command("add")
 def add_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML.")],
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="[[offers]] as TOML (examples/offers.toml)."),
+    ],
 ) -> None:
-    """Add every offer of the file (code, partner, kind, title, starts_at, ends_at, targeting, bonus_miles)."""
+    """Add every offer of the file, or none: one [[offers]] table each, with code, partner, kind (earn or
+    redeem), title, starts_at and ends_at (TOML date-times), optional description, tiers, countries,
+    languages, bonus_miles (an earn offer's, above 0) and priority. examples/offers.toml shows the format."""
     rows = read_toml(file).get("offers", [])
 
     async def work() -> int:

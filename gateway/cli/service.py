@@ -19,6 +19,7 @@ from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
 from gateway.cli.support import cli_settings, console, database, err_console, require_migrated
 from gateway.db import apply_migrations, close_database, open_database
+from gateway.http.graphiql import PAGE_PATH as GRAPHIQL_PATH
 from gateway.logs import configure_logging, log_start, log_unknown_variables, logging_config
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
@@ -70,7 +71,11 @@ def serve(
         log, "serve starting", settings, pid=os.getpid(), host=bind_host, port=bind_port, workers=workers
     )
     if not settings.is_production:
-        console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql", style="bold green")
+        console.print(
+            f"GraphiQL: http://{bind_host}:{bind_port}{GRAPHIQL_PATH} (the API: POST /graphql)",
+            style="bold green",
+            markup=False,
+        )
     # Several processes: their metrics add up through files in one private directory, named before
     # uvicorn starts them (gateway/metrics.py).
     metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
@@ -182,7 +187,10 @@ def demo(
     members: Annotated[int, typer.Option(min=1, max=100_000, help="How many sample members.")] = 50,
     seed: Annotated[int, typer.Option(help="Random seed, for the same sample every time.")] = 7,
 ) -> None:
-    """Fill a development database with sample members, partners and accruals (progress bar)."""
+    """Fill a development database with sample members, partners and accruals (progress bar).
+
+    Prints a member to sign in as (service card number, e-mail, PIN: a status, a pool and a history) and
+    the demo partner's code and signing secret. A second run adds nothing and says so."""
     settings = cli_settings()
     if settings.is_production:
         err_console.print("[red]demo data is for development databases only[/red]")
@@ -193,6 +201,7 @@ def demo(
             summary = await fill_demo(
                 members=members, seed=seed, console=console, box=partner_secret_box(settings)
             )
-        console.print(summary)
+        for line in summary.lines(seed):
+            console.print(line, markup=False, highlight=False)
 
     asyncio.run(_run())

@@ -29,7 +29,7 @@ await build({
   format: "iife",
   target: ["es2022"],
   legalComments: "linked",
-  loader: { ".ttf": "file", ".woff": "file", ".woff2": "file" },
+  loader: { ".ttf": "file", ".woff": "file", ".woff2": "file", ".graphql": "text" },
   assetNames: "[name]",
   define: { "process.env.NODE_ENV": '"production"' },
   logLevel: "warning",

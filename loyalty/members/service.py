@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_service_card_number
 from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.rules import ProgrammeRules
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_MAX = 254
 _USER_ID = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 
@@ -32,8 +33,17 @@ def clean_name(value: str, *, field: str, maximum: int) -> str:
 
 
 def clean_email(value: str) -> str:
-    email = value.strip().lower()
-    if not _EMAIL.match(email) or len(email) > _EMAIL_MAX:
+    """The address in the form we store (email-validator's normalised form, lower-case), syntax checked
+    by email-validator. Deliverability (a DNS look-up) is not checked: enrolment proves the address with
+    a code sent to it."""
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationFailed(
+            "This is not an e-mail address.", field="email", code="EMAIL_INVALID"
+        ) from None
+    email = checked.normalized.lower()
+    if len(email) > _EMAIL_MAX:
         raise ValidationFailed("This is not an e-mail address.", field="email", code="EMAIL_INVALID")
     return email
 

@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import NotFound, ValidationFailed
+from loyalty.iso_codes import iso_language
 from loyalty.notices.models import NoticeSeverity, SecurityNotice
 from loyalty.privacy.service import audit
 
@@ -35,7 +36,7 @@ async def publish_notice(
         raise ValidationFailed(
             f"A body is 1 to {MAX_BODY} characters.", field="body", code="NOTICE_BODY_INVALID"
         )
-    if not language.isalpha() or not 2 <= len(language) <= 3:
+    if iso_language(language) is None:
         raise ValidationFailed(
             "A language is an ISO 639 code such as en or de.", field="language", code="LANGUAGE_INVALID"
         )

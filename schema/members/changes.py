@@ -24,7 +24,10 @@ class EnrolMemberInput:
     date_of_birth: dt.date = strawberry.field(description="ISO date; members are at least 2 years old.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. DE.")
     pin: str = strawberry.field(description="6 digits; not repeated, consecutive or the date of birth.")
-    language: str = strawberry.field(default="en", description="Language of messages (default en).")
+    language: str = strawberry.field(
+        default="en",
+        description="Language of messages: ISO 639-1, optionally with a region (de-CH); default en.",
+    )
     advertising_consent: bool = strawberry.field(
         default=False, description="Without it a base member's card number starts with 9999, with it 9920."
     )

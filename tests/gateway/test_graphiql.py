@@ -132,6 +132,12 @@ async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) ->
             assert page.url == f"{base}/graphiql"
             editor = page.locator(".graphiql-query-editor .monaco-editor").first
             await editor.wait_for(timeout=deadline_s(30_000))
+            # it opens with the first document of README.md's "First ten minutes" (tests/test_newcomer.py)
+            await page.wait_for_function(
+                """() => document.querySelector(".graphiql-query-editor .view-lines")
+                    .innerText.includes("enrolMember")""",
+                timeout=deadline_s(30_000),
+            )
 
             # when a query is typed and run
             await editor.click()

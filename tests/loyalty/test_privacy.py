@@ -159,3 +159,19 @@ async def test_security_notices_by_language_with_english_fallback(db: Settings) 
         await publish_notice(
             title=" ", body="x", language="en", severity=NoticeSeverity.INFO, actor="operator:ada", now=NOW
         )
+
+
+@pytest.mark.parametrize("language", ["xx", "deu", "de-XX"])
+async def test_a_security_notice_in_a_language_no_iso_list_has_is_refused(
+    db: Settings, language: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await publish_notice(
+            title="T",
+            body="B",
+            language=language,
+            severity=NoticeSeverity.INFO,
+            actor="operator:ada",
+            now=NOW,
+        )
+    assert refused.value.code == "LANGUAGE_INVALID"

@@ -51,6 +51,13 @@ async def test_without_advertising_consent_the_card_starts_with_9999(client: Asy
         ({"givenName": "   "}, "givenName", "NAME_REQUIRED"),
         ({"familyName": "Dr0p<table>"}, "familyName", "NAME_INVALID"),
         ({"country": "Germany"}, "country", "COUNTRY_INVALID"),
+        # issue 21: checked against the ISO lists and email-validator, not by shape alone
+        ({"country": "XX"}, "country", "COUNTRY_INVALID"),
+        ({"language": "xx"}, "language", "LANGUAGE_INVALID"),
+        ({"language": "de-XX"}, "language", "LANGUAGE_INVALID"),
+        ({"email": "ada@example..com"}, "email", "EMAIL_INVALID"),
+        ({"email": "ada..lovelace@example.com"}, "email", "EMAIL_INVALID"),
+        ({"email": "ada@exa_mple.com"}, "email", "EMAIL_INVALID"),
         ({"dateOfBirth": "2099-01-01"}, "dateOfBirth", "DOB_INVALID"),
         ({"dateOfBirth": "2026-01-01"}, "dateOfBirth", "DOB_INVALID"),
     ],
@@ -63,6 +70,15 @@ async def test_bad_enrolment_input_is_a_typed_error_and_changes_nothing(
     assert (result["field"], result["code"]) == (field, code)
     assert await Member.all().count() == 0
     assert await PendingEnrolment.all().count() == 0
+
+
+async def test_a_language_with_a_region_and_a_lower_case_country_are_enrolled_normalised(
+    client: AsyncClient,
+) -> None:
+    result = await enrol_through_graphql(client, country="ch", language="de-CH", email="Ada@Example.COM")
+    assert result["__typename"] == "EnrolMemberSuccess"
+    member = await Member.get(account_number=result["accountNumber"])
+    assert (member.country, member.language, member.email) == ("CH", "de-ch", "ada@example.com")
 
 
 async def test_children_can_enrol(client: AsyncClient) -> None:

@@ -182,6 +182,70 @@ async def test_event_type_outside_the_partners_capabilities_is_refused(
     assert "capability" in response.json()["error"]["message"]
 
 
+async def test_the_capability_is_checked_before_the_payload(client: AsyncClient, member: EnrolledMember):
+    # given: a lounge (no accrual capability) sends an accrual that also breaks its schema
+    lounge = await make_partner("lounge", PartnerKind.LOUNGE)
+    body = accrual(member)
+    body["data"]["miles"] = -5
+
+    # when
+    response = await send(client, lounge, body)
+
+    # then: the documented 403 comes first, not 400 PAYLOAD_INVALID
+    await assert_refused(response, 403, "EVENT_TYPE_NOT_ALLOWED", "type")
+
+
+@pytest.mark.parametrize("body_type", ["accrual.created", "receipt.verified", "card.protection.changed"])
+async def test_a_card_number_with_a_wrong_check_digit_is_refused_on_arrival(
+    client: AsyncClient, member: EnrolledMember, body_type: str
+):
+    # given: the member's own number with its last digit changed, so the Luhn check fails
+    number = member.card.number
+    wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+    grouped = " ".join(wrong[i : i + 4] for i in range(0, len(wrong), 4))
+    partner = await make_partner(
+        "partner", PartnerKind.BANK if body_type.startswith("card") else PartnerKind.SHOP
+    )
+    bodies = {
+        "accrual.created": accrual(member),
+        "receipt.verified": event(
+            "receipt.verified", receiptId="R-1", member=card(member), outcome="rejected", reason="blurred"
+        ),
+        "card.protection.changed": event(
+            "card.protection.changed",
+            noticeId="N-1",
+            member=card(member),
+            cardReference="C-1",
+            product="STANDARD",
+            change="ISSUED",
+            effectiveDate="2025-01-01",
+        ),
+    }
+    body = bodies[body_type]
+    body["data"]["member"] = {"serviceCardNumber": grouped}
+
+    # when
+    response = await send(client, partner, body)
+
+    # then: refused at once (nothing stored, no dead letter later)
+    await assert_refused(response, 400, "CARD_NUMBER_CHECK_DIGIT", "data.member.serviceCardNumber")
+
+
+async def test_a_card_number_of_another_length_is_left_to_the_worker(
+    client: AsyncClient, airline: NewPartner, member: EnrolledMember
+):
+    # given: a legacy 16-digit number (the worker answers CARD_NUMBER_LEGACY_16_DIGIT, as before)
+    body = accrual(member)
+    body["data"]["member"] = {"serviceCardNumber": "9920123456789012"}
+
+    # when
+    row = await applied(client, airline, body)
+
+    # then
+    assert row.state is InboxState.FAILED
+    assert row.error_code == "CARD_NUMBER_LEGACY_16_DIGIT"
+
+
 async def test_capabilities_changed_by_an_operator_apply_at_once(
     client: AsyncClient, airline: NewPartner, member: EnrolledMember
 ):

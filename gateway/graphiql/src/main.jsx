@@ -6,6 +6,8 @@ import "./page.css";
 import { createClient } from "graphql-ws";
 import { createRoot } from "react-dom/client";
 import React from "react";
+// The README's "First ten minutes" opens with this document (tests/test_newcomer.py keeps them equal).
+import firstDocument from "./first-document.graphql";
 
 const STATIC = "/graphiql/static";
 
@@ -51,7 +53,7 @@ const ADMIN_DEFAULT_QUERY =
 createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, {
     fetcher: fetcherWithLiveUpdates,
-    defaultQuery: admin ? ADMIN_DEFAULT_QUERY : "# milesgate: sign in with signIn, then set the header\n# {\"Authorization\": \"Bearer …\"}\n\n{\n  rewards {\n    code\n    miles\n  }\n}\n",
+    defaultQuery: admin ? ADMIN_DEFAULT_QUERY : firstDocument,
     shouldPersistHeaders: false,
     // The two pages share an origin: each keeps its own tabs and history.
     storage: createLocalStorage({ namespace: admin ? "graphiql-admin" : "graphiql" }),

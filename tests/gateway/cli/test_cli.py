@@ -17,7 +17,6 @@ from typer.testing import CliRunner, Result
 
 from gateway.cli import app
 from loyalty.members.models import Member
-from partners.models import Partner
 from tests.support import PRODUCTION_MAIL_ENV, collapse, in_embedded_db
 
 T = TypeVar("T")
@@ -76,33 +75,7 @@ def test_migrate_brings_a_new_database_up_to_date(env: dict[str, str], tmp_path:
     assert in_embedded_db(tmp_path, lambda: Member.all().count()) == 0
 
 
-def test_demo_fills_the_database(env: dict[str, str], tmp_path: Path):
-    # when
-    result = milesgate(["demo", "--members", "3"], env)
-
-    # then
-    assert result.exit_code == 0, result.output
-    assert "3 sample members" in collapse(result.stdout)
-    assert in_embedded_db(tmp_path, lambda: Member.all().count()) == 3
-    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 5
-
-
-def test_demo_again_with_the_same_seed_adds_no_members(env: dict[str, str], tmp_path: Path):
-    # given
-    first = milesgate(["demo", "--members", "3", "--seed", "7"], env)
-    assert first.exit_code == 0, first.output
-    emails = in_embedded_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
-
-    # when
-    again = milesgate(["demo", "--members", "3", "--seed", "7"], env)
-
-    # then
-    assert again.exit_code == 0, again.output
-    assert (
-        in_embedded_db(tmp_path, lambda: Member.all().order_by("id").values_list("email", flat=True))
-        == emails
-    )
-    assert in_embedded_db(tmp_path, lambda: Partner.all().count()) == 5
+# the demo's data and its way in: tests/gateway/cli/test_demo.py
 
 
 def test_demo_is_refused_in_production(env: dict[str, str], tmp_path: Path):

@@ -119,5 +119,10 @@ def test_every_help_text_is_plain_and_complete() -> None:
     # TOML tables in square brackets are text, not markup that disappears
     assert "[[offers]] as TOML" in helps["offers add"]
     assert "[[prizes]]" in helps["quiz create"]
+    # and they point at the sample files (examples/, tests/gateway/cli/test_examples.py)
+    assert "examples/offers.toml" in helps["offers add"]
+    assert "examples/quiz.toml" in helps["quiz create"]
+    assert "[[rewards]]" in helps["rewards check"]
+    assert "examples/charts" in helps["charts check"]
     # an IPv6 loopback is not RST
     assert "127.0.0.1,::1" in " ".join(helps["serve"].split())
