@@ -116,6 +116,7 @@ async def seed(stores: Stores, data_dir: Path, members: int, *, miles: int = 0) 
                     advertising_consent=True,
                 ),
                 rules=rules,
+                email_verified_at=dt.datetime.now(dt.UTC),
             )
             if miles:
                 await post(

@@ -34,6 +34,7 @@ from gateway.http.common import error_response
 from gateway.http.credit_uploads import photo_credit_receipt, retro_credit_by_boarding_pass_image
 from gateway.http.graphiql import ADMIN_PAGE_PATH, PAGE_PATH, graphiql_routes
 from gateway.http.health import healthz, metrics_endpoint, readyz
+from gateway.http.lounge_checks import lounge_check
 from gateway.http.sign_in import complete_sign_in
 from gateway.http.travel_id import travel_id_routes
 from gateway.http.webhooks import partner_webhook
@@ -51,6 +52,7 @@ from gateway.session_generations import SessionGenerations
 from gateway.settings import Settings, load_settings
 from gateway.tokens import TokenService, derive_key
 from gateway.workers.background import background_loops
+from loyalty.awards.config import current_awards
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from partners.signing import encrypt_plaintext_secrets
@@ -92,6 +94,7 @@ def build_services(settings: Settings) -> Services:
     """Everything that needs no connection: keys, tokens, rules, limits, metrics."""
     rules = current_rules()
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
+    current_awards()  # the award rules and zone chart, likewise
     secret_key = settings.resolved_secret_key()
     return Services(
         settings=settings,
@@ -219,6 +222,7 @@ def routes(app_services: Services) -> list[BaseRoute]:
         WebSocketRoute(GRAPHQL_PATH, graphql),
         Route(ADMIN_GRAPHQL_PATH, admin_graphql, methods=["GET", "POST"]),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
+        Route("/webhooks/partners/{partner_code}/lounge-checks", lounge_check, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
         Route("/retro-credit/boarding-pass", retro_credit_by_boarding_pass_image, methods=["POST"]),
         Route("/photo-credit/receipts", photo_credit_receipt, methods=["POST"]),

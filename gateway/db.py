@@ -33,6 +33,8 @@ MODEL_MODULES = [
     "loyalty.flown.models",
     "loyalty.photo_credit.models",
     "loyalty.retro_credit.models",
+    "loyalty.awards.models",
+    "loyalty.lounges.models",
     "loyalty.operators",
     "partners.models",
     "webhooks.models",

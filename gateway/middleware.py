@@ -7,9 +7,9 @@ import re
 import time
 import uuid
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.graphql.refusals import graphql_error_response
 from gateway.logs import request_id_var
 from gateway.metrics import Metrics
 
@@ -109,13 +109,8 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "error": {
-                    "code": "BODY_TOO_LARGE",
-                    "message": f"a GraphQL request may have at most {self.max_bytes} bytes",
-                }
-            },
-            status_code=413,
+        # The GraphQL error shape, as every other refusal of /graphql (gateway.graphql.refusals).
+        response = graphql_error_response(
+            413, "BODY_TOO_LARGE", f"a GraphQL request may have at most {self.max_bytes} bytes"
         )
         await response(scope, receive, send)

@@ -2,7 +2,8 @@
 
 Three kinds, each in its own window:
 - every GraphQL request, per client IP and per signed-in member;
-- sensitive operations (sign-in, second factor, PIN/password resets, the lost-number form, enrolment), per
+- sensitive operations (sign-in, second factor, PIN/password resets, the lost-number form, enrolment and
+  e-mail verification), per
   client IP and, where a member is signed in, per member too. Each *occurrence* of such a field in the
   document counts, so aliases and fragments cannot fit twenty sign-in attempts into one request;
 - the Travel ID login and callback routes, per client IP.
@@ -39,6 +40,9 @@ SENSITIVE_FIELDS: dict[str, str] = {
     "reportLostServiceCardNumber": "lost_number",
     "enrolMember": "enrolment",
     "confirmEnrolment": "enrolment",
+    # e-mailed codes that verify an address: the same limit (each request may send an e-mail)
+    "requestEmailVerification": "enrolment",
+    "confirmEmailVerification": "enrolment",
 }
 """Mutation field → the operation group whose limit it counts against."""
 

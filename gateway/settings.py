@@ -35,6 +35,12 @@ class NotificationSink(StrEnum):
     SMTP = "smtp"
 
 
+class SmsProvider(StrEnum):
+    NONE = "none"
+    FILE = "file"
+    TWILIO = "twilio"
+
+
 class SmtpTls(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
@@ -55,7 +61,8 @@ _DATABASE_SCHEMES = ("postgres", "postgresql", "asyncpg", "sqlite")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 ENV_PREFIX = "MILESGATE_"
 # MILESGATE_ variables that no field below reads, and that are not misspellings: the data files read by
-# loyalty/rules.py, loyalty/rewards/catalogue.py, loyalty/engagement/definitions.py and partners/charts,
+# loyalty/rules.py, loyalty/rewards/catalogue.py, loyalty/engagement/definitions.py, loyalty/awards/config.py,
+# loyalty/lounges/admission.py and partners/charts,
 # and the tooling around the service (compose's image, the CI script's schema base; the CI script's and
 # the tests' own variables start with MILESGATE_CI_ and MILESGATE_TEST_). Nothing warns about these.
 OTHER_VARIABLES = frozenset(
@@ -64,6 +71,8 @@ OTHER_VARIABLES = frozenset(
         "MILESGATE_REWARDS_FILE",
         "MILESGATE_CHALLENGES_FILE",
         "MILESGATE_CHARTS_DIR",
+        "MILESGATE_AWARDS_FILE",
+        "MILESGATE_LOUNGE_ADMISSION_FILE",
         "MILESGATE_IMAGE",
         "MILESGATE_SCHEMA_BASE",
     }
@@ -172,6 +181,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Safety sweep: how often the event relay and the notification and outbound senders look "
         "for work nothing woke them for (they wake on PostgreSQL NOTIFY, or in process on SQLite)",
+    )
+    expired_codes_sweep_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often a worker deletes pending enrolments and e-mail verifications whose code has "
+        "expired (a full batch is followed at once by the next)",
     )
     worker_listen_retry_s: float = Field(
         default=1.0,
@@ -297,7 +312,10 @@ class Settings(BaseSettings):
         default=5, ge=0, description="Lost-service-card-number forms per client IP and window"
     )
     rate_limit_enrolment: int = Field(
-        default=20, ge=0, description="enrolMember and confirmEnrolment fields per client IP and window"
+        default=20,
+        ge=0,
+        description="enrolMember, confirmEnrolment and e-mail verification fields per client IP (and "
+        "member) and window",
     )
     rate_limit_travel_id: int = Field(
         default=30, ge=0, description="Travel ID login and callback requests per client IP and window"
@@ -368,6 +386,26 @@ class Settings(BaseSettings):
         description="PEM file of the CA(s) that sign the mail server's certificate; default: the system's",
     )
 
+    sms_provider: SmsProvider | None = Field(
+        default=None,
+        description="Where SMS codes go: twilio (Twilio's Messages API), file (development only: the sealed "
+        "outbox file, like e-mail) or none (every SMS fails at once); default: twilio when "
+        "MILESGATE_TWILIO_ACCOUNT_SID is set, else file in development and none in production",
+    )
+    twilio_account_sid: str | None = Field(default=None, description="Twilio Account SID (AC…)")
+    twilio_auth_token: SecretStr | None = Field(default=None, description="Twilio Auth Token (a secret)")
+    twilio_from: str | None = Field(
+        default=None, description="Sender: a Twilio number in E.164 or an alphanumeric sender ID"
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, description="Messaging Service SID (MG…), sent instead of a sender when set"
+    )
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com",
+        description="Base URL of Twilio's REST API (tests: a loopback server)",
+    )
+    sms_timeout_s: float = Field(default=10.0, gt=0, description="Per SMS provider request")
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
@@ -414,7 +452,16 @@ class Settings(BaseSettings):
         return self
 
     @field_validator(
-        "smtp_host", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_file", mode="before"
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "smtp_ca_file",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
+        "twilio_messaging_service_sid",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -441,6 +488,34 @@ class Settings(BaseSettings):
                 "MILESGATE_SMTP_TLS=none would send MILESGATE_SMTP_PASSWORD in clear: use starttls or tls"
             )
         return self
+
+    @model_validator(mode="after")
+    def _sms_is_configured(self) -> Settings:
+        provider = self.resolved_sms_provider
+        if provider is SmsProvider.FILE and self.is_production:
+            raise ValueError("MILESGATE_SMS_PROVIDER=file is for development only: use twilio or none")
+        if provider is not SmsProvider.TWILIO:
+            return self
+        if not self.twilio_account_sid or self.twilio_auth_token is None:
+            raise ValueError(
+                "MILESGATE_SMS_PROVIDER=twilio needs MILESGATE_TWILIO_ACCOUNT_SID and _AUTH_TOKEN"
+            )
+        if not self.twilio_from and not self.twilio_messaging_service_sid:
+            raise ValueError("Twilio needs MILESGATE_TWILIO_FROM or MILESGATE_TWILIO_MESSAGING_SERVICE_SID")
+        _check_url(self.twilio_api_url, ("https", "http"), "Twilio API")
+        if self.is_production and not self.twilio_api_url.startswith("https://"):
+            raise ValueError(
+                "MILESGATE_TWILIO_API_URL must be https in production (it carries the Auth Token)"
+            )
+        return self
+
+    @property
+    def resolved_sms_provider(self) -> SmsProvider:
+        if self.sms_provider is not None:
+            return self.sms_provider
+        if self.twilio_account_sid:
+            return SmsProvider.TWILIO
+        return SmsProvider.NONE if self.is_production else SmsProvider.FILE
 
     @property
     def resolved_notification_sink(self) -> NotificationSink:

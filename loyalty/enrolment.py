@@ -14,11 +14,15 @@ Programme rules:
   ``code_minutes``; after ``max_code_attempts`` wrong codes the enrolment has to be started again.
 - At most ``mails_per_address`` open enrolments of one address get an e-mail; later ones get the same
   answer and no e-mail (nobody can flood an inbox through enrolment).
-- The user ID is public, chosen by the member: a taken one is refused in the first step.
+- The user ID (optional, chosen by the member) is a sign-in identifier: the first step does not say
+  whether it is taken (that would tell anybody which user IDs exist). Its shape is checked there; whether
+  it is free, only at confirmation, after the address was proved: a member whose user ID was taken by
+  then is enrolled without one (``EnrolledMember.user_id_taken``) and chooses another in the profile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -28,13 +32,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from loyalty.addresses import code_matches, new_code
 from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import Conflict, DomainError, ValidationFailed
-from loyalty.identifiers import ascii_digits, new_account_number, new_service_card_number
+from loyalty.identifiers import new_account_number, new_service_card_number
 from loyalty.iso_codes import iso_country, iso_language
 from loyalty.ledger.service import open_balances
 from loyalty.members.models import Member, PendingEnrolment, ServiceCard, Tier
-from loyalty.members.pins import check_pin_rules, hash_secret, verify_secret
+from loyalty.members.pins import check_pin_rules, hash_secret
 from loyalty.members.service import check_password_rules, clean_email, clean_name, clean_user_id
 from loyalty.notifications.models import Channel
 from loyalty.notifications.service import enqueue_notification
@@ -67,6 +72,8 @@ class Enrolment:
 class EnrolledMember:
     member: Member
     card: ServiceCard
+    user_id_taken: bool = False
+    """The user ID asked for was taken by the time the enrolment was confirmed: the member has none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,29 +310,22 @@ async def enrol(
     return await _create_member(await _hashed(data), rules, email_verified_at=email_verified_at)
 
 
-def _new_code(digits: int) -> str:
-    return f"{secrets.randbelow(10**digits):0{digits}d}"
-
-
 async def request_enrolment(
     *, enrolment: Enrolment, rules: ProgrammeRules, now: dt.datetime, today: dt.date | None = None
 ) -> EnrolmentRequested:
     """Start an enrolment: the same answer, after the same work, whether or not the address is enrolled.
 
     A new address gets a code by e-mail; an enrolled one a notice that somebody tried (no code). Invalid
-    details and a taken user ID are refused (typed errors) before anything is written."""
+    details are refused (typed errors) before anything is written; a taken user ID is not (see above)."""
     data = validate_enrolment(enrolment, rules, today=today or now.date())
-    if data.user_id and await Member.filter(user_id=data.user_id).exists():
-        raise _user_id_taken()
     new = await _hashed(data)
-    code = _new_code(rules.enrolment.code_digits)
+    code = new_code(rules.enrolment.code_digits)
     code_hash = await hash_secret(code)
     owner = await Member.get_or_none(email=data.email).only("id", "email", "given_name", "language")
     minutes = rules.enrolment.code_minutes
     expires_at = now + dt.timedelta(minutes=minutes)
     enrolment_id = secrets.token_urlsafe(ENROLMENT_ID_BYTES)
     async with in_transaction():
-        await PendingEnrolment.filter(expires_at__lt=now).delete()
         open_ones = await PendingEnrolment.filter(email=data.email, expires_at__gt=now).count()
         await PendingEnrolment.create(
             public_id=enrolment_id,
@@ -389,14 +389,37 @@ async def confirm_enrolment(
     if not counted:
         _refuse_closed(await PendingEnrolment.get_or_none(id=row.id), rules, now)
         raise EnrolmentAttemptsExceeded()  # pragma: no cover - _refuse_closed raised already
-    typed = code.strip()
-    if not (ascii_digits(typed) and len(typed) == rules.enrolment.code_digits):
-        typed = ""  # still verified below: a malformed code takes as long as a wrong one
-    if not await verify_secret(row.code_hash, typed) or not typed:
+    if not await code_matches(row.code_hash, code, digits=rules.enrolment.code_digits):
         raise EnrolmentCodeInvalid(max(0, rules.enrolment.max_code_attempts - row.attempts - 1))
     new = _NewMember.from_pending(row)
-    if new.user_id and await Member.filter(user_id=new.user_id).exists():
-        raise _user_id_taken()
     if await Member.filter(email=new.email).exists():
         raise _email_taken()
-    return await _create_member(new, rules, email_verified_at=now, claim=row)
+    taken = bool(new.user_id) and await Member.filter(user_id=new.user_id).exists()
+    try:
+        enrolled = await _create_member(
+            dataclasses.replace(new, user_id=None) if taken else new, rules, email_verified_at=now, claim=row
+        )
+    except Conflict as conflict:
+        if conflict.code != "USER_ID_TAKEN":
+            raise
+        # Taken between the check above and the insert: enrol without it all the same.
+        taken = True
+        enrolled = await _create_member(
+            dataclasses.replace(new, user_id=None), rules, email_verified_at=now, claim=row
+        )
+    return dataclasses.replace(enrolled, user_id_taken=taken)
+
+
+async def purge_expired_enrolments(*, now: dt.datetime, limit: int) -> int:
+    """Delete up to ``limit`` pending enrolments whose code expired (confirmed ones too: the member row
+    holds what they held, and their details were cleared on confirmation); returns how many. The worker's
+    sweeper calls it (``gateway.workers.sweepers``), so enrolment itself never deletes in bulk."""
+    ids = (
+        await PendingEnrolment.filter(expires_at__lte=now)
+        .order_by("id")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return 0
+    return await PendingEnrolment.filter(id__in=list(ids)).delete()

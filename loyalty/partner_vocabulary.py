@@ -31,3 +31,4 @@ class PartnerCapability(StrEnum):
     PHOTO_CREDIT = "photo_credit"
     LOUNGE_CHECKS = "lounge_checks"
     CARD_PROTECTION = "card_protection"
+    MILESPAY = "milespay"

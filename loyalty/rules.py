@@ -61,6 +61,21 @@ class TwoFactorRules:
 
 
 @dataclass(frozen=True, slots=True)
+class SmsTwoFactorRules:
+    code_digits: int
+    code_minutes: int
+    max_failed_attempts: int
+    lockout_minutes: int
+    codes_per_challenge: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedDeviceRules:
+    valid_days: int
+    max_per_member: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiryRules:
     """Award-miles validity (DOMAIN.md 5): months from the activity date, then to the end of that quarter."""
 
@@ -235,6 +250,8 @@ class ProgrammeRules:
     enrolment: EnrolmentRules
     sign_in: SignInRules
     two_factor: TwoFactorRules
+    sms_two_factor: SmsTwoFactorRules
+    trusted_devices: TrustedDeviceRules
     cards: CardRules
     expiry: ExpiryRules
     redemption: RedemptionRules
@@ -255,6 +272,8 @@ class ProgrammeRules:
             enrolment=EnrolmentRules(**data["enrolment"]),
             sign_in=SignInRules(**data["sign_in"]),
             two_factor=TwoFactorRules(**data["two_factor"]),
+            sms_two_factor=SmsTwoFactorRules(**data["sms_two_factor"]),
+            trusted_devices=TrustedDeviceRules(**data["trusted_devices"]),
             cards=CardRules(**data["cards"]),
             expiry=ExpiryRules(**data["expiry"]),
             redemption=RedemptionRules(**data["redemption"]),

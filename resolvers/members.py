@@ -39,6 +39,7 @@ class Enrolled:
     service_card_number: str
     access_token: str
     expires_in: int
+    user_id_taken: bool
 
 
 async def dashboard(
@@ -90,6 +91,7 @@ async def confirm_enrolment(
             generation=enrolled.member.session_generation,
         ),
         expires_in=tokens.ttl_s,
+        user_id_taken=enrolled.user_id_taken,
     )
 
 

@@ -1,7 +1,11 @@
-"""Profile resolvers: language, user ID, PIN and password (the schema asks for an AUTHENTICATED session)."""
+"""Profile resolvers: language, user ID, PIN, password and the e-mail address (verified by an e-mailed
+code); the schema asks for an AUTHENTICATED session."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from loyalty import addresses
 from loyalty.members import profile
 from loyalty.members.models import Member
 from loyalty.rules import ProgrammeRules
@@ -17,3 +21,23 @@ async def change_pin(*, account_id: int, new_pin: str, rules: ProgrammeRules) ->
 
 async def change_password(*, account_id: int, new_password: str, rules: ProgrammeRules) -> None:
     await profile.change_password(account_id=account_id, new_password=new_password, rules=rules)
+
+
+async def request_email_verification(
+    *, account_id: int, email: str | None, rules: ProgrammeRules
+) -> addresses.VerificationRequested:
+    return await addresses.request_address_verification(
+        account_id=account_id, email=email, rules=rules, now=dt.datetime.now(dt.UTC)
+    )
+
+
+async def confirm_email_verification(
+    *, account_id: int, verification_id: str, code: str, rules: ProgrammeRules
+) -> Member:
+    return await addresses.confirm_address_verification(
+        account_id=account_id,
+        verification_id=verification_id,
+        code=code,
+        rules=rules,
+        now=dt.datetime.now(dt.UTC),
+    )

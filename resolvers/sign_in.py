@@ -1,5 +1,6 @@
 """The one way a sign-in ends, whatever proved the first factor (PIN, password, Travel ID):
-a second-factor challenge when TOTP is on, else an AUTHENTICATED session with tokens.
+a second-factor challenge when the app or SMS factor is on (unless the device is trusted), else an
+AUTHENTICATED session with tokens.
 
 Used by the GraphQL resolvers and by the Travel ID callback route, so both give the same outcome.
 """
@@ -10,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from loyalty.auth import totp
+from loyalty.auth.devices import is_trusted
+from loyalty.auth.factors import SecondFactor, second_factors
 from loyalty.auth.signin import Platform, grant_session
 from loyalty.members.models import SessionLevel
 from loyalty.members.sessions import Challenge
@@ -53,6 +55,8 @@ class SessionTokens:
 class SecondFactorNeeded:
     challenge: str
     expires_in: int
+    methods: tuple[SecondFactor, ...] = (SecondFactor.APP,)
+    """The factors the member has on: any one of them completes the sign-in."""
 
 
 SignInOutcome = SessionTokens | SecondFactorNeeded
@@ -93,11 +97,14 @@ async def finish_sign_in(
     method: str,
     platform: Platform,
     now: dt.datetime,
+    trusted_device_token: str | None = None,
 ) -> SignInOutcome:
-    """After the first factor: ask for the second one if the member has it, else start the session."""
-    if await totp.has_confirmed_factor(account_id=account_id):
+    """After the first factor: ask for the second one if the member has one on and this is not a device
+    they trust, else start the session."""
+    methods = await second_factors(account_id=account_id)
+    if methods and not await is_trusted(account_id=account_id, token=trusted_device_token, now=now):
         challenge = tokens.issue_challenge(account_id=account_id, method=method, platform=platform.value)
-        return SecondFactorNeeded(challenge=challenge, expires_in=tokens.challenge_ttl_s)
+        return SecondFactorNeeded(challenge=challenge, expires_in=tokens.challenge_ttl_s, methods=methods)
     return await issue_session(
         tokens=tokens, rules=rules, account_id=account_id, method=method, platform=platform, now=now
     )

@@ -1,10 +1,13 @@
-"""Second-factor resolvers: every change needs an AUTHENTICATED session (a profile change, DOMAIN.md 2)."""
+"""Second-factor resolvers (app, SMS, trusted devices): every change of a factor needs an AUTHENTICATED
+session (a profile change, DOMAIN.md 2); revoking a trusted device does not."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from loyalty.auth import totp
+from loyalty.auth import devices, factors, sms, totp
+from loyalty.auth.factors import SecondFactor
+from loyalty.auth.models import TrustedDevice
 from loyalty.members.service import get_member
 from loyalty.rules import ProgrammeRules
 
@@ -30,3 +33,36 @@ async def disable(*, account_id: int, code: str, key: bytes, rules: ProgrammeRul
     await totp.disable(
         account_id=account_id, code=code, key=key, rules=rules.two_factor, now=dt.datetime.now(dt.UTC)
     )
+
+
+async def begin_sms(*, account_id: int, phone_number: str, key: bytes, rules: ProgrammeRules) -> sms.SmsSent:
+    return await sms.begin_enrolment(
+        account_id=account_id,
+        phone_number=phone_number,
+        key=key,
+        rules=rules.sms_two_factor,
+        now=dt.datetime.now(dt.UTC),
+    )
+
+
+async def confirm_sms(*, account_id: int, code: str, key: bytes, rules: ProgrammeRules) -> str:
+    """The masked number SMS codes now go to."""
+    return await sms.confirm_enrolment(
+        account_id=account_id, code=code, key=key, rules=rules.sms_two_factor, now=dt.datetime.now(dt.UTC)
+    )
+
+
+async def disable_sms(*, account_id: int) -> bool:
+    return await sms.disable(account_id=account_id)
+
+
+async def trusted_devices(*, account_id: int) -> list[TrustedDevice]:
+    return await devices.trusted_devices(account_id=account_id, now=dt.datetime.now(dt.UTC))
+
+
+async def revoke_trusted_device(*, account_id: int, device_id: str) -> None:
+    await devices.revoke_device(account_id=account_id, device_id=device_id, now=dt.datetime.now(dt.UTC))
+
+
+async def second_factors(*, account_id: int) -> tuple[SecondFactor, ...]:
+    return await factors.second_factors(account_id=account_id)

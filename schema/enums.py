@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import strawberry
 
+from loyalty.auth.factors import SecondFactor
 from loyalty.members.models import SessionLevel, Tier
 
-__all__ = ["SessionLevel", "Tier"]
+__all__ = ["SecondFactor", "SessionLevel", "Tier"]
 
 strawberry.enum(Tier, description="Status tier (Member, Frequent Traveller, Senator, HON Circle).")
 strawberry.enum(SessionLevel, description="How freshly the member proved who they are.")
+strawberry.enum(
+    SecondFactor,
+    name="SecondFactorMethod",
+    description="A second factor: APP (authenticator-app code or a recovery code) or SMS (a code sent by SMS).",
+)

@@ -13,6 +13,8 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 
 from schema.auth.mutations import ResetMutations, SignInMutations, TwoFactorMutations
+from schema.auth.second_factor_mutations import SecondFactorMutations
+from schema.awards.mutations import AwardMutations
 from schema.boarding_passes.queries import BoardingPassQueries
 from schema.cards.mutations import CardMutations
 from schema.consents.mutations import ConsentMutations
@@ -53,6 +55,7 @@ Mutation = joined(
         MemberMutations,
         SignInMutations,
         TwoFactorMutations,
+        SecondFactorMutations,
         ResetMutations,
         CardMutations,
         RewardMutations,
@@ -62,6 +65,7 @@ Mutation = joined(
         OfferMutations,
         PoolingMutations,
         RetroCreditMutations,
+        AwardMutations,
     ],
 )
 Subscription = joined(

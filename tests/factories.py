@@ -14,6 +14,7 @@ from gateway.services import services
 from gateway.settings import Settings
 from gateway.tokens import TokenService
 from gateway.workers.notifications import FileSink, read_outbox
+from loyalty.addresses import CODE_TEMPLATE as VERIFICATION_TEMPLATE
 from loyalty.enrolment import CODE_TEMPLATE, EnrolledMember, Enrolment, enrol
 from loyalty.members.models import Member, SessionLevel
 from loyalty.notifications.models import Notification
@@ -98,8 +99,10 @@ async def admin_gql(
 
 
 async def make_member(
-    email: str = "member@example.com", *, advertising_consent: bool = True
+    email: str = "member@example.com", *, advertising_consent: bool = True, email_verified: bool = True
 ) -> EnrolledMember:
+    """A member as enrolment makes one (its address verified); ``email_verified=False``: one enrolled
+    before addresses were verified."""
     return await enrol(
         enrolment=Enrolment(
             given_name="Grace",
@@ -111,6 +114,7 @@ async def make_member(
             advertising_consent=advertising_consent,
         ),
         rules=current_rules(),
+        email_verified_at=dt.datetime.now(dt.UTC) if email_verified else None,
     )
 
 
@@ -133,46 +137,64 @@ async def make_partner(
     )
 
 
-def _code_in(settings: Settings, enrolment_id: str) -> str | None:
-    """The code of ``enrolment_id`` in the development sink's sealed outbox, once the message was sent."""
+def _code_in(
+    settings: Settings, enrolment_id: str, *, template: str = CODE_TEMPLATE, key: str = "enrolment_id"
+) -> str | None:
+    """The code of ``enrolment_id`` in the development sink's sealed outbox, once the message was sent
+    (another e-mailed code: its ``template`` and the payload ``key`` that names its id)."""
     for line in reversed(read_outbox(settings.data_dir, outbox_box(settings))):
         payload = line["payload"]
-        if line["template"] == CODE_TEMPLATE and payload.get("enrolment_id") == enrolment_id:
+        if line["template"] == template and payload.get(key) == enrolment_id:
             return str(payload["token"])
     return None
 
 
-async def _code_waiting(enrolment_id: str) -> str | None:
+async def _code_waiting(
+    enrolment_id: str, *, template: str = CODE_TEMPLATE, key: str = "enrolment_id"
+) -> str | None:
     """The code of ``enrolment_id`` from its notification row while it is not sent (sealed there; blanked
     once sent), opened with the key this process installed when it opened the database."""
-    for row in await Notification.filter(template=CODE_TEMPLATE).order_by("-id"):
+    for row in await Notification.filter(template=template).order_by("-id"):
         payload = open_payload(row)
-        if payload.get("enrolment_id") == enrolment_id and str(payload.get("token", "")).isdigit():
+        if payload.get(key) == enrolment_id and str(payload.get("token", "")).isdigit():
             return str(payload["token"])
     return None
 
 
-async def enrolment_code(settings: Settings, enrolment_id: str, *, deliver: bool = True) -> str:
+async def enrolment_code(
+    settings: Settings,
+    enrolment_id: str,
+    *,
+    deliver: bool = True,
+    template: str = CODE_TEMPLATE,
+    key: str = "enrolment_id",
+) -> str:
     """The code e-mailed for ``enrolment_id``, read from the app's sealed ``<data dir>/outbox.jsonl`` (the
     code is blanked in the notification row once sent). ``deliver``: send the outbox from this process first
-    (its database is open here); otherwise wait for the app's own sender (a served process)."""
+    (its database is open here); otherwise wait for the app's own sender (a served process). ``template``
+    and ``key``: another e-mailed code (an address verification: ``verification_code``)."""
     sink = FileSink(settings.data_dir, outbox_box(settings))
 
     async def sent() -> str | None:
         if deliver:
             # The app's own sender may have taken the message first: in production it sends over SMTP,
             # to a test mail server that is not there, and the row waits, its code sealed, for a retry.
-            waiting = await _code_waiting(enrolment_id)
+            waiting = await _code_waiting(enrolment_id, template=template, key=key)
             if waiting is not None:
                 return waiting
             await deliver_pending(sender=sink, now=dt.datetime.now(dt.UTC))
-        return _code_in(settings, enrolment_id)
+        return _code_in(settings, enrolment_id, template=template, key=key)
 
-    code = await eventually(
-        sent, lambda found: found is not None, what=f"the code of enrolment {enrolment_id}"
-    )
+    code = await eventually(sent, lambda found: found is not None, what=f"the code of {key} {enrolment_id}")
     assert code is not None
     return code
+
+
+async def verification_code(settings: Settings, verification_id: str) -> str:
+    """The code e-mailed to verify an address (``requestEmailVerification``)."""
+    return await enrolment_code(
+        settings, verification_id, template=VERIFICATION_TEMPLATE, key="verification_id"
+    )
 
 
 def enrolment_code_sync(settings: Settings, enrolment_id: str) -> str:

@@ -70,6 +70,9 @@ CATALOGUE: dict[str, EventType] = {
             PartnerCapability.CARD_PROTECTION,
             lambda d: f"card-protection:{d['noticeId']}",
         ),
+        _load(
+            "card.transaction", PartnerCapability.MILESPAY, lambda d: f"card-transaction:{d['transactionId']}"
+        ),
     )
 }
 

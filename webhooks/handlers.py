@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
+from loyalty.awards.config import current_awards
+from loyalty.awards.milespay import CardTransaction, apply_card_transaction
+from loyalty.earning.model import Money
 from loyalty.errors import DomainError
 from loyalty.flown.accrual import accrue_flown
 from loyalty.flown.models import Cabin
@@ -132,10 +136,35 @@ async def card_protection_changed(row: PartnerInbox, partner: Partner, rules: Pr
     return account_id
 
 
+async def card_transaction(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
+    """A bank's card purchase of a member (DOMAIN.md 7): paid with miles under the member's MilesPay
+    opt-in, up to the cap (``loyalty.awards.milespay``); without an opt-in nothing happens."""
+    data: dict[str, Any] = row.payload["data"]
+    account_id = await resolve_member(data["member"], rules)
+    amount = data["amount"]
+    eur, _ = current_earning_chart().rates.to_eur(
+        Money(amount=Decimal(str(amount["amount"])), currency=str(amount["currency"])), field="amount"
+    )
+    await apply_card_transaction(
+        account_id=account_id,
+        transaction=CardTransaction(
+            partner_code=partner.code,
+            transaction_id=str(data["transactionId"]),
+            eur_amount=eur,
+            transaction_date=dt.date.fromisoformat(data["transactionDate"]),
+        ),
+        milespay=current_awards().milespay,
+        rules=rules,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return account_id
+
+
 HANDLERS: dict[str, Handler] = {
     "accrual.created": accrual_created,
     "accrual.reversed": accrual_reversed,
     "flight.flown": flight_flown,
     "receipt.verified": receipt_verified,
     "card.protection.changed": card_protection_changed,
+    "card.transaction": card_transaction,
 }

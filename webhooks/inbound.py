@@ -37,6 +37,7 @@ __all__ = [
     "parse_event",
     "receive",
     "standard_headers",
+    "verified_partner",
     "verify_signature",
 ]
 
@@ -125,10 +126,11 @@ def check_card_number(event: dict[str, Any]) -> None:
         )
 
 
-async def receive(
+async def verified_partner(
     *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
-) -> StoredDelivery:
-    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row."""
+) -> tuple[Partner, dict[str, str]]:
+    """The active partner that signed this request, with its Standard Webhooks headers; every partner
+    request (events and the synchronous lounge checks) passes here first."""
     check_partner_code(partner_code)
     partner = await Partner.get_or_none(code=partner_code)
     if partner is None:
@@ -142,6 +144,16 @@ async def receive(
         await usable_secrets(partner.id, box),
         public_keys=await usable_public_keys(partner.id),
         tolerance_s=tolerance_s,
+    )
+    return partner, normalised
+
+
+async def receive(
+    *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
+) -> StoredDelivery:
+    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row."""
+    partner, normalised = await verified_partner(
+        partner_code=partner_code, headers=headers, body=body, tolerance_s=tolerance_s, box=box
     )
     event_type, event = parse_event(body)
     key = check_event(partner, event_type, event)

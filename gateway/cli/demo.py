@@ -117,7 +117,9 @@ async def _ensure_partners(box: SecretBox) -> list[Partner]:
 async def _member(enrolment: Enrolment, rules: ProgrammeRules) -> tuple[Member, bool]:
     """The member with this e-mail address, enrolled now if there is none; and whether it is new."""
     try:
-        return (await enrol(enrolment=enrolment, rules=rules)).member, True
+        # sample data: the addresses count as verified, so e-mail sign-in works and the messages go out
+        enrolled = await enrol(enrolment=enrolment, rules=rules, email_verified_at=dt.datetime.now(dt.UTC))
+        return enrolled.member, True
     except Conflict:
         return await Member.get(email=enrolment.email), False
 

@@ -42,4 +42,9 @@ async def complete_sign_in(
             "expiresIn": outcome.expires_in,
             "bonusMilesCredited": outcome.bonus_miles,
         }
-    return {"status": "TWO_FACTOR_REQUIRED", "challenge": outcome.challenge, "expiresIn": outcome.expires_in}
+    return {
+        "status": "TWO_FACTOR_REQUIRED",
+        "challenge": outcome.challenge,
+        "expiresIn": outcome.expires_in,
+        "methods": [method.value for method in outcome.methods],
+    }

@@ -15,6 +15,7 @@ from gateway.workers.listener import EVENTS, NOTIFICATIONS, OUTBOUND, change_lis
 from gateway.workers.metrics import run_backlog_metrics
 from gateway.workers.notifications import notification_sender, run_notification_sender
 from gateway.workers.outbound import run_outbound_sender
+from gateway.workers.sweepers import run_expired_code_sweeper
 from loyalty.ports import Backends
 from loyalty.rules import ProgrammeRules
 from partners.secret_box import SecretBox
@@ -33,13 +34,13 @@ def background_loops(
     consumer: str,
     backlog: BacklogMetrics | None = None,
 ) -> dict[str, Loop]:
-    """The inbox worker (as ``consumer``), the notification sender, the domain-event relay and the
-    outbound webhook sender, by name, and the change listener that wakes the last three when their rows
+    """The inbox worker (as ``consumer``), the notification sender, the domain-event relay, the
+    outbound webhook sender and the sweeper of expired e-mailed codes, by name, and the change listener that wakes the last three when their rows
     are written (each also looks every ``worker_sweep_s`` seconds); and the reader of the ``backlog`` gauges
     when given."""
     inbox = InboxWorker(queue=ports.queue, rules=rules, consumer=consumer, **inbox_worker_options(settings))
     wakeups = Wakeups()
-    sweep_s = settings.worker_sweep_s
+    sweep_s, codes_every_s = settings.worker_sweep_s, settings.expired_codes_sweep_s
     notified, relay_woken, outbound_woken = (
         wakeups.waiter(name) for name in (NOTIFICATIONS, EVENTS, OUTBOUND)
     )
@@ -56,6 +57,7 @@ def background_loops(
         "outbound-sender": lambda stop: run_outbound_sender(
             settings, box, ports.rate_limiter, stop, sweep_s, wake=outbound_woken
         ),
+        "expired-code-sweeper": lambda stop: run_expired_code_sweeper(stop, codes_every_s),
     }
     if backlog is not None:
         gauges, every_s = backlog, settings.worker_metrics_interval_s

@@ -1,6 +1,7 @@
-"""Sending the notification outbox: the sender the settings choose, the development file sink, the loop.
+"""Sending the notification outbox: the senders the settings choose, the development file sink, the loop.
 
-Production sends e-mail over SMTP (``gateway.workers.smtp.SmtpSender``). Development may use ``FileSink``
+Production sends e-mail over SMTP (``gateway.workers.smtp.SmtpSender``) and SMS codes through Twilio
+(``gateway.workers.sms.TwilioSender``). Development may use ``FileSink``
 instead, which appends every sent message to ``<data_dir>/outbox.jsonl`` (mode 0600), each line sealed with a
 key derived from the service's secret key, so no reset code is written to disk in clear; ``read_outbox``
 (and ``milesgate mail outbox``) open it for developers and tests.
@@ -12,18 +13,21 @@ import asyncio
 import datetime as dt
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from gateway.notification_secrets import outbox_box
-from gateway.settings import NotificationSink, Settings
+from gateway.settings import NotificationSink, Settings, SmsProvider
 from gateway.workers.loops import MAX_BACKOFF_S, run_polling
+from gateway.workers.sms import TwilioSender
 from gateway.workers.smtp import SmtpSender
-from loyalty.notifications.models import Notification
+from loyalty.notifications.models import Channel, Notification
 from loyalty.notifications.service import (
     NotificationSender,
+    PermanentDeliveryError,
     RenderedMessage,
     deliver_pending,
     open_payload,
@@ -43,11 +47,39 @@ class OutboxUnreadable(Exception):
 
 
 def notification_sender(settings: Settings) -> NotificationSender:
-    """The sender the settings choose: SMTP, or in development the file sink (the settings refuse the file
-    sink in production)."""
+    """The senders the settings choose, by channel: e-mail over SMTP (or in development the file sink), SMS
+    through Twilio (or in development the same file sink; with no provider, SMS fail at once). The settings
+    refuse the file sink in production."""
+    sink = FileSink(settings.data_dir, outbox_box(settings))
+    mail: NotificationSender = sink
     if settings.resolved_notification_sink is NotificationSink.SMTP:
-        return SmtpSender(settings)
-    return FileSink(settings.data_dir, outbox_box(settings))
+        mail = SmtpSender(settings)
+    sms: NotificationSender | None = None
+    if settings.resolved_sms_provider is SmsProvider.TWILIO:
+        sms = TwilioSender(settings)
+    elif settings.resolved_sms_provider is SmsProvider.FILE:
+        sms = sink
+    return ChannelSenders(default=mail, by_channel={Channel.SMS: sms})
+
+
+class ChannelSenders:
+    """One ``NotificationSender`` per channel: a channel listed with None has no provider, and its
+    messages fail at once; channels not listed go to ``default``."""
+
+    def __init__(
+        self, *, default: NotificationSender, by_channel: Mapping[Channel, NotificationSender | None]
+    ) -> None:
+        self.default = default
+        self.by_channel = dict(by_channel)
+
+    async def send(self, message: RenderedMessage, notification: Notification) -> None:
+        if notification.channel not in self.by_channel:
+            await self.default.send(message, notification)
+            return
+        sender = self.by_channel[notification.channel]
+        if sender is None:
+            raise PermanentDeliveryError(f"no provider is configured for {notification.channel.value}")
+        await sender.send(message, notification)
 
 
 class FileSink:

@@ -16,17 +16,24 @@ from partners.secret_box import SecretBox
 from webhooks.outbound.models import DeliveryState, EndpointState, OutboundDelivery
 from webhooks.outbound.policy import DeliveryPolicy
 from webhooks.outbound.sender import OutboundSender, utc_now
+from webhooks.outbound.transport import PerNameTransport
 
 BATCH = 50
 
 
 def http_client(policy: DeliveryPolicy) -> httpx2.AsyncClient:
-    """No redirects, no proxies from the environment, no cookies kept between partners."""
+    """No redirects, no proxies from the environment, no cookies kept between partners; a connection
+    pool per partner host name (``PerNameTransport``: a connection is reused for its own name only)."""
+
+    def pool() -> httpx2.AsyncBaseTransport:
+        limits = httpx2.Limits(max_connections=20, max_keepalive_connections=4)
+        return httpx2.AsyncHTTPTransport(trust_env=False, limits=limits)
+
     return httpx2.AsyncClient(
         follow_redirects=False,
         trust_env=False,
         timeout=policy.timeout_s,
-        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
+        transport=PerNameTransport(pool),
     )
 
 

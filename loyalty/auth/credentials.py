@@ -5,6 +5,11 @@ checked, so aliases or batched requests cannot try PINs in parallel. After the c
 failures the account is locked for a while. A wrong secret and an unknown account give the same
 answer with the same work (a dummy hash is verified), so the answer does not tell whether the account
 exists; only an existing, locked account says that it is locked.
+
+E-mail sign-in needs a verified address (the code e-mailed to it was entered). An unverified address is
+refused with ``EmailNotVerified``, but only once the password was right: to anybody else the answer is
+the wrong-credentials one, so the refusal tells nothing that the right password does not tell already.
+Card number + PIN (and user ID + password) sign-in does not depend on the address.
 """
 
 from __future__ import annotations
@@ -34,6 +39,17 @@ class AccountLocked(DomainError):
     def __init__(self, unlocks_at: dt.datetime) -> None:
         super().__init__("Too many wrong attempts: sign-in is blocked for a while.")
         self.unlocks_at = unlocks_at
+
+
+class EmailNotVerified(DomainError):
+    code = "EMAIL_NOT_VERIFIED"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This e-mail address is not verified yet: sign in with your service card number and PIN, then "
+            "verify the address in your profile.",
+            field="identifier",
+        )
 
 
 WRONG = "The sign-in data is not correct."
@@ -79,6 +95,8 @@ async def check_credentials(
         if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
             locked_until = member.sign_in_locked_until
         elif await verify_secret(_stored_secret(member, method), secret):
+            if method is SignInMethod.EMAIL and member.email_verified_at is None:
+                raise EmailNotVerified()  # nothing counted: the password was right
             member.failed_sign_ins = 0
             member.sign_in_locked_until = None
             await member.save(update_fields=["failed_sign_ins", "sign_in_locked_until"])

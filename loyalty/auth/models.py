@@ -1,4 +1,5 @@
-"""Sign-in state: refresh-token families, TOTP second factor, recovery codes, linked Travel IDs, resets."""
+"""Sign-in state: refresh-token families, second factors (app, SMS), recovery codes, trusted devices,
+linked Travel IDs, resets."""
 
 from __future__ import annotations
 
@@ -145,3 +146,74 @@ class SignInRecord(Model):
     class Meta:
         table = "sign_in_records"
         indexes = (("account_id", "at"),)
+
+
+class SmsFactor(Model):
+    """The SMS second factor (DOMAIN.md 2): a mobile number that gets a code per sign-in.
+
+    Set up like the app factor: unconfirmed until the first code sent to the number comes back. Wrong codes
+    count here, and enough of them block the factor for a while."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.OneToOneRelation[Member] = fields.OneToOneField(
+        "milesgate.Member", related_name="sms_factor", on_delete=fields.CASCADE
+    )
+    account_id: int
+    phone_number = fields.CharField(max_length=16)
+    confirmed_at = fields.DatetimeField(null=True)
+    failed_attempts = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "sms_factors"
+
+
+class SmsCodePurpose(StrEnum):
+    SETUP = "SETUP"
+    SIGN_IN = "SIGN_IN"
+
+
+class SmsCode(Model):
+    """A code sent by SMS, kept as a keyed hash: for setting the factor up, or for one sign-in challenge.
+
+    Only the newest unused code of a set-up or challenge counts; it works once, until ``expires_at``."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="sms_codes", on_delete=fields.CASCADE
+    )
+    account_id: int
+    purpose = fields.CharEnumField(SmsCodePurpose, max_length=8)
+    challenge_id = fields.CharField(max_length=64, null=True)
+    code_hash = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "sms_codes"
+        indexes = (("account_id", "created_at"),)
+
+
+class TrustedDevice(Model):
+    """A device the member trusts: signing in on it skips the second factor until its trust expires.
+
+    The device keeps a random token; only its SHA-256 is stored. Revoked one by one by the member, and all
+    together whenever every session ends (sign out everywhere, PIN reset, stolen card, erasure)."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "milesgate.Member", related_name="trusted_devices", on_delete=fields.CASCADE
+    )
+    account_id: int
+    token_hash = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=80)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "trusted_devices"
+        indexes = (("account_id", "revoked_at"),)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from loyalty.auth.devices import revoke_all_devices
 from loyalty.auth.models import RefreshToken
 from loyalty.errors import DomainError
 from loyalty.members.models import Member
@@ -138,14 +139,16 @@ async def revoke_family_of(*, token: str, now: dt.datetime) -> int:
 
 
 async def revoke_all(*, account_id: int, now: dt.datetime) -> int:
-    """Sign out everywhere: every refresh token and every access token of the member stops working.
+    """Sign out everywhere: every refresh token and every access token of the member stops working, and
+    no device stays trusted (the next sign-in asks for the second factor again).
 
-    One transaction (or part of the caller's): the refresh tokens are revoked and the session generation
-    raised together. Returns how many refresh tokens were revoked.
+    One transaction (or part of the caller's): the refresh tokens and trusted devices are revoked and the
+    session generation raised together. Returns how many refresh tokens were revoked.
     """
     async with in_transaction():
         await _raise_generation(account_id)  # the member's row first, as ``rotate`` locks it
         ended = await RefreshToken.filter(account_id=account_id, revoked_at=None).update(revoked_at=now)
+        await revoke_all_devices(account_id=account_id, now=now)
     return int(ended)
 
 

@@ -38,6 +38,7 @@ class MemberSnapshot:
     tier: Tier
     date_of_birth: dt.date
     user_id: str | None
+    email_verified: bool
     card: CardSnapshot | None
     """The ACTIVE service card (the newest, should there ever be two); None without one."""
     balances: dict[Currency, int]
@@ -60,7 +61,7 @@ def _balance_column(currency: Currency) -> str:
 
 SNAPSHOT_SQL = f"""
 SELECT m.id, m.account_number, m.given_name, m.family_name, m.email, m.country, m.language, m.tier,
-       m.date_of_birth, m.user_id,
+       m.date_of_birth, m.user_id, m.email_verified_at IS NOT NULL AS email_verified,
        c.number AS card_number, c.state AS card_state, c.tier AS card_tier, c.issued_at AS card_issued_at,
        c.valid_until AS card_valid_until,
        {", ".join(_balance_column(currency) for currency in Currency)}
@@ -98,6 +99,7 @@ def snapshot_from_row(row: dict[str, Any]) -> MemberSnapshot:
         tier=_TIER(row["tier"]),
         date_of_birth=as_date(row["date_of_birth"]),
         user_id=row["user_id"],
+        email_verified=bool(row["email_verified"]),
         card=card,
         balances={currency: int(row[alias]) for currency, alias in _BALANCE_ALIASES},
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from loyalty.awards.booking import is_award_ticket
 from loyalty.crediting import post
 from loyalty.earning.calculator import compute_earning
 from loyalty.earning.chart import EarningChart
@@ -157,8 +158,12 @@ async def accrue_flown(
     segment: FlownSegment, *, chart: EarningChart, rules: ProgrammeRules
 ) -> PostingResult | None:
     """Credit a flown coupon to the member the partner named, once; None when there is nothing to credit
-    (no member, an erased one, no cabin or booking class to compute with, or an earning of zero)."""
+    (no member, an erased one, no cabin or booking class to compute with, an award ticket - which earns
+    0 Points and 0 miles, DOMAIN.md 3.2 - or an earning of zero)."""
     if segment.account_id is None:
+        return None
+    if await is_award_ticket(segment.ticket_number):
+        log.info("flown coupon of an award ticket: earns nothing", extra={"flown": segment.id})
         return None
     member = await Member.get_or_none(id=segment.account_id).only("id", "tier", "erased_at")
     if member is None or member.erased_at is not None:

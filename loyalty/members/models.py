@@ -80,6 +80,27 @@ class PendingEnrolment(Model):
         indexes = (("email", "expires_at"),)
 
 
+class AddressVerification(Model):
+    """A code e-mailed to verify a member's address.
+
+    The address is the one on file, or a new one that replaces it once the code is confirmed.
+    ``public_id`` is the opaque id the member confirms it with."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.CharField(max_length=32, unique=True)
+    account_id = fields.BigIntField()
+    email = fields.CharField(max_length=254)
+    code_hash = fields.CharField(max_length=200)
+    attempts = fields.IntField(default=0)
+    expires_at = fields.DatetimeField(db_index=True)
+    confirmed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "address_verifications"
+        indexes = (("email", "expires_at"), ("account_id", "created_at"))
+
+
 class ServiceCard(Model):
     """One service card number of a member. Superseded numbers still resolve to the account."""
 

@@ -1,7 +1,8 @@
 """Member messages that follow from domain events and from the quarterly expiry warning.
 
 Non-essential messages (miles credited, status reached, miles about to expire) respect consent: e-mail
-only with EMAIL consent and an address, push only with PUSH consent; a member never asked gets none.
+only with EMAIL consent and a verified address (the code e-mailed to it was entered: at enrolment or
+with ``loyalty.addresses``), push only with PUSH consent; a member never asked gets none.
 Messages a service needs (reset codes) are sent by their own flows regardless. Each message is in the
 member's language and carries a dedupe key, so a re-run or a redelivered event never sends it twice.
 """
@@ -50,7 +51,7 @@ async def _consented_channels(member: Member) -> list[tuple[Channel, str]]:
         return record is not None and record.given
 
     channels: list[tuple[Channel, str]] = []
-    if given(ConsentPurpose.EMAIL) and member.email and member.erased_at is None:
+    if given(ConsentPurpose.EMAIL) and member.email and member.email_verified_at and member.erased_at is None:
         channels.append((Channel.EMAIL, member.email))
     if given(ConsentPurpose.PUSH) and member.erased_at is None:
         channels.append((Channel.PUSH, PUSH_RECIPIENT.format(account_number=member.account_number)))

@@ -1,4 +1,4 @@
-"""The notification outbox: every e-mail and push goes through one table, written with the change."""
+"""The notification outbox: every e-mail, push and SMS goes through one table, written with the change."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tortoise.models import Model
 class Channel(StrEnum):
     EMAIL = "EMAIL"
     PUSH = "PUSH"
+    SMS = "SMS"
 
 
 class NotificationState(StrEnum):

@@ -20,12 +20,16 @@ from loyalty.auth.models import (
     RefreshToken,
     ResetToken,
     SignInRecord,
+    SmsCode,
+    SmsFactor,
     TotpFactor,
+    TrustedDevice,
 )
 from loyalty.consents.models import ConsentRecord
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
-from loyalty.members.models import CardOrder, CardState, Member, ServiceCard, SupportCase
+from loyalty.lounges.models import LoungeCheck
+from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.notifications.models import Notification
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
@@ -85,6 +89,7 @@ class ProfileSource:
             given_name=ERASED,
             family_name=ERASED,
             email=None,
+            email_verified_at=None,
             user_id=None,
             date_of_birth=ERASED_BIRTH_DATE,
             pin_hash=NO_SIGN_IN,
@@ -140,11 +145,31 @@ class AccountSecuritySource:
                 leave_out=frozenset({"token_hash"}),
             ),
             "signIns": rows(await SignInRecord.filter(account_id=account_id).order_by("id")),
+            "smsTwoFactor": rows(await SmsFactor.filter(account_id=account_id)),
+            "addressVerifications": rows(
+                await AddressVerification.filter(account_id=account_id).order_by("id")
+            ),
+            "trustedDevices": rows(
+                await TrustedDevice.filter(account_id=account_id).order_by("id"),
+                leave_out=frozenset({"token_hash"}),
+            ),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
         removed = 0
-        for model in (LinkedIdentity, RecoveryCode, TotpFactor, ResetToken, RefreshToken, SignInRecord):
+        models: tuple[type[Model], ...] = (
+            LinkedIdentity,
+            RecoveryCode,
+            TotpFactor,
+            SmsCode,
+            SmsFactor,
+            TrustedDevice,
+            ResetToken,
+            RefreshToken,
+            SignInRecord,
+            AddressVerification,
+        )
+        for model in models:
             removed += await model.filter(account_id=account_id).delete()
         return removed
 
@@ -235,6 +260,17 @@ class RetroCreditSource:
         )
 
 
+class LoungeVisitsSource:
+    name = "loungeVisits"
+
+    async def export(self, account_id: int) -> Any:
+        return rows(await LoungeCheck.filter(account_id=account_id).order_by("id"))
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """The partners' check log keeps the decision, without the person: no account, no card number."""
+        return await LoungeCheck.filter(account_id=account_id).update(account_id=None, service_card_number="")
+
+
 def core_sources() -> list[PersonalDataSource]:
     """The sources of the loyalty core's own tables."""
     return [
@@ -248,4 +284,5 @@ def core_sources() -> list[PersonalDataSource]:
         SupportSource(),
         PartnerRecordsSource(),
         RetroCreditSource(),
+        LoungeVisitsSource(),
     ]

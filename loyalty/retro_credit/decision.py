@@ -13,6 +13,7 @@ import datetime as dt
 
 from tortoise.transactions import in_transaction
 
+from loyalty.awards.booking import is_award_ticket
 from loyalty.earning.chart import EarningChart
 from loyalty.earning.model import Earning
 from loyalty.errors import DomainError
@@ -180,7 +181,11 @@ async def _decide_locked(
     assert flight is not None  # the request always has a cabin and a booking class
     tier = await tier_on(account_id=member.id, day=flight.flight_date, current=member.tier)
     try:
-        earning = flight_earning(flight, tier=tier, chart=chart)
+        earning = (
+            None
+            if await is_award_ticket(flight.ticket_number)
+            else flight_earning(flight, tier=tier, chart=chart)
+        )
     except DomainError:
         earning = None
     if earning is None or not credited_amounts(earning):

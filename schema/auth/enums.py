@@ -6,9 +6,9 @@ import strawberry
 
 from loyalty.auth.credentials import SignInMethod
 from loyalty.auth.signin import Platform
-from schema.enums import SessionLevel
+from schema.enums import SecondFactor, SessionLevel
 
-__all__ = ["Platform", "SessionLevel", "SignInMethod"]
+__all__ = ["Platform", "SecondFactor", "SessionLevel", "SignInMethod"]
 
 strawberry.enum(
     SignInMethod,

@@ -75,12 +75,17 @@ class SignInMutations:
             identifier=input.identifier,
             secret=input.secret,
             platform=input.platform,
+            trusted_device_token=input.trusted_device_token,
         )
         if isinstance(outcome, SecondFactorNeeded):
             return TwoFactorRequired.from_domain(outcome)
         return SignedIn.from_session(outcome)
 
-    @mutation(description="Finish a sign-in that asked for the authenticator-app code (or a recovery code).")
+    @mutation(
+        description="Finish a sign-in that asked for the second factor: the authenticator-app code or a recovery "
+        "code (for a member with only SMS codes on: the SMS code). completeSecondFactor does the same with a "
+        "choice of factor and can trust the device."
+    )
     async def complete_sign_in(
         self,
         info: Info,

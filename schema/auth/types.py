@@ -13,7 +13,8 @@ from loyalty.auth.credentials import AccountLocked as Locked
 from loyalty.errors import InvalidCredentials
 from resolvers.auth import Session
 from resolvers.sign_in import SecondFactorNeeded
-from schema.auth.enums import Platform, SessionLevel, SignInMethod
+from schema.auth.enums import Platform, SecondFactor, SessionLevel, SignInMethod
+from schema.auth.second_factor import SmsCodeSent, SmsTwoFactorEnabled
 from schema.errors import InputError, StepUpRequired
 from schema.members.types import Member
 
@@ -25,6 +26,11 @@ class SignInInput:
     secret: str = strawberry.field(description="The PIN (with a service card number) or the password.")
     platform: Platform = strawberry.field(
         default=Platform.WEB, description="WEB, IOS or ANDROID; the first app sign-in earns bonus miles."
+    )
+    trusted_device_token: str | None = strawberry.field(
+        default=None,
+        description="The token this device got when the member trusted it (completeSecondFactor with "
+        "trustDevice): while it is valid, sign-in skips the second factor.",
     )
 
 
@@ -40,6 +46,11 @@ class SignedIn:
     bonus_miles_credited: int = strawberry.field(
         description="Miles credited by this sign-in (first app login)."
     )
+    trusted_device_token: str | None = strawberry.field(
+        default=None,
+        description="Set once, when this sign-in trusted its device: keep it on the device and send it with "
+        "signIn. Null otherwise.",
+    )
 
     @classmethod
     def from_session(cls, session: Session) -> SignedIn:
@@ -50,19 +61,27 @@ class SignedIn:
             expires_in=session.tokens.expires_in,
             session_level=session.level,
             bonus_miles_credited=session.tokens.bonus_miles,
+            trusted_device_token=session.trusted_device_token,
         )
 
 
-@strawberry.type(description="The member uses an authenticator app: send a current code with completeSignIn.")
+@strawberry.type(
+    description="The member has a second factor on: send a current code with completeSignIn or "
+    "completeSecondFactor (for SMS, ask for the code with sendSignInSmsCode first)."
+)
 class TwoFactorRequired:
     challenge: str = strawberry.field(
         description="Pass it to completeSignIn; valid for expiresIn seconds, once."
     )
     expires_in: int = strawberry.field(description="Seconds the challenge stays valid.")
+    methods: list[SecondFactor] = strawberry.field(
+        default_factory=lambda: [SecondFactor.APP],
+        description="The second factors the member has on (APP, SMS): any one completes the sign-in.",
+    )
 
     @classmethod
     def from_domain(cls, needed: SecondFactorNeeded) -> TwoFactorRequired:
-        return cls(challenge=needed.challenge, expires_in=needed.expires_in)
+        return cls(challenge=needed.challenge, expires_in=needed.expires_in, methods=list(needed.methods))
 
 
 @strawberry.type(description="Wrong credentials or code. The same answer whether or not the account exists.")
@@ -126,6 +145,20 @@ CompleteSignInResult = Annotated[
     strawberry.union("CompleteSignInResult"),
 ]
 RefreshSessionResult = Annotated[SignedIn | SessionEnded, strawberry.union("RefreshSessionResult")]
+CompleteSecondFactorResult = Annotated[
+    SignedIn | WrongCredentials | AccountLocked | SessionEnded | InputError,
+    strawberry.union("CompleteSecondFactorResult"),
+]
+SendSignInSmsCodeResult = Annotated[
+    SmsCodeSent | AccountLocked | SessionEnded | InputError, strawberry.union("SendSignInSmsCodeResult")
+]
+BeginSmsTwoFactorResult = Annotated[
+    SmsCodeSent | AccountLocked | StepUpRequired | InputError, strawberry.union("BeginSmsTwoFactorResult")
+]
+ConfirmSmsTwoFactorResult = Annotated[
+    SmsTwoFactorEnabled | WrongCredentials | AccountLocked | StepUpRequired | InputError,
+    strawberry.union("ConfirmSmsTwoFactorResult"),
+]
 
 
 @strawberry.type(description="Scan the QR code (or type the secret) into an authenticator app, then confirm.")

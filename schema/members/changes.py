@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from loyalty import addresses
 from loyalty import enrolment as enrolments
 from schema.errors import InputError, StepUpRequired
 from schema.members.types import Member
@@ -32,7 +33,9 @@ class EnrolMemberInput:
         default=False, description="Without it a base member's card number starts with 9999, with it 9920."
     )
     user_id: str | None = strawberry.field(
-        default=None, description="Optional: sign in with it and a password."
+        default=None,
+        description="Optional: sign in with it and a password. Whether it is free is not told here (that "
+        "would tell anybody which user IDs exist): see EnrolMemberSuccess.userIdTaken.",
     )
     password: str | None = strawberry.field(
         default=None, description="Optional: at least 10 characters; for user ID or e-mail sign-in."
@@ -86,6 +89,12 @@ class EnrolMemberSuccess:
     account_number: str = strawberry.field(description="The 9-digit account number; it never changes.")
     access_token: str = strawberry.field(description="Bearer token for the Authorization header.")
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    user_id_taken: bool = strawberry.field(
+        default=False,
+        description="The user ID asked for was taken by another member by the time the enrolment was "
+        "confirmed: the member has none (choose one with updateProfile); sign in with the e-mail address "
+        "and password, or the card number and PIN.",
+    )
 
 
 EnrolMemberResult = Annotated[EnrolmentPending | InputError, strawberry.union("EnrolMemberResult")]
@@ -115,4 +124,51 @@ UpdateProfileResult = Annotated[
 ]
 ChangeSecretResult = Annotated[
     SecretChanged | StepUpRequired | InputError, strawberry.union("ChangeSecretResult")
+]
+
+
+@strawberry.input(description="Which address to verify: the one on file (email left out) or a new one.")
+class RequestEmailVerificationInput:
+    email: str | None = strawberry.field(
+        default=None,
+        description="A new address: it replaces the one on file once its code is confirmed (until then "
+        "the old one stays). Left out: verify the address on file.",
+    )
+
+
+@strawberry.type(
+    description="A code is on its way to the address: confirm it with confirmEmailVerification. The same "
+    "answer whatever the address (one that belongs to another member gets a notice instead of a code)."
+)
+class EmailVerificationPending:
+    verification_id: str = strawberry.field(description="Opaque id to confirm the verification with.")
+    expires_at: dt.datetime = strawberry.field(description="Until when the e-mailed code works.")
+    message: str = strawberry.field(description="A sentence for people.")
+
+    @classmethod
+    def from_domain(cls, requested: addresses.VerificationRequested) -> EmailVerificationPending:
+        return cls(
+            verification_id=requested.verification_id,
+            expires_at=requested.expires_at,
+            message="We have sent an e-mail to the address: enter its code to confirm it.",
+        )
+
+
+@strawberry.input(description="The verification to confirm and the code e-mailed for it.")
+class ConfirmEmailVerificationInput:
+    verification_id: str = strawberry.field(description="From EmailVerificationPending.verificationId.")
+    code: str = strawberry.field(description="The code from the e-mail (digits).")
+
+
+@strawberry.type(description="The address is verified (and on file): e-mail sign-in and messages use it.")
+class EmailVerified:
+    member: Member = strawberry.field(description="The member with the verified address.")
+
+
+RequestEmailVerificationResult = Annotated[
+    EmailVerificationPending | StepUpRequired | InputError,
+    strawberry.union("RequestEmailVerificationResult"),
+]
+ConfirmEmailVerificationResult = Annotated[
+    EmailVerified | StepUpRequired | InputError, strawberry.union("ConfirmEmailVerificationResult")
 ]

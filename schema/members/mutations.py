@@ -12,13 +12,19 @@ from schema.fields import mutation
 from schema.inputs import from_arguments, old_argument
 from schema.members.changes import (
     ChangeSecretResult,
+    ConfirmEmailVerificationInput,
+    ConfirmEmailVerificationResult,
     ConfirmEnrolmentInput,
     ConfirmEnrolmentResult,
+    EmailVerificationPending,
+    EmailVerified,
     EnrolMemberInput,
     EnrolMemberResult,
     EnrolMemberSuccess,
     EnrolmentPending,
     ProfileUpdated,
+    RequestEmailVerificationInput,
+    RequestEmailVerificationResult,
     SecretChanged,
     UpdateProfileInput,
     UpdateProfileResult,
@@ -54,6 +60,7 @@ class MemberMutations:
             account_number=enrolled.member.account_number,
             access_token=enrolled.access_token,
             expires_in=enrolled.expires_in,
+            user_id_taken=enrolled.user_id_taken,
         )
 
     @mutation(description="Change language or user ID. Needs AUTHENTICATED.", permission_classes=[StepUp])
@@ -95,3 +102,33 @@ class MemberMutations:
             rules=info.context.rules,
         )
         return SecretChanged()
+
+    @mutation(
+        description="E-mail a code to verify the address on file, or a new address (input.email) that "
+        "replaces it once confirmed. E-mail sign-in and messages use an address only once it is verified. "
+        "Needs AUTHENTICATED.",
+        permission_classes=[StepUp],
+    )
+    async def request_email_verification(
+        self, info: Info, input: RequestEmailVerificationInput
+    ) -> RequestEmailVerificationResult:
+        requested = await profile.request_email_verification(
+            account_id=signed_in(info.context).account_id, email=input.email, rules=info.context.rules
+        )
+        return EmailVerificationPending.from_domain(requested)
+
+    @mutation(
+        description="Confirm an address with the e-mailed code: it is then on file and verified. A code works "
+        "once, for the member who asked for it; too many wrong ones end the verification. Needs AUTHENTICATED.",
+        permission_classes=[StepUp],
+    )
+    async def confirm_email_verification(
+        self, info: Info, input: ConfirmEmailVerificationInput
+    ) -> ConfirmEmailVerificationResult:
+        member = await profile.confirm_email_verification(
+            account_id=signed_in(info.context).account_id,
+            verification_id=input.verification_id,
+            code=input.code,
+            rules=info.context.rules,
+        )
+        return EmailVerified(member=Member.from_model(member))

@@ -13,17 +13,33 @@ from loyalty.dashboard.snapshot import CardSnapshot, MemberSnapshot
 from loyalty.errors import DomainError
 from loyalty.members import models
 from loyalty.offers.service import Audience
-from resolvers import cards, consents, engagement, entities, offers, pooling, retro_credit, rewards, status
+from resolvers import (
+    awards,
+    cards,
+    consents,
+    engagement,
+    entities,
+    lounges,
+    offers,
+    pooling,
+    retro_credit,
+    rewards,
+    status,
+    twofactor,
+)
+from schema.awards.types import AwardBookingConnection, MilesPay
 from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
 from schema.engagement.types import Challenge, Quiz
-from schema.enums import Tier
+from schema.enums import SecondFactor, Tier
 from schema.errors import NotYours, field_error
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
+from schema.lounges.types import LoungeVisitConnection
 from schema.members.connections import MemberConnections, replaced_by
+from schema.members.trusted_devices import TrustedDevice
 from schema.offers.types import Offer
 from schema.permissions import signed_in
 from schema.pooling.types import Pool, PoolInvitation
@@ -37,6 +53,8 @@ STATEMENT_PAGE_SIZE = 20
 """``Member.statement``'s default page size (``me`` reads that page ahead when asked for it)."""
 OFFER_COUNT = 20
 """``Member.offers``' default count."""
+LOUNGE_PAGE_SIZE = 20
+"""``Member.loungeVisits``' default page size."""
 
 
 def deferred(awaitable: Awaitable[T]) -> T:
@@ -80,6 +98,10 @@ class Member(MemberConnections):
     )
     email: str | None = strawberry.field(
         description="Contact and, for members registered after 29 March 2022, sign-in address."
+    )
+    email_verified: bool = strawberry.field(
+        description="Whether the address is verified (its e-mailed code was entered). E-mail sign-in and "
+        "messages use it only then; verify it with requestEmailVerification.",
     )
     country: str = strawberry.field(description="Country of residence, ISO 3166-1 alpha-2.")
     language: str = strawberry.field(description="Language of e-mails and push messages (en, de, …).")
@@ -291,6 +313,63 @@ class Member(MemberConnections):
         rows = await retro_credit.member_receipts(account_id=self.account_id)
         return [PhotoCreditReceipt.from_model(row) for row in rows]
 
+    @strawberry.field(
+        description="Award flights the member booked, newest first, a page at a time (Relay connection with "
+        "keyset cursors; cancelled ones too). A bad cursor is an error with code CURSOR_INVALID, a page size "
+        "outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def award_bookings(
+        self,
+        first: Annotated[int, strawberry.argument(description="Bookings per page, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> AwardBookingConnection:
+        try:
+            page = await awards.member_award_bookings(account_id=self.account_id, first=first, after=after)
+        except DomainError as error:
+            raise field_error(error) from error
+        return AwardBookingConnection.from_page(page)
+
+    @strawberry.field(
+        description="The member's active MilesPay opt-in (setMilesPay); none when not opted in."
+    )
+    async def miles_pay(self) -> MilesPay | None:
+        row = await awards.member_milespay(account_id=self.account_id)
+        return None if row is None else MilesPay.from_model(row)
+
+    @strawberry.field(
+        description="Every check of the member's cards at a lounge or the security Fast Lane (DOMAIN.md 10), "
+        "admitted or refused, newest first: a Relay connection with keyset cursors. A bad cursor is an error "
+        "with code CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def lounge_visits(
+        self,
+        first: Annotated[
+            int, strawberry.argument(description="Visits per page, 1 to 100.")
+        ] = LOUNGE_PAGE_SIZE,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = None,
+    ) -> LoungeVisitConnection:
+        try:
+            page = await lounges.member_lounge_visits(account_id=self.account_id, first=first, after=after)
+        except DomainError as error:
+            raise field_error(error) from error
+        return LoungeVisitConnection.from_page(page)
+
+    @strawberry.field(description="The second factors the member has on (APP, SMS); empty: none is asked.")
+    async def second_factors(self) -> list[SecondFactor]:
+        return list(await twofactor.second_factors(account_id=self.account_id))
+
+    @strawberry.field(
+        description="Devices the member trusts: signing in on them skips the second factor until each one's "
+        "expiresAt. Revoke one with revokeTrustedDevice; signing out everywhere revokes them all."
+    )
+    async def trusted_devices(self) -> list[TrustedDevice]:
+        rows = await twofactor.trusted_devices(account_id=self.account_id)
+        return [TrustedDevice.from_model(row) for row in rows]
+
     @strawberry.field(description="Whether sign-in asks for an authenticator-app code.")
     async def two_factor_enabled(self, info: Info) -> bool:
         return await info.context.loaders.two_factor_by_account.load(self.account_id)
@@ -328,6 +407,7 @@ class Member(MemberConnections):
             given_name=member.given_name,
             family_name=member.family_name,
             email=member.email,
+            email_verified=member.email is not None and member.email_verified_at is not None,
             country=member.country,
             language=member.language,
             tier=member.tier,
@@ -343,6 +423,7 @@ class Member(MemberConnections):
             given_name=member.given_name,
             family_name=member.family_name,
             email=member.email,
+            email_verified=member.email is not None and member.email_verified,
             country=member.country,
             language=member.language,
             tier=member.tier,

@@ -15,7 +15,8 @@ strawberry.enum(PartnerState, description="ACTIVE partners' deliveries are accep
 strawberry.enum(
     PartnerCapability,
     description="What a partner may send: ACCRUAL (accrual.created, accrual.reversed), FLOWN_DATA "
-    "(flight.flown), PHOTO_CREDIT (receipt.verified), LOUNGE_CHECKS, CARD_PROTECTION (card.protection.changed).",
+    "(flight.flown), PHOTO_CREDIT (receipt.verified), LOUNGE_CHECKS, CARD_PROTECTION (card.protection.changed), "
+    "MILESPAY (card.transaction).",
 )
 strawberry.enum(
     SigningKeyKind,

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.settings import ConfigurationError, NotificationSink, Settings, SmtpTls, load_settings
-from gateway.workers.notifications import FileSink, notification_sender
+from gateway.workers.notifications import ChannelSenders, FileSink, notification_sender
 from gateway.workers.smtp import SmtpSender
 from loyalty.notifications.models import Channel, Notification, NotificationState
 from loyalty.notifications.service import REDACTED, RETRY_AFTER, deliver_pending, enqueue_notification
@@ -345,10 +345,10 @@ async def test_push_has_no_sender_behind_smtp(db: Settings, mail_server: MailSer
 
 
 def test_the_sink_follows_the_settings(tmp_path: Path) -> None:
-    assert isinstance(notification_sender(Settings(data_dir=tmp_path, secret_key="k" * 40)), FileSink)
+    assert isinstance(_mail_sender(Settings(data_dir=tmp_path, secret_key="k" * 40)), FileSink)
     smtp = Settings(data_dir=tmp_path, secret_key="k" * 40, smtp_host="mail.example", smtp_from=SENDER)
     assert smtp.resolved_notification_sink is NotificationSink.SMTP
-    assert isinstance(notification_sender(smtp), SmtpSender)
+    assert isinstance(_mail_sender(smtp), SmtpSender)
     assert smtp.resolved_smtp_port == 587
     assert smtp.model_copy(update={"smtp_tls": SmtpTls.TLS}).resolved_smtp_port == 465
     assert smtp.model_copy(update={"smtp_tls": SmtpTls.NONE}).resolved_smtp_port == 25
@@ -359,7 +359,14 @@ def test_the_sink_follows_the_settings(tmp_path: Path) -> None:
         smtp_from=SENDER,
         notification_sink="file",
     )
-    assert isinstance(notification_sender(forced), FileSink)
+    assert isinstance(_mail_sender(forced), FileSink)
+
+
+def _mail_sender(settings: Settings) -> object:
+    """The sender e-mail goes to (SMS have their own, ``tests/gateway/test_sms.py``)."""
+    senders = notification_sender(settings)
+    assert isinstance(senders, ChannelSenders)
+    return senders.default
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,7 @@ async def person(years: int = 40, *, days: int = 0, country: str = "DE") -> Pers
         ),
         rules=current_rules(),
         today=max(dt.date.today(), birthday + dt.timedelta(days=3 * 366)),
+        email_verified_at=dt.datetime.now(dt.UTC),
     )
     return Person(member=enrolled.member, card=enrolled.card.number)
 

@@ -68,6 +68,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.confirmEnrolment": CREDENTIALS,  # the code e-mailed to the address
     "Mutation.signIn": CREDENTIALS,
     "Mutation.completeSignIn": CREDENTIALS,
+    "Mutation.completeSecondFactor": CREDENTIALS,
+    "Mutation.sendSignInSmsCode": CREDENTIALS,  # the challenge proves the first factor
     "Mutation.refreshSession": CREDENTIALS,
     "Mutation.signOut": CREDENTIALS,
     "Mutation.requestPinReset": PUBLIC,
@@ -78,6 +80,10 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.reportLostServiceCardNumber": PUBLIC,
     "Mutation.beginTwoFactor": OWN,
     "Mutation.confirmTwoFactor": OWN,
+    "Mutation.beginSmsTwoFactor": OWN,
+    "Mutation.confirmSmsTwoFactor": OWN,
+    "Mutation.disableSmsTwoFactor": OWN,
+    "Mutation.revokeTrustedDevice": OWN,
     "Mutation.disableTwoFactor": OWN,
     "Mutation.updateProfile": OWN,
     "Mutation.changePin": OWN,
@@ -101,6 +107,10 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.signOutEverywhere": OWN,
     "Mutation.requestRetroCredit": OWN,
     "Mutation.requestRetroCreditByBoardingPass": OWN,
+    "Mutation.searchAwardFlights": OWN,
+    "Mutation.bookAwardFlight": OWN,
+    "Mutation.cancelAwardBooking": OWN,
+    "Mutation.setMilesPay": OWN,
 }
 CATALOGUE = {"Reward", "Offer", "Challenge", "Quiz", "PageInfo", "InputError", "_Service"}
 """Types reachable from Member that hold programme data, the same for every member."""

@@ -253,10 +253,29 @@ async def test_an_address_gets_a_bounded_number_of_mails(client: AsyncClient, se
     assert await Notification.filter(recipient="ada@example.com").count() == RULES.mails_per_address
 
 
-async def test_a_taken_user_id_is_refused_in_the_first_step(client: AsyncClient) -> None:
+async def test_the_first_step_does_not_tell_whether_a_user_id_is_taken(client: AsyncClient) -> None:
+    """A user ID signs in: the first step answers a taken one as a free one. Only whoever proves the
+    address learns it, and is enrolled all the same, without it."""
     await enrolled_member(client, userId="ada.l", password="correct horse battery")
-    refused = await _request(client, email="grace@example.com", userId="ADA.L")
-    assert (refused["code"], refused["field"]) == ("USER_ID_TAKEN", "userId")
+    taken = await _request(client, email="grace@example.com", userId="ADA.L")
+    free = await _request(client, email="alan@example.com", userId="alan.t")
+    assert taken["__typename"] == free["__typename"] == "EnrolmentPending"
+    assert taken["message"] == free["message"]
+
+    code = await enrolment_code(app_settings(client), taken["enrolmentId"])
+    confirmed = await gql(
+        client,
+        """mutation($input: ConfirmEnrolmentInput!) { confirmEnrolment(input: $input) {
+             __typename ... on EnrolMemberSuccess { userIdTaken member { userId } } } }""",
+        {"input": {"enrolmentId": taken["enrolmentId"], "code": code}},
+    )
+    assert confirmed["data"]["confirmEnrolment"] == {
+        "__typename": "EnrolMemberSuccess",
+        "userIdTaken": True,
+        "member": {"userId": None},
+    }
+    assert (await Member.get(email="grace@example.com")).user_id is None
+    assert (await Member.get(user_id="ada.l")).email == "ada@example.com"
 
 
 async def test_two_confirmations_of_one_address_make_one_member(client: AsyncClient) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from schema.auth.errors import AuthErrorCode
+from schema.awards.errors import AwardErrorCode
 from schema.boarding_passes.errors import BoardingPassErrorCode
 from schema.cards.errors import CardErrorCode
 from schema.consents.errors import ConsentErrorCode
@@ -16,6 +17,7 @@ from schema.earning.errors import EarningErrorCode
 from schema.engagement.errors import EngagementErrorCode
 from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
+from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
@@ -34,6 +36,7 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
             "loyalty/members/service.py",
             "loyalty/members/pins.py",
             "loyalty/members/profile.py",
+            "loyalty/addresses.py",
             "loyalty/enrolment.py",
         ),
     ),
@@ -52,6 +55,8 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
     (HubErrorCode, ("webhooks/outbound/*.py", "resolvers/hub.py")),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
+    (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from gateway.backends.memory import MemoryRateLimiter
 from gateway.settings import Settings
+from gateway.workers.outbound import http_client
 from tests.factories import make_partner, partner_box_for_tests
 from tests.webhooks.receiver import Receiver, running_receiver
 from tests.webhooks.test_outbound import T0, Clock, a_message
@@ -25,6 +26,7 @@ from webhooks.outbound.models import OutboundDelivery
 from webhooks.outbound.policy import DeliveryPolicy, pinned_request
 from webhooks.outbound.sender import OutboundSender
 from webhooks.outbound.service import create_endpoint
+from webhooks.outbound.transport import PerNameTransport
 
 NAME = "hooks.swiss.example"
 PUBLIC = "93.184.216.34"
@@ -167,3 +169,52 @@ def test_an_https_delivery_keeps_the_name_for_the_host_header_and_tls() -> None:
     assert pinned.extensions == {"sni_hostname": NAME}
     assert pinned_request(f"https://{NAME}/h", "2001:db8::1").url == "https://[2001:db8::1]/h"
     assert pinned_request("https://203.0.113.9/h", None).url == "https://203.0.113.9/h"
+
+
+class FixedDns(RebindingDns):
+    """Every name resolves to the public address, every time."""
+
+    async def __call__(self, host: str) -> list[str]:
+        self.questions.append(host)
+        return [PUBLIC]
+
+
+async def _post_pinned(http: httpx2.AsyncClient, name: str, port: int) -> int:
+    target = pinned_request(f"http://{name}:{port}/hook", PUBLIC)
+    response = await http.post(
+        target.url, content=b"{}", headers=target.headers, extensions=target.extensions
+    )
+    return response.status_code
+
+
+async def test_a_connection_is_reused_for_its_own_name_only(partner_server: Receiver) -> None:
+    """Two allowed names that resolve to the same address: each name gets its own connection (over HTTPS,
+    a connection's certificate was checked for one name only), and a name's connection is reused."""
+    other = "hooks.lufthansa.example"
+    network = LoopbackOnlyNetwork(FixedDns(), partner_server.port)
+    transport = PerNameTransport(lambda: NetworkTransport(network))
+    async with httpx2.AsyncClient(transport=transport, trust_env=False) as http:
+        for name in (NAME, other, NAME, other):
+            assert await _post_pinned(http, name, 443) == 200
+
+    assert network.dialled == [(PUBLIC, 443), (PUBLIC, 443)]  # one connection per name, then reused
+    assert [received.headers["host"] for received in partner_server.requests] == [
+        f"{NAME}:443",
+        f"{other}:443",
+        f"{NAME}:443",
+        f"{other}:443",
+    ]
+
+
+async def test_one_shared_pool_would_reuse_a_connection_across_names(partner_server: Receiver) -> None:
+    """Why the pools are per name: a single pool keys its connections by address, whatever the name."""
+    network = LoopbackOnlyNetwork(FixedDns(), partner_server.port)
+    async with httpx2.AsyncClient(transport=NetworkTransport(network), trust_env=False) as http:
+        for name in (NAME, "hooks.lufthansa.example"):
+            assert await _post_pinned(http, name, 443) == 200
+    assert network.dialled == [(PUBLIC, 443)]
+
+
+def test_the_outbound_client_keeps_a_pool_per_name() -> None:
+    client = http_client(POLICY)
+    assert isinstance(client._transport, PerNameTransport)

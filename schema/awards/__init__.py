@@ -1,0 +1,1 @@
+"""Award flights: search and quote, booking and cancelling, the identity check, MilesPay (DOMAIN.md 2, 7)."""

@@ -1,0 +1,143 @@
+"""MilesPay through GraphQL and the bank's signed ``card.transaction`` webhook, and award tickets earning
+nothing when an airline reports them flown (DOMAIN.md 3.2, 7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from httpx2 import AsyncClient
+
+from loyalty.auth.models import TotpFactor
+from loyalty.awards.config import current_awards
+from loyalty.awards.models import MilesPayDebit, MilesPayOptIn, MilesPayState
+from loyalty.ledger.models import Currency, Posting, PostingSource
+from loyalty.ledger.service import balances_of
+from loyalty.ledger.verify import verify_ledger
+from partners.charts import current_earning_chart
+from partners.models import PartnerCapability, PartnerKind
+from partners.service import NewPartner
+from tests.factories import gql, make_partner
+from tests.schema.award_helpers import BOOK, MILESPAY, flight, member_with_miles
+from tests.webhooks.test_events import applied, send
+from webhooks.models import InboxState
+
+MILESPAY_RULES = current_awards().milespay
+ME = "{ me { milesPay { state capMiles } } }"
+
+
+def purchase(account_number: str, transaction_id: str, amount: str, currency: str = "EUR") -> dict[str, Any]:
+    return {
+        "type": "card.transaction",
+        "data": {
+            "transactionId": transaction_id,
+            "member": {"accountNumber": account_number},
+            "cardReference": "MC-1",
+            "amount": {"amount": float(amount), "currency": currency},
+            "transactionDate": "2026-12-01",
+            "merchant": "Bakery",
+        },
+    }
+
+
+async def _bank() -> NewPartner:
+    """A bank with MilesPay (operators add the capability: it is not a bank's default)."""
+    capabilities = {PartnerCapability.ACCRUAL, PartnerCapability.CARD_PROTECTION, PartnerCapability.MILESPAY}
+    return await make_partner("dkb", PartnerKind.BANK, capabilities=capabilities)
+
+
+async def _miles(account_id: int) -> int:
+    return (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
+
+
+async def _opt_in(client: AsyncClient, token: str, cap: int) -> dict[str, Any]:
+    body = await gql(client, MILESPAY, {"input": {"enabled": True, "capMiles": cap}}, token=token)
+    result: dict[str, Any] = body["data"]["setMilesPay"]
+    return result
+
+
+async def test_an_opted_in_purchase_is_paid_with_miles_up_to_the_cap_once(client: AsyncClient) -> None:
+    bank = await _bank()
+    enrolled, account_id = await member_with_miles(client, 20_000)
+    token, number = enrolled["accessToken"], enrolled["accountNumber"]
+
+    low = await _opt_in(client, token, MILESPAY_RULES.minimum_miles - 1)
+    assert low == {"__typename": "InputError", "code": "MILESPAY_CAP_INVALID", "field": "capMiles"}
+    assert await _opt_in(client, token, 10_000) == {
+        "__typename": "MilesPaySet",
+        "milespay": {"state": "ACTIVE", "capMiles": 10_000},
+    }
+
+    row = await applied(client, bank, purchase(number, "TX-1", "45.67"))
+    assert row.state == InboxState.PROCESSED
+    assert await _miles(account_id) == 20_000 - 4_567  # EUR 45.67 at EUR 0.01 a mile
+    assert (await gql(client, ME, token=token))["data"]["me"]["milesPay"] is None  # used up
+
+    again = await send(client, bank, purchase(number, "TX-1", "45.67"))  # a new webhook id, same purchase
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    later = await applied(client, bank, purchase(number, "TX-2", "30.00"))  # no opt-in now: paid in cash
+    assert later.state == InboxState.PROCESSED
+    without = await send(
+        client, await make_partner("sparkasse", PartnerKind.BANK), purchase(number, "TX-3", "9")
+    )
+    assert without.status_code == 403 and without.json()["error"]["code"] == "EVENT_TYPE_NOT_ALLOWED"
+    assert await _miles(account_id) == 20_000 - 4_567
+    assert await MilesPayDebit.filter(account_id=account_id).count() == 1
+    assert await Posting.filter(account_id=account_id, source=PostingSource.REDEMPTION).count() == 1
+    assert (await verify_ledger()).clean
+
+
+async def test_the_cap_the_balance_and_the_minimum_bound_a_debit(client: AsyncClient) -> None:
+    bank = await _bank()
+    enrolled, account_id = await member_with_miles(client, 8_000)
+    token, number = enrolled["accessToken"], enrolled["accountNumber"]
+
+    await _opt_in(client, token, 5_000)
+    usd = str(1000 * current_earning_chart().rates.per_eur["USD"])  # EUR 1,000: 100,000 miles wanted
+    await applied(client, bank, purchase(number, "TX-1", usd, "USD"))
+    assert await _miles(account_id) == 3_000  # the cap of 5,000
+
+    await _opt_in(client, token, 10_000)
+    await applied(client, bank, purchase(number, "TX-2", "29.99"))  # 2,999 miles: below the minimum
+    assert await _miles(account_id) == 3_000
+    opt_in = await MilesPayOptIn.filter(account_id=account_id).order_by("-id").first()
+    assert opt_in is not None and opt_in.state is MilesPayState.ACTIVE  # kept for the next purchase
+    await applied(client, bank, purchase(number, "TX-3", "500"))
+    assert await _miles(account_id) == 0  # the balance bounds it: 3,000 of 50,000 wanted
+
+
+async def test_an_award_ticket_earns_nothing_when_flown(client: AsyncClient) -> None:
+    airline = await make_partner("united", PartnerKind.AIRLINE)
+    enrolled, account_id = await member_with_miles(client, 60_000)
+    await TotpFactor.create(account_id=account_id, secret_encrypted="x", confirmed_at=dt.datetime.now(dt.UTC))
+    trip = flight(departureDate=dt.date.today().isoformat())
+    booked = await gql(
+        client, BOOK, {"input": {"flight": trip, "requestId": "r"}}, token=enrolled["accessToken"]
+    )
+    ticket = booked["data"]["bookAwardFlight"]["booking"]["ticketNumber"]
+
+    def flown(ticket_number: str) -> dict[str, Any]:
+        return {
+            "type": "flight.flown",
+            "data": {
+                "ticketNumber": ticket_number,
+                "carrier": "UA",
+                "flightNumber": "107",
+                "flightDate": trip["departureDate"],
+                "origin": "MUC",
+                "destination": "ORD",
+                "cabin": "business",
+                "bookingClass": "J",
+                "passenger": {"surname": "LOVELACE", "givenName": "ADA"},
+                "member": {"accountNumber": enrolled["accountNumber"]},
+            },
+        }
+
+    before = await balances_of(account_id=account_id)
+    assert (await applied(client, airline, flown(ticket))).state == InboxState.PROCESSED
+    assert await balances_of(account_id=account_id) == before  # 0 Points, 0 miles
+    assert not await Posting.filter(account_id=account_id, source=PostingSource.FLIGHT_ACCRUAL).exists()
+    # the same flight on a paid ticket earns (the control)
+    assert (await applied(client, airline, flown("0161234567890"))).state == InboxState.PROCESSED
+    after = await balances_of(account_id=account_id)
+    assert after[Currency.POINTS] > 0 and after[Currency.AWARD_MILES] > before[Currency.AWARD_MILES]
