@@ -86,6 +86,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.revokeTrustedDevice": OWN,
     "Mutation.disableTwoFactor": OWN,
     "Mutation.updateProfile": OWN,
+    "Mutation.requestEmailVerification": OWN,
+    "Mutation.confirmEmailVerification": OWN,
     "Mutation.changePin": OWN,
     "Mutation.changePassword": OWN,
     "Mutation.reportCardLost": OWN,
