@@ -44,6 +44,7 @@ from gateway.metrics import Metrics
 from gateway.middleware import BodySizeLimit, RequestContextMiddleware
 from gateway.operators import OperatorTokens
 from gateway.outages import unavailable_handlers
+from gateway.partner_changes import follow_partner_changes
 from gateway.partner_hub import delivery_policy
 from gateway.partner_secrets import partner_secret_box
 from gateway.rate_limits import EdgeRateLimits
@@ -56,6 +57,7 @@ from loyalty.awards.config import current_awards
 from loyalty.rules import current_rules
 from partners.charts import current_earning_chart
 from partners.signing import encrypt_plaintext_secrets
+from partners.verification import VerificationCache
 from webhooks.worker import stop_worker
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ def build_services(settings: Settings) -> Services:
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
     current_awards()  # the award rules and zone chart, likewise
     secret_key = settings.resolved_secret_key()
+    partner_box = partner_secret_box(settings)
     return Services(
         settings=settings,
         metrics=Metrics(),
@@ -107,7 +110,8 @@ def build_services(settings: Settings) -> Services:
         ),
         totp_key=derive_key(secret_key, "milesgate totp secrets"),
         operators=OperatorTokens(secret_key),
-        partner_box=partner_secret_box(settings),
+        partner_box=partner_box,
+        partner_verifications=VerificationCache(partner_box, ttl_s=settings.partner_cache_ttl_s),
         rate_limits=EdgeRateLimits(settings),
         complete_sign_in=complete_sign_in,
     )
@@ -130,6 +134,7 @@ def lifespan(app_services: Services) -> Lifespan:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(
             settings.resolved_redis_url,
+            cluster=settings.redis_cluster,
             prefix=settings.redis_prefix,
             retry_s=settings.redis_retry_s,
             on_fallback=app_services.metrics.count_redis_fallback,
@@ -150,6 +155,18 @@ def lifespan(app_services: Services) -> Lifespan:
             ),
         )
         background: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+        changes = asyncio.Event()
+        background.append(
+            (
+                asyncio.create_task(
+                    follow_partner_changes(
+                        backends.ports.pubsub, app_services.partner_verifications, changes
+                    ),
+                    name="partner-changes",
+                ),
+                changes,
+            )
+        )
         if settings.worker_in_process:
             loops = background_loops(
                 settings,

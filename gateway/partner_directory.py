@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from loyalty.earning.chart import EarningChart
@@ -53,10 +54,17 @@ def _capabilities(values: set[PartnerCapability] | None) -> set[Capability] | No
     return None if values is None else {Capability(value.value) for value in values}
 
 
+async def _nobody_told(code: str) -> None:
+    """No process keeps partners' signing material: a change needs no announcement."""
+
+
 @dataclass
 class RegistryDirectory:
     box: SecretBox
     """Encrypts partners' signing secrets (admin operations create them)."""
+    changed: Callable[[str], Awaitable[None]] = _nobody_told
+    """Called with the partner's code after a change that checking its deliveries depends on (state,
+    capabilities, signing material): ``gateway.partner_changes.partner_changed``."""
 
     def earning_chart(self) -> EarningChart:
         return current_earning_chart()
@@ -107,20 +115,27 @@ class RegistryDirectory:
         row = await service.update_partner(
             code=code, name=name, capabilities=_capabilities(capabilities), earning_config=earning_config
         )
+        await self.changed(row.code)
         return await self._view(row)
 
     async def set_partner_state(self, *, code: str, state: PartnerState) -> PartnerView:
-        return await self._view(await service.set_partner_state(code=code, state=State(state.value)))
+        row = await service.set_partner_state(code=code, state=State(state.value))
+        await self.changed(row.code)
+        return await self._view(row)
 
     async def add_signing_secret(self, *, code: str, label: str) -> CreatedSecret:
         created = await signing.add_secret(code=code, box=self.box, label=label)
+        await self.changed(code)
         return CreatedSecret(id=created.id, secret=created.secret)
 
     async def add_public_key(self, *, code: str, public_key: str, label: str) -> SigningKeyView:
-        return key_view(await signing.add_public_key(code=code, public_key=public_key, label=label))
+        added = await signing.add_public_key(code=code, public_key=public_key, label=label)
+        await self.changed(code)
+        return key_view(added)
 
     async def retire_signing_key(
         self, *, code: str, kind: SigningKeyKind, key_id: int, at: dt.datetime | None, force: bool
     ) -> SigningKeyView:
         retired = await signing.retire(code=code, kind=kind.value, material_id=key_id, at=at, force=force)
+        await self.changed(code)
         return key_view(retired)

@@ -22,6 +22,7 @@ def inbox_worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for ``webhooks.worker.InboxWorker`` from the settings."""
     return {
         "policy": inbox_policy(settings),
+        "batch": settings.inbox_batch,
         "lease_ms": settings.inbox_lease_ms,
         "claim_idle_ms": settings.inbox_claim_idle_ms,
         "sweep_every_s": settings.inbox_sweep_every_s,

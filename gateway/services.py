@@ -20,6 +20,7 @@ from gateway.settings import Settings
 from gateway.tokens import TokenService
 from loyalty.rules import ProgrammeRules
 from partners.secret_box import SecretBox
+from partners.verification import VerificationCache
 
 
 class CompleteSignIn(Protocol):
@@ -49,6 +50,8 @@ class Services:
     totp_key: bytes
     operators: OperatorTokens
     partner_box: SecretBox
+    partner_verifications: VerificationCache
+    """Partners' signing material, kept per process (``partners.verification``)."""
     rate_limits: EdgeRateLimits
     complete_sign_in: CompleteSignIn
     freeze_gc_after_start: bool = False

@@ -18,11 +18,12 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import argon2
 import platformdirs
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
+
+from loyalty.members.pins import OWASP_MEMORY_KIB, OWASP_PARALLELISM, OWASP_TIME_COST
 
 
 class Environment(StrEnum):
@@ -90,8 +91,30 @@ class Settings(BaseSettings):
         default=None,
         description="Tortoise DB URL, e.g. postgres://user:password@host:5432/db (a secret); unset: SQLite file",
     )
+    database_replica_url: SecretStr | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica (a secret): read-only GraphQL operations read there",
+    )
+    replica_wait_ms: int = Field(
+        default=250,
+        ge=0,
+        le=10_000,
+        description="How long a member's read waits for the replica to replay the member's last write "
+        "before it reads the primary instead",
+    )
+    replica_write_memory_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="How long the position of a member's last write is kept (reads wait for the replica "
+        "to pass it)",
+    )
     redis_url: SecretStr | None = Field(
         default=None, description="redis://:password@host:6379/0 (a secret); unset: in-process"
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="MILESGATE_REDIS_URL names a node of a Redis Cluster (keys by slot, sharded pub/sub)",
     )
     redis_prefix: str = Field(
         default="",
@@ -128,15 +151,15 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1, description="PostgreSQL connections per process")
     access_token_ttl_s: int = Field(default=900, ge=60)
     secret_hash_time_cost: int = Field(
-        default=argon2.DEFAULT_TIME_COST, ge=1, description="argon2id passes for PIN and password hashes"
+        default=OWASP_TIME_COST, ge=1, description="argon2id passes for PIN and password hashes"
     )
     secret_hash_memory_kib: int = Field(
-        default=argon2.DEFAULT_MEMORY_COST,
+        default=OWASP_MEMORY_KIB,
         ge=8,
         description="argon2id memory (KiB) for PIN and password hashes",
     )
     secret_hash_parallelism: int = Field(
-        default=argon2.DEFAULT_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
+        default=OWASP_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
     )
     session_check_local_ttl_ms: int = Field(
         default=250,
@@ -152,8 +175,22 @@ class Settings(BaseSettings):
     )
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     webhook_tolerance_s: int = Field(default=300, ge=1)
+    partner_cache_ttl_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long a process keeps a partner's signing material for checking deliveries; a change "
+        "made through GraphQL or the CLI is announced over pub/sub and seen at once; 0: not kept",
+    )
     run_worker_in_process: bool | None = Field(
         default=None, description="Run the webhook worker inside `serve`; default: only when embedded"
+    )
+    inbox_batch: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Messages an inbox worker reads from a partition at once; on PostgreSQL the leading "
+        "fresh accruals among them are credited in one transaction",
     )
     inbox_partitions: int = Field(
         default=8, ge=1, le=256, description="Inbox stream partitions; one member's deliveries stay in one"
@@ -413,6 +450,13 @@ class Settings(BaseSettings):
             _check_url(value.get_secret_value(), _DATABASE_SCHEMES, "database")
         return value
 
+    @field_validator("database_replica_url")
+    @classmethod
+    def _replica_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), _DATABASE_SCHEMES[:-1], "replica database")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
@@ -560,6 +604,13 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no Redis is configured: queue and worker live inside the gateway process."""
         return self.redis_url is None
+
+    @property
+    def resolved_database_replica_url(self) -> str | None:
+        """The replica's URL in clear, when the primary is PostgreSQL too; None: every read on the primary."""
+        if self.database_replica_url is None or not self.database_url:
+            return None
+        return self.database_replica_url.get_secret_value()
 
     @property
     def resolved_redis_url(self) -> str | None:

@@ -15,8 +15,9 @@ through ``loyalty.ledger.service.write_posting`` instead (its docstring says why
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from loyalty.ledger.batch import write_credits
 from loyalty.ledger.models import STATUS_CURRENCIES, CounterAccount, Currency, Posting, PostingSource
 from loyalty.ledger.service import PostingResult, PostingSpec, posting_spec, run_once, write_with_lots
 from loyalty.members.models import Member
@@ -87,3 +88,29 @@ async def _post_and_evaluate(spec: PostingSpec, rules: ProgrammeRules, today: dt
     if status_credit:
         await evaluate(account_id=spec.account_id, year=spec.activity_date.year, today=today, rules=rules)
     return posting
+
+
+async def post_credits(
+    specs: Sequence[PostingSpec], *, rules: ProgrammeRules, today: dt.date | None = None
+) -> dict[str, PostingResult]:
+    """Many credits at once, in the caller's transaction (PostgreSQL): :func:`post` for each, with one
+    statement per kind of row for the whole batch (``loyalty.ledger.batch``); the result per key.
+
+    The status engine runs once per member and activity year whose status currencies the new postings
+    moved, after all of them; a posting of award miles alone never runs it. ``BatchNotApplicable``
+    (nothing written) asks the caller to post one by one.
+    """
+    day = today or dt.datetime.now(dt.UTC).date()
+    results = await write_credits(
+        specs, validity_months=rules.expiry.validity_months, now=dt.datetime.now(dt.UTC)
+    )
+    moved = sorted(
+        {
+            (spec.account_id, spec.activity_date.year)
+            for spec in specs
+            if results[spec.idempotency_key].created and _credits_status(spec)
+        }
+    )
+    for account_id, year in moved:
+        await evaluate(account_id=account_id, year=year, today=day, rules=rules)
+    return results

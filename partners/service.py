@@ -18,6 +18,7 @@ from loyalty.errors import Conflict, NotFound, ValidationFailed
 from partners.models import DEFAULT_CAPABILITIES, Partner, PartnerCapability, PartnerKind, PartnerState
 from partners.secret_box import SecretBox
 from partners.signing import NewSecret, create_secret
+from partners.verification import forget_in_this_process
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
 _EARNING_CONFIG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -146,6 +147,7 @@ async def update_partner(
     if earning_config is not None:
         partner.earning_config = _clean_earning_config(earning_config)
     await partner.save()
+    forget_in_this_process(partner.code)
     return partner
 
 
@@ -155,4 +157,5 @@ async def set_partner_state(*, code: str, state: PartnerState) -> Partner:
     if partner.state is not state:
         partner.state = state
         await partner.save(update_fields=["state"])
+        forget_in_this_process(partner.code)
     return partner

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from partners.models import Partner, PartnerPublicKey, PartnerSecret
 from partners.secret_box import SecretBox, SecretBoxError, fingerprint
+from partners.verification import forget_in_this_process
 
 log = logging.getLogger(__name__)
 SECRET_BYTES = 24
@@ -91,7 +92,9 @@ async def create_secret(*, partner_id: int, box: SecretBox, label: str = "") -> 
 
 async def add_secret(*, code: str, box: SecretBox, label: str = "") -> NewSecret:
     """A further signing secret, usable at once next to the others; returned in plain text only here."""
-    return await create_secret(partner_id=await _partner_id(code), box=box, label=label)
+    created = await create_secret(partner_id=await _partner_id(code), box=box, label=label)
+    forget_in_this_process(code)
+    return created
 
 
 def parse_public_key(value: str) -> str:
@@ -122,6 +125,7 @@ async def add_public_key(*, code: str, public_key: str, label: str = "") -> Sign
     row = await PartnerPublicKey.create(
         partner_id=partner_id, public_key=key, fingerprint=fingerprint(key), label=_clean_label(label)
     )
+    forget_in_this_process(code)
     return _material(row, "public_key", _now())
 
 
@@ -199,6 +203,7 @@ async def retire(
         else:
             row.expires_at = at
         await row.save()
+    forget_in_this_process(code)
     return _material(row, kind, now)
 
 

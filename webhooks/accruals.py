@@ -16,7 +16,7 @@ from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_account_number
 from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.reversal import reverse_posting
-from loyalty.ledger.service import PostingResult
+from loyalty.ledger.service import PostingResult, PostingSpec, posting_spec
 from loyalty.members.cards import resolve_card_for_accrual
 from loyalty.members.models import Member
 from loyalty.rules import ProgrammeRules
@@ -72,11 +72,8 @@ def _activity_date(data: dict[str, Any]) -> dt.date:
         ) from exc
 
 
-async def credit_accrual(
-    *, partner_id: int, partner_code: str, event: dict[str, Any], rules: ProgrammeRules
-) -> tuple[int, PostingResult]:
-    """Post one ``accrual.created`` event; returns the account id and the posting."""
-    data = event["data"]
+def transaction_id_of(data: dict[str, Any]) -> str:
+    """The partner's transaction id of an ``accrual.created`` event's data."""
     transaction_id = data.get("transactionId")
     if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= 100:
         raise ValidationFailed(
@@ -84,17 +81,46 @@ async def credit_accrual(
             field="data.transactionId",
             code="TRANSACTION_ID_MISSING",
         )
-    account_id = await resolve_member(data.get("member"), rules)
-    result = await post(
+    return transaction_id
+
+
+def accrual_posting(
+    *, partner_id: int, partner_code: str, data: dict[str, Any], account_id: int, rules: ProgrammeRules
+) -> PostingSpec:
+    """The posting an ``accrual.created`` event's data makes for the member it names (``account_id``)."""
+    transaction_id = transaction_id_of(data)
+    return posting_spec(
         account_id=account_id,
         amounts=_amounts(data),
         source=PostingSource.PARTNER_ACCRUAL,
         idempotency_key=f"accrual:{partner_id}:{transaction_id}",
         activity_date=_activity_date(data),
         rule_version=rules.version,
-        rules=rules,
         partner_reference=f"{partner_code}:{transaction_id}",
         description=str(data.get("description", ""))[:200],
+    )
+
+
+async def credit_accrual(
+    *, partner_id: int, partner_code: str, event: dict[str, Any], rules: ProgrammeRules
+) -> tuple[int, PostingResult]:
+    """Post one ``accrual.created`` event; returns the account id and the posting."""
+    data = event["data"]
+    transaction_id_of(data)
+    account_id = await resolve_member(data.get("member"), rules)
+    spec = accrual_posting(
+        partner_id=partner_id, partner_code=partner_code, data=data, account_id=account_id, rules=rules
+    )
+    result = await post(
+        account_id=account_id,
+        amounts=spec.amounts,
+        source=spec.source,
+        idempotency_key=spec.idempotency_key,
+        activity_date=spec.activity_date,
+        rule_version=spec.rule_version,
+        rules=rules,
+        partner_reference=spec.partner_reference,
+        description=spec.description,
     )
     return account_id, result
 

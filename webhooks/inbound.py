@@ -11,21 +11,21 @@ partner's transaction id of an accrual).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from tortoise.exceptions import IntegrityError
 
 from loyalty.identifiers import CardNumberError, luhn_valid, normalise_number
 from loyalty.rules import current_rules
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox
 from partners.service import is_partner_code
-from partners.signing import usable_public_keys, usable_secrets
+from partners.verification import PartnerVerification, VerificationCache, load_verification
 from webhooks.catalogue import CATALOGUE, EventRejected, business_key, validate_event
-from webhooks.models import PartnerInbox
+from webhooks.inbox_store import store_delivery, stored_duplicate
 from webhooks.signatures import DeliveryRefused, standard_headers, verify_signature
 
 __all__ = [
@@ -127,63 +127,82 @@ def check_card_number(event: dict[str, Any]) -> None:
 
 
 async def verified_partner(
-    *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
+    *,
+    partner_code: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    tolerance_s: int,
+    box: SecretBox,
+    verifications: VerificationCache | None = None,
 ) -> tuple[Partner, dict[str, str]]:
     """The active partner that signed this request, with its Standard Webhooks headers; every partner
-    request (events and the synchronous lounge checks) passes here first."""
+    request (events and the synchronous lounge checks) passes here first.
+
+    ``verifications`` keeps partners' signing material per process (without it, it is read each time)."""
     check_partner_code(partner_code)
-    partner = await Partner.get_or_none(code=partner_code)
-    if partner is None:
-        raise DeliveryRefused(404, "PARTNER_UNKNOWN", f"no partner {partner_code!r}")
-    if partner.state is not PartnerState.ACTIVE:
-        raise DeliveryRefused(403, "PARTNER_SUSPENDED", "this partner is suspended")
+    verification = await _verification(partner_code, box, verifications)
+    partner = verification.partner
     normalised = standard_headers(headers)
+    now = dt.datetime.now(dt.UTC)
     verify_signature(
         body,
         normalised,
-        await usable_secrets(partner.id, box),
-        public_keys=await usable_public_keys(partner.id),
+        verification.usable_secrets(now),
+        public_keys=verification.usable_public_keys(now),
         tolerance_s=tolerance_s,
     )
     return partner, normalised
 
 
 async def receive(
-    *, partner_code: str, headers: Mapping[str, str], body: bytes, tolerance_s: int, box: SecretBox
+    *,
+    partner_code: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    tolerance_s: int,
+    box: SecretBox,
+    verifications: VerificationCache | None = None,
 ) -> StoredDelivery:
-    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row."""
+    """Verify one delivery and store it; a repeated webhook id or business event answers with the stored row.
+
+    With ``verifications`` (partners' signing material kept per process) a delivery costs one statement,
+    its insert."""
     partner, normalised = await verified_partner(
-        partner_code=partner_code, headers=headers, body=body, tolerance_s=tolerance_s, box=box
+        partner_code=partner_code,
+        headers=headers,
+        body=body,
+        tolerance_s=tolerance_s,
+        box=box,
+        verifications=verifications,
     )
     event_type, event = parse_event(body)
     key = check_event(partner, event_type, event)
     webhook_id = normalised["webhook-id"]
     hint = account_hint(event)
-    try:
-        row = await PartnerInbox.create(
-            partner_id=partner.id,
-            webhook_id=webhook_id,
-            event_type=event_type,
-            payload=event,
-            business_key=key,
-        )
-    except IntegrityError:
+    inbox_id = await store_delivery(
+        partner_id=partner.id, webhook_id=webhook_id, event_type=event_type, event=event, business_key=key
+    )
+    if inbox_id is None:
         # A unique index said no: this delivery, or this business event, is stored already (perhaps by a
         # request running at this very moment). Inserting first keeps the common case to one statement.
-        stored = await _stored(partner.id, webhook_id, key)
-        if stored is None:
-            raise
+        stored = await stored_duplicate(partner_id=partner.id, webhook_id=webhook_id, business_key=key)
         return StoredDelivery(inbox_id=stored, duplicate=True, account_hint=hint)
-    return StoredDelivery(inbox_id=row.id, duplicate=False, account_hint=hint)
+    return StoredDelivery(inbox_id=inbox_id, duplicate=False, account_hint=hint)
 
 
-async def _stored(partner_id: int, webhook_id: str, key: str) -> int | None:
-    """The inbox row this delivery duplicates: same webhook id first, else same business key."""
-    for lookup in ({"webhook_id": webhook_id}, {"business_key": key}):
-        row = await PartnerInbox.filter(partner_id=partner_id, **lookup).only("id").first()
-        if row is not None:
-            return int(row.id)
-    return None
+async def _verification(
+    partner_code: str, box: SecretBox, verifications: VerificationCache | None
+) -> PartnerVerification:
+    """The partner's signing material, if it is a partner and active."""
+    if verifications is None:
+        verification = await load_verification(partner_code, box)
+    else:
+        verification = await verifications.get(partner_code)
+    if verification is None:
+        raise DeliveryRefused(404, "PARTNER_UNKNOWN", f"no partner {partner_code!r}")
+    if verification.partner.state is not PartnerState.ACTIVE:
+        raise DeliveryRefused(403, "PARTNER_SUSPENDED", "this partner is suspended")
+    return verification
 
 
 def account_hint(event: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.ports import BackendUnavailable, Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
+from webhooks.batch import apply_batch
 from webhooks.handlers import HANDLERS as HANDLERS
 from webhooks.inbound import account_hint
 from webhooks.models import InboxState, PartnerInbox
@@ -280,11 +281,31 @@ class InboxWorker:
             messages = await self.queue.consume(
                 stream, INBOX_GROUP, self.consumer, count=self.batch, block_ms=0
             )
-        for handled, message in enumerate(messages):
+        batched = await self._apply_batch(messages)
+        if batched:
+            await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms)
+        for handled, message in enumerate(messages[batched:], start=batched):
             if not await self._handle(message):
                 return handled
             await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms)
         return len(messages)
+
+    async def _apply_batch(self, messages: list[QueueMessage]) -> int:
+        """Settle the leading messages in one transaction (``webhooks.batch``); how many it settled.
+
+        Only messages delivered for the first time: one taken from a dead consumer may be what killed
+        it, and goes one by one, which counts its attempts."""
+        inbox_ids: list[int] = []
+        for message in messages:
+            value = message.fields.get("inbox_id", "")
+            if message.deliveries > 1 or not value.isdigit():
+                break
+            inbox_ids.append(int(value))
+        settled = await apply_batch(inbox_ids, self.rules)
+        if settled:
+            stream = messages[0].stream
+            await self.queue.ack(stream, INBOX_GROUP, [message.message_id for message in messages[:settled]])
+        return settled
 
     async def _handle(self, message: QueueMessage) -> bool:
         """Apply one message; False leaves it pending (to be retried) and stops its partition's round."""

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from gateway.cli.support import Operator, cli_settings, err_console, run_or_exit, run_with_db
 from gateway.operators import MAX_TTL_S, OperatorTokens
+from gateway.partner_changes import announce_once
 from gateway.partner_secrets import partner_secret_box
 from loyalty.errors import DomainError
 from loyalty.operators import operator_tokens, revoke_token
@@ -36,12 +37,22 @@ console = Console()
 T = TypeVar("T")
 
 
-def _run(work: Callable[[SecretBox], Awaitable[T]]) -> T:
-    """Run ``work`` with the database open; a domain error prints its code and exits with status 1."""
+def _run(work: Callable[[SecretBox], Awaitable[T]], *, changes: str | None = None) -> T:
+    """Run ``work`` with the database open; a domain error prints its code and exits with status 1.
+
+    ``changes``: the code of the partner whose deliveries are checked differently afterwards; the
+    gateways are told (``gateway.partner_changes``) once ``work`` is done."""
     settings = cli_settings()
     box = partner_secret_box(settings)
+
+    async def work_then_announce() -> T:
+        result = await work(box)
+        if changes is not None:
+            await announce_once(settings, changes)
+        return result
+
     try:
-        return run_with_db(settings, lambda: work(box))
+        return run_with_db(settings, work_then_announce)
     except DomainError as exc:
         err_console.print(f"[red]{exc.code}:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from exc
@@ -137,7 +148,8 @@ def partners_update(
         _run(
             lambda _: service.update_partner(
                 code=code, name=name, capabilities=_capabilities(capability), earning_config=earning_config
-            )
+            ),
+            changes=code,
         )
     )
 
@@ -145,13 +157,17 @@ def partners_update(
 @partners_app.command("suspend")
 def partners_suspend(code: Annotated[str, typer.Argument(help="The partner's code.")]) -> None:
     """Refuse the partner's deliveries (403) from now on."""
-    _show_partner(_run(lambda _: service.set_partner_state(code=code, state=PartnerState.SUSPENDED)))
+    _show_partner(
+        _run(lambda _: service.set_partner_state(code=code, state=PartnerState.SUSPENDED), changes=code)
+    )
 
 
 @partners_app.command("activate")
 def partners_activate(code: Annotated[str, typer.Argument(help="The partner's code.")]) -> None:
     """Accept the partner's deliveries again."""
-    _show_partner(_run(lambda _: service.set_partner_state(code=code, state=PartnerState.ACTIVE)))
+    _show_partner(
+        _run(lambda _: service.set_partner_state(code=code, state=PartnerState.ACTIVE), changes=code)
+    )
 
 
 @secrets_app.command("add")
@@ -160,7 +176,7 @@ def secrets_add(
     label: Annotated[str, typer.Option(help="A note, e.g. 'rotation 2026-Q4'.")] = "",
 ) -> None:
     """Add a signing secret, usable at once next to the others; printed once."""
-    created = _run(lambda box: signing.add_secret(code=code, box=box, label=label))
+    created = _run(lambda box: signing.add_secret(code=code, box=box, label=label), changes=code)
     console.print(f"secret {created.id} added (fingerprint {created.fingerprint})")
     _print_secret(created.secret)
 
@@ -172,7 +188,9 @@ def secrets_add_key(
     label: Annotated[str, typer.Option(help="A note.")] = "",
 ) -> None:
     """Register an ed25519 public key for v1a signatures."""
-    added = _run(lambda _: signing.add_public_key(code=code, public_key=public_key, label=label))
+    added = _run(
+        lambda _: signing.add_public_key(code=code, public_key=public_key, label=label), changes=code
+    )
     console.print(f"public key {added.id} added (fingerprint {added.fingerprint})")
 
 
@@ -200,7 +218,9 @@ def secrets_list(code: Annotated[str, typer.Argument(help="The partner's code.")
 
 
 def _retire(code: str, kind: str, key_id: int, at: dt.datetime | None, force: bool) -> None:
-    item = _run(lambda _: signing.retire(code=code, kind=kind, material_id=key_id, at=at, force=force))
+    item = _run(
+        lambda _: signing.retire(code=code, kind=kind, material_id=key_id, at=at, force=force), changes=code
+    )
     state = "revoked" if item.revoked_at else f"expires {item.expires_at:%Y-%m-%d %H:%M} UTC"
     console.print(f"{kind.replace('_', ' ')} {item.id} ({item.fingerprint}) {state}")
 

@@ -4,13 +4,16 @@ with Strawberry's stock execution (``MILESGATE_GRAPHQL_FAST_PATH=off``); the mem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import Executor
 from strawberry import Schema
+from strawberry.extensions import SchemaExtension
 
 from gateway.graphql.edge import EdgeExtension, GraphQLEdge, schema_config
 from gateway.graphql.engine import FastEdge, FastPathView, ShortcutExecutionContext, core_schema
+from gateway.graphql.replica import ReplicaPolicy, replica_extension
 from gateway.graphql.view import GraphQLView
 from gateway.settings import Settings
 from schema.admin.root import build_admin_schema
@@ -25,16 +28,25 @@ def execution_context_class(fast_path: bool) -> type[Executor[Any]] | None:
 def served_schema(
     settings: Settings, edge: GraphQLEdge, *, admin: bool = False
 ) -> tuple[Schema, type[GraphQLView]]:
-    """The schema (the operators' with ``admin``) with the edge's extension, and the view class to serve
-    it with."""
+    """The schema (the operators' with ``admin``) with the edge's extension (and, for the member schema
+    with a replica, the replica's), and the view class to serve it with. The operators' schema reads the
+    primary only: it is small and operators read what they just changed."""
     executor = execution_context_class(settings.graphql_fast_path)
+    extensions: list[Callable[[], SchemaExtension]] = []
     if settings.graphql_fast_path:
-        extension = FastEdge(edge).extension()
+        extensions.append(FastEdge(edge).extension())
         view_class: type[GraphQLView] = FastPathView
     else:
-        extension = lambda: EdgeExtension(edge)  # noqa: E731 - Strawberry calls it once per request
+        extensions.append(lambda: EdgeExtension(edge))
         view_class = GraphQLView
-    build = build_admin_schema if admin else build_schema
-    schema = build([extension], schema_config(settings), execution_context_class=executor)
+    if admin:
+        schema = build_admin_schema(extensions, schema_config(settings), execution_context_class=executor)
+    else:
+        if settings.resolved_database_replica_url is not None:
+            policy = ReplicaPolicy(
+                wait_ms=settings.replica_wait_ms, write_memory_s=settings.replica_write_memory_s
+            )
+            extensions.append(replica_extension(policy))
+        schema = build_schema(extensions, schema_config(settings), execution_context_class=executor)
     edge.bind_schema(core_schema(schema))
     return schema, view_class

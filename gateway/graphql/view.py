@@ -6,6 +6,7 @@ and each ``subscribe`` message passes the same edge as an HTTP request (``EdgeTr
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import orjson
@@ -26,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.graphql.edge import GraphQLEdge
 from gateway.graphql.refusals import refusal_response
 from gateway.operators import OperatorTokens
+from gateway.partner_changes import partner_changed
 from gateway.partner_directory import RegistryDirectory
 from gateway.privacy import personal_data_sources
 from gateway.services import services
@@ -192,7 +194,12 @@ class GraphQLView(GraphQL[Context, None]):
             operator=await self.operators.admit(token) if token else None,
             totp_key=self.totp_key,
             privacy_sources=self.privacy_sources,
-            partners=RegistryDirectory(box=app_services.partner_box),
+            partners=RegistryDirectory(
+                box=app_services.partner_box,
+                changed=functools.partial(
+                    partner_changed, app_services.backends.ports.pubsub, app_services.partner_verifications
+                ),
+            ),
             hub=app_services.hub_admin,
             response=response,
         )

@@ -34,6 +34,7 @@ async def partner_webhook(request: Request) -> JSONResponse:
             body=body,
             tolerance_s=settings.webhook_tolerance_s,
             box=app_services.partner_box,
+            verifications=app_services.partner_verifications,
         )
     except DeliveryRefused as refused:
         # The code goes into the log only once it has a partner code's form (not 300 characters or a NUL).

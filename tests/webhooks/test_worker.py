@@ -41,6 +41,9 @@ from webhooks.worker import (
     requeue_pending,
 )
 
+# the inbox queue and its streams: Redis on the production stack, and a Redis Cluster in .ci/run's cluster part
+pytestmark = pytest.mark.redis
+
 URL = "/webhooks/partners/swiss"
 WAIT_S = 5.0
 POLL_S = 0.02
