@@ -280,6 +280,39 @@ class Settings(BaseSettings):
         ge=1,
         description="Fields, spreads and inline fragments of one operation once its fragments are spread",
     )
+    admin_graphql_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest POST /admin/graphql body; larger ones get 413"
+    )
+    admin_graphql_max_depth: int = Field(
+        default=8, ge=1, description="Operators' schema: deepest field nesting in one operation"
+    )
+    admin_graphql_max_aliases: int = Field(
+        default=10, ge=0, description="Operators' schema: aliases in one document"
+    )
+    admin_graphql_max_tokens: int = Field(
+        default=1_000, ge=10, description="Operators' schema: lexical tokens in one document"
+    )
+    admin_graphql_max_directives: int = Field(
+        default=8, ge=0, description="Operators' schema: directive uses in one document"
+    )
+    admin_graphql_max_cost: int = Field(
+        default=5_000,
+        ge=1,
+        description="Operators' schema: query cost (1 a field, times first for what is below)",
+    )
+    admin_graphql_max_page_size: int = Field(
+        default=100,
+        ge=1,
+        description="Operators' schema: the page size a first given by a variable is costed at",
+    )
+    admin_graphql_max_mutations: int = Field(
+        default=5, ge=1, description="Operators' schema: mutation fields in one request"
+    )
+    admin_graphql_max_selections: int = Field(
+        default=1_000,
+        ge=1,
+        description="Operators' schema: fields, spreads and inline fragments of one operation once spread",
+    )
     gc_gen0_threshold: int = Field(
         default=700,
         ge=1,

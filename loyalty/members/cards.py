@@ -22,6 +22,7 @@ from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import new_service_card_number
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
 from loyalty.members.service import resolve_card
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rules import ProgrammeRules
 
 # [design] A renewed status card ships this many days before the current one expires (DOMAIN.md §9).
@@ -284,6 +285,16 @@ async def _order_renewal(
 async def card_history(*, account_id: int) -> list[ServiceCard]:
     """Every service card number the member has held, newest first (active, superseded, blocked)."""
     return await ServiceCard.filter(account_id=account_id).order_by("-id")
+
+
+async def card_history_page(*, account_id: int, request: PageRequest) -> Page[ServiceCard]:
+    """One keyset page of ``card_history`` (newest first, by id)."""
+    return await newest_first(ServiceCard.filter(account_id=account_id), request)
+
+
+async def card_order_page(*, account_id: int, request: PageRequest) -> Page[CardOrder]:
+    """One keyset page of ``card_orders`` (newest first, by id), each with its card loaded."""
+    return await newest_first(CardOrder.filter(account_id=account_id).select_related("card"), request)
 
 
 async def card_orders(*, account_id: int) -> list[CardOrder]:

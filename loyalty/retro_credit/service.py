@@ -23,6 +23,7 @@ from loyalty.errors import DomainError, NotFound, ValidationFailed
 from loyalty.flown.accrual import FlownFlight, flight_earning
 from loyalty.ledger.models import Posting
 from loyalty.members.models import Member
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.retro_credit.checks import (
     FlightClaim,
     cabin_for_compartment,
@@ -236,3 +237,9 @@ async def requests_of(*, account_id: int, limit: int = 100) -> list[RetroCreditR
     return (
         await RetroCreditRequest.filter(account_id=account_id).order_by("-submitted_at", "-id").limit(limit)
     )
+
+
+async def request_page(*, account_id: int, request: PageRequest) -> Page[RetroCreditRequest]:
+    """One keyset page of ``requests_of`` (newest first, by when they were submitted)."""
+    query = RetroCreditRequest.filter(account_id=account_id)
+    return await newest_first(query, request, time_field="submitted_at")

@@ -28,6 +28,7 @@ from loyalty.ledger.quarters import expiry_date
 from loyalty.ledger.service import balances_of, year_counters
 from loyalty.members.cards import current_card, issue_status_card, reissue_card
 from loyalty.members.models import CardOrderReason, Member, Tier
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rules import ProgrammeRules
 from loyalty.status import tiers
 from loyalty.status.models import EVoucher, MemberStatus, StatusChange, StatusHistory
@@ -436,6 +437,11 @@ async def tier_on(*, account_id: int, day: dt.date, current: Tier) -> Tier:
 async def history_of(*, account_id: int) -> list[StatusHistory]:
     """The member's status changes, newest first."""
     return await StatusHistory.filter(account_id=account_id).order_by("-id")
+
+
+async def history_page(*, account_id: int, request: PageRequest) -> Page[StatusHistory]:
+    """One keyset page of ``history_of`` (newest first, by id)."""
+    return await newest_first(StatusHistory.filter(account_id=account_id), request)
 
 
 async def evouchers_of(*, account_id: int) -> list[EVoucher]:

@@ -39,6 +39,7 @@ from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
 from schema.lounges.types import LoungeVisitConnection
+from schema.members.connections import MemberConnections, replaced_by
 from schema.members.trusted_devices import TrustedDevice
 from schema.miles_to_status.types import MilesToStatusOffer
 from schema.offers.types import Offer
@@ -88,7 +89,7 @@ class LinkedIdentity:
     description="A member of the programme. A federation entity (key: accountNumber), resolved for the "
     "signed-in member only.",
 )
-class Member:
+class Member(MemberConnections):
     account_id: strawberry.Private[int]
     account_number: str = strawberry.field(description="9 digits; never changes, whatever cards come and go.")
     given_name: str = strawberry.field(
@@ -136,12 +137,16 @@ class Member:
     @strawberry.field(
         description="Every service card number the member has held, newest first: the active one, superseded "
         "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen; "
-        "they credit only partner activity dated before the day of the block)."
+        "they credit only partner activity dated before the day of the block).",
+        deprecation_reason=replaced_by("cardHistoryConnection"),
     )
     async def card_history(self) -> list[ServiceCard]:
         return [ServiceCard.from_model(card) for card in await cards.card_history(account_id=self.account_id)]
 
-    @strawberry.field(description="Physical status cards ordered for the member, newest first.")
+    @strawberry.field(
+        description="Physical status cards ordered for the member, newest first.",
+        deprecation_reason=replaced_by("cardOrdersConnection"),
+    )
     async def card_orders(self) -> list[CardOrder]:
         return [CardOrder.from_model(order) for order in await cards.card_orders(account_id=self.account_id)]
 
@@ -210,7 +215,8 @@ class Member:
         return None if progress is None else RewardGoalProgress.from_domain(progress)
 
     @strawberry.field(
-        description="Rewards the member redeemed with award miles, newest first (cancelled ones too)."
+        description="Rewards the member redeemed with award miles, newest first (cancelled ones too).",
+        deprecation_reason=replaced_by("redemptionsConnection"),
     )
     async def redemptions(self) -> list[Redemption]:
         return [
@@ -225,7 +231,10 @@ class Member:
     async def status(self) -> StatusProgress:
         return StatusProgress.from_domain(await status.member_status(account_id=self.account_id))
 
-    @strawberry.field(description="Every change of the member's status, newest first.")
+    @strawberry.field(
+        description="Every change of the member's status, newest first.",
+        deprecation_reason=replaced_by("statusHistoryConnection"),
+    )
     async def status_history(self) -> list[StatusHistoryEntry]:
         rows = await status.member_status_history(account_id=self.account_id)
         return [StatusHistoryEntry.from_model(row) for row in rows]
@@ -249,7 +258,10 @@ class Member:
         current = await consents.current_consents(account_id=self.account_id)
         return [Consent.from_record(purpose, record) for purpose, record in current.items()]
 
-    @strawberry.field(description="Every consent decision of the member, newest first.")
+    @strawberry.field(
+        description="Every consent decision of the member, newest first.",
+        deprecation_reason=replaced_by("consentHistoryConnection"),
+    )
     async def consent_history(self) -> list[Consent]:
         history = await consents.consent_history(account_id=self.account_id)
         return [Consent.from_record(record.purpose, record) for record in history]
@@ -298,7 +310,8 @@ class Member:
 
     @strawberry.field(
         description="The member's retro-credit requests (flights credited afterwards), newest first, with "
-        "their state and, when rejected, the reason."
+        "their state and, when rejected, the reason.",
+        deprecation_reason=replaced_by("retroCreditRequestsConnection"),
     )
     async def retro_credit_requests(self) -> list[RetroCreditRequest]:
         rows = await retro_credit.member_retro_credit_requests(account_id=self.account_id)
@@ -306,7 +319,8 @@ class Member:
 
     @strawberry.field(
         description="Receipt photos sent for photo credit (POST /photo-credit/receipts), newest first, with "
-        "the partner's verdict."
+        "the partner's verdict.",
+        deprecation_reason=replaced_by("receiptsConnection"),
     )
     async def receipts(self) -> list[PhotoCreditReceipt]:
         rows = await retro_credit.member_receipts(account_id=self.account_id)
