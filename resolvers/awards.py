@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 
@@ -12,13 +11,11 @@ from loyalty.awards.identity import IdentityConfirmation
 from loyalty.awards.models import AwardBooking, MilesPayOptIn
 from loyalty.awards.pricing import AwardFlight, AwardQuote
 from loyalty.earning.chart import RateTable
-from loyalty.errors import NotFound, ValidationFailed
+from loyalty.errors import NotFound
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import balances_of
+from loyalty.paging import Page, PageRequest
 from loyalty.rules import ProgrammeRules
-
-BOOKINGS_PAGE_MAX = 100
-_CURSOR_PREFIX = "award:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +24,6 @@ class AwardBookingChange:
 
     booking: AwardBooking
     award_miles: int
-
-
-@dataclass(frozen=True, slots=True)
-class AwardBookingsPage:
-    bookings: list[AwardBooking]
-    has_next_page: bool
 
 
 def _now() -> dt.datetime:
@@ -98,34 +89,9 @@ async def cancel_award(*, account_id: int, booking_id: str, rules: ProgrammeRule
     return AwardBookingChange(booking=row, award_miles=await _award_miles(account_id))
 
 
-def encode_cursor(booking_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{booking_id}".encode()).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> int:
-    invalid = ValidationFailed(
-        "The cursor is not one this list handed out.", field="after", code="CURSOR_INVALID"
-    )
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (ValueError, UnicodeError):
-        raise invalid from None
-    number = raw.removeprefix(_CURSOR_PREFIX)
-    if not raw.startswith(_CURSOR_PREFIX) or not number.isdigit() or encode_cursor(int(number)) != cursor:
-        raise invalid
-    return int(number)
-
-
-async def member_award_bookings(*, account_id: int, first: int, after: str | None) -> AwardBookingsPage:
+async def member_award_booking_page(*, account_id: int, request: PageRequest) -> Page[AwardBooking]:
     """A keyset page of the member's award bookings, newest first."""
-    if not 1 <= first <= BOOKINGS_PAGE_MAX:
-        raise ValidationFailed(
-            f"A page holds 1 to {BOOKINGS_PAGE_MAX} bookings.", field="first", code="PAGE_SIZE_INVALID"
-        )
-    rows, more = await booking.bookings_page(
-        account_id=account_id, first=first, before_id=None if after is None else _decode_cursor(after)
-    )
-    return AwardBookingsPage(bookings=rows, has_next_page=more)
+    return await booking.bookings_page(account_id=account_id, request=request)
 
 
 async def set_milespay(*, account_id: int, enabled: bool, cap_miles: int | None) -> MilesPayOptIn | None:

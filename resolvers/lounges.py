@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from loyalty.lounges.visits import VisitPage, lounge_visits
+from loyalty.lounges.models import LoungeCheck
+from loyalty.lounges.visits import lounge_visits
+from loyalty.paging import Page, PageRequest
 
 
-async def member_lounge_visits(*, account_id: int, first: int, after: str | None) -> VisitPage:
-    return await lounge_visits(account_id=account_id, first=first, after=after)
+async def member_lounge_visit_page(*, account_id: int, request: PageRequest) -> Page[LoungeCheck]:
+    return await lounge_visits(account_id=account_id, request=request)

@@ -39,6 +39,7 @@ from loyalty.events.service import record
 from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.ledger.reversal import reverse_posting
 from loyalty.ledger.service import InsufficientBalance, balances_of
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rewards.service import InsufficientMiles
 from loyalty.rules import ProgrammeRules
 
@@ -283,12 +284,6 @@ async def is_award_ticket(ticket_number: str) -> bool:
     return await AwardBooking.filter(ticket_number=ticket_number.strip()).exists()
 
 
-async def bookings_page(
-    *, account_id: int, first: int, before_id: int | None
-) -> tuple[list[AwardBooking], bool]:
-    """The member's bookings, newest first, ``first`` after the keyset ``before_id``; and whether more follow."""
-    query = AwardBooking.filter(account_id=account_id)
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.order_by("-id").limit(first + 1)
-    return rows[:first], len(rows) > first
+async def bookings_page(*, account_id: int, request: PageRequest) -> Page[AwardBooking]:
+    """The member's bookings, newest first (by id: the order they were booked), one keyset page."""
+    return await newest_first(AwardBooking.filter(account_id=account_id), request)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from loyalty.awards import identity
 from loyalty.awards import models as award_models
@@ -16,7 +15,6 @@ from loyalty.awards.config import current_awards
 from loyalty.awards.identity import IdentityConfirmation
 from loyalty.awards.pricing import AwardFlight, AwardQuote
 from loyalty.earning.model import Money
-from resolvers.awards import AwardBookingsPage, encode_cursor
 from schema.awards.enums import AwardBookingState, FareFamily, MilesPayState, PricingMethod
 from schema.earning.enums import Cabin
 from schema.earning.types import MoneyInput
@@ -227,34 +225,6 @@ class AwardBooking:
             state=row.state,
             created_at=row.created_at,
             cancelled_at=row.cancelled_at,
-        )
-
-
-@strawberry.type(description="An award booking and the cursor to continue after it.")
-class AwardBookingEdge:
-    cursor: str = strawberry.field(description="Opaque; pass it as `after` for the bookings after this.")
-    node: AwardBooking = strawberry.field(description="The booking.")
-
-
-@strawberry.type(description="The member's award bookings, newest first, a page at a time (keyset cursors).")
-class AwardBookingConnection:
-    edges: list[AwardBookingEdge] = strawberry.field(description="The bookings of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether more follow, and where to continue.")
-
-    @classmethod
-    def from_page(cls, page: AwardBookingsPage) -> AwardBookingConnection:
-        edges = [
-            AwardBookingEdge(cursor=encode_cursor(row.id), node=AwardBooking.from_model(row))
-            for row in page.bookings
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
         )
 
 

@@ -1,15 +1,14 @@
-"""A member's lounge and Fast Lane visits (DOMAIN.md 10), as a Relay connection with keyset cursors."""
+"""A member's lounge and Fast Lane visits (DOMAIN.md 10); ``Member.loungeVisits`` pages them as a
+``Connection[LoungeVisit]`` (``schema.connections``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from loyalty.lounges.models import LoungeCheck
 from loyalty.lounges.service import refusal_message
-from loyalty.lounges.visits import VisitPage, visit_cursor
 from schema.enums import Tier
 from schema.lounges.enums import Facility, Refusal
 
@@ -49,32 +48,4 @@ class LoungeVisit:
             cabin=check.cabin,
             flight=check.flight,
             flight_date=check.flight_date,
-        )
-
-
-@strawberry.type(description="One visit and its cursor.")
-class LoungeVisitEdge:
-    cursor: str = strawberry.field(description="Opaque; pass it as `after` to read the visits after this.")
-    node: LoungeVisit = strawberry.field(description="The visit.")
-
-
-@strawberry.type(description="A page of the member's lounge and Fast Lane visits, newest first.")
-class LoungeVisitConnection:
-    edges: list[LoungeVisitEdge] = strawberry.field(description="The visits of this page, newest first.")
-    page_info: PageInfo = strawberry.field(description="Whether more visits follow, and where to continue.")
-
-    @classmethod
-    def from_page(cls, page: VisitPage) -> LoungeVisitConnection:
-        edges = [
-            LoungeVisitEdge(cursor=visit_cursor(check), node=LoungeVisit.from_model(check))
-            for check in page.checks
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.end_cursor,
-            ),
         )

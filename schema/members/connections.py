@@ -7,10 +7,12 @@ from __future__ import annotations
 import strawberry
 
 from loyalty.paging import DEFAULT_PAGE_SIZE
-from resolvers import cards, consents, retro_credit, rewards, status
+from resolvers import awards, cards, consents, lounges, retro_credit, rewards, status
+from schema.awards.types import AwardBooking
 from schema.cards.types import CardOrder, ServiceCard
 from schema.connections import After, Connection, First, connection, page_request
 from schema.consents.types import Consent
+from schema.lounges.types import LoungeVisit
 from schema.retro_credit.types import PhotoCreditReceipt, RetroCreditRequest
 from schema.rewards.types import Redemption
 from schema.status.types import StatusHistoryEntry
@@ -108,4 +110,32 @@ class MemberConnections:
             lambda request: cards.card_order_page(account_id=self.account_id, request=request),
             page_request(first, after),
             CardOrder.from_model,
+        )
+
+    @strawberry.field(
+        description="Award flights the member booked, newest first, a page at a time (Relay connection with "
+        "keyset cursors; cancelled ones too). A bad cursor is an error with code CURSOR_INVALID, a page size "
+        "outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def award_bookings(
+        self, first: First = DEFAULT_PAGE_SIZE, after: After = None
+    ) -> Connection[AwardBooking]:
+        return await connection(
+            lambda request: awards.member_award_booking_page(account_id=self.account_id, request=request),
+            page_request(first, after),
+            AwardBooking.from_model,
+        )
+
+    @strawberry.field(
+        description="Every check of the member's cards at a lounge or the security Fast Lane (DOMAIN.md 10), "
+        "admitted or refused, newest first: a Relay connection with keyset cursors. A bad cursor is an error "
+        "with code CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID."
+    )
+    async def lounge_visits(
+        self, first: First = DEFAULT_PAGE_SIZE, after: After = None
+    ) -> Connection[LoungeVisit]:
+        return await connection(
+            lambda request: lounges.member_lounge_visit_page(account_id=self.account_id, request=request),
+            page_request(first, after),
+            LoungeVisit.from_model,
         )

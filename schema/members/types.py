@@ -19,7 +19,6 @@ from resolvers import (
     consents,
     engagement,
     entities,
-    lounges,
     miles_to_status,
     offers,
     pooling,
@@ -28,7 +27,7 @@ from resolvers import (
     status,
     twofactor,
 )
-from schema.awards.types import AwardBookingConnection, MilesPay
+from schema.awards.types import MilesPay
 from schema.cards.types import CardOrder, ServiceCard
 from schema.consents.types import Consent
 from schema.context import Info
@@ -38,7 +37,6 @@ from schema.errors import NotYours, field_error
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
-from schema.lounges.types import LoungeVisitConnection
 from schema.members.connections import MemberConnections, replaced_by
 from schema.members.trusted_devices import TrustedDevice
 from schema.miles_to_status.types import MilesToStatusOffer
@@ -55,8 +53,6 @@ STATEMENT_PAGE_SIZE = 20
 """``Member.statement``'s default page size (``me`` reads that page ahead when asked for it)."""
 OFFER_COUNT = 20
 """``Member.offers``' default count."""
-LOUNGE_PAGE_SIZE = 20
-"""``Member.loungeVisits``' default page size."""
 
 
 def deferred(awaitable: Awaitable[T]) -> T:
@@ -327,49 +323,11 @@ class Member(MemberConnections):
         return [PhotoCreditReceipt.from_model(row) for row in rows]
 
     @strawberry.field(
-        description="Award flights the member booked, newest first, a page at a time (Relay connection with "
-        "keyset cursors; cancelled ones too). A bad cursor is an error with code CURSOR_INVALID, a page size "
-        "outside 1 to 100 PAGE_SIZE_INVALID."
-    )
-    async def award_bookings(
-        self,
-        first: Annotated[int, strawberry.argument(description="Bookings per page, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="The endCursor of the previous page.")
-        ] = None,
-    ) -> AwardBookingConnection:
-        try:
-            page = await awards.member_award_bookings(account_id=self.account_id, first=first, after=after)
-        except DomainError as error:
-            raise field_error(error) from error
-        return AwardBookingConnection.from_page(page)
-
-    @strawberry.field(
         description="The member's active MilesPay opt-in (setMilesPay); none when not opted in."
     )
     async def miles_pay(self) -> MilesPay | None:
         row = await awards.member_milespay(account_id=self.account_id)
         return None if row is None else MilesPay.from_model(row)
-
-    @strawberry.field(
-        description="Every check of the member's cards at a lounge or the security Fast Lane (DOMAIN.md 10), "
-        "admitted or refused, newest first: a Relay connection with keyset cursors. A bad cursor is an error "
-        "with code CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID."
-    )
-    async def lounge_visits(
-        self,
-        first: Annotated[
-            int, strawberry.argument(description="Visits per page, 1 to 100.")
-        ] = LOUNGE_PAGE_SIZE,
-        after: Annotated[
-            str | None, strawberry.argument(description="The endCursor of the previous page.")
-        ] = None,
-    ) -> LoungeVisitConnection:
-        try:
-            page = await lounges.member_lounge_visits(account_id=self.account_id, first=first, after=after)
-        except DomainError as error:
-            raise field_error(error) from error
-        return LoungeVisitConnection.from_page(page)
 
     @strawberry.field(description="The second factors the member has on (APP, SMS); empty: none is asked.")
     async def second_factors(self) -> list[SecondFactor]:

@@ -24,10 +24,11 @@ from loyalty.lounges.admission import (
 )
 from loyalty.lounges.models import LoungeCheck
 from loyalty.lounges.service import PrivilegeCheck, check_privilege
-from loyalty.lounges.visits import VisitCursorInvalid, lounge_visits
+from loyalty.lounges.visits import lounge_visits
 from loyalty.members.cards import CardBlockReason, block_card
 from loyalty.members.models import CardState, ServiceCard, Tier
 from loyalty.members.service import active_card
+from loyalty.paging import CursorInvalid, PageRequest, PageSizeInvalid, id_cursor, time_cursor
 from loyalty.rules import current_rules
 from tests.factories import make_member
 
@@ -312,15 +313,22 @@ async def test_the_member_pages_through_their_visits_newest_first(db: Settings) 
         await check(number, Facility.BUSINESS_LOUNGE, boarding_pass(), request=f"v{index}")
     account_id = (await LoungeCheck.get(request_id="v0")).account_id
     assert account_id is not None
-    first = await lounge_visits(account_id=account_id, first=2, after=None)
-    second = await lounge_visits(account_id=account_id, first=2, after=first.end_cursor)
-    third = await lounge_visits(account_id=account_id, first=2, after=second.end_cursor)
-    ids = [row.request_id for page in (first, second, third) for row in page.checks]
+    first = await lounge_visits(account_id=account_id, request=PageRequest(first=2))
+    second = await lounge_visits(account_id=account_id, request=PageRequest(2, first.end_cursor))
+    third = await lounge_visits(account_id=account_id, request=PageRequest(2, second.end_cursor))
+    ids = [edge.node.request_id for page in (first, second, third) for edge in page.edges]
     assert ids == ["v4", "v3", "v2", "v1", "v0"]
     assert (first.has_next_page, second.has_next_page, third.has_next_page) == (True, True, False)
-    assert (await lounge_visits(account_id=account_id + 1, first=10, after=None)).checks == []
-    with pytest.raises(VisitCursorInvalid):
-        await lounge_visits(account_id=account_id, first=2, after="bm90IG91cnM=")
+    # the shared time-keyed cursor (loyalty.paging): checked_at in µs and the check's id
+    last = await LoungeCheck.get(request_id="v3")
+    assert first.end_cursor == time_cursor(last.checked_at, last.id)
+    assert (await lounge_visits(account_id=account_id + 1, request=PageRequest(first=10))).edges == []
+    with pytest.raises(CursorInvalid):
+        await lounge_visits(account_id=account_id, request=PageRequest(2, "bm90IG91cnM="))
+    with pytest.raises(CursorInvalid):  # an id-keyed cursor handed to this time-keyed list
+        await lounge_visits(account_id=account_id, request=PageRequest(2, id_cursor(last.id)))
+    with pytest.raises(PageSizeInvalid):
+        await lounge_visits(account_id=account_id, request=PageRequest(first=101))
 
 
 async def test_parallel_copies_of_one_request_record_one_check(pg_db: Settings) -> None:

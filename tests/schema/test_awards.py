@@ -13,6 +13,7 @@ from loyalty.awards.config import current_awards
 from loyalty.awards.models import AwardBooking, IdentityCheck
 from loyalty.ledger.models import Posting, PostingSource
 from loyalty.ledger.verify import verify_ledger
+from loyalty.paging import id_cursor
 from tests.factories import gql, identified_token
 from tests.schema.award_helpers import (
     BOOK,
@@ -232,6 +233,8 @@ async def test_the_member_pages_through_their_bookings(client: AsyncClient) -> N
     assert len(page["edges"]) == 1 and page["pageInfo"]["hasNextPage"] is False
     ids = [edge["node"]["id"] for edge in [*first["edges"], *page["edges"]]]
     assert ids == sorted(ids, key=int, reverse=True)  # newest first, none twice
+    # the shared id-keyed cursor of loyalty.paging (bookings are ordered by id)
+    assert first["pageInfo"]["endCursor"] == id_cursor(int(first["edges"][-1]["node"]["id"]))
     bad = await gql(client, BOOKINGS, {"first": 2, "after": "bm9wZQ=="}, token=token)
     assert bad["errors"][0]["extensions"]["code"] == "CURSOR_INVALID"
 

@@ -138,6 +138,11 @@ async def test_a_row_added_between_pages_neither_shifts_nor_repeats_the_next(cli
         ("receiptsConnection", {"first": 5, "after": "bm9wZQ=="}, "CURSOR_INVALID", "after"),
         # an id-keyed cursor (the operators' lists, cardHistory) handed to a time-keyed list
         ("retroCreditRequestsConnection", {"first": 5, "after": "djE6Mw=="}, "CURSOR_INVALID", "after"),
+        ("awardBookings", {"first": 0}, "PAGE_SIZE_INVALID", "first"),
+        ("awardBookings", {"first": 5, "after": "bm9wZQ=="}, "CURSOR_INVALID", "after"),
+        ("loungeVisits", {"first": 101}, "PAGE_SIZE_INVALID", "first"),
+        # an id-keyed cursor (awardBookings') handed to the time-keyed visits
+        ("loungeVisits", {"first": 5, "after": "djE6Mw=="}, "CURSOR_INVALID", "after"),
     ],
 )
 async def test_a_bad_page_size_or_cursor_is_a_coded_error(
@@ -160,6 +165,8 @@ async def test_every_new_connection_answers_an_empty_first_page(client: AsyncCli
         "retroCreditRequestsConnection",
         "receiptsConnection",
         "cardOrdersConnection",
+        "awardBookings",
+        "loungeVisits",
     ]
     document = "{ me { " + " ".join(
         f"{f} {{ edges {{ cursor }} pageInfo {{ hasNextPage }} }}" for f in fields
