@@ -39,6 +39,7 @@ def strip_personal(value: Any) -> Any:
 
 class InboxSource:
     name = "partnerDeliveries"
+    tables = (PartnerInbox,)
 
     async def export(self, account_id: int) -> Any:
         deliveries = await PartnerInbox.filter(account_id=account_id).order_by("id").select_related("partner")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tortoise.models import Model
 
 from loyalty.auth.models import (
+    CompletedChallenge,
     LinkedIdentity,
     RecoveryCode,
     RefreshToken,
@@ -25,18 +26,21 @@ from loyalty.auth.models import (
     TotpFactor,
     TrustedDevice,
 )
+from loyalty.awards.models import AwardBooking, IdentityCheck, MilesPayDebit, MilesPayOptIn, MilesPayState
 from loyalty.consents.models import ConsentRecord
+from loyalty.engagement.models import ChallengeEnrolment, QuizEntry, QuizWinner
 from loyalty.flown.models import FlownSegment
-from loyalty.ledger.models import CreditCard, Entry, Posting
+from loyalty.ledger.models import Balance, CreditCard, Entry, ExpiryProtection, Lot, Posting, YearCounter
 from loyalty.lounges.models import LoungeCheck
 from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.miles_to_status.models import CardMilesCredit, StatusExchange
 from loyalty.notifications.models import Notification
+from loyalty.offers.models import OfferActivation
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
 from loyalty.retro_credit.models import RetroCreditRequest
-from loyalty.rewards.models import Redemption, RewardGoal
-from loyalty.status.models import EVoucher, StatusHistory
+from loyalty.rewards.models import PooledRedemptionPosting, Redemption, RewardGoal
+from loyalty.status.models import EVoucher, MemberStatus, StatusHistory
 from loyalty.status_stars.models import StatusStarImport
 
 ERASED = "erased"
@@ -45,9 +49,12 @@ NO_SIGN_IN = "!erased"  # never a valid argon2 hash: nothing signs in with it
 
 
 class PersonalDataSource(Protocol):
-    """One area of personal data: ``export`` gives JSON-ready data, ``erase`` removes or pseudonymises it."""
+    """One area of personal data: ``export`` gives JSON-ready data, ``erase`` removes or pseudonymises it;
+    ``tables`` are the models (with an ``account_id``) it exports (a test checks every such model is in
+    one source's ``tables`` or named as not exported, with the reason)."""
 
     name: str
+    tables: ClassVar[tuple[type[Model], ...]]
 
     async def export(self, account_id: int) -> Any: ...
 
@@ -81,6 +88,7 @@ def rows(models: Sequence[Model], *, leave_out: frozenset[str] = frozenset()) ->
 
 class ProfileSource:
     name = "profile"
+    tables = (Member,)
 
     async def export(self, account_id: int) -> Any:
         member = await Member.get(id=account_id)
@@ -103,6 +111,7 @@ class ProfileSource:
 
 class CardsSource:
     name = "cards"
+    tables = (ServiceCard, CardOrder, CreditCard)
 
     async def export(self, account_id: int) -> Any:
         return {
@@ -122,11 +131,19 @@ class CardsSource:
 
 class LedgerSource:
     name = "ledger"
+    tables = (Posting, Entry, Balance, Lot, ExpiryProtection, YearCounter)
 
     async def export(self, account_id: int) -> Any:
         postings = await Posting.filter(account_id=account_id).order_by("id")
         entries = await Entry.filter(account_id=account_id).order_by("id")
-        return {"postings": rows(postings), "entries": rows(entries)}
+        return {
+            "postings": rows(postings),
+            "entries": rows(entries),
+            "balances": rows(await Balance.filter(account_id=account_id).order_by("id")),
+            "lots": rows(await Lot.filter(account_id=account_id).order_by("id")),
+            "expiryProtections": rows(await ExpiryProtection.filter(account_id=account_id).order_by("id")),
+            "yearCounters": rows(await YearCounter.filter(account_id=account_id).order_by("id")),
+        }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
         """The ledger keeps every amount; descriptions never hold personal data, so nothing changes."""
@@ -135,6 +152,16 @@ class LedgerSource:
 
 class AccountSecuritySource:
     name = "signInAndSecurity"
+    tables = (
+        LinkedIdentity,
+        TotpFactor,
+        RefreshToken,
+        SignInRecord,
+        SmsFactor,
+        AddressVerification,
+        TrustedDevice,
+        CompletedChallenge,
+    )
 
     async def export(self, account_id: int) -> Any:
         return {
@@ -155,6 +182,9 @@ class AccountSecuritySource:
                 await TrustedDevice.filter(account_id=account_id).order_by("id"),
                 leave_out=frozenset({"token_hash"}),
             ),
+            "completedSignInChallenges": rows(
+                await CompletedChallenge.filter(account_id=account_id).order_by("id")
+            ),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
@@ -170,6 +200,7 @@ class AccountSecuritySource:
             RefreshToken,
             SignInRecord,
             AddressVerification,
+            CompletedChallenge,
         )
         for model in models:
             removed += await model.filter(account_id=account_id).delete()
@@ -178,6 +209,7 @@ class AccountSecuritySource:
 
 class ConsentSource:
     name = "consents"
+    tables = (ConsentRecord,)
 
     async def export(self, account_id: int) -> Any:
         return rows(await ConsentRecord.filter(account_id=account_id).order_by("id"))
@@ -188,6 +220,7 @@ class ConsentSource:
 
 class MessagesSource:
     name = "notifications"
+    tables = (Notification,)
 
     async def export(self, account_id: int) -> Any:
         return rows(await Notification.filter(account_id=account_id).order_by("id"))
@@ -198,12 +231,28 @@ class MessagesSource:
 
 class ProgrammeSource:
     name = "programme"
+    tables = (
+        MemberStatus,
+        StatusHistory,
+        EVoucher,
+        Redemption,
+        PooledRedemptionPosting,
+        RewardGoal,
+        PoolMembership,
+        CardMilesCredit,
+        StatusExchange,
+        StatusStarImport,
+    )
 
     async def export(self, account_id: int) -> Any:
         return {
+            "status": rows(await MemberStatus.filter(account_id=account_id)),
             "statusHistory": rows(await StatusHistory.filter(account_id=account_id).order_by("id")),
             "eVouchers": rows(await EVoucher.filter(account_id=account_id).order_by("id")),
             "redemptions": rows(await Redemption.filter(account_id=account_id).order_by("id")),
+            "pooledRedemptionDebits": rows(
+                await PooledRedemptionPosting.filter(account_id=account_id).order_by("id")
+            ),
             "rewardGoal": rows(await RewardGoal.filter(account_id=account_id)),
             "poolMemberships": rows(await PoolMembership.filter(account_id=account_id).order_by("id")),
             "cardMilesCredits": rows(await CardMilesCredit.filter(account_id=account_id).order_by("id")),
@@ -220,6 +269,7 @@ class ProgrammeSource:
 
 class SupportSource:
     name = "supportCases"
+    tables = (SupportCase,)
 
     async def export(self, account_id: int) -> Any:
         return rows(await SupportCase.filter(account_id=account_id).order_by("id"))
@@ -232,6 +282,7 @@ class SupportSource:
 
 class PartnerRecordsSource:
     name = "partnerRecords"
+    tables = (FlownSegment, ReceiptVerdict, ReceiptUpload)
 
     async def export(self, account_id: int) -> Any:
         return {
@@ -254,6 +305,7 @@ class PartnerRecordsSource:
 
 class RetroCreditSource:
     name = "retroCreditRequests"
+    tables = (RetroCreditRequest,)
 
     async def export(self, account_id: int) -> Any:
         return rows(await RetroCreditRequest.filter(account_id=account_id).order_by("id"))
@@ -267,6 +319,7 @@ class RetroCreditSource:
 
 class LoungeVisitsSource:
     name = "loungeVisits"
+    tables = (LoungeCheck,)
 
     async def export(self, account_id: int) -> Any:
         return rows(await LoungeCheck.filter(account_id=account_id).order_by("id"))
@@ -274,6 +327,49 @@ class LoungeVisitsSource:
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:
         """The partners' check log keeps the decision, without the person: no account, no card number."""
         return await LoungeCheck.filter(account_id=account_id).update(account_id=None, service_card_number="")
+
+
+class AwardsSource:
+    name = "awards"
+    tables = (AwardBooking, MilesPayOptIn, MilesPayDebit, IdentityCheck)
+
+    async def export(self, account_id: int) -> Any:
+        return {
+            "awardBookings": rows(await AwardBooking.filter(account_id=account_id).order_by("id")),
+            "milesPayOptIns": rows(await MilesPayOptIn.filter(account_id=account_id).order_by("id")),
+            "milesPayDebits": rows(await MilesPayDebit.filter(account_id=account_id).order_by("id")),
+            "identityChecks": rows(await IdentityCheck.filter(account_id=account_id).order_by("id")),
+        }
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """Like redemptions, bookings and MilesPay debits stay (the ledger refers to them; they name no
+        person). Like the reward goal, the standing MilesPay choice goes: an active opt-in ends, so no
+        card transaction is paid with the erased member's miles. Like SMS codes, the identity-check codes
+        are deleted."""
+        ended = await MilesPayOptIn.filter(account_id=account_id, state=MilesPayState.ACTIVE).update(
+            state=MilesPayState.OFF, ended_at=now
+        )
+        return ended + await IdentityCheck.filter(account_id=account_id).delete()
+
+
+class EngagementSource:
+    name = "engagement"
+    tables = (ChallengeEnrolment, QuizEntry, QuizWinner, OfferActivation)
+
+    async def export(self, account_id: int) -> Any:
+        return {
+            "challengeEnrolments": rows(
+                await ChallengeEnrolment.filter(account_id=account_id).order_by("id")
+            ),
+            "quizEntries": rows(await QuizEntry.filter(account_id=account_id).order_by("id")),
+            "quizPrizes": rows(await QuizWinner.filter(account_id=account_id).order_by("id")),
+            "offerActivations": rows(await OfferActivation.filter(account_id=account_id).order_by("id")),
+        }
+
+    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
+        """Like redemptions these stay: challenge rewards, offer bonuses and prizes were credited through
+        the ledger, which refers to them, and a quiz entry is a number; none of them names the person."""
+        return 0
 
 
 def core_sources() -> list[PersonalDataSource]:
@@ -290,4 +386,6 @@ def core_sources() -> list[PersonalDataSource]:
         PartnerRecordsSource(),
         RetroCreditSource(),
         LoungeVisitsSource(),
+        AwardsSource(),
+        EngagementSource(),
     ]
