@@ -1,7 +1,8 @@
 """Where a member's personal data lives, one source per area, each able to export and to erase it.
 
 The loyalty core provides the sources of its own tables; other packages (the partner inbox in
-``webhooks/``) provide theirs, and the gateway hands the full list to export and erasure, so this
+``webhooks/``, challenges, quizzes and offers in ``loyalty.engagement``, which itself audits through this
+package) provide theirs, and the gateway hands the full list to export and erasure, so this
 package never imports them. Erasure keeps the ledger balanced and auditable: entries keep their
 amounts and lose the person (the member row is pseudonymised, not deleted).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from tortoise.models import Model
 
@@ -28,14 +29,12 @@ from loyalty.auth.models import (
 )
 from loyalty.awards.models import AwardBooking, IdentityCheck, MilesPayDebit, MilesPayOptIn, MilesPayState
 from loyalty.consents.models import ConsentRecord
-from loyalty.engagement.models import ChallengeEnrolment, QuizEntry, QuizWinner
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import Balance, CreditCard, Entry, ExpiryProtection, Lot, Posting, YearCounter
 from loyalty.lounges.models import LoungeCheck
 from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
 from loyalty.miles_to_status.models import CardMilesCredit, StatusExchange
 from loyalty.notifications.models import Notification
-from loyalty.offers.models import OfferActivation
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
 from loyalty.retro_credit.models import RetroCreditRequest
@@ -54,7 +53,9 @@ class PersonalDataSource(Protocol):
     one source's ``tables`` or named as not exported, with the reason)."""
 
     name: str
-    tables: ClassVar[tuple[type[Model], ...]]
+
+    @property
+    def tables(self) -> tuple[type[Model], ...]: ...
 
     async def export(self, account_id: int) -> Any: ...
 
@@ -352,26 +353,6 @@ class AwardsSource:
         return ended + await IdentityCheck.filter(account_id=account_id).delete()
 
 
-class EngagementSource:
-    name = "engagement"
-    tables = (ChallengeEnrolment, QuizEntry, QuizWinner, OfferActivation)
-
-    async def export(self, account_id: int) -> Any:
-        return {
-            "challengeEnrolments": rows(
-                await ChallengeEnrolment.filter(account_id=account_id).order_by("id")
-            ),
-            "quizEntries": rows(await QuizEntry.filter(account_id=account_id).order_by("id")),
-            "quizPrizes": rows(await QuizWinner.filter(account_id=account_id).order_by("id")),
-            "offerActivations": rows(await OfferActivation.filter(account_id=account_id).order_by("id")),
-        }
-
-    async def erase(self, account_id: int, *, now: dt.datetime) -> int:
-        """Like redemptions these stay: challenge rewards, offer bonuses and prizes were credited through
-        the ledger, which refers to them, and a quiz entry is a number; none of them names the person."""
-        return 0
-
-
 def core_sources() -> list[PersonalDataSource]:
     """The sources of the loyalty core's own tables."""
     return [
@@ -387,5 +368,4 @@ def core_sources() -> list[PersonalDataSource]:
         RetroCreditSource(),
         LoungeVisitsSource(),
         AwardsSource(),
-        EngagementSource(),
     ]

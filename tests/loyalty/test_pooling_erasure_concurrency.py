@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tortoise.models import Model
 
 from gateway.privacy import personal_data_sources
 from gateway.settings import Settings
@@ -69,6 +70,7 @@ class _Pause:
     """A personal-data source that stops the erasure (inside its transaction) until the test lets it go."""
 
     name = "pause"
+    tables: tuple[type[Model], ...] = ()
 
     def __init__(self) -> None:
         self.reached = asyncio.Event()

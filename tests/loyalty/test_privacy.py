@@ -139,7 +139,7 @@ async def test_every_member_owned_table_is_exported_or_left_out_for_a_reason(db:
     processing().describe([source.name for source in personal_data_sources()])
 
 
-async def _award_history(account: int) -> int:
+async def _award_history(account: int) -> None:
     posting = await Posting.get(account_id=account)
     await AwardBooking.create(
         account_id=account,
@@ -166,7 +166,6 @@ async def _award_history(account: int) -> int:
         code_hash="$argon2id$not-a-code",
         expires_at=NOW + dt.timedelta(minutes=15),
     )
-    return posting.id
 
 
 async def test_award_bookings_and_milespay_are_exported_and_erased_like_their_kin(db: Settings) -> None:
