@@ -1,8 +1,8 @@
 """The end of ``.ci/run``: a table of every part (exit status, counts, seconds) and the verdict.
 
 Usage: ``python .ci/summary.py REPORTS_DIR TOTAL_SECONDS``. ``REPORTS_DIR`` holds ``parts.tsv`` (name, exit
-status, seconds per line) and one JUnit XML report per suite (``embedded.xml``, ``production.xml``). The last
-line printed is ``N passed, N failed`` over both suites; the exit status is 1 if any part failed.
+status, seconds per line) and one JUnit XML report per suite (``embedded.xml``, ``production.xml``,
+``redis-cluster.xml``). The last line printed is ``N passed, N failed`` over all of them; the exit status is 1 if any part failed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-SUITES = ("embedded", "production")
+SUITES = ("embedded", "production", "redis-cluster")
 
 
 @dataclass(frozen=True)

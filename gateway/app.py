@@ -23,16 +23,16 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway.backends import open_backends
 from gateway.db import apply_migrations, close_database, open_database
-from gateway.graphql.edge import GraphQLEdge
+from gateway.graphql.edge import EdgeLimits, GraphQLEdge
 from gateway.graphql.federation import FederationRouterAuth
-from gateway.graphql.persisted_queries import PersistedQueries, Safelist
+from gateway.graphql.persisted_queries import PersistedQueries, admin_safelist, member_safelist
 from gateway.graphql.refusals import graphql_error_response
 from gateway.graphql.serving import served_schema
 from gateway.graphql.view import GraphQLView
 from gateway.http.boarding_passes import scan_boarding_pass
 from gateway.http.common import error_response
 from gateway.http.credit_uploads import photo_credit_receipt, retro_credit_by_boarding_pass_image
-from gateway.http.graphiql import PAGE_PATH, graphiql_routes
+from gateway.http.graphiql import ADMIN_PAGE_PATH, PAGE_PATH, graphiql_routes
 from gateway.http.health import healthz, metrics_endpoint, readyz
 from gateway.http.lounge_checks import lounge_check
 from gateway.http.sign_in import complete_sign_in
@@ -55,19 +55,21 @@ from gateway.tokens import TokenService, derive_key
 from gateway.workers.background import background_loops
 from loyalty.awards.config import current_awards
 from loyalty.rules import current_rules
-from partners.charts import current_earning_chart
+from partners.charts import current_earning_chart, current_rail_chart
 from partners.signing import encrypt_plaintext_secrets
 from partners.verification import VerificationCache
 from webhooks.worker import stop_worker
 
 log = logging.getLogger(__name__)
 GRAPHQL_PATH = "/graphql"
+ADMIN_GRAPHQL_PATH = "/admin/graphql"
+GRAPHQL_PATHS = (GRAPHQL_PATH, ADMIN_GRAPHQL_PATH)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = "HTTP_" + str(exc.status_code)
-    if request.url.path == GRAPHQL_PATH:  # a method the route does not take: GraphQL's error shape
+    if request.url.path in GRAPHQL_PATHS:  # a method the route does not take: GraphQL's error shape
         return graphql_error_response(exc.status_code, code, str(exc.detail), exc.headers)
     return error_response(exc.status_code, code, str(exc.detail))
 
@@ -94,6 +96,7 @@ def build_services(settings: Settings) -> Services:
     """Everything that needs no connection: keys, tokens, rules, limits, metrics."""
     rules = current_rules()
     current_earning_chart()  # read and checked now: a broken chart file stops the start, not a request
+    current_rail_chart()
     current_awards()  # the award rules and zone chart, likewise
     secret_key = settings.resolved_secret_key()
     partner_box = partner_secret_box(settings)
@@ -132,6 +135,7 @@ def lifespan(app_services: Services) -> Lifespan:
             log.info("encrypted partner signing secrets stored in plain text", extra={"count": encrypted})
         backends = await open_backends(
             settings.resolved_redis_url,
+            cluster=settings.redis_cluster,
             prefix=settings.redis_prefix,
             retry_s=settings.redis_retry_s,
             on_fallback=app_services.metrics.count_redis_fallback,
@@ -191,16 +195,13 @@ def lifespan(app_services: Services) -> Lifespan:
     return run
 
 
-def graphql_endpoint(app_services: Services) -> GraphQLView:
+def graphql_endpoint(app_services: Services, *, admin: bool = False) -> GraphQLView:
     """The GraphQL view with its edge and schema (through the engine unless MILESGATE_GRAPHQL_FAST_PATH
-    is off). Development: GraphiQL from our own static files (GET /graphql in a browser goes there);
-    production: none."""
+    is off): the member schema, or with ``admin`` the operators' (its own limits, its own safelist in the
+    safelist directory's ``admin/``, operator tokens only). Development: GraphiQL from our own static
+    files (GET /graphql or /admin/graphql in a browser goes there); production: none."""
     settings = app_services.settings
-    safelist = (
-        Safelist.from_directory(settings.persisted_queries_dir)
-        if settings.persisted_queries_dir is not None
-        else Safelist.empty()
-    )
+    safelist = admin_safelist(settings) if admin else member_safelist(settings)
     persisted_queries = PersistedQueries(
         safelist=safelist,
         enforce_safelist=settings.safelist_enforced,
@@ -212,8 +213,10 @@ def graphql_endpoint(app_services: Services) -> GraphQLView:
         metrics=app_services.metrics,
         rate_limits=app_services.rate_limits,
         persisted_queries=persisted_queries,
+        limits=EdgeLimits.admin(settings) if admin else EdgeLimits.member(settings),
     )
-    schema, view_class = served_schema(settings, edge)
+    schema, view_class = served_schema(settings, edge, admin=admin)
+    graphiql = ADMIN_PAGE_PATH if admin else PAGE_PATH
     return view_class(
         schema,
         rules=app_services.rules,
@@ -222,7 +225,8 @@ def graphql_endpoint(app_services: Services) -> GraphQLView:
         operators=app_services.operators,
         edge=edge,
         graphql_ide=None if settings.is_production else "graphiql",
-        graphiql_path=None if settings.is_production else PAGE_PATH,
+        graphiql_path=None if settings.is_production else graphiql,
+        members=not admin,
         allow_queries_via_get=not settings.is_production,
         max_subscriptions_per_connection=settings.graphql_max_subscriptions,
     )
@@ -230,9 +234,11 @@ def graphql_endpoint(app_services: Services) -> GraphQLView:
 
 def routes(app_services: Services) -> list[BaseRoute]:
     graphql = graphql_endpoint(app_services)
+    admin_graphql = graphql_endpoint(app_services, admin=True)
     served: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
         WebSocketRoute(GRAPHQL_PATH, graphql),
+        Route(ADMIN_GRAPHQL_PATH, admin_graphql, methods=["GET", "POST"]),
         Route("/webhooks/partners/{partner_code}", partner_webhook, methods=["POST"]),
         Route("/webhooks/partners/{partner_code}/lounge-checks", lounge_check, methods=["POST"]),
         Route("/boarding-passes/scan", scan_boarding_pass, methods=["POST"]),
@@ -252,7 +258,8 @@ def middleware(app_services: Services) -> list[Middleware]:
     settings = app_services.settings
     stack = [
         Middleware(RequestContextMiddleware, metrics=app_services.metrics),
-        Middleware(BodySizeLimit, path="/graphql", max_bytes=settings.graphql_max_body_bytes),
+        Middleware(BodySizeLimit, path=GRAPHQL_PATH, max_bytes=settings.graphql_max_body_bytes),
+        Middleware(BodySizeLimit, path=ADMIN_GRAPHQL_PATH, max_bytes=settings.admin_graphql_max_body_bytes),
     ]
     if settings.federation_router_secret:
         stack.append(
@@ -270,7 +277,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             HTTPException: http_error,
             Exception: server_error,
-            **unavailable_handlers(GRAPHQL_PATH),
+            **unavailable_handlers(GRAPHQL_PATHS),
         },
     )
     app.state.services = app_services

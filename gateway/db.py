@@ -8,12 +8,14 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
 from loyalty.members.pins import HashCost, use_hash_cost
 from loyalty.notifications.service import use_secret_sealer
+from loyalty.read_replica import replica_client, use_replica
 
 APP_LABEL = "milesgate"
 MODEL_MODULES = [
@@ -33,6 +35,8 @@ MODEL_MODULES = [
     "loyalty.flown.models",
     "loyalty.photo_credit.models",
     "loyalty.retro_credit.models",
+    "loyalty.miles_to_status.models",
+    "loyalty.status_stars.models",
     "loyalty.awards.models",
     "loyalty.lounges.models",
     "loyalty.operators",
@@ -109,9 +113,21 @@ async def open_database(settings: Settings) -> None:
     )
     use_secret_sealer(notification_sealer(settings))
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    replica_url = settings.resolved_database_replica_url
+    use_replica(
+        None
+        if replica_url is None
+        else AsyncpgDBClient(
+            connection_name="replica", **_postgres_credentials(replica_url, settings)["credentials"]
+        )
+    )
 
 
 async def close_database() -> None:
+    replica = replica_client()
+    use_replica(None)
+    if replica is not None:
+        await replica.close()
     await Tortoise.close_connections()
 
 

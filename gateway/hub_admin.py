@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from loyalty.paging import Page, PageRequest
 from loyalty.ports import Queue
 from partners.secret_box import SecretBox
 from resolvers.hub import (
@@ -15,11 +16,17 @@ from resolvers.hub import (
     NewEndpointView,
     OperationalEventView,
 )
-from webhooks.models import InboxState
+from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound import service
-from webhooks.outbound.models import DeliveryState, EndpointState, PartnerEndpoint
+from webhooks.outbound.models import (
+    DeliveryAttempt,
+    DeliveryState,
+    EndpointState,
+    OutboundDelivery,
+    PartnerEndpoint,
+)
 from webhooks.outbound.policy import DeliveryPolicy
-from webhooks.worker import inbox_rows, reprocess
+from webhooks.worker import inbox_page, reprocess
 
 
 def _now() -> dt.datetime:
@@ -38,6 +45,46 @@ def endpoint_view(row: PartnerEndpoint) -> EndpointView:
         failing_since=row.failing_since,
         rate_limit_per_s=row.rate_limit_per_s,
         created_at=row.created_at,
+    )
+
+
+def delivery_view(row: OutboundDelivery, tried: list[DeliveryAttempt]) -> DeliveryView:
+    return DeliveryView(
+        id=row.id,
+        webhook_id=row.message.webhook_id,
+        event_type=row.message.event_type,
+        endpoint_id=row.endpoint_id,
+        state=row.state.value,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        attempt_log=tuple(
+            AttemptView(
+                attempted_at=attempt.attempted_at,
+                status_code=attempt.status_code,
+                error=attempt.error,
+                response_excerpt=attempt.response_excerpt,
+                duration_ms=attempt.duration_ms,
+            )
+            for attempt in tried
+        ),
+    )
+
+
+def inbox_view(row: PartnerInbox) -> InboxView:
+    return InboxView(
+        id=row.id,
+        partner_code=row.partner.code,
+        webhook_id=row.webhook_id,
+        event_type=row.event_type,
+        state=row.state.value,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        attempts=row.attempts,
+        received_at=row.received_at,
+        payload=row.payload,
     )
 
 
@@ -76,37 +123,13 @@ class WebhookHubAdmin:
         return endpoint_view(await service.get_endpoint(endpoint_id))
 
     async def deliveries(
-        self, *, endpoint_id: int | None, failed_only: bool, limit: int
-    ) -> list[DeliveryView]:
-        rows = await service.deliveries(
-            endpoint_id=endpoint_id, state=DeliveryState.FAILED if failed_only else None, limit=limit
+        self, *, endpoint_id: int | None, failed_only: bool, request: PageRequest
+    ) -> Page[DeliveryView]:
+        page = await service.delivery_page(
+            endpoint_id=endpoint_id, state=DeliveryState.FAILED if failed_only else None, request=request
         )
-        tried = await service.attempts_of([row.id for row in rows])
-        return [
-            DeliveryView(
-                id=row.id,
-                webhook_id=row.message.webhook_id,
-                event_type=row.message.event_type,
-                endpoint_id=row.endpoint_id,
-                state=row.state.value,
-                attempts=row.attempts,
-                next_attempt_at=row.next_attempt_at,
-                last_status=row.last_status,
-                last_error=row.last_error,
-                created_at=row.created_at,
-                attempt_log=tuple(
-                    AttemptView(
-                        attempted_at=attempt.attempted_at,
-                        status_code=attempt.status_code,
-                        error=attempt.error,
-                        response_excerpt=attempt.response_excerpt,
-                        duration_ms=attempt.duration_ms,
-                    )
-                    for attempt in tried.get(row.id, [])
-                ),
-            )
-            for row in rows
-        ]
+        tried = await service.attempts_of([edge.node.id for edge in page.edges])
+        return page.map(lambda row: delivery_view(row, tried.get(row.id, [])))
 
     async def replay_message(self, webhook_id: str, endpoint_id: int | None) -> int:
         return await service.replay_message(webhook_id, endpoint_id=endpoint_id, now=_now())
@@ -114,35 +137,23 @@ class WebhookHubAdmin:
     async def replay_failed(self, endpoint_id: int, since: dt.datetime) -> int:
         return await service.replay_failed(endpoint_id, since=since, now=_now())
 
-    async def inbox(self, *, unmatched: bool, limit: int) -> list[InboxView]:
-        rows = await inbox_rows(InboxState.UNMATCHED if unmatched else InboxState.FAILED, limit=limit)
-        return [
-            InboxView(
-                id=row.id,
-                partner_code=row.partner.code,
-                webhook_id=row.webhook_id,
-                event_type=row.event_type,
-                state=row.state.value,
-                error_code=row.error_code,
-                error_message=row.error_message,
-                attempts=row.attempts,
-                received_at=row.received_at,
-                payload=row.payload,
-            )
-            for row in rows
-        ]
+    async def inbox(self, *, unmatched: bool, request: PageRequest) -> Page[InboxView]:
+        page = await inbox_page(InboxState.UNMATCHED if unmatched else InboxState.FAILED, request)
+        return page.map(inbox_view)
 
     async def reprocess(self, inbox_ids: list[int] | None) -> int:
         return await reprocess(inbox_ids, self.queue, partitions=self.partitions)
 
-    async def operational_events(self, open_only: bool) -> list[OperationalEventView]:
-        return [
-            OperationalEventView(
+    async def operational_events(
+        self, *, open_only: bool, request: PageRequest
+    ) -> Page[OperationalEventView]:
+        page = await service.operational_event_page(open_only=open_only, request=request)
+        return page.map(
+            lambda event: OperationalEventView(
                 id=event.id,
                 kind=event.kind,
                 subject=event.subject,
                 detail=event.detail,
                 occurred_at=event.occurred_at,
             )
-            for event in await service.operational_events(open_only=open_only)
-        ]
+        )

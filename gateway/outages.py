@@ -99,17 +99,17 @@ def retry_after_s(connection: HTTPConnection) -> int:
     return services(connection).settings.unavailable_retry_after_s
 
 
-def unavailable_response(connection: HTTPConnection, graphql_path: str) -> Response:
+def unavailable_response(connection: HTTPConnection, graphql_paths: tuple[str, ...]) -> Response:
     retry_after = retry_after_s(connection)
     headers = {"Retry-After": str(retry_after)}
-    if connection.url.path == graphql_path:
+    if connection.url.path in graphql_paths:
         error = {"message": MESSAGE, "extensions": {"code": CODE, "retryAfter": retry_after}}
         return JSONResponse({"errors": [error]}, status_code=503, headers=headers)
     body = {"error": {"code": CODE, "message": MESSAGE, "retryAfter": retry_after}}
     return JSONResponse(body, status_code=503, headers=headers)
 
 
-def unavailable_handlers(graphql_path: str) -> dict[Any, ExceptionHandler]:
+def unavailable_handlers(graphql_paths: tuple[str, ...]) -> dict[Any, ExceptionHandler]:
     """Starlette exception handlers: an outage is a 503 (a WebSocket is closed with 1013, try again
     later); any other error of these kinds goes on to the 500 handler."""
 
@@ -120,7 +120,7 @@ def unavailable_handlers(graphql_path: str) -> dict[Any, ExceptionHandler]:
         if isinstance(connection, WebSocket):
             await connection.close(code=WEBSOCKET_TRY_AGAIN_LATER)
             return None
-        return unavailable_response(connection, graphql_path)
+        return unavailable_response(connection, graphql_paths)
 
     kinds: tuple[type[Exception], ...] = (
         OSError,  # ConnectionError, TimeoutError, BackendUnavailable

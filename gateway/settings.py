@@ -18,11 +18,12 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import argon2
 import platformdirs
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
+
+from loyalty.members.pins import OWASP_MEMORY_KIB, OWASP_PARALLELISM, OWASP_TIME_COST
 
 
 class Environment(StrEnum):
@@ -90,8 +91,30 @@ class Settings(BaseSettings):
         default=None,
         description="Tortoise DB URL, e.g. postgres://user:password@host:5432/db (a secret); unset: SQLite file",
     )
+    database_replica_url: SecretStr | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica (a secret): read-only GraphQL operations read there",
+    )
+    replica_wait_ms: int = Field(
+        default=250,
+        ge=0,
+        le=10_000,
+        description="How long a member's read waits for the replica to replay the member's last write "
+        "before it reads the primary instead",
+    )
+    replica_write_memory_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="How long the position of a member's last write is kept (reads wait for the replica "
+        "to pass it)",
+    )
     redis_url: SecretStr | None = Field(
         default=None, description="redis://:password@host:6379/0 (a secret); unset: in-process"
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="MILESGATE_REDIS_URL names a node of a Redis Cluster (keys by slot, sharded pub/sub)",
     )
     redis_prefix: str = Field(
         default="",
@@ -128,15 +151,15 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=10, ge=1, description="PostgreSQL connections per process")
     access_token_ttl_s: int = Field(default=900, ge=60)
     secret_hash_time_cost: int = Field(
-        default=argon2.DEFAULT_TIME_COST, ge=1, description="argon2id passes for PIN and password hashes"
+        default=OWASP_TIME_COST, ge=1, description="argon2id passes for PIN and password hashes"
     )
     secret_hash_memory_kib: int = Field(
-        default=argon2.DEFAULT_MEMORY_COST,
+        default=OWASP_MEMORY_KIB,
         ge=8,
         description="argon2id memory (KiB) for PIN and password hashes",
     )
     secret_hash_parallelism: int = Field(
-        default=argon2.DEFAULT_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
+        default=OWASP_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
     )
     session_check_local_ttl_ms: int = Field(
         default=250,
@@ -256,6 +279,39 @@ class Settings(BaseSettings):
         default=2_000,
         ge=1,
         description="Fields, spreads and inline fragments of one operation once its fragments are spread",
+    )
+    admin_graphql_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest POST /admin/graphql body; larger ones get 413"
+    )
+    admin_graphql_max_depth: int = Field(
+        default=8, ge=1, description="Operators' schema: deepest field nesting in one operation"
+    )
+    admin_graphql_max_aliases: int = Field(
+        default=10, ge=0, description="Operators' schema: aliases in one document"
+    )
+    admin_graphql_max_tokens: int = Field(
+        default=1_000, ge=10, description="Operators' schema: lexical tokens in one document"
+    )
+    admin_graphql_max_directives: int = Field(
+        default=8, ge=0, description="Operators' schema: directive uses in one document"
+    )
+    admin_graphql_max_cost: int = Field(
+        default=5_000,
+        ge=1,
+        description="Operators' schema: query cost (1 a field, times first for what is below)",
+    )
+    admin_graphql_max_page_size: int = Field(
+        default=100,
+        ge=1,
+        description="Operators' schema: the page size a first given by a variable is costed at",
+    )
+    admin_graphql_max_mutations: int = Field(
+        default=5, ge=1, description="Operators' schema: mutation fields in one request"
+    )
+    admin_graphql_max_selections: int = Field(
+        default=1_000,
+        ge=1,
+        description="Operators' schema: fields, spreads and inline fragments of one operation once spread",
     )
     gc_gen0_threshold: int = Field(
         default=700,
@@ -392,6 +448,13 @@ class Settings(BaseSettings):
     def _database_url_is_supported(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             _check_url(value.get_secret_value(), _DATABASE_SCHEMES, "database")
+        return value
+
+    @field_validator("database_replica_url")
+    @classmethod
+    def _replica_url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _check_url(value.get_secret_value(), _DATABASE_SCHEMES[:-1], "replica database")
         return value
 
     @field_validator("redis_url")
@@ -541,6 +604,13 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no Redis is configured: queue and worker live inside the gateway process."""
         return self.redis_url is None
+
+    @property
+    def resolved_database_replica_url(self) -> str | None:
+        """The replica's URL in clear, when the primary is PostgreSQL too; None: every read on the primary."""
+        if self.database_replica_url is None or not self.database_url:
+            return None
+        return self.database_replica_url.get_secret_value()
 
     @property
     def resolved_redis_url(self) -> str | None:

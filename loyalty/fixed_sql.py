@@ -5,7 +5,8 @@ resolution, model instances per row). The hottest reads (the member dashboard) a
 constants instead, in the subset both PostgreSQL and SQLite understand, with ``$1``-style parameters
 (rewritten to SQLite's ``?1`` once per statement). They go through ``connections.get("default")``, so
 they use the current transaction when there is one, asyncpg's prepared-statement cache on PostgreSQL,
-and the ``tortoise.db_client`` log like every ORM statement.
+and the ``tortoise.db_client`` log like every ORM statement; inside a read-only GraphQL operation with a
+replica, the replica (``loyalty.read_replica``).
 
 SQLite hands dates, timestamps and booleans back as text and integers: the ``as_*`` converters accept
 what either database returns.

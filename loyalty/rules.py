@@ -243,6 +243,60 @@ class PhotoCreditRules:
 
 
 @dataclass(frozen=True, slots=True)
+class MilesToStatusRules:
+    """Miles to status (DOMAIN.md 3.4): credit-card holders with the feature turn award miles into Points and
+    Qualifying Points, once per calendar year, in packages, from miles earned with the card."""
+
+    package_miles: int
+    points_per_package: int
+    qualifying_points_per_package: int
+    max_miles_per_year: int
+    counted_years: int
+    """Card miles of this many calendar years count: the current one and the ones before it."""
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> MilesToStatusRules:
+        rules = cls(**{key: int(value) for key, value in data.items()})
+        if rules.package_miles <= 0 or rules.max_miles_per_year % rules.package_miles:
+            raise ValueError("miles_to_status.max_miles_per_year is a whole number of packages")
+        if rules.counted_years < 1:
+            raise ValueError("miles_to_status.counted_years counts the current year at least")
+        return rules
+
+    def packages_for(self, miles: int) -> int:
+        """Whole packages in ``miles`` (what is left over stays award miles)."""
+        return miles // self.package_miles
+
+
+@dataclass(frozen=True, slots=True)
+class StatusStarsRules:
+    """Status Stars of the old programme (DOMAIN.md 4): points earned by ``earned_by`` convert to lifetime
+    Qualifying Points; a member's stars give a lifetime tier."""
+
+    earned_by: dt.date
+    qualifying_points_per_star_point: int
+    max_stars: int
+    lifetime_tier_by_stars: dict[int, str]
+    """Stars -> lifetime tier code (FTL, SEN); fewer stars than any listed give none."""
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> StatusStarsRules:
+        return cls(
+            earned_by=data["earned_by"],
+            qualifying_points_per_star_point=int(data["qualifying_points_per_star_point"]),
+            max_stars=int(data["max_stars"]),
+            lifetime_tier_by_stars={
+                int(stars): str(tier) for stars, tier in data["lifetime_tier_by_stars"].items()
+            },
+        )
+
+    def lifetime_tier(self, stars: int) -> str | None:
+        """The lifetime tier ``stars`` give (the one of the most stars listed not above them)."""
+        listed = [count for count in self.lifetime_tier_by_stars if count <= stars]
+        return self.lifetime_tier_by_stars[max(listed)] if listed else None
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     version: str
     identifiers: IdentifierRules
@@ -262,6 +316,8 @@ class ProgrammeRules:
     pooling: PoolingRules
     retro_credit: RetroCreditRules
     photo_credit: PhotoCreditRules
+    miles_to_status: MilesToStatusRules
+    status_stars: StatusStarsRules
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ProgrammeRules:
@@ -288,6 +344,8 @@ class ProgrammeRules:
             photo_credit=PhotoCreditRules(
                 **{**data["photo_credit"], "image_formats": tuple(data["photo_credit"]["image_formats"])}
             ),
+            miles_to_status=MilesToStatusRules.from_mapping(data["miles_to_status"]),
+            status_stars=StatusStarsRules.from_mapping(data["status_stars"]),
         )
 
 

@@ -10,6 +10,7 @@ from loyalty.auth import card_reports
 from loyalty.members import cards, models, support
 from loyalty.members.cards import CardBlockReason
 from loyalty.members.service import active_card
+from loyalty.paging import Page, PageRequest
 from loyalty.rules import ProgrammeRules
 from resolvers.sign_in import SessionRevocations
 
@@ -29,6 +30,16 @@ def _now() -> dt.datetime:
 async def card_history(*, account_id: int) -> list[models.ServiceCard]:
     """``Member.cardHistory``: one query per member (``me`` returns one member)."""
     return await cards.card_history(account_id=account_id)
+
+
+async def card_history_page(*, account_id: int, request: PageRequest) -> Page[models.ServiceCard]:
+    """``Member.cardHistoryConnection``: one query per page, whatever its size."""
+    return await cards.card_history_page(account_id=account_id, request=request)
+
+
+async def card_order_page(*, account_id: int, request: PageRequest) -> Page[models.CardOrder]:
+    """``Member.cardOrdersConnection``: one query per page, cards joined in."""
+    return await cards.card_order_page(account_id=account_id, request=request)
 
 
 async def card_orders(*, account_id: int) -> list[models.CardOrder]:

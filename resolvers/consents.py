@@ -6,6 +6,7 @@ import datetime as dt
 
 from loyalty.consents import service
 from loyalty.consents.models import ConsentPurpose, ConsentRecord
+from loyalty.paging import Page, PageRequest
 from loyalty.rules import ProgrammeRules
 
 
@@ -15,6 +16,10 @@ async def current_consents(*, account_id: int) -> dict[ConsentPurpose, ConsentRe
 
 async def consent_history(*, account_id: int) -> list[ConsentRecord]:
     return await service.consent_history(account_id=account_id)
+
+
+async def consent_history_page(*, account_id: int, request: PageRequest) -> Page[ConsentRecord]:
+    return await service.consent_history_page(account_id=account_id, request=request)
 
 
 async def set_consent(

@@ -11,6 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from loyalty.errors import NotFound
+from loyalty.paging import Page, PageRequest
+
 
 @dataclass(frozen=True, slots=True)
 class EndpointView:
@@ -97,18 +100,20 @@ class HubAdmin(Protocol):
     async def set_endpoint_enabled(self, endpoint_id: int, enabled: bool) -> EndpointView: ...
 
     async def deliveries(
-        self, *, endpoint_id: int | None, failed_only: bool, limit: int
-    ) -> list[DeliveryView]: ...
+        self, *, endpoint_id: int | None, failed_only: bool, request: PageRequest
+    ) -> Page[DeliveryView]: ...
 
     async def replay_message(self, webhook_id: str, endpoint_id: int | None) -> int: ...
 
     async def replay_failed(self, endpoint_id: int, since: dt.datetime) -> int: ...
 
-    async def inbox(self, *, unmatched: bool, limit: int) -> list[InboxView]: ...
+    async def inbox(self, *, unmatched: bool, request: PageRequest) -> Page[InboxView]: ...
 
     async def reprocess(self, inbox_ids: list[int] | None) -> int: ...
 
-    async def operational_events(self, open_only: bool) -> list[OperationalEventView]: ...
+    async def operational_events(
+        self, *, open_only: bool, request: PageRequest
+    ) -> Page[OperationalEventView]: ...
 
 
 def hub_of(hub: HubAdmin | None) -> HubAdmin:
@@ -117,9 +122,16 @@ def hub_of(hub: HubAdmin | None) -> HubAdmin:
     return hub
 
 
-MAX_PAGE = 500
+def row_id(raw: str, *, field: str, code: str) -> int:
+    """The row an ``ID`` names (its decimal form); one that names no row is ``code`` (NOT_FOUND)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise NotFound(f"No such id: {raw[:40]!r}.", field=field, code=code)
+    return int(raw)
 
 
-def bounded(first: int) -> int:
-    """A page size the hub is asked for: 1 to ``MAX_PAGE``."""
-    return max(1, min(first, MAX_PAGE))
+def endpoint_id(raw: str, *, field: str = "endpointId") -> int:
+    return row_id(raw, field=field, code="ENDPOINT_NOT_FOUND")
+
+
+def inbox_ids(raw: list[str]) -> list[int]:
+    return [row_id(item, field="ids", code="INBOX_ROW_NOT_FOUND") for item in raw]

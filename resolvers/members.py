@@ -13,9 +13,10 @@ from loyalty.dashboard.snapshot import MemberSnapshot
 from loyalty.ledger.events import balance_channel
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import member_balances_for
-from loyalty.ledger.statement import MAX_PAGE_SIZE, StatementPage
+from loyalty.ledger.statement import StatementPage
 from loyalty.members.models import Member, SessionLevel
 from loyalty.offers.service import MAX_OFFERS, OfferView
+from loyalty.paging import MAX_PAGE_SIZE
 from loyalty.ports import PubSub
 from loyalty.rules import ProgrammeRules
 from resolvers.sign_in import TokenIssuer

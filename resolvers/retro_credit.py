@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from loyalty.earning.chart import EarningChart
+from loyalty.paging import Page, PageRequest
 from loyalty.photo_credit.models import ReceiptUpload
-from loyalty.photo_credit.uploads import receipts_of
+from loyalty.photo_credit.uploads import receipt_page, receipts_of
 from loyalty.retro_credit import service
 from loyalty.retro_credit.checks import FlightClaim
 from loyalty.retro_credit.models import RetroCreditRequest
@@ -40,3 +41,13 @@ async def member_retro_credit_requests(*, account_id: int) -> list[RetroCreditRe
 
 async def member_receipts(*, account_id: int) -> list[ReceiptUpload]:
     return await receipts_of(account_id=account_id)
+
+
+async def member_retro_credit_request_page(
+    *, account_id: int, request: PageRequest
+) -> Page[RetroCreditRequest]:
+    return await service.request_page(account_id=account_id, request=request)
+
+
+async def member_receipt_page(*, account_id: int, request: PageRequest) -> Page[ReceiptUpload]:
+    return await receipt_page(account_id=account_id, request=request)

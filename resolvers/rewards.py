@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from loyalty.errors import NotFound
 from loyalty.ledger.models import Currency
 from loyalty.ledger.service import balances_of
+from loyalty.paging import Page, PageRequest
 from loyalty.rewards import service
 from loyalty.rewards.catalogue import Reward, current_catalogue
 from loyalty.rewards.models import Redemption
@@ -52,6 +53,11 @@ async def member_reward_goal(*, account_id: int) -> service.GoalProgress | None:
 
 async def member_redemptions(*, account_id: int) -> list[ListedRedemption]:
     return [_listed(row) for row in await service.redemptions_of(account_id=account_id)]
+
+
+async def member_redemption_page(*, account_id: int, request: PageRequest) -> Page[ListedRedemption]:
+    page = await service.redemption_page(account_id=account_id, request=request)
+    return page.map(_listed)
 
 
 async def redeem(

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import AsyncGenerator
 
 from loyalty.ledger.events import balance_channel
+from loyalty.paging import Page, PageRequest
 from loyalty.ports import PubSub
 from loyalty.rules import current_rules
 from loyalty.status import engine, models
@@ -20,6 +21,10 @@ async def member_status(*, account_id: int) -> StatusProgress:
 
 async def member_status_history(*, account_id: int) -> list[models.StatusHistory]:
     return await engine.history_of(account_id=account_id)
+
+
+async def member_status_history_page(*, account_id: int, request: PageRequest) -> Page[models.StatusHistory]:
+    return await engine.history_page(account_id=account_id, request=request)
 
 
 async def member_evouchers(*, account_id: int) -> list[models.EVoucher]:

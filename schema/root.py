@@ -1,12 +1,12 @@
-"""The root schema: every domain's queries, mutations and subscriptions joined into one Federation 2
-subgraph. Each domain room (``schema/<domain>/``) holds its own parts; this module only joins them."""
+"""The member schema: every member-facing domain's queries, mutations and subscriptions joined into one
+Federation 2 subgraph, served at ``/graphql``. Each domain room (``schema/<domain>/``) holds its own parts;
+this module only joins them. Operator fields live in their own schema (``schema/admin/root.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import strawberry
 from graphql import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.federation import Schema
@@ -21,14 +21,12 @@ from schema.consents.mutations import ConsentMutations
 from schema.earning.queries import EarningQueries
 from schema.engagement.mutations import EngagementMutations
 from schema.federation import FederationQueries
-from schema.hub.mutations import HubMutations
-from schema.hub.queries import HubQueries
+from schema.joining import joined
 from schema.ledger.subscriptions import LedgerSubscriptions
 from schema.members.mutations import MemberMutations
 from schema.members.queries import MemberQueries
+from schema.miles_to_status.mutations import MilesToStatusMutations
 from schema.offers.mutations import OfferMutations
-from schema.partners.mutations import PartnerMutations
-from schema.partners.queries import PartnerQueries
 from schema.pooling.mutations import PoolingMutations
 from schema.privacy.mutations import PrivacyMutations
 from schema.privacy.queries import PrivacyQueries
@@ -37,19 +35,6 @@ from schema.retro_credit.queries import RetroCreditQueries
 from schema.rewards.mutations import RewardMutations
 from schema.rewards.queries import RewardQueries
 from schema.status.subscriptions import StatusSubscriptions
-
-
-def joined(name: str, description: str, parts: Sequence[type]) -> Any:
-    """One root type with every part's fields (each part a ``strawberry.type``); a field name two parts
-    share is a mistake, refused here rather than one silently winning."""
-    seen: dict[str, str] = {}
-    for part in parts:
-        for field in part.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-            if field.name in seen:
-                raise TypeError(f"{name}.{field.name} is defined by {seen[field.name]} and {part.__name__}")
-            seen[field.name] = part.__name__
-    return strawberry.type(type(name, tuple(parts), {}), description=description)
-
 
 Query = joined(
     "Query",
@@ -61,8 +46,6 @@ Query = joined(
         EarningQueries,
         BoardingPassQueries,
         RetroCreditQueries,
-        PartnerQueries,
-        HubQueries,
         FederationQueries,
     ],
 )
@@ -70,7 +53,6 @@ Mutation = joined(
     "Mutation",
     "Change the programme's data. Expected failures come back as typed results.",
     [
-        HubMutations,
         MemberMutations,
         SignInMutations,
         TwoFactorMutations,
@@ -78,6 +60,7 @@ Mutation = joined(
         ResetMutations,
         CardMutations,
         RewardMutations,
+        MilesToStatusMutations,
         ConsentMutations,
         PrivacyMutations,
         EngagementMutations,
@@ -85,7 +68,6 @@ Mutation = joined(
         PoolingMutations,
         RetroCreditMutations,
         AwardMutations,
-        PartnerMutations,
     ],
 )
 Subscription = joined(

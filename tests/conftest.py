@@ -22,12 +22,28 @@ os.environ["MILESGATE_SECRET_HASH_TIME_COST"] = "1"
 os.environ["MILESGATE_SECRET_HASH_MEMORY_KIB"] = "8"
 os.environ["MILESGATE_SECRET_HASH_PARALLELISM"] = "1"
 
+# MILESGATE_TEST_REDIS_CLUSTER=1 (.ci/run's Redis Cluster part): this process starts a Redis Cluster of three
+# masters on free loopback ports and runs the Redis tests on it; every Redis URL of the tests names it, and
+# MILESGATE_REDIS_CLUSTER=true reaches the app under test and every process the tests start.
+if os.environ.get("MILESGATE_TEST_REDIS_CLUSTER") == "1":
+    import atexit
+
+    from tests.redis_cluster import RedisClusterServers
+
+    _cluster = RedisClusterServers().start()
+    atexit.register(_cluster.stop)
+    os.environ["MILESGATE_TEST_REDIS_URL"] = os.environ["MILESGATE_TEST_APP_REDIS_URL"] = _cluster.url
+    os.environ["MILESGATE_REDIS_CLUSTER"] = "true"
+
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import functools
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import argon2
 import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
@@ -218,6 +234,39 @@ async def client(app: Starlette) -> AsyncIterator[AsyncClient]:
         yield http
 
 
+def _never_on_the_loop(method: Callable[..., object]) -> Callable[..., object]:
+    """``method`` of argon2's ``PasswordHasher``, failing when the service's code calls it on a thread that
+    runs an event loop: hashing blocks for tens of milliseconds, during which the loop would answer nobody.
+    Test code may hash on the loop (to make fixtures); the service's code goes through
+    ``loyalty.members.pins.off_the_loop``."""
+
+    @functools.wraps(method)
+    def guarded(self: argon2.PasswordHasher, *args: object, **kwargs: object) -> object:
+        caller = str(sys._getframe(1).f_globals.get("__name__", ""))
+        if not caller.startswith("tests"):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # a hashing thread, or synchronous code without a loop
+            else:
+                raise AssertionError(f"argon2 {method.__name__} ran on the event loop, called from {caller}")
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _argon2_never_on_the_loop() -> Iterator[None]:
+    """Every hash and verification the suite makes (sign-in, enrolment, resets, PIN and password changes,
+    recovery codes) is checked to run off the event loop."""
+    originals = {name: getattr(argon2.PasswordHasher, name) for name in ("hash", "verify")}
+    for name, method in originals.items():
+        setattr(argon2.PasswordHasher, name, _never_on_the_loop(method))
+    yield
+    for name, method in originals.items():
+        setattr(argon2.PasswordHasher, name, method)
+
+
 @pytest.fixture(params=[True, False], ids=["fast-path", "stock"])
 def graphql_fast_path(request: pytest.FixtureRequest) -> bool:
     """Both ways of serving GraphQL: through ``gateway/graphql/engine`` and with Strawberry's stock
@@ -228,7 +277,7 @@ def graphql_fast_path(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def production_hash_cost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """argon2's default cost, as a process without MILESGATE_SECRET_HASH_* runs: for tests about hash time."""
+    """The default cost (OWASP's), as a process without MILESGATE_SECRET_HASH_* runs: tests of hash time."""
     for name in ("TIME_COST", "MEMORY_KIB", "PARALLELISM"):
         monkeypatch.delenv(f"MILESGATE_SECRET_HASH_{name}")
     previous = hash_cost()

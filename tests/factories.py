@@ -85,6 +85,19 @@ async def gql(
     return body
 
 
+async def admin_gql(
+    client: AsyncClient, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+) -> dict[str, Any]:
+    """A document posted to the operators' schema (``/admin/graphql``)."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/admin/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def make_member(
     email: str = "member@example.com", *, advertising_consent: bool = True, email_verified: bool = True
 ) -> EnrolledMember:

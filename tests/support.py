@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 import httpx2
 import orjson
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from svix.webhooks import Webhook
 
 from gateway.db import apply_migrations, close_database, open_database
@@ -52,11 +52,22 @@ REDIS_URL = os.environ.get("MILESGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 APP_REDIS_URL = os.environ.get("MILESGATE_TEST_APP_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Every key, stream and channel the app under test uses in Redis starts with this (MILESGATE_REDIS_PREFIX).
 REDIS_PREFIX = f"mgtest:{RUN_ID}:"
+# MILESGATE_TEST_REDIS_CLUSTER=1: both URLs name a Redis Cluster that tests/conftest.py started, and
+# MILESGATE_REDIS_CLUSTER=true is set for the app under test and every process the tests start.
+REDIS_CLUSTER = os.environ.get("MILESGATE_TEST_REDIS_CLUSTER") == "1"
+
+
+def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
+    """A client of the tests' Redis, or of their Redis Cluster in cluster mode (keys routed by slot)."""
+    if REDIS_CLUSTER:
+        return RedisCluster.from_url(url, **options)
+    return Redis.from_url(url, **options)
 
 
 async def clear_redis(url: str = APP_REDIS_URL, prefix: str = REDIS_PREFIX) -> None:
-    """Remove this run's keys from Redis (what FLUSHDB did, without touching other runs' keys)."""
-    client = Redis.from_url(url)
+    """Remove this run's keys from Redis (what FLUSHDB did, without touching other runs' keys); on a
+    cluster, from every master."""
+    client = redis_client(url)
     try:
         batch: list[bytes] = []
         async for key in client.scan_iter(match=f"{prefix}*", count=1000):

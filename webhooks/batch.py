@@ -9,7 +9,8 @@ holds as for one row: the rows are locked, a posting's idempotency key is the pa
 and the rows are marked in the transaction that credits them.
 
 Whatever a batch cannot take - another event type, a retried row, an unknown member, a malformed
-accrual, a refusal while writing - ends the batch before it (or rolls the whole batch back), and the
+accrual, a rail or card-spend accrual, a blocked service card number, a member named by a co-branded
+credit card, an activity whose miles would have expired already, a refusal while writing - ends the batch before it (or rolls the whole batch back), and the
 one-by-one path then settles that row with its usual outcome (failed, unmatched, announced). PostgreSQL
 only: the embedded database takes every row one by one.
 """
@@ -30,6 +31,7 @@ from loyalty.errors import DomainError
 from loyalty.fixed_sql import dialect, fetch
 from loyalty.identifiers import validate_account_number, validate_service_card_number
 from loyalty.ledger.batch import BatchNotApplicable
+from loyalty.ledger.quarters import expiry_date
 from loyalty.ledger.service import PostingSpec
 from loyalty.offers.models import OfferKind
 from loyalty.offers.service import apply_offer_bonus
@@ -44,7 +46,12 @@ LOCK_SQL = """
 SELECT id, partner_id, event_type, payload, state, attempts, next_attempt_at FROM partner_inbox
 WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 """
-CARDS_SQL = "SELECT number, account_id FROM service_cards WHERE number = ANY($1::text[])"
+CARDS_SQL = (
+    "SELECT number, account_id FROM service_cards WHERE number = ANY($1::text[]) AND state <> 'BLOCKED'"
+)
+"""A blocked number is not credited here: the one-by-one path applies its rule (credit before the block day)."""
+ONE_BY_ONE_CATEGORIES = frozenset({"rail", "card_spend"})
+"""Accruals whose amounts come from the rail chart or that count for miles to status: credit_accrual's own."""
 MEMBERS_SQL = "SELECT account_number, id FROM members WHERE account_number = ANY($1::text[])"
 PARTNERS_SQL = "SELECT id, code FROM partners WHERE id = ANY($1::bigint[])"
 ACTIVATIONS_SQL = """
@@ -157,9 +164,13 @@ def _fresh_accrual(row: Any, rules: ProgrammeRules) -> _Accrual | None:
     member = data.get("member")
     if not isinstance(member, dict):
         return None
+    if data.get("category") in ONE_BY_ONE_CATEGORIES:
+        return None
     try:
         # amounts, date and transaction id as the posting will read them (member and partner come later)
-        accrual_posting(partner_id=0, partner_code="", data=data, account_id=0, rules=rules)
+        spec = accrual_posting(partner_id=0, partner_code="", data=data, account_id=0, rules=rules)
+        if expiry_date(spec.activity_date, rules.expiry.validity_months) < dt.datetime.now(dt.UTC).date():
+            return None  # too old unless the member's protection keeps it: credit_accrual decides
         card = member.get("serviceCardNumber")
         number = member.get("accountNumber")
         if isinstance(card, str):

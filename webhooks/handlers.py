@@ -52,7 +52,9 @@ async def accrual_created(row: PartnerInbox, partner: Partner, rules: ProgrammeR
 
 
 async def accrual_reversed(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
-    account_id, _ = await reverse_accrual(partner_id=partner.id, event=row.payload, rules=rules)
+    account_id, _ = await reverse_accrual(
+        partner_id=partner.id, partner_code=partner.code, event=row.payload, rules=rules
+    )
     return account_id
 
 
@@ -66,11 +68,14 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
     data: dict[str, Any] = row.payload["data"]
     account_id: int | None = None
     member = data.get("member")
+    flight_date = dt.date.fromisoformat(data["flightDate"])
     if isinstance(member, dict):
         try:
-            account_id = await resolve_member(member, rules)
+            account_id = await resolve_member(
+                member, rules, activity_on=flight_date, partner_code=partner.code
+            )
         except DomainError:
-            account_id = None
+            account_id = None  # unknown, or a number blocked before the flight: stored unassigned
     passenger = data["passenger"]
     segment, _ = await record_flown(
         FlownCoupon(
@@ -80,7 +85,7 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
             coupon_number=data.get("couponNumber"),
             carrier=data["carrier"],
             flight_number=data["flightNumber"],
-            flight_date=dt.date.fromisoformat(data["flightDate"]),
+            flight_date=flight_date,
             origin=data["origin"],
             destination=data["destination"],
             cabin=Cabin(data["cabin"]) if data.get("cabin") else None,
@@ -101,7 +106,10 @@ async def flight_flown(row: PartnerInbox, partner: Partner, rules: ProgrammeRule
 
 async def receipt_verified(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
     data: dict[str, Any] = row.payload["data"]
-    account_id = await resolve_member(data["member"], rules)
+    activity_on = dt.date.fromisoformat(data["activityDate"]) if data.get("activityDate") else None
+    account_id = await resolve_member(
+        data["member"], rules, activity_on=activity_on, partner_code=partner.code
+    )
     outcome = ReceiptOutcome(data["outcome"])
     await record_verdict(
         partner_id=partner.id,
@@ -111,7 +119,7 @@ async def receipt_verified(row: PartnerInbox, partner: Partner, rules: Programme
         outcome=outcome,
         rules=rules,
         miles=int(data.get("miles", 0)),
-        activity_date=dt.date.fromisoformat(data["activityDate"]) if data.get("activityDate") else None,
+        activity_date=activity_on,
         reason=str(data.get("reason", "")),
     )
     return account_id
@@ -121,7 +129,7 @@ async def card_protection_changed(row: PartnerInbox, partner: Partner, rules: Pr
     """A bank's report on a member's co-branded credit card (DOMAIN.md 5), applied with the programme's
     protection rules (``loyalty.ledger.card_protection``): issued, a broken condition, or cancelled."""
     data: dict[str, Any] = row.payload["data"]
-    account_id = await resolve_member(data["member"], rules)
+    account_id = await resolve_member(data["member"], rules, activity_on=None, partner_code=partner.code)
     await apply_card_report(
         account_id=account_id,
         partner_code=partner.code,
@@ -130,6 +138,7 @@ async def card_protection_changed(row: PartnerInbox, partner: Partner, rules: Pr
             product=CardProduct(data["product"]),
             kind=CardReportKind(data["change"]),
             effective_on=dt.date.fromisoformat(data["effectiveDate"]),
+            miles_to_status=data.get("milesToStatus") is True,
         ),
         rules=rules.credit_card_protection,
     )
@@ -140,7 +149,8 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
     """A bank's card purchase of a member (DOMAIN.md 7): paid with miles under the member's MilesPay
     opt-in, up to the cap (``loyalty.awards.milespay``); without an opt-in nothing happens."""
     data: dict[str, Any] = row.payload["data"]
-    account_id = await resolve_member(data["member"], rules)
+    day = dt.date.fromisoformat(data["transactionDate"])
+    account_id = await resolve_member(data["member"], rules, activity_on=day, partner_code=partner.code)
     amount = data["amount"]
     eur, _ = current_earning_chart().rates.to_eur(
         Money(amount=Decimal(str(amount["amount"])), currency=str(amount["currency"])), field="amount"
@@ -151,7 +161,7 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
             partner_code=partner.code,
             transaction_id=str(data["transactionId"]),
             eur_amount=eur,
-            transaction_date=dt.date.fromisoformat(data["transactionDate"]),
+            transaction_date=day,
         ),
         milespay=current_awards().milespay,
         rules=rules,

@@ -209,5 +209,10 @@ def account_hint(event: dict[str, Any]) -> str:
     """The member identifier in the payload, used to keep one member's events in order."""
     member = event.get("data", {}).get("member")
     if isinstance(member, dict):
-        return str(member.get("accountNumber") or member.get("serviceCardNumber") or "")
+        return str(
+            member.get("accountNumber")
+            or member.get("serviceCardNumber")
+            or member.get("creditCardReference")
+            or ""
+        )
     return ""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from loyalty.errors import Conflict, DomainError, NotFound
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.ports import BackendUnavailable, Queue, QueueMessage
 from loyalty.rules import ProgrammeRules
 from partners.models import Partner
@@ -180,6 +181,11 @@ async def requeue_pending(
 async def inbox_rows(state: InboxState, *, limit: int) -> list[PartnerInbox]:
     """Inbox rows in ``state`` (unmatched or failed ones, for operators), newest first, with their partner."""
     return await PartnerInbox.filter(state=state).prefetch_related("partner").order_by("-id").limit(limit)
+
+
+async def inbox_page(state: InboxState, request: PageRequest) -> Page[PartnerInbox]:
+    """One keyset page of the inbox rows in ``state``, newest first (by id), with their partner."""
+    return await newest_first(PartnerInbox.filter(state=state).prefetch_related("partner"), request)
 
 
 async def reprocess(inbox_ids: list[int] | None, queue: Queue, *, partitions: int) -> int:

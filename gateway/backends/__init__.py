@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
@@ -24,7 +24,7 @@ from gateway.backends.outage import (
     RedisGuard,
     RedisUnavailable,
 )
-from gateway.backends.redis import RedisCache, RedisPubSub, RedisQueue, RedisRateLimiter
+from gateway.backends.redis import RedisCache, RedisClient, RedisPubSub, RedisQueue, RedisRateLimiter
 from loyalty.ports import Backends
 
 __all__ = ["BackendKind", "BackendSet", "RedisUnavailable", "open_backends"]
@@ -45,7 +45,7 @@ class BackendSet:
         ports: Backends,
         kind: BackendKind,
         *,
-        client: Redis | None = None,
+        client: RedisClient | None = None,
         pubsub: MemoryPubSub | GuardedPubSub | None = None,
         guard: RedisGuard | None = None,
     ) -> None:
@@ -97,6 +97,7 @@ class BackendSet:
 async def open_backends(
     redis_url: str | None,
     *,
+    cluster: bool = False,
     prefix: str = "",
     retry_s: float = 1.0,
     on_fallback: Callable[[str], None] | None = None,
@@ -104,7 +105,8 @@ async def open_backends(
     """In-process backends when ``redis_url`` is None, else Redis ones sharing one client, every key,
     stream and channel behind ``prefix``, behind one ``RedisGuard`` (``gateway.backends.outage``: what
     each port does while Redis is unreachable; ``retry_s`` between tries then, ``on_fallback(use)`` for
-    every operation that went without it).
+    every operation that went without it). ``cluster``: ``redis_url`` names one node of a Redis Cluster
+    (redis-py's ``RedisCluster`` finds the others and routes each key to the node of its slot).
 
     Nothing is contacted here (the client connects lazily); call ``reachable`` or ``ping`` to check.
     """
@@ -117,20 +119,25 @@ async def open_backends(
 
     # Blocking stream reads are cut into rounds shorter than socket_timeout (see RedisQueue), and the
     # health check re-validates pooled connections that sat idle behind a load balancer or NAT.
-    client = Redis.from_url(
-        redis_url,
-        decode_responses=False,
-        protocol=2,
-        socket_connect_timeout=2.0,
-        socket_timeout=5.0,
-        socket_keepalive=True,
-        health_check_interval=30,
-        client_name="milesgate",
-        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=REDIS_RETRY_CAP_S), REDIS_RETRIES),
-    )
+    options: dict[str, Any] = {
+        "decode_responses": False,
+        "protocol": 2,
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": 5.0,
+        "socket_keepalive": True,
+        "health_check_interval": 30,
+        "client_name": "milesgate",
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=REDIS_RETRY_CAP_S), REDIS_RETRIES),
+    }
+    client: RedisClient
+    if cluster:
+        client = RedisCluster.from_url(redis_url, **options)
+        connection_options = client.get_connection_kwargs()
+    else:
+        client = Redis.from_url(redis_url, **options)
+        connection_options = client.connection_pool.connection_kwargs
     # Query-string options in the URL override keyword arguments; these two would break the decoding.
-    options = client.connection_pool.connection_kwargs
-    if options.get("decode_responses") or options.get("protocol") not in (None, 2, "2"):
+    if connection_options.get("decode_responses") or connection_options.get("protocol") not in (None, 2, "2"):
         await client.aclose()
         raise ValueError("the Redis URL must not set decode_responses or a protocol other than 2")
     guard = RedisGuard(retry_s=retry_s, on_fallback=on_fallback)

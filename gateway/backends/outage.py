@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TypeVar
 
+from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -41,9 +42,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, RedisClusterException, ClusterDownError)
 """What an unreachable Redis raises: redis-py's connection and timeout errors, and the socket's own
-(``TimeoutError`` is an ``OSError``)."""
+(``TimeoutError`` is an ``OSError``); on Redis Cluster also the client's own error when no node can be
+reached to learn the slots, and a cluster that answers ``CLUSTERDOWN`` (slots not served)."""
 
 
 class RedisUnavailable(BackendUnavailable, RedisConnectionError):

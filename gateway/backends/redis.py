@@ -5,6 +5,13 @@ payloads stay bytes, stream ids and fields are decoded here. Keys, streams and c
 given behind an optional ``prefix`` (``MILESGATE_REDIS_PREFIX``: several deployments, or test runs,
 sharing one Redis never see each other's keys), so the Redis Cluster hash tags callers put in them keep
 working.
+
+On Redis Cluster (``MILESGATE_REDIS_CLUSTER``) the same classes take redis-py's ``RedisCluster``: every
+operation and every Lua script touches one key, so each goes to the node that owns its slot, and the
+callers' hash tags keep what belongs together on one slot (an inbox partition's stream and lease, a
+member's rate-limit windows and live-update channel). Pub/sub is sharded there (``SPUBLISH`` /
+``SSUBSCRIBE``): a message goes to the node that owns its channel's slot only, instead of across the
+whole cluster's bus as ``PUBLISH`` would.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import PubSub as RedisPubSubConnection
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
@@ -74,6 +81,10 @@ return 0
 """
 
 
+RedisClient = Redis | RedisCluster
+"""One Redis, or a Redis Cluster: the ports use only what both offer."""
+
+
 def _text(value: bytes | str | int) -> str:
     if isinstance(value, bytes):
         return value.decode()
@@ -94,7 +105,7 @@ class RedisQueue:
 
     def __init__(
         self,
-        client: Redis,
+        client: RedisClient,
         *,
         prefix: str = "",
         maxlen: int = 100_000,
@@ -235,33 +246,62 @@ def _decode_fields(fields: dict[bytes, bytes]) -> dict[str, str]:
 
 
 class RedisSubscription:
-    """One dedicated pub/sub connection.
+    """One dedicated pub/sub connection (on a cluster, one per node that owns a subscribed channel).
 
     ``subscribe`` returns only after Redis confirmed every channel, and ``close`` waits for the
     unsubscribe confirmation, so a ``publish`` right after either one counts exactly as expected.
     Reads are serialised by a lock and polled in ``poll_s`` steps so ``close`` can take over the
-    connection from a reader that is waiting.
+    connection from a reader that is waiting. ``sharded``: the channels are shard channels
+    (``SSUBSCRIBE``, Redis Cluster).
     """
 
-    def __init__(self, owner: RedisPubSub, connection: RedisPubSubConnection, *, poll_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        owner: RedisPubSub,
+        connection: RedisPubSubConnection,
+        *,
+        sharded: bool = False,
+        poll_s: float = 0.5,
+    ) -> None:
         self._owner = owner
         self._connection = connection
+        self._sharded = sharded
+        self._kind = "s" if sharded else ""  # "ssubscribe", "smessage", "sunsubscribe" when sharded
         self._poll_s = poll_s
         self._read_lock = asyncio.Lock()
         self._buffered: deque[bytes] = deque()
+        self._channels: set[bytes] = set()
         self.closed = False
 
+    async def _next_message(self, *, ignore_subscribe_messages: bool = False) -> dict[str, Any] | None:
+        if self._sharded:
+            if not getattr(self._connection, "node_pubsub_mapping", None):
+                await asyncio.sleep(self._poll_s)  # no node connection left to wait on: not a busy loop
+                return None
+            sharded: dict[str, Any] | None = await self._connection.get_sharded_message(
+                ignore_subscribe_messages=ignore_subscribe_messages, timeout=self._poll_s
+            )
+            return sharded
+        message: dict[str, Any] | None = await self._connection.get_message(
+            ignore_subscribe_messages=ignore_subscribe_messages, timeout=self._poll_s
+        )
+        return message
+
     async def _start(self, channels: tuple[str, ...], timeout_s: float) -> None:
-        await self._connection.subscribe(*channels)
-        unconfirmed = {channel.encode() for channel in channels}
+        if self._sharded:
+            await self._connection.ssubscribe(*channels)
+        else:
+            await self._connection.subscribe(*channels)
+        self._channels = {channel.encode() for channel in channels}
+        unconfirmed = set(self._channels)
         async with asyncio.timeout(timeout_s), self._read_lock:
             while unconfirmed:
-                message = await self._connection.get_message(timeout=self._poll_s)
+                message = await self._next_message()
                 if message is None:
                     continue
-                if message["type"] == "subscribe":
+                if message["type"] == f"{self._kind}subscribe":
                     unconfirmed.discard(message["channel"])
-                elif message["type"] == "message":
+                elif message["type"] == f"{self._kind}message":
                     self._buffered.append(message["data"])
 
     def __aiter__(self) -> RedisSubscription:
@@ -276,10 +316,8 @@ class RedisSubscription:
             async with self._read_lock:
                 if self.closed:
                     raise StopAsyncIteration
-                message = await self._connection.get_message(
-                    ignore_subscribe_messages=True, timeout=self._poll_s
-                )
-            if message is not None and message["type"] == "message":
+                message = await self._next_message(ignore_subscribe_messages=True)
+            if message is not None and message["type"] == f"{self._kind}message":
                 data: bytes = message["data"]
                 return data
 
@@ -292,19 +330,25 @@ class RedisSubscription:
         self._buffered.clear()
         try:
             async with self._read_lock:
-                if self._connection.connection is not None:
+                if self._sharded or self._connection.connection is not None:
                     await self._unsubscribe_confirmed()
         finally:
             await self._connection.aclose()
 
     async def _unsubscribe_confirmed(self) -> None:
+        unconfirmed = set(self._channels)
         try:
-            await self._connection.unsubscribe()
+            if self._sharded:
+                await self._connection.sunsubscribe()
+            else:
+                await self._connection.unsubscribe()
             async with asyncio.timeout(1.0):
-                while True:
-                    message = await self._connection.get_message(timeout=self._poll_s)
-                    if message is not None and message["type"] == "unsubscribe" and message["data"] == 0:
-                        return
+                while unconfirmed:
+                    message = await self._next_message()
+                    if message is not None and message["type"] == f"{self._kind}unsubscribe":
+                        unconfirmed.discard(message["channel"])
+                        if message["data"] == 0 and not self._sharded:
+                            return  # the connection holds no channel any more
         except (RedisError, OSError, TimeoutError):
             return  # the connection is closed next anyway, and Redis drops the subscription with it
 
@@ -318,21 +362,26 @@ class RedisSubscription:
 
 
 class RedisPubSub:
-    """Fire-and-forget broadcast on Redis pub/sub; keeps track of open subscriptions to close them."""
+    """Fire-and-forget broadcast on Redis pub/sub; keeps track of open subscriptions to close them.
 
-    def __init__(self, client: Redis, *, prefix: str = "", subscribe_timeout_s: float = 5.0) -> None:
+    On a ``RedisCluster`` client the channels are shard channels (``SPUBLISH`` / ``SSUBSCRIBE``)."""
+
+    def __init__(self, client: RedisClient, *, prefix: str = "", subscribe_timeout_s: float = 5.0) -> None:
         self._client = client
         self._prefix = prefix
         self._subscribe_timeout_s = subscribe_timeout_s
         self._open: set[RedisSubscription] = set()
+        self.sharded = isinstance(client, RedisCluster)
 
     async def publish(self, channel: str, payload: bytes) -> int:
+        if self.sharded:
+            return int(await self._client.spublish(self._prefix + channel, payload))
         return int(await self._client.publish(self._prefix + channel, payload))
 
     async def subscribe(self, *channels: str) -> RedisSubscription:
         if not channels:
             raise ValueError("subscribe needs at least one channel")
-        subscription = RedisSubscription(self, self._client.pubsub())
+        subscription = RedisSubscription(self, self._client.pubsub(), sharded=self.sharded)
         self._open.add(subscription)
         try:
             await subscription._start(
@@ -356,7 +405,7 @@ class RedisPubSub:
 class RedisRateLimiter:
     """Fixed window per key: one atomic INCRBY + PEXPIRE-on-first-hit + PTTL script."""
 
-    def __init__(self, client: Redis, *, prefix: str = "") -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = "") -> None:
         self._hit = client.register_script(_HIT_SCRIPT)
         self._client = client
         self._prefix = prefix
@@ -377,7 +426,7 @@ class RedisRateLimiter:
 class RedisCache:
     """GET / SET PX / DEL; values are bytes in and bytes out."""
 
-    def __init__(self, client: Redis, *, prefix: str = "") -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = "") -> None:
         self._client = client
         self._prefix = prefix
 

@@ -42,7 +42,9 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "partners", "gateway.cli.partners:partners_app", "Manage partners (airlines, shops, banks, ...)."
     ),
     LazyCommand(
-        "operators", "gateway.cli.partners:operators_app", "Operator (admin) access to the GraphQL API."
+        "operators",
+        "gateway.cli.partners:operators_app",
+        "Operator access to the operators' GraphQL schema (/admin/graphql).",
     ),
     LazyCommand(
         "cases",
@@ -51,7 +53,9 @@ COMMANDS: tuple[LazyCommand, ...] = (
     ),
     LazyCommand("ledger", "gateway.cli.ledger:ledger_app", "Check the mileage ledger."),
     LazyCommand(
-        "status", "gateway.cli.status:status_app", "Status tiers: the daily expiry run and a member's status."
+        "status",
+        "gateway.cli.status:status_app",
+        "Status tiers: the daily expiry run, a member's status and the Status Stars import.",
     ),
     LazyCommand(
         "privacy", "gateway.cli.privacy:privacy_app", "Members' privacy rights: export, erasure, audit log."
@@ -96,7 +100,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "schema",
         "gateway.cli.schema:schema_app",
-        "The GraphQL schema as a committed artefact (schema.graphql) and its breaking changes.",
+        "The GraphQL schemas as committed artefacts (schema.graphql, admin-schema.graphql) and their breaking changes.",
     ),
     LazyCommand("mail", "gateway.cli.mail:mail_app", "Member e-mail: what the development file sink wrote."),
     LazyCommand("serve", "gateway.cli.service:serve", "Run the gateway."),

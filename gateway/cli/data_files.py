@@ -21,7 +21,7 @@ from gateway.cli.support import err_console
 from loyalty.earning.errors import ChartInvalid
 from loyalty.rewards.catalogue import CatalogueInvalid, load_catalogue
 from loyalty.rules import current_rules
-from partners.charts import load_earning_chart
+from partners.charts import load_earning_chart, load_rail_chart
 
 rewards_app = typer.Typer(help="The rewards catalogue (MILESGATE_REWARDS_FILE).", no_args_is_help=True)
 charts_app = typer.Typer(help="The earning charts (MILESGATE_CHARTS_DIR).", no_args_is_help=True)
@@ -66,7 +66,8 @@ def check_charts(
         typer.Argument(
             exists=True,
             file_okay=False,
-            help="A folder with earning.toml, regions.toml, upgrades.toml and rates.toml (examples/charts).",
+            help="A folder with earning.toml, regions.toml, upgrades.toml, rates.toml and rail.toml "
+            "(examples/charts).",
         ),
     ],
 ) -> None:
@@ -74,6 +75,7 @@ def check_charts(
     (examples/charts shows the format, with a partner airline on its own chart)."""
     try:
         chart = load_earning_chart(directory)
+        rail = load_rail_chart(directory)
     except ChartInvalid as error:
         raise _invalid(directory, str(error)) from None
     table = Table("airline", "name", "distance chart", "qualifying", title=f"chart {chart.version}")
@@ -84,3 +86,4 @@ def check_charts(
         f"{len(chart.airlines)} airlines, {len(chart.distance_charts)} distance charts, all valid",
         markup=False,
     )
+    console.print(f"rail chart {rail.version}: {len(rail.products)} rail products, all valid", markup=False)

@@ -237,7 +237,9 @@ def inbox_reprocess(
     settings = cli_settings()
 
     async def work() -> int:
-        backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
+        backends = await open_backends(
+            settings.resolved_redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix
+        )
         try:
             count = await reprocess(
                 inbox_id or None, backends.ports.queue, partitions=settings.inbox_partitions

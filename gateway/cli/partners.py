@@ -30,7 +30,9 @@ secrets_app = typer.Typer(
     help="A partner's signing secrets (v1) and public keys (v1a).", no_args_is_help=True
 )
 partners_app.add_typer(secrets_app, name="secrets")
-operators_app = typer.Typer(help="Operator (admin) access to the GraphQL API.", no_args_is_help=True)
+operators_app = typer.Typer(
+    help="Operator access to the operators' GraphQL schema (/admin/graphql).", no_args_is_help=True
+)
 console = Console()
 T = TypeVar("T")
 
@@ -254,7 +256,7 @@ def operators_token(
     name: Annotated[str, typer.Option(help="Who the token is for (appears in logs).")],
     hours: Annotated[float, typer.Option(min=0.01, max=MAX_TTL_S / 3600, help="Lifetime in hours.")] = 8.0,
 ) -> None:
-    """Mint an operator (admin) token for the GraphQL API: send it as 'Authorization: Bearer <token>'."""
+    """Mint an operator token for /admin/graphql: send it as 'Authorization: Bearer <token>'."""
     settings = cli_settings()
     tokens = OperatorTokens(settings.resolved_secret_key())
     try:

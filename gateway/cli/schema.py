@@ -3,8 +3,9 @@
 Wired into the main CLI in ``gateway/cli.py`` with ``app.add_typer(schema_app, name="schema")``.
 ``export`` prints (or writes) the live schema's SDL; ``check`` fails when the committed ``schema.graphql``
 is not that SDL, and, with ``--against REV``, when a breaking change since REV is not announced in
-``CHANGELOG.md`` (a line added since REV naming its schema coordinate). Exit status: 0 fine, 1 a check
-failed, 2 the comparison could not be made (unknown revision, SDL that does not parse, no git).
+``CHANGELOG.md`` (a line added since REV naming its schema coordinate). ``--schema admin`` does the same
+for the operators' schema (``admin-schema.graphql``, served at ``/admin/graphql``). Exit status: 0 fine,
+1 a check failed, 2 the comparison could not be made (unknown revision, SDL that does not parse, no git).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from rich.markup import escape
 
 from gateway.graphql.sdl import (
     CHANGELOG_FILE,
-    EXPORT_COMMAND,
-    SCHEMA_FILE,
     RevisionCheck,
     SchemaArtefactError,
+    SchemaName,
     artefact_diff,
     check_against,
     live_sdl,
@@ -30,7 +30,7 @@ from gateway.graphql.sdl import (
 )
 
 schema_app = typer.Typer(
-    help="The GraphQL schema as a committed artefact (schema.graphql) and its breaking changes.",
+    help="The GraphQL schemas as committed artefacts (schema.graphql, admin-schema.graphql) and their breaking changes.",
     no_args_is_help=True,
 )
 console = Console()
@@ -46,6 +46,13 @@ RootOption = Annotated[
         help="The repository's root (schema.graphql, CHANGELOG.md); default: the git top level here.",
     ),
 ]
+SchemaOption = Annotated[
+    SchemaName,
+    typer.Option(
+        "--schema",
+        help="member: /graphql (schema.graphql); admin: the operators' /admin/graphql (admin-schema.graphql).",
+    ),
+]
 
 
 @schema_app.command("export")
@@ -54,9 +61,10 @@ def export_command(
         Path | None,
         typer.Option("--output", "-o", dir_okay=False, help="Write the SDL to this file; default: stdout."),
     ] = None,
+    which: SchemaOption = SchemaName.MEMBER,
 ) -> None:
     """Print the live schema's SDL, sorted so the same code always gives the same text."""
-    sdl = live_sdl()
+    sdl = live_sdl(which)
     if output is None:
         sys.stdout.write(sdl)
         return
@@ -64,14 +72,14 @@ def export_command(
     err_console.print(f"wrote {escape(str(output))}", style="green", highlight=False)
 
 
-def _report_artefact(root: Path, live: str) -> bool:
-    diff = artefact_diff(root, live)
+def _report_artefact(root: Path, live: str, which: SchemaName) -> bool:
+    diff = artefact_diff(root, live, which.artefact)
     if not diff:
-        console.print(f"{SCHEMA_FILE} matches the live schema", style="green")
+        console.print(f"{which.artefact} matches the live schema", style="green")
         return True
     err_console.print(
-        f"[red]{SCHEMA_FILE} differs from the live schema:[/red] run "
-        f"[bold]{EXPORT_COMMAND}[/bold] and commit it",
+        f"[red]{which.artefact} differs from the live schema:[/red] run "
+        f"[bold]{which.export_command}[/bold] and commit it",
         highlight=False,
     )
     for line in diff[:DIFF_LINES_SHOWN]:
@@ -85,7 +93,9 @@ def _report_revision(result: RevisionCheck) -> None:
     revision = escape(result.revision)
     if not result.base_found:
         console.print(
-            f"{revision} has no {SCHEMA_FILE}: nothing to compare against", style="yellow", highlight=False
+            f"{revision} has no {result.artefact}: nothing to compare against",
+            style="yellow",
+            highlight=False,
         )
         return
     for change in result.comparison.dangerous:
@@ -130,20 +140,22 @@ def check_command(
         typer.Option(
             "--against",
             metavar="REV",
-            help=f"Also compare with {SCHEMA_FILE} at this git revision; breaking changes must be "
+            help=f"Also compare with the artefact at this git revision; breaking changes must be "
             f"announced in {CHANGELOG_FILE}.",
         ),
     ] = None,
     root: RootOption = None,
+    which: SchemaOption = SchemaName.MEMBER,
 ) -> None:
-    """Fail if schema.graphql is not the live schema, or (--against) on an unannounced breaking change."""
+    """Fail if schema.graphql (or admin-schema.graphql) is not the live schema, or (--against) on an
+    unannounced breaking change."""
     repository = root if root is not None else repository_root(Path.cwd())
-    live = live_sdl()
-    current = _report_artefact(repository, live)
+    live = live_sdl(which)
+    current = _report_artefact(repository, live, which)
     announced = True
     if against is not None:
         try:
-            result = check_against(repository, against, live)
+            result = check_against(repository, against, live, which.artefact)
         except SchemaArtefactError as exc:
             err_console.print(f"[red]cannot check against {escape(against)}:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc

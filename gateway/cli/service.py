@@ -115,7 +115,10 @@ def worker(
 
     async def _run() -> None:
         backends = await open_backends(
-            settings.resolved_redis_url, prefix=settings.redis_prefix, retry_s=settings.redis_retry_s
+            settings.resolved_redis_url,
+            cluster=settings.redis_cluster,
+            prefix=settings.redis_prefix,
+            retry_s=settings.redis_retry_s,
         )
         await backends.reachable(where="at start")  # a warning if not; the loops wait for it
         stop = asyncio.Event()

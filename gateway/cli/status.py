@@ -6,6 +6,7 @@ Wired into the main CLI in ``gateway/cli/__init__.py`` with ``app.add_typer(stat
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,16 +15,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gateway.cli.support import cli_settings, run_or_exit, run_with_db
-from loyalty.errors import NotFound
+from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import validate_account_number
 from loyalty.members.models import Member
 from loyalty.rules import current_rules
 from loyalty.status import engine
 from loyalty.status.engine import StatusExpiryReport
 from loyalty.status.progress import StatusProgress, status_progress
+from loyalty.status_stars.service import ImportReport, import_status_stars, read_records
 
 status_app = typer.Typer(
-    help="Status tiers: the daily expiry run and a member's status.", no_args_is_help=True
+    help="Status tiers: the daily expiry run, a member's status and the Status Stars import.",
+    no_args_is_help=True,
 )
 console = Console()
 
@@ -80,3 +83,37 @@ def show_command(
             lacking = ", ".join(f"{c.value} {n}" for c, n in target.missing.items() if n) or "reached"
             table.add_row(f"{label}: {target.tier.value}", lacking)
     console.print(table)
+
+
+@status_app.command("import-stars")
+def import_stars_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV with the header account_number,status_star_points,stars."
+        ),
+    ],
+    operator: Annotated[str, typer.Option("--operator", help="Who runs the import (recorded per member).")],
+) -> None:
+    """Convert the old programme's Status Stars: 1 point = 2 lifetime QP; 3 stars FTL, 4-5 Senator for life.
+
+    The whole file is checked first (nothing is written when a line is wrong); running it again changes
+    nothing.
+    """
+    rules = current_rules()
+
+    async def work() -> ImportReport:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed(f"{file} is not UTF-8 text.", field="file", code="FILE_INVALID") from None
+        records = read_records(text, rules)
+        return await import_status_stars(
+            records, operator=operator, today=dt.datetime.now(dt.UTC).date(), rules=rules
+        )
+
+    report = run_or_exit(work)
+    console.print(
+        f"{report.imported} members imported, {report.unchanged} imported before (unchanged), "
+        f"{report.lifetime_granted} lifetime statuses given by stars"
+    )

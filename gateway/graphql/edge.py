@@ -22,6 +22,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 from graphql import ASTValidationRule, GraphQLError, GraphQLSchema, GraphQLSyntaxError, specified_rules
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -54,28 +55,76 @@ ARGUMENT_INVALID_MESSAGE = "An argument is too long or malformed for what it nam
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
-def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
-    """The limit rules, made once per app (the rule classes are built from the settings)."""
-    return [
-        expansion_rule(
-            max_selections=settings.graphql_max_selections,
+@dataclass(frozen=True, slots=True)
+class EdgeLimits:
+    """The document limits of one GraphQL endpoint: the member schema's (``MILESGATE_GRAPHQL_*``) or the
+    operators' (``MILESGATE_ADMIN_GRAPHQL_*``)."""
+
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_directives: int
+    max_cost: int
+    max_page_size: int
+    max_mutations: int
+    max_selections: int
+    max_body_bytes: int
+
+    @classmethod
+    def member(cls, settings: Settings) -> EdgeLimits:
+        return cls(
             max_depth=settings.graphql_max_depth,
             max_aliases=settings.graphql_max_aliases,
+            max_tokens=settings.graphql_max_tokens,
+            max_directives=settings.graphql_max_directives,
+            max_cost=settings.graphql_max_cost,
+            max_page_size=settings.graphql_max_page_size,
+            max_mutations=settings.graphql_max_mutations,
+            max_selections=settings.graphql_max_selections,
+            max_body_bytes=settings.graphql_max_body_bytes,
+        )
+
+    @classmethod
+    def admin(cls, settings: Settings) -> EdgeLimits:
+        return cls(
+            max_depth=settings.admin_graphql_max_depth,
+            max_aliases=settings.admin_graphql_max_aliases,
+            max_tokens=settings.admin_graphql_max_tokens,
+            max_directives=settings.admin_graphql_max_directives,
+            max_cost=settings.admin_graphql_max_cost,
+            max_page_size=settings.admin_graphql_max_page_size,
+            max_mutations=settings.admin_graphql_max_mutations,
+            max_selections=settings.admin_graphql_max_selections,
+            max_body_bytes=settings.admin_graphql_max_body_bytes,
+        )
+
+
+def _limits(given: Settings | EdgeLimits) -> EdgeLimits:
+    return given if isinstance(given, EdgeLimits) else EdgeLimits.member(given)
+
+
+def validation_rules(limits: Settings | EdgeLimits) -> list[type[ASTValidationRule]]:
+    """The limit rules, made once per app (the rule classes are built from the limits; settings stand
+    for the member schema's)."""
+    limits = _limits(limits)
+    return [
+        expansion_rule(
+            max_selections=limits.max_selections,
+            max_depth=limits.max_depth,
+            max_aliases=limits.max_aliases,
         ),
-        query_cost_rule(
-            max_cost=settings.graphql_max_cost, variable_page_size=settings.graphql_max_page_size
-        ),
-        directive_count_rule(max_directives=settings.graphql_max_directives),
-        mutation_count_rule(max_mutations=settings.graphql_max_mutations),
+        query_cost_rule(max_cost=limits.max_cost, variable_page_size=limits.max_page_size),
+        directive_count_rule(max_directives=limits.max_directives),
+        mutation_count_rule(max_mutations=limits.max_mutations),
         ArgumentValuesRule,
     ]
 
 
-def document_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+def document_rules(limits: Settings | EdgeLimits) -> list[type[ASTValidationRule]]:
     """graphql-core's rules and the limits; fragment cycles are the limits' ``expansion_rule``'s to
     report, with a code (graphql-core's own rule says the same without one)."""
     standard = [rule for rule in specified_rules if rule is not NoFragmentCyclesRule]
-    return [*standard, *validation_rules(settings)]
+    return [*standard, *validation_rules(limits)]
 
 
 def is_internal_error(error: GraphQLError) -> bool:
@@ -133,18 +182,21 @@ class GraphQLEdge:
         metrics: Metrics,
         rate_limits: EdgeRateLimits,
         persisted_queries: PersistedQueries,
+        limits: EdgeLimits | None = None,
     ) -> None:
+        """``limits``: the endpoint's document limits; default the member schema's."""
+        limits = limits or EdgeLimits.member(settings)
         self.production = settings.is_production
         self.metrics = metrics
         self.rate_limits = rate_limits
         self.persisted_queries = persisted_queries
-        self.max_tokens = settings.graphql_max_tokens
+        self.max_tokens = limits.max_tokens
         self.token_limit_message = (  # graphql-core's words when its parser stops at max_tokens
             f"Syntax Error: Document contains more than {self.max_tokens} tokens. Parsing aborted."
         )
         self.document_cache_size = settings.graphql_document_cache_size
         self.unavailable_retry_after_s = settings.unavailable_retry_after_s
-        rules = document_rules(settings)
+        rules = document_rules(limits)
         if self.production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)

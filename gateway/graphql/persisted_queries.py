@@ -6,7 +6,9 @@ stores the document in the cache port (Redis in production) for ``persisted_quer
 
 The safelist is a directory of ``.graphql`` files (``MILESGATE_PERSISTED_QUERIES_DIR``), each named by
 the sha256 of its text (``milesgate persisted-queries register`` writes them). With the safelist
-enforced, only those documents run, whether a client sends the hash or the full text.
+enforced, only those documents run, whether a client sends the hash or the full text. The operators'
+schema (``/admin/graphql``) has its own safelist in that directory's ``admin/`` folder
+(``register --schema admin``): a member document never runs there, nor an operator's at ``/graphql``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from graphql import GraphQLError, GraphQLSyntaxError, parse
 from strawberry.http import GraphQLRequestData
 
 from gateway.backends.memory import MemoryCache
-from gateway.settings import ConfigurationError
+from gateway.settings import ConfigurationError, Settings
 from loyalty.ports import Cache
 
+ADMIN_SAFELIST_FOLDER = "admin"
+"""The operators' safelist: this folder inside the safelist directory."""
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CACHE_PREFIX = "apq:"
 RECENT_DOCUMENTS = 512
@@ -70,6 +74,20 @@ class Safelist:
 
     def __contains__(self, sha256: str) -> bool:
         return sha256 in self.documents
+
+
+def member_safelist(settings: Settings) -> Safelist:
+    """The member schema's safelist: the directory's own documents (none without a directory)."""
+    directory = settings.persisted_queries_dir
+    return Safelist.from_directory(directory) if directory is not None else Safelist.empty()
+
+
+def admin_safelist(settings: Settings) -> Safelist:
+    """The operators' safelist: the documents in the directory's ``admin/`` folder (none without one)."""
+    directory = settings.persisted_queries_dir
+    if directory is None or not (directory / ADMIN_SAFELIST_FOLDER).is_dir():
+        return Safelist.empty()
+    return Safelist.from_directory(directory / ADMIN_SAFELIST_FOLDER)
 
 
 class PersistedQueries:

@@ -1,6 +1,7 @@
 """The GraphQL schema as a committed artefact: its SDL, and what changed between two versions of it.
 
-Web and mobile clients build against ``schema.graphql`` at the repository's root. ``live_sdl`` prints the
+Web and mobile clients build against ``schema.graphql`` at the repository's root; operator tools against
+``admin-schema.graphql``, the operators' schema served at ``/admin/graphql`` (``SchemaName``). ``live_sdl`` prints the
 schema the code defines, sorted (types, fields, arguments, enum values, union members) so the text never
 depends on import order; ``compare_sdl`` sorts graphql-core's findings into breaking and dangerous changes,
 each with the schema coordinate it concerns (``Member.email``, ``Query.offers(first:)``, ``Tier.HON``,
@@ -20,6 +21,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from graphql import (
@@ -35,11 +37,32 @@ from graphql import (
 )
 
 from gateway.graphql.engine.edge import core_schema
+from schema.admin.root import build_admin_schema
 from schema.root import build_schema
 
 SCHEMA_FILE = "schema.graphql"
+ADMIN_SCHEMA_FILE = "admin-schema.graphql"
 CHANGELOG_FILE = "CHANGELOG.md"
 EXPORT_COMMAND = f"milesgate schema export --output {SCHEMA_FILE}"
+
+
+class SchemaName(StrEnum):
+    """The two schemas the gateway serves, each with its committed artefact."""
+
+    MEMBER = "member"
+    """``/graphql``: members, partners' frontends, the federation router."""
+    ADMIN = "admin"
+    """``/admin/graphql``: operators."""
+
+    @property
+    def artefact(self) -> str:
+        return ADMIN_SCHEMA_FILE if self is SchemaName.ADMIN else SCHEMA_FILE
+
+    @property
+    def export_command(self) -> str:
+        if self is SchemaName.MEMBER:
+            return EXPORT_COMMAND
+        return f"milesgate schema export --schema {self.value} --output {self.artefact}"
 
 
 class SchemaArtefactError(Exception):
@@ -82,6 +105,8 @@ class RevisionCheck:
     comparison: SdlComparison
     unannounced: tuple[SdlChange, ...]
     """The breaking changes no line added to ``CHANGELOG.md`` since the revision names."""
+    artefact: str = SCHEMA_FILE
+    """The artefact compared."""
 
     @property
     def passed(self) -> bool:
@@ -96,9 +121,10 @@ def sdl_of(schema: GraphQLSchema) -> str:
     return print_schema(lexicographic_sort_schema(schema)).rstrip("\n") + "\n"
 
 
-def live_sdl() -> str:
-    """The SDL of the schema the service serves (the edge's extensions and config change no type)."""
-    return sdl_of(core_schema(build_schema()))
+def live_sdl(which: SchemaName = SchemaName.MEMBER) -> str:
+    """The SDL of a schema the service serves (the edge's extensions and config change no type)."""
+    built = build_admin_schema() if which is SchemaName.ADMIN else build_schema()
+    return sdl_of(core_schema(built))
 
 
 def parse_sdl(sdl: str, *, source: str = "SDL") -> GraphQLSchema:
@@ -217,23 +243,24 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def committed_sdl(root: Path) -> str | None:
-    """The ``schema.graphql`` in the working tree at ``root``; None if there is none."""
-    return _read(root / SCHEMA_FILE)
+def committed_sdl(root: Path, name: str = SCHEMA_FILE) -> str | None:
+    """The artefact ``name`` (default ``schema.graphql``) in the working tree at ``root``; None if there
+    is none."""
+    return _read(root / name)
 
 
-def artefact_diff(root: Path, live: str) -> list[str]:
-    """How ``schema.graphql`` at ``root`` differs from the live SDL (a unified diff); empty if it is
+def artefact_diff(root: Path, live: str, name: str = SCHEMA_FILE) -> list[str]:
+    """How the artefact ``name`` at ``root`` differs from the live SDL (a unified diff); empty if it is
     current. A missing file differs from everything."""
-    committed = committed_sdl(root)
+    committed = committed_sdl(root, name)
     if committed == live:
         return []
     return list(
         difflib.unified_diff(
             (committed or "").splitlines(),
             live.splitlines(),
-            fromfile=f"{SCHEMA_FILE} (committed)" if committed is not None else f"{SCHEMA_FILE} (missing)",
-            tofile=f"{SCHEMA_FILE} (live)",
+            fromfile=f"{name} (committed)" if committed is not None else f"{name} (missing)",
+            tofile=f"{name} (live)",
             lineterm="",
         )
     )
@@ -285,22 +312,21 @@ def repository_root(start: Path) -> Path:
     return Path(found.stdout.strip()) if found.returncode == 0 else start
 
 
-def check_against(root: Path, revision: str, live: str) -> RevisionCheck:
-    """Compare the ``schema.graphql`` of ``revision`` with ``live``; every breaking change must be
-    named by a line added to ``CHANGELOG.md`` (the working tree's, at ``root``) since ``revision``.
+def check_against(root: Path, revision: str, live: str, name: str = SCHEMA_FILE) -> RevisionCheck:
+    """Compare the artefact ``name`` (default ``schema.graphql``) of ``revision`` with ``live``; every
+    breaking change must be named by a line added to ``CHANGELOG.md`` (the working tree's, at ``root``)
+    since ``revision``.
 
     Raises ``RevisionError`` for a revision that is no commit, ``InvalidSdl`` for a schema that does not
     parse.
     """
-    base = file_at_revision(root, revision, SCHEMA_FILE)
+    base = file_at_revision(root, revision, name)
     if base is None:
-        return RevisionCheck(revision, False, SdlComparison((), ()), ())
-    comparison = compare_sdl(
-        base, live, old_source=f"{SCHEMA_FILE} at {revision}", new_source="the live schema"
-    )
+        return RevisionCheck(revision, False, SdlComparison((), ()), (), name)
+    comparison = compare_sdl(base, live, old_source=f"{name} at {revision}", new_source="the live schema")
     if not comparison.breaking:
-        return RevisionCheck(revision, True, comparison, ())
+        return RevisionCheck(revision, True, comparison, (), name)
     announcements = added_lines(
         file_at_revision(root, revision, CHANGELOG_FILE) or "", _read(root / CHANGELOG_FILE) or ""
     )
-    return RevisionCheck(revision, True, comparison, unannounced(comparison.breaking, announcements))
+    return RevisionCheck(revision, True, comparison, unannounced(comparison.breaking, announcements), name)

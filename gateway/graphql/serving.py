@@ -1,17 +1,22 @@
 """The schema and view class an app serves GraphQL with: through the engine (the fast path, default) or
-with Strawberry's stock execution (``MILESGATE_GRAPHQL_FAST_PATH=off``)."""
+with Strawberry's stock execution (``MILESGATE_GRAPHQL_FAST_PATH=off``); the member schema at
+``/graphql``, the operators' at ``/admin/graphql``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import Executor
-from strawberry.federation import Schema
+from strawberry import Schema
+from strawberry.extensions import SchemaExtension
 
 from gateway.graphql.edge import EdgeExtension, GraphQLEdge, schema_config
 from gateway.graphql.engine import FastEdge, FastPathView, ShortcutExecutionContext, core_schema
+from gateway.graphql.replica import ReplicaPolicy, replica_extension
 from gateway.graphql.view import GraphQLView
 from gateway.settings import Settings
+from schema.admin.root import build_admin_schema
 from schema.root import build_schema
 
 
@@ -20,15 +25,28 @@ def execution_context_class(fast_path: bool) -> type[Executor[Any]] | None:
     return ShortcutExecutionContext if fast_path else None
 
 
-def served_schema(settings: Settings, edge: GraphQLEdge) -> tuple[Schema, type[GraphQLView]]:
-    """The schema with the edge's extension, and the view class to serve it with."""
+def served_schema(
+    settings: Settings, edge: GraphQLEdge, *, admin: bool = False
+) -> tuple[Schema, type[GraphQLView]]:
+    """The schema (the operators' with ``admin``) with the edge's extension (and, for the member schema
+    with a replica, the replica's), and the view class to serve it with. The operators' schema reads the
+    primary only: it is small and operators read what they just changed."""
     executor = execution_context_class(settings.graphql_fast_path)
+    extensions: list[Callable[[], SchemaExtension]] = []
     if settings.graphql_fast_path:
-        extension = FastEdge(edge).extension()
+        extensions.append(FastEdge(edge).extension())
         view_class: type[GraphQLView] = FastPathView
     else:
-        extension = lambda: EdgeExtension(edge)  # noqa: E731 - Strawberry calls it once per request
+        extensions.append(lambda: EdgeExtension(edge))
         view_class = GraphQLView
-    schema = build_schema([extension], schema_config(settings), execution_context_class=executor)
+    if admin:
+        schema = build_admin_schema(extensions, schema_config(settings), execution_context_class=executor)
+    else:
+        if settings.resolved_database_replica_url is not None:
+            policy = ReplicaPolicy(
+                wait_ms=settings.replica_wait_ms, write_memory_s=settings.replica_write_memory_s
+            )
+            extensions.append(replica_extension(policy))
+        schema = build_schema(extensions, schema_config(settings), execution_context_class=executor)
     edge.bind_schema(core_schema(schema))
     return schema, view_class

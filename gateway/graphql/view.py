@@ -80,7 +80,10 @@ class GraphQLView(GraphQL[Context, None]):
     WebSockets: graphql-transport-ws only, through ``EdgeTransportWSHandler``.
 
     With ``graphiql_path`` (development), a browser opening ``GET /graphql`` is sent to our GraphiQL
-    rather than Strawberry's CDN page."""
+    rather than Strawberry's CDN page.
+
+    With ``members=False`` (the operators' schema at ``/admin/graphql``) a bearer token is only ever taken
+    as an operator token: no member is signed in there."""
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class GraphQLView(GraphQL[Context, None]):
         operators: OperatorTokens,
         edge: GraphQLEdge,
         graphiql_path: str | None = None,
+        members: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -103,6 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.totp_key = totp_key
         self.operators = operators
         self.graphiql_path = graphiql_path
+        self.members = members
         self.privacy_sources = personal_data_sources()
 
     graphql_transport_ws_handler_class = EdgeTransportWSHandler
@@ -176,7 +181,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         app_services = services(request)
-        principal = await self.principal_for(request)
+        principal = await self.principal_for(request) if self.members else None
         token = bearer_token(request.headers.get("authorization")) if principal is None else None
         return Context(
             request=request,

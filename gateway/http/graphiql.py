@@ -4,7 +4,7 @@ Development only: production mounts none of this. The page and its bundle are bu
 ``graphiql`` package by ``npm run build --prefix gateway/graphiql`` and committed, so the service serves
 them without Node.js or internet. Every response carries a Content-Security-Policy that allows scripts
 and workers from this origin only (no CDN, no inline script, no eval), requests to this origin only
-(``/graphql`` over HTTP and WebSocket), and styles from this origin plus the inline ones the editor
+(``/graphql`` over HTTP and WebSocket, ``/admin/graphql`` from ``/admin/graphiql``), and styles from this origin plus the inline ones the editor
 writes at run time.
 """
 
@@ -20,6 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 GRAPHIQL_DIR = Path(__file__).resolve().parent.parent / "graphiql"
 PAGE_PATH = "/graphiql"
+ADMIN_PAGE_PATH = "/admin/graphiql"
+"""The same page for the operators' schema: the bundle sends its requests to ``/admin/graphql`` when it is
+opened here."""
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
@@ -66,9 +69,10 @@ async def graphiql_page(request: Request) -> Response:
 
 
 def graphiql_routes() -> list[BaseRoute]:
-    """``/graphiql`` and its ``/graphiql/static`` files."""
+    """``/graphiql``, ``/admin/graphiql`` and their ``/graphiql/static`` files."""
     return [
         Route(PAGE_PATH, graphiql_page),
+        Route(ADMIN_PAGE_PATH, graphiql_page),
         Mount(
             PAGE_PATH + "/static",
             app=WithSecurityHeaders(StaticFiles(directory=GRAPHIQL_DIR / "static")),

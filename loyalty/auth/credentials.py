@@ -4,7 +4,8 @@ Failures are counted per account, attempt by attempt: the member row is locked w
 checked, so aliases or batched requests cannot try PINs in parallel. After the configured number of
 failures the account is locked for a while. A wrong secret and an unknown account give the same
 answer with the same work (a dummy hash is verified), so the answer does not tell whether the account
-exists; only an existing, locked account says that it is locked.
+exists; only an existing, locked account says that it is locked. A secret whose stored hash was made
+under another argon2 cost than the configured one is hashed again under it when it matches.
 
 E-mail sign-in needs a verified address (the code e-mailed to it was entered). An unverified address is
 refused with ``EmailNotVerified``, but only once the password was right: to anybody else the answer is
@@ -22,7 +23,7 @@ from tortoise.transactions import in_transaction
 from loyalty.errors import DomainError, InvalidCredentials, ValidationFailed
 from loyalty.identifiers import validate_service_card_number
 from loyalty.members.models import CardState, Member, ServiceCard
-from loyalty.members.pins import verify_secret
+from loyalty.members.pins import check_secret, verify_secret
 from loyalty.rules import ProgrammeRules
 
 
@@ -75,10 +76,8 @@ async def _find_account_id(method: SignInMethod, identifier: str, rules: Program
     )
 
 
-def _stored_secret(member: Member | None, method: SignInMethod) -> str | None:
-    if member is None:
-        return None
-    return member.pin_hash if method is SignInMethod.SERVICE_CARD_NUMBER else member.password_hash
+def _secret_field(method: SignInMethod) -> str:
+    return "pin_hash" if method is SignInMethod.SERVICE_CARD_NUMBER else "password_hash"
 
 
 async def check_credentials(
@@ -94,12 +93,16 @@ async def check_credentials(
         member = await Member.filter(id=account_id).select_for_update(no_key=True).get()
         if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
             locked_until = member.sign_in_locked_until
-        elif await verify_secret(_stored_secret(member, method), secret):
+        elif (check := await check_secret(getattr(member, _secret_field(method)), secret)).matches:
             if method is SignInMethod.EMAIL and member.email_verified_at is None:
                 raise EmailNotVerified()  # nothing counted: the password was right
             member.failed_sign_ins = 0
             member.sign_in_locked_until = None
-            await member.save(update_fields=["failed_sign_ins", "sign_in_locked_until"])
+            changed = ["failed_sign_ins", "sign_in_locked_until"]
+            if check.new_hash is not None:  # made under an older cost: stored again under today's
+                setattr(member, _secret_field(method), check.new_hash)
+                changed.append(_secret_field(method))
+            await member.save(update_fields=changed)
             return member
         else:
             member.failed_sign_ins += 1

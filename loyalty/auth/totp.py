@@ -16,7 +16,6 @@ refused before the code is looked at, so a replayed one spends no recovery code 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import hmac
@@ -36,6 +35,7 @@ from tortoise.transactions import in_transaction
 from loyalty.auth.models import CompletedChallenge, RecoveryCode, TotpFactor
 from loyalty.errors import DomainError
 from loyalty.identifiers import ascii_digits
+from loyalty.members.pins import off_the_loop
 from loyalty.members.sessions import Challenge
 from loyalty.rules import TwoFactorRules
 
@@ -112,7 +112,7 @@ async def confirm_enrolment(
     code counts as a failed attempt, like at sign-in.
     """
     codes = [_new_recovery_code() for _ in range(rules.recovery_codes)]
-    hashes = await asyncio.to_thread(_hash_all, codes) if _is_totp_shape(_clean(code), rules) else []
+    hashes = await off_the_loop(lambda: _hash_all(codes)) if _is_totp_shape(_clean(code), rules) else []
 
     async def turn_on(factor: TotpFactor) -> None:
         factor.confirmed_at = now
@@ -318,7 +318,7 @@ async def _match_recovery_code(account_id: int, cleaned: str, now: dt.datetime) 
                 continue
         return None
 
-    return await asyncio.to_thread(find)
+    return await off_the_loop(find)
 
 
 async def _spend_recovery_code(account_id: int, recovery_id: int | None, now: dt.datetime) -> bool:

@@ -18,6 +18,7 @@ from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.errors import ValidationFailed
 from loyalty.members.cards import set_advertising_consent
 from loyalty.members.models import ServiceCard
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rules import ProgrammeRules
 
 MAX_TEXT_VERSION = 40
@@ -84,3 +85,8 @@ async def consent_history(
     if purposes:
         query = query.filter(purpose__in=list(purposes))
     return await query.order_by("-id")
+
+
+async def consent_history_page(*, account_id: int, request: PageRequest) -> Page[ConsentRecord]:
+    """One keyset page of ``consent_history`` (newest first, by id)."""
+    return await newest_first(ConsentRecord.filter(account_id=account_id), request)

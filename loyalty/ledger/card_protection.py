@@ -11,6 +11,11 @@
 
 Every card has its own protection period, so a member with two cards loses protection only when
 both have ended.
+
+A card is known by the bank's own reference for it (a card token), never by its number (PAN): a reference
+that is a card number is refused (CARD_REFERENCE_IS_PAN) and never stored, so the programme holds no
+cardholder data. The reference also identifies the member in that bank's later events
+(:func:`member_by_credit_card`, DOMAIN.md 9: the co-branded credit card identifies its holder).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from loyalty.errors import Conflict, NotFound
+from loyalty.errors import Conflict, NotFound, ValidationFailed
+from loyalty.identifiers import luhn_valid, normalise_number
 from loyalty.ledger.models import CardProduct, CreditCard, ExpiryProtection, ProtectionReason
 from loyalty.ledger.quarters import add_months, quarter_end
 from loyalty.rules import CreditCardProtectionRules
@@ -42,6 +48,41 @@ class CardReport:
     kind: CardReportKind
     effective_on: dt.date
     """Issue date, the statement notice's date, or the day the cancellation takes effect."""
+    miles_to_status: bool = False
+    """An ISSUED card with the miles-to-status feature (DOMAIN.md 3.4)."""
+
+
+PAN_LENGTHS = range(12, 20)
+
+
+def check_card_reference(reference: str, *, field: str = "cardReference") -> str:
+    """The bank's reference for a card, refused when it is a card number (12-19 digits passing Luhn)."""
+    digits = normalise_number(reference)
+    if len(digits) in PAN_LENGTHS and luhn_valid(digits):
+        raise ValidationFailed(
+            "Send the bank's reference (token) for the card, never its number.",
+            field=field,
+            code="CARD_REFERENCE_IS_PAN",
+        )
+    return reference
+
+
+async def member_by_credit_card(
+    *, partner_code: str, card_reference: str, field: str = "cardReference"
+) -> int:
+    """The account id of the holder of the co-branded credit card ``partner_code`` reported under
+    ``card_reference`` (a reference is the bank's own: another bank's card with the same one is not it)."""
+    check_card_reference(card_reference, field=field)
+    card = await CreditCard.get_or_none(partner_code=partner_code, card_reference=card_reference).only(
+        "account_id"
+    )
+    if card is None:
+        raise NotFound(
+            "No member holds a credit card this bank reported with this reference.",
+            field=field,
+            code="MEMBER_NOT_FOUND",
+        )
+    return int(card.account_id)
 
 
 def protection_starts(product: CardProduct, issued_on: dt.date, rules: CreditCardProtectionRules) -> dt.date:
@@ -67,6 +108,7 @@ async def apply_card_report(
     *, account_id: int, partner_code: str, report: CardReport, rules: CreditCardProtectionRules
 ) -> CreditCard:
     """Record the bank's report and open or close the card's protection period; repeats change nothing."""
+    check_card_reference(report.card_reference)
     async with in_transaction():
         card = (
             await CreditCard.filter(partner_code=partner_code, card_reference=report.card_reference)
@@ -92,6 +134,7 @@ async def apply_card_report(
                 partner_code=partner_code,
                 card_reference=report.card_reference,
                 product=report.product,
+                miles_to_status=report.miles_to_status,
                 issued_on=report.effective_on,
                 protection=protection,
             )

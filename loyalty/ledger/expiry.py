@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from loyalty.errors import ValidationFailed
 from loyalty.fixed_sql import as_date, as_optional_date, fetch
 from loyalty.ledger.lots import take_from_lot
 from loyalty.ledger.models import (
@@ -38,6 +39,35 @@ from loyalty.ledger.quarters import (
 )
 from loyalty.ledger.service import PostingSpec, lock_balances, run_once, write_posting
 from loyalty.rules import ProgrammeRules
+
+
+class ActivityTooOld(ValidationFailed):
+    """Miles for this activity would already have expired: they are not credited at all."""
+
+    code = "ACTIVITY_TOO_OLD"
+
+
+async def check_not_expired(
+    *, account_id: int, activity_date: dt.date, today: dt.date, rules: ProgrammeRules, field: str
+) -> dt.date:
+    """Refuse a credit of award miles whose lot would be past its expiry date already (ActivityTooOld).
+
+    Miles for activity on 12.12.2016 expired on 31.12.2019: credited today they would be spendable, and
+    listed as expiring this quarter, until the next expiry run. A lot the member's protection (status or
+    credit card) would keep is not too old: it is kept like the member's other miles. Returns the expiry
+    date the lot gets.
+    """
+    expires_on = expiry_date(activity_date, rules.expiry.validity_months)
+    if expires_on >= today:
+        return expires_on
+    periods = await _periods_by_account([account_id])
+    if is_protected(expires_on, today, periods[account_id]):
+        return expires_on
+    raise ActivityTooOld(
+        f"Miles for activity on {activity_date.isoformat()} expired on {expires_on.isoformat()} "
+        f"({rules.expiry.validity_months} months, to the end of that quarter): too old to credit.",
+        field=field,
+    )
 
 
 @dataclass(frozen=True, slots=True)

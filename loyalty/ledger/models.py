@@ -45,6 +45,10 @@ class PostingSource(StrEnum):
     """Sample data written by earlier versions of ``milesgate demo``."""
     REDEMPTION = "REDEMPTION"
     """Miles spent on a reward, alone or from a pool."""
+    MILES_TO_STATUS = "MILES_TO_STATUS"
+    """Award miles a credit-card holder exchanged for Points and Qualifying Points (irrevocable)."""
+    STATUS_STARS = "STATUS_STARS"
+    """Qualifying Points converted from the Status Stars of the old programme (an operator's import)."""
     REVERSAL = "REVERSAL"
     """The mirror of an earlier posting (a cancelled redemption, a partner's reversed accrual)."""
     EXPIRY = "EXPIRY"
@@ -269,6 +273,8 @@ class CreditCard(Model):
     partner_code = fields.CharField(max_length=40)
     card_reference = fields.CharField(max_length=64)
     product = fields.CharEnumField(CardProduct, max_length=12)
+    miles_to_status = fields.BooleanField(default=False, db_default=False)
+    """The card has the miles-to-status feature (DOMAIN.md 3.4), as the bank reported at issue."""
     issued_on = fields.DateField()
     cancelled_on = fields.DateField(null=True)
     conditions_broken_on = fields.DateField(null=True)

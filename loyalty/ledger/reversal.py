@@ -3,7 +3,8 @@
 The reversal is the mirror posting against the same counter account, posted once (idempotency key
 ``reversal:{posting_id}``). A reversed debit gives the miles back to the lots it took them from, with
 their original expiry; a reversed credit takes its miles back from its own lot first, then from the
-lots expiring first. Expiries and reversals are not reversed: expired miles are never reactivated.
+lots expiring first. Expiries and reversals are not reversed: expired miles are never reactivated; nor
+is an exchange of miles for status (DOMAIN.md 3.4: it cannot be undone).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from loyalty.ledger.models import CounterEntry, Currency, Entry, Posting, Postin
 from loyalty.ledger.service import PostingResult, PostingSpec, counter_account_for, run_once, write_posting
 from loyalty.rules import ProgrammeRules
 
-NOT_REVERSIBLE = frozenset({PostingSource.EXPIRY, PostingSource.REVERSAL})
+NOT_REVERSIBLE = frozenset({PostingSource.EXPIRY, PostingSource.REVERSAL, PostingSource.MILES_TO_STATUS})
 
 
 async def reverse_posting(

@@ -50,6 +50,8 @@ COUNTER_BY_SOURCE: Mapping[str, CounterAccount] = {
     PostingSource.DEMO: CounterAccount.PROGRAMME_BONUS,
     PostingSource.CHALLENGE: CounterAccount.PROGRAMME_BONUS,
     PostingSource.REDEMPTION: CounterAccount.REDEMPTION,
+    PostingSource.MILES_TO_STATUS: CounterAccount.REDEMPTION,
+    PostingSource.STATUS_STARS: CounterAccount.PROGRAMME_BONUS,
     PostingSource.EXPIRY: CounterAccount.EXPIRY,
 }
 """Where a source's miles come from or go to (keyed by value, so a stored ``postings.source`` looks up too);

@@ -10,15 +10,14 @@ index serves; the id only breaks ties between postings booked in the same micros
 would also be monotonic today (one sequence), but they stop saying "when" once postings are written on
 several shards, and the key should not depend on how ids are handed out.
 
-The cursor is opaque to clients: URL-safe base64 of ``v1:<booked_at in µs since 1970 UTC>:<posting id>``.
+The cursor is opaque to clients: URL-safe base64 of ``v1:<booked_at in µs since 1970 UTC>:<posting id>``
+(``loyalty.paging``'s time-keyed cursor, shared with every other connection).
 Unlike an offset, it names a position in the ordering, so postings booked after the first page was read
 neither shift nor repeat the next one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,19 +28,7 @@ from tortoise.expressions import Q, Subquery
 from loyalty.errors import ValidationFailed
 from loyalty.fixed_sql import as_date, as_datetime, enum_by_value, fetch
 from loyalty.ledger.models import Currency, Entry, Posting
-
-MAX_PAGE_SIZE = 100
-_CURSOR_VERSION = "v1"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-class CursorInvalid(ValidationFailed):
-    code = "CURSOR_INVALID"
-
-
-class PageSizeInvalid(ValidationFailed):
-    code = "PAGE_SIZE_INVALID"
+from loyalty.paging import check_page_size, decode_time_key, time_cursor
 
 
 class DateRangeInvalid(ValidationFailed):
@@ -89,29 +76,13 @@ class StatementPage:
 
 
 def encode_cursor(key: StatementKey) -> str:
-    micros = (key.booked_at - _EPOCH) // _MICROSECOND
-    raw = f"{_CURSOR_VERSION}:{micros}:{key.posting_id}"
-    return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii")
+    return time_cursor(key.booked_at, key.posting_id)
 
 
 def decode_cursor(cursor: str) -> StatementKey:
     """The key a cursor names; CURSOR_INVALID for anything ``encode_cursor`` did not produce."""
-    invalid = CursorInvalid("The cursor is not one this statement handed out.", field="after")
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
-    except (UnicodeError, binascii.Error, ValueError):
-        raise invalid from None
-    version, _, rest = raw.partition(":")
-    micros, _, posting_id = rest.partition(":")
-    if version != _CURSOR_VERSION or not micros.isdigit() or not posting_id.isdigit():
-        raise invalid
-    try:
-        booked_at = _EPOCH + int(micros) * _MICROSECOND
-    except OverflowError:
-        raise invalid from None
-    if int(posting_id) < 1 or encode_cursor(StatementKey(booked_at, int(posting_id))) != cursor:
-        raise invalid  # not canonical (leading zeros, padding games): not one of ours
-    return StatementKey(booked_at=booked_at, posting_id=int(posting_id))
+    booked_at, posting_id = decode_time_key(cursor)
+    return StatementKey(booked_at=booked_at, posting_id=posting_id)
 
 
 def partner_code_of(partner_reference: str | None) -> str | None:
@@ -137,8 +108,7 @@ async def statement_page(
     Filters: postings that moved ``currency``; of ``source``; with an activity date from ``from_date`` to
     ``to_date`` (both inclusive).
     """
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise PageSizeInvalid(f"A page holds 1 to {MAX_PAGE_SIZE} entries.", field="first")
+    check_page_size(first)
     if from_date is not None and to_date is not None and from_date > to_date:
         raise DateRangeInvalid("The date range ends before it starts.", field="to_date")
     key = decode_cursor(after) if after is not None else None

@@ -3,7 +3,9 @@
 The account number and the PIN never change; service card numbers come and go under the account.
 Exactly one card is ACTIVE at any time: every change locks the member row first, so two changes
 running at once take turns instead of leaving two active cards. A SUPERSEDED number (status or
-consent change) still credits partner accruals; a BLOCKED one (lost or stolen card) does nothing.
+consent change) still credits partner accruals. A BLOCKED one (lost or stolen card) no longer signs in
+or redeems, and partner activity on it follows one rule (:func:`resolve_card_for_accrual`): activity
+dated before the day of the block credits the owner, activity on or after it is refused (CARD_BLOCKED).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from loyalty.errors import NotFound, ValidationFailed
 from loyalty.identifiers import new_service_card_number
 from loyalty.members.models import CardOrder, CardOrderReason, CardState, Member, ServiceCard, Tier
 from loyalty.members.service import resolve_card
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rules import ProgrammeRules
 
 # [design] A renewed status card ships this many days before the current one expires (DOMAIN.md §9).
@@ -145,7 +148,8 @@ async def block_card(
 ) -> ServiceCard:
     """Block a lost or stolen card number and issue a new one at once (same tier, consent, validity).
 
-    The blocked number no longer signs in, earns or redeems. Ending the sessions after a STOLEN report is
+    The blocked number no longer signs in or redeems; partner activity on it dated from the day of the
+    block on is refused (:func:`resolve_card_for_accrual`). Ending the sessions after a STOLEN report is
     ``loyalty.auth.card_reports``' part.
     """
 
@@ -167,11 +171,35 @@ async def block_card(
     return await _with_locked_member(account_id, work)
 
 
-async def resolve_card_for_accrual(number: str, rules: ProgrammeRules) -> ServiceCard:
-    """The card a partner names to credit or debit miles. ACTIVE, SUPERSEDED and BLOCKED numbers all
-    resolve to their account: a partner's transaction on a card reported lost still belongs to the member
-    who owns it (the number is refused for sign-in and new uses, not for the member's own activity)."""
-    return await resolve_card(number, rules)
+def blocked_on(card: ServiceCard) -> dt.date | None:
+    """The day (UTC) the number was blocked; None for a number that is not blocked."""
+    if card.state is not CardState.BLOCKED:
+        return None
+    moment = card.state_changed_at or card.issued_at
+    return moment.astimezone(dt.UTC).date()
+
+
+async def resolve_card_for_accrual(
+    number: str, rules: ProgrammeRules, *, activity_on: dt.date | None
+) -> ServiceCard:
+    """The card a partner names to credit miles for activity on ``activity_on``.
+
+    ACTIVE and SUPERSEDED numbers resolve to their account. A BLOCKED number (lost or stolen) follows one
+    rule: activity dated before the day of the block credits the owner (it happened while the number was
+    theirs to use); activity on or after that day is refused with CARD_BLOCKED, which the partner hears
+    with the reason (``accrual.rejected``, the dead letter's code). ``activity_on=None`` is for a reference
+    to something already credited (a reversal naming its member), which the block does not touch.
+    """
+    card = await resolve_card(number, rules)
+    since = blocked_on(card)
+    if since is not None and activity_on is not None and activity_on >= since:
+        raise ValidationFailed(
+            f"This service card number was blocked on {since.isoformat()}: activity from that day on is "
+            "not credited to it. Ask the member for their new number.",
+            field="serviceCardNumber",
+            code="CARD_BLOCKED",
+        )
+    return card
 
 
 async def issue_status_card(
@@ -257,6 +285,16 @@ async def _order_renewal(
 async def card_history(*, account_id: int) -> list[ServiceCard]:
     """Every service card number the member has held, newest first (active, superseded, blocked)."""
     return await ServiceCard.filter(account_id=account_id).order_by("-id")
+
+
+async def card_history_page(*, account_id: int, request: PageRequest) -> Page[ServiceCard]:
+    """One keyset page of ``card_history`` (newest first, by id)."""
+    return await newest_first(ServiceCard.filter(account_id=account_id), request)
+
+
+async def card_order_page(*, account_id: int, request: PageRequest) -> Page[CardOrder]:
+    """One keyset page of ``card_orders`` (newest first, by id), each with its card loaded."""
+    return await newest_first(CardOrder.filter(account_id=account_id).select_related("card"), request)
 
 
 async def card_orders(*, account_id: int) -> list[CardOrder]:

@@ -20,6 +20,7 @@ from loyalty.errors import Conflict
 from loyalty.events.models import EventType
 from loyalty.events.service import record
 from loyalty.images import CONTENT_TYPES, open_limited_image
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.photo_credit.models import ReceiptUpload
 from loyalty.rules import PhotoCreditRules
 
@@ -100,3 +101,9 @@ async def receipts_of(*, account_id: int, limit: int = 100) -> list[ReceiptUploa
         .limit(limit)
         .only(*LISTED_FIELDS)
     )
+
+
+async def receipt_page(*, account_id: int, request: PageRequest) -> Page[ReceiptUpload]:
+    """One keyset page of ``receipts_of`` (newest first, by upload time), without the pictures."""
+    query = ReceiptUpload.filter(account_id=account_id).only(*LISTED_FIELDS)
+    return await newest_first(query, request, time_field="uploaded_at")

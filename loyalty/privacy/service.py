@@ -17,6 +17,7 @@ from loyalty.errors import Conflict, NotFound
 from loyalty.members.models import Member
 from loyalty.pooling.service import release_erased
 from loyalty.privacy.models import AuditEntry
+from loyalty.privacy.processing import processing
 from loyalty.privacy.sources import PersonalDataSource
 from loyalty.rules import current_rules
 
@@ -41,7 +42,8 @@ async def audit(
 async def export_personal_data(
     *, account_id: int, sources: Sequence[PersonalDataSource], actor: str, now: dt.datetime
 ) -> dict[str, Any]:
-    """Everything held about the member, one section per source; the export itself is audited."""
+    """Everything held about the member, one section per source, with the joint controllers and each
+    section's legal bases and purpose (``processing.toml``); the export itself is audited."""
     if not await Member.exists(id=account_id):
         raise NotFound("No such member.", code="MEMBER_NOT_FOUND")
     document: dict[str, Any] = {
@@ -49,6 +51,7 @@ async def export_personal_data(
         "accountId": account_id,
         "exportedAt": now.isoformat(),
     }
+    document.update(processing().describe(source.name for source in sources))
     for source in sources:
         document[source.name] = await source.export(account_id)
     await audit(actor=actor, action="privacy.export", account_id=account_id, now=now)

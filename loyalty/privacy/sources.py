@@ -30,12 +30,14 @@ from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import CreditCard, Entry, Posting
 from loyalty.lounges.models import LoungeCheck
 from loyalty.members.models import AddressVerification, CardOrder, CardState, Member, ServiceCard, SupportCase
+from loyalty.miles_to_status.models import CardMilesCredit, StatusExchange
 from loyalty.notifications.models import Notification
 from loyalty.photo_credit.models import ReceiptUpload, ReceiptVerdict
 from loyalty.pooling.models import PoolMembership
 from loyalty.retro_credit.models import RetroCreditRequest
 from loyalty.rewards.models import Redemption, RewardGoal
 from loyalty.status.models import EVoucher, StatusHistory
+from loyalty.status_stars.models import StatusStarImport
 
 ERASED = "erased"
 ERASED_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -204,6 +206,9 @@ class ProgrammeSource:
             "redemptions": rows(await Redemption.filter(account_id=account_id).order_by("id")),
             "rewardGoal": rows(await RewardGoal.filter(account_id=account_id)),
             "poolMemberships": rows(await PoolMembership.filter(account_id=account_id).order_by("id")),
+            "cardMilesCredits": rows(await CardMilesCredit.filter(account_id=account_id).order_by("id")),
+            "statusExchanges": rows(await StatusExchange.filter(account_id=account_id).order_by("id")),
+            "statusStars": rows(await StatusStarImport.filter(account_id=account_id)),
         }
 
     async def erase(self, account_id: int, *, now: dt.datetime) -> int:

@@ -1,7 +1,8 @@
 """The pure rules of a retro-credit request (DOMAIN.md 6): what a complete claim is, and when it may be made.
 
 - A claim names date, carrier and flight number, route, cabin and booking class, and the 13-digit ticket
-  number; an incomplete or malformed claim is not registered (a typed error naming the field).
+  number; an incomplete or malformed claim is not registered (a typed error naming the field as the
+  request names it: ``flightNumber``, ``carrier``, ``origin``, ...; a blank one is ``<FIELD>_REQUIRED``).
 - The flight lies at most ``window_months`` back (OUT_OF_WINDOW), judged on the day of the request;
   flights before the member joined count like any other.
 - A partner airline outside the Lufthansa Group credits automatically within ``partner_wait_days``:
@@ -17,12 +18,47 @@ from dataclasses import dataclass, replace
 
 from loyalty.earning.model import Cabin
 from loyalty.earning.validation import BOOKING_CLASS, flight_codes
-from loyalty.errors import ValidationFailed
+from loyalty.errors import DomainError, ValidationFailed
 from loyalty.ledger.quarters import add_months
 from loyalty.retro_credit.models import RetroCreditReason
 from loyalty.rules import RetroCreditRules
 
 TICKET_NUMBER = re.compile(r"^[0-9]{13}$")
+
+REQUIRED_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("ticket_number", "ticketNumber", "TICKET_NUMBER_REQUIRED"),
+    ("carrier", "carrier", "CARRIER_REQUIRED"),
+    ("flight_number", "flightNumber", "FLIGHT_NUMBER_REQUIRED"),
+    ("origin", "origin", "ORIGIN_REQUIRED"),
+    ("destination", "destination", "DESTINATION_REQUIRED"),
+    ("booking_class", "bookingClass", "BOOKING_CLASS_REQUIRED"),
+)
+"""A claim's text fields: attribute, the request's field name, and the code when it is left blank."""
+
+_CALCULATOR_FIELDS = {
+    "operatingCarrier": "carrier",
+    "marketingCarrier": "carrier",
+    "flightNumber": "flightNumber",
+    "origin": "origin",
+    "destination": "destination",
+    "bookingClass": "bookingClass",
+    "date": "flightDate",
+}
+"""The calculator's names for a segment's fields (``itinerary.segments[0].origin``) -> the claim's."""
+
+
+def claim_field(field: str | None) -> str | None:
+    """The request's own name for a field the earning calculator named in its own terms."""
+    if field is None:
+        return None
+    return _CALCULATOR_FIELDS.get(field.rsplit(".", 1)[-1], field)
+
+
+def in_claim_terms(error: DomainError) -> DomainError:
+    """The same error, naming the field as the retro-credit request does (the calculator's own
+    names, ``flight.flightNumber`` or ``itinerary.segments[0].origin``, mean nothing to the member)."""
+    error.field = claim_field(error.field)
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +80,12 @@ class FlightClaim:
 
 
 def validate_claim(claim: FlightClaim, *, today: dt.date) -> FlightClaim:
-    """The claim with its codes normalised, or ValidationFailed naming the field."""
+    """The claim with its codes normalised, or ValidationFailed naming the field (in the request's terms)."""
+    for attribute, field, code in REQUIRED_FIELDS:
+        if not str(getattr(claim, attribute)).strip():
+            raise ValidationFailed(
+                f"{field} is needed: an incomplete request is not registered.", field=field, code=code
+            )
     ticket = claim.ticket_number.replace(" ", "").replace("-", "")
     if not TICKET_NUMBER.match(ticket):
         raise ValidationFailed(
@@ -52,14 +93,23 @@ def validate_claim(claim: FlightClaim, *, today: dt.date) -> FlightClaim:
             field="ticketNumber",
             code="TICKET_NUMBER_INVALID",
         )
-    codes = flight_codes(
-        origin=claim.origin,
-        destination=claim.destination,
-        operating_carrier=claim.carrier,
-        marketing_carrier=claim.carrier,
-        flight_number=claim.flight_number,
-        field="flight",
-    )
+    try:
+        codes = flight_codes(
+            origin=claim.origin,
+            destination=claim.destination,
+            operating_carrier=claim.carrier,
+            marketing_carrier=claim.carrier,
+            flight_number=claim.flight_number,
+            field="flight",
+        )
+    except DomainError as refused:
+        raise in_claim_terms(refused) from None
+    if not codes.flight_number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ").strip("0"):
+        raise ValidationFailed(
+            f"{claim.flight_number!r} is not a flight number.",
+            field="flightNumber",
+            code="FLIGHT_NUMBER_INVALID",
+        )
     booking_class = claim.booking_class.strip().upper()
     if not BOOKING_CLASS.match(booking_class):
         raise ValidationFailed(

@@ -23,9 +23,11 @@ from loyalty.errors import DomainError, NotFound, ValidationFailed
 from loyalty.flown.accrual import FlownFlight, flight_earning
 from loyalty.ledger.models import Posting
 from loyalty.members.models import Member
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.retro_credit.checks import (
     FlightClaim,
     cabin_for_compartment,
+    in_claim_terms,
     needs_boarding_pass,
     validate_claim,
 )
@@ -121,7 +123,10 @@ async def _checked_claim(
             )
         if not checked.passenger_surname:
             checked = _matching_leg_name(checked, rules.retro_credit, today=today)
-    flight_earning(_flight(checked), tier=member.tier, chart=chart)  # unknown airports etc. refused now
+    try:
+        flight_earning(_flight(checked), tier=member.tier, chart=chart)  # unknown airports etc. refused now
+    except DomainError as refused:
+        raise in_claim_terms(refused) from None
     return checked
 
 
@@ -232,3 +237,9 @@ async def requests_of(*, account_id: int, limit: int = 100) -> list[RetroCreditR
     return (
         await RetroCreditRequest.filter(account_id=account_id).order_by("-submitted_at", "-id").limit(limit)
     )
+
+
+async def request_page(*, account_id: int, request: PageRequest) -> Page[RetroCreditRequest]:
+    """One keyset page of ``requests_of`` (newest first, by when they were submitted)."""
+    query = RetroCreditRequest.filter(account_id=account_id)
+    return await newest_first(query, request, time_field="submitted_at")

@@ -21,6 +21,7 @@ from loyalty.events.service import record
 from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.ledger.reversal import reverse_posting
 from loyalty.ledger.service import InsufficientBalance, balances_of
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rewards.catalogue import Catalogue, Reward, current_catalogue
 from loyalty.rewards.models import PooledRedemptionPosting, Redemption, RedemptionState, RewardGoal
 from loyalty.rules import ProgrammeRules
@@ -173,6 +174,11 @@ async def _announce(redemption: Redemption, type: EventType) -> None:
 async def redemptions_of(*, account_id: int) -> list[Redemption]:
     """The member's redemptions, newest first."""
     return await Redemption.filter(account_id=account_id).order_by("-created_at", "-id")
+
+
+async def redemption_page(*, account_id: int, request: PageRequest) -> Page[Redemption]:
+    """One keyset page of ``redemptions_of`` (newest first, by when they were made)."""
+    return await newest_first(Redemption.filter(account_id=account_id), request, time_field="created_at")
 
 
 async def set_reward_goal(

@@ -28,6 +28,7 @@ from loyalty.ledger.quarters import expiry_date
 from loyalty.ledger.service import balances_of, year_counters
 from loyalty.members.cards import current_card, issue_status_card, reissue_card
 from loyalty.members.models import CardOrderReason, Member, Tier
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.rules import ProgrammeRules
 from loyalty.status import tiers
 from loyalty.status.models import EVoucher, MemberStatus, StatusChange, StatusHistory
@@ -103,6 +104,21 @@ async def _status_row(member: Member, today: dt.date) -> MemberStatus:
         valid_until=card.valid_until if card is not None and member.tier is not Tier.BASE else None,
         since=today if member.tier is not Tier.BASE else None,
     )
+
+
+async def grant_lifetime_tier(
+    *, account_id: int, tier: Tier, today: dt.date, rules: ProgrammeRules, now: dt.datetime | None = None
+) -> StatusHistory | None:
+    """Give the member ``tier`` for life (an operator's import, e.g. Status Stars) unless they hold that
+    lifetime tier or a higher one already (then None: nothing changes, so repeating it is harmless)."""
+    async with in_transaction():
+        member = await _locked_member(account_id)
+        status = await _status_row(member, today)
+        if status.lifetime_tier is not None and tiers.rank(status.lifetime_tier, rules.status) >= tiers.rank(
+            tier, rules.status
+        ):
+            return None
+        return await _grant_lifetime(status, tier, rules, today, now or dt.datetime.now(dt.UTC))
 
 
 async def _grant_lifetime(
@@ -421,6 +437,11 @@ async def tier_on(*, account_id: int, day: dt.date, current: Tier) -> Tier:
 async def history_of(*, account_id: int) -> list[StatusHistory]:
     """The member's status changes, newest first."""
     return await StatusHistory.filter(account_id=account_id).order_by("-id")
+
+
+async def history_page(*, account_id: int, request: PageRequest) -> Page[StatusHistory]:
+    """One keyset page of ``history_of`` (newest first, by id)."""
+    return await newest_first(StatusHistory.filter(account_id=account_id), request)
 
 
 async def evouchers_of(*, account_id: int) -> list[EVoucher]:

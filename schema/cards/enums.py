@@ -11,8 +11,9 @@ __all__ = ["CardBlockReason", "CardOrderReason", "CardState"]
 
 strawberry.enum(
     CardState,
-    description="ACTIVE is the card to use; SUPERSEDED numbers still credit partner accruals; "
-    "BLOCKED ones do nothing.",
+    description="ACTIVE is the card to use; SUPERSEDED numbers still credit partner accruals; BLOCKED "
+    "ones (lost or stolen) neither sign in nor redeem, and partner activity dated before the day of the block "
+    "still credits the owner while activity on or after it is refused (CARD_BLOCKED).",
 )
 strawberry.enum(
     CardOrderReason,

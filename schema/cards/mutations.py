@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from loyalty.members.cards import CardBlockReason
 from resolvers import cards
+from schema.cards.inputs import ADVERTISING_GIVEN, STOLEN, ReportCardLostInput, SetAdvertisingConsentInput
 from schema.cards.types import (
     CardBlocked,
     ConsentChanged,
@@ -18,6 +21,7 @@ from schema.cards.types import (
 )
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.permissions import StepUp, signed_in
 
 
@@ -25,11 +29,19 @@ from schema.permissions import StepUp, signed_in
 class CardMutations:
     @mutation(
         description="Report the service card lost or stolen (needs AUTHENTICATED): the number is blocked at "
-        "once and a new one issued; account number and PIN stay. A stolen card also ends every session.",
+        "once and a new one issued; account number and PIN stay. Partner activity on the old number dated "
+        "before today still credits the member; from today on it is refused (CARD_BLOCKED). A stolen card "
+        "also ends every session.",
         permission_classes=[StepUp],
     )
-    async def report_card_lost(self, info: Info, stolen: bool = False) -> ReportCardLostResult:
-        reason = CardBlockReason.STOLEN if stolen else CardBlockReason.LOST
+    async def report_card_lost(
+        self,
+        info: Info,
+        input: ReportCardLostInput | None = None,
+        stolen: Annotated[bool, old_argument(STOLEN, field="stolen")] = False,
+    ) -> ReportCardLostResult:
+        given = from_arguments(ReportCardLostInput, input, stolen=stolen)
+        reason = CardBlockReason.STOLEN if given.stolen else CardBlockReason.LOST
         card = await cards.report_card_lost(
             account_id=signed_in(info.context).account_id,
             reason=reason,
@@ -43,9 +55,15 @@ class CardMutations:
         "member gets a new number, 9920 with consent and 9999 without; status cards keep theirs.",
         permission_classes=[StepUp],
     )
-    async def set_advertising_consent(self, info: Info, given: bool) -> SetAdvertisingConsentResult:
+    async def set_advertising_consent(
+        self,
+        info: Info,
+        input: SetAdvertisingConsentInput | None = None,
+        given: Annotated[bool | None, old_argument(ADVERTISING_GIVEN, field="given")] = None,
+    ) -> SetAdvertisingConsentResult:
+        decision = from_arguments(SetAdvertisingConsentInput, input, given=given)
         changed = await cards.set_advertising_consent(
-            account_id=signed_in(info.context).account_id, given=given, rules=info.context.rules
+            account_id=signed_in(info.context).account_id, given=decision.given, rules=info.context.rules
         )
         return ConsentChanged(
             advertising_consent=changed.given,

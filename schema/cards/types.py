@@ -35,7 +35,8 @@ class ServiceCard:
         description="The 15-digit service card number (status prefix + Luhn digit)."
     )
     state: CardState = strawberry.field(
-        description="ACTIVE, SUPERSEDED (still credits accruals) or BLOCKED (lost or stolen)."
+        description="ACTIVE, SUPERSEDED (still credits accruals) or BLOCKED (lost or stolen: credits only "
+        "partner activity dated before the day of the block)."
     )
     tier: Tier = strawberry.field(description="The status the card was issued for.")
     issued_at: dt.datetime = strawberry.field(description="When this number was issued.")
@@ -123,7 +124,8 @@ class CardOrder:
 
 @strawberry.type(
     description="The card number was blocked and a new one issued at once. The blocked number no longer "
-    "signs in, earns or redeems; account number and PIN stay."
+    "signs in or redeems; partner activity dated before the day of the block still credits the member, activity "
+    "on or after it is refused (CARD_BLOCKED). Account number and PIN stay."
 )
 class CardBlocked:
     card: ServiceCard = strawberry.field(description="The new active card.")

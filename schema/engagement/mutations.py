@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers import engagement
 from schema.context import Info
+from schema.engagement.inputs import CHALLENGE_CODE, QUIZ_ANSWER, EnterQuizInput, JoinChallengeInput
 from schema.engagement.types import (
     Challenge,
     ChallengeJoined,
@@ -16,6 +17,7 @@ from schema.engagement.types import (
     QuizEntered,
 )
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.permissions import signed_in
 
 
@@ -25,9 +27,12 @@ class EngagementMutations:
     async def join_challenge(
         self,
         info: Info,
-        code: Annotated[str, strawberry.argument(description="The challenge's code.")],
+        input: JoinChallengeInput | None = None,
+        code: Annotated[str | None, old_argument(CHALLENGE_CODE, field="code")] = None,
     ) -> JoinChallengeResult:
-        view = await engagement.join_challenge(account_id=signed_in(info.context).account_id, code=code)
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
+        given = from_arguments(JoinChallengeInput, input, code=code)
+        view = await engagement.join_challenge(account_id=account_id, code=given.code)
         return ChallengeJoined(challenge=Challenge.from_view(view))
 
     @mutation(
@@ -36,7 +41,10 @@ class EngagementMutations:
     async def enter_quiz(
         self,
         info: Info,
-        answer: Annotated[int, strawberry.argument(description="The index of the chosen option.")],
+        input: EnterQuizInput | None = None,
+        answer: Annotated[int | None, old_argument(QUIZ_ANSWER, field="answer")] = None,
     ) -> EnterQuizResult:
-        entered = await engagement.enter_quiz(account_id=signed_in(info.context).account_id, answer=answer)
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
+        given = from_arguments(EnterQuizInput, input, answer=answer)
+        entered = await engagement.enter_quiz(account_id=account_id, answer=given.answer)
         return QuizEntered(month=entered.month, answer=entered.answer)

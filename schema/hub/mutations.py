@@ -1,12 +1,10 @@
-"""Operating the partner webhook hub: endpoints, replays, re-processing (admin only)."""
+"""Operating the partner webhook hub: endpoints, replays, re-processing (admin schema only)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import strawberry
 
-from resolvers.hub import hub_of
+from resolvers.hub import endpoint_id, hub_of, inbox_ids
 from schema.context import Info
 from schema.fields import mutation
 from schema.hub.types import (
@@ -17,6 +15,10 @@ from schema.hub.types import (
     PartnerEndpointResult,
     Queued,
     QueuedResult,
+    ReplayFailedDeliveriesInput,
+    ReplayOutboundMessageInput,
+    ReprocessInboxInput,
+    SetPartnerEndpointEnabledInput,
 )
 from schema.permissions import IsOperator
 
@@ -24,7 +26,7 @@ from schema.permissions import IsOperator
 @strawberry.type
 class HubMutations:
     @mutation(
-        description="Admin only: register a partner endpoint for our events; answers its signing secret, shown once.",
+        description="Register a partner endpoint for our events; answers its signing secret, shown once.",
         permission_classes=[IsOperator],
     )
     async def add_partner_endpoint(
@@ -40,35 +42,39 @@ class HubMutations:
         return NewPartnerEndpoint(endpoint=PartnerEndpoint.from_view(created.endpoint), secret=created.secret)
 
     @mutation(
-        description="Admin only: enable (its failure run starts afresh) or disable an endpoint.",
+        description="Enable (its failure run starts afresh) or disable an endpoint.",
         permission_classes=[IsOperator],
     )
-    async def set_partner_endpoint_enabled(self, info: Info, id: int, enabled: bool) -> PartnerEndpointResult:
-        return PartnerEndpoint.from_view(await hub_of(info.context.hub).set_endpoint_enabled(id, enabled))
+    async def set_partner_endpoint_enabled(
+        self, info: Info, input: SetPartnerEndpointEnabledInput
+    ) -> PartnerEndpointResult:
+        endpoint = endpoint_id(str(input.id), field="id")
+        return PartnerEndpoint.from_view(
+            await hub_of(info.context.hub).set_endpoint_enabled(endpoint, input.enabled)
+        )
 
     @mutation(
-        description="Admin only: send one message again (to one endpoint, or all that take it), from the start "
-        "of the retry schedule.",
+        description="Send one message again (to one endpoint, or all that take it), from the start of the "
+        "retry schedule.",
         permission_classes=[IsOperator],
     )
-    async def replay_outbound_message(
-        self, info: Info, webhook_id: str, endpoint_id: int | None = None
-    ) -> QueuedResult:
-        return Queued(count=await hub_of(info.context.hub).replay_message(webhook_id, endpoint_id))
+    async def replay_outbound_message(self, info: Info, input: ReplayOutboundMessageInput) -> QueuedResult:
+        endpoint = None if input.endpoint_id is None else endpoint_id(str(input.endpoint_id))
+        return Queued(count=await hub_of(info.context.hub).replay_message(input.webhook_id, endpoint))
 
     @mutation(
-        description="Admin only: send again every failed message of an endpoint from a time on.",
+        description="Send again every failed message of an endpoint from a time on.",
         permission_classes=[IsOperator],
     )
-    async def replay_failed_deliveries(
-        self, info: Info, endpoint_id: int, since: dt.datetime
-    ) -> QueuedResult:
-        return Queued(count=await hub_of(info.context.hub).replay_failed(endpoint_id, since))
+    async def replay_failed_deliveries(self, info: Info, input: ReplayFailedDeliveriesInput) -> QueuedResult:
+        endpoint = endpoint_id(str(input.endpoint_id))
+        return Queued(count=await hub_of(info.context.hub).replay_failed(endpoint, input.since))
 
     @mutation(
-        description="Admin only: process parked or failed partner deliveries again (none given: every unmatched "
-        "one). An accrual credited meanwhile posts nothing more.",
+        description="Process parked or failed partner deliveries again (no ids: every unmatched one). An "
+        "accrual credited meanwhile posts nothing more.",
         permission_classes=[IsOperator],
     )
-    async def reprocess_inbox(self, info: Info, ids: list[int] | None = None) -> QueuedResult:
+    async def reprocess_inbox(self, info: Info, input: ReprocessInboxInput | None = None) -> QueuedResult:
+        ids = None if input is None or input.ids is None else inbox_ids([str(item) for item in input.ids])
         return Queued(count=await hub_of(info.context.hub).reprocess(ids))

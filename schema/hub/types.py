@@ -15,7 +15,7 @@ from schema.errors import InputError
 
 @strawberry.type(description="A partner's URL for our events, with the event types it takes.")
 class PartnerEndpoint:
-    id: int = strawberry.field(
+    id: strawberry.ID = strawberry.field(
         description="Pass it to setPartnerEndpointEnabled, outboundDeliveries and replays."
     )
     partner_code: str = strawberry.field(description="The partner's code.")
@@ -31,7 +31,7 @@ class PartnerEndpoint:
     @classmethod
     def from_view(cls, view: EndpointView) -> PartnerEndpoint:
         return cls(
-            id=view.id,
+            id=strawberry.ID(str(view.id)),
             partner_code=view.partner_code,
             url=view.url,
             description=view.description,
@@ -65,12 +65,12 @@ class DeliveryAttempt:
 
 @strawberry.type(description="One message to one endpoint; state failed is a dead letter until replayed.")
 class OutboundDelivery:
-    id: int = strawberry.field(description="The delivery's id.")
+    id: strawberry.ID = strawberry.field(description="The delivery's id.")
     webhook_id: str = strawberry.field(
         description="The message's webhook-id (the same on every attempt and endpoint)."
     )
     event_type: str = strawberry.field(description="The event type.")
-    endpoint_id: int = strawberry.field(description="The endpoint it goes to.")
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint it goes to.")
     state: str = strawberry.field(description="pending, succeeded or failed.")
     attempts: int = strawberry.field(description="Attempts so far.")
     next_attempt_at: dt.datetime | None = strawberry.field(
@@ -86,10 +86,10 @@ class OutboundDelivery:
     @classmethod
     def from_view(cls, view: DeliveryView) -> OutboundDelivery:
         return cls(
-            id=view.id,
+            id=strawberry.ID(str(view.id)),
             webhook_id=view.webhook_id,
             event_type=view.event_type,
-            endpoint_id=view.endpoint_id,
+            endpoint_id=strawberry.ID(str(view.endpoint_id)),
             state=view.state,
             attempts=view.attempts,
             next_attempt_at=view.next_attempt_at,
@@ -102,7 +102,7 @@ class OutboundDelivery:
 
 @strawberry.type(description="A partner delivery that failed or waits unmatched, with its reason.")
 class InboxDelivery:
-    id: int = strawberry.field(description="The inbox row's id (pass it to reprocessInbox).")
+    id: strawberry.ID = strawberry.field(description="The inbox row's id (pass it to reprocessInbox).")
     partner_code: str = strawberry.field(description="The partner that sent it.")
     webhook_id: str = strawberry.field(description="The partner's webhook-id.")
     event_type: str = strawberry.field(description="The event type.")
@@ -116,7 +116,7 @@ class InboxDelivery:
     @classmethod
     def from_view(cls, view: InboxView) -> InboxDelivery:
         return cls(
-            id=view.id,
+            id=strawberry.ID(str(view.id)),
             partner_code=view.partner_code,
             webhook_id=view.webhook_id,
             event_type=view.event_type,
@@ -133,7 +133,7 @@ class InboxDelivery:
     description="Something operators must act on, e.g. an endpoint disabled after days of failures."
 )
 class OperationalEvent:
-    id: int = strawberry.field(description="The event's id.")
+    id: strawberry.ID = strawberry.field(description="The event's id.")
     kind: str = strawberry.field(description="What happened, e.g. endpoint.disabled.")
     subject: str = strawberry.field(description="What it concerns.")
     detail: JSON = strawberry.field(description="The particulars.")
@@ -142,7 +142,7 @@ class OperationalEvent:
     @classmethod
     def from_view(cls, view: OperationalEventView) -> OperationalEvent:
         return cls(
-            id=view.id,
+            id=strawberry.ID(str(view.id)),
             kind=view.kind,
             subject=view.subject,
             detail=cast(JSON, view.detail),
@@ -171,6 +171,36 @@ class AddPartnerEndpointInput:
     description: str = strawberry.field(default="", description="A note for operators.")
     rate_limit_per_s: int | None = strawberry.field(
         default=None, description="Requests per second at most; null: the global limit."
+    )
+
+
+@strawberry.input(description="Enable or disable one endpoint.")
+class SetPartnerEndpointEnabledInput:
+    id: strawberry.ID = strawberry.field(description="The endpoint's id (partnerEndpoints).")
+    enabled: bool = strawberry.field(
+        description="True: deliveries resume (its failure run starts afresh); false: they stop."
+    )
+
+
+@strawberry.input(description="One message to send again, from the start of the retry schedule.")
+class ReplayOutboundMessageInput:
+    webhook_id: str = strawberry.field(description="The message's webhook-id (outboundDeliveries).")
+    endpoint_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only to this endpoint; null: to every endpoint that takes it."
+    )
+
+
+@strawberry.input(description="An endpoint's failed messages to send again.")
+class ReplayFailedDeliveriesInput:
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint's id.")
+    since: dt.datetime = strawberry.field(description="Messages that failed from this time on.")
+
+
+@strawberry.input(description="Partner deliveries to process again.")
+class ReprocessInboxInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Inbox ids (inboxDeadLetters, unmatchedAccruals); null: every unmatched accrual.",
     )
 
 

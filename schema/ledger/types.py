@@ -13,6 +13,7 @@ from strawberry.relay import PageInfo
 
 from loyalty.ledger.models import Currency as Held
 from loyalty.ledger.statement import StatementItem, StatementPage
+from schema.connections import page_info
 from schema.ledger.enums import Currency
 
 
@@ -79,16 +80,7 @@ class StatementConnection:
         edges = [
             StatementEdge(cursor=item.cursor, node=StatementEntry.from_item(item)) for item in page.items
         ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                # Forward-only (first/after): Relay allows false here rather than a second query.
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.end_cursor,
-            ),
-        )
+        return cls(edges=edges, page_info=page_info([edge.cursor for edge in edges], page.has_next_page))
 
 
 @strawberry.type(description="What the member holds in each currency of the programme.")

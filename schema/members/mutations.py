@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from resolvers import members, profile
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.members.changes import (
     ChangeSecretResult,
     ConfirmEmailVerificationInput,
@@ -26,6 +29,7 @@ from schema.members.changes import (
     UpdateProfileInput,
     UpdateProfileResult,
 )
+from schema.members.inputs import NEW_PASSWORD, NEW_PIN, ChangePasswordInput, ChangePinInput
 from schema.members.types import Member
 from schema.permissions import StepUp, signed_in
 
@@ -69,9 +73,15 @@ class MemberMutations:
     @mutation(
         description="Set a new PIN (6 digits, not trivial). Needs AUTHENTICATED.", permission_classes=[StepUp]
     )
-    async def change_pin(self, info: Info, new_pin: str) -> ChangeSecretResult:
+    async def change_pin(
+        self,
+        info: Info,
+        input: ChangePinInput | None = None,
+        new_pin: Annotated[str | None, old_argument(NEW_PIN, field="newPin")] = None,
+    ) -> ChangeSecretResult:
+        given = from_arguments(ChangePinInput, input, new_pin=new_pin)
         await profile.change_pin(
-            account_id=signed_in(info.context).account_id, new_pin=new_pin, rules=info.context.rules
+            account_id=signed_in(info.context).account_id, new_pin=given.new_pin, rules=info.context.rules
         )
         return SecretChanged()
 
@@ -79,9 +89,17 @@ class MemberMutations:
         description="Set a new password (user ID and e-mail sign-in). Needs AUTHENTICATED.",
         permission_classes=[StepUp],
     )
-    async def change_password(self, info: Info, new_password: str) -> ChangeSecretResult:
+    async def change_password(
+        self,
+        info: Info,
+        input: ChangePasswordInput | None = None,
+        new_password: Annotated[str | None, old_argument(NEW_PASSWORD, field="newPassword")] = None,
+    ) -> ChangeSecretResult:
+        given = from_arguments(ChangePasswordInput, input, new_password=new_password)
         await profile.change_password(
-            account_id=signed_in(info.context).account_id, new_password=new_password, rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            new_password=given.new_password,
+            rules=info.context.rules,
         )
         return SecretChanged()
 

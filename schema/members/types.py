@@ -20,6 +20,7 @@ from resolvers import (
     engagement,
     entities,
     lounges,
+    miles_to_status,
     offers,
     pooling,
     retro_credit,
@@ -38,7 +39,9 @@ from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
 from schema.lounges.types import LoungeVisitConnection
+from schema.members.connections import MemberConnections, replaced_by
 from schema.members.trusted_devices import TrustedDevice
+from schema.miles_to_status.types import MilesToStatusOffer
 from schema.offers.types import Offer
 from schema.permissions import signed_in
 from schema.pooling.types import Pool, PoolInvitation
@@ -86,7 +89,7 @@ class LinkedIdentity:
     description="A member of the programme. A federation entity (key: accountNumber), resolved for the "
     "signed-in member only.",
 )
-class Member:
+class Member(MemberConnections):
     account_id: strawberry.Private[int]
     account_number: str = strawberry.field(description="9 digits; never changes, whatever cards come and go.")
     given_name: str = strawberry.field(
@@ -133,12 +136,17 @@ class Member:
 
     @strawberry.field(
         description="Every service card number the member has held, newest first: the active one, superseded "
-        "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen)."
+        "ones (status or consent changes; they still credit partner accruals) and blocked ones (lost or stolen; "
+        "they credit only partner activity dated before the day of the block).",
+        deprecation_reason=replaced_by("cardHistoryConnection"),
     )
     async def card_history(self) -> list[ServiceCard]:
         return [ServiceCard.from_model(card) for card in await cards.card_history(account_id=self.account_id)]
 
-    @strawberry.field(description="Physical status cards ordered for the member, newest first.")
+    @strawberry.field(
+        description="Physical status cards ordered for the member, newest first.",
+        deprecation_reason=replaced_by("cardOrdersConnection"),
+    )
     async def card_orders(self) -> list[CardOrder]:
         return [CardOrder.from_model(order) for order in await cards.card_orders(account_id=self.account_id)]
 
@@ -207,7 +215,8 @@ class Member:
         return None if progress is None else RewardGoalProgress.from_domain(progress)
 
     @strawberry.field(
-        description="Rewards the member redeemed with award miles, newest first (cancelled ones too)."
+        description="Rewards the member redeemed with award miles, newest first (cancelled ones too).",
+        deprecation_reason=replaced_by("redemptionsConnection"),
     )
     async def redemptions(self) -> list[Redemption]:
         return [
@@ -222,10 +231,23 @@ class Member:
     async def status(self) -> StatusProgress:
         return StatusProgress.from_domain(await status.member_status(account_id=self.account_id))
 
-    @strawberry.field(description="Every change of the member's status, newest first.")
+    @strawberry.field(
+        description="Every change of the member's status, newest first.",
+        deprecation_reason=replaced_by("statusHistoryConnection"),
+    )
     async def status_history(self) -> list[StatusHistoryEntry]:
         rows = await status.member_status_history(account_id=self.account_id)
         return [StatusHistoryEntry.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Miles to status: what the member may exchange this year (credit-card holders with the "
+        "feature), and this year's exchange once made."
+    )
+    async def miles_to_status(self, info: Info) -> MilesToStatusOffer:
+        offer = await miles_to_status.miles_to_status_offer(
+            account_id=self.account_id, rules=info.context.rules
+        )
+        return MilesToStatusOffer.from_domain(offer)
 
     @strawberry.field(description="Upgrade eVouchers, soonest to expire first (used ones too).")
     async def e_vouchers(self) -> list[EVoucher]:
@@ -236,7 +258,10 @@ class Member:
         current = await consents.current_consents(account_id=self.account_id)
         return [Consent.from_record(purpose, record) for purpose, record in current.items()]
 
-    @strawberry.field(description="Every consent decision of the member, newest first.")
+    @strawberry.field(
+        description="Every consent decision of the member, newest first.",
+        deprecation_reason=replaced_by("consentHistoryConnection"),
+    )
     async def consent_history(self) -> list[Consent]:
         history = await consents.consent_history(account_id=self.account_id)
         return [Consent.from_record(record.purpose, record) for record in history]
@@ -285,7 +310,8 @@ class Member:
 
     @strawberry.field(
         description="The member's retro-credit requests (flights credited afterwards), newest first, with "
-        "their state and, when rejected, the reason."
+        "their state and, when rejected, the reason.",
+        deprecation_reason=replaced_by("retroCreditRequestsConnection"),
     )
     async def retro_credit_requests(self) -> list[RetroCreditRequest]:
         rows = await retro_credit.member_retro_credit_requests(account_id=self.account_id)
@@ -293,7 +319,8 @@ class Member:
 
     @strawberry.field(
         description="Receipt photos sent for photo credit (POST /photo-credit/receipts), newest first, with "
-        "the partner's verdict."
+        "the partner's verdict.",
+        deprecation_reason=replaced_by("receiptsConnection"),
     )
     async def receipts(self) -> list[PhotoCreditReceipt]:
         rows = await retro_credit.member_receipts(account_id=self.account_id)

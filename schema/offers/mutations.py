@@ -9,6 +9,8 @@ import strawberry
 from resolvers import offers
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
+from schema.offers.inputs import OFFER_CODE, ActivateOfferInput
 from schema.offers.types import ActivateOfferResult, OfferActivated
 from schema.permissions import signed_in
 
@@ -22,7 +24,10 @@ class OfferMutations:
     async def activate_offer(
         self,
         info: Info,
-        code: Annotated[str, strawberry.argument(description="The offer's code.")],
+        input: ActivateOfferInput | None = None,
+        code: Annotated[str | None, old_argument(OFFER_CODE, field="code")] = None,
     ) -> ActivateOfferResult:
-        activation = await offers.activate_offer(account_id=signed_in(info.context).account_id, code=code)
-        return OfferActivated(code=code, activated_at=activation.activated_at)
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
+        given = from_arguments(ActivateOfferInput, input, code=code)
+        activation = await offers.activate_offer(account_id=account_id, code=given.code)
+        return OfferActivated(code=given.code, activated_at=activation.activated_at)

@@ -17,16 +17,14 @@ from schema.permissions import IsOperator
 @strawberry.type
 class PartnerQueries:
     @strawberry.field(
-        description="Admin only: every partner with its capabilities and signing keys.",
+        description="Every partner with its capabilities and signing keys.",
         permission_classes=[IsOperator],
     )
     async def partners(self, info: Info) -> list[Partner]:
         views = await directory_of(info.context.partners).list_partners()
         return [Partner.from_view(view) for view in views]
 
-    @strawberry.field(
-        description="Admin only: one partner by code, or null.", permission_classes=[IsOperator]
-    )
+    @strawberry.field(description="One partner by code, or null.", permission_classes=[IsOperator])
     async def partner(
         self, info: Info, code: Annotated[str, strawberry.argument(description=PARTNER_CODE)]
     ) -> Partner | None:

@@ -1,4 +1,4 @@
-"""The partner registry as operators see it: partners, their capabilities and signing keys (admin only)."""
+"""The partner registry as operators see it: partners, their capabilities and signing keys (admin schema)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import strawberry
 from resolvers import partners
 from resolvers.partners import PartnerView, SigningKeyView
 from schema.errors import InputError
+from schema.partners.arguments import PARTNER_CODE
 from schema.partners.enums import PartnerCapability, PartnerKind, PartnerState, SigningKeyKind
 
 
@@ -82,11 +83,48 @@ class AddPartnerInput:
 
 @strawberry.input(description="Changes to a partner; fields left out stay as they are.")
 class UpdatePartnerInput:
+    code: str = strawberry.field(description=PARTNER_CODE)
     name: str | None = strawberry.field(default=None, description="New display name.")
     capabilities: list[PartnerCapability] | None = strawberry.field(
         default=None, description="The complete new list of capabilities."
     )
     earning_config: str | None = strawberry.field(default=None, description="New earning configuration.")
+
+
+@strawberry.input(description="A partner's new state.")
+class SetPartnerStateInput:
+    code: str = strawberry.field(description=PARTNER_CODE)
+    state: PartnerState = strawberry.field(
+        description="SUSPENDED refuses the partner's deliveries (403) from now on; ACTIVE accepts them again."
+    )
+
+
+@strawberry.input(description="A further signing secret for a partner.")
+class AddPartnerSigningSecretInput:
+    code: str = strawberry.field(description=PARTNER_CODE)
+    label: str = strawberry.field(default="", description="A note, e.g. 'rotation 2026-Q4'.")
+
+
+@strawberry.input(description="An ed25519 public key for a partner's v1a signatures.")
+class AddPartnerPublicKeyInput:
+    code: str = strawberry.field(description=PARTNER_CODE)
+    public_key: str = strawberry.field(
+        description="The ed25519 public key: whpk_ and the base64 of its 32 bytes."
+    )
+    label: str = strawberry.field(default="", description="A note.")
+
+
+@strawberry.input(description="A signing secret or public key to revoke now or later.")
+class RevokePartnerSigningKeyInput:
+    code: str = strawberry.field(description=PARTNER_CODE)
+    kind: SigningKeyKind = strawberry.field(description="SECRET or PUBLIC_KEY.")
+    id: strawberry.ID = strawberry.field(description="The key's id (Partner.signingKeys).")
+    expires_at: dt.datetime | None = strawberry.field(
+        default=None, description="Keep it verifying until then; null or past: revoke now."
+    )
+    force: bool = strawberry.field(
+        default=False, description="Also revoke the partner's last usable secret or key."
+    )
 
 
 @strawberry.type(

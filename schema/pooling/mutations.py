@@ -10,6 +10,7 @@ import strawberry
 from resolvers import pooling
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.permissions import StepUp, signed_in
 from schema.pooling.types import (
     AcceptPoolInvitationResult,
@@ -25,12 +26,27 @@ from schema.pooling.types import (
     RedeemFromPoolResult,
     RemoveFromPoolResult,
 )
-from schema.rewards.arguments import RequestIdArgument, RewardCodeArgument
+from schema.rewards.arguments import RedeemInput, RequestIdArgument, RewardCodeArgument
 from schema.rewards.types import Redemption
 
-InvitationId = Annotated[
-    strawberry.ID, strawberry.argument(description="The invitation (me.poolInvitations).")
-]
+INVITATION = "The invitation (me.poolInvitations)."
+InvitationId = Annotated[strawberry.ID | None, old_argument(INVITATION, field="id")]
+SERVICE_CARD_NUMBER = "The invitee's 15-digit service card number."
+
+
+@strawberry.input(description="The member to invite to your pool.")
+class InviteToPoolInput:
+    service_card_number: str = strawberry.field(description=SERVICE_CARD_NUMBER)
+
+
+@strawberry.input(description="An invitation to a mileage pool.")
+class PoolInvitationInput:
+    id: strawberry.ID = strawberry.field(description=INVITATION)
+
+
+@strawberry.input(description="A member of your pool, or an open invitation of it.")
+class RemoveFromPoolInput:
+    id: strawberry.ID = strawberry.field(description="The membership (me.pool.members).")
 
 
 def _updated(change: pooling.PoolUpdated) -> PoolUpdated:
@@ -50,13 +66,15 @@ class PoolingMutations:
     async def invite_to_pool(
         self,
         info: Info,
+        input: InviteToPoolInput | None = None,
         service_card_number: Annotated[
-            str, strawberry.argument(description="The invitee's 15-digit service card number.")
-        ],
+            str | None, old_argument(SERVICE_CARD_NUMBER, field="serviceCardNumber")
+        ] = None,
     ) -> InviteToPoolResult:
+        given = from_arguments(InviteToPoolInput, input, service_card_number=service_card_number)
         change = await pooling.invite(
             account_id=signed_in(info.context).account_id,
-            service_card_number=service_card_number,
+            service_card_number=given.service_card_number,
             rules=info.context.rules,
         )
         return _updated(change)
@@ -66,9 +84,14 @@ class PoolingMutations:
         "pool 2 days later; other open invitations are declined.",
         permission_classes=[StepUp],
     )
-    async def accept_pool_invitation(self, info: Info, id: InvitationId) -> AcceptPoolInvitationResult:
+    async def accept_pool_invitation(
+        self, info: Info, input: PoolInvitationInput | None = None, id: InvitationId = None
+    ) -> AcceptPoolInvitationResult:
+        given = from_arguments(PoolInvitationInput, input, id=id)
         change = await pooling.accept(
-            account_id=signed_in(info.context).account_id, invitation_id=str(id), rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            invitation_id=str(given.id),
+            rules=info.context.rules,
         )
         return _updated(change)
 
@@ -76,11 +99,16 @@ class PoolingMutations:
         description="Decline an invitation to a mileage pool (needs AUTHENTICATED).",
         permission_classes=[StepUp],
     )
-    async def decline_pool_invitation(self, info: Info, id: InvitationId) -> DeclinePoolInvitationResult:
+    async def decline_pool_invitation(
+        self, info: Info, input: PoolInvitationInput | None = None, id: InvitationId = None
+    ) -> DeclinePoolInvitationResult:
+        given = from_arguments(PoolInvitationInput, input, id=id)
         await pooling.decline(
-            account_id=signed_in(info.context).account_id, invitation_id=str(id), rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            invitation_id=str(given.id),
+            rules=info.context.rules,
         )
-        return PoolInvitationDeclined(invitation_id=strawberry.ID(str(id)))
+        return PoolInvitationDeclined(invitation_id=strawberry.ID(str(given.id)))
 
     @mutation(
         description="Leave your mileage pool (needs AUTHENTICATED): possible at any time, and no pool can be "
@@ -100,10 +128,16 @@ class PoolingMutations:
     async def remove_from_pool(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The membership (me.pool.members).")],
+        input: RemoveFromPoolInput | None = None,
+        id: Annotated[
+            strawberry.ID | None, old_argument("The membership (me.pool.members).", field="id")
+        ] = None,
     ) -> RemoveFromPoolResult:
+        given = from_arguments(RemoveFromPoolInput, input, id=id)
         change = await pooling.remove(
-            account_id=signed_in(info.context).account_id, membership_id=str(id), rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            membership_id=str(given.id),
+            rules=info.context.rules,
         )
         return _updated(change)
 
@@ -114,12 +148,17 @@ class PoolingMutations:
         permission_classes=[StepUp],
     )
     async def redeem_from_pool(
-        self, info: Info, reward_code: RewardCodeArgument, request_id: RequestIdArgument
+        self,
+        info: Info,
+        input: RedeemInput | None = None,
+        reward_code: RewardCodeArgument = None,
+        request_id: RequestIdArgument = None,
     ) -> RedeemFromPoolResult:
+        given = from_arguments(RedeemInput, input, reward_code=reward_code, request_id=request_id)
         redeemed = await pooling.redeem(
             account_id=signed_in(info.context).account_id,
-            reward_code=reward_code,
-            request_id=request_id,
+            reward_code=given.reward_code,
+            request_id=given.request_id,
             rules=info.context.rules,
         )
         return RedeemedFromPool(

@@ -11,7 +11,9 @@ from resolvers import retro_credit
 from resolvers.partners import directory_of
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.permissions import signed_in
+from schema.retro_credit.inputs import BARCODE, TICKET_NUMBER, RetroCreditByBoardingPassInput
 from schema.retro_credit.types import (
     RequestRetroCreditResult,
     RetroCreditInput,
@@ -58,16 +60,16 @@ class RetroCreditMutations:
     async def request_retro_credit_by_boarding_pass(
         self,
         info: Info,
-        data: Annotated[str, strawberry.argument(description="The barcode's string, starting with M.")],
-        ticket_number: Annotated[
-            str | None,
-            strawberry.argument(description="The 13-digit ticket number, when the pass does not carry it."),
-        ] = None,
+        input: RetroCreditByBoardingPassInput | None = None,
+        data: Annotated[str | None, old_argument(BARCODE, field="data")] = None,
+        ticket_number: Annotated[str | None, old_argument(TICKET_NUMBER, field="ticketNumber")] = None,
     ) -> RequestRetroCreditResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
+        given = from_arguments(RetroCreditByBoardingPassInput, input, data=data, ticket_number=ticket_number)
         rows = await retro_credit.request_by_boarding_pass(
-            account_id=signed_in(info.context).account_id,
-            data=data,
-            ticket_number=ticket_number,
+            account_id=account_id,
+            data=given.data,
+            ticket_number=given.ticket_number,
             rules=info.context.rules,
             chart=directory_of(info.context.partners).earning_chart(),
         )

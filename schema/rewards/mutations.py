@@ -10,8 +10,15 @@ from resolvers import rewards
 from resolvers.rewards import RedemptionChange
 from schema.context import Info
 from schema.fields import mutation
+from schema.inputs import from_arguments, old_argument
 from schema.permissions import StepUp, signed_in
-from schema.rewards.arguments import RequestIdArgument, RewardCodeArgument
+from schema.rewards.arguments import (
+    CancelRedemptionInput,
+    RedeemInput,
+    RequestIdArgument,
+    RewardCodeArgument,
+    SetRewardGoalInput,
+)
 from schema.rewards.types import (
     CancelRedemptionResult,
     Redeemed,
@@ -36,12 +43,17 @@ class RewardMutations:
         permission_classes=[StepUp],
     )
     async def redeem(
-        self, info: Info, reward_code: RewardCodeArgument, request_id: RequestIdArgument
+        self,
+        info: Info,
+        input: RedeemInput | None = None,
+        reward_code: RewardCodeArgument = None,
+        request_id: RequestIdArgument = None,
     ) -> RedeemResult:
+        given = from_arguments(RedeemInput, input, reward_code=reward_code, request_id=request_id)
         change = await rewards.redeem(
             account_id=signed_in(info.context).account_id,
-            reward_code=reward_code,
-            request_id=request_id,
+            reward_code=given.reward_code,
+            request_id=given.request_id,
             rules=info.context.rules,
         )
         return Redeemed(redemption=_redemption(change), award_miles=change.award_miles)
@@ -54,12 +66,16 @@ class RewardMutations:
     async def cancel_redemption(
         self,
         info: Info,
+        input: CancelRedemptionInput | None = None,
         id: Annotated[
-            strawberry.ID, strawberry.argument(description="The redemption's id (me.redemptions).")
-        ],
+            strawberry.ID | None, old_argument("The redemption's id (me.redemptions).", field="id")
+        ] = None,
     ) -> CancelRedemptionResult:
+        given = from_arguments(CancelRedemptionInput, input, id=id)
         change = await rewards.cancel_redemption(
-            account_id=signed_in(info.context).account_id, redemption_id=str(id), rules=info.context.rules
+            account_id=signed_in(info.context).account_id,
+            redemption_id=str(given.id),
+            rules=info.context.rules,
         )
         return RedemptionCancelled(redemption=_redemption(change), award_miles=change.award_miles)
 
@@ -67,8 +83,10 @@ class RewardMutations:
         description="Pick the reward to save towards (replaces any earlier goal); me.rewardGoal shows the "
         "progress and the miles still missing."
     )
-    async def set_reward_goal(self, info: Info, reward_code: RewardCodeArgument) -> SetRewardGoalResult:
-        goal = await rewards.set_reward_goal(
-            account_id=signed_in(info.context).account_id, reward_code=reward_code
-        )
+    async def set_reward_goal(
+        self, info: Info, input: SetRewardGoalInput | None = None, reward_code: RewardCodeArgument = None
+    ) -> SetRewardGoalResult:
+        account_id = signed_in(info.context).account_id  # signed in before the input is read
+        given = from_arguments(SetRewardGoalInput, input, reward_code=reward_code)
+        goal = await rewards.set_reward_goal(account_id=account_id, reward_code=given.reward_code)
         return RewardGoalSet(goal=RewardGoalProgress.from_domain(goal))

@@ -12,14 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.backends import BackendSet, open_backends
 from gateway.backends.memory import MemoryCache
 from gateway.backends.redis import RedisQueue
 from loyalty.ports import Cache, PubSub, Queue, RateLimiter, Subscription
-from tests.support import REDIS_URL, clear_redis, deadline_s, require_service
+from tests.support import REDIS_CLUSTER, REDIS_URL, clear_redis, deadline_s, redis_client, require_service
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def ns() -> str:
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def backends(request: pytest.FixtureRequest, ns: str) -> AsyncIterator[BackendSet]:
-    opened = await open_backends(None if request.param == "memory" else REDIS_URL)
+    opened = await open_backends(None if request.param == "memory" else REDIS_URL, cluster=REDIS_CLUSTER)
     try:
         await opened.ping()
     except (RedisError, OSError) as exc:
@@ -86,8 +85,8 @@ async def test_redis_url_that_changes_decoding_is_refused():
 async def test_two_prefixes_on_one_redis_never_see_each_other(ns: str):
     """Two deployments (or test runs) with their own MILESGATE_REDIS_PREFIX share a Redis database and
     still have their own queues, leases, channels, rate-limit windows and cache entries."""
-    first = await open_backends(REDIS_URL, prefix=f"{ns}a:")
-    second = await open_backends(REDIS_URL, prefix=f"{ns}b:")
+    first = await open_backends(REDIS_URL, cluster=REDIS_CLUSTER, prefix=f"{ns}a:")
+    second = await open_backends(REDIS_URL, cluster=REDIS_CLUSTER, prefix=f"{ns}b:")
     try:
         try:
             await first.ping()
@@ -120,7 +119,7 @@ async def test_two_prefixes_on_one_redis_never_see_each_other(ns: str):
         assert await b.cache.get("k") is None
         assert await a.cache.get("k") == b"a"
 
-        client = Redis.from_url(REDIS_URL)
+        client = redis_client(REDIS_URL)
         try:
             keys = {key.decode() async for key in client.scan_iter(match=f"{ns}*")}
         finally:
@@ -175,7 +174,7 @@ async def test_concurrent_publishes_keep_their_order_and_each_its_id(queue: Queu
 
 @pytest.mark.redis
 async def test_redis_publishes_of_one_turn_of_the_loop_share_one_pipeline(ns: str):
-    client = Redis.from_url(REDIS_URL)
+    client = redis_client(REDIS_URL)
     queue = RedisQueue(client)
     pipelines = 0
     original = client.pipeline
@@ -318,7 +317,7 @@ async def test_consume_wakes_up_on_publish(queue: Queue, ns: str):
 @pytest.mark.redis
 async def test_redis_blocking_read_longer_than_one_round(ns: str):
     """A wait longer than ``max_block_ms`` is several XREADGROUP rounds, never one socket timeout."""
-    client = Redis.from_url(REDIS_URL, socket_timeout=1.0)
+    client = redis_client(REDIS_URL, socket_timeout=1.0)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:

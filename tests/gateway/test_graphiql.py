@@ -60,6 +60,14 @@ async def test_a_browser_asking_for_graphql_is_sent_to_our_graphiql(client: Asyn
     assert response.status_code == 307 and response.headers["location"] == "/graphiql"
 
 
+async def test_the_operators_schema_has_its_own_graphiql_page(client: AsyncClient) -> None:
+    response = await client.get("/admin/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 307 and response.headers["location"] == "/admin/graphiql"
+    page = await client.get("/admin/graphiql")
+    assert page.status_code == 200 and _csp(page)["script-src"] == "script-src 'self'"
+    assert page.text == (await client.get("/graphiql")).text  # the bundle picks the endpoint by path
+
+
 async def test_production_serves_no_graphiql(settings: Settings) -> None:
     production = settings.model_copy(
         update={"env": Environment.PRODUCTION, "database_url": SecretStr(settings.resolved_database_url)}
@@ -69,10 +77,11 @@ async def test_production_serves_no_graphiql(settings: Settings) -> None:
         LifespanManager(app, startup_timeout=deadline_s(30), shutdown_timeout=deadline_s(30)),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://prod") as client,
     ):
-        for path in ("/graphiql", "/graphiql/static/graphiql.js"):
+        for path in ("/graphiql", "/admin/graphiql", "/graphiql/static/graphiql.js"):
             assert (await client.get(path)).status_code == 404, path
-        page = await client.get("/graphql", headers={"accept": "text/html"})
-        assert page.status_code != 307 and "graphiql" not in page.text.lower()
+        for path in ("/graphql", "/admin/graphql"):
+            page = await client.get(path, headers={"accept": "text/html"})
+            assert page.status_code != 307 and "graphiql" not in page.text.lower()
 
 
 def test_the_committed_bundle_is_up_to_date() -> None:
@@ -163,6 +172,47 @@ async def test_graphiql_runs_a_query_in_headless_chromium(settings: Settings) ->
             )
             assert injected is False
             assert any("script-src 'self'" in problem for problem in problems)
+        finally:
+            await browser.close()
+
+
+async def test_the_admin_graphiql_page_talks_to_the_operators_schema(settings: Settings) -> None:
+    chromium = _chromium()
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _missing("Playwright's Python package is not installed")
+
+    async with served(settings) as api, async_playwright() as playwright:
+        base = str(api.base_url).rstrip("/")
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            posted: list[str] = []
+            page.on(
+                "request", lambda request: posted.append(request.url) if request.method == "POST" else None
+            )
+
+            # given the operators' GraphiQL, opened as GET /admin/graphql in the browser
+            await page.goto(f"{base}/admin/graphql")
+            assert page.url == f"{base}/admin/graphiql"
+            editor = page.locator(".graphiql-query-editor .monaco-editor").first
+            await editor.wait_for(timeout=deadline_s(30_000))
+
+            # when its opening document (the partner list) runs without an operator token
+            await page.wait_for_function(
+                """() => document.querySelector(".graphiql-query-editor .view-lines")
+                    .innerText.includes("partners")""",
+                timeout=deadline_s(30_000),
+            )
+            await editor.click()
+            await page.keyboard.press("Control+Enter")
+
+            # then /admin/graphql answers it, and refuses it
+            response = page.locator(".graphiql-response")
+            await response.get_by_text("FORBIDDEN").first.wait_for(timeout=deadline_s(30_000))
+            assert f"{base}/admin/graphql" in posted
+            assert f"{base}/graphql" not in posted
         finally:
             await browser.close()
 

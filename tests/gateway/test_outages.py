@@ -37,6 +37,7 @@ from tests.factories import enrolled_member, make_partner
 from tests.gateway.test_db_recovery import drop_connections
 from tests.support import (
     PRODUCTION_MAIL_ENV,
+    REDIS_CLUSTER,
     REDIS_PREFIX,
     STACK,
     deadline_s,
@@ -52,6 +53,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(STACK != "production", reason="outages of PostgreSQL and Redis: the production stack"),
+    pytest.mark.skipif(REDIS_CLUSTER, reason="stops a single redis-server of its own: not a cluster test"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "metrics-" + "o" * 40

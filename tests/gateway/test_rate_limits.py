@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from httpx2 import AsyncClient
 
 from loyalty.members.models import PendingEnrolment
 from tests.factories import CONFIRM_ENROLMENT, ENROL_MEMBER, enrolled_member, enrolment_input
 from tests.gateway.conftest import ClientFactory, EdgeApps
+
+# the shared rate-limit windows: Redis on the production stack, and a Redis Cluster in .ci/run's cluster part
+pytestmark = pytest.mark.redis
 
 SIGN_IN = (
     '{alias}: signIn(input: {{method: SERVICE_CARD_NUMBER, identifier: "992000000000000", secret: "284917"}}) '

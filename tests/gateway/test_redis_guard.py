@@ -60,11 +60,15 @@ def test_the_guard_logs_each_change_of_state_once_and_waits_between_tries(
     assert lines[1].startswith("Redis reachable again after 2.0 s")
 
 
-@pytest.fixture
-async def unreachable() -> AsyncIterator[tuple[BackendSet, Counter[str]]]:
+@pytest.fixture(params=[False, True], ids=["redis", "redis-cluster"])
+async def unreachable(request: pytest.FixtureRequest) -> AsyncIterator[tuple[BackendSet, Counter[str]]]:
+    """Backends on a Redis, or a Redis Cluster (whose client cannot learn the slots), that is not there."""
     fallbacks: Counter[str] = Counter()
     backends = await open_backends(
-        f"redis://127.0.0.1:{free_port()}/0", retry_s=60, on_fallback=lambda use: fallbacks.update([use])
+        f"redis://127.0.0.1:{free_port()}/0",
+        cluster=request.param,
+        retry_s=60,
+        on_fallback=lambda use: fallbacks.update([use]),
     )
     try:
         yield backends, fallbacks

@@ -68,7 +68,7 @@ async def test_a_status_change_keeps_account_number_and_pin_and_supersedes_the_o
     assert old.state is CardState.SUPERSEDED and old.state_changed_at == NOW
     assert await _states(before.id) == [CardState.ACTIVE, CardState.SUPERSEDED]
     assert (await active_card(account_id=before.id)).valid_until == dt.date(2028, 2, 29)
-    resolved = await cards.resolve_card_for_accrual(enrolled.card.number, RULES)
+    resolved = await cards.resolve_card_for_accrual(enrolled.card.number, RULES, activity_on=TODAY)
     assert resolved.account_id == before.id and resolved.state is CardState.SUPERSEDED
 
 
@@ -121,7 +121,7 @@ async def test_a_status_members_consent_change_keeps_the_number(db: Settings) ->
     assert current.number == senator.number and current.number.startswith("222")
 
 
-async def test_a_blocked_number_is_replaced_refused_for_sign_in_and_still_credits_its_owner(
+async def test_a_blocked_number_is_replaced_refused_for_sign_in_and_credits_only_activity_before_the_block(
     db: Settings,
 ) -> None:
     enrolled = await make_member()
@@ -133,12 +133,23 @@ async def test_a_blocked_number_is_replaced_refused_for_sign_in_and_still_credit
 
     assert card.number != old_number and card.number.startswith("9920") and card.state is CardState.ACTIVE
     assert (await ServiceCard.get(number=old_number)).state is CardState.BLOCKED
-    assert (await cards.resolve_card_for_accrual(old_number, RULES)).account_id == enrolled.member.id
+    # activity dated before the day of the block still credits the owner
+    before = await cards.resolve_card_for_accrual(old_number, RULES, activity_on=TODAY - dt.timedelta(days=1))
+    assert before.account_id == enrolled.member.id
+    # activity on the day of the block or later is refused, with the day named
+    for day in (TODAY, TODAY + dt.timedelta(days=3)):
+        with pytest.raises(ValidationFailed) as refused:
+            await cards.resolve_card_for_accrual(old_number, RULES, activity_on=day)
+        assert refused.value.code == "CARD_BLOCKED" and TODAY.isoformat() in refused.value.message
+    # a reference to something credited already (a reversal's member) still resolves
+    assert (await cards.resolve_card_for_accrual(old_number, RULES, activity_on=None)).account_id == (
+        enrolled.member.id
+    )
     with pytest.raises(InvalidCredentials):
         await check_credentials(
             method=SignInMethod.SERVICE_CARD_NUMBER, identifier=old_number, secret=PIN, rules=RULES, now=NOW
         )
-    assert (await cards.resolve_card_for_accrual(card.number, RULES)).id == card.id
+    assert (await cards.resolve_card_for_accrual(card.number, RULES, activity_on=TODAY)).id == card.id
     assert await _states(enrolled.member.id) == [CardState.ACTIVE, CardState.BLOCKED]
 
 
@@ -177,7 +188,7 @@ async def test_an_unknown_number_or_member_is_not_found(db: Settings) -> None:
         )
     assert missing.value.code == "MEMBER_NOT_FOUND"
     with pytest.raises(NotFound) as unknown:
-        await cards.resolve_card_for_accrual(UNISSUED, RULES)
+        await cards.resolve_card_for_accrual(UNISSUED, RULES, activity_on=TODAY)
     assert unknown.value.code == "CARD_NOT_FOUND"
 
 

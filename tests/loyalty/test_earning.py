@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import replace
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loyalty.earning.airports import airport_directory, geodesic_metres
 from loyalty.earning.calculator import compute_earning
 from loyalty.earning.errors import InvalidItinerary, UnknownAirport, UnknownCurrency
 from loyalty.earning.model import Cabin, FlightSegment, MilesMethod, Money, Region, RuleCode, Ticket
@@ -284,13 +286,82 @@ def test_the_ticket_amount_is_shared_by_distance_and_each_segment_uses_its_carri
     assert earning.award_miles == short.award_miles + long.award_miles
 
 
-def test_distances_are_great_circle_statute_miles() -> None:
+def _vincenty_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Vincenty's inverse formula on WGS-84 (1975): an independent way to the same geodesic."""
+    a, f = 6378137.0, 1 / 298.257223563
+    b = (1 - f) * a
+    u1, u2 = (
+        math.atan((1 - f) * math.tan(math.radians(lat1))),
+        math.atan((1 - f) * math.tan(math.radians(lat2))),
+    )
+    big_l = math.radians(lon2 - lon1)
+    lam = big_l
+    for _ in range(200):
+        sin_sigma = math.hypot(
+            math.cos(u2) * math.sin(lam),
+            math.cos(u1) * math.sin(u2) - math.sin(u1) * math.cos(u2) * math.cos(lam),
+        )
+        cos_sigma = math.sin(u1) * math.sin(u2) + math.cos(u1) * math.cos(u2) * math.cos(lam)
+        sigma = math.atan2(sin_sigma, cos_sigma)
+        sin_alpha = math.cos(u1) * math.cos(u2) * math.sin(lam) / sin_sigma
+        cos2_alpha = 1 - sin_alpha**2
+        cos_2sm = cos_sigma - 2 * math.sin(u1) * math.sin(u2) / cos2_alpha
+        c = f / 16 * cos2_alpha * (4 + f * (4 - 3 * cos2_alpha))
+        previous, lam = (
+            lam,
+            big_l
+            + (1 - c)
+            * f
+            * sin_alpha
+            * (sigma + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1 + 2 * cos_2sm**2))),
+        )
+        if abs(lam - previous) < 1e-12:
+            break
+    u_sq = cos2_alpha * (a**2 - b**2) / b**2
+    big_a = 1 + u_sq / 16384 * (4096 + u_sq * (-768 + u_sq * (320 - 175 * u_sq)))
+    big_b = u_sq / 1024 * (256 + u_sq * (-128 + u_sq * (74 - 47 * u_sq)))
+    delta = (
+        big_b
+        * sin_sigma
+        * (
+            cos_2sm
+            + big_b
+            / 4
+            * (
+                cos_sigma * (-1 + 2 * cos_2sm**2)
+                - big_b / 6 * cos_2sm * (-3 + 4 * sin_sigma**2) * (-3 + 4 * cos_2sm**2)
+            )
+        )
+    )
+    return b * big_a * (sigma - delta)
+
+
+def test_distances_are_wgs84_geodesic_statute_miles() -> None:
     earning = compute_earning(
         itinerary=[flight("FRA", "JFK"), flight("JFK", "FRA")], tier=Tier.BASE, chart=CHART
     )
     there, back = earning.segments
     assert there.distance_miles == back.distance_miles
-    assert 3830 <= there.distance_miles <= 3870  # published FRA-JFK great-circle distance: about 3,850 mi
+    fra, jfk = airport_directory().get("FRA", field="o"), airport_directory().get("JFK", field="d")
+    geodesic = _vincenty_metres(fra.latitude, fra.longitude, jfk.latitude, jfk.longitude)
+    assert (
+        abs(geodesic_metres(fra, jfk) - geodesic) < 0.01
+    )  # GeographicLib and Vincenty agree to a centimetre
+    assert there.distance_miles == round(geodesic / 1609.344) == 3855  # 6,205 km on the ellipsoid
+    # a sphere of mean radius falls short by about 0.3 %: 3,845 miles, what the calculator said before
+    sphere = (
+        2
+        * 6371.0088
+        * math.asin(
+            math.sqrt(
+                math.sin(math.radians(jfk.latitude - fra.latitude) / 2) ** 2
+                + math.cos(math.radians(fra.latitude))
+                * math.cos(math.radians(jfk.latitude))
+                * math.sin(math.radians(jfk.longitude - fra.longitude) / 2) ** 2
+            )
+        )
+    )
+    assert round(sphere * 1000 / 1609.344) == 3845
 
 
 def test_codes_are_normalised() -> None:

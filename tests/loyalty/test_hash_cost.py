@@ -46,7 +46,7 @@ async def test_new_hashes_follow_the_configured_cost_and_old_ones_still_verify()
     assert not await verify_secret(None, "739152")
 
 
-def test_without_settings_the_cost_is_argon2s_own(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_settings_the_cost_is_owasps_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TIME_COST", "MEMORY_KIB", "PARALLELISM"):
         monkeypatch.delenv(f"MILESGATE_SECRET_HASH_{name}", raising=False)
     settings = Settings()
@@ -55,7 +55,7 @@ def test_without_settings_the_cost_is_argon2s_own(monkeypatch: pytest.MonkeyPatc
         settings.secret_hash_memory_kib,
         settings.secret_hash_parallelism,
     )
-    defaults = (argon2.DEFAULT_TIME_COST, argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_PARALLELISM)
+    defaults = (2, 19 * 1024, 1)  # OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, t=2, p=1
     assert configured == defaults
     assert HashCost() == HashCost(*defaults)
 

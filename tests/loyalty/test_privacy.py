@@ -21,6 +21,7 @@ from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.notices.models import NoticeSeverity
 from loyalty.notices.service import current_notices, publish_notice, withdraw_notice
 from loyalty.privacy.models import AuditEntry
+from loyalty.privacy.processing import processing
 from loyalty.privacy.service import erase_personal_data, export_personal_data
 from loyalty.rules import current_rules
 from partners.models import Partner
@@ -82,6 +83,28 @@ async def test_export_holds_every_section(db: Settings) -> None:
     [delivery] = document["partnerDeliveries"]
     assert delivery["payload"]["data"]["passengerName"] == "HOPPER/GRACE"
     assert await AuditEntry.filter(action="privacy.export", account_id=account).count() == 1
+
+
+async def test_export_names_the_joint_controllers_and_each_sections_legal_basis(db: Settings) -> None:
+    account, _ = await _member_with_history()
+    sources = personal_data_sources()
+
+    document = await export_personal_data(account_id=account, sources=sources, actor="member:1", now=NOW)
+
+    controllers = document["controllers"]["jointControllers"]
+    assert [c["name"] for c in controllers] == ["Miles & More GmbH", "Deutsche Lufthansa AG"]
+    assert all("Art. 26 GDPR" in c["role"] for c in controllers)
+    bases = document["legalBases"]
+    assert set(bases) == {source.name for source in sources}  # every kind of data has its basis
+    assert all(entry["purpose"] and entry["bases"] for entry in bases.values())
+    assert [b["article"] for b in bases["consents"]["bases"]] == ["Art. 6(1)(a) GDPR"]
+    assert [b["article"] for b in bases["ledger"]["bases"]] == ["Art. 6(1)(b) GDPR"]
+    assert "Art. 6(1)(f) GDPR" in [b["article"] for b in bases["signInAndSecurity"]["bases"]]
+
+
+def test_a_section_without_a_legal_basis_is_refused() -> None:
+    with pytest.raises(LookupError, match=r"sections\.newKindOfData"):
+        processing().describe(["profile", "newKindOfData"])
 
 
 async def test_erasure_removes_the_person_and_keeps_the_ledger(db: Settings) -> None:

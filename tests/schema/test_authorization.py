@@ -3,10 +3,11 @@
 The schema has no ``node(id:)`` lookup: every member's data is reached from a root field. So the schema is
 walked and every root field classified (a new root field fails here until it is); fields that reach
 member data must be OWN (the signed-in member's, by the token), CREDENTIALS (the member the credentials
-in the request prove), OPERATOR or ROUTER (the federation router's ``_service`` and ``_entities``; their
-entities resolve for the forwarded token's member only, tests/schema/test_federation.py). Then each OWN,
-OPERATOR and ROUTER field is called without a token and must refuse, and the fields that take another
-object's id are called with a second member's ids.
+in the request prove) or ROUTER (the federation router's ``_service`` and ``_entities``; their entities
+resolve for the forwarded token's member only, tests/schema/test_federation.py). Then each OWN and ROUTER
+field is called without a token and must refuse, and the fields that take another object's id are called
+with a second member's ids. Operator fields are not in this schema at all: every root field of the
+operators' schema (``/admin/graphql``) is OPERATOR, and refuses a request without an operator token.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from loyalty.crediting import post
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.members.models import Member
 from loyalty.rules import current_rules
+from schema.admin.root import build_admin_schema
 from schema.root import build_schema
-from tests.factories import enrolled_member, gql
+from tests.factories import admin_gql, enrolled_member, gql
 
 
 class Access(Enum):
@@ -57,16 +59,9 @@ ROOT_FIELDS: dict[str, Access] = {
     "Query.milesCalculator": PUBLIC,
     "Query.upgradeQuote": PUBLIC,
     "Query.boardingPass": PUBLIC,
-    "Query.partners": OPERATOR,
-    "Query.partner": OPERATOR,
     "Query._service": ROUTER,
     "Query._entities": ROUTER,
     "Query.photoCreditPartners": PUBLIC,
-    "Query.partnerEndpoints": OPERATOR,
-    "Query.outboundDeliveries": OPERATOR,
-    "Query.inboxDeadLetters": OPERATOR,
-    "Query.unmatchedAccruals": OPERATOR,
-    "Query.operationalEvents": OPERATOR,
     "Subscription.myBalances": OWN,
     "Subscription.myStatus": OWN,
     "Mutation.enrolMember": PUBLIC,  # the same answer for every address, no member data
@@ -91,11 +86,14 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.revokeTrustedDevice": OWN,
     "Mutation.disableTwoFactor": OWN,
     "Mutation.updateProfile": OWN,
+    "Mutation.requestEmailVerification": OWN,
+    "Mutation.confirmEmailVerification": OWN,
     "Mutation.changePin": OWN,
     "Mutation.changePassword": OWN,
     "Mutation.reportCardLost": OWN,
     "Mutation.setAdvertisingConsent": OWN,
     "Mutation.redeem": OWN,
+    "Mutation.exchangeMilesForStatus": OWN,
     "Mutation.cancelRedemption": OWN,
     "Mutation.setRewardGoal": OWN,
     "Mutation.setConsent": OWN,
@@ -110,19 +108,8 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.removeFromPool": OWN,
     "Mutation.redeemFromPool": OWN,
     "Mutation.signOutEverywhere": OWN,
-    "Mutation.addPartner": OPERATOR,
-    "Mutation.updatePartner": OPERATOR,
-    "Mutation.setPartnerState": OPERATOR,
-    "Mutation.addPartnerSigningSecret": OPERATOR,
-    "Mutation.addPartnerPublicKey": OPERATOR,
-    "Mutation.revokePartnerSigningKey": OPERATOR,
     "Mutation.requestRetroCredit": OWN,
     "Mutation.requestRetroCreditByBoardingPass": OWN,
-    "Mutation.addPartnerEndpoint": OPERATOR,
-    "Mutation.setPartnerEndpointEnabled": OPERATOR,
-    "Mutation.replayOutboundMessage": OPERATOR,
-    "Mutation.replayFailedDeliveries": OPERATOR,
-    "Mutation.reprocessInbox": OPERATOR,
     "Mutation.searchAwardFlights": OWN,
     "Mutation.bookAwardFlight": OWN,
     "Mutation.cancelAwardBooking": OWN,
@@ -134,6 +121,10 @@ CATALOGUE = {"Reward", "Offer", "Challenge", "Quiz", "PageInfo", "InputError", "
 
 def _schema() -> GraphQLSchema:
     return build_schema()._schema
+
+
+def _admin_schema() -> GraphQLSchema:
+    return build_admin_schema()._schema
 
 
 def _reachable(start: GraphQLNamedType) -> set[str]:
@@ -229,6 +220,27 @@ async def test_guarded_fields_refuse_a_request_without_a_token(client: AsyncClie
     expected = "FORBIDDEN" if ROOT_FIELDS[name] in (OPERATOR, ROUTER) else "UNAUTHENTICATED"
     assert [error["extensions"]["code"] for error in body.get("errors", [])] == [expected], body
     assert (body.get("data") or {}).get(name.split(".")[1]) is None
+
+
+ADMIN_ROOT_FIELDS = sorted(_root_fields(_admin_schema()))
+
+
+def test_the_admin_schema_holds_the_operator_fields_only() -> None:
+    assert "Query.partners" in ADMIN_ROOT_FIELDS and "Mutation.reprocessInbox" in ADMIN_ROOT_FIELDS
+    assert not set(ADMIN_ROOT_FIELDS) & set(ROOT_FIELDS) - {"Query.__typename"}
+    assert OPERATOR not in ROOT_FIELDS.values()
+
+
+@pytest.mark.parametrize("name", ADMIN_ROOT_FIELDS)
+async def test_admin_fields_refuse_a_request_without_an_operator_token(
+    client: AsyncClient, name: str
+) -> None:
+    field = _root_fields(_admin_schema())[name]
+    member = await enrolled_member(client, email="member@example.com")
+    for token in (None, member["accessToken"]):
+        body = await admin_gql(client, _document(name, field), token=token)
+        assert [error["extensions"]["code"] for error in body.get("errors", [])] == ["FORBIDDEN"], body
+        assert (body.get("data") or {}).get(name.split(".")[1]) is None
 
 
 async def _with_miles(client: AsyncClient, email: str, miles: int) -> dict[str, Any]:

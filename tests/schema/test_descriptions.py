@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLSchema,
 )
 
+from schema.admin.root import build_admin_schema
 from schema.root import build_schema
 
 FOREIGN = {"Query", "Mutation", "Subscription"}  # roots: their fields are checked, their own text is optional
@@ -22,8 +25,10 @@ def _ours(name: str) -> bool:
     return not name.startswith(FEDERATION_PREFIXES) and name not in BUILT_IN_SCALARS
 
 
-def test_every_type_and_field_has_a_description() -> None:
-    schema = build_schema()._schema
+@pytest.mark.parametrize(
+    "schema", [build_schema()._schema, build_admin_schema()._schema], ids=["member", "admin"]
+)
+def test_every_type_and_field_has_a_description(schema: GraphQLSchema) -> None:
     missing: list[str] = []
     for name, graphql_type in schema.type_map.items():
         if not _ours(name) or name.startswith("__"):

@@ -19,6 +19,7 @@ from schema.hub.errors import HubErrorCode
 from schema.ledger.errors import LedgerErrorCode
 from schema.lounges.errors import LoungeErrorCode
 from schema.members.errors import MemberErrorCode
+from schema.miles_to_status.errors import MilesToStatusErrorCode
 from schema.offers.errors import OfferErrorCode
 from schema.partners.errors import PartnerErrorCode
 from schema.pooling.errors import PoolingErrorCode
@@ -50,11 +51,12 @@ SOURCES: list[tuple[type[StrEnum], tuple[str, ...]]] = [
     (RewardErrorCode, ("loyalty/rewards/*.py", "resolvers/rewards.py")),
     (ConsentErrorCode, ("loyalty/consents/*.py",)),
     (PrivacyErrorCode, ("loyalty/privacy/*.py", "loyalty/notices/*.py")),
-    (LedgerErrorCode, ("loyalty/ledger/*.py",)),
+    (LedgerErrorCode, ("loyalty/ledger/*.py", "loyalty/paging.py")),
     (BoardingPassErrorCode, ("loyalty/bcbp/*.py",)),
     (PartnerErrorCode, ("partners/service.py", "partners/signing.py", "resolvers/partners.py")),
-    (HubErrorCode, ("webhooks/outbound/*.py",)),
+    (HubErrorCode, ("webhooks/outbound/*.py", "resolvers/hub.py")),
     (StatusErrorCode, ("loyalty/status/*.py",)),
+    (MilesToStatusErrorCode, ("loyalty/miles_to_status/*.py",)),
     (AwardErrorCode, ("loyalty/awards/*.py", "resolvers/awards.py")),
     (LoungeErrorCode, ("loyalty/lounges/*.py",)),
 ]

@@ -128,6 +128,16 @@ async def test_the_sdl_declares_member_and_service_card_entities(subgraph: Async
     assert 'type Member @key(fields: "accountNumber")' in sdl
     assert 'type ServiceCard @key(fields: "number")' in sdl
     assert "union _Entity = Member | ServiceCard" in sdl
+    # the operators' fields are in their own schema (/admin/graphql), not in the subgraph
+    for operator_field in (
+        "partners",
+        "partnerEndpoints",
+        "outboundDeliveries",
+        "addPartner",
+        "reprocessInbox",
+    ):
+        assert f"  {operator_field}" not in sdl, operator_field
+    assert "type PartnerEndpoint" not in sdl and "type OperationalEvent" not in sdl
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Admin-only GraphQL operations on the partner registry: operators may, members and anonymous callers may not."""
+"""The operators' GraphQL (``/admin/graphql``) on the partner registry: operators may, members and anonymous
+callers may not."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from gateway.tokens import derive_key
 from partners import models as partner_models
 from partners.models import Partner, PartnerCapability, PartnerSecret, PartnerState
 from schema.partners import enums as schema_partner_enums
-from tests.factories import TEST_SECRET, enrolled_member, gql, make_member, make_partner
+from tests.factories import TEST_SECRET, admin_gql, enrolled_member, make_member, make_partner
 from tests.support import signed_delivery
 
 PARTNERS = """
@@ -38,33 +39,33 @@ mutation Add($input: AddPartnerInput!) {
 """
 SET_STATE = """
 mutation S($code: String!, $state: PartnerState!) {
-  setPartnerState(code: $code, state: $state) { __typename ... on Partner { state } ... on InputError { code } }
+  setPartnerState(input: {code: $code, state: $state}) { __typename ... on Partner { state } ... on InputError { code } }
 }
 """
 UPDATE = """
-mutation U($code: String!, $input: UpdatePartnerInput!) {
-  updatePartner(code: $code, input: $input) {
+mutation U($input: UpdatePartnerInput!) {
+  updatePartner(input: $input) {
     __typename ... on Partner { name capabilities earningConfig } ... on InputError { code field }
   }
 }
 """
 ADD_SECRET = """
 mutation A($code: String!) {
-  addPartnerSigningSecret(code: $code, label: "rotation") {
+  addPartnerSigningSecret(input: {code: $code, label: "rotation"}) {
     __typename ... on NewSigningSecret { signingSecret signingKey { id label usable } } ... on InputError { code }
   }
 }
 """
 ADD_KEY = """
 mutation K($code: String!, $key: String!) {
-  addPartnerPublicKey(code: $code, publicKey: $key) {
+  addPartnerPublicKey(input: {code: $code, publicKey: $key}) {
     __typename ... on SigningKey { id kind usable } ... on InputError { code field }
   }
 }
 """
 REVOKE = """
 mutation R($code: String!, $kind: SigningKeyKind!, $id: ID!, $expiresAt: DateTime, $force: Boolean! = false) {
-  revokePartnerSigningKey(code: $code, kind: $kind, id: $id, expiresAt: $expiresAt, force: $force) {
+  revokePartnerSigningKey(input: {code: $code, kind: $kind, id: $id, expiresAt: $expiresAt, force: $force}) {
     __typename ... on SigningKey { usable revokedAt expiresAt } ... on InputError { code }
   }
 }
@@ -94,7 +95,7 @@ async def test_operator_registers_a_partner_and_sees_its_secret_once(
     client: AsyncClient, operator_token: str
 ):
     # when
-    body = await gql(client, ADD_PARTNER, {"input": new_partner_input()}, token=operator_token)
+    body = await admin_gql(client, ADD_PARTNER, {"input": new_partner_input()}, token=operator_token)
 
     # then
     result = body["data"]["addPartner"]
@@ -109,7 +110,7 @@ async def test_operator_registers_a_partner_and_sees_its_secret_once(
     }
     assert result["signingKey"]["kind"] == "SECRET" and result["signingKey"]["usable"] is True
     # and listing never shows it again
-    listed = await gql(client, PARTNERS, token=operator_token)
+    listed = await admin_gql(client, PARTNERS, token=operator_token)
     assert result["signingSecret"] not in str(listed)
     assert [p["code"] for p in listed["data"]["partners"]] == ["swiss"]
     assert len(listed["data"]["partners"][0]["signingKeys"]) == 1
@@ -128,15 +129,19 @@ async def test_operator_registers_a_partner_and_sees_its_secret_once(
 async def test_invalid_partner_input_is_a_typed_error(
     client: AsyncClient, operator_token: str, overrides: dict[str, Any], code: str
 ):
-    body = await gql(client, ADD_PARTNER, {"input": new_partner_input(**overrides)}, token=operator_token)
+    body = await admin_gql(
+        client, ADD_PARTNER, {"input": new_partner_input(**overrides)}, token=operator_token
+    )
     assert body["data"]["addPartner"]["__typename"] == "InputError"
     assert body["data"]["addPartner"]["code"] == code
     assert await Partner.all().count() == 0
 
 
 async def test_a_partner_code_is_registered_once(client: AsyncClient, operator_token: str):
-    await gql(client, ADD_PARTNER, {"input": new_partner_input()}, token=operator_token)
-    again = await gql(client, ADD_PARTNER, {"input": new_partner_input(name="Other")}, token=operator_token)
+    await admin_gql(client, ADD_PARTNER, {"input": new_partner_input()}, token=operator_token)
+    again = await admin_gql(
+        client, ADD_PARTNER, {"input": new_partner_input(name="Other")}, token=operator_token
+    )
     assert again["data"]["addPartner"]["code"] == "PARTNER_EXISTS"
 
 
@@ -170,10 +175,10 @@ async def test_members_and_anonymous_callers_cannot_use_admin_operations(client:
 
     for token in (member_token, forged, foreign, expired, None):
         # when
-        queried = await gql(client, PARTNERS, token=token)
-        added = await gql(client, ADD_PARTNER, {"input": new_partner_input(code="evil")}, token=token)
-        suspended = await gql(client, SET_STATE, {"code": "swiss", "state": "SUSPENDED"}, token=token)
-        secret = await gql(client, ADD_SECRET, {"code": "swiss"}, token=token)
+        queried = await admin_gql(client, PARTNERS, token=token)
+        added = await admin_gql(client, ADD_PARTNER, {"input": new_partner_input(code="evil")}, token=token)
+        suspended = await admin_gql(client, SET_STATE, {"code": "swiss", "state": "SUSPENDED"}, token=token)
+        secret = await admin_gql(client, ADD_SECRET, {"code": "swiss"}, token=token)
 
         # then
         assert all(forbidden(body) for body in (queried, added, suspended, secret)), (token, queried, added)
@@ -197,10 +202,10 @@ async def test_suspending_by_graphql_refuses_deliveries(client: AsyncClient, ope
     }
 
     # when
-    body = await gql(client, SET_STATE, {"code": "swiss", "state": "SUSPENDED"}, token=operator_token)
+    body = await admin_gql(client, SET_STATE, {"code": "swiss", "state": "SUSPENDED"}, token=operator_token)
     payload, headers = signed_delivery(partner.signing_secret, event)
     refused = await client.post("/webhooks/partners/swiss", content=payload, headers=headers)
-    await gql(client, SET_STATE, {"code": "swiss", "state": "ACTIVE"}, token=operator_token)
+    await admin_gql(client, SET_STATE, {"code": "swiss", "state": "ACTIVE"}, token=operator_token)
     accepted = await client.post("/webhooks/partners/swiss", content=payload, headers=headers)
 
     # then
@@ -211,10 +216,10 @@ async def test_suspending_by_graphql_refuses_deliveries(client: AsyncClient, ope
 
 async def test_update_partner(client: AsyncClient, operator_token: str):
     await make_partner("swiss")
-    body = await gql(
+    body = await admin_gql(
         client,
         UPDATE,
-        {"code": "swiss", "input": {"capabilities": ["ACCRUAL", "PHOTO_CREDIT"], "earningConfig": "lx-2026"}},
+        {"input": {"code": "swiss", "capabilities": ["ACCRUAL", "PHOTO_CREDIT"], "earningConfig": "lx-2026"}},
         token=operator_token,
     )
     assert body["data"]["updatePartner"] == {
@@ -227,7 +232,9 @@ async def test_update_partner(client: AsyncClient, operator_token: str):
         PartnerCapability.ACCRUAL,
         PartnerCapability.PHOTO_CREDIT,
     }
-    missing = await gql(client, UPDATE, {"code": "nobody", "input": {"name": "x"}}, token=operator_token)
+    missing = await admin_gql(
+        client, UPDATE, {"input": {"code": "nobody", "name": "x"}}, token=operator_token
+    )
     assert missing["data"]["updatePartner"]["code"] == "PARTNER_NOT_FOUND"
 
 
@@ -237,25 +244,25 @@ async def test_rotation_through_graphql(client: AsyncClient, operator_token: str
     first_id = str(partner.secret_id)
 
     # when: a second secret is added, the first set to expire, then revoked
-    added = (await gql(client, ADD_SECRET, {"code": "swiss"}, token=operator_token))["data"][
+    added = (await admin_gql(client, ADD_SECRET, {"code": "swiss"}, token=operator_token))["data"][
         "addPartnerSigningSecret"
     ]
-    expiring = await gql(
+    expiring = await admin_gql(
         client,
         REVOKE,
         {"code": "swiss", "kind": "SECRET", "id": first_id, "expiresAt": "2999-01-01T00:00:00+00:00"},
         token=operator_token,
     )
-    revoked = await gql(
+    revoked = await admin_gql(
         client, REVOKE, {"code": "swiss", "kind": "SECRET", "id": first_id}, token=operator_token
     )
-    last = await gql(
+    last = await admin_gql(
         client,
         REVOKE,
         {"code": "swiss", "kind": "SECRET", "id": added["signingKey"]["id"]},
         token=operator_token,
     )
-    unknown = await gql(
+    unknown = await admin_gql(
         client, REVOKE, {"code": "swiss", "kind": "SECRET", "id": "999999"}, token=operator_token
     )
 
@@ -268,7 +275,7 @@ async def test_rotation_through_graphql(client: AsyncClient, operator_token: str
     assert revoked["data"]["revokePartnerSigningKey"]["revokedAt"] is not None
     assert last["data"]["revokePartnerSigningKey"] == {"__typename": "InputError", "code": "LAST_SIGNING_KEY"}
     assert unknown["data"]["revokePartnerSigningKey"]["code"] == "SIGNING_KEY_NOT_FOUND"
-    listed = await gql(client, PARTNERS, token=operator_token)
+    listed = await admin_gql(client, PARTNERS, token=operator_token)
     assert [key["usable"] for key in listed["data"]["partners"][0]["signingKeys"]] == [False, True]
 
 
@@ -276,8 +283,8 @@ async def test_public_key_through_graphql(client: AsyncClient, operator_token: s
     await make_partner("swiss")
     raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     key = "whpk_" + base64.b64encode(raw).decode()
-    added = await gql(client, ADD_KEY, {"code": "swiss", "key": key}, token=operator_token)
-    bad = await gql(client, ADD_KEY, {"code": "swiss", "key": "not a key"}, token=operator_token)
+    added = await admin_gql(client, ADD_KEY, {"code": "swiss", "key": key}, token=operator_token)
+    bad = await admin_gql(client, ADD_KEY, {"code": "swiss", "key": "not a key"}, token=operator_token)
     assert added["data"]["addPartnerPublicKey"]["kind"] == "PUBLIC_KEY"
     assert bad["data"]["addPartnerPublicKey"] == {
         "__typename": "InputError",

@@ -26,6 +26,12 @@ async def test_export_my_data_needs_a_fresh_sign_in(app: Starlette, client: Asyn
     assert result["document"]["profile"]["account_number"] == enrolled["accountNumber"]
     assert result["document"]["cards"]["serviceCards"][0]["number"] == enrolled["serviceCardNumber"]
     assert await AuditEntry.filter(action="privacy.export").count() == 1
+    document = result["document"]
+    assert {c["name"] for c in document["controllers"]["jointControllers"]} == {
+        "Miles & More GmbH",
+        "Deutsche Lufthansa AG",
+    }
+    assert document["legalBases"]["profile"]["bases"][0]["article"] == "Art. 6(1)(b) GDPR"
 
     remembered = await identified_token(app, enrolled["accountNumber"])
     stale = await gql(client, EXPORT, token=remembered)

@@ -203,27 +203,40 @@ async def test_flown_data_naming_a_member_credits_the_flight_automatically(
 
 
 @pytest.mark.parametrize(
-    ("changes", "typename", "code"),
+    ("changes", "typename", "code", "field"),
     [
-        pytest.param({"ticketNumber": "123"}, "InputError", "TICKET_NUMBER_INVALID", id="bad-ticket"),
-        pytest.param({"origin": "XXX"}, "InputError", "UNKNOWN_AIRPORT", id="unknown-airport"),
+        pytest.param(
+            {"ticketNumber": "123"}, "InputError", "TICKET_NUMBER_INVALID", "ticketNumber", id="bad-ticket"
+        ),
+        pytest.param({"origin": "XXX"}, "InputError", "UNKNOWN_AIRPORT", "origin", id="unknown-airport"),
+        pytest.param(
+            {"flightNumber": ""},
+            "InputError",
+            "FLIGHT_NUMBER_REQUIRED",
+            "flightNumber",
+            id="no-flight-number",
+        ),
+        pytest.param({"carrier": "L"}, "InputError", "CARRIER_INVALID", "carrier", id="bad-carrier"),
+        pytest.param(
+            {"flightNumber": "40000"}, "InputError", "FLIGHT_NUMBER_INVALID", "flightNumber", id="bad-number"
+        ),
+        pytest.param({"destination": "FRA"}, "InputError", "SAME_AIRPORT", "destination", id="same-airport"),
         pytest.param(
             {"carrier": "TK", "origin": "IST", "destination": "FRA"},
             "RetroCreditRefused",
             "DOC_REQUIRED",
+            "boardingPass",
             id="doc",
         ),
     ],
 )
 async def test_refusals_are_typed_and_register_nothing(
-    client: AsyncClient, changes: dict[str, Any], typename: str, code: str
+    client: AsyncClient, changes: dict[str, Any], typename: str, code: str, field: str
 ) -> None:
     enrolled = await enrolled_member(client)
     result = (await gql(client, REQUEST, {"input": form(**changes)}, token=enrolled["accessToken"]))["data"]
-    assert (result["requestRetroCredit"]["__typename"], result["requestRetroCredit"]["code"]) == (
-        typename,
-        code,
-    )
+    refused = result["requestRetroCredit"]
+    assert (refused["__typename"], refused["code"], refused["field"]) == (typename, code, field)
     mine = (await gql(client, MY_REQUESTS, token=enrolled["accessToken"]))["data"]["me"]
     assert mine["retroCreditRequests"] == []
 

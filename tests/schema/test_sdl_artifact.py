@@ -19,16 +19,19 @@ from typer.testing import CliRunner, Result
 
 from gateway.cli import app
 from gateway.graphql.sdl import (
+    ADMIN_SCHEMA_FILE,
     CHANGELOG_FILE,
     SCHEMA_FILE,
     InvalidSdl,
     RevisionError,
+    SchemaName,
     added_lines,
     check_against,
     compare_sdl,
     file_at_revision,
     live_sdl,
     names_coordinate,
+    parse_sdl,
     sdl_of,
 )
 from tests.support import collapse
@@ -118,6 +121,49 @@ def test_the_committed_sdl_is_the_live_schema(live: str):
     committed = (ROOT / SCHEMA_FILE).read_text(encoding="utf-8")
 
     assert committed == live, "run: milesgate schema export --output schema.graphql"
+
+
+def test_the_committed_admin_sdl_is_the_live_operators_schema():
+    committed = (ROOT / ADMIN_SCHEMA_FILE).read_text(encoding="utf-8")
+
+    assert committed == live_sdl(SchemaName.ADMIN), (
+        "run: milesgate schema export --schema admin --output admin-schema.graphql"
+    )
+
+
+def test_the_two_schemas_share_no_root_field(live: str):
+    """The operators' fields left the member schema (announced in CHANGELOG.md); the admin schema holds them."""
+    member, admin = (parse_sdl(live_sdl(which)) for which in SchemaName)
+    for root in ("query_type", "mutation_type"):
+        member_fields = set(getattr(member, root).fields) - {"_service", "_entities"}
+        assert member_fields.isdisjoint(getattr(admin, root).fields)
+    assert admin.query_type is not None
+    assert {"partners", "outboundDeliveries"} <= set(admin.query_type.fields)
+    assert member.get_type("PartnerEndpoint") is None and admin.get_type("PartnerEndpoint") is not None
+
+
+def test_check_and_export_take_the_admin_schema(tmp_path: Path, repo: Path):
+    admin = live_sdl(SchemaName.ADMIN)
+    target = tmp_path / "admin.graphql"
+    exported = milesgate("schema", "export", "--schema", "admin", "--output", str(target))
+    assert exported.exit_code == 0, exported.output
+    assert target.read_text(encoding="utf-8") == admin
+
+    # an operators' field removed since the revision, unannounced: the admin check fails, naming it
+    older = admin.replace("type Query {\n", "type Query {\n  legacyPartners: [String!]\n\n", 1)
+    commit(repo, {ADMIN_SCHEMA_FILE: older, CHANGELOG_FILE: CHANGELOG_HEADER}, "old")
+    (repo / ADMIN_SCHEMA_FILE).write_text(admin, encoding="utf-8")
+    refused = milesgate("schema", "check", "--schema", "admin", "--root", str(repo), "--against", "HEAD")
+    assert refused.exit_code == 1, refused.output
+    assert "not announced in CHANGELOG.md: Query.legacyPartners" in collapse(refused.output)
+
+    # announced: it passes
+    (repo / CHANGELOG_FILE).write_text(
+        CHANGELOG_HEADER + "- Removed `Query.legacyPartners`.\n", encoding="utf-8"
+    )
+    passed = milesgate("schema", "check", "--schema", "admin", "--root", str(repo), "--against", "HEAD")
+    assert passed.exit_code == 0, passed.output
+    assert "admin-schema.graphql matches the live schema" in collapse(passed.output)
 
 
 def test_check_passes_on_this_repository():

@@ -40,6 +40,9 @@ from tests.schema.test_resets import (
 )
 from tests.support import STACK, wait_for
 
+# the shared session cache: Redis on the production stack, and a Redis Cluster in .ci/run's cluster part
+pytestmark = pytest.mark.redis
+
 SIGN_IN = """
 mutation SignIn($input: SignInInput!) {
   signIn(input: $input) { __typename ... on SignedIn { accessToken refreshToken } }
@@ -205,7 +208,9 @@ async def second_client(settings: Settings, app: Starlette) -> AsyncIterator[Asy
     Tortoise holds one database connection per process, which the first app's lifespan opened, so this
     app's backends and session check are opened here as its lifespan would."""
     second = create_app(settings)
-    backends = await open_backends(settings.resolved_redis_url, prefix=settings.redis_prefix)
+    backends = await open_backends(
+        settings.resolved_redis_url, cluster=settings.redis_cluster, prefix=settings.redis_prefix
+    )
     services(second).opened = Opened(
         backends=backends,
         hub_admin=services(app).hub_admin,

@@ -26,7 +26,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 from pydantic import SecretStr
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gateway.backends import open_backends
@@ -45,6 +44,7 @@ from tests.support import (
     REDIS_PREFIX,
     clear_redis,
     deadline_s,
+    redis_client,
     require_service,
     signed_delivery,
     wait_for,
@@ -174,7 +174,7 @@ def start_worker(settings: Settings, name: str, **extra_env: str) -> subprocess.
 
 async def consumers() -> dict[str, int]:
     """The inbox consumers Redis knows, with how many messages each holds unacknowledged."""
-    client = Redis.from_url(APP_REDIS_URL)
+    client = redis_client(APP_REDIS_URL)
     held: dict[str, int] = {}
     try:
         for partition in range(DEFAULT_POLICY.partitions):
@@ -295,7 +295,7 @@ async def test_deliveries_queued_in_a_flushed_redis_are_all_credited(
     members = [await make_member(f"m{n}@example.com") for n in range(6)]
     events = [accrual(m, f"LX-{i}-{n}") for i, m in enumerate(members) for n in range(10)]
     await deliver(gateway, partner, events)
-    client = Redis.from_url(APP_REDIS_URL)
+    client = redis_client(APP_REDIS_URL)
     try:
         assert [key async for key in client.scan_iter(match=f"{REDIS_PREFIX}*")]
     finally:
@@ -303,7 +303,7 @@ async def test_deliveries_queued_in_a_flushed_redis_are_all_credited(
     await clear_redis()
 
     # when: a worker runs; its sweeper finds the rows still pending and queues them again
-    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
+    backends = await open_backends(APP_REDIS_URL, cluster=hub_settings.redis_cluster, prefix=REDIS_PREFIX)
     worker = InboxWorker(
         queue=backends.ports.queue, rules=current_rules(), consumer="after-flush", sweep_older_than_s=0
     )
@@ -335,7 +335,7 @@ async def test_two_workers_keep_each_member_s_deliveries_in_order(
     await deliver(gateway, partner, events)
 
     # when: two workers share the partitioned stream
-    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
+    backends = await open_backends(APP_REDIS_URL, cluster=hub_settings.redis_cluster, prefix=REDIS_PREFIX)
     policy = InboxPolicy(partitions=hub_settings.inbox_partitions)
     workers = [
         InboxWorker(
@@ -383,7 +383,7 @@ async def test_with_redis_unreachable_deliveries_are_stored_and_credited_once_it
 
     # when: Redis is back and a worker runs
     await open_database(hub_settings)
-    backends = await open_backends(APP_REDIS_URL, prefix=REDIS_PREFIX)
+    backends = await open_backends(APP_REDIS_URL, cluster=hub_settings.redis_cluster, prefix=REDIS_PREFIX)
     worker = InboxWorker(
         queue=backends.ports.queue, rules=current_rules(), consumer="back", sweep_older_than_s=0
     )

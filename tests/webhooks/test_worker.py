@@ -22,6 +22,7 @@ from loyalty.enrolment import EnrolledMember
 from loyalty.identifiers import new_service_card_number
 from loyalty.ledger.models import Balance, Currency, Entry, Posting
 from loyalty.ledger.service import balances_of
+from loyalty.members.cards import CardBlockReason, block_card
 from loyalty.members.models import CardState, ServiceCard
 from loyalty.rules import current_rules
 from partners.models import Partner
@@ -30,6 +31,7 @@ from tests.factories import ME, enrolled_member, gql, make_member, make_partner
 from tests.support import signed_delivery
 from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
+from webhooks.outbound.models import OutboundMessage
 from webhooks.worker import (
     INBOX_GROUP,
     UNMATCHED_CODES,
@@ -40,6 +42,9 @@ from webhooks.worker import (
     process_inbox_row,
     requeue_pending,
 )
+
+# the inbox queue and its streams: Redis on the production stack, and a Redis Cluster in .ci/run's cluster part
+pytestmark = pytest.mark.redis
 
 URL = "/webhooks/partners/swiss"
 WAIT_S = 5.0
@@ -209,6 +214,42 @@ async def test_superseded_card_number_still_credits_the_account(
     assert await award_miles(member.member.id) == 3400
 
 
+async def test_a_blocked_number_credits_activity_before_the_block_and_refuses_the_rest_with_the_reason(
+    client: AsyncClient, partner: NewPartner, member: EnrolledMember
+):
+    # given: the member reported the card stolen on 5 March 2025; a new number was issued
+    blocked_at = dt.datetime(2025, 3, 5, 10, 0, tzinfo=dt.UTC)
+    await block_card(
+        account_id=member.member.id, reason=CardBlockReason.STOLEN, rules=current_rules(), now=blocked_at
+    )
+    old = {"serviceCardNumber": member.card.number}
+
+    # when: the partner sends an activity of the day before, one of the day of the block and one after
+    before = await settled(await deliver(client, partner.signing_secret, accrual_event(old, "LX-B1")))
+    on_the_day = await settled(
+        await deliver(client, partner.signing_secret, accrual_event(old, "LX-B2", activityDate="2025-03-05"))
+    )
+    after = await settled(
+        await deliver(client, partner.signing_secret, accrual_event(old, "LX-B3", activityDate="2025-03-09"))
+    )
+
+    # then: the first credits the owner; the others are refused with CARD_BLOCKED and credit nobody
+    assert before.state is InboxState.PROCESSED and before.account_id == member.member.id
+    assert await award_miles(member.member.id) == 1200
+    for row in (on_the_day, after):
+        assert (row.state, row.error_code) == (InboxState.FAILED, "CARD_BLOCKED")
+        assert row.error_message and "2025-03-05" in row.error_message
+    assert await Posting.filter(account_id=member.member.id).count() == 1
+    # and the partner is told why, in an accrual.rejected message naming the code and the reason
+    rejected = {
+        message.payload["data"]["transactionId"]: message.payload["data"]
+        for message in await OutboundMessage.filter(event_type="accrual.rejected")
+    }
+    assert set(rejected) == {"LX-B2", "LX-B3"}
+    assert all(data["code"] == "CARD_BLOCKED" and not data["unmatched"] for data in rejected.values())
+    assert "blocked on 2025-03-05" in rejected["LX-B2"]["reason"]
+
+
 async def test_grouped_card_number_is_credited(
     client: AsyncClient, partner: NewPartner, member: EnrolledMember
 ):
@@ -231,6 +272,7 @@ async def test_grouped_card_number_is_credited(
         pytest.param({"serviceCardNumber": "UNKNOWN"}, {}, "CARD_NOT_FOUND", id="unknown-card"),
         pytest.param({"accountNumber": "000000001"}, {}, "MEMBER_NOT_FOUND", id="unknown-account"),
         pytest.param({"accountNumber": "12345"}, {}, "ACCOUNT_NUMBER_INVALID", id="short-account-number"),
+        pytest.param(None, {"activityDate": "2016-12-12"}, "ACTIVITY_TOO_OLD", id="miles-expired-already"),
     ],
 )
 async def test_accrual_that_cannot_be_applied_fails_without_posting(

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.flown.models import FlownSegment
 from loyalty.ledger.models import PostingSource
 from loyalty.members.models import Member
+from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.photo_credit.models import ReceiptUpload
 from loyalty.retro_credit.models import RetroCreditRequest
 from partners.models import Partner, PartnerState
@@ -317,20 +319,29 @@ async def replay_failed(endpoint_id: int, *, since: dt.datetime, now: dt.datetim
     return len(failed)
 
 
+def _deliveries_query(*, endpoint_id: int | None, state: DeliveryState | None) -> QuerySet[OutboundDelivery]:
+    query = OutboundDelivery.all().prefetch_related("message", "endpoint__partner")
+    if endpoint_id is not None:
+        query = query.filter(endpoint_id=endpoint_id)
+    if state is not None:
+        query = query.filter(state=state)
+    return query
+
+
 async def deliveries(
     *,
     endpoint_id: int | None = None,
     state: DeliveryState | None = None,
     limit: int = 100,
 ) -> list[OutboundDelivery]:
-    query = (
-        OutboundDelivery.all().prefetch_related("message", "endpoint__partner").order_by("-id").limit(limit)
-    )
-    if endpoint_id is not None:
-        query = query.filter(endpoint_id=endpoint_id)
-    if state is not None:
-        query = query.filter(state=state)
-    return await query
+    return await _deliveries_query(endpoint_id=endpoint_id, state=state).order_by("-id").limit(limit)
+
+
+async def delivery_page(
+    *, endpoint_id: int | None, state: DeliveryState | None, request: PageRequest
+) -> Page[OutboundDelivery]:
+    """One keyset page of deliveries, newest first (by id): one query past the cursor."""
+    return await newest_first(_deliveries_query(endpoint_id=endpoint_id, state=state), request)
 
 
 async def attempts_of(delivery_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:
@@ -349,8 +360,15 @@ async def raise_operational_event(
     )
 
 
+def _operational_events_query(*, open_only: bool) -> QuerySet[OperationalEvent]:
+    query = OperationalEvent.all()
+    return query.filter(Q(acknowledged_at__isnull=True)) if open_only else query
+
+
 async def operational_events(*, open_only: bool = True, limit: int = 100) -> list[OperationalEvent]:
-    query = OperationalEvent.all().order_by("-id").limit(limit)
-    if open_only:
-        query = query.filter(Q(acknowledged_at__isnull=True))
-    return await query
+    return await _operational_events_query(open_only=open_only).order_by("-id").limit(limit)
+
+
+async def operational_event_page(*, open_only: bool, request: PageRequest) -> Page[OperationalEvent]:
+    """One keyset page of operational events, newest first (by id)."""
+    return await newest_first(_operational_events_query(open_only=open_only), request)

@@ -1,5 +1,5 @@
 // GraphiQL for milesgate's developers: served by the gateway itself in development, no CDN.
-import { createGraphiQLFetcher } from "@graphiql/toolkit";
+import { createGraphiQLFetcher, createLocalStorage } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
 import "./page.css";
@@ -19,7 +19,9 @@ globalThis.MonacoEnvironment = {
   },
 };
 
-const endpoint = new URL("/graphql", window.location.href);
+// /admin/graphiql is the same page for the operators' schema (operator token in the headers tab).
+const admin = window.location.pathname.startsWith("/admin/");
+const endpoint = new URL(admin ? "/admin/graphql" : "/graphql", window.location.href);
 const socket = new URL(endpoint);
 socket.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
 
@@ -45,10 +47,15 @@ function fetcherWithLiveUpdates(params, options) {
   return client.iterate(params);
 }
 
+const ADMIN_DEFAULT_QUERY =
+  "# milesgate operators' schema: mint a token with `milesgate operators token --name you`, then set\n# {\"Authorization\": \"Bearer …\"}\n\n{\n  partners {\n    code\n    name\n    state\n  }\n}\n";
+
 createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, {
     fetcher: fetcherWithLiveUpdates,
-    defaultQuery: firstDocument,
+    defaultQuery: admin ? ADMIN_DEFAULT_QUERY : firstDocument,
     shouldPersistHeaders: false,
+    // The two pages share an origin: each keeps its own tabs and history.
+    storage: createLocalStorage({ namespace: admin ? "graphiql-admin" : "graphiql" }),
   }),
 );

@@ -110,6 +110,26 @@ async def test_depth_aliases_tokens_directives_and_mutations_are_limited(edge_cl
     assert codes(body) == ["TOO_MANY_MUTATIONS"] and body["data"] is None
 
 
+async def test_the_operators_schema_has_limits_of_its_own(edge_client: ClientFactory) -> None:
+    client = await edge_client(
+        admin_graphql_max_depth=2, admin_graphql_max_mutations=1, admin_graphql_max_body_bytes=2048
+    )
+    deep = "{ outboundDeliveries { edges { node { id } } } }"
+    refused = (await client.post("/admin/graphql", json={"query": deep})).json()
+    assert codes(refused) == ["QUERY_TOO_DEEP"] and refused["data"] is None
+    # the member schema keeps its own (deeper) limit
+    _, member = await post(client, "{ me { statement { edges { node { postingId } } } } }")
+    assert codes(member) == ["UNAUTHENTICATED"]
+
+    two = "mutation { a: reprocessInbox { __typename } b: reprocessInbox { __typename } }"
+    refused = (await client.post("/admin/graphql", json={"query": two})).json()
+    assert codes(refused) == ["TOO_MANY_MUTATIONS"]
+
+    large = await client.post("/admin/graphql", json={"query": "{ __typename }" + " " * 3000})
+    assert large.status_code == 413 and codes(large.json()) == ["BODY_TOO_LARGE"]
+    assert (await client.post("/graphql", json={"query": "{ __typename }" + " " * 3000})).status_code == 200
+
+
 async def test_introspection_depth_is_not_limited_in_development(edge_client: ClientFactory) -> None:
     client = await edge_client(graphql_max_depth=3)
     _, body = await post(client, "{ __schema { types { fields { type { ofType { name } } } } } }")
@@ -204,8 +224,8 @@ async def test_production_masks_unexpected_errors_and_keeps_typed_ones(
     _, unauthenticated = await post(client, "{ me { accountNumber } }")
     assert codes(unauthenticated) == ["UNAUTHENTICATED"]
     assert unauthenticated["errors"][0]["message"] == "Sign in to see this."
-    _, forbidden = await post(client, "{ partners { code } }")
-    assert codes(forbidden) == ["FORBIDDEN"]
+    refused = await client.post("/admin/graphql", json={"query": "{ partners { code } }"})
+    assert codes(refused.json()) == ["FORBIDDEN"]
     _, typed = await post(client, ENROL_MEMBER, variables={"input": enrolment_input(pin="111111")})
     assert typed["data"]["enrolMember"]["code"] == "PIN_TOO_SIMPLE"
 

@@ -32,13 +32,15 @@ def apq(document: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": document_hash(document)}}
 
 
-async def send(client: AsyncClient, *, query: str | None = None, extensions: Any = None) -> dict[str, Any]:
+async def send(
+    client: AsyncClient, *, query: str | None = None, extensions: Any = None, path: str = "/graphql"
+) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if query is not None:
         payload["query"] = query
     if extensions is not None:
         payload["extensions"] = extensions
-    response = await client.post("/graphql", json=payload)
+    response = await client.post(path, json=payload)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -48,9 +50,11 @@ def code(body: dict[str, Any]) -> str | None:
     return body["errors"][0]["extensions"]["code"] if body.get("errors") else None
 
 
-def register(directory: Path, *files: Path) -> Any:
+def register(directory: Path, *files: Path, schema: str = "member") -> Any:
     return CliRunner().invoke(
-        persisted_queries_app, ["register", "--dir", str(directory), *map(str, files)], env={"COLUMNS": "200"}
+        persisted_queries_app,
+        ["register", "--dir", str(directory), "--schema", schema, *map(str, files)],
+        env={"COLUMNS": "200"},
     )
 
 
@@ -133,6 +137,31 @@ async def test_production_with_a_safelist_runs_only_registered_documents(
         await send(client, query="{ __typename }"),
     ):
         assert code(refused) == "PERSISTED_QUERY_NOT_ALLOWED" and refused["data"] is None
+
+
+PARTNERS = "query Partners { partners { code } }"
+
+
+async def test_the_operators_schema_has_its_own_safelist(edge_client: ClientFactory, tmp_path: Path) -> None:
+    # given: a member document and an operator document, each registered for its own schema
+    member_doc, admin_doc = tmp_path / "rewards.graphql", tmp_path / "partners.graphql"
+    member_doc.write_text(REWARDS, encoding="utf-8")
+    admin_doc.write_text(PARTNERS, encoding="utf-8")
+    safelist = tmp_path / "safelist"
+    refused = register(safelist, admin_doc)  # the member schema has no partners field
+    assert refused.exit_code == 1 and "DOCUMENT_REFUSED" in refused.output
+    assert register(safelist, member_doc).exit_code == 0
+    assert register(safelist, admin_doc, schema="admin").exit_code == 0
+    assert [path.name for path in (safelist / "admin").iterdir()] == [f"{document_hash(PARTNERS)}.graphql"]
+    client = await edge_client(production=True, persisted_queries_dir=safelist)
+
+    # then: each endpoint runs its own registered documents only (the partner list is refused for want
+    # of an operator token, not by the safelist)
+    admin = await send(client, extensions=apq(PARTNERS), path="/admin/graphql")
+    assert code(admin) == "FORBIDDEN"
+    assert code(await send(client, query=REWARDS, path="/admin/graphql")) == "PERSISTED_QUERY_NOT_ALLOWED"
+    assert code(await send(client, query=PARTNERS)) == "PERSISTED_QUERY_NOT_ALLOWED"
+    assert (await send(client, query=REWARDS))["data"]["rewards"]
 
 
 async def test_development_with_a_safelist_still_runs_other_documents(
