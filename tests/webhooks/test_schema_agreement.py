@@ -50,6 +50,20 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "purchase": MONEY,
         },
         {
+            "transactionId": "RL-1",
+            "member": {"creditCardReference": "tok_4f2a"},
+            "activityDate": "2025-06-01",
+            "category": "rail",
+            "miles": 250,
+            "rail": {
+                "product": "AIRAIL",
+                "travelClass": "FIRST",
+                "origin": "QKL",
+                "destination": "FRA",
+                "trainNumber": "ICE 15",
+            },
+        },
+        {
             "transactionId": "C-9",
             "member": MEMBER,
             "activityDate": "2025-12-31",
@@ -104,6 +118,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "change": "ISSUED",
             "effectiveDate": "2025-03-01",
             "reason": "new card",
+            "milesToStatus": True,
         },
     ],
     "card.transaction": [
@@ -154,6 +169,13 @@ GARBAGE: list[Any] = [
     "2025-3-1",
     "20250301",
     "12 34",
+    "tok_4f2a",
+    "123456789012",
+    "1234-5678-9012",
+    "12345678901",
+    "A" * 65,
+    "AIRAIL",
+    "rail",
     " 1234",
     "1234 ",
     "approved",
@@ -251,6 +273,8 @@ def test_every_event_type_has_samples() -> None:
 @pytest.mark.parametrize("event_type", sorted(VALID))
 def test_the_compiled_check_agrees_with_the_reference(event_type: str) -> None:
     entry = CATALOGUE[event_type]
+    for data in VALID[event_type]:
+        assert entry.validator.is_valid({"type": event_type, "data": data}), data
     accepted = refused = 0
     for event in samples(event_type):
         full = entry.validator.is_valid(event)
