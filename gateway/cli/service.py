@@ -19,10 +19,10 @@ from gateway.backends import open_backends
 from gateway.cli.demo import fill_demo
 from gateway.cli.support import cli_settings, console, database, err_console, require_migrated
 from gateway.db import apply_migrations, close_database, open_database
-from gateway.http.graphiql import PAGE_PATH as GRAPHIQL_PATH
 from gateway.logs import configure_logging, log_start, log_unknown_variables, logging_config
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
+from gateway.paths import ADMIN_GRAPHIQL_PATH, GRAPHIQL_PATH
 from gateway.settings import Settings, unknown_variables
 from gateway.workers.background import background_loops
 from gateway.workers.metrics import (
@@ -72,7 +72,8 @@ def serve(
     )
     if not settings.is_production:
         console.print(
-            f"GraphiQL: http://{bind_host}:{bind_port}{GRAPHIQL_PATH} (the API: POST /graphql)",
+            f"GraphiQL: http://{bind_host}:{bind_port}{GRAPHIQL_PATH} (the API: POST /graphql; operators: "
+            f"{ADMIN_GRAPHIQL_PATH}, POST /admin/graphql)",
             style="bold green",
             markup=False,
         )

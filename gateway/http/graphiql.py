@@ -18,11 +18,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.paths import ADMIN_GRAPHIQL_PATH, GRAPHIQL_PATH
+
 GRAPHIQL_DIR = Path(__file__).resolve().parent.parent / "graphiql"
-PAGE_PATH = "/graphiql"
-ADMIN_PAGE_PATH = "/admin/graphiql"
-"""The same page for the operators' schema: the bundle sends its requests to ``/admin/graphql`` when it is
-opened here."""
+PAGE_PATH = GRAPHIQL_PATH
+ADMIN_PAGE_PATH = ADMIN_GRAPHIQL_PATH
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
