@@ -3,6 +3,7 @@ import { createGraphiQLFetcher, createLocalStorage } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
 import "./page.css";
+import { parse } from "graphql";
 import { createClient } from "graphql-ws";
 import { createRoot } from "react-dom/client";
 import React from "react";
@@ -32,9 +33,36 @@ function bearer(headers) {
 
 const fetcher = createGraphiQLFetcher({ url: endpoint.href });
 
+// The names of a document's operations; null when it does not parse (the server then says why).
+function operationNames(query) {
+  try {
+    return parse(query)
+      .definitions.filter((definition) => definition.kind === "OperationDefinition" && definition.name)
+      .map((definition) => definition.name.value);
+  } catch {
+    return null;
+  }
+}
+
+// GraphiQL can send the operation name of the document the editor held before: open the page (its first
+// document is the named "mutation Enrol"), replace it with an anonymous "{ rewards { code } }" and run it,
+// and the request still says operationName "Enrol", which the server rightly refuses. Send the name only
+// when the document has an operation of that name (or the document's only named operation).
+function withCurrentOperationName(params) {
+  if (!params.operationName) {
+    return params;
+  }
+  const names = operationNames(params.query ?? "");
+  if (names === null || names.includes(params.operationName)) {
+    return params;
+  }
+  return { ...params, operationName: names.length === 1 ? names[0] : undefined };
+}
+
 // Subscriptions sign in at connection time: the Authorization header set in GraphiQL's headers tab
 // goes into connection_init, as milesgate expects.
-function fetcherWithLiveUpdates(params, options) {
+function fetcherWithLiveUpdates(given, options) {
+  const params = withCurrentOperationName(given);
   const isSubscription = /^\s*subscription\b/m.test(params.query ?? "");
   if (!isSubscription) {
     return fetcher(params, options);
