@@ -28,7 +28,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.auth.models import CompletedChallenge, SmsCode, SmsCodePurpose, SmsFactor
-from loyalty.auth.totp import ChallengeRefused, TwoFactorInvalid, TwoFactorLocked
+from loyalty.auth.totp import ChallengeRefused, TwoFactorInvalid, TwoFactorLocked, count_attempt
 from loyalty.errors import DomainError, ValidationFailed
 from loyalty.identifiers import ascii_digits
 from loyalty.members.models import Member
@@ -267,7 +267,13 @@ async def _attempt(
             error = TwoFactorLocked(factor.locked_until or now)
         else:
             error = await _check_code(account_id, cleaned, purpose, challenge_id, key, rules, now)
-            error = _count(factor, error, rules, now)
+            error = count_attempt(
+                factor,
+                error,
+                max_failed_attempts=rules.max_failed_attempts,
+                lockout_minutes=rules.lockout_minutes,
+                now=now,
+            )
             await factor.save(update_fields=_COUNTERS)
             if error is None:
                 await on_success(factor)
@@ -303,21 +309,6 @@ async def _check_code(
     latest.used_at = now
     await latest.save(update_fields=["used_at"])
     return None
-
-
-def _count(
-    factor: SmsFactor, error: DomainError | None, rules: SmsTwoFactorRules, now: dt.datetime
-) -> DomainError | None:
-    """Success clears the counter; a wrong code counts, and the last allowed one blocks the factor."""
-    if error is None:
-        factor.failed_attempts = 0
-        factor.locked_until = None
-        return None
-    factor.failed_attempts += 1
-    if factor.failed_attempts >= rules.max_failed_attempts:
-        factor.locked_until = now + dt.timedelta(minutes=rules.lockout_minutes)
-        return TwoFactorLocked(factor.locked_until)
-    return error
 
 
 def _blocked(factor: SmsFactor, now: dt.datetime) -> bool:

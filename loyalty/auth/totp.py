@@ -23,6 +23,7 @@ import io
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 import segno
@@ -279,24 +280,47 @@ def _check_totp(
     return None
 
 
-def _count(
-    factor: TotpFactor, error: DomainError | None, rules: TwoFactorRules, now: dt.datetime
-) -> DomainError | None:
-    """Success clears the counter; a wrong code counts, and the last allowed one blocks the factor.
+class CountedFactor(Protocol):
+    """A second factor's wrong-code counter and block (the app's and the SMS factor alike)."""
 
-    A reused code is refused but not counted: it was right once, typically sent twice.
-    """
+    failed_attempts: int
+    locked_until: dt.datetime | None
+
+
+def count_attempt(
+    factor: CountedFactor,
+    error: DomainError | None,
+    *,
+    max_failed_attempts: int,
+    lockout_minutes: int,
+    now: dt.datetime,
+) -> DomainError | None:
+    """Success clears the counter; a wrong code counts, and the last allowed one blocks the factor."""
     if error is None:
         factor.failed_attempts = 0
         factor.locked_until = None
         return None
-    if isinstance(error, TwoFactorCodeReused):
-        return error
     factor.failed_attempts += 1
-    if factor.failed_attempts >= rules.max_failed_attempts:
-        factor.locked_until = now + dt.timedelta(minutes=rules.lockout_minutes)
+    if factor.failed_attempts >= max_failed_attempts:
+        factor.locked_until = now + dt.timedelta(minutes=lockout_minutes)
         return TwoFactorLocked(factor.locked_until)
     return error
+
+
+def _count(
+    factor: TotpFactor, error: DomainError | None, rules: TwoFactorRules, now: dt.datetime
+) -> DomainError | None:
+    """``count_attempt``, but a reused code is refused without counting: it was right once, typically sent
+    twice."""
+    if isinstance(error, TwoFactorCodeReused):
+        return error
+    return count_attempt(
+        factor,
+        error,
+        max_failed_attempts=rules.max_failed_attempts,
+        lockout_minutes=rules.lockout_minutes,
+        now=now,
+    )
 
 
 async def _match_recovery_code(account_id: int, cleaned: str, now: dt.datetime) -> int | None:
