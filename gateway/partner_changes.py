@@ -40,7 +40,10 @@ async def announce_once(settings: Settings, code: str) -> None:
     if settings.resolved_redis_url is None:
         return
     backends = await open_backends(
-        settings.resolved_redis_url, prefix=settings.redis_prefix, retry_s=settings.redis_retry_s
+        settings.resolved_redis_url,
+        cluster=settings.redis_cluster,
+        prefix=settings.redis_prefix,
+        retry_s=settings.redis_retry_s,
     )
     try:
         await announce_partner_change(backends.ports.pubsub, code)

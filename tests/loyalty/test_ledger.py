@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tortoise import Tortoise, connections
+from tortoise.fields import CharField
 from tortoise.functions import Sum
 from tortoise.migrations.api import migrate
 
@@ -156,13 +157,17 @@ def test_the_source_names_the_counter_account(
 
 
 def test_posting_sources_are_the_strings_stored_before_the_enum() -> None:
-    # postings.source keeps the values written when sources were plain strings: no migration
+    # postings.source keeps the values written when sources were plain strings: no migration; sources
+    # added since (miles to status, Status Stars) are new strings of the same kind that fit the column
     assert {source.value for source in PostingSource} == {
         "PARTNER_ACCRUAL", "FLIGHT_ACCRUAL", "RETRO_CREDIT", "PHOTO_CREDIT", "OFFER_BONUS",
         "FIRST_APP_LOGIN_BONUS", "PROGRAMME_BONUS", "CHALLENGE", "DEMO", "REDEMPTION", "REVERSAL",
-        "EXPIRY", "ADJUSTMENT", "TEST",
+        "EXPIRY", "ADJUSTMENT", "TEST", "MILES_TO_STATUS", "STATUS_STARS",
     }  # fmt: skip
     assert all(source.value == source.name for source in PostingSource)
+    column = Posting._meta.fields_map["source"]
+    assert isinstance(column, CharField)
+    assert all(len(source.value) <= column.max_length for source in PostingSource)
 
 
 async def test_a_posting_stores_its_source_as_the_plain_string(db: Settings) -> None:
