@@ -25,6 +25,7 @@ from loyalty.lounges.service import CheckOutcome, PrivilegeCheck, check_privileg
 from loyalty.rules import ProgrammeRules
 from partners.models import PartnerCapability
 from partners.secret_box import SecretBox
+from partners.verification import VerificationCache
 from webhooks.inbound import parse_event, verified_partner
 from webhooks.signatures import DeliveryRefused
 
@@ -44,10 +45,18 @@ async def answer_lounge_check(
     rules: ProgrammeRules,
     table: AdmissionTable,
     now: dt.datetime,
+    verifications: VerificationCache | None = None,
 ) -> dict[str, Any]:
-    """Verify, check and record; the JSON answer. Refusals of the request itself are ``DeliveryRefused``."""
+    """Verify, check and record; the JSON answer. Refusals of the request itself are ``DeliveryRefused``.
+
+    ``verifications``: the process's cache of partners' signing material, as for event deliveries."""
     partner, normalised = await verified_partner(
-        partner_code=partner_code, headers=headers, body=body, tolerance_s=tolerance_s, box=box
+        partner_code=partner_code,
+        headers=headers,
+        body=body,
+        tolerance_s=tolerance_s,
+        box=box,
+        verifications=verifications,
     )
     if PartnerCapability.LOUNGE_CHECKS not in partner.capabilities:
         raise DeliveryRefused(

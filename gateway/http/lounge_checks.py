@@ -33,6 +33,7 @@ async def lounge_check(request: Request) -> JSONResponse:
             rules=app_services.rules,
             table=admission_table(),
             now=dt.datetime.now(dt.UTC),
+            verifications=app_services.partner_verifications,
         )
     except DeliveryRefused as refused:
         shown = partner_code if refused.code != "PARTNER_CODE_INVALID" else "(malformed)"
