@@ -23,6 +23,7 @@ def inbox_worker_options(settings: Settings) -> dict[str, Any]:
     return {
         "policy": inbox_policy(settings),
         "batch": settings.inbox_batch,
+        "batches_per_lease": settings.inbox_batches_per_lease,
         "lease_ms": settings.inbox_lease_ms,
         "claim_idle_ms": settings.inbox_claim_idle_ms,
         "sweep_every_s": settings.inbox_sweep_every_s,

@@ -192,6 +192,13 @@ class Settings(BaseSettings):
         description="Messages an inbox worker reads from a partition at once; on PostgreSQL the leading "
         "fresh accruals among them are credited in one transaction",
     )
+    inbox_batches_per_lease: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Reads of one partition an inbox worker makes in a row, while each read fills up, "
+        "before it lets the partition go",
+    )
     inbox_partitions: int = Field(
         default=8, ge=1, le=256, description="Inbox stream partitions; one member's deliveries stay in one"
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -43,9 +43,12 @@ log = logging.getLogger(__name__)
 
 BATCHED_EVENT_TYPE = "accrual.created"
 LOCK_SQL = """
-SELECT id, partner_id, event_type, payload, state, attempts, next_attempt_at FROM partner_inbox
-WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+SELECT i.id, i.partner_id, p.code AS partner_code, i.event_type, i.payload, i.state, i.attempts,
+       i.next_attempt_at
+FROM partner_inbox i JOIN partners p ON p.id = i.partner_id
+WHERE i.id = ANY($1::bigint[]) ORDER BY i.id FOR UPDATE OF i
 """
+"""The rows, locked, with their partner's code (which the postings' references name)."""
 CARDS_SQL = (
     "SELECT number, account_id FROM service_cards WHERE number = ANY($1::text[]) AND state <> 'BLOCKED'"
 )
@@ -53,7 +56,6 @@ CARDS_SQL = (
 ONE_BY_ONE_CATEGORIES = frozenset({"rail", "card_spend"})
 """Accruals whose amounts come from the rail chart or that count for miles to status: credit_accrual's own."""
 MEMBERS_SQL = "SELECT account_number, id FROM members WHERE account_number = ANY($1::text[])"
-PARTNERS_SQL = "SELECT id, code FROM partners WHERE id = ANY($1::bigint[])"
 ACTIVATIONS_SQL = """
 SELECT DISTINCT a.account_id, o.partner_code FROM offer_activations a JOIN offers o ON o.id = a.offer_id
 WHERE a.account_id = ANY($1::bigint[]) AND a.bonus_posting_id IS NULL AND o.kind = $2
@@ -70,10 +72,12 @@ WHERE p.id = v.id
 @dataclass(frozen=True, slots=True)
 class _Accrual:
     inbox_id: int
-    partner_id: int
+    partner_code: str
     data: dict[str, Any]
     card: str | None
     account_number: str | None
+    spec: PostingSpec
+    """The posting, computed once; its ``account_id`` is filled in when the member is known."""
 
 
 async def apply_batch(inbox_ids: Sequence[int], rules: ProgrammeRules) -> int:
@@ -108,21 +112,9 @@ async def _apply(inbox_ids: list[int], rules: ProgrammeRules) -> int:
         accruals = accruals[:known]
     if not accruals:
         return taken
-    codes = await _partner_codes(accruals)
-    specs = [
-        accrual_posting(
-            partner_id=accrual.partner_id,
-            partner_code=codes[accrual.partner_id],
-            data=accrual.data,
-            account_id=_known_account(accrual, accounts),
-            rules=rules,
-        )
-        for accrual in accruals
-    ]
+    specs = [replace(accrual.spec, account_id=_known_account(accrual, accounts)) for accrual in accruals]
     results = await post_credits(specs, rules=rules)
-    await _offer_bonuses(
-        accruals, specs, [results[spec.idempotency_key].created for spec in specs], codes, rules
-    )
+    await _offer_bonuses(accruals, specs, [results[spec.idempotency_key].created for spec in specs], rules)
     await fetch(
         SETTLE_SQL,
         [accrual.inbox_id for accrual in accruals],
@@ -137,6 +129,7 @@ def _leading(inbox_ids: list[int], rows: dict[int, Any], rules: ProgrammeRules) 
     """How many leading ids a batch takes, and the accruals among them to credit."""
     accruals: list[_Accrual] = []
     seen: set[int] = set()
+    cards: dict[str, str] = {}
     for position, inbox_id in enumerate(inbox_ids):
         row = rows.get(inbox_id)
         if row is None:
@@ -144,7 +137,7 @@ def _leading(inbox_ids: list[int], rows: dict[int, Any], rules: ProgrammeRules) 
         if inbox_id in seen or row["state"] != InboxState.PENDING.value:
             seen.add(inbox_id)
             continue
-        accrual = _fresh_accrual(row, rules)
+        accrual = _fresh_accrual(row, rules, cards)
         if accrual is None:
             return position, accruals
         seen.add(inbox_id)
@@ -152,8 +145,11 @@ def _leading(inbox_ids: list[int], rows: dict[int, Any], rules: ProgrammeRules) 
     return len(inbox_ids), accruals
 
 
-def _fresh_accrual(row: Any, rules: ProgrammeRules) -> _Accrual | None:
-    """The row as an accrual a batch can credit; None sends it (and what follows) one by one."""
+def _fresh_accrual(row: Any, rules: ProgrammeRules, cards: dict[str, str]) -> _Accrual | None:
+    """The row as an accrual a batch can credit; None sends it (and what follows) one by one.
+
+    ``cards`` holds the card numbers the batch has checked already (raw to normalised): one member's
+    deliveries share a partition, so a batch names the same cards many times."""
     if row["event_type"] != BATCHED_EVENT_TYPE or row["attempts"] or row["next_attempt_at"] is not None:
         return None
     payload = row["payload"]
@@ -166,24 +162,23 @@ def _fresh_accrual(row: Any, rules: ProgrammeRules) -> _Accrual | None:
         return None
     if data.get("category") in ONE_BY_ONE_CATEGORIES:
         return None
+    code = str(row["partner_code"])
     try:
-        # amounts, date and transaction id as the posting will read them (member and partner come later)
-        spec = accrual_posting(partner_id=0, partner_code="", data=data, account_id=0, rules=rules)
+        # amounts, date and transaction id as the posting will read them (the member comes later)
+        spec = accrual_posting(
+            partner_id=int(row["partner_id"]), partner_code=code, data=data, account_id=0, rules=rules
+        )
         if expiry_date(spec.activity_date, rules.expiry.validity_months) < dt.datetime.now(dt.UTC).date():
             return None  # too old unless the member's protection keeps it: credit_accrual decides
         card = member.get("serviceCardNumber")
         number = member.get("accountNumber")
         if isinstance(card, str):
-            return _Accrual(
-                int(row["id"]),
-                int(row["partner_id"]),
-                data,
-                validate_service_card_number(card, rules.identifiers),
-                None,
-            )
+            if card not in cards:
+                cards[card] = validate_service_card_number(card, rules.identifiers)
+            return _Accrual(int(row["id"]), code, data, cards[card], None, spec)
         if isinstance(number, str):
             valid = validate_account_number(number, rules.identifiers, field="data.member")
-            return _Accrual(int(row["id"]), int(row["partner_id"]), data, None, valid)
+            return _Accrual(int(row["id"]), code, data, None, valid, spec)
     except DomainError:
         return None
     return None
@@ -218,16 +213,10 @@ def _known_account(accrual: _Accrual, accounts: dict[str, int]) -> int:
     return account_id
 
 
-async def _partner_codes(accruals: list[_Accrual]) -> dict[int, str]:
-    rows = await fetch(PARTNERS_SQL, sorted({accrual.partner_id for accrual in accruals}))
-    return {int(row["id"]): str(row["code"]) for row in rows}
-
-
 async def _offer_bonuses(
     accruals: list[_Accrual],
     specs: list[PostingSpec],
     created: list[bool],
-    codes: dict[int, str],
     rules: ProgrammeRules,
 ) -> None:
     """The bonus of an activated offer of the partner, for each newly credited accrual (as one by one)."""
@@ -238,15 +227,14 @@ async def _offer_bonuses(
         ACTIVATIONS_SQL,
         sorted({spec.account_id for _, spec in credited}),
         OfferKind.EARN.value,
-        sorted({codes[accrual.partner_id] for accrual, _ in credited}),
+        sorted({accrual.partner_code for accrual, _ in credited}),
     )
     waiting = {(int(row["account_id"]), str(row["partner_code"])) for row in rows}
     for accrual, spec in credited:
-        code = codes[accrual.partner_id]
-        if (spec.account_id, code) in waiting:
+        if (spec.account_id, accrual.partner_code) in waiting:
             await apply_offer_bonus(
                 account_id=spec.account_id,
-                partner_code=code,
+                partner_code=accrual.partner_code,
                 activity_on=spec.activity_date,
                 transaction_id=transaction_id_of(accrual.data),
                 rules=rules,

@@ -42,6 +42,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -327,20 +328,33 @@ def profile(name: str, server: psutil.Process, args: argparse.Namespace) -> list
     stacks, one file per process, for flame graphs or ``sort | uniq``-style reading."""
     if args.profile is None:
         return []
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    args.profile.mkdir(parents=True, exist_ok=True)
     workers = [child for child in server.children(recursive=True) if "python" in child.name().lower()]
     return [
-        subprocess.Popen(  # noqa: S603 - the installed profiler, on our own processes
-            [
-                *(spy, "record", "--nonblocking", "-r", "97", "-d", str(args.seconds), "-f", "raw"),
-                *("-o", str(args.profile / f"{name}-{worker.pid}.txt"), "-p", str(worker.pid)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for worker in workers
+        spy_on(f"{name}-{worker.pid}", worker.pid, args.profile, seconds=args.seconds) for worker in workers
     ]
+
+
+def spy_on(name: str, pid: int, folder: Path, *, seconds: float | None) -> subprocess.Popen[bytes]:
+    """py-spy recording one process into ``folder/name.txt``: for ``seconds``, or until interrupted."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    duration = ("-d", str(int(seconds))) if seconds is not None else ()
+    return subprocess.Popen(  # noqa: S603 - the installed profiler, on our own processes
+        [
+            *(spy, "record", "--nonblocking", "-r", "97", *duration, "-f", "raw"),
+            *("-o", str(folder / f"{name}.txt"), "-p", str(pid)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
+    """Interrupt the open-ended recordings: py-spy writes its file on SIGINT."""
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        spy.wait(timeout=60)
 
 
 def start_reference(port: int, partner_id: int, secret: str) -> subprocess.Popen[bytes]:
@@ -401,12 +415,14 @@ async def credited_rate() -> dict[str, Any]:
             "FROM partner_inbox WHERE state = 'processed'"
         )
         postings = await connection.fetchval("SELECT count(*) FROM postings WHERE source = 'PARTNER_ACCRUAL'")
+        unrelayed = await connection.fetchval("SELECT count(*) FROM domain_events WHERE published_at IS NULL")
     finally:
         await connection.close()
     span = (row["last"] - row["first"]).total_seconds() if row["n"] > 1 else 1e-9
     return {
         "credited": row["n"],
         "postings": postings,
+        "events_not_yet_relayed": unrelayed,
         "seconds": round(span, 2),
         "per_second": round(row["n"] / span, 1),
     }
@@ -428,10 +444,19 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
         )
         for n in range(args.inbox_workers)
     ]
+    spies = (
+        [spy_on(f"worker-{process.pid}", process.pid, args.profile, seconds=None) for process in workers]
+        if args.profile is not None
+        else []
+    )
+    roots = [psutil.Process(process.pid) for process in workers]
+    cpu_before = cpu_seconds(roots)
     try:
         deadline = time.monotonic() + args.drain_timeout
         while (await inbox_counts()).get("pending", 0) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
+        stop_spies(spies)
+        cpu_after = cpu_seconds(roots)
         load_after = load_average()
         rate = await credited_rate()
         counts = await inbox_counts()
@@ -444,19 +469,18 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
         "inbox": counts,
         "exactly_once": rate["postings"] == stored and counts == {"processed": stored},
         "ledger_clean": await ledger_clean(STORES, data_dir),
+        "cpu_s": {key: round(cpu_after[key] - cpu_before[key], 1) for key in cpu_after},
         "load_before": load_before,
         "load_after": load_after,
     }
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float]:
-    entry = {run["server"]: run for run in result["entry_point"]}
-    reference, hub = entry["reference"]["stored_per_second"], entry["milesgate"]["stored_per_second"]
-    found = {
-        "milesgate / reference": round(hub / reference, 2),
-        "milesgate / pgbench inbox": round(hub / result["pgbench"]["inbox"]["per_second"], 2),
-        "reference / pgbench inbox": round(reference / result["pgbench"]["inbox"]["per_second"], 2),
-    }
+    entry = {run["server"]: run["stored_per_second"] for run in result["entry_point"]}
+    inbox = result["pgbench"]["inbox"]["per_second"]
+    found = {f"{name} / pgbench inbox": round(rate / inbox, 2) for name, rate in entry.items()}
+    if "reference" in entry:
+        found["milesgate / reference"] = round(entry["milesgate"] / entry["reference"], 2)
     if result.get("end_to_end"):
         found["end to end / pgbench ledger"] = round(
             result["end_to_end"]["per_second"] / result["pgbench"]["ledger"]["per_second"], 3
@@ -480,6 +504,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--inbox-batch", type=int, default=200, help="MILESGATE_INBOX_BATCH of the workers")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds the workers may take")
     parser.add_argument("--no-end-to-end", action="store_true")
+    parser.add_argument(
+        "--only-end-to-end",
+        action="store_true",
+        help="no reference: milesgate's entry point only fills the inbox, then the workers are measured",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy each server's workers into this folder")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30 or not 1 <= args.pgbench_seconds <= 60:
@@ -488,6 +517,8 @@ def arguments() -> argparse.Namespace:
         )
     if not 1_000 <= args.deliveries <= 500_000:
         parser.error("--deliveries is 1,000 to 500,000")
+    if args.no_end_to_end and args.only_end_to_end:
+        parser.error("--no-end-to-end and --only-end-to-end exclude each other")
     return args
 
 
@@ -526,10 +557,8 @@ async def main() -> None:
         print(f"signing {warm + args.deliveries} deliveries ...", flush=True)
         data = write_deliveries(data_dir, secret, cards, warm + args.deliveries)
         pools = {"warmup": (0, warm), "measured": (warm, warm + args.deliveries)}
-        for name, process, port in (
-            ("reference", reference, reference_port),
-            ("milesgate", gateway, hub_port),
-        ):
+        servers = [("reference", reference, reference_port), ("milesgate", gateway, hub_port)]
+        for name, process, port in servers[1:] if args.only_end_to_end else servers:
             url = f"http://127.0.0.1:{port}/webhooks/partners/swiss"
             runs.append(measure(name, psutil.Process(process.pid), url, data, pools, args))
             print(json.dumps(runs[-1]), flush=True)

@@ -1,0 +1,162 @@
+"""The inbox workers alone, again and again on one backlog: for profiling the crediting path (issue 22).
+
+``fill`` makes the backlog once: a fresh database (``milesgate_hub``) with ``--members`` members, then
+``milesgate serve`` (production mode) stores ``--deliveries`` signed accruals sent by wrk, and the
+database is copied as the template ``milesgate_hub_backlog``. ``drain`` then, each time: copies the
+template to ``milesgate_hub_drain``, queues every pending row again (Redis database 12, flushed), starts
+``--inbox-workers`` ``milesgate worker`` processes and waits until no row is pending; it prints the
+credited rate (from the rows' own timestamps), the CPU seconds of the workers, PostgreSQL and Redis,
+the exactly-once check and ``ledger verify``; ``--profile DIR`` records the workers with py-spy.
+
+Run from the project root:
+    PYTHONPATH=. .venv/bin/python bench/hub/drain.py fill --deliveries 30000
+    PYTHONPATH=. .venv/bin/python bench/hub/drain.py drain [--profile DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import psutil
+from redis.asyncio import Redis
+
+from bench.common import PG_ADMIN, Stores, fresh_stores, ledger_clean, milesgate, seed, stop, wait_ready
+from bench.hub import run
+
+FILLED = Stores(db_name="milesgate_hub", redis_url="redis://127.0.0.1:6379/11")
+TEMPLATE = "milesgate_hub_backlog"
+DRAINED = Stores(db_name="milesgate_hub_drain", redis_url="redis://127.0.0.1:6379/12")
+
+
+async def copy_database(source: str, target: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        await admin.close()
+
+
+async def fill(args: argparse.Namespace) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-drain-"))
+    await fresh_stores(FILLED)
+    secret, members = await seed(FILLED, data_dir, args.members)
+    data = run.write_deliveries(data_dir, secret, [member.card.number for member in members], args.deliveries)
+    port = run.free_port()
+    gateway = milesgate(FILLED, data_dir, "serve", "--port", str(port), "--workers", "2", **run.PRODUCTION)
+    try:
+        await wait_ready(port)
+        wrk = argparse.Namespace(threads=2, connections=32)
+        found = run.wrk(f"http://127.0.0.1:{port}/webhooks/partners/swiss", data, 0, args.deliveries, wrk, 120)
+    finally:
+        stop(gateway)
+    print(json.dumps(found))
+    await copy_database(FILLED.db_name, TEMPLATE)
+
+
+async def requeue(stores: Stores, partitions: int) -> int:
+    """Queue every pending row again, as the gateway queued it (the partition of its member)."""
+    from webhooks.inbound import account_hint
+    from webhooks.worker import inbox_stream, partition_of
+
+    connection = await asyncpg.connect(stores.asyncpg_url)
+    redis = Redis.from_url(stores.redis_url)
+    try:
+        await redis.flushdb()
+        rows = await connection.fetch("SELECT id, payload FROM partner_inbox WHERE state = 'pending' ORDER BY id")
+        pipe = redis.pipeline(transaction=False)
+        for row in rows:
+            hint = account_hint(json.loads(row["payload"]))
+            pipe.xadd(inbox_stream(partition_of(hint, row["id"], partitions)), {"inbox_id": str(row["id"])})
+        await pipe.execute()
+        return len(rows)
+    finally:
+        await redis.aclose()
+        await connection.close()
+
+
+async def drain(args: argparse.Namespace) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-drain-"))
+    await copy_database(TEMPLATE, DRAINED.db_name)
+    stored = await requeue(DRAINED, args.partitions)
+    load_before = run.load_average()
+    workers = [
+        milesgate(
+            DRAINED,
+            data_dir,
+            "worker",
+            "--name",
+            f"drain-{n}",
+            MILESGATE_WORKER_METRICS_PORT="0",
+            MILESGATE_INBOX_BATCH=str(args.inbox_batch),
+            **run.PRODUCTION,
+        )
+        for n in range(args.inbox_workers)
+    ]
+    spies = [run.spy_on(f"drain-{n}", process.pid, args.profile, seconds=None) for n, process in enumerate(workers)] if args.profile else []
+    roots = [psutil.Process(process.pid) for process in workers]
+    before = run.cpu_seconds(roots)
+    connection = await asyncpg.connect(DRAINED.asyncpg_url)
+    try:
+        deadline = time.monotonic() + args.drain_timeout
+        while time.monotonic() < deadline:
+            if not await connection.fetchval("SELECT count(*) FROM partner_inbox WHERE state = 'pending'"):
+                break
+            await asyncio.sleep(0.25)
+        after = run.cpu_seconds(roots)
+        run.stop_spies(spies)
+        row = await connection.fetchrow(
+            "SELECT count(*) AS n, min(processed_at) AS first, max(processed_at) AS last "
+            "FROM partner_inbox WHERE state = 'processed'"
+        )
+        postings = await connection.fetchval("SELECT count(*) FROM postings WHERE source = 'PARTNER_ACCRUAL'")
+        unrelayed = await connection.fetchval("SELECT count(*) FROM domain_events WHERE published_at IS NULL")
+    finally:
+        await connection.close()
+        for process in workers:
+            stop(process)
+    span = (row["last"] - row["first"]).total_seconds()
+    cpu = {key: round(after[key] - before[key], 1) for key in after}
+    result: dict[str, Any] = {
+        "stored": stored,
+        "credited": row["n"],
+        "postings": postings,
+        "seconds": round(span, 2),
+        "per_second": round(row["n"] / span, 1),
+        "events_not_yet_relayed": unrelayed,
+        "cpu_s": cpu,
+        "worker_cpu_ms_per_credit": round(1000 * sum(v for k, v in cpu.items() if k.isdigit()) / max(row["n"], 1), 3),
+        "postgres_cpu_ms_per_credit": round(1000 * cpu["postgres"] / max(row["n"], 1), 3),
+        "exactly_once": postings == stored == row["n"],
+        "load_before": load_before,
+        "load_after": run.load_average(),
+    }
+    if args.verify:
+        result["ledger_clean"] = await ledger_clean(DRAINED, data_dir)
+    print(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("fill", "drain"))
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--deliveries", type=int, default=30_000)
+    parser.add_argument("--inbox-workers", type=int, default=2)
+    parser.add_argument("--inbox-batch", type=int, default=200)
+    parser.add_argument("--partitions", type=int, default=8, help="MILESGATE_INBOX_PARTITIONS of the gateway")
+    parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--verify", action="store_true", help="also run ledger verify")
+    args = parser.parse_args()
+    asyncio.run(fill(args) if args.what == "fill" else drain(args))
+
+
+if __name__ == "__main__":
+    main()
