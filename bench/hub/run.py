@@ -501,7 +501,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-clients", type=int, default=8)
     parser.add_argument("--inbox-workers", type=int, default=2)
-    parser.add_argument("--inbox-batch", type=int, default=200, help="MILESGATE_INBOX_BATCH of the workers")
+    parser.add_argument("--inbox-batch", type=int, default=500, help="MILESGATE_INBOX_BATCH of the workers")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds the workers may take")
     parser.add_argument("--no-end-to-end", action="store_true")
     parser.add_argument(

@@ -196,3 +196,35 @@ async def test_an_activated_offer_adds_its_bonus_in_a_batch(pg_db: Settings):
     assert await miles(person.member.id) == 600
     assert await miles(other.member.id) == 100
     assert (await verify_ledger()).clean
+
+
+@pytest.mark.parametrize(("reads", "handled"), [(1, 5), (3, 12)])
+async def test_one_visit_reads_a_partition_again_while_each_read_fills_up(
+    pg_db: Settings, reads: int, handled: int
+):
+    # given: 12 fresh accruals queued on one partition, read 5 at a time
+    await make_partner("swiss")
+    (person,) = await members(1)
+    queue = MemoryQueue()
+    for n in range(12):
+        await enqueue(queue, await store(accrual(person.card.number, f"V-{n}")), "", partitions=1)
+    worker = InboxWorker(
+        queue=queue,
+        rules=current_rules(),
+        consumer="w",
+        policy=ONE_PARTITION,
+        batch=5,
+        batches_per_lease=reads,
+    )
+    await queue.ensure_group("milesgate:inbox:{p0}", "inbox-workers")
+
+    # when: the worker visits the partition once
+    assert await worker.run_once() == handled
+
+    # then: what it read is credited and acknowledged; the rest is for the next visit
+    assert await PartnerInbox.filter(state=InboxState.PROCESSED).count() == handled
+    assert await queue.pending_count("milesgate:inbox:{p0}", "inbox-workers") == 0
+    while await worker.run_once():
+        pass
+    assert await miles(person.member.id) == 1200
+    assert (await verify_ledger()).clean
