@@ -27,7 +27,17 @@ import asyncpg
 import psutil
 from redis.asyncio import Redis
 
-from bench.common import PG_ADMIN, Stores, fresh_stores, ledger_clean, milesgate, seed, stop, wait_ready
+from bench.common import (
+    PG_ADMIN,
+    Stores,
+    free_port,
+    fresh_stores,
+    ledger_clean,
+    milesgate,
+    seed,
+    stop,
+    wait_ready,
+)
 from bench.hub import run
 
 FILLED = Stores(db_name="milesgate_hub", redis_url="redis://127.0.0.1:6379/11")
@@ -49,12 +59,14 @@ async def fill(args: argparse.Namespace) -> None:
     await fresh_stores(FILLED)
     secret, members = await seed(FILLED, data_dir, args.members)
     data = run.write_deliveries(data_dir, secret, [member.card.number for member in members], args.deliveries)
-    port = run.free_port()
+    port = free_port()
     gateway = milesgate(FILLED, data_dir, "serve", "--port", str(port), "--workers", "2", **run.PRODUCTION)
     try:
         await wait_ready(port)
         wrk = argparse.Namespace(threads=2, connections=32)
-        found = run.wrk(f"http://127.0.0.1:{port}/webhooks/partners/swiss", data, 0, args.deliveries, wrk, 120)
+        found = run.wrk(
+            f"http://127.0.0.1:{port}/webhooks/partners/swiss", data, 0, args.deliveries, wrk, 120
+        )
     finally:
         stop(gateway)
     print(json.dumps(found))
@@ -70,7 +82,9 @@ async def requeue(stores: Stores, partitions: int) -> int:
     redis = Redis.from_url(stores.redis_url)
     try:
         await redis.flushdb()
-        rows = await connection.fetch("SELECT id, payload FROM partner_inbox WHERE state = 'pending' ORDER BY id")
+        rows = await connection.fetch(
+            "SELECT id, payload FROM partner_inbox WHERE state = 'pending' ORDER BY id"
+        )
         pipe = redis.pipeline(transaction=False)
         for row in rows:
             hint = account_hint(json.loads(row["payload"]))
@@ -100,7 +114,14 @@ async def drain(args: argparse.Namespace) -> None:
         )
         for n in range(args.inbox_workers)
     ]
-    spies = [run.spy_on(f"drain-{n}", process.pid, args.profile, seconds=None) for n, process in enumerate(workers)] if args.profile else []
+    spies = (
+        [
+            run.spy_on(f"drain-{n}", process.pid, args.profile, seconds=None)
+            for n, process in enumerate(workers)
+        ]
+        if args.profile
+        else []
+    )
     roots = [psutil.Process(process.pid) for process in workers]
     connection = await asyncpg.connect(DRAINED.asyncpg_url)
     try:
@@ -137,7 +158,9 @@ async def drain(args: argparse.Namespace) -> None:
         "per_second": round(row["n"] / span, 1),
         "events_not_yet_relayed": unrelayed,
         "cpu_s": cpu,
-        "worker_cpu_ms_per_credit": round(1000 * sum(v for k, v in cpu.items() if k.isdigit()) / max(row["n"], 1), 3),
+        "worker_cpu_ms_per_credit": round(
+            1000 * sum(v for k, v in cpu.items() if k.isdigit()) / max(row["n"], 1), 3
+        ),
         "postgres_cpu_ms_per_credit": round(1000 * cpu["postgres"] / max(row["n"], 1), 3),
         "exactly_once": postings == stored == row["n"],
         "load_before": load_before,
@@ -149,7 +172,9 @@ async def drain(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=("fill", "drain"))
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--deliveries", type=int, default=30_000)
