@@ -240,6 +240,11 @@ async def wait_answering(url: str, *, method: str = "GET", timeout_s: float = 60
     raise RuntimeError(f"nothing answers at {url}")
 
 
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages, to record beside every figure (it is shared)."""
+    return [round(value, 1) for value in os.getloadavg()]
+
+
 def percentiles(latencies_s: list[float]) -> dict[str, float]:
     if not latencies_s:
         return {}

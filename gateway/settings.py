@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     secret_hash_parallelism: int = Field(
         default=OWASP_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
     )
+    secret_hash_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads per process that hash PINs and passwords at once; 0: the CPUs divided by the "
+        "processes of `serve --workers` (one per CPU for any other command)",
+    )
     session_check_local_ttl_ms: int = Field(
         default=250,
         ge=0,

@@ -29,6 +29,10 @@ import json
 import os
 import platform
 import random
+import re
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +43,8 @@ from typing import Any
 
 import asyncpg
 import httpx2
+import orjson
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -50,6 +56,7 @@ from bench.common import (
     free_port,
     fresh_stores,
     ledger_clean,
+    load_average,
     milesgate,
     milesgate_logged,
     percentiles,
@@ -59,6 +66,7 @@ from bench.common import (
     wait_ready,
 )
 
+HERE = Path(__file__).resolve().parent
 STORES = Stores(db_name="milesgate_load", redis_url="redis://127.0.0.1:6379/12")
 PORT = 8766
 SEED_MILES = 50_000
@@ -83,6 +91,7 @@ class Recorder:
         self.phase = "before"
         """Where the Redis outage (``--redis-outage``) is: before, during or after."""
         self.statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.outage_report: dict[str, Any] = {}
 
     def add(self, operation: str, seconds: float, outcome: str, status: str = "") -> None:
         self.latencies[operation].append(seconds)
@@ -183,6 +192,103 @@ async def virtual_user(
         recorder.add(operation, time.perf_counter() - started, outcome, status)
 
 
+def prepare_wrk(
+    folder: Path,
+    secret: str,
+    members: list[Any],
+    tokens: dict[int, str],
+    accruals: int,
+    rng: random.Random,
+) -> None:
+    """The files ``mix.lua`` reads: members with their tokens and sign-in bodies, pre-signed unique
+    accruals (each also signed under a second webhook id, for the duplicates), the mix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "members.tsv").open("w") as out:
+        for member in members:
+            sign_in = orjson.dumps({"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}})
+            out.write(f"{member.member.id}\t{tokens[member.member.id]}\t{sign_in.decode()}\n")
+    with (folder / "accruals.tsv").open("w") as out:
+        for n in range(accruals):
+            member = rng.choice(members)
+            transaction = f"LOAD-{n}-{uuid.uuid4().hex[:8]}"
+            event = accrual(member.card.number, transaction, miles=rng.randint(50, 500))
+            body, headers = signed(secret, event)
+            _, again = signed(secret, event)  # the same body under a new webhook id
+            out.write(
+                "\t".join(
+                    (
+                        transaction,
+                        str(member.member.id),
+                        *(headers[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature")),
+                        body.decode(),
+                        *(again[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature")),
+                        body.decode(),
+                    )
+                )
+                + "\n"
+            )
+    (folder / "mix.tsv").write_text("".join(f"{name}\t{weight}\n" for name, weight in MIX))
+    (folder / "duplicate_share.txt").write_text(str(DUPLICATE_SHARE))
+    (folder / "dashboard.json").write_bytes(orjson.dumps({"query": DASHBOARD}))
+    (folder / "redeem.json").write_bytes(
+        orjson.dumps({"query": REDEEM, "variables": {"code": REWARD, "req": "__REQUEST__"}})
+    )
+
+
+def run_wrk(folder: Path, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    """wrk with one connection per thread (a thread is one virtual user); returns its CPU seconds and
+    socket errors. Its threads stop themselves at the load's end, once their last response is in; -d is
+    only a backstop."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    done = subprocess.run(  # noqa: S603 - wrk, on loopback, bounded by -d
+        [
+            shutil.which("wrk") or "wrk", "-t", str(args.concurrency), "-c", str(args.concurrency),
+            "-d", f"{int(args.seconds) + 60}s", "--timeout", "60s", "-s", str(HERE / "mix.lua"),
+            f"http://127.0.0.1:{port}", "--", str(folder), str(args.concurrency), str(args.seed), str(args.seconds),
+        ],
+        capture_output=True, text=True, timeout=args.seconds + 120, check=True,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    errors = re.search(r"Socket errors: (.*)", done.stdout)
+    return {
+        "driver": "wrk",
+        "seconds": round(elapsed, 1),
+        "driver_cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
+        "socket_errors": errors.group(1) if errors else "none",
+    }
+
+
+def read_wrk_logs(folder: Path, recorder: Recorder, sent: dict[str, Any], redeemed: dict[int, int]) -> None:
+    for log in sorted(folder.glob("log-*.tsv")):
+        for line in log.read_text().splitlines():
+            operation, account, latency_us, status, outcome, transaction = line.split("\t")
+            if outcome == "redeemed":
+                redeemed[int(account)] += 1
+                outcome = "ok"
+            elif operation == "accrual" and outcome == "ok":
+                sent[transaction] = True
+            recorder.add(operation, int(latency_us) / 1_000_000, outcome, status)
+
+
+def tree_cpu_s(processes: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            root = psutil.Process(process.pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for member in members:
+            try:
+                times = member.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+    return total
+
+
 async def settle(timeout_s: float) -> dict[str, int]:
     connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
@@ -247,10 +353,27 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--accruals-per-second",
+        type=float,
+        default=400,
+        help="deliveries pre-signed for wrk per second of load (a thread whose share runs out sends dashboards)",
+    )
+    parser.add_argument(
         "--redis-outage", type=float, default=0, metavar="N", help="stop the run's own Redis for N seconds"
     )
     parser.add_argument("--outage-at", type=float, default=10, help="seconds into the load it stops")
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "python"),
+        default="wrk",
+        help="wrk with bench/load/mix.lua (a compiled driver: the default), or the Python virtual users "
+        "(always with --redis-outage, which counts statuses by phase)",
+    )
     args = parser.parse_args()
+    if args.redis_outage:
+        args.driver = "python"
+    if args.driver == "wrk" and shutil.which("wrk") is None:
+        parser.error("wrk is needed for --driver wrk (apt-get install wrk), or use --driver python")
     if not 1 <= args.seconds <= 900:
         parser.error("--seconds is 1 to 900: the load is bounded")
     if args.redis_outage and args.outage_at + args.redis_outage >= args.seconds:
@@ -294,6 +417,49 @@ def state_lines(log: Path) -> dict[str, int]:
     }
 
 
+async def python_users(
+    args: argparse.Namespace,
+    client: httpx2.AsyncClient,
+    secret: str,
+    members: list[Any],
+    tokens: dict[int, str],
+    sent: dict[str, Any],
+    redeemed: dict[int, int],
+    recorder: Recorder,
+    redis_server: RedisServer | None,
+) -> float:
+    """The Python virtual users (``--driver python``, and every ``--redis-outage`` run); the seconds the
+    load took. The outage's report lands in ``recorder.outage_report``."""
+    print(f"load for {args.seconds:g} s with {args.concurrency} users (Python driver) ...", flush=True)
+    started = time.monotonic()
+    deadline = started + args.seconds
+    outage_task = (
+        asyncio.create_task(outage(redis_server, recorder, args.outage_at, args.redis_outage))
+        if redis_server is not None
+        else None
+    )
+    await asyncio.gather(
+        *(
+            virtual_user(
+                client,
+                secret,
+                members,
+                tokens,
+                sent,
+                redeemed,
+                recorder,
+                deadline,
+                random.Random(args.seed + n),
+            )
+            for n in range(args.concurrency)
+        )
+    )
+    elapsed = time.monotonic() - started
+    if outage_task is not None:
+        recorder.outage_report = await outage_task
+    return elapsed
+
+
 async def run(
     args: argparse.Namespace, stores: Stores, data_dir: Path, redis_server: RedisServer | None
 ) -> None:
@@ -314,6 +480,8 @@ async def run(
         worker_env = {"MILESGATE_INBOX_SWEEP_EVERY_S": "5", "MILESGATE_INBOX_SWEEP_OLDER_THAN_S": "5"}
     gateway_log, worker_log = data_dir / "gateway.log", data_dir / "worker.log"
     gateway_args = ("serve", "--port", str(port), "--workers", "2")
+    if args.driver == "wrk":  # the deliveries are signed before the load: their timestamps must stay valid
+        limits["MILESGATE_WEBHOOK_TOLERANCE_S"] = str(int(args.seconds) + 600)
     worker_args = ("worker", "--name", "load-worker")
     if redis_server is None:
         gateway = milesgate(STORES, data_dir, *gateway_args, **limits)
@@ -336,33 +504,33 @@ async def run(
                     "/graphql", json={"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}}
                 )
                 tokens[member.member.id] = response.json()["data"]["signIn"]["accessToken"]
-            print(f"load for {args.seconds:g} s with {args.concurrency} users ...", flush=True)
-            started = time.monotonic()
-            deadline = started + args.seconds
-            outage_task = (
-                asyncio.create_task(outage(redis_server, recorder, args.outage_at, args.redis_outage))
-                if redis_server is not None
-                else None
-            )
-            await asyncio.gather(
-                *(
-                    virtual_user(
-                        client,
-                        secret,
-                        members,
-                        tokens,
-                        sent,
-                        redeemed,
-                        recorder,
-                        deadline,
-                        random.Random(args.seed + n),
-                    )
-                    for n in range(args.concurrency)
+            driver: dict[str, Any] = {"driver": "python"}
+            load_before = load_average()
+            cpu_before = tree_cpu_s([gateway]), tree_cpu_s([worker])
+            if args.driver == "wrk":
+                folder = data_dir / "wrk"
+                accruals = int(args.seconds * args.accruals_per_second) + 1000
+                prepare_wrk(folder, secret, members, tokens, accruals, random.Random(args.seed))
+                print(
+                    f"load for {args.seconds:g} s with {args.concurrency} users (wrk, load average "
+                    f"{load_before}) ...",
+                    flush=True,
                 )
-            )
-            elapsed = time.monotonic() - started
-            if outage_task is not None:
-                outage_report = await outage_task
+                started = time.monotonic()
+                driver = await asyncio.to_thread(run_wrk, folder, port, args)
+                elapsed = time.monotonic() - started
+                read_wrk_logs(folder, recorder, sent, redeemed)
+            else:
+                elapsed = await python_users(
+                    args, client, secret, members, tokens, sent, redeemed, recorder, redis_server
+                )
+                outage_report = recorder.outage_report
+            driver |= {
+                "gateway_cpu_s": round(tree_cpu_s([gateway]) - cpu_before[0], 2),
+                "worker_cpu_s": round(tree_cpu_s([worker]) - cpu_before[1], 2),
+                "load_average_before": load_before,
+                "load_average_after": load_average(),
+            }
         inbox = await settle(timeout_s=300)
     finally:
         stop(worker)
@@ -380,6 +548,7 @@ async def run(
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "args": vars(args),
+        "driver": driver,
         "operations": recorder.report(elapsed),
         "inbox": inbox,
         "checks": verdict,

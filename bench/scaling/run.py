@@ -6,8 +6,12 @@ with 1 and 2 inbox workers, on PostgreSQL + Redis on loopback; bounded in time.
    accrual (a Lua script hands each wrk thread its own share of a file of signed requests). Measured:
    202 answers per second, wrk's latency percentiles, and the CPU seconds of wrk and of the gateway's
    processes (the driver must use less than the server).
-2. End to end: the deliveries stored in 1. wait in the inbox; ``milesgate worker`` processes (1, then 2)
-   credit them for ``--drain-seconds`` each. Measured: inbox rows processed per second in that window.
+2. End to end: the deliveries stored in 1. wait in the inbox (the gateway pre-filled it); ``milesgate
+   worker`` processes (1, then 2) credit them. The window opens only once every worker reads partitions
+   (holds their leases, seen in the streams' consumer group) and no message is left pending with the
+   workers of the case before, so start-up and the partitions' hand-over are not in it; it lasts
+   ``--drain-seconds`` or until fewer than ``--min-backlog`` deliveries wait. Measured: inbox rows
+   processed per second in that window, with the backlog at its start and end.
 3. The rest is drained, then checked: one posting per stored delivery, nothing pending or failed,
    ``ledger verify`` clean. Exit status 1 otherwise.
 
@@ -36,6 +40,8 @@ from typing import Any
 
 import asyncpg
 import psutil
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -44,15 +50,18 @@ from bench.common import (
     accrual,
     fresh_stores,
     ledger_clean,
+    load_average,
     milesgate,
     seed,
     signed,
     stop,
     wait_ready,
 )
+from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX
 
 STORES = Stores(db_name="milesgate_scaling", redis_url="redis://127.0.0.1:6379/11")
 PORT = 8767
+PARTITIONS = int(os.environ.get("MILESGATE_INBOX_PARTITIONS", DEFAULT_POLICY.partitions))
 TAKE_OVER_ENV = {"MILESGATE_INBOX_LEASE_MS": "2000", "MILESGATE_INBOX_CLAIM_IDLE_MS": "2000"}
 HERE = Path(__file__).resolve().parent
 
@@ -175,6 +184,7 @@ async def entry_point(
         "stored_per_second": round(stored / elapsed, 1),
         **measured,
         "server_cpu_s": round(cpu, 2),
+        "load_average": load_average(),
     }
 
 
@@ -186,26 +196,80 @@ async def processed_count() -> int:
         await connection.close()
 
 
-async def drain(data_dir: Path, workers: int, seconds: int) -> dict[str, Any]:
-    # The partitions' leases and unacknowledged messages of the run before pass on after 2 s (10 s by
-    # default): the window measures crediting, not a take-over.
-    processes = [
-        milesgate(STORES, data_dir, "worker", "--name", f"scale-{workers}-{n}", **TAKE_OVER_ENV)
-        for n in range(workers)
-    ]
+async def pending_count() -> int:
+    connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
-        await asyncio.sleep(5)  # start-up (imports, connections, the partitions' leases) is not crediting
+        return int(await connection.fetchval("SELECT count(*) FROM partner_inbox WHERE state = 'pending'"))
+    finally:
+        await connection.close()
+
+
+async def consumers_at_work(names: list[str], partitions: int, recent_ms: int) -> tuple[set[str], int]:
+    """Which of ``names`` read a partition's stream in the last ``recent_ms`` (a worker reads a partition
+    only while it holds the partition's lease), and how many messages are still pending with consumers
+    not in ``names`` (left unacknowledged by the workers of the case before: taken over after
+    ``MILESGATE_INBOX_CLAIM_IDLE_MS``)."""
+    redis = Redis.from_url(STORES.redis_url, decode_responses=True)
+    working: set[str] = set()
+    others_pending = 0
+    try:
+        for partition in range(partitions):
+            stream = f"{INBOX_STREAM_PREFIX}:{{p{partition}}}"
+            try:
+                consumers = await redis.xinfo_consumers(stream, INBOX_GROUP)
+            except ResponseError:  # no stream or group yet: no worker has read it
+                continue
+            for consumer in consumers:
+                if consumer["name"] in names:
+                    if int(consumer["idle"]) < recent_ms:
+                        working.add(consumer["name"])
+                else:
+                    others_pending += int(consumer["pending"])
+    finally:
+        await redis.aclose()
+    return working, others_pending
+
+
+async def drain(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+    """``workers`` inbox workers on the backlog the entry point stored. The window starts only once every
+    worker reads partitions (holds leases) and nothing is left pending with the workers of the case
+    before, so it measures crediting, not start-up or a take-over; it ends after ``--drain-seconds`` or
+    when the backlog falls below ``--min-backlog`` (the workers would then wait for work)."""
+    names = [f"scale-{workers}-{n}" for n in range(workers)]
+    backlog_before_start = await pending_count()
+    processes = [milesgate(STORES, data_dir, "worker", "--name", name, **TAKE_OVER_ENV) for name in names]
+    launched = time.perf_counter()
+    try:
+        while True:
+            working, others_pending = await consumers_at_work(names, PARTITIONS, recent_ms=1000)
+            if len(working) == workers and others_pending == 0:
+                break
+            if time.perf_counter() - launched > 120:
+                raise RuntimeError(f"workers not all at work after 120 s: {sorted(working)} of {names}")
+            await asyncio.sleep(0.2)
+        ready_after = time.perf_counter() - launched
+        backlog = await pending_count()
+        if backlog < 2 * args.min_backlog:
+            raise RuntimeError(f"only {backlog} deliveries wait: raise --requests")
         before, started = await processed_count(), time.perf_counter()
-        await asyncio.sleep(seconds)
+        left = backlog
+        while time.perf_counter() - started < args.drain_seconds and left >= args.min_backlog:
+            await asyncio.sleep(0.5)
+            left = await pending_count()
         done, elapsed = await processed_count() - before, time.perf_counter() - started
     finally:
         for process in processes:
             stop(process)
     return {
         "workers": workers,
+        "backlog_before_start": backlog_before_start,
+        "all_at_work_after_s": round(ready_after, 1),
+        "backlog_at_window_start": backlog,
+        "backlog_at_window_end": left,
         "credited": done,
         "seconds": round(elapsed, 1),
         "per_second": round(done / elapsed, 1),
+        "load_average": load_average(),
     }
 
 
@@ -214,15 +278,19 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--members", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=12_000, help="pre-signed deliveries per gateway run")
+    parser.add_argument("--requests", type=int, default=20_000, help="pre-signed deliveries per gateway run")
     parser.add_argument("--seconds", type=int, default=15, help="wrk's duration per gateway run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (one CPU of two is enough)")
-    parser.add_argument("--drain-seconds", type=int, default=20)
+    parser.add_argument("--drain-seconds", type=int, default=20, help="end-to-end window per worker count")
+    parser.add_argument(
+        "--min-backlog", type=int, default=500, help="the end-to-end window ends early below this backlog"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
 
+    load_at_start = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-scaling-"))
     await fresh_stores(STORES)
     print(f"seeding {args.members} members ...", flush=True)
@@ -237,7 +305,7 @@ async def main() -> None:
     crediting = []
     for workers in (1, 2):
         print(f"end to end, {workers} inbox worker(s) ...", flush=True)
-        crediting.append(await drain(data_dir, workers, args.drain_seconds))
+        crediting.append(await drain(data_dir, workers, args))
         print(json.dumps(crediting[-1]), flush=True)
 
     print("draining the rest ...", flush=True)
@@ -259,7 +327,8 @@ async def main() -> None:
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": load_average(),
         "args": vars(args),
         "entry_point": entry,
         "entry_point_ratio_2_to_1": round(entry[1]["stored_per_second"] / entry[0]["stored_per_second"], 2),
