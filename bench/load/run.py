@@ -67,6 +67,9 @@ from bench.common import (
 )
 
 HERE = Path(__file__).resolve().parent
+WRK_GRACE_S = 15
+"""wrk runs the load's seconds and this: its threads stop themselves at the load's end once their last
+response is in (wrk's main thread only ends at -d); a response later than this is cut and not logged."""
 STORES = Stores(db_name="milesgate_load", redis_url="redis://127.0.0.1:6379/12")
 PORT = 8766
 SEED_MILES = 50_000
@@ -237,14 +240,13 @@ def prepare_wrk(
 
 def run_wrk(folder: Path, port: int, args: argparse.Namespace) -> dict[str, Any]:
     """wrk with one connection per thread (a thread is one virtual user); returns its CPU seconds and
-    socket errors. Its threads stop themselves at the load's end, once their last response is in; -d is
-    only a backstop."""
+    socket errors."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(  # noqa: S603 - wrk, on loopback, bounded by -d
         [
             shutil.which("wrk") or "wrk", "-t", str(args.concurrency), "-c", str(args.concurrency),
-            "-d", f"{int(args.seconds) + 60}s", "--timeout", "60s", "-s", str(HERE / "mix.lua"),
+            "-d", f"{int(args.seconds) + WRK_GRACE_S}s", "--timeout", "60s", "-s", str(HERE / "mix.lua"),
             f"http://127.0.0.1:{port}", "--", str(folder), str(args.concurrency), str(args.seed), str(args.seconds),
         ],
         capture_output=True, text=True, timeout=args.seconds + 120, check=True,
@@ -516,9 +518,8 @@ async def run(
                     f"{load_before}) ...",
                     flush=True,
                 )
-                started = time.monotonic()
                 driver = await asyncio.to_thread(run_wrk, folder, port, args)
-                elapsed = time.monotonic() - started
+                elapsed = args.seconds  # every thread sends until then (wrk itself runs WRK_GRACE_S longer)
                 read_wrk_logs(folder, recorder, sent, redeemed)
             else:
                 elapsed = await python_users(
