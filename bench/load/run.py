@@ -5,6 +5,13 @@ dashboard queries (GraphQL), sign-ins, redemptions of a 3,000-mile reward, and p
 are duplicates (the same delivery again, or the same partner transaction under a new webhook id). The
 gateway runs with 2 uvicorn workers, and one ``milesgate worker`` applies the inbox.
 
+The driver (``--driver``) is wrk by default, a compiled driver, so that it is not what the 2 CPUs spend
+their time on: ``mix.lua`` makes each wrk thread one virtual user (one connection, request and response
+alternating), draws each request from the mix, checks each answer and logs its latency; the partner
+deliveries are signed before the load. The run reports wrk's CPU seconds beside the gateway's and the
+worker's, and the load average before and after. ``--driver python`` runs the same mix from Python
+(httpx2), as every run before 2026-12-06 19:00 did (that driver used a large share of the CPUs itself).
+
 Afterwards: ``ledger verify`` is clean; every distinct partner transaction is exactly one posting; no
 balance is negative; each member's award miles equal seed + accruals - redemptions. Error rate and latency
 percentiles per operation are printed as JSON. Exit status 1 if any check fails.

@@ -6,13 +6,13 @@ with 1 and 2 inbox workers, on PostgreSQL + Redis on loopback; bounded in time.
    accrual (a Lua script hands each wrk thread its own share of a file of signed requests). Measured:
    202 answers per second, wrk's latency percentiles, and the CPU seconds of wrk and of the gateway's
    processes (the driver must use less than the server).
-2. End to end: the deliveries stored in 1. wait in the inbox (the gateway pre-filled it); ``milesgate
-   worker`` processes (1, then 2) credit them. The window opens only once every worker reads partitions
-   (holds their leases, seen in the streams' consumer group) and no message is left pending with the
-   workers of the case before, so start-up and the partitions' hand-over are not in it; it lasts
-   ``--drain-seconds`` or until fewer than ``--min-backlog`` deliveries wait. Measured: inbox rows
-   processed per second in that window, with the backlog at its start and end.
-3. The rest is drained, then checked: one posting per stored delivery, nothing pending or failed,
+2. End to end, ``milesgate worker`` processes (1, then 2) on a pre-filled inbox: the workers start on an
+   empty inbox and, once each one reads partitions (holds their leases, seen in the streams' consumer
+   group), are suspended; the gateway (``serve --workers 2``, wrk) stores ``--backlog`` deliveries and
+   stops; the workers resume and the window runs ``--drain-seconds`` or until fewer than
+   ``--min-backlog`` deliveries wait. Start-up, the partitions' hand-over and the gateway are not in it.
+   Measured: inbox rows processed per second in that window, with the backlog at its start and end.
+3. Everything is credited, then checked: one posting per stored delivery, nothing pending or failed,
    ``ledger verify`` clean. Exit status 1 otherwise.
 
 Run from the project root:  .venv/bin/python bench/scaling/run.py   (needs ``wrk``: apt-get install wrk;
@@ -230,13 +230,45 @@ async def consumers_at_work(names: list[str], partitions: int, recent_ms: int) -
     return working, others_pending
 
 
-async def drain(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    """``workers`` inbox workers on the backlog the entry point stored. The window starts only once every
-    worker reads partitions (holds leases) and nothing is left pending with the workers of the case
-    before, so it measures crediting, not start-up or a take-over; it ends after ``--drain-seconds`` or
-    when the backlog falls below ``--min-backlog`` (the workers would then wait for work)."""
+def suspend(processes: list[subprocess.Popen[bytes]], *, resume: bool = False) -> None:
+    """SIGSTOP (or SIGCONT) the processes and their children."""
+    for process in processes:
+        root = psutil.Process(process.pid)
+        for member in [root, *root.children(recursive=True)]:
+            if resume:
+                member.resume()
+            else:
+                member.suspend()
+
+
+async def fill(data_dir: Path, secret: str, cards: list[str], count: int, tag: str, rate: float) -> int:
+    """Store ``count`` deliveries through the gateway (``serve --workers 2``, driven by wrk), not measured;
+    ``rate``: the entry point's rate measured before, which bounds wrk's run. Returns the pending rows."""
+    requests = data_dir / f"fill-{tag}.tsv"
+    write_requests(requests, secret, cards, tag, count)
+    gateway = milesgate(STORES, data_dir, "serve", "--port", str(PORT), "--workers", "2")
+    try:
+        await wait_ready(PORT)
+        seconds = int(count / max(rate, 50.0) * 1.5) + 5  # wrk's threads stop when their share is sent
+        await asyncio.to_thread(run_wrk, requests, seconds, 32, 1)
+    finally:
+        stop(gateway)
+    return await pending_count()
+
+
+async def drain(
+    data_dir: Path, secret: str, cards: list[str], workers: int, rate: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """``workers`` inbox workers crediting a pre-filled inbox, measured only while all of them work on it:
+
+    1. the workers start on an empty inbox; once each one reads partitions (holds their leases: seen in
+       the streams' consumer group) they are suspended (SIGSTOP);
+    2. the gateway stores ``--backlog`` deliveries, and stops;
+    3. the workers resume (SIGCONT), and the window runs ``--drain-seconds`` or until fewer than
+       ``--min-backlog`` deliveries wait; then they credit the rest, unmeasured.
+
+    So start-up, the partitions' hand-over and the gateway's CPU are not in the window."""
     names = [f"scale-{workers}-{n}" for n in range(workers)]
-    backlog_before_start = await pending_count()
     processes = [milesgate(STORES, data_dir, "worker", "--name", name, **TAKE_OVER_ENV) for name in names]
     launched = time.perf_counter()
     try:
@@ -244,33 +276,53 @@ async def drain(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[
             working, others_pending = await consumers_at_work(names, PARTITIONS, recent_ms=1000)
             if len(working) == workers and others_pending == 0:
                 break
-            if time.perf_counter() - launched > 120:
-                raise RuntimeError(f"workers not all at work after 120 s: {sorted(working)} of {names}")
+            if time.perf_counter() - launched > 180:
+                raise RuntimeError(f"workers not all at work after 180 s: {sorted(working)} of {names}")
             await asyncio.sleep(0.2)
         ready_after = time.perf_counter() - launched
-        backlog = await pending_count()
+        suspend(processes)
+        try:
+            backlog = await fill(data_dir, secret, cards, args.backlog, f"W{workers}", rate)
+        finally:
+            suspend(processes, resume=True)
         if backlog < 2 * args.min_backlog:
-            raise RuntimeError(f"only {backlog} deliveries wait: raise --requests")
+            raise RuntimeError(f"only {backlog} deliveries wait: the gateway stored too few")
+        load_at_window = load_average()
         before, started = await processed_count(), time.perf_counter()
         left = backlog
         while time.perf_counter() - started < args.drain_seconds and left >= args.min_backlog:
             await asyncio.sleep(0.5)
             left = await pending_count()
         done, elapsed = await processed_count() - before, time.perf_counter() - started
+        deadline = time.monotonic() + 600
+        while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110 - the rest, unmeasured
+            await asyncio.sleep(1)
     finally:
         for process in processes:
             stop(process)
     return {
         "workers": workers,
-        "backlog_before_start": backlog_before_start,
         "all_at_work_after_s": round(ready_after, 1),
         "backlog_at_window_start": backlog,
         "backlog_at_window_end": left,
         "credited": done,
         "seconds": round(elapsed, 1),
         "per_second": round(done / elapsed, 1),
-        "load_average": load_average(),
+        "load_average_at_window_start": load_at_window,
+        "load_average_at_window_end": load_average(),
     }
+
+
+async def credit_all(data_dir: Path) -> None:
+    """Two workers credit every pending delivery (between the cases; not measured)."""
+    rest = [milesgate(STORES, data_dir, "worker", "--name", f"rest-{n}", **TAKE_OVER_ENV) for n in range(2)]
+    try:
+        deadline = time.monotonic() + 600
+        while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(1)
+    finally:
+        for process in rest:
+            stop(process)
 
 
 async def main() -> None:
@@ -283,6 +335,12 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (one CPU of two is enough)")
     parser.add_argument("--drain-seconds", type=int, default=20, help="end-to-end window per worker count")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=20_000,
+        help="deliveries the gateway stores before each end-to-end case",
+    )
     parser.add_argument(
         "--min-backlog", type=int, default=500, help="the end-to-end window ends early below this backlog"
     )
@@ -302,21 +360,14 @@ async def main() -> None:
         print(f"entry point, {gateways} gateway process(es) ...", flush=True)
         entry.append(await entry_point(data_dir, secret, cards, gateways, args))
         print(json.dumps(entry[-1]), flush=True)
+    print("crediting what the entry point stored (not measured) ...", flush=True)
+    await credit_all(data_dir)
     crediting = []
     for workers in (1, 2):
         print(f"end to end, {workers} inbox worker(s) ...", flush=True)
-        crediting.append(await drain(data_dir, workers, args))
+        crediting.append(await drain(data_dir, secret, cards, workers, entry[-1]["stored_per_second"], args))
         print(json.dumps(crediting[-1]), flush=True)
 
-    print("draining the rest ...", flush=True)
-    rest = [milesgate(STORES, data_dir, "worker", "--name", f"rest-{n}", **TAKE_OVER_ENV) for n in range(2)]
-    try:
-        deadline = time.monotonic() + 600
-        while await processed_count() < await stored_count() and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(1)
-    finally:
-        for process in rest:
-            stop(process)
     connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
         postings = await connection.fetchval("SELECT count(*) FROM postings WHERE source = 'PARTNER_ACCRUAL'")
