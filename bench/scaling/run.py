@@ -7,8 +7,8 @@ with 1 and 2 inbox workers, on PostgreSQL + Redis on loopback; bounded in time.
    202 answers per second, wrk's latency percentiles, and the CPU seconds of wrk and of the gateway's
    processes (the driver must use less than the server).
 2. End to end, ``milesgate worker`` processes (1, then 2) on a pre-filled inbox: the workers start on an
-   empty inbox and, once each one reads partitions (holds their leases, seen in the streams' consumer
-   group), are suspended; the gateway (``serve --workers 2``, wrk) stores ``--backlog`` deliveries and
+   empty inbox and, once each one takes partitions' leases (its name seen as a lease's owner in
+   Redis), are suspended; the gateway (``serve --workers 2``, wrk) stores ``--backlog`` deliveries and
    stops; the workers resume and the window runs ``--drain-seconds`` or until fewer than
    ``--min-backlog`` deliveries wait. Start-up, the partitions' hand-over and the gateway are not in it.
    Measured: inbox rows processed per second in that window, with the backlog at its start and end.
@@ -57,12 +57,16 @@ from bench.common import (
     stop,
     wait_ready,
 )
-from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX
+from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX, LEASE_PREFIX
 
 STORES = Stores(db_name="milesgate_scaling", redis_url="redis://127.0.0.1:6379/11")
 PORT = 8767
 PARTITIONS = int(os.environ.get("MILESGATE_INBOX_PARTITIONS", DEFAULT_POLICY.partitions))
-TAKE_OVER_ENV = {"MILESGATE_INBOX_LEASE_MS": "2000", "MILESGATE_INBOX_CLAIM_IDLE_MS": "2000"}
+TAKE_OVER_ENV = {
+    "MILESGATE_INBOX_LEASE_MS": "2000",
+    "MILESGATE_INBOX_CLAIM_IDLE_MS": "2000",
+    "MILESGATE_WORKER_METRICS_PORT": "0",  # several workers on one machine: no metrics port each
+}
 HERE = Path(__file__).resolve().parent
 
 # Each wrk thread sends its own share of the pre-signed requests (line i goes to thread i mod threads),
@@ -204,27 +208,28 @@ async def pending_count() -> int:
         await connection.close()
 
 
-async def consumers_at_work(names: list[str], partitions: int, recent_ms: int) -> tuple[set[str], int]:
-    """Which of ``names`` read a partition's stream in the last ``recent_ms`` (a worker reads a partition
-    only while it holds the partition's lease), and how many messages are still pending with consumers
-    not in ``names`` (left unacknowledged by the workers of the case before: taken over after
-    ``MILESGATE_INBOX_CLAIM_IDLE_MS``)."""
+async def consumers_at_work(names: list[str], partitions: int, sample_s: float) -> tuple[set[str], int]:
+    """Which of ``names`` held a partition's lease in the last ``sample_s`` (a worker takes each
+    partition's lease in turn, also on an empty inbox; the lease's value is its consumer name), and how
+    many messages are still pending with consumers not in ``names`` (left unacknowledged by the workers
+    of a case before: taken over after ``MILESGATE_INBOX_CLAIM_IDLE_MS``)."""
     redis = Redis.from_url(STORES.redis_url, decode_responses=True)
+    leases = [f"{LEASE_PREFIX}:{{p{partition}}}" for partition in range(partitions)]
     working: set[str] = set()
     others_pending = 0
     try:
+        deadline = time.monotonic() + sample_s
+        while time.monotonic() < deadline:
+            working |= {owner for owner in await redis.mget(leases) if owner in names}
+            await asyncio.sleep(0.01)
         for partition in range(partitions):
-            stream = f"{INBOX_STREAM_PREFIX}:{{p{partition}}}"
             try:
-                consumers = await redis.xinfo_consumers(stream, INBOX_GROUP)
-            except ResponseError:  # no stream or group yet: no worker has read it
+                consumers = await redis.xinfo_consumers(
+                    f"{INBOX_STREAM_PREFIX}:{{p{partition}}}", INBOX_GROUP
+                )
+            except ResponseError:  # no stream or group yet
                 continue
-            for consumer in consumers:
-                if consumer["name"] in names:
-                    if int(consumer["idle"]) < recent_ms:
-                        working.add(consumer["name"])
-                else:
-                    others_pending += int(consumer["pending"])
+            others_pending += sum(int(c["pending"]) for c in consumers if c["name"] not in names)
     finally:
         await redis.aclose()
     return working, others_pending
@@ -261,8 +266,8 @@ async def drain(
 ) -> dict[str, Any]:
     """``workers`` inbox workers crediting a pre-filled inbox, measured only while all of them work on it:
 
-    1. the workers start on an empty inbox; once each one reads partitions (holds their leases: seen in
-       the streams' consumer group) they are suspended (SIGSTOP);
+    1. the workers start on an empty inbox; once each one takes the partitions' leases in turn (its name
+       seen as a lease's owner) they are suspended (SIGSTOP);
     2. the gateway stores ``--backlog`` deliveries, and stops;
     3. the workers resume (SIGCONT), and the window runs ``--drain-seconds`` or until fewer than
        ``--min-backlog`` deliveries wait; then they credit the rest, unmeasured.
@@ -273,7 +278,7 @@ async def drain(
     launched = time.perf_counter()
     try:
         while True:
-            working, others_pending = await consumers_at_work(names, PARTITIONS, recent_ms=1000)
+            working, others_pending = await consumers_at_work(names, PARTITIONS, sample_s=1.0)
             if len(working) == workers and others_pending == 0:
                 break
             if time.perf_counter() - launched > 180:
