@@ -17,11 +17,11 @@ balance is negative; each member's award miles equal seed + accruals - redemptio
 percentiles per operation are printed as JSON. Exit status 1 if any check fails.
 
 Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
-It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12 (with
-``--redis-outage``: ``milesgate_load_outage`` and a Redis of its own).
+It drops and recreates the PostgreSQL database ``milesgate_load`` (with ``--redis-outage``:
+``milesgate_load_outage``) and runs a ``redis-server`` of its own (a free loopback port, no persistence;
+the machine's Redis, which other benchmarks use, is not touched).
 
-``--redis-outage N``: the service runs on a ``redis-server`` of this run's own (a free loopback port, no
-persistence; the machine's Redis is not touched), which is stopped ``--outage-at`` seconds into the load
+``--redis-outage N``: the run's ``redis-server`` is stopped ``--outage-at`` seconds into the load
 and started again N seconds later. The rate limits are then on (high, so they count but never refuse:
 the limiter is used), the worker sweeps every 5 s, and the HTTP statuses are counted before, during and
 after the outage, with the Redis state lines of the gateway's and the worker's logs.
@@ -77,7 +77,7 @@ HERE = Path(__file__).resolve().parent
 WRK_GRACE_S = 15
 """wrk runs the load's seconds and this: its threads stop themselves at the load's end once their last
 response is in (wrk's main thread only ends at -d); a response later than this is cut and not logged."""
-STORES = Stores(db_name="milesgate_load", redis_url="redis://127.0.0.1:6379/12")
+STORES = Stores(db_name="milesgate_load", redis_url="")  # the Redis: a redis-server of the run's own
 PORT = 8766
 SEED_MILES = 50_000
 REWARD, REWARD_MILES = "SHOP-LUGGAGE-TAG", 3000
@@ -389,16 +389,15 @@ async def main() -> None:
         parser.error("the outage must end before the load does: --outage-at + --redis-outage < --seconds")
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-load-"))
-    stores, redis_server = STORES, None
-    if args.redis_outage:
-        redis_server = RedisServer(data_dir)
-        await redis_server.start()
-        stores = Stores(db_name=f"{STORES.db_name}_outage", redis_url=redis_server.url)
+    # A redis-server of the run's own: no other benchmark on the machine shares (or flushes) its Redis.
+    own_redis = RedisServer(data_dir)
+    await own_redis.start()
+    redis_server = own_redis if args.redis_outage else None
+    name = f"{STORES.db_name}_outage" if args.redis_outage else STORES.db_name
     try:
-        await run(args, stores, data_dir, redis_server)
+        await run(args, Stores(db_name=name, redis_url=own_redis.url), data_dir, redis_server)
     finally:
-        if redis_server is not None:
-            redis_server.stop()
+        own_redis.stop()
 
 
 async def outage(

@@ -16,8 +16,9 @@ with 1 and 2 inbox workers, on PostgreSQL + Redis on loopback; bounded in time.
    ``ledger verify`` clean. Exit status 1 otherwise.
 
 Run from the project root:  .venv/bin/python bench/scaling/run.py   (needs ``wrk``: apt-get install wrk;
-psutil from the bench extra). It drops and recreates the PostgreSQL database ``milesgate_scaling`` and
-flushes Redis database 11.
+psutil from the bench extra). It drops and recreates the PostgreSQL database ``milesgate_scaling`` and runs
+a ``redis-server`` of its own on a free loopback port (no persistence), so that no other benchmark's
+workers read its streams, nor its workers theirs.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from redis.exceptions import ResponseError
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
+    RedisServer,
     Stores,
     accrual,
     fresh_stores,
@@ -59,7 +61,7 @@ from bench.common import (
 )
 from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX, LEASE_PREFIX
 
-STORES = Stores(db_name="milesgate_scaling", redis_url="redis://127.0.0.1:6379/11")
+STORES = Stores(db_name="milesgate_scaling", redis_url="")  # the Redis: a redis-server of the run's own
 PORT = 8767
 PARTITIONS = int(os.environ.get("MILESGATE_INBOX_PARTITIONS", DEFAULT_POLICY.partitions))
 TAKE_OVER_ENV = {
@@ -355,6 +357,17 @@ async def main() -> None:
 
     load_at_start = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-scaling-"))
+    redis_server = RedisServer(data_dir)
+    await redis_server.start()
+    try:
+        await run(args, data_dir, redis_server.url, load_at_start)
+    finally:
+        redis_server.stop()
+
+
+async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, load_at_start: list[float]) -> None:
+    global STORES  # every function here reads the run's stores
+    STORES = Stores(db_name=STORES.db_name, redis_url=redis_url)
     await fresh_stores(STORES)
     print(f"seeding {args.members} members ...", flush=True)
     secret, members = await seed(STORES, data_dir, args.members)
