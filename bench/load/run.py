@@ -528,8 +528,13 @@ async def run(
                 elapsed = args.seconds  # every thread sends until then (wrk itself runs WRK_GRACE_S longer)
                 read_wrk_logs(folder, recorder, sent, redeemed)
             else:
+                own = resource.getrusage(resource.RUSAGE_SELF)
                 elapsed = await python_users(
                     args, client, secret, members, tokens, sent, redeemed, recorder, redis_server
+                )
+                spent = resource.getrusage(resource.RUSAGE_SELF)
+                driver["driver_cpu_s"] = round(
+                    (spent.ru_utime + spent.ru_stime) - (own.ru_utime + own.ru_stime), 2
                 )
                 outage_report = recorder.outage_report
             driver |= {

@@ -295,12 +295,15 @@ async def drain(
         if backlog < 2 * args.min_backlog:
             raise RuntimeError(f"only {backlog} deliveries wait: the gateway stored too few")
         load_at_window = load_average()
+        roots = [psutil.Process(process.pid) for process in processes]
+        cpu_before = sum(tree_cpu_s(root) for root in roots)
         before, started = await processed_count(), time.perf_counter()
         left = backlog
         while time.perf_counter() - started < args.drain_seconds and left >= args.min_backlog:
             await asyncio.sleep(0.5)
             left = await pending_count()
         done, elapsed = await processed_count() - before, time.perf_counter() - started
+        cpu = sum(tree_cpu_s(root) for root in roots) - cpu_before
         deadline = time.monotonic() + 600
         while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110 - the rest, unmeasured
             await asyncio.sleep(1)
@@ -315,6 +318,8 @@ async def drain(
         "credited": done,
         "seconds": round(elapsed, 1),
         "per_second": round(done / elapsed, 1),
+        "workers_cpu_s": round(cpu, 2),
+        "workers_cpu_ms_per_credit": round(cpu * 1000 / max(done, 1), 2),
         "load_average_at_window_start": load_at_window,
         "load_average_at_window_end": load_average(),
     }
