@@ -164,8 +164,7 @@ class Settings(BaseSettings):
     secret_hash_threads: int = Field(
         default=0,
         ge=0,
-        description="Threads per process that hash PINs and passwords at once; 0: the CPUs divided by the "
-        "processes of `serve --workers` (one per CPU for any other command)",
+        description="Threads per process that hash PINs and passwords at once; 0: one per CPU",
     )
     session_check_local_ttl_ms: int = Field(
         default=250,

@@ -44,11 +44,6 @@ def _start_process(settings: Settings) -> None:
     log_unknown_variables(log, unknown_variables(os.environ))
 
 
-def hash_threads_per_process(processes: int) -> int:
-    """The CPUs shared out among ``processes`` server processes, at least one hashing thread each."""
-    return max(1, (os.cpu_count() or 1) // processes)
-
-
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (MILESGATE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (MILESGATE_PORT).")] = None,
@@ -85,9 +80,6 @@ def serve(
     # Several processes: their metrics add up through files in one private directory, named before
     # uvicorn starts them (gateway/metrics.py).
     metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
-    if workers > 1 and not settings.secret_hash_threads:
-        # Each process reads its settings again: together their hashing threads match the CPUs.
-        os.environ["MILESGATE_SECRET_HASH_THREADS"] = str(hash_threads_per_process(workers))
     with metrics_files:
         uvicorn.run(
             "gateway.app:create_served_app",

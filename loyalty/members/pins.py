@@ -58,9 +58,8 @@ _pool: list[ThreadPoolExecutor] = []
 
 
 def use_hash_threads(threads: int) -> None:
-    """How many threads of this process hash at once; 0: one per CPU. A server of N processes on one
-    machine gives each the CPUs / N (``milesgate serve``), so their hashes together never outnumber the
-    CPUs. Takes effect if the pool was not made yet."""
+    """How many threads of this process hash at once (``MILESGATE_SECRET_HASH_THREADS``); 0: one per CPU.
+    Takes effect if the pool was not made yet."""
     global _threads
     _threads = threads
 

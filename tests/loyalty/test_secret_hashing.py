@@ -122,13 +122,6 @@ async def test_a_sign_in_writes_the_member_only_when_it_changes_something(db: Se
     assert not [sql for sql in plain if sql.lstrip().upper().startswith("UPDATE")]
 
 
-def test_serve_shares_the_cpus_out_among_its_processes_for_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway.cli.service import hash_threads_per_process
-
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert [hash_threads_per_process(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
-
-
 def test_the_default_cost_is_owasps_minimum() -> None:
     """OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, 2 passes, 1 lane (README)."""
     assert HashCost() == HashCost(time_cost=2, memory_kib=19 * 1024, parallelism=1)
