@@ -199,6 +199,52 @@ async def wait_ready(port: int, timeout_s: float = 60) -> None:
     raise RuntimeError(f"nothing ready on port {port}")
 
 
+def reference_server(
+    app: str, port: int, env: dict[str, str], *, workers: int = 2
+) -> subprocess.Popen[bytes]:
+    """A benchmark's hand-written reference server (``app``: the ``module:factory`` of a Starlette app) under
+    uvicorn with ``workers`` processes on 127.0.0.1:``port``; ``env`` is added to this process's environment
+    (the project root is on ``PYTHONPATH``)."""
+    return subprocess.Popen(  # noqa: S603 - our own benchmark server
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+    )
+
+
+async def wait_answering(url: str, *, method: str = "GET", timeout_s: float = 60) -> None:
+    """Until something answers at ``url`` (any status: a reference server has no readiness route)."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx2.AsyncClient(trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.request(method, url)
+                return
+            except httpx2.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError(f"nothing answers at {url}")
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages, to record beside every figure (it is shared)."""
+    return [round(value, 1) for value in os.getloadavg()]
+
+
 def percentiles(latencies_s: list[float]) -> dict[str, float]:
     if not latencies_s:
         return {}

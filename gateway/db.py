@@ -13,7 +13,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 
 from gateway.notification_secrets import notification_sealer
 from gateway.settings import Settings
-from loyalty.members.pins import HashCost, use_hash_cost
+from loyalty.members.pins import HashCost, use_hash_cost, use_hash_threads
 from loyalty.notifications.service import use_secret_sealer
 from loyalty.read_replica import replica_client, use_replica
 
@@ -111,6 +111,7 @@ async def open_database(settings: Settings) -> None:
             parallelism=settings.secret_hash_parallelism,
         )
     )
+    use_hash_threads(settings.secret_hash_threads)
     use_secret_sealer(notification_sealer(settings))
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     replica_url = settings.resolved_database_replica_url

@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     secret_hash_parallelism: int = Field(
         default=OWASP_PARALLELISM, ge=1, description="argon2id lanes for PIN and password hashes"
     )
+    secret_hash_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads per process that hash PINs and passwords at once; 0: one per CPU",
+    )
     session_check_local_ttl_ms: int = Field(
         default=250,
         ge=0,

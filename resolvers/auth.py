@@ -45,9 +45,14 @@ def _now() -> dt.datetime:
 
 
 async def _session(
-    tokens: SessionTokens, level: SessionLevel = SessionLevel.AUTHENTICATED, device_token: str | None = None
+    tokens: SessionTokens,
+    level: SessionLevel = SessionLevel.AUTHENTICATED,
+    device_token: str | None = None,
+    member: models.Member | None = None,
 ) -> Session:
-    member = await get_member(account_id=tokens.account_id)
+    """``member``: the row the caller holds already (sign-in read it to check the secret), else it is read."""
+    if member is None:
+        member = await get_member(account_id=tokens.account_id)
     return Session(member=member, tokens=tokens, level=level, trusted_device_token=device_token)
 
 
@@ -74,7 +79,8 @@ async def sign_in(
         trusted_device_token=trusted_device_token,
     )
     if isinstance(outcome, SessionTokens):
-        return await _session(outcome)
+        # The row read (and locked) to check the secret: starting the session changes nothing in it.
+        return await _session(outcome, member=member)
     return outcome
 
 

@@ -43,7 +43,16 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import ROOT, SECRET_KEY, Stores, fresh_stores, milesgate, stop, wait_ready
+from bench.common import (
+    SECRET_KEY,
+    Stores,
+    fresh_stores,
+    milesgate,
+    reference_server,
+    stop,
+    wait_answering,
+    wait_ready,
+)
 from bench.dashboard.queries import DASHBOARD
 from bench.dashboard.seeding import DashboardMember, seed_dashboard
 from gateway.graphql.persisted_queries import document_hash
@@ -100,42 +109,8 @@ def graphql_body(*, persisted: bool, with_document: bool = True) -> bytes:
 
 
 def start_baseline(data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **STORES.env(data_dir),
-        "BASELINE_DATABASE_URL": STORES.asyncpg_url,
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.Popen(  # noqa: S603 - our own benchmark server
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.dashboard.baseline:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(BASELINE_PORT),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-
-
-async def wait_for(url: str, timeout_s: float = 60) -> None:
-    async with httpx2.AsyncClient(trust_env=False) as client:
-        for _ in range(int(timeout_s * 5)):
-            try:
-                await client.post(url)
-                return
-            except httpx2.HTTPError:
-                await asyncio.sleep(0.2)
-    raise RuntimeError(f"nothing answers at {url}")
+    env = {**STORES.env(data_dir), "BASELINE_DATABASE_URL": STORES.asyncpg_url}
+    return reference_server("bench.dashboard.baseline:create_app", BASELINE_PORT, env)
 
 
 async def same_answers(members: list[DashboardMember]) -> None:
@@ -263,7 +238,7 @@ async def main() -> None:
     runs: list[dict[str, Any]] = []
     try:
         await wait_ready(GRAPHQL_PORT)
-        await wait_for(f"http://127.0.0.1:{BASELINE_PORT}/dashboard")
+        await wait_answering(f"http://127.0.0.1:{BASELINE_PORT}/dashboard", method="POST")
         await same_answers(members)
         print("both servers answer the same dashboards; measuring ...", flush=True)
         for member in members:

@@ -51,22 +51,22 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx2
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
-    ROOT,
     Stores,
     accrual,
     free_port,
     fresh_stores,
     ledger_clean,
     milesgate,
+    reference_server,
     seed,
     signed,
     stop,
+    wait_answering,
     wait_ready,
 )
 
@@ -359,43 +359,11 @@ def stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
 
 def start_reference(port: int, partner_id: int, secret: str) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ,
         "REFERENCE_DATABASE_URL": STORES.asyncpg_url,
         "REFERENCE_PARTNER_ID": str(partner_id),
         "REFERENCE_SECRET": secret,
-        "PYTHONPATH": str(ROOT),
     }
-    return subprocess.Popen(  # noqa: S603 - our own benchmark server
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.hub.reference:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-
-
-async def wait_listening(port: int, timeout_s: float = 60) -> None:
-    async with httpx2.AsyncClient(trust_env=False) as client:
-        for _ in range(int(timeout_s * 5)):
-            try:
-                await client.get(f"http://127.0.0.1:{port}/")
-                return
-            except httpx2.HTTPError:
-                await asyncio.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port}")
+    return reference_server("bench.hub.reference:create_app", port, env)
 
 
 async def inbox_counts() -> dict[str, int]:
@@ -552,7 +520,7 @@ async def main() -> None:
     runs: list[dict[str, Any]] = []
     try:
         await wait_ready(hub_port)
-        await wait_listening(reference_port)
+        await wait_answering(f"http://127.0.0.1:{reference_port}/")
         warm = max(2_000, args.deliveries // 10)
         print(f"signing {warm + args.deliveries} deliveries ...", flush=True)
         data = write_deliveries(data_dir, secret, cards, warm + args.deliveries)

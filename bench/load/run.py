@@ -5,16 +5,23 @@ dashboard queries (GraphQL), sign-ins, redemptions of a 3,000-mile reward, and p
 are duplicates (the same delivery again, or the same partner transaction under a new webhook id). The
 gateway runs with 2 uvicorn workers, and one ``milesgate worker`` applies the inbox.
 
+The driver (``--driver``) is wrk by default, a compiled driver, so that it is not what the 2 CPUs spend
+their time on: ``mix.lua`` makes each wrk thread one virtual user (one connection, request and response
+alternating), draws each request from the mix, checks each answer and logs its latency; the partner
+deliveries are signed before the load. The run reports wrk's CPU seconds beside the gateway's and the
+worker's, and the load average before and after. ``--driver python`` runs the same mix from Python
+(httpx2), as every run before 2026-12-06 19:00 did (that driver used a large share of the CPUs itself).
+
 Afterwards: ``ledger verify`` is clean; every distinct partner transaction is exactly one posting; no
 balance is negative; each member's award miles equal seed + accruals - redemptions. Error rate and latency
 percentiles per operation are printed as JSON. Exit status 1 if any check fails.
 
 Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
-It drops and recreates the PostgreSQL database ``milesgate_load`` and flushes Redis database 12 (with
-``--redis-outage``: ``milesgate_load_outage`` and a Redis of its own).
+It drops and recreates the PostgreSQL database ``milesgate_load`` (with ``--redis-outage``:
+``milesgate_load_outage``) and runs a ``redis-server`` of its own (a free loopback port, no persistence;
+the machine's Redis, which other benchmarks use, is not touched).
 
-``--redis-outage N``: the service runs on a ``redis-server`` of this run's own (a free loopback port, no
-persistence; the machine's Redis is not touched), which is stopped ``--outage-at`` seconds into the load
+``--redis-outage N``: the run's ``redis-server`` is stopped ``--outage-at`` seconds into the load
 and started again N seconds later. The rate limits are then on (high, so they count but never refuse:
 the limiter is used), the worker sweeps every 5 s, and the HTTP statuses are counted before, during and
 after the outage, with the Redis state lines of the gateway's and the worker's logs.
@@ -29,6 +36,10 @@ import json
 import os
 import platform
 import random
+import re
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +50,8 @@ from typing import Any
 
 import asyncpg
 import httpx2
+import orjson
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -50,6 +63,7 @@ from bench.common import (
     free_port,
     fresh_stores,
     ledger_clean,
+    load_average,
     milesgate,
     milesgate_logged,
     percentiles,
@@ -59,7 +73,11 @@ from bench.common import (
     wait_ready,
 )
 
-STORES = Stores(db_name="milesgate_load", redis_url="redis://127.0.0.1:6379/12")
+HERE = Path(__file__).resolve().parent
+WRK_GRACE_S = 15
+"""wrk runs the load's seconds and this: its threads stop themselves at the load's end once their last
+response is in (wrk's main thread only ends at -d); a response later than this is cut and not logged."""
+STORES = Stores(db_name="milesgate_load", redis_url="")  # the Redis: a redis-server of the run's own
 PORT = 8766
 SEED_MILES = 50_000
 REWARD, REWARD_MILES = "SHOP-LUGGAGE-TAG", 3000
@@ -83,6 +101,7 @@ class Recorder:
         self.phase = "before"
         """Where the Redis outage (``--redis-outage``) is: before, during or after."""
         self.statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.outage_report: dict[str, Any] = {}
 
     def add(self, operation: str, seconds: float, outcome: str, status: str = "") -> None:
         self.latencies[operation].append(seconds)
@@ -183,6 +202,102 @@ async def virtual_user(
         recorder.add(operation, time.perf_counter() - started, outcome, status)
 
 
+def prepare_wrk(
+    folder: Path,
+    secret: str,
+    members: list[Any],
+    tokens: dict[int, str],
+    accruals: int,
+    rng: random.Random,
+) -> None:
+    """The files ``mix.lua`` reads: members with their tokens and sign-in bodies, pre-signed unique
+    accruals (each also signed under a second webhook id, for the duplicates), the mix."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "members.tsv").open("w") as out:
+        for member in members:
+            sign_in = orjson.dumps({"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}})
+            out.write(f"{member.member.id}\t{tokens[member.member.id]}\t{sign_in.decode()}\n")
+    with (folder / "accruals.tsv").open("w") as out:
+        for n in range(accruals):
+            member = rng.choice(members)
+            transaction = f"LOAD-{n}-{uuid.uuid4().hex[:8]}"
+            event = accrual(member.card.number, transaction, miles=rng.randint(50, 500))
+            body, headers = signed(secret, event)
+            _, again = signed(secret, event)  # the same body under a new webhook id
+            out.write(
+                "\t".join(
+                    (
+                        transaction,
+                        str(member.member.id),
+                        *(headers[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature")),
+                        body.decode(),
+                        *(again[h] for h in ("webhook-id", "webhook-timestamp", "webhook-signature")),
+                        body.decode(),
+                    )
+                )
+                + "\n"
+            )
+    (folder / "mix.tsv").write_text("".join(f"{name}\t{weight}\n" for name, weight in MIX))
+    (folder / "duplicate_share.txt").write_text(str(DUPLICATE_SHARE))
+    (folder / "dashboard.json").write_bytes(orjson.dumps({"query": DASHBOARD}))
+    (folder / "redeem.json").write_bytes(
+        orjson.dumps({"query": REDEEM, "variables": {"code": REWARD, "req": "__REQUEST__"}})
+    )
+
+
+def run_wrk(folder: Path, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    """wrk with one connection per thread (a thread is one virtual user); returns its CPU seconds and
+    socket errors."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    done = subprocess.run(  # noqa: S603 - wrk, on loopback, bounded by -d
+        [
+            shutil.which("wrk") or "wrk", "-t", str(args.concurrency), "-c", str(args.concurrency),
+            "-d", f"{int(args.seconds) + WRK_GRACE_S}s", "--timeout", "60s", "-s", str(HERE / "mix.lua"),
+            f"http://127.0.0.1:{port}", "--", str(folder), str(args.concurrency), str(args.seed), str(args.seconds),
+        ],
+        capture_output=True, text=True, timeout=args.seconds + 120, check=True,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    errors = re.search(r"Socket errors: (.*)", done.stdout)
+    return {
+        "driver": "wrk",
+        "seconds": round(elapsed, 1),
+        "driver_cpu_s": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 2),
+        "socket_errors": errors.group(1) if errors else "none",
+    }
+
+
+def read_wrk_logs(folder: Path, recorder: Recorder, sent: dict[str, Any], redeemed: dict[int, int]) -> None:
+    for log in sorted(folder.glob("log-*.tsv")):
+        for line in log.read_text().splitlines():
+            operation, account, latency_us, status, outcome, transaction = line.split("\t")
+            if outcome == "redeemed":
+                redeemed[int(account)] += 1
+                outcome = "ok"
+            elif operation == "accrual" and outcome == "ok":
+                sent[transaction] = True
+            recorder.add(operation, int(latency_us) / 1_000_000, outcome, status)
+
+
+def tree_cpu_s(processes: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            root = psutil.Process(process.pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for member in members:
+            try:
+                times = member.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+    return total
+
+
 async def settle(timeout_s: float) -> dict[str, int]:
     connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
@@ -247,26 +362,42 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--accruals-per-second",
+        type=float,
+        default=400,
+        help="deliveries pre-signed for wrk per second of load (a thread whose share runs out sends dashboards)",
+    )
+    parser.add_argument(
         "--redis-outage", type=float, default=0, metavar="N", help="stop the run's own Redis for N seconds"
     )
     parser.add_argument("--outage-at", type=float, default=10, help="seconds into the load it stops")
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "python"),
+        default="wrk",
+        help="wrk with bench/load/mix.lua (a compiled driver: the default), or the Python virtual users "
+        "(always with --redis-outage, which counts statuses by phase)",
+    )
     args = parser.parse_args()
+    if args.redis_outage:
+        args.driver = "python"
+    if args.driver == "wrk" and shutil.which("wrk") is None:
+        parser.error("wrk is needed for --driver wrk (apt-get install wrk), or use --driver python")
     if not 1 <= args.seconds <= 900:
         parser.error("--seconds is 1 to 900: the load is bounded")
     if args.redis_outage and args.outage_at + args.redis_outage >= args.seconds:
         parser.error("the outage must end before the load does: --outage-at + --redis-outage < --seconds")
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-load-"))
-    stores, redis_server = STORES, None
-    if args.redis_outage:
-        redis_server = RedisServer(data_dir)
-        await redis_server.start()
-        stores = Stores(db_name=f"{STORES.db_name}_outage", redis_url=redis_server.url)
+    # A redis-server of the run's own: no other benchmark on the machine shares (or flushes) its Redis.
+    own_redis = RedisServer(data_dir)
+    await own_redis.start()
+    redis_server = own_redis if args.redis_outage else None
+    name = f"{STORES.db_name}_outage" if args.redis_outage else STORES.db_name
     try:
-        await run(args, stores, data_dir, redis_server)
+        await run(args, Stores(db_name=name, redis_url=own_redis.url), data_dir, redis_server)
     finally:
-        if redis_server is not None:
-            redis_server.stop()
+        own_redis.stop()
 
 
 async def outage(
@@ -294,6 +425,49 @@ def state_lines(log: Path) -> dict[str, int]:
     }
 
 
+async def python_users(
+    args: argparse.Namespace,
+    client: httpx2.AsyncClient,
+    secret: str,
+    members: list[Any],
+    tokens: dict[int, str],
+    sent: dict[str, Any],
+    redeemed: dict[int, int],
+    recorder: Recorder,
+    redis_server: RedisServer | None,
+) -> float:
+    """The Python virtual users (``--driver python``, and every ``--redis-outage`` run); the seconds the
+    load took. The outage's report lands in ``recorder.outage_report``."""
+    print(f"load for {args.seconds:g} s with {args.concurrency} users (Python driver) ...", flush=True)
+    started = time.monotonic()
+    deadline = started + args.seconds
+    outage_task = (
+        asyncio.create_task(outage(redis_server, recorder, args.outage_at, args.redis_outage))
+        if redis_server is not None
+        else None
+    )
+    await asyncio.gather(
+        *(
+            virtual_user(
+                client,
+                secret,
+                members,
+                tokens,
+                sent,
+                redeemed,
+                recorder,
+                deadline,
+                random.Random(args.seed + n),
+            )
+            for n in range(args.concurrency)
+        )
+    )
+    elapsed = time.monotonic() - started
+    if outage_task is not None:
+        recorder.outage_report = await outage_task
+    return elapsed
+
+
 async def run(
     args: argparse.Namespace, stores: Stores, data_dir: Path, redis_server: RedisServer | None
 ) -> None:
@@ -314,6 +488,8 @@ async def run(
         worker_env = {"MILESGATE_INBOX_SWEEP_EVERY_S": "5", "MILESGATE_INBOX_SWEEP_OLDER_THAN_S": "5"}
     gateway_log, worker_log = data_dir / "gateway.log", data_dir / "worker.log"
     gateway_args = ("serve", "--port", str(port), "--workers", "2")
+    if args.driver == "wrk":  # the deliveries are signed before the load: their timestamps must stay valid
+        limits["MILESGATE_WEBHOOK_TOLERANCE_S"] = str(int(args.seconds) + 600)
     worker_args = ("worker", "--name", "load-worker")
     if redis_server is None:
         gateway = milesgate(STORES, data_dir, *gateway_args, **limits)
@@ -336,33 +512,37 @@ async def run(
                     "/graphql", json={"query": SIGN_IN, "variables": {"id": member.card.number, "pin": PIN}}
                 )
                 tokens[member.member.id] = response.json()["data"]["signIn"]["accessToken"]
-            print(f"load for {args.seconds:g} s with {args.concurrency} users ...", flush=True)
-            started = time.monotonic()
-            deadline = started + args.seconds
-            outage_task = (
-                asyncio.create_task(outage(redis_server, recorder, args.outage_at, args.redis_outage))
-                if redis_server is not None
-                else None
-            )
-            await asyncio.gather(
-                *(
-                    virtual_user(
-                        client,
-                        secret,
-                        members,
-                        tokens,
-                        sent,
-                        redeemed,
-                        recorder,
-                        deadline,
-                        random.Random(args.seed + n),
-                    )
-                    for n in range(args.concurrency)
+            driver: dict[str, Any] = {"driver": "python"}
+            load_before = load_average()
+            cpu_before = tree_cpu_s([gateway]), tree_cpu_s([worker])
+            if args.driver == "wrk":
+                folder = data_dir / "wrk"
+                accruals = int(args.seconds * args.accruals_per_second) + 1000
+                prepare_wrk(folder, secret, members, tokens, accruals, random.Random(args.seed))
+                print(
+                    f"load for {args.seconds:g} s with {args.concurrency} users (wrk, load average "
+                    f"{load_before}) ...",
+                    flush=True,
                 )
-            )
-            elapsed = time.monotonic() - started
-            if outage_task is not None:
-                outage_report = await outage_task
+                driver = await asyncio.to_thread(run_wrk, folder, port, args)
+                elapsed = args.seconds  # every thread sends until then (wrk itself runs WRK_GRACE_S longer)
+                read_wrk_logs(folder, recorder, sent, redeemed)
+            else:
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                elapsed = await python_users(
+                    args, client, secret, members, tokens, sent, redeemed, recorder, redis_server
+                )
+                spent = resource.getrusage(resource.RUSAGE_SELF)
+                driver["driver_cpu_s"] = round(
+                    (spent.ru_utime + spent.ru_stime) - (own.ru_utime + own.ru_stime), 2
+                )
+                outage_report = recorder.outage_report
+            driver |= {
+                "gateway_cpu_s": round(tree_cpu_s([gateway]) - cpu_before[0], 2),
+                "worker_cpu_s": round(tree_cpu_s([worker]) - cpu_before[1], 2),
+                "load_average_before": load_before,
+                "load_average_after": load_average(),
+            }
         inbox = await settle(timeout_s=300)
     finally:
         stop(worker)
@@ -380,6 +560,7 @@ async def run(
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "args": vars(args),
+        "driver": driver,
         "operations": recorder.report(elapsed),
         "inbox": inbox,
         "checks": verdict,

@@ -6,14 +6,19 @@ with 1 and 2 inbox workers, on PostgreSQL + Redis on loopback; bounded in time.
    accrual (a Lua script hands each wrk thread its own share of a file of signed requests). Measured:
    202 answers per second, wrk's latency percentiles, and the CPU seconds of wrk and of the gateway's
    processes (the driver must use less than the server).
-2. End to end: the deliveries stored in 1. wait in the inbox; ``milesgate worker`` processes (1, then 2)
-   credit them for ``--drain-seconds`` each. Measured: inbox rows processed per second in that window.
-3. The rest is drained, then checked: one posting per stored delivery, nothing pending or failed,
+2. End to end, ``milesgate worker`` processes (1, then 2) on a pre-filled inbox: the workers start on an
+   empty inbox and, once each one takes partitions' leases (its name seen as a lease's owner in
+   Redis), are suspended; the gateway (``serve --workers 2``, wrk) stores ``--backlog`` deliveries and
+   stops; the workers resume and the window runs ``--drain-seconds`` or until fewer than
+   ``--min-backlog`` deliveries wait. Start-up, the partitions' hand-over and the gateway are not in it.
+   Measured: inbox rows processed per second in that window, with the backlog at its start and end.
+3. Everything is credited, then checked: one posting per stored delivery, nothing pending or failed,
    ``ledger verify`` clean. Exit status 1 otherwise.
 
 Run from the project root:  .venv/bin/python bench/scaling/run.py   (needs ``wrk``: apt-get install wrk;
-psutil from the bench extra). It drops and recreates the PostgreSQL database ``milesgate_scaling`` and
-flushes Redis database 11.
+psutil from the bench extra). It drops and recreates the PostgreSQL database ``milesgate_scaling`` and runs
+a ``redis-server`` of its own on a free loopback port (no persistence), so that no other benchmark's
+workers read its streams, nor its workers theirs.
 """
 
 from __future__ import annotations
@@ -36,24 +41,34 @@ from typing import Any
 
 import asyncpg
 import psutil
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
+    RedisServer,
     Stores,
     accrual,
     fresh_stores,
     ledger_clean,
+    load_average,
     milesgate,
     seed,
     signed,
     stop,
     wait_ready,
 )
+from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX, LEASE_PREFIX
 
-STORES = Stores(db_name="milesgate_scaling", redis_url="redis://127.0.0.1:6379/11")
+STORES = Stores(db_name="milesgate_scaling", redis_url="")  # the Redis: a redis-server of the run's own
 PORT = 8767
-TAKE_OVER_ENV = {"MILESGATE_INBOX_LEASE_MS": "2000", "MILESGATE_INBOX_CLAIM_IDLE_MS": "2000"}
+PARTITIONS = int(os.environ.get("MILESGATE_INBOX_PARTITIONS", DEFAULT_POLICY.partitions))
+TAKE_OVER_ENV = {
+    "MILESGATE_INBOX_LEASE_MS": "2000",
+    "MILESGATE_INBOX_CLAIM_IDLE_MS": "2000",
+    "MILESGATE_WORKER_METRICS_PORT": "0",  # several workers on one machine: no metrics port each
+}
 HERE = Path(__file__).resolve().parent
 
 # Each wrk thread sends its own share of the pre-signed requests (line i goes to thread i mod threads),
@@ -175,6 +190,7 @@ async def entry_point(
         "stored_per_second": round(stored / elapsed, 1),
         **measured,
         "server_cpu_s": round(cpu, 2),
+        "load_average": load_average(),
     }
 
 
@@ -186,27 +202,139 @@ async def processed_count() -> int:
         await connection.close()
 
 
-async def drain(data_dir: Path, workers: int, seconds: int) -> dict[str, Any]:
-    # The partitions' leases and unacknowledged messages of the run before pass on after 2 s (10 s by
-    # default): the window measures crediting, not a take-over.
-    processes = [
-        milesgate(STORES, data_dir, "worker", "--name", f"scale-{workers}-{n}", **TAKE_OVER_ENV)
-        for n in range(workers)
-    ]
+async def pending_count() -> int:
+    connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
-        await asyncio.sleep(5)  # start-up (imports, connections, the partitions' leases) is not crediting
+        return int(await connection.fetchval("SELECT count(*) FROM partner_inbox WHERE state = 'pending'"))
+    finally:
+        await connection.close()
+
+
+async def consumers_at_work(names: list[str], partitions: int, sample_s: float) -> tuple[set[str], int]:
+    """Which of ``names`` held a partition's lease in the last ``sample_s`` (a worker takes each
+    partition's lease in turn, also on an empty inbox; the lease's value is its consumer name), and how
+    many messages are still pending with consumers not in ``names`` (left unacknowledged by the workers
+    of a case before: taken over after ``MILESGATE_INBOX_CLAIM_IDLE_MS``)."""
+    redis = Redis.from_url(STORES.redis_url, decode_responses=True)
+    leases = [f"{LEASE_PREFIX}:{{p{partition}}}" for partition in range(partitions)]
+    working: set[str] = set()
+    others_pending = 0
+    try:
+        deadline = time.monotonic() + sample_s
+        while time.monotonic() < deadline:
+            working |= {owner for owner in await redis.mget(leases) if owner in names}
+            await asyncio.sleep(0.01)
+        for partition in range(partitions):
+            try:
+                consumers = await redis.xinfo_consumers(
+                    f"{INBOX_STREAM_PREFIX}:{{p{partition}}}", INBOX_GROUP
+                )
+            except ResponseError:  # no stream or group yet
+                continue
+            others_pending += sum(int(c["pending"]) for c in consumers if c["name"] not in names)
+    finally:
+        await redis.aclose()
+    return working, others_pending
+
+
+def suspend(processes: list[subprocess.Popen[bytes]], *, resume: bool = False) -> None:
+    """SIGSTOP (or SIGCONT) the processes and their children."""
+    for process in processes:
+        root = psutil.Process(process.pid)
+        for member in [root, *root.children(recursive=True)]:
+            if resume:
+                member.resume()
+            else:
+                member.suspend()
+
+
+async def fill(data_dir: Path, secret: str, cards: list[str], count: int, tag: str, rate: float) -> int:
+    """Store ``count`` deliveries through the gateway (``serve --workers 2``, driven by wrk), not measured;
+    ``rate``: the entry point's rate measured before, which bounds wrk's run. Returns the pending rows."""
+    requests = data_dir / f"fill-{tag}.tsv"
+    write_requests(requests, secret, cards, tag, count)
+    gateway = milesgate(STORES, data_dir, "serve", "--port", str(PORT), "--workers", "2")
+    try:
+        await wait_ready(PORT)
+        seconds = int(count / max(rate, 50.0) * 1.5) + 5  # wrk's threads stop when their share is sent
+        await asyncio.to_thread(run_wrk, requests, seconds, 32, 1)
+    finally:
+        stop(gateway)
+    return await pending_count()
+
+
+async def drain(
+    data_dir: Path, secret: str, cards: list[str], workers: int, rate: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """``workers`` inbox workers crediting a pre-filled inbox, measured only while all of them work on it:
+
+    1. the workers start on an empty inbox; once each one takes the partitions' leases in turn (its name
+       seen as a lease's owner) they are suspended (SIGSTOP);
+    2. the gateway stores ``--backlog`` deliveries, and stops;
+    3. the workers resume (SIGCONT), and the window runs ``--drain-seconds`` or until fewer than
+       ``--min-backlog`` deliveries wait; then they credit the rest, unmeasured.
+
+    So start-up, the partitions' hand-over and the gateway's CPU are not in the window."""
+    names = [f"scale-{workers}-{n}" for n in range(workers)]
+    processes = [milesgate(STORES, data_dir, "worker", "--name", name, **TAKE_OVER_ENV) for name in names]
+    launched = time.perf_counter()
+    try:
+        while True:
+            working, others_pending = await consumers_at_work(names, PARTITIONS, sample_s=1.0)
+            if len(working) == workers and others_pending == 0:
+                break
+            if time.perf_counter() - launched > 180:
+                raise RuntimeError(f"workers not all at work after 180 s: {sorted(working)} of {names}")
+            await asyncio.sleep(0.2)
+        ready_after = time.perf_counter() - launched
+        suspend(processes)
+        try:
+            backlog = await fill(data_dir, secret, cards, args.backlog, f"W{workers}", rate)
+        finally:
+            suspend(processes, resume=True)
+        if backlog < 2 * args.min_backlog:
+            raise RuntimeError(f"only {backlog} deliveries wait: the gateway stored too few")
+        load_at_window = load_average()
+        roots = [psutil.Process(process.pid) for process in processes]
+        cpu_before = sum(tree_cpu_s(root) for root in roots)
         before, started = await processed_count(), time.perf_counter()
-        await asyncio.sleep(seconds)
+        left = backlog
+        while time.perf_counter() - started < args.drain_seconds and left >= args.min_backlog:
+            await asyncio.sleep(0.5)
+            left = await pending_count()
         done, elapsed = await processed_count() - before, time.perf_counter() - started
+        cpu = sum(tree_cpu_s(root) for root in roots) - cpu_before
+        deadline = time.monotonic() + 600
+        while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110 - the rest, unmeasured
+            await asyncio.sleep(1)
     finally:
         for process in processes:
             stop(process)
     return {
         "workers": workers,
+        "all_at_work_after_s": round(ready_after, 1),
+        "backlog_at_window_start": backlog,
+        "backlog_at_window_end": left,
         "credited": done,
         "seconds": round(elapsed, 1),
         "per_second": round(done / elapsed, 1),
+        "workers_cpu_s": round(cpu, 2),
+        "workers_cpu_ms_per_credit": round(cpu * 1000 / max(done, 1), 2),
+        "load_average_at_window_start": load_at_window,
+        "load_average_at_window_end": load_average(),
     }
+
+
+async def credit_all(data_dir: Path) -> None:
+    """Two workers credit every pending delivery (between the cases; not measured)."""
+    rest = [milesgate(STORES, data_dir, "worker", "--name", f"rest-{n}", **TAKE_OVER_ENV) for n in range(2)]
+    try:
+        deadline = time.monotonic() + 600
+        while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(1)
+    finally:
+        for process in rest:
+            stop(process)
 
 
 async def main() -> None:
@@ -214,16 +342,37 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--members", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=12_000, help="pre-signed deliveries per gateway run")
+    parser.add_argument("--requests", type=int, default=20_000, help="pre-signed deliveries per gateway run")
     parser.add_argument("--seconds", type=int, default=15, help="wrk's duration per gateway run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (one CPU of two is enough)")
-    parser.add_argument("--drain-seconds", type=int, default=20)
+    parser.add_argument("--drain-seconds", type=int, default=20, help="end-to-end window per worker count")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=20_000,
+        help="deliveries the gateway stores before each end-to-end case",
+    )
+    parser.add_argument(
+        "--min-backlog", type=int, default=500, help="the end-to-end window ends early below this backlog"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
 
+    load_at_start = load_average()
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-scaling-"))
+    redis_server = RedisServer(data_dir)
+    await redis_server.start()
+    try:
+        await run(args, data_dir, redis_server.url, load_at_start)
+    finally:
+        redis_server.stop()
+
+
+async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, load_at_start: list[float]) -> None:
+    global STORES  # every function here reads the run's stores
+    STORES = Stores(db_name=STORES.db_name, redis_url=redis_url)
     await fresh_stores(STORES)
     print(f"seeding {args.members} members ...", flush=True)
     secret, members = await seed(STORES, data_dir, args.members)
@@ -234,21 +383,14 @@ async def main() -> None:
         print(f"entry point, {gateways} gateway process(es) ...", flush=True)
         entry.append(await entry_point(data_dir, secret, cards, gateways, args))
         print(json.dumps(entry[-1]), flush=True)
+    print("crediting what the entry point stored (not measured) ...", flush=True)
+    await credit_all(data_dir)
     crediting = []
     for workers in (1, 2):
         print(f"end to end, {workers} inbox worker(s) ...", flush=True)
-        crediting.append(await drain(data_dir, workers, args.drain_seconds))
+        crediting.append(await drain(data_dir, secret, cards, workers, entry[-1]["stored_per_second"], args))
         print(json.dumps(crediting[-1]), flush=True)
 
-    print("draining the rest ...", flush=True)
-    rest = [milesgate(STORES, data_dir, "worker", "--name", f"rest-{n}", **TAKE_OVER_ENV) for n in range(2)]
-    try:
-        deadline = time.monotonic() + 600
-        while await processed_count() < await stored_count() and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(1)
-    finally:
-        for process in rest:
-            stop(process)
     connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
         postings = await connection.fetchval("SELECT count(*) FROM postings WHERE source = 'PARTNER_ACCRUAL'")
@@ -259,7 +401,8 @@ async def main() -> None:
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": load_average(),
         "args": vars(args),
         "entry_point": entry,
         "entry_point_ratio_2_to_1": round(entry[1]["stored_per_second"] / entry[0]["stored_per_second"], 2),

@@ -96,13 +96,16 @@ async def check_credentials(
         elif (check := await check_secret(getattr(member, _secret_field(method)), secret)).matches:
             if method is SignInMethod.EMAIL and member.email_verified_at is None:
                 raise EmailNotVerified()  # nothing counted: the password was right
-            member.failed_sign_ins = 0
-            member.sign_in_locked_until = None
-            changed = ["failed_sign_ins", "sign_in_locked_until"]
+            changed = []
+            if member.failed_sign_ins or member.sign_in_locked_until is not None:
+                member.failed_sign_ins = 0
+                member.sign_in_locked_until = None
+                changed += ["failed_sign_ins", "sign_in_locked_until"]
             if check.new_hash is not None:  # made under an older cost: stored again under today's
                 setattr(member, _secret_field(method), check.new_hash)
                 changed.append(_secret_field(method))
-            await member.save(update_fields=changed)
+            if changed:  # most sign-ins change nothing: no write, one round trip less
+                await member.save(update_fields=changed)
             return member
         else:
             member.failed_sign_ins += 1

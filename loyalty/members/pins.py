@@ -53,11 +53,20 @@ def _dummy_hash(cost: HashCost) -> str:
 
 
 _cost = HashCost()
+_threads = 0
 _pool: list[ThreadPoolExecutor] = []
 
 
+def use_hash_threads(threads: int) -> None:
+    """How many threads of this process hash at once (``MILESGATE_SECRET_HASH_THREADS``); 0: one per CPU.
+    Takes effect if the pool was not made yet."""
+    global _threads
+    _threads = threads
+
+
 def _hash_pool() -> ThreadPoolExecutor:
-    """The threads that hash, one per CPU, made on first use (after a server forked its processes).
+    """The threads that hash (``use_hash_threads``; one per CPU by default), made on first use (after a
+    server forked its processes).
 
     argon2 releases the GIL, so the event loop goes on serving while they work. Their own pool, not the
     loop's default one: at most one hash per CPU runs at a time (the others wait their turn, so a burst of
@@ -65,7 +74,8 @@ def _hash_pool() -> ThreadPoolExecutor:
     CPUs x the configured memory), and a burst of hashes never holds up DNS look-ups or file reads that
     use the default pool."""
     if not _pool:
-        _pool.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="secret-hash"))
+        threads = _threads or os.cpu_count() or 1
+        _pool.append(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="secret-hash"))
     return _pool[0]
 
 

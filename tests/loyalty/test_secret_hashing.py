@@ -22,6 +22,7 @@ from loyalty.members.models import Member
 from loyalty.members.pins import HashCost, SecretCheck, check_secret, hash_cost, hash_secret, use_hash_cost
 from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql, make_member
+from tests.support import statements
 
 OLD = HashCost(time_cost=1, memory_kib=8, parallelism=1)
 NEW = HashCost(time_cost=2, memory_kib=16, parallelism=1)
@@ -101,6 +102,24 @@ async def test_check_secret_hashes_again_only_on_a_match_under_another_cost() ->
     assert not (await check_secret(None, PIN)).matches
     check = await check_secret(stored, PIN)
     assert check.matches and check.new_hash is not None and _cost_of(check.new_hash) == NEW
+
+
+async def test_a_sign_in_writes_the_member_only_when_it_changes_something(db: Settings) -> None:
+    enrolled = await make_member()
+    card = enrolled.card.number
+    with pytest.raises(InvalidCredentials):
+        await _sign_in(SignInMethod.SERVICE_CARD_NUMBER, card, "284917")
+    assert (await Member.get(id=enrolled.member.id)).failed_sign_ins == 1
+
+    with statements() as clearing:
+        await _sign_in(SignInMethod.SERVICE_CARD_NUMBER, card, PIN)
+    assert (await Member.get(id=enrolled.member.id)).failed_sign_ins == 0
+    assert [sql for sql in clearing if sql.lstrip().upper().startswith("UPDATE")]
+
+    with statements() as plain:
+        member = await _sign_in(SignInMethod.SERVICE_CARD_NUMBER, card, PIN)
+    assert member.id == enrolled.member.id
+    assert not [sql for sql in plain if sql.lstrip().upper().startswith("UPDATE")]
 
 
 def test_the_default_cost_is_owasps_minimum() -> None:
