@@ -37,6 +37,8 @@ _admitted: ContextVar[GraphQLRequestData | None] = ContextVar("milesgate_graphql
 def _persisted_request(body: bytes) -> GraphQLRequestData | None:
     """A single JSON request naming a persisted document, every field of the type Strawberry expects;
     None for anything else (Strawberry's ``run`` parses it and answers what is wrong with it)."""
+    if b"persistedQuery" not in body:
+        return None  # a document sent as text: not decoded twice
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
