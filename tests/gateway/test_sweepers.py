@@ -15,12 +15,14 @@ from loyalty.rules import current_rules
 from tests.factories import partner_box_for_tests
 from tests.waiting import eventually
 
-NOW = dt.datetime.now(dt.UTC)
 
-
-async def _rows(expired: int, open_: int) -> None:
+async def _rows(expired: int, open_: int) -> dt.datetime:
+    """Rows of each table, ``expired`` a minute past their expiry and ``open_`` 30 minutes before it,
+    around the time of the call (never of the module's import: a long suite would expire the open ones);
+    returns that time."""
+    now = dt.datetime.now(dt.UTC)
     for index in range(expired + open_):
-        expires_at = NOW - dt.timedelta(minutes=1) if index < expired else NOW + dt.timedelta(minutes=30)
+        expires_at = now - dt.timedelta(minutes=1) if index < expired else now + dt.timedelta(minutes=30)
         await PendingEnrolment.create(
             public_id=f"enrolment-{index}",
             email=f"a{index}@example.com",
@@ -34,14 +36,15 @@ async def _rows(expired: int, open_: int) -> None:
             code_hash="x",
             expires_at=expires_at,
         )
+    return now
 
 
 async def test_a_round_deletes_a_batch_of_expired_rows_of_each_table(db: Settings) -> None:
-    await _rows(expired=5, open_=2)
+    now = await _rows(expired=5, open_=2)
 
-    assert await sweep_expired_codes(now=NOW, batch=3) == 3  # a full batch: the loop goes on at once
-    assert await sweep_expired_codes(now=NOW, batch=3) == 2
-    assert await sweep_expired_codes(now=NOW, batch=3) == 0
+    assert await sweep_expired_codes(now=now, batch=3) == 3  # a full batch: the loop goes on at once
+    assert await sweep_expired_codes(now=now, batch=3) == 2
+    assert await sweep_expired_codes(now=now, batch=3) == 0
 
     assert sorted(row.public_id for row in await PendingEnrolment.all()) == [
         "enrolment-5",
