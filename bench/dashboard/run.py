@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -264,9 +265,17 @@ async def main() -> None:
                 if args.warmup:
                     wrk(url, body, token, args.warmup, args.connections, args.threads)
                 before = cpu_seconds([server])
+                driver_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 result = wrk(url, body, token, args.seconds, args.connections, args.threads)
+                driver_after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 after = cpu_seconds([server])
+                driver_s = (driver_after.ru_utime + driver_after.ru_stime) - (
+                    driver_before.ru_utime + driver_before.ru_stime
+                )
                 per_request = {
+                    # wrk's own CPU (it shares the machine's CPUs with the servers and PostgreSQL)
+                    "wrk_cpu_s": round(driver_s, 2),
+                    "load_average_1m": round(os.getloadavg()[0], 2),
                     "server_cpu_ms": round(
                         1000 * (after[str(server.pid)] - before[str(server.pid)]) / result["requests"], 3
                     ),

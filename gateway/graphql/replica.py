@@ -15,6 +15,7 @@ With ``MILESGATE_DATABASE_REPLICA_URL`` the schema gets ``ReplicaRouting``:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -84,6 +85,24 @@ class ReplicaPolicy:
                 return False
             await asyncio.sleep(POLL_S)
 
+    @contextlib.asynccontextmanager
+    async def routing(self, context: object, kind: OperationType) -> AsyncIterator[None]:
+        """Around one operation's execution: a query on the replica when the member's own writes are
+        there; a mutation's write position remembered afterwards. Strawberry's extension
+        (``ReplicaRouting``) and the engine's persisted-document path both execute inside it."""
+        if not isinstance(context, Context):
+            yield
+            return
+        principal = context.principal
+        account_id = principal.account_id if principal is not None else None
+        if kind is OperationType.QUERY and await self.may_read_replica(context.backends.cache, account_id):
+            with replica_reads():
+                yield
+            return
+        yield
+        if kind is OperationType.MUTATION and account_id is not None:
+            await self.remember_write(context.backends.cache, account_id)
+
 
 class ReplicaRouting(SchemaExtension):
     """Queries on the replica when the member's own writes are there; mutations remember their writes."""
@@ -93,22 +112,8 @@ class ReplicaRouting(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
-        context = execution.context
-        if not isinstance(context, Context):
+        async with self.policy.routing(execution.context, execution.operation_type):
             yield
-            return
-        principal = context.principal
-        account_id = principal.account_id if principal is not None else None
-        kind = execution.operation_type
-        if kind is OperationType.QUERY and await self.policy.may_read_replica(
-            context.backends.cache, account_id
-        ):
-            with replica_reads():
-                yield
-            return
-        yield
-        if kind is OperationType.MUTATION and account_id is not None:
-            await self.policy.remember_write(context.backends.cache, account_id)
 
 
 def replica_extension(policy: ReplicaPolicy) -> Callable[[], SchemaExtension]:

@@ -4,6 +4,7 @@ with Strawberry's stock execution (``MILESGATE_GRAPHQL_FAST_PATH=off``); the mem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,13 @@ from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
 from gateway.graphql.edge import EdgeExtension, GraphQLEdge, schema_config
-from gateway.graphql.engine import FastEdge, FastPathView, ShortcutExecutionContext, core_schema
+from gateway.graphql.engine import (
+    FastEdge,
+    FastPathView,
+    PersistedPath,
+    ShortcutExecutionContext,
+    core_schema,
+)
 from gateway.graphql.replica import ReplicaPolicy, replica_extension
 from gateway.graphql.view import GraphQLView
 from gateway.settings import Settings
@@ -27,18 +34,19 @@ def execution_context_class(fast_path: bool) -> type[Executor[Any]] | None:
 
 def served_schema(
     settings: Settings, edge: GraphQLEdge, *, admin: bool = False
-) -> tuple[Schema, type[GraphQLView]]:
+) -> tuple[Schema, Callable[..., GraphQLView]]:
     """The schema (the operators' with ``admin``) with the edge's extension (and, for the member schema
-    with a replica, the replica's), and the view class to serve it with. The operators' schema reads the
-    primary only: it is small and operators read what they just changed."""
+    with a replica, the replica's), and the view class to serve it with (through the engine: with the
+    persisted-document path bound). The operators' schema reads the primary only: it is small and
+    operators read what they just changed."""
     executor = execution_context_class(settings.graphql_fast_path)
     extensions: list[Callable[[], SchemaExtension]] = []
-    if settings.graphql_fast_path:
-        extensions.append(FastEdge(edge).extension())
-        view_class: type[GraphQLView] = FastPathView
+    fast = FastEdge(edge) if settings.graphql_fast_path else None
+    if fast is not None:
+        extensions.append(fast.extension())
     else:
         extensions.append(lambda: EdgeExtension(edge))
-        view_class = GraphQLView
+    policy: ReplicaPolicy | None = None
     if admin:
         schema = build_admin_schema(extensions, schema_config(settings), execution_context_class=executor)
     else:
@@ -49,4 +57,6 @@ def served_schema(
             extensions.append(replica_extension(policy))
         schema = build_schema(extensions, schema_config(settings), execution_context_class=executor)
     edge.bind_schema(core_schema(schema))
-    return schema, view_class
+    if fast is None:
+        return schema, GraphQLView
+    return schema, functools.partial(FastPathView, persisted=PersistedPath(schema, fast, policy))

@@ -129,11 +129,15 @@ class GraphQLView(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        try:
-            response = await self.run(Request(scope, receive=receive))
-        except HTTPException as refused:
-            response = refusal_response(refused)
+        response = await self.respond(Request(scope, receive=receive))
         await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        """The answer to one HTTP request."""
+        try:
+            return await self.run(request)
+        except HTTPException as refused:
+            return refusal_response(refused)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql_path is None:

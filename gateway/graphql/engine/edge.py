@@ -20,8 +20,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, validate
 from graphql import parse as parse_document
+from graphql.utilities import get_operation_ast
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
@@ -39,12 +40,24 @@ class PreparedDocument:
     """A parsed document, its validation errors (computed at its first use) and, per operation, the
     sensitive fields it holds: everything about a query text that does not depend on the request."""
 
-    __slots__ = ("_sensitive", "document", "errors")
+    __slots__ = ("_operations", "_sensitive", "document", "errors")
 
     def __init__(self, document: DocumentNode) -> None:
         self.document = document
         self.errors: tuple[GraphQLError, ...] | None = None
         self._sensitive: dict[str | None, Counter[str]] = {}
+        self._operations: dict[str | None, OperationDefinitionNode | None] = {}
+
+    def operation(self, operation_name: str | None) -> OperationDefinitionNode | None:
+        """graphql-core's choice of the operation to run: None when it is missing, or when the document
+        has several and no name picks one. Only the document's own names are kept: a client's made-up
+        ones are looked up and forgotten."""
+        if operation_name in self._operations:
+            return self._operations[operation_name]
+        operation = get_operation_ast(self.document, operation_name)
+        if operation is not None or operation_name is None:
+            self._operations[operation_name] = operation
+        return operation
 
     def sensitive(self, operation_name: str | None) -> Counter[str]:
         counts = self._sensitive.get(operation_name)

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -18,6 +19,7 @@ from asgi_lifespan import LifespanManager
 from httpx2 import ASGITransport, AsyncClient
 
 from gateway.db import apply_migrations
+from gateway.graphql.persisted_queries import document_hash
 from gateway.graphql.replica import written_key
 from gateway.services import services
 from gateway.settings import Settings
@@ -164,3 +166,41 @@ async def test_the_replica_s_position_is_checked_without_waiting_once_it_caught_
     goal = await gql(client, GOAL, token=member["accessToken"])
     assert goal["data"]["me"]["rewardGoal"]["reward"]["code"] == code
     assert loop.time() - started < deadline_s(0.2)
+
+
+async def _by_hash(
+    client: AsyncClient, document: str, variables: dict[str, object] | None = None, *, token: str
+) -> dict[str, Any]:
+    """The document as an APQ client sends it: its hash alone, then with its text if the hash is unknown
+    (the gateway's persisted-document path, not Strawberry's execution)."""
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(document)}}
+    headers = {"authorization": f"Bearer {token}"}
+    payload: dict[str, Any] = {"variables": variables or {}, "extensions": extensions}
+    body: dict[str, Any] = (await client.post("/graphql", json=payload, headers=headers)).json()
+    if body.get("errors") and body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND":
+        payload["query"] = document
+        body = (await client.post("/graphql", json=payload, headers=headers)).json()
+    return body
+
+
+async def test_persisted_documents_are_routed_like_documents_sent_as_text(
+    client: AsyncClient, pair: PrimaryWithReplica
+) -> None:
+    member = await enrolled_member(client, givenName="Ada", email=_email())
+    code = (await gql(client, "{ rewards { code miles } }"))["data"]["rewards"][0]["code"]
+    pair.wait_replayed()
+    await _set_replay(pair, paused=True)
+    try:
+        await _rename_behind_the_service(pair, member["accountNumber"], "Augusta")
+        # a persisted query reads the replica: the old name
+        me = await _by_hash(client, NAME, token=member["accessToken"])
+        assert me["data"]["me"]["givenName"] == "Ada"
+        # a persisted mutation remembers where its write went, and the writer then reads the primary
+        written = await _by_hash(client, SET_GOAL, {"code": code}, token=member["accessToken"])
+        assert written["data"]["setRewardGoal"]["__typename"] == "RewardGoalSet"
+        goal = await _by_hash(client, GOAL, token=member["accessToken"])
+        assert goal["data"]["me"]["rewardGoal"]["reward"]["code"] == code
+        me = await _by_hash(client, NAME, token=member["accessToken"])
+        assert me["data"]["me"]["givenName"] == "Augusta"
+    finally:
+        await _set_replay(pair, paused=False)
