@@ -25,6 +25,7 @@ def inbox_worker_options(settings: Settings) -> dict[str, Any]:
         "batch": settings.inbox_batch,
         "batches_per_lease": settings.inbox_batches_per_lease,
         "lease_ms": settings.inbox_lease_ms,
+        "lease_keep_max_s": settings.inbox_lease_keep_max_s,
         "claim_idle_ms": settings.inbox_claim_idle_ms,
         "sweep_every_s": settings.inbox_sweep_every_s,
         "sweep_older_than_s": settings.inbox_sweep_older_than_s,

@@ -216,6 +216,12 @@ class Settings(BaseSettings):
     inbox_lease_ms: int = Field(
         default=10_000, ge=100, description="How long a worker's hold on a partition lasts unless renewed"
     )
+    inbox_lease_keep_max_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest a batch in progress keeps renewing its partition's lease, so a slow batch is "
+        "not taken over; a worker stuck longer lets the partition go",
+    )
     inbox_claim_idle_ms: int = Field(
         default=10_000, ge=0, description="Idle time after which another worker takes over a message"
     )

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
@@ -248,6 +249,8 @@ class InboxWorker:
     """Reads of a partition in one visit while each fills up (fewer lease and claim round trips)."""
     idle_pause_s: float = 0.1
     lease_ms: int = 10_000
+    lease_keep_max_s: float = 120.0
+    """Longest a batch in progress keeps renewing its partition's lease (a stuck one lets go after it)."""
     claim_idle_ms: int = 10_000
     sweep_every_s: float = 30.0
     sweep_older_than_s: float = 60.0
@@ -303,7 +306,8 @@ class InboxWorker:
         """Apply ``messages`` in order (the leading ones in a batch); how many were handled, and whether
         the lease is still this worker's."""
         held = True
-        batched = await self._apply_batch(messages)
+        async with self._lease_kept(lease):
+            batched = await self._apply_batch(messages)
         if batched:
             held = await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms)
         for handled, message in enumerate(messages[batched:], start=batched):
@@ -311,6 +315,36 @@ class InboxWorker:
                 return handled, held
             held = await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms)
         return len(messages), held
+
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, lease: str) -> AsyncIterator[None]:
+        """Renew ``lease`` every third of its life while the body runs, for ``lease_keep_max_s`` at most.
+
+        A batch of hundreds of accruals can outlive one lease on a busy host; were the lease to run out,
+        another worker would take the partition and claim the batch's messages, and claimed messages go
+        one by one (a message taken from a dead worker may be what killed it): a slow batch would turn into
+        a crawl. A worker that is alive keeps its partition; one that hangs lets go after the cap, and a
+        dead one stops renewing at once."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.lease_keep_max_s
+
+        async def renew() -> None:
+            every_s = self.lease_ms / 3000
+            while loop.time() + every_s < until:
+                await asyncio.sleep(every_s)
+                try:
+                    if not await self.queue.acquire_lease(lease, self.consumer, ttl_ms=self.lease_ms):
+                        return  # taken over meanwhile: the batch's outcome is checked after it
+                except BackendUnavailable:
+                    return  # the queue is away: the batch commits or not on PostgreSQL alone
+
+        keeper = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def _apply_batch(self, messages: list[QueueMessage]) -> int:
         """Settle the leading messages in one transaction (``webhooks.batch``); how many it settled.

@@ -4,6 +4,7 @@ settled one by one with its usual outcome."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -227,4 +228,50 @@ async def test_one_visit_reads_a_partition_again_while_each_read_fills_up(
     while await worker.run_once():
         pass
     assert await miles(person.member.id) == 1200
+    assert (await verify_ledger()).clean
+
+
+@pytest.mark.parametrize(("keep_max_s", "taken_over"), [(30.0, False), (0.05, True)])
+async def test_a_batch_slower_than_its_lease_keeps_its_partition_up_to_the_cap(
+    pg_db: Settings, monkeypatch: pytest.MonkeyPatch, keep_max_s: float, taken_over: bool
+):
+    # given: a batch that takes several lease lifetimes (a busy host), and a second worker waiting
+    await make_partner("swiss")
+    (person,) = await members(1)
+    queue = MemoryQueue()
+    for n in range(6):
+        await enqueue(queue, await store(accrual(person.card.number, f"L-{n}")), "", partitions=1)
+    await queue.ensure_group("milesgate:inbox:{p0}", "inbox-workers")
+    lease = "milesgate:inbox-lease:{p0}"
+    batch_started = asyncio.Event()
+
+    async def slow_batch(inbox_ids: list[int], rules: Any) -> int:
+        batch_started.set()
+        await asyncio.sleep(0.6)  # four lease lifetimes of 150 ms
+        return await apply_batch(inbox_ids, rules)
+
+    monkeypatch.setattr("webhooks.worker.apply_batch", slow_batch)
+    first = InboxWorker(
+        queue=queue,
+        rules=current_rules(),
+        consumer="w1",
+        policy=ONE_PARTITION,
+        batch=10,
+        lease_ms=150,
+        lease_keep_max_s=keep_max_s,
+    )
+
+    # when: the first worker runs its batch while the second asks for the partition every 20 ms
+    visit = asyncio.create_task(first.run_once())
+    await batch_started.wait()
+    seen_free = False
+    while not visit.done():
+        seen_free = seen_free or await queue.acquire_lease(lease, "w2", ttl_ms=10)
+        await asyncio.sleep(0.02)
+
+    # then: within the cap the partition stays the first worker's; past it, it is free for another
+    assert seen_free is taken_over
+    assert await visit == 6
+    assert await miles(person.member.id) == 600
+    assert await queue.pending_count("milesgate:inbox:{p0}", "inbox-workers") == 0
     assert (await verify_ledger()).clean
