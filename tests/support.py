@@ -9,6 +9,7 @@ import hashlib
 import inspect
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -254,11 +255,24 @@ def statements() -> Iterator[list[str]]:
         logger.setLevel(level)
 
 
+_SELECTED_FROM_MEMBERS = re.compile(r'SELECT (?P<columns>.*?) FROM "members"')
+
+
+def _is_session_check(statement: str) -> bool:
+    """Whether ``statement`` selects exactly a member's id and session generation (in either order: the
+    ORM's column order may follow a set's, which changes with the process's hash seed)."""
+    selected = _SELECTED_FROM_MEMBERS.match(statement)
+    return selected is not None and set(re.findall(r'"(\w+)"', selected["columns"])) == {
+        "id",
+        "session_generation",
+    }
+
+
 def without_session_check(statements: list[str]) -> list[str]:
     """A request's SQL statements but the session check's: ``gateway/session_generations.py`` reads the
     member's session generation when its caches (together at most 1 s, the revocation delay) have run
     out. One such statement at most per request; it is the gateway's, not the fields'."""
-    session = [statement for statement in statements if '"session_generation" FROM "members"' in statement]
+    session = [statement for statement in statements if _is_session_check(statement)]
     assert len(session) <= 1, session
     return [statement for statement in statements if statement not in session]
 

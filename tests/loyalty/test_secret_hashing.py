@@ -177,4 +177,6 @@ async def test_the_event_loop_answers_while_sign_ins_hash(client: AsyncClient) -
 
     assert outcomes.count("SignedIn") == 3 and len(probes) >= 5, (outcomes, probes)
     assert statistics.median(probes) < one_hash / 4, (one_hash, probes)
-    assert max(probes) < one_hash * 0.8, (one_hash, probes)
+    # No bound on the slowest probe: on a loaded machine one probe can wait longer than a hash for reasons
+    # of the machine's (CI saw 0.66 s against a 0.39 s hash). A single hash on the loop is caught for
+    # certain by the suite's guard instead (tests/conftest.py's ``_argon2_never_on_the_loop`` fails any hash made on an event-loop thread).
