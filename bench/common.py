@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx2
 import orjson
+import psutil
 from redis.asyncio import Redis
 from svix.webhooks import Webhook
 
@@ -238,6 +239,25 @@ async def wait_answering(url: str, *, method: str = "GET", timeout_s: float = 60
             except httpx2.HTTPError:
                 await asyncio.sleep(0.2)
     raise RuntimeError(f"nothing answers at {url}")
+
+
+def tree_cpu_s(*pids: int) -> float:
+    """CPU seconds (user + system) used so far by the processes ``pids`` and all their children; a process
+    gone meanwhile counts nothing."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for member in members:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    return total
 
 
 def load_average() -> list[float]:

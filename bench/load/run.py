@@ -51,7 +51,6 @@ from typing import Any
 import asyncpg
 import httpx2
 import orjson
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -70,6 +69,7 @@ from bench.common import (
     seed,
     signed,
     stop,
+    tree_cpu_s,
     wait_ready,
 )
 
@@ -279,23 +279,6 @@ def read_wrk_logs(folder: Path, recorder: Recorder, sent: dict[str, Any], redeem
             elif operation == "accrual" and outcome == "ok":
                 sent[transaction] = True
             recorder.add(operation, int(latency_us) / 1_000_000, outcome, status)
-
-
-def tree_cpu_s(processes: list[subprocess.Popen[bytes]]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            root = psutil.Process(process.pid)
-            members = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-        for member in members:
-            try:
-                times = member.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                continue
-    return total
 
 
 async def settle(timeout_s: float) -> dict[str, int]:
@@ -514,7 +497,7 @@ async def run(
                 tokens[member.member.id] = response.json()["data"]["signIn"]["accessToken"]
             driver: dict[str, Any] = {"driver": "python"}
             load_before = load_average()
-            cpu_before = tree_cpu_s([gateway]), tree_cpu_s([worker])
+            cpu_before = tree_cpu_s(gateway.pid), tree_cpu_s(worker.pid)
             if args.driver == "wrk":
                 folder = data_dir / "wrk"
                 accruals = int(args.seconds * args.accruals_per_second) + 1000
@@ -538,8 +521,8 @@ async def run(
                 )
                 outage_report = recorder.outage_report
             driver |= {
-                "gateway_cpu_s": round(tree_cpu_s([gateway]) - cpu_before[0], 2),
-                "worker_cpu_s": round(tree_cpu_s([worker]) - cpu_before[1], 2),
+                "gateway_cpu_s": round(tree_cpu_s(gateway.pid) - cpu_before[0], 2),
+                "worker_cpu_s": round(tree_cpu_s(worker.pid) - cpu_before[1], 2),
                 "load_average_before": load_before,
                 "load_average_after": load_average(),
             }

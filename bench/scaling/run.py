@@ -57,6 +57,7 @@ from bench.common import (
     seed,
     signed,
     stop,
+    tree_cpu_s,
     wait_ready,
 )
 from webhooks.worker import DEFAULT_POLICY, INBOX_GROUP, INBOX_STREAM_PREFIX, LEASE_PREFIX
@@ -121,17 +122,6 @@ def _ms(text: str) -> float:
     return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 1)
 
 
-def tree_cpu_s(process: psutil.Process) -> float:
-    total = 0.0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            times = member.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
-
-
 async def stored_count() -> int:
     connection = await asyncpg.connect(STORES.asyncpg_url)
     try:
@@ -175,11 +165,14 @@ async def entry_point(
     gateway = milesgate(STORES, data_dir, "serve", "--port", str(PORT), "--workers", str(gateways))
     try:
         await wait_ready(PORT)
-        server = psutil.Process(gateway.pid)
-        stored_before, cpu_before, started = await stored_count(), tree_cpu_s(server), time.perf_counter()
+        stored_before, cpu_before, started = (
+            await stored_count(),
+            tree_cpu_s(gateway.pid),
+            time.perf_counter(),
+        )
         measured = await asyncio.to_thread(run_wrk, requests, args.seconds, args.connections, args.threads)
         elapsed = time.perf_counter() - started
-        cpu = tree_cpu_s(server) - cpu_before
+        cpu = tree_cpu_s(gateway.pid) - cpu_before
         stored = await stored_count() - stored_before
     finally:
         stop(gateway)
@@ -295,15 +288,14 @@ async def drain(
         if backlog < 2 * args.min_backlog:
             raise RuntimeError(f"only {backlog} deliveries wait: the gateway stored too few")
         load_at_window = load_average()
-        roots = [psutil.Process(process.pid) for process in processes]
-        cpu_before = sum(tree_cpu_s(root) for root in roots)
+        cpu_before = tree_cpu_s(*(process.pid for process in processes))
         before, started = await processed_count(), time.perf_counter()
         left = backlog
         while time.perf_counter() - started < args.drain_seconds and left >= args.min_backlog:
             await asyncio.sleep(0.5)
             left = await pending_count()
         done, elapsed = await processed_count() - before, time.perf_counter() - started
-        cpu = sum(tree_cpu_s(root) for root in roots) - cpu_before
+        cpu = tree_cpu_s(*(process.pid for process in processes)) - cpu_before
         deadline = time.monotonic() + 600
         while await pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110 - the rest, unmeasured
             await asyncio.sleep(1)

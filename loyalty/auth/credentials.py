@@ -1,7 +1,8 @@
 """Checking what a member types to sign in: service card number + PIN, user ID or e-mail + password.
 
-Failures are counted per account, attempt by attempt: the member row is locked while one attempt is
-checked, so aliases or batched requests cannot try PINs in parallel. After the configured number of
+Failures are counted per account, attempt by attempt: each checked attempt is settled on the member row
+locked, so aliases or batched requests trying PINs in parallel are counted one by one, and a right PIN
+among them does not sign in once the failures before it have locked the account. After the configured number of
 failures the account is locked for a while. A wrong secret and an unknown account give the same
 answer with the same work (a dummy hash is verified), so the answer does not tell whether the account
 exists; only an existing, locked account says that it is locked. A secret whose stored hash was made
@@ -23,7 +24,7 @@ from tortoise.transactions import in_transaction
 from loyalty.errors import DomainError, InvalidCredentials, ValidationFailed
 from loyalty.identifiers import validate_service_card_number
 from loyalty.members.models import CardState, Member, ServiceCard
-from loyalty.members.pins import check_secret, verify_secret
+from loyalty.members.pins import SecretCheck, check_secret, verify_secret
 from loyalty.rules import ProgrammeRules
 
 
@@ -80,32 +81,75 @@ def _secret_field(method: SignInMethod) -> str:
     return "pin_hash" if method is SignInMethod.SERVICE_CARD_NUMBER else "password_hash"
 
 
+def _locked_until(member: Member, now: dt.datetime) -> dt.datetime | None:
+    until = member.sign_in_locked_until
+    return until if until is not None and until > now else None
+
+
 async def check_credentials(
     *, method: SignInMethod, identifier: str, secret: str, rules: ProgrammeRules, now: dt.datetime
 ) -> Member:
-    """The member these credentials belong to; ``InvalidCredentials`` or ``AccountLocked`` otherwise."""
+    """The member these credentials belong to; ``InvalidCredentials`` or ``AccountLocked`` otherwise.
+
+    The hash is checked outside any transaction, so no database connection and no row lock is held while
+    argon2 runs (tens of milliseconds of a hashing thread); the attempt is then settled on the member row
+    locked, where failures are counted one by one and where a right secret meets every failure committed
+    before it: one that locked the account meanwhile wins. Should the secret change between the read and
+    the settling (a reset), the attempt is checked again against the new hash."""
     account_id = await _find_account_id(method, identifier, rules)
     if account_id is None:
         await verify_secret(None, secret)  # the same work as a real check
         raise InvalidCredentials(WRONG)
+    field = _secret_field(method)
+    for _ in range(2):
+        seen = await Member.get(id=account_id).only("id", field, "sign_in_locked_until")
+        if (locked_until := _locked_until(seen, now)) is not None:
+            raise AccountLocked(locked_until)
+        stored: str | None = getattr(seen, field)
+        check = await check_secret(stored, secret)
+        member = await _settle_attempt(account_id, field, stored, check, method=method, rules=rules, now=now)
+        if member is not None:
+            return member
+    raise InvalidCredentials(WRONG)  # the secret changed twice while it was being checked: not counted
+
+
+async def _settle_attempt(
+    account_id: int,
+    field: str,
+    stored: str | None,
+    check: SecretCheck,
+    *,
+    method: SignInMethod,
+    rules: ProgrammeRules,
+    now: dt.datetime,
+) -> Member | None:
+    """Settle one checked attempt; the member when it signs in, None when the secret changed meanwhile
+    (check again), else ``AccountLocked`` / ``InvalidCredentials`` / ``EmailNotVerified``."""
+    if check.matches:
+        # Most right secrets change nothing: one locking read, outside a transaction, settles them. It waits
+        # for any attempt being counted on this row and then sees its outcome.
+        member = await Member.filter(id=account_id).select_for_update(no_key=True).get()
+        if getattr(member, field) != stored:
+            return None
+        _raise_when_locked_or_unverified(member, method, now)
+        if not member.failed_sign_ins and member.sign_in_locked_until is None and check.new_hash is None:
+            return member
     locked_until: dt.datetime | None = None
     async with in_transaction():
         member = await Member.filter(id=account_id).select_for_update(no_key=True).get()
-        if member.sign_in_locked_until is not None and member.sign_in_locked_until > now:
-            locked_until = member.sign_in_locked_until
-        elif (check := await check_secret(getattr(member, _secret_field(method)), secret)).matches:
-            if method is SignInMethod.EMAIL and member.email_verified_at is None:
-                raise EmailNotVerified()  # nothing counted: the password was right
-            changed = []
-            if member.failed_sign_ins or member.sign_in_locked_until is not None:
-                member.failed_sign_ins = 0
-                member.sign_in_locked_until = None
-                changed += ["failed_sign_ins", "sign_in_locked_until"]
+        if getattr(member, field) != stored:
+            return None
+        if (locked_until := _locked_until(member, now)) is not None:
+            pass
+        elif check.matches:
+            _raise_when_locked_or_unverified(member, method, now)  # nothing counted: the secret was right
+            member.failed_sign_ins = 0
+            member.sign_in_locked_until = None
+            changed = ["failed_sign_ins", "sign_in_locked_until"]
             if check.new_hash is not None:  # made under an older cost: stored again under today's
-                setattr(member, _secret_field(method), check.new_hash)
-                changed.append(_secret_field(method))
-            if changed:  # most sign-ins change nothing: no write, one round trip less
-                await member.save(update_fields=changed)
+                setattr(member, field, check.new_hash)
+                changed.append(field)
+            await member.save(update_fields=changed)
             return member
         else:
             member.failed_sign_ins += 1
@@ -119,3 +163,10 @@ async def check_credentials(
     if locked_until is not None:
         raise AccountLocked(locked_until)
     raise InvalidCredentials(WRONG)
+
+
+def _raise_when_locked_or_unverified(member: Member, method: SignInMethod, now: dt.datetime) -> None:
+    if (locked_until := _locked_until(member, now)) is not None:
+        raise AccountLocked(locked_until)
+    if method is SignInMethod.EMAIL and member.email_verified_at is None:
+        raise EmailNotVerified()
