@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import statistics
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -18,11 +19,20 @@ from gateway.settings import Settings
 from loyalty.auth.credentials import SignInMethod, check_credentials
 from loyalty.errors import InvalidCredentials
 from loyalty.identifiers import luhn_check_digit
+from loyalty.members import pins
 from loyalty.members.models import Member
-from loyalty.members.pins import HashCost, SecretCheck, check_secret, hash_cost, hash_secret, use_hash_cost
+from loyalty.members.pins import (
+    HashCost,
+    SecretCheck,
+    check_secret,
+    hash_cost,
+    hash_secret,
+    use_hash_cost,
+    use_hash_threads,
+)
 from loyalty.rules import current_rules
 from tests.factories import enrolled_member, gql, make_member
-from tests.support import statements
+from tests.support import deadline_s, statements
 
 OLD = HashCost(time_cost=1, memory_kib=8, parallelism=1)
 NEW = HashCost(time_cost=2, memory_kib=16, parallelism=1)
@@ -180,3 +190,20 @@ async def test_the_event_loop_answers_while_sign_ins_hash(client: AsyncClient) -
     # No bound on the slowest probe: on a loaded machine one probe can wait longer than a hash for reasons
     # of the machine's (CI saw 0.66 s against a 0.39 s hash). A single hash on the loop is caught for
     # certain by the suite's guard instead (tests/conftest.py's ``_argon2_never_on_the_loop`` fails any hash made on an event-loop thread).
+
+
+async def test_the_configured_number_of_hashing_threads_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MILESGATE_SECRET_HASH_THREADS``: two threads let two hashes meet at a barrier of two; a third
+    never reaches a barrier of three while the other two wait at it."""
+    monkeypatch.setattr(pins, "_pool", [])
+    monkeypatch.setattr(pins, "_threads", pins._threads)  # restored after the test
+    use_hash_threads(2)
+    try:
+        pair = threading.Barrier(2, timeout=deadline_s(5))
+        await asyncio.gather(*[pins.off_the_loop(pair.wait) for _ in range(2)])
+        trio = threading.Barrier(3, timeout=0.5)
+        with pytest.raises(threading.BrokenBarrierError):
+            await asyncio.gather(*[pins.off_the_loop(trio.wait) for _ in range(3)])
+    finally:
+        for pool in pins._pool:
+            pool.shutdown(wait=True)
