@@ -305,6 +305,8 @@ class InboxWorker:
     async def _settle(self, messages: list[QueueMessage], lease: str) -> tuple[int, bool]:
         """Apply ``messages`` in order (the leading ones in a batch); how many were handled, and whether
         the lease is still this worker's."""
+        if not messages:
+            return 0, True
         held = True
         async with self._lease_kept(lease):
             batched = await self._apply_batch(messages)
@@ -343,8 +345,14 @@ class InboxWorker:
             yield
         finally:
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await keeper
+            except asyncio.CancelledError:
+                # The keeper's own end stops here; a cancellation of this worker that arrived meanwhile
+                # goes on (swallowing it would leave the worker running after it was told to stop).
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
 
     async def _apply_batch(self, messages: list[QueueMessage]) -> int:
         """Settle the leading messages in one transaction (``webhooks.batch``); how many it settled.

@@ -28,7 +28,7 @@ from loyalty.rules import current_rules
 from partners.models import Partner
 from partners.service import NewPartner
 from tests.factories import ME, enrolled_member, gql, make_member, make_partner
-from tests.support import signed_delivery
+from tests.support import deadline_s, signed_delivery
 from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound.models import OutboundMessage
@@ -580,3 +580,38 @@ async def test_a_row_that_keeps_failing_unexpectedly_becomes_a_dead_letter(
     # then every attempt was counted and the row is a dead letter, not pending for ever
     assert final is not None and final.state is InboxState.FAILED and final.error_code == "PROCESSING_FAILED"
     assert (await PartnerInbox.get(id=row.id)).attempts == policy.max_attempts
+
+
+async def test_a_worker_told_to_stop_while_its_lease_keeper_ends_stops() -> None:
+    # given: a lease keeper whose renewal is under way and takes a while to give up when cancelled
+    queue = MemoryQueue()
+    renewing = asyncio.Event()
+
+    async def slow_renewal(name: str, owner: str, *, ttl_ms: int) -> bool:
+        renewing.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await _real_sleep(0.1)  # e.g. a Redis call that needs its connection closed
+            raise
+        return True
+
+    queue.acquire_lease = slow_renewal  # type: ignore[method-assign]
+    worker = InboxWorker(queue=queue, rules=current_rules(), consumer="w", lease_ms=30)
+    went_on = asyncio.Event()
+
+    async def visit() -> None:
+        async with worker._lease_kept("milesgate:inbox-lease:{p0}"):
+            await renewing.wait()
+        went_on.set()  # only when nobody told the worker to stop
+
+    # when: the worker is told to stop while it waits for the keeper's end
+    task = asyncio.create_task(visit())
+    await renewing.wait()
+    await _real_sleep(0.03)
+    task.cancel()
+
+    # then: it stops, and does not go on with its round
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, deadline_s(5))
+    assert not went_on.is_set()
