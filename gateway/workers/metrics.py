@@ -33,6 +33,7 @@ from tortoise.transactions import in_transaction
 from gateway.db import ping_database
 from gateway.metrics import Backlog, BacklogMetrics, metrics_refusal
 from gateway.settings import Settings
+from gateway.workers.loops import being_cancelled
 from loyalty.events.models import DomainEvent
 from loyalty.notifications.models import Notification, NotificationState
 from webhooks.models import InboxState, PartnerInbox
@@ -234,6 +235,9 @@ async def serve_worker_metrics(app: Starlette, sock: socket.socket, stop: asynci
         stopping.cancel()
         if not serving.done():
             serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await serving
+            except asyncio.CancelledError:
+                if being_cancelled():
+                    raise  # this task was told to stop meanwhile: that goes on, only the server's end stops here
         sock.close()
