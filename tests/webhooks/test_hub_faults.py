@@ -62,6 +62,8 @@ WORKER_START_S = 60.0
 # one worker is alive at a time: a lease shorter than one message's processing would let a second live
 # worker into the partition.
 TAKE_OVER_ENV = {"MILESGATE_INBOX_LEASE_MS": "2000", "MILESGATE_INBOX_CLAIM_IDLE_MS": "1000"}
+# One message per read and transaction: a batch of 50 can credit every queued accrual between two looks
+KILL_ENV = {**TAKE_OVER_ENV, "MILESGATE_INBOX_BATCH": "1"}
 
 
 @pytest.fixture
@@ -223,7 +225,7 @@ async def test_a_worker_killed_mid_stream_leaves_every_accrual_credited_exactly_
     total = len(events)
 
     # when: a worker starts, is killed with SIGKILL while it works, and another takes over
-    first = start_worker(hub_settings, "doomed", **TAKE_OVER_ENV)
+    first = start_worker(hub_settings, "doomed", **KILL_ENV)
     try:
         await wait_until_working(first, "doomed")
         await wait_for(
@@ -264,16 +266,17 @@ async def _processed_at_least(count: int) -> bool:
 async def _kill_while_working(process: subprocess.Popen[bytes], name: str) -> bool:
     """SIGKILL the worker once it has credited some rows while it holds unacknowledged messages.
 
-    The worker is stopped (SIGSTOP) while this is checked, so it cannot finish its messages between the
-    check and the kill however slowly this test runs; if the check fails it goes on (SIGCONT)."""
-    if not await _processed_at_least(10):
-        return False
-    if not await pending():
-        pytest.fail("the worker finished before it was killed: nothing was interrupted")
+    The worker is stopped (SIGSTOP) before anything is checked, so it cannot finish its messages between
+    the check and the kill however slowly this test runs; if the check fails it goes on (SIGCONT). It
+    credits one message per transaction here (`KILL_ENV`), so it needs hundreds of rounds to finish."""
     process.send_signal(signal.SIGSTOP)
     interrupted = False
     try:
-        interrupted = (await consumers()).get(name, 0) > 0 and await pending() > 0
+        if not await _processed_at_least(10):
+            return False
+        if not await pending():
+            pytest.fail("the worker finished before it was killed: nothing was interrupted")
+        interrupted = (await consumers()).get(name, 0) > 0
     finally:
         if not interrupted:
             process.send_signal(signal.SIGCONT)
