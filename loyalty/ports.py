@@ -10,7 +10,7 @@ Keys that belong to one member carry a Redis Cluster hash tag on the account num
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -79,6 +79,11 @@ class PubSub(Protocol):
     """Fire-and-forget broadcast to every current subscriber of a channel (live updates)."""
 
     async def publish(self, channel: str, payload: bytes) -> int: ...
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
+        """Publish ``(channel, payload)`` pairs in this order, in one round trip where the backend can;
+        returns how many receivers heard them in all."""
+        ...
 
     async def subscribe(self, *channels: str) -> Subscription: ...
 

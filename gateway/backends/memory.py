@@ -13,6 +13,7 @@ import asyncio
 import time
 from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -243,6 +244,12 @@ class MemoryPubSub:
         for subscription in receivers:
             subscription._deliver(bytes(payload))
         return len(receivers)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
+        heard = 0
+        for channel, payload in messages:
+            heard += await self.publish(channel, payload)
+        return heard
 
     async def subscribe(self, *channels: str) -> MemorySubscription:
         if not channels:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -286,6 +286,13 @@ class GuardedPubSub:
     async def publish(self, channel: str, payload: bytes) -> int:
         try:
             return await self._guard.call(lambda: self._redis.publish(channel, payload))
+        except RedisUnavailable:
+            self._guard.fell_back("pubsub")
+            return 0
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
+        try:
+            return await self._guard.call(lambda: self._redis.publish_many(messages))
         except RedisUnavailable:
             self._guard.fell_back("pubsub")
             return 0

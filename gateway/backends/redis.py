@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -377,6 +378,19 @@ class RedisPubSub:
         if self.sharded:
             return int(await self._client.spublish(self._prefix + channel, payload))
         return int(await self._client.publish(self._prefix + channel, payload))
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
+        """One pipeline (not a transaction) for all of them: one round trip, in order."""
+        if not messages:
+            return 0
+        async with self._client.pipeline(transaction=False) as pipe:
+            for channel, payload in messages:
+                if self.sharded:
+                    pipe.spublish(self._prefix + channel, payload)
+                else:
+                    pipe.publish(self._prefix + channel, payload)
+            receivers = await pipe.execute()
+        return sum(int(count) for count in receivers)
 
     async def subscribe(self, *channels: str) -> RedisSubscription:
         if not channels:

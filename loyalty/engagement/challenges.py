@@ -1,7 +1,8 @@
 """MyChallenge: members join challenges; progress moves with each ledger event as it happens.
 
-``progress_for_event`` is a handler of the domain-event relay, so it runs once per event in the
-relay's transaction (the enrolment remembers the last event it counted, which makes a repeat a no-op).
+``progress_for_events`` is a handler of the domain-event relay, so it runs once per event in the
+relay's transaction (the enrolment remembers the last event it counted, which makes a repeat a no-op);
+``progress_for_event`` does the same for one event.
 Only activity after the member joined counts; nothing rescans history. Completing a challenge credits
 its bonus miles through the ledger exactly once (idempotency key ``challenge:{code}:{account}``) and
 awards its badge.
@@ -10,6 +11,7 @@ awards its badge.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -97,13 +99,40 @@ async def progress_for_event(
     completed challenge posts its bonus under ``rules`` (the event relay passes the service's)."""
     if event.type is not EventType.POSTING_CREATED:
         return 0
-    catalogue = challenges or current_challenges()
-    completed = 0
     async with in_transaction():
-        enrolments = await ChallengeEnrolment.filter(
-            account_id=event.account_id, completed_at__isnull=True, last_event_id__lt=event.id
-        ).select_for_update()
-        for enrolment in enrolments:
+        return await progress_for_events([event], rules=rules, challenges=challenges)
+
+
+async def progress_for_events(
+    events: Sequence[DomainEvent], *, rules: ProgrammeRules, challenges: Challenges | None = None
+) -> int:
+    """``progress_for_event`` for a batch of events (the event relay's batched path), in their order: one
+    statement locks the open enrolments of all their members (none when no event is a posting), then
+    each enrolment moves on by the events after the last one it counted, and each one that moved is saved
+    once. Call it in a transaction. Returns how many challenges were completed."""
+    postings = [event for event in events if event.type is EventType.POSTING_CREATED]
+    if not postings:
+        return 0
+    catalogue = challenges or current_challenges()
+    open_by_account: dict[int, list[ChallengeEnrolment]] = {}
+    for enrolment in (
+        await ChallengeEnrolment.filter(
+            account_id__in=sorted({event.account_id for event in postings}),
+            completed_at__isnull=True,
+            last_event_id__lt=max(event.id for event in postings),
+        )
+        .order_by("id")
+        .select_for_update()
+    ):
+        open_by_account.setdefault(enrolment.account_id, []).append(enrolment)
+    if not open_by_account:
+        return 0
+    completed = 0
+    moved: dict[int, ChallengeEnrolment] = {}
+    for event in postings:
+        for enrolment in open_by_account.get(event.account_id, ()):
+            if enrolment.completed_at is not None or enrolment.last_event_id >= event.id:
+                continue
             challenge = catalogue.get(enrolment.challenge_code)
             if challenge is None:
                 continue
@@ -114,7 +143,9 @@ async def progress_for_event(
             if enrolment.progress >= challenge.rule.target:
                 await _complete(enrolment, challenge, event, rules)
                 completed += 1
-            await enrolment.save()
+            moved[enrolment.id] = enrolment
+    for enrolment in moved.values():
+        await enrolment.save()
     return completed
 
 

@@ -10,11 +10,11 @@ member's language and carries a dedupe key, so a re-run or a redelivered event n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from loyalty.consents.models import ConsentPurpose
-from loyalty.consents.service import current_consents
+from loyalty.consents.models import ConsentPurpose, ConsentRecord
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.expiry import miles_expiring_for
 from loyalty.ledger.models import Lot, PostingSource
@@ -39,21 +39,45 @@ CREDIT_SOURCES = frozenset(SOURCE_NAMES)
 """Retro credits are told by their decision's message (retro_credit_decided), not by a second one."""
 RETRO_CREDIT_OUTCOMES = {"ACCEPTED": "retro_credit_accepted", "REJECTED": "retro_credit_rejected"}
 STATUS_MESSAGES = frozenset({"ACHIEVED", "RENEWED", "LIFETIME"})
+NOTIFIED = frozenset({EventType.POSTING_CREATED, EventType.RETRO_CREDIT_DECIDED, EventType.STATUS_CHANGED})
+"""The domain event types that may cause a member message (``message_for_event``)."""
 PUSH_RECIPIENT = "member:{account_number}"
 """Push goes to the member's devices through the push provider, which knows them by account number."""
 
 
-async def _consented_channels(member: Member) -> list[tuple[Channel, str]]:
-    consents = await current_consents(account_id=member.id)
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    """One message to enqueue on every channel the member consented to (see ``send_many_with_consent``)."""
 
-    def given(purpose: ConsentPurpose) -> bool:
-        record = consents[purpose]
-        return record is not None and record.given
+    account_id: int
+    template: str
+    payload: Callable[[Member], dict[str, Any]]
+    dedupe: str
 
+
+CHANNEL_PURPOSES = (ConsentPurpose.EMAIL, ConsentPurpose.PUSH)
+
+
+async def _given_consents(account_ids: Sequence[int]) -> set[tuple[int, str]]:
+    """(account, purpose) of every channel consent whose latest decision is "given" (one statement; never
+    asked counts as not given, as with ``current_consents``)."""
+    latest: dict[tuple[int, str], bool] = {}
+    for account_id, purpose, given in (
+        await ConsentRecord.filter(account_id__in=list(account_ids), purpose__in=list(CHANNEL_PURPOSES))
+        .order_by("id")
+        .values_list("account_id", "purpose", "given")
+    ):
+        latest[(int(account_id), str(purpose))] = bool(given)
+    return {key for key, given in latest.items() if given}
+
+
+def _consented_channels(member: Member, given: set[tuple[int, str]]) -> list[tuple[Channel, str]]:
     channels: list[tuple[Channel, str]] = []
-    if given(ConsentPurpose.EMAIL) and member.email and member.email_verified_at and member.erased_at is None:
+    if member.erased_at is not None:
+        return channels
+    if (member.id, ConsentPurpose.EMAIL.value) in given and member.email and member.email_verified_at:
         channels.append((Channel.EMAIL, member.email))
-    if given(ConsentPurpose.PUSH) and member.erased_at is None:
+    if (member.id, ConsentPurpose.PUSH.value) in given:
         channels.append((Channel.PUSH, PUSH_RECIPIENT.format(account_number=member.account_number)))
     return channels
 
@@ -65,54 +89,91 @@ async def send_with_consent(
 
     Call it inside the transaction of the change it reports. Returns how many messages were enqueued.
     """
-    member = await Member.get_or_none(id=account_id)
-    if member is None:
+    return await send_many_with_consent(
+        [MessageRequest(account_id=account_id, template=template, payload=payload, dedupe=dedupe)]
+    )
+
+
+async def send_many_with_consent(requests: Sequence[MessageRequest]) -> int:
+    """``send_with_consent`` for many requests at once, their messages written in the requests' order:
+    four statements whatever their number (members, consents, dedupe keys taken, one multi-row insert).
+
+    Call it inside the transaction of the changes they report. Returns how many messages were enqueued;
+    a broken template raises before anything is written."""
+    if not requests:
         return 0
-    sent = 0
-    for channel, recipient in await _consented_channels(member):
-        key = f"{dedupe}:{channel.value}"
-        if await Notification.exists(dedupe_key=key):
+    members = {
+        member.id: member
+        for member in await Member.filter(id__in=sorted({request.account_id for request in requests}))
+    }
+    if not members:
+        return 0
+    given = await _given_consents(sorted(members))
+    planned: list[tuple[MessageRequest, Member, Channel, str, str]] = []
+    for request in requests:
+        member = members.get(request.account_id)
+        if member is None:
             continue
-        values = payload(member)
-        render(template, member.language, values)  # a broken template fails here, in the caller
-        await Notification.create(
-            account_id=member.id,
-            channel=channel,
-            recipient=recipient,
-            template=template,
-            language=member.language,
-            payload=seal_payload(values, template=template, recipient=recipient),
-            dedupe_key=key,
+        for channel, recipient in _consented_channels(member, given):
+            planned.append((request, member, channel, recipient, f"{request.dedupe}:{channel.value}"))
+    if not planned:
+        return 0
+    taken = {
+        str(key)
+        for key in await Notification.filter(dedupe_key__in=[key for *_, key in planned]).values_list(
+            "dedupe_key", flat=True
         )
-        sent += 1
-    return sent
+    }
+    rows: list[Notification] = []
+    for request, member, channel, recipient, key in planned:
+        if key in taken:
+            continue
+        taken.add(key)
+        values = request.payload(member)
+        render(request.template, member.language, values)  # a broken template fails here, in the caller
+        rows.append(
+            Notification(
+                account_id=member.id,
+                channel=channel,
+                recipient=recipient,
+                template=request.template,
+                language=member.language,
+                payload=seal_payload(values, template=request.template, recipient=recipient),
+                dedupe_key=key,
+            )
+        )
+    if rows:
+        await Notification.bulk_create(rows)
+    return len(rows)
 
 
-async def notify_for_event(event: DomainEvent) -> int:
-    """The messages a domain event causes (called by the event relay, in its transaction)."""
+def message_for_event(event: DomainEvent) -> MessageRequest | None:
+    """The member message a domain event causes, if any (decided from the event alone)."""
     data = event.payload
+    dedupe = f"event:{event.id}"
     if event.type is EventType.POSTING_CREATED:
-        miles = int(data.get("amounts", {}).get("AWARD_MILES", 0))
+        amounts = data.get("amounts")
+        miles = int(amounts.get("AWARD_MILES", 0)) if isinstance(amounts, dict) else 0
         source = str(data.get("source", ""))
         if miles <= 0 or source not in CREDIT_SOURCES:
-            return 0
-        return await send_with_consent(
+            return None
+        return MessageRequest(
             account_id=event.account_id,
             template="miles_credited",
             payload=lambda m: {"given_name": m.given_name, "miles": miles, "source": SOURCE_NAMES[source]},
-            dedupe=f"event:{event.id}",
+            dedupe=dedupe,
         )
     if event.type is EventType.RETRO_CREDIT_DECIDED and data.get("state") in RETRO_CREDIT_OUTCOMES:
-        return await send_with_consent(
+        return MessageRequest(
             account_id=event.account_id,
             template=RETRO_CREDIT_OUTCOMES[str(data["state"])],
             payload=lambda m: _retro_credit_payload(m, data),
-            dedupe=f"event:{event.id}",
+            dedupe=dedupe,
         )
     if event.type is EventType.STATUS_CHANGED and data.get("change") in STATUS_MESSAGES:
         tier = str(data.get("toTier"))
         valid_until = data.get("validUntil") or "-"
-        return await send_with_consent(
+        return MessageRequest(
             account_id=event.account_id,
             template="status_reached",
             payload=lambda m: {
@@ -120,9 +181,21 @@ async def notify_for_event(event: DomainEvent) -> int:
                 "tier_name": TIER_NAMES.get(tier, tier),
                 "valid_until": valid_until,
             },
-            dedupe=f"event:{event.id}",
+            dedupe=dedupe,
         )
-    return 0
+    return None
+
+
+async def notify_for_event(event: DomainEvent) -> int:
+    """The messages a domain event causes (called by the event relay, in its transaction)."""
+    return await notify_for_events([event])
+
+
+async def notify_for_events(events: Sequence[DomainEvent]) -> int:
+    """``notify_for_event`` for a batch of events, in their order, with four statements in all (none for
+    events that cause no message); the event relay's batched path."""
+    requests = [request for event in events if (request := message_for_event(event)) is not None]
+    return await send_many_with_consent(requests)
 
 
 def _retro_credit_payload(member: Member, data: dict[str, Any]) -> dict[str, Any]:

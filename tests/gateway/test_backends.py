@@ -481,3 +481,19 @@ async def test_memory_cache_evicts_least_recently_used():
     assert await cache.get("a") == b"1"
     assert await cache.get("c") == b"3"
     assert len(cache) == 2
+
+
+async def test_publish_many_reaches_subscribers_in_order(pubsub: PubSub, ns: str):
+    one = await pubsub.subscribe(f"{ns}a")
+    both = await pubsub.subscribe(f"{ns}a", f"{ns}b")
+    try:
+        heard = await pubsub.publish_many(
+            [(f"{ns}a", b"1"), (f"{ns}b", b"2"), (f"{ns}a", b"3"), (f"{ns}nobody", b"lost")]
+        )
+        assert heard == 5
+        assert [await _next(one), await _next(one)] == [b"1", b"3"]
+        assert [await _next(both) for _ in range(3)] == [b"1", b"2", b"3"]
+        assert await pubsub.publish_many([]) == 0
+    finally:
+        await one.close()
+        await both.close()

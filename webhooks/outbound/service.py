@@ -1,7 +1,7 @@
 """Endpoints, the outbound outbox and replay.
 
 Messages are written in the transaction of the change they announce: from the domain-event relay
-(``fan_out_for_event``, one message per domain event thanks to a unique key) or, for a refused accrual,
+(``fan_out_for_events``, one message per domain event thanks to a unique key) or, for a refused accrual,
 in the inbox worker's transaction (``publish``). Each message gets one delivery per enabled endpoint
 subscribed to its type; ``webhooks.outbound.sender`` sends them.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,50 @@ def _webhook_id() -> str:
     return f"msg_{secrets.token_urlsafe(18)}"
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One outbound message to store (see ``publish``)."""
+
+    event_type: str
+    data: Mapping[str, Any]
+    now: dt.datetime
+    account_id: int | None = None
+    partner_id: int | None = None
+    domain_event_id: int | None = None
+
+
+def _message(item: NewMessage) -> OutboundMessage:
+    if item.event_type not in OUTBOUND_EVENT_TYPES:
+        raise ValueError(f"not an outbound event type: {item.event_type}")
+    return OutboundMessage(
+        webhook_id=_webhook_id(),
+        event_type=item.event_type,
+        payload={"type": item.event_type, "timestamp": item.now.isoformat(), "data": dict(item.data)},
+        account_id=item.account_id,
+        partner_id=item.partner_id,
+        domain_event_id=item.domain_event_id,
+        created_at=item.now,
+    )
+
+
+def _deliveries(
+    message_id: int, item: NewMessage, endpoints: Iterable[PartnerEndpoint]
+) -> list[OutboundDelivery]:
+    """A delivery for every endpoint (enabled, of an active partner) subscribed to the message."""
+    return [
+        OutboundDelivery(
+            message_id=message_id, endpoint_id=endpoint.id, next_attempt_at=item.now, created_at=item.now
+        )
+        for endpoint in endpoints
+        if (item.partner_id is None or endpoint.partner_id == item.partner_id)
+        and item.event_type in endpoint.event_types
+    ]
+
+
+def _live_endpoints() -> QuerySet[PartnerEndpoint]:
+    return PartnerEndpoint.filter(state=EndpointState.ENABLED, partner__state=PartnerState.ACTIVE)
+
+
 async def publish(
     *,
     event_type: str,
@@ -157,43 +201,42 @@ async def publish(
 ) -> OutboundMessage:
     """Store one message and a delivery for every enabled endpoint subscribed to it; call it inside the
     transaction of the change it announces."""
-    if event_type not in OUTBOUND_EVENT_TYPES:
-        raise ValueError(f"not an outbound event type: {event_type}")
-    webhook_id = _webhook_id()
-    message = await OutboundMessage.create(
-        webhook_id=webhook_id,
-        event_type=event_type,
-        payload={"type": event_type, "timestamp": now.isoformat(), "data": dict(data)},
-        account_id=account_id,
-        partner_id=partner_id,
-        domain_event_id=domain_event_id,
-        created_at=now,
-    )
-    endpoints = PartnerEndpoint.filter(state=EndpointState.ENABLED, partner__state=PartnerState.ACTIVE)
+    item = NewMessage(event_type, data, now, account_id, partner_id, domain_event_id)
+    message = _message(item)
+    await message.save()
+    endpoints = _live_endpoints()
     if partner_id is not None:
         endpoints = endpoints.filter(partner_id=partner_id)
-    subscribed = [endpoint for endpoint in await endpoints if event_type in endpoint.event_types]
-    await OutboundDelivery.bulk_create(
-        [
-            OutboundDelivery(
-                message_id=message.id, endpoint_id=endpoint.id, next_attempt_at=now, created_at=now
-            )
-            for endpoint in subscribed
-        ]
-    )
+    await OutboundDelivery.bulk_create(_deliveries(message.id, item, await endpoints))
     return message
+
+
+async def publish_many(items: Sequence[NewMessage]) -> int:
+    """``publish`` for many messages at once, stored in their order: four statements whatever their
+    number (the messages, their ids, the endpoints, the deliveries). Returns how many messages."""
+    if not items:
+        return 0
+    messages = [_message(item) for item in items]
+    await OutboundMessage.bulk_create(messages)
+    ids = dict(
+        await OutboundMessage.filter(webhook_id__in=[message.webhook_id for message in messages]).values_list(
+            "webhook_id", "id"
+        )
+    )
+    endpoints = await _live_endpoints()
+    deliveries = [
+        delivery
+        for message, item in zip(messages, items, strict=True)
+        for delivery in _deliveries(int(ids[message.webhook_id]), item, endpoints)
+    ]
+    if deliveries:
+        await OutboundDelivery.bulk_create(deliveries)
+    return len(messages)
 
 
 async def _account_number(account_id: int) -> str | None:
     member = await Member.get_or_none(id=account_id).only("id", "account_number")
     return None if member is None else str(member.account_number)
-
-
-async def _partner_id(code: str | None) -> int | None:
-    if not code:
-        return None
-    partner = await Partner.get_or_none(code=code).only("id")
-    return None if partner is None else int(partner.id)
 
 
 async def _flown_data_partner(request_id: object) -> str | None:
@@ -210,42 +253,62 @@ async def _flown_data_partner(request_id: object) -> str | None:
     return None if partner is None else str(partner.code)
 
 
-async def fan_out_for_event(event: DomainEvent) -> None:
-    """The domain-event relay's handler: the partner-facing message a domain event makes, if any."""
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    event_type: str
+    data: dict[str, Any]
+    partner_code: str | None
+    """Only this partner hears it; None or empty: every partner subscribed to the type."""
+
+
+FANNED_OUT = frozenset(
+    {
+        EventType.STATUS_CHANGED,
+        EventType.POSTING_CREATED,
+        EventType.REDEMPTION_CREATED,
+        EventType.OFFER_ACTIVATED,
+        EventType.RETRO_CREDIT_DECIDED,
+        EventType.RECEIPT_SUBMITTED,
+    }
+)
+"""The domain event types that may make a partner-facing message."""
+
+
+async def _outgoing_for(event: DomainEvent) -> _Outgoing | None:
+    """The partner-facing message a domain event makes, if any (a statement or two only for retro credits
+    and receipts)."""
     payload = event.payload
-    partner_code: str | None = None
-    event_type: str | None = None
-    data: dict[str, Any] = {}
     if event.type is EventType.STATUS_CHANGED:
-        event_type, data = "member.status.changed", dict(payload)
-    elif event.type is EventType.POSTING_CREATED and payload.get("source") == PostingSource.PARTNER_ACCRUAL:
+        return _Outgoing("member.status.changed", dict(payload), None)
+    if event.type is EventType.POSTING_CREATED:
+        if payload.get("source") != PostingSource.PARTNER_ACCRUAL:
+            return None
         reference = str(payload.get("partnerReference") or "")
         partner_code, _, transaction_id = reference.partition(":")
-        event_type = "accrual.credited"
         data = {
             "transactionId": transaction_id,
             "postingId": payload.get("postingId"),
             "amounts": payload.get("amounts", {}),
             "activityDate": payload.get("activityDate"),
         }
-    elif event.type is EventType.REDEMPTION_CREATED:
-        event_type = "redemption.created"
+        return _Outgoing("accrual.credited", data, partner_code)
+    if event.type is EventType.REDEMPTION_CREATED:
         data = {key: payload.get(key) for key in ("redemptionId", "rewardCode", "miles", "state")}
-    elif event.type is EventType.OFFER_ACTIVATED:
-        event_type, partner_code = "offer.activated", str(payload.get("partnerCode") or "")
+        return _Outgoing("redemption.created", data, None)
+    if event.type is EventType.OFFER_ACTIVATED:
         data = {key: payload.get(key) for key in ("offerCode", "activatedAt")}
-    elif event.type is EventType.RETRO_CREDIT_DECIDED:
+        return _Outgoing("offer.activated", data, str(payload.get("partnerCode") or ""))
+    if event.type is EventType.RETRO_CREDIT_DECIDED:
         # Only the airline whose flown data decided it hears of it; a request no flown data matched
         # concerns no partner.
-        partner_code = await _flown_data_partner(payload.get("requestId"))
-        if partner_code is None:
-            return
-        event_type, data = "retro_credit.decided", dict(payload)
-    elif event.type is EventType.RECEIPT_SUBMITTED:
+        airline = await _flown_data_partner(payload.get("requestId"))
+        if airline is None:
+            return None
+        return _Outgoing("retro_credit.decided", dict(payload), airline)
+    if event.type is EventType.RECEIPT_SUBMITTED:
         upload = await ReceiptUpload.get_or_none(receipt_id=str(payload.get("receiptId")))
         if upload is None:
-            return
-        event_type, partner_code = "receipt.submitted", upload.partner_code
+            return None
         data = {
             "receiptId": upload.receipt_id,
             "member": {"accountNumber": await _account_number(event.account_id)},
@@ -255,20 +318,56 @@ async def fan_out_for_event(event: DomainEvent) -> None:
             "sha256": upload.sha256,
             "image": base64.b64encode(bytes(upload.image)).decode("ascii"),
         }
-    if event_type is None:
-        return
-    partner_id = await _partner_id(partner_code)
-    if partner_code and partner_id is None:
-        return  # the partner is gone: nobody to tell
-    data.setdefault("accountNumber", await _account_number(event.account_id))
-    await publish(
-        event_type=event_type,
-        data=data,
-        now=event.occurred_at,
-        account_id=event.account_id,
-        partner_id=partner_id,
-        domain_event_id=event.id,
+        return _Outgoing("receipt.submitted", data, upload.partner_code)
+    return None
+
+
+async def fan_out_for_event(event: DomainEvent) -> None:
+    """The domain-event relay's handler: the partner-facing message a domain event makes, if any."""
+    await fan_out_for_events([event])
+
+
+async def fan_out_for_events(events: Sequence[DomainEvent]) -> int:
+    """``fan_out_for_event`` for a batch of events, their messages stored in the events' order (the event
+    relay's batched path): the partners and members they name are read with one statement each, the
+    messages and deliveries written with ``publish_many``; nothing is read for events that make no
+    message. Returns how many messages."""
+    outgoing = [
+        (event, message)
+        for event in events
+        if event.type in FANNED_OUT and (message := await _outgoing_for(event)) is not None
+    ]
+    if not outgoing:
+        return 0
+    codes = sorted({message.partner_code for _, message in outgoing if message.partner_code})
+    partner_ids: dict[str, int] = (
+        {str(code): int(id_) for code, id_ in await Partner.filter(code__in=codes).values_list("code", "id")}
+        if codes
+        else {}
     )
+    account_numbers = {
+        int(id_): str(number)
+        for id_, number in await Member.filter(
+            id__in=sorted({event.account_id for event, _ in outgoing})
+        ).values_list("id", "account_number")
+    }
+    items: list[NewMessage] = []
+    for event, message in outgoing:
+        partner_id = partner_ids.get(message.partner_code) if message.partner_code else None
+        if message.partner_code and partner_id is None:
+            continue  # the partner is gone: nobody to tell
+        message.data.setdefault("accountNumber", account_numbers.get(event.account_id))
+        items.append(
+            NewMessage(
+                event_type=message.event_type,
+                data=message.data,
+                now=event.occurred_at,
+                account_id=event.account_id,
+                partner_id=partner_id,
+                domain_event_id=event.id,
+            )
+        )
+    return await publish_many(items)
 
 
 async def replay_message(webhook_id: str, *, now: dt.datetime, endpoint_id: int | None = None) -> int:
