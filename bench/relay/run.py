@@ -11,7 +11,8 @@ partner accruals are credited through the inbox worker's batched ledger path
 Then ``--relays`` relay processes (``gateway.workers.event_relay.relay_round`` with the served handlers,
 publishing on Redis pub/sub through the production backends) start together and drain the backlog,
 challenge bonuses included. Each reports its wall time and its own CPU time while draining; the result
-is events per second (all relays) and relay CPU ms per event, with the load average before and after.
+is events per second (all relays), relay CPU ms per event and PostgreSQL CPU ms per event (all its
+processes, whoever they work for), with the load average before and after.
 ``--profile FILE`` runs the (first) relay under ``py-spy record`` (raw collapsed stacks in FILE).
 
     PYTHONPATH=. .venv/bin/python bench/relay/run.py --events 20000 --members 300
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -115,7 +119,7 @@ async def fill(stores: Stores, data_dir: Path, *, members: int, events: int) -> 
         return await DomainEvent.filter(published_at__isnull=True).count()
 
 
-async def drain(stores: Stores, data_dir: Path, start_at: float) -> dict[str, Any]:
+async def drain(stores: Stores, data_dir: Path, start_at: float, batch: int) -> dict[str, Any]:
     """One relay process: wait for ``start_at``, relay until nothing is left, report time and CPU."""
     from gateway.backends import open_backends
     from gateway.cli.support import database
@@ -131,7 +135,7 @@ async def drain(stores: Stores, data_dir: Path, start_at: float) -> dict[str, An
         wall, cpu = time.perf_counter(), time.process_time()
         published = rounds = 0
         while True:
-            done, held_back = await relay_round(backends.ports.pubsub, handlers=handlers)
+            done, held_back = await relay_round(backends.ports.pubsub, handlers=handlers, batch=batch)
             published += done
             rounds += 1
             if held_back:
@@ -167,6 +171,18 @@ async def check(stores: Stores, data_dir: Path) -> dict[str, int]:
         }
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by every PostgreSQL process (the server is shared: other work counts too,
+    so read it beside the load average)."""
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
 def relay_command(args: argparse.Namespace, stores: Stores, data_dir: Path, start_at: float) -> list[str]:
     return [
         sys.executable,
@@ -180,6 +196,8 @@ def relay_command(args: argparse.Namespace, stores: Stores, data_dir: Path, star
         str(data_dir),
         "--start-at",
         str(start_at),
+        "--batch",
+        str(args.batch),
     ]
 
 
@@ -201,6 +219,7 @@ async def main(args: argparse.Namespace) -> None:
         waiting = await fill(stores, data_dir, members=args.members, events=args.events)
         print(f"filled {waiting} events in {time.perf_counter() - filled_at:.1f} s", flush=True)
         load_before = load_average()
+        postgres_before = postgres_cpu_s()
         start_at = time.time() + 8.0
         relays = []
         for n in range(args.relays):
@@ -229,6 +248,7 @@ async def main(args: argparse.Namespace) -> None:
             lines = [line for line in output.decode().splitlines() if line.startswith("{")]
             reports.append(json.loads(lines[-1]))  # py-spy, when profiling, writes its own lines too
         load_after = load_average()
+        postgres_used = postgres_cpu_s() - postgres_before
         published = sum(report["published"] for report in reports)
         wall = max(report["wall_s"] for report in reports)
         cpu = sum(report["cpu_s"] for report in reports)
@@ -242,7 +262,9 @@ async def main(args: argparse.Namespace) -> None:
             "wall_s": round(wall, 2),
             "events_per_s": round(published / wall, 1),
             "relay_cpu_ms_per_event": round(cpu * 1000 / published, 3),
+            "batch": args.batch,
             "rounds": [report["rounds"] for report in reports],
+            "postgres_cpu_ms_per_event": round(postgres_used * 1000 / published, 3),
             "load_average_before": load_before,
             "load_average_after": load_after,
             "profiled": bool(args.profile),
@@ -270,6 +292,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--relays", type=int, default=1)
+    parser.add_argument(
+        "--batch", type=int, default=200, help="events a relay round takes (the relay's BATCH)"
+    )
     parser.add_argument("--profile", help="py-spy raw output file for the first relay")
     parser.add_argument("--drain", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db-name", help=argparse.SUPPRESS)
@@ -279,6 +304,8 @@ def parse() -> argparse.Namespace:
     arguments = parser.parse_args()
     if not 1 <= arguments.events <= 200_000 or not 1 <= arguments.members <= 5_000:
         parser.error("1 to 200,000 events and 1 to 5,000 members")
+    if not 1 <= arguments.batch <= 2_000:
+        parser.error("a batch of 1 to 2,000 events")
     if not 1 <= arguments.relays <= 4:
         parser.error("1 to 4 relays")
     return arguments
@@ -292,6 +319,7 @@ if __name__ == "__main__":
                 Stores(db_name=arguments.db_name, redis_url=arguments.redis_url),
                 Path(arguments.data_dir),
                 arguments.start_at,
+                arguments.batch,
             )
         )
         print(json.dumps(report), flush=True)

@@ -10,7 +10,7 @@ harmless for subscribers that re-read the state they show.
 Before an event is announced, its handlers run in the relay's transaction:
 challenge progress (``loyalty.engagement.challenges``) and the member messages it causes
 (``loyalty.notifications.events``) and the partners' outbound webhook messages
-(``webhooks.outbound.service.fan_out_for_event``). Marking the event published in
+(``webhooks.outbound.fan_out``). Marking the event published in
 that same transaction makes their effects exactly once. A handler that fails leaves the event (and the
 ones after it, to keep the order) for the next round; after ``MAX_DISPATCH_ATTEMPTS`` the event is set
 aside with its error, logged, and the relay goes on.
@@ -42,7 +42,7 @@ from loyalty.ledger.events import balance_channel
 from loyalty.notifications.events import NOTIFIED, notify_for_event, notify_for_events
 from loyalty.ports import PubSub
 from loyalty.rules import ProgrammeRules
-from webhooks.outbound.service import FANNED_OUT, fan_out_for_event, fan_out_for_events
+from webhooks.outbound.fan_out import FANNED_OUT, fan_out_for_event, fan_out_for_events
 
 log = logging.getLogger(__name__)
 
