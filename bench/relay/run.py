@@ -11,8 +11,8 @@ partner accruals are credited through the inbox worker's batched ledger path
 Then ``--relays`` relay processes (``gateway.workers.event_relay.relay_round`` with the served handlers,
 publishing on Redis pub/sub through the production backends) start together and drain the backlog,
 challenge bonuses included. Each reports its wall time and its own CPU time while draining; the result
-is events per second (all relays), relay CPU ms per event and PostgreSQL CPU ms per event (all its
-processes, whoever they work for), with the load average before and after.
+is events per second (all relays), relay CPU ms per event and the CPU ms per event of the PostgreSQL
+backends serving the bench's database, with the load average before and after.
 ``--profile FILE`` runs the (first) relay under ``py-spy record`` (raw collapsed stacks in FILE).
 
     PYTHONPATH=. .venv/bin/python bench/relay/run.py --events 20000 --members 300
@@ -171,16 +171,40 @@ async def check(stores: Stores, data_dir: Path) -> dict[str, int]:
         }
 
 
-def postgres_cpu_s() -> float:
-    """CPU seconds used so far by every PostgreSQL process (the server is shared: other work counts too,
-    so read it beside the load average)."""
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] == "postgres":
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench's database (their process title names it),
+    sampled every ``every_s`` while the relays run: a backend's time is gone once its connection closes,
+    so each one's last sample counts (the last ``every_s`` of its work may be missed)."""
+
+    def __init__(self, db_name: str, every_s: float = 0.2) -> None:
+        self.db_name = db_name
+        self.every_s = every_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
+
+    def sample(self) -> None:
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] != "postgres" or self.db_name not in " ".join(
+                process.info["cmdline"] or ()
+            ):
+                continue
             with contextlib.suppress(psutil.NoSuchProcess):
                 times = process.cpu_times()
-                total += times.user + times.system
-    return total
+                used = times.user + times.system
+                self.first.setdefault(process.pid, used if not self.started else 0.0)
+                self.last[process.pid] = used
+        self.started = True
+
+    async def run(self, until: asyncio.Event) -> None:
+        while not until.is_set():
+            await asyncio.to_thread(self.sample)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(until.wait(), self.every_s)
+
+    @property
+    def used_s(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def relay_command(args: argparse.Namespace, stores: Stores, data_dir: Path, start_at: float) -> list[str]:
@@ -219,7 +243,6 @@ async def main(args: argparse.Namespace) -> None:
         waiting = await fill(stores, data_dir, members=args.members, events=args.events)
         print(f"filled {waiting} events in {time.perf_counter() - filled_at:.1f} s", flush=True)
         load_before = load_average()
-        postgres_before = postgres_cpu_s()
         start_at = time.time() + 8.0
         relays = []
         for n in range(args.relays):
@@ -240,6 +263,9 @@ async def main(args: argparse.Namespace) -> None:
                     *command,
                 ]
             relays.append(spawn(command, env))
+        postgres, finished = PostgresCpu(stores.db_name), asyncio.Event()
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        sampler = asyncio.create_task(postgres.run(finished))
         reports = []
         for relay in relays:
             output, _ = await asyncio.to_thread(relay.communicate)
@@ -247,8 +273,9 @@ async def main(args: argparse.Namespace) -> None:
                 raise SystemExit(f"a relay failed ({relay.returncode})")
             lines = [line for line in output.decode().splitlines() if line.startswith("{")]
             reports.append(json.loads(lines[-1]))  # py-spy, when profiling, writes its own lines too
+        finished.set()
+        await sampler
         load_after = load_average()
-        postgres_used = postgres_cpu_s() - postgres_before
         published = sum(report["published"] for report in reports)
         wall = max(report["wall_s"] for report in reports)
         cpu = sum(report["cpu_s"] for report in reports)
@@ -264,7 +291,7 @@ async def main(args: argparse.Namespace) -> None:
             "relay_cpu_ms_per_event": round(cpu * 1000 / published, 3),
             "batch": args.batch,
             "rounds": [report["rounds"] for report in reports],
-            "postgres_cpu_ms_per_event": round(postgres_used * 1000 / published, 3),
+            "postgres_cpu_ms_per_event": round(postgres.used_s * 1000 / published, 3),
             "load_average_before": load_before,
             "load_average_after": load_after,
             "profiled": bool(args.profile),
