@@ -81,8 +81,8 @@ class PubSub(Protocol):
     async def publish(self, channel: str, payload: bytes) -> int: ...
 
     async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
-        """Publish ``(channel, payload)`` pairs in this order, in one round trip where the backend can;
-        returns how many receivers heard them in all."""
+        """Publish ``(channel, payload)`` pairs, in this order on each channel, in one round trip where the
+        backend can (one per shard on a Redis Cluster); returns how many receivers heard them in all."""
         ...
 
     async def subscribe(self, *channels: str) -> Subscription: ...

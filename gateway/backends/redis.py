@@ -380,7 +380,8 @@ class RedisPubSub:
         return int(await self._client.publish(self._prefix + channel, payload))
 
     async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> int:
-        """One pipeline (not a transaction) for all of them: one round trip, in order."""
+        """One pipeline (not a transaction) for all of them: one round trip, in order (on a cluster one
+        per shard, in order on each shard, so on each channel)."""
         if not messages:
             return 0
         async with self._client.pipeline(transaction=False) as pipe:

@@ -492,7 +492,9 @@ async def test_publish_many_reaches_subscribers_in_order(pubsub: PubSub, ns: str
         )
         assert heard == 5
         assert [await _next(one), await _next(one)] == [b"1", b"3"]
-        assert [await _next(both) for _ in range(3)] == [b"1", b"2", b"3"]
+        # in order on each channel (on a Redis Cluster two channels may live on two shards)
+        received = [await _next(both) for _ in range(3)]
+        assert sorted(received) == [b"1", b"2", b"3"] and received.index(b"1") < received.index(b"3")
         assert await pubsub.publish_many([]) == 0
     finally:
         await one.close()
