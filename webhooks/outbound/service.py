@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from loyalty.errors import NotFound, ValidationFailed
+from loyalty.fixed_sql import dialect, fetch
 from loyalty.paging import Page, PageRequest, newest_first
 from partners.models import Partner, PartnerState
 from partners.secret_box import SecretBox, fingerprint
@@ -204,27 +206,70 @@ async def publish(
     return message
 
 
+INSERT_MESSAGES_SQL = """
+INSERT INTO outbound_messages (webhook_id, event_type, payload, account_id, partner_id, domain_event_id, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::bigint[], $5::bigint[], $6::bigint[],
+                     $7::timestamptz[])
+RETURNING webhook_id, id
+"""
+INSERT_DELIVERIES_SQL = """
+INSERT INTO outbound_deliveries (state, step, attempts, next_attempt_at, created_at, message_id, endpoint_id)
+SELECT $1::text, 0, 0, t, t, m, e FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS d(m, e, t)
+"""
+"""PostgreSQL: the messages, then their deliveries, with one statement each whatever their number."""
+
+
 async def publish_many(items: Sequence[NewMessage]) -> int:
-    """``publish`` for many messages at once, stored in their order: four statements whatever their
-    number (the messages, their ids, the endpoints, the deliveries). Returns how many messages."""
+    """``publish`` for many messages at once, stored in their order: three or four statements whatever
+    their number (the messages, on SQLite their ids, the endpoints, the deliveries). Returns how many."""
     if not items:
         return 0
     messages = [_message(item) for item in items]
-    await OutboundMessage.bulk_create(messages)
-    ids = dict(
-        await OutboundMessage.filter(webhook_id__in=[message.webhook_id for message in messages]).values_list(
-            "webhook_id", "id"
-        )
-    )
+    ids = await _insert_messages(messages)
     endpoints = await _live_endpoints()
     deliveries = [
         delivery
         for message, item in zip(messages, items, strict=True)
-        for delivery in _deliveries(int(ids[message.webhook_id]), item, endpoints)
+        for delivery in _deliveries(ids[message.webhook_id], item, endpoints)
     ]
-    if deliveries:
-        await OutboundDelivery.bulk_create(deliveries)
+    await _insert_deliveries(deliveries)
     return len(messages)
+
+
+async def _insert_messages(messages: Sequence[OutboundMessage]) -> dict[str, int]:
+    """Store the messages; their ids by webhook id."""
+    if dialect() != "postgres":
+        await OutboundMessage.bulk_create(messages)
+        found = await OutboundMessage.filter(webhook_id__in=[m.webhook_id for m in messages]).values_list(
+            "webhook_id", "id"
+        )
+        return {str(webhook_id): int(id_) for webhook_id, id_ in found}
+    rows = await fetch(
+        INSERT_MESSAGES_SQL,
+        [message.webhook_id for message in messages],
+        [message.event_type for message in messages],
+        [orjson.dumps(message.payload).decode() for message in messages],
+        [message.account_id for message in messages],
+        [message.partner_id for message in messages],
+        [message.domain_event_id for message in messages],
+        [message.created_at for message in messages],
+    )
+    return {str(row["webhook_id"]): int(row["id"]) for row in rows}
+
+
+async def _insert_deliveries(deliveries: Sequence[OutboundDelivery]) -> None:
+    if not deliveries:
+        return
+    if dialect() != "postgres":
+        await OutboundDelivery.bulk_create(deliveries)
+        return
+    await fetch(
+        INSERT_DELIVERIES_SQL,
+        DeliveryState.PENDING.value,
+        [delivery.message_id for delivery in deliveries],
+        [delivery.endpoint_id for delivery in deliveries],
+        [delivery.created_at for delivery in deliveries],
+    )
 
 
 async def replay_message(webhook_id: str, *, now: dt.datetime, endpoint_id: int | None = None) -> int:
