@@ -61,6 +61,13 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    serialize_boolean,
+    serialize_int,
+    serialize_string,
+)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument
@@ -318,10 +325,14 @@ class _Planner:
     def _leaf(self, leaf_type: GraphQLScalarType | GraphQLEnumType) -> Complete:
         coerce = leaf_type.coerce_output_value
         settle = self._settle
+        # The values graphql-core's own String, Int and Boolean hand back as they are
+        same = _SERIALIZED_AS_IS.get(getattr(leaf_type, "serialize", None), _never)
 
         def complete(value: Any) -> Any:
             if value is None:
                 return None
+            if same(value):
+                return value
             settle(value)
             coerced = coerce(value)
             if coerced is None or coerced is Undefined:
@@ -418,6 +429,18 @@ def _at_hand(field_def: GraphQLField) -> AtHandField | None:
         ):
             plain.add(name)
     return AtHandField(field_def=field_def, answer=answer, python_names=python_names, plain=frozenset(plain))
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+_SERIALIZED_AS_IS: dict[Any, Callable[[Any], bool]] = {
+    serialize_string: lambda value: type(value) is str,
+    serialize_int: lambda value: type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT,
+    serialize_boolean: lambda value: type(value) is bool,
+}
+"""graphql-core's serializers of its String, Int and Boolean, and the values each returns unchanged."""
 
 
 def _constant(value: str) -> Callable[[Any], str]:

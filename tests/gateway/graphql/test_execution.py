@@ -119,7 +119,12 @@ def _items() -> list[Item]:
             broken="x",
             wrong=1,
             parts=[Part(label="p", weight=1), Part(label="q", weight=None)],
-            odd_parts=[Part(label="r", weight=2)],
+            # beyond GraphQL's 32-bit Int, and a bool where an int belongs (graphql-core answers 1)
+            odd_parts=[
+                Part(label="r", weight=2),
+                Part(label="big", weight=2**31),
+                Part(label="yes", weight=True),
+            ],
         ),
         Item(
             name="b",
