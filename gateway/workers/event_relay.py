@@ -106,7 +106,7 @@ async def relay_round(
     by one straight away."""
     held_back = False
     async with in_transaction():
-        events = (
+        events: list[DomainEvent] = (
             await DomainEvent.filter(published_at__isnull=True)
             .order_by("id")
             .limit(batch)
@@ -114,23 +114,10 @@ async def relay_round(
         )
         if not events:
             return 0, False
-        done: list[DomainEvent] = []
         if all(event.dispatch_attempts == 0 for event in events) and await _dispatch_all(events, handlers):
-            done = events
+            done: list[DomainEvent] = events
         else:
-            for event in events:
-                if await _dispatch(event, handlers):
-                    done.append(event)
-                elif event.dispatch_attempts < MAX_DISPATCH_ATTEMPTS:
-                    held_back = True
-                    break  # retried next round; later events wait so members see them in order
-                else:
-                    log.error(
-                        "domain event set aside after %s failed dispatches",
-                        event.dispatch_attempts,
-                        extra={"event_id": event.id, "error": event.dispatch_error},
-                    )
-                    done.append(event)
+            done, held_back = await _dispatch_one_by_one(events, handlers)
         await pubsub.publish_many(
             [
                 (
@@ -142,6 +129,28 @@ async def relay_round(
         )
         await mark_published([event.id for event in done], now=dt.datetime.now(dt.UTC))
     return len(done), held_back
+
+
+async def _dispatch_one_by_one(
+    events: list[DomainEvent], handlers: Sequence[EventHandler | RelayHandler]
+) -> tuple[list[DomainEvent], bool]:
+    """Each event in its own savepoint, in order, up to the first whose handlers fail and that may still be
+    retried: the events done, and whether that one held the rest back. One failed ``MAX_DISPATCH_ATTEMPTS``
+    times is set aside (logged, counted as done) and the next ones go on."""
+    done: list[DomainEvent] = []
+    for event in events:
+        if await _dispatch(event, handlers):
+            done.append(event)
+        elif event.dispatch_attempts < MAX_DISPATCH_ATTEMPTS:
+            return done, True  # retried next round; later events wait so members see them in order
+        else:
+            log.error(
+                "domain event set aside after %s failed dispatches",
+                event.dispatch_attempts,
+                extra={"event_id": event.id, "error": event.dispatch_error},
+            )
+            done.append(event)
+    return done, False
 
 
 async def _dispatch_all(events: list[DomainEvent], handlers: Sequence[EventHandler | RelayHandler]) -> bool:
