@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from loyalty.auth.sms import has_confirmed_sms
-from loyalty.auth.totp import has_confirmed_factor
+from loyalty.auth.models import SmsFactor, TotpFactor
+from loyalty.fixed_sql import fetch
 
 
 class SecondFactor(StrEnum):
@@ -13,11 +13,15 @@ class SecondFactor(StrEnum):
     SMS = "SMS"
 
 
+_CONFIRMED_SQL = f"""SELECT
+  EXISTS (SELECT 1 FROM "{TotpFactor._meta.db_table}" WHERE "account_id" = $1 AND "confirmed_at" IS NOT NULL) AS app,
+  EXISTS (SELECT 1 FROM "{SmsFactor._meta.db_table}" WHERE "account_id" = $1 AND "confirmed_at" IS NOT NULL) AS sms"""  # noqa: S608 - table names of the models
+
+
 async def second_factors(*, account_id: int) -> tuple[SecondFactor, ...]:
-    """The member's confirmed second factors, the app first; empty when sign-in needs none."""
-    found = []
-    if await has_confirmed_factor(account_id=account_id):
-        found.append(SecondFactor.APP)
-    if await has_confirmed_sms(account_id=account_id):
-        found.append(SecondFactor.SMS)
-    return tuple(found)
+    """The member's confirmed second factors, the app first; empty when sign-in needs none. One statement:
+    every sign-in asks."""
+    [row] = await fetch(_CONFIRMED_SQL, account_id)
+    return tuple(
+        factor for factor, on in ((SecondFactor.APP, row["app"]), (SecondFactor.SMS, row["sms"])) if on
+    )

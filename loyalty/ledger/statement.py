@@ -201,8 +201,13 @@ def page_from_rows(rows: list[dict[str, Any]], first: int) -> StatementPage:
     )
 
 
+_CURRENCY_ORDER = tuple(Currency)
+
+
 def _in_currency_order(amounts: dict[Currency, int]) -> dict[Currency, int]:
-    return {currency: amounts[currency] for currency in Currency if currency in amounts}
+    if len(amounts) < 2:
+        return amounts
+    return {currency: amounts[currency] for currency in _CURRENCY_ORDER if currency in amounts}
 
 
 async def _member_amounts(*, account_id: int, posting_ids: list[int]) -> dict[int, dict[Currency, int]]:

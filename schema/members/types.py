@@ -34,6 +34,7 @@ from schema.context import Info
 from schema.engagement.types import Challenge, Quiz
 from schema.enums import SecondFactor, Tier
 from schema.errors import NotYours, field_error
+from schema.fields import NOT_AT_HAND, Absent, at_hand
 from schema.ledger.enums import Currency
 from schema.ledger.statement import statement_connection
 from schema.ledger.types import Balances, ExpiringMiles, StatementConnection
@@ -117,11 +118,15 @@ class Member(MemberConnections):
     reads: strawberry.Private[MemberReads | None] = None
     """Statement pages, offers and expiring miles ``me`` read ahead; else each field reads its own."""
 
-    @strawberry.field(description="The card to show: the active service card number.")
+    def _card_at_hand(self) -> ServiceCard | Absent | None:
+        return NOT_AT_HAND if self.snapshot is None else self._card_shown(self.snapshot.card)
+
+    @strawberry.field(
+        description="The card to show: the active service card number.", metadata=at_hand(_card_at_hand)
+    )
     def card(self, info: Info) -> ServiceCard | None:
-        if self.snapshot is not None:
-            return self._card_shown(self.snapshot.card)
-        return deferred(self._load_card(info))
+        shown = self._card_at_hand()
+        return deferred(self._load_card(info)) if shown is NOT_AT_HAND else shown
 
     async def _load_card(self, info: Info) -> ServiceCard | None:
         return self._card_shown(await info.context.loaders.active_card_by_account.load(self.account_id))
@@ -146,25 +151,39 @@ class Member(MemberConnections):
     async def card_orders(self) -> list[CardOrder]:
         return [CardOrder.from_model(order) for order in await cards.card_orders(account_id=self.account_id)]
 
+    def _miles_expiring_at_hand(self) -> list[ExpiringMiles] | Absent:
+        if self.reads is None or self.reads.miles_expiring is None:
+            return NOT_AT_HAND
+        return self.reads.miles_expiring
+
     @strawberry.field(
         description="Award miles expiring at the end of the current and of the next quarter "
-        "(protected miles do not expire)."
+        "(protected miles do not expire).",
+        metadata=at_hand(_miles_expiring_at_hand),
     )
     def miles_expiring(self, info: Info) -> list[ExpiringMiles]:
-        if self.reads is not None and self.reads.miles_expiring is not None:
-            return self.reads.miles_expiring
-        return deferred(self._load_miles_expiring(info))
+        expiring = self._miles_expiring_at_hand()
+        return deferred(self._load_miles_expiring(info)) if expiring is NOT_AT_HAND else expiring
 
     async def _load_miles_expiring(self, info: Info) -> list[ExpiringMiles]:
         return ExpiringMiles.listed(
             await info.context.loaders.miles_expiring_by_account.load(self.account_id)
         )
 
+    def _statement_at_hand(
+        self, first: int = STATEMENT_PAGE_SIZE, **filters: object
+    ) -> StatementConnection | Absent:
+        """The first page ``me`` read ahead, when no cursor or filter is given."""
+        if self.reads is None or any(value is not None for value in filters.values()):
+            return NOT_AT_HAND
+        return self.reads.statement_pages.get(first, NOT_AT_HAND)
+
     @strawberry.field(
         description="The member's transactions, newest booked first, a page at a time (Relay connection with "
         "keyset cursors). Filter by currency, source and activity dates. A bad cursor is an error with code "
         "CURSOR_INVALID, a page size outside 1 to 100 PAGE_SIZE_INVALID, a range ending before it starts "
-        "DATE_RANGE_INVALID."
+        "DATE_RANGE_INVALID.",
+        metadata=at_hand(_statement_at_hand),
     )
     def statement(
         self,
@@ -188,9 +207,11 @@ class Member(MemberConnections):
             dt.date | None, strawberry.argument(description="Only activity dates up to this day (inclusive).")
         ] = None,
     ) -> StatementConnection:
-        first_page = after is None and currency is None and source is None and from_date is None
-        if first_page and to_date is None and self.reads is not None and first in self.reads.statement_pages:
-            return self.reads.statement_pages[first]
+        page = self._statement_at_hand(
+            first, after=after, currency=currency, source=source, from_date=from_date, to_date=to_date
+        )
+        if page is not NOT_AT_HAND:
+            return page
         return deferred(
             statement_connection(
                 account_id=self.account_id,
@@ -274,9 +295,13 @@ class Member(MemberConnections):
         found = await engagement.member_quiz(account_id=self.account_id)
         return None if found is None else Quiz.from_model(found.quiz, found.entry)
 
+    def _offers_at_hand(self, first: int = OFFER_COUNT) -> list[Offer] | Absent:
+        return NOT_AT_HAND if self.reads is None else self.reads.offers.get(first, NOT_AT_HAND)
+
     @strawberry.field(
         description="Offers running now for this member, best first: personally ranked with PERSONALISATION "
-        "consent, else the same generic list as everyone."
+        "consent, else the same generic list as everyone.",
+        metadata=at_hand(_offers_at_hand),
     )
     def offers(
         self,
@@ -284,8 +309,9 @@ class Member(MemberConnections):
             int, strawberry.argument(description="How many offers, 1 to 20 (PAGE_SIZE_INVALID otherwise).")
         ] = OFFER_COUNT,
     ) -> list[Offer]:
-        if self.reads is not None and first in self.reads.offers:
-            return self.reads.offers[first]
+        offers = self._offers_at_hand(first)
+        if offers is not NOT_AT_HAND:
+            return offers
         return deferred(_offers(account_id=self.account_id, first=first, audience=Audience.of(self)))
 
     @strawberry.field(
@@ -357,11 +383,16 @@ class Member(MemberConnections):
             for r in rows
         ]
 
-    @strawberry.field(description="Current balances; always the sum of the member's ledger entries.")
+    def _balances_at_hand(self) -> Balances | Absent:
+        return NOT_AT_HAND if self.snapshot is None else Balances.from_amounts(self.snapshot.balances)
+
+    @strawberry.field(
+        description="Current balances; always the sum of the member's ledger entries.",
+        metadata=at_hand(_balances_at_hand),
+    )
     def balances(self, info: Info) -> Balances:
-        if self.snapshot is not None:
-            return Balances.from_amounts(self.snapshot.balances)
-        return deferred(self._load_balances(info))
+        balances = self._balances_at_hand()
+        return deferred(self._load_balances(info)) if balances is NOT_AT_HAND else balances
 
     async def _load_balances(self, info: Info) -> Balances:
         return Balances.from_amounts(await info.context.loaders.balances_by_account.load(self.account_id))

@@ -22,6 +22,7 @@ from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member, SessionLevel
 from loyalty.rules import current_rules
 from tests.factories import ME, enrolled_member, gql, make_member
+from tests.support import statements
 
 SIGN_IN = """
 mutation SignIn($input: SignInInput!) {
@@ -74,6 +75,20 @@ async def test_three_ways_to_sign_in(client: AsyncClient) -> None:
         assert result["sessionLevel"] == "AUTHENTICATED"
         me = (await gql(client, ME, token=result["accessToken"]))["data"]["me"]
         assert me["accountNumber"] == enrolled["accountNumber"]
+
+
+SIGN_IN_STATEMENTS = 6
+"""A card-and-PIN sign-in without a second factor: the member by card (1), the attempt settled on the locked
+row (2), the second factors (3), the refresh token (4), the session generation (5), the sign-in record (6)."""
+
+
+async def test_a_sign_in_costs_a_fixed_number_of_statements(client: AsyncClient) -> None:
+    enrolled = await enrolled_member(client)
+    await _sign_in(client, "SERVICE_CARD_NUMBER", enrolled["serviceCardNumber"], "739152")
+    with statements() as seen:
+        result = await _sign_in(client, "SERVICE_CARD_NUMBER", enrolled["serviceCardNumber"], "739152")
+    assert result["__typename"] == "SignedIn", result
+    assert len(seen) == SIGN_IN_STATEMENTS, seen
 
 
 async def test_email_sign_in_is_only_for_members_registered_after_the_cut_off(client: AsyncClient) -> None:

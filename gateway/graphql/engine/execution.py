@@ -18,6 +18,14 @@ list belongs, an object its type refuses, a value the scalar refuses) throws the
 value, and graphql-core's standard way completes it again from the start and reports the error exactly
 as it would have, with its path. Doing a plain part twice is safe: it only reads attributes.
 
+A field whose value a parent read ahead (``schema.fields.at_hand``: ``Member``'s card, balances, first
+statement page, offers and miles expiring, which ``me`` reads in one statement) has a resolver all the
+same, so it would pass Strawberry's resolver wrappers (argument conversion, extensions, ``await_maybe``)
+to hand back a value already in memory. When such a field has no permission classes and no field
+extensions and its arguments are scalars or null, the at-hand answer is called with the coerced
+arguments instead and its value completed by its plan; ``NOT_AT_HAND``, an exception or an argument
+Strawberry would convert leaves the field to its resolver.
+
 Plans are kept per schema, keyed by the return type and the identity of the selection's field nodes
 (held with the plan, so an identity is never reused while its plan lives); cached documents make every
 request after the first one a hit. Nothing is planned while field middleware (a schema extension's
@@ -29,6 +37,7 @@ from __future__ import annotations
 import inspect
 import operator
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
 
@@ -47,12 +56,25 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     Undefined,
+    get_nullable_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    serialize_boolean,
+    serialize_int,
+    serialize_string,
+)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryMaybe
 from strawberry.types.field import StrawberryField
+
+from schema.fields import AT_HAND, NOT_AT_HAND
 
 Complete = Callable[[Any], Any]
 """A plan: a resolved value → its completed (JSON-ready) value; raises ``_NotPlain`` or anything else to
@@ -83,17 +105,48 @@ class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        if self._shortcut and not field_details_list[0].node.arguments:
-            field = self._planner.basic_field(parent_type, field_details_list[0].node.name.value)
-            if field is not None:
-                read, return_type = field
-                plan = self._plan(return_type, field_details_list)
-                if plan is not None:
-                    try:
-                        return plan(read(source))
-                    except Exception:  # noqa: S110 - the standard way reports it, with its path
-                        pass
+        if self._shortcut:
+            answer = self._answer(parent_type, source, field_details_list)
+            if answer is not _UNANSWERED:
+                return answer
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _answer(
+        self, parent_type: GraphQLObjectType, source: Any, field_details_list: FieldDetailsList
+    ) -> Any:
+        """The field completed by its plan from a basic field's attribute or an at-hand answer, or
+        ``_UNANSWERED`` (then the standard way resolves and completes it, and reports any error)."""
+        details = field_details_list[0]
+        name = details.node.name.value
+        if not details.node.arguments:
+            basic = self._planner.basic_field(parent_type, name)
+            if basic is not None:
+                read, return_type = basic
+                plan = self._plan(return_type, field_details_list)
+                if plan is None:
+                    return _UNANSWERED
+                try:
+                    return plan(read(source))
+                except Exception:
+                    return _UNANSWERED
+        held = self._planner.at_hand_field(parent_type, name)
+        if held is None:
+            return _UNANSWERED
+        plan = self._plan(held.field_def.type, field_details_list)
+        if plan is None:
+            return _UNANSWERED
+        try:
+            arguments = get_argument_values(
+                held.field_def,
+                details.node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+            value = held.answer(source, **held.python_arguments(arguments))
+            return _UNANSWERED if value is NOT_AT_HAND else plan(value)
+        except Exception:
+            return _UNANSWERED
 
     def complete_value(
         self,
@@ -158,6 +211,32 @@ Collect = Callable[[GraphQLObjectType, FieldDetailsList], Any]
 BasicField = tuple[Callable[[Any], Any], GraphQLOutputType]
 """A basic field's attribute read and its return type."""
 
+_UNANSWERED: Any = object()
+"""``_answer``'s word for "the standard way answers this field"."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtHandField:
+    """A field with an at-hand answer (``schema.fields.at_hand``) the engine may call instead of its
+    resolver: no permission classes, no field extensions."""
+
+    field_def: GraphQLField
+    answer: Callable[..., Any]
+    python_names: dict[str, str]
+    """Each argument's GraphQL name → its Python name."""
+    plain: frozenset[str]
+    """The arguments (GraphQL names) whose values Strawberry hands over unconverted: scalars."""
+
+    def python_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The coerced arguments by Python name; ``_NotPlain`` for a value Strawberry would convert
+        (an enum, a list or an input object that is not null)."""
+        converted = {}
+        for name, value in arguments.items():
+            if value is not None and name not in self.plain:
+                raise _NotPlain
+            converted[self.python_names[name]] = value
+        return converted
+
 
 class _Planner:
     """The plans of one schema, and which of its fields are basic."""
@@ -165,6 +244,7 @@ class _Planner:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
         self._fields: dict[tuple[str, str], BasicField | None] = {}
+        self._held: dict[tuple[str, str], AtHandField | None] = {}
         self._plans: dict[tuple[int, tuple[int, ...]], tuple[tuple[FieldNode, ...], Complete | None]] = {}
         self._settled: dict[type, bool] = {}
 
@@ -174,6 +254,14 @@ class _Planner:
             return self._fields[key]
         field_def = self.schema.get_field(parent_type, field_name)
         found = self._fields[key] = _basic(field_def) if field_def is not None else None
+        return found
+
+    def at_hand_field(self, parent_type: GraphQLObjectType, field_name: str) -> AtHandField | None:
+        key = (parent_type.name, field_name)
+        if key in self._held:
+            return self._held[key]
+        field_def = self.schema.get_field(parent_type, field_name)
+        found = self._held[key] = _at_hand(field_def) if field_def is not None else None
         return found
 
     def plan(
@@ -237,10 +325,14 @@ class _Planner:
     def _leaf(self, leaf_type: GraphQLScalarType | GraphQLEnumType) -> Complete:
         coerce = leaf_type.coerce_output_value
         settle = self._settle
+        # The values graphql-core's own String, Int and Boolean hand back as they are
+        same = _SERIALIZED_AS_IS.get(getattr(leaf_type, "serialize", None), _never)
 
         def complete(value: Any) -> Any:
             if value is None:
                 return None
+            if same(value):
+                return value
             settle(value)
             coerced = coerce(value)
             if coerced is None or coerced is Undefined:
@@ -310,6 +402,45 @@ def _basic(field_def: GraphQLField) -> BasicField | None:
         return value
 
     return read, field_def.type
+
+
+def _at_hand(field_def: GraphQLField) -> AtHandField | None:
+    """The field's at-hand answer, when it has one and nothing else must run around its resolver."""
+    field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(field, StrawberryField) or field.permission_classes or field.extensions:
+        return None
+    answer = field.metadata.get(AT_HAND)
+    if not callable(answer):
+        return None
+    python_names: dict[str, str] = {}
+    plain = set()
+    for name, argument in field_def.args.items():
+        declared = argument.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(declared, StrawberryArgument):
+            return None  # an argument Strawberry did not declare: the resolver takes them
+        python_names[name] = declared.python_name
+        # Strawberry hands a scalar's coerced value over as it is, but for a ``Maybe`` (wrapped in
+        # ``Some``) and an ``ID`` (a relay ``GlobalID`` is decoded)
+        scalar = get_nullable_type(argument.type)
+        if (
+            isinstance(scalar, GraphQLScalarType)
+            and scalar.name != "ID"
+            and not isinstance(declared.type, StrawberryMaybe)
+        ):
+            plain.add(name)
+    return AtHandField(field_def=field_def, answer=answer, python_names=python_names, plain=frozenset(plain))
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+_SERIALIZED_AS_IS: dict[Any, Callable[[Any], bool]] = {
+    serialize_string: lambda value: type(value) is str,
+    serialize_int: lambda value: type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT,
+    serialize_boolean: lambda value: type(value) is bool,
+}
+"""graphql-core's serializers of its String, Int and Boolean, and the values each returns unchanged."""
 
 
 def _constant(value: str) -> Callable[[Any], str]:

@@ -16,6 +16,10 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.graphql.engine import ShortcutExecutionContext
 from gateway.graphql.serving import execution_context_class
+from schema.fields import NOT_AT_HAND, Absent, at_hand
+
+RESOLVED: list[str] = []
+"""The at-hand fields whose resolver ran, in order (emptied by the tests that read it)."""
 
 
 @strawberry.enum
@@ -67,6 +71,27 @@ class Item(Named):
     def shouted(self, times: int = 1) -> str:
         return self.name.upper() * times
 
+    # Fields with an at-hand answer: the first parts, when there are that many (else the resolver gives all)
+    def _first_parts_at_hand(self, first: int = 1, shade: Shade | None = None) -> list[Part] | Absent:
+        return self.parts[:first] if first <= len(self.parts) and shade is None else NOT_AT_HAND
+
+    @strawberry.field(metadata=at_hand(_first_parts_at_hand))
+    def first_parts(self, first: int = 1, shade: Shade | None = None) -> list[Part]:
+        RESOLVED.append("firstParts")
+        found = self._first_parts_at_hand(first, shade)
+        return self.parts if found is NOT_AT_HAND else found
+
+    # ... and the same with a permission or an extension, which must still run
+    @strawberry.field(metadata=at_hand(lambda item: item.name), permission_classes=[Deny])
+    def guarded_name(self) -> str:
+        RESOLVED.append("guardedName")
+        return self.name
+
+    @strawberry.field(metadata=at_hand(lambda item: item.name), extensions=[Shout()])
+    def loud_name(self) -> str:
+        RESOLVED.append("loudName")
+        return self.name
+
 
 @strawberry.type
 class Query:
@@ -94,7 +119,12 @@ def _items() -> list[Item]:
             broken="x",
             wrong=1,
             parts=[Part(label="p", weight=1), Part(label="q", weight=None)],
-            odd_parts=[Part(label="r", weight=2)],
+            # beyond GraphQL's 32-bit Int, and a bool where an int belongs (graphql-core answers 1)
+            odd_parts=[
+                Part(label="r", weight=2),
+                Part(label="big", weight=2**31),
+                Part(label="yes", weight=True),
+            ],
         ),
         Item(
             name="b",
@@ -141,6 +171,13 @@ def _run(executor: type | None, document: str, variables: dict[str, Any] | None 
         "{ items { name loud } }",
         "query Q($on: Boolean!) { items { parts { label weight @include(if: $on) } } }",
         "query Q($on: Boolean!) { items { parts { ...P @skip(if: $on) } } } fragment P on Part { weight }",
+        "{ items { firstParts { label } two: firstParts(first: 2) { label weight } } }",
+        "{ items { name firstParts(first: 5) { label } } }",
+        "{ items { firstParts(first: 1, shade: LIGHT) { label } } }",
+        "{ items { firstParts(first: 1, shade: null) { __typename label } } }",
+        "query Q($on: Boolean!) { items { firstParts(first: 2) { label weight @include(if: $on) } } }",
+        "{ items { name guardedName } }",
+        "{ items { name loudName } }",
     ],
 )
 @pytest.mark.parametrize("on", [True, False])
@@ -200,3 +237,34 @@ async def test_a_streamed_list_is_left_to_the_standard_way(executor: type | None
     assert type(shortcut) is type(standard)
     assert shortcut.initial_result.data == standard.initial_result.data
     assert shortcut.initial_result.data["items"][0]["parts"] == [{"label": "p"}]  # the rest comes later
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "resolved"),
+    [
+        # item a's answer is at hand; item b has no parts, so its answer is not and its resolver runs
+        ("{ items { firstParts { label } } }", None, ["firstParts"]),
+        ("query Q($n: Int!) { items { firstParts(first: $n) { label } } }", {"n": 2}, ["firstParts"]),
+        (
+            "{ items { a: firstParts(first: 1) { label } b: firstParts(first: 2) { label } } }",
+            None,
+            ["firstParts"] * 2,
+        ),
+        ("{ items { firstParts(first: 3) { label } } }", None, ["firstParts", "firstParts"]),
+        # an enum argument is converted by Strawberry: the resolver takes it
+        ("{ items { firstParts(shade: LIGHT) { label } } }", None, ["firstParts", "firstParts"]),
+        # a directive on the field: the standard way
+        ("{ items { firstParts @include(if: true) { label } } }", None, ["firstParts", "firstParts"]),
+        ("{ items { guardedName } }", None, []),  # denied before its resolver runs, as without the shortcut
+        ("{ items { loudName } }", None, ["loudName", "loudName"]),
+    ],
+)
+def test_an_at_hand_answer_stands_in_for_the_resolver_only_where_nothing_else_must_run(
+    document: str, variables: dict[str, Any] | None, resolved: list[str]
+) -> None:
+    RESOLVED.clear()
+    shortcut = _run(ShortcutExecutionContext, document, variables)
+    taken = list(RESOLVED)
+    standard = _run(StrawberryGraphQLCoreExecutionContext, document, variables)
+    assert shortcut == standard
+    assert taken == resolved
