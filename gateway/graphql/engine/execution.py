@@ -243,26 +243,28 @@ class _Planner:
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
-        self._fields: dict[tuple[str, str], BasicField | None] = {}
-        self._held: dict[tuple[str, str], AtHandField | None] = {}
+        self._fields: dict[tuple[str, str], tuple[BasicField | None, AtHandField | None]] = {}
         self._plans: dict[tuple[int, tuple[int, ...]], tuple[tuple[FieldNode, ...], Complete | None]] = {}
         self._settled: dict[type, bool] = {}
 
     def basic_field(self, parent_type: GraphQLObjectType, field_name: str) -> BasicField | None:
-        key = (parent_type.name, field_name)
-        if key in self._fields:
-            return self._fields[key]
-        field_def = self.schema.get_field(parent_type, field_name)
-        found = self._fields[key] = _basic(field_def) if field_def is not None else None
-        return found
+        return self._field(parent_type, field_name)[0]
 
     def at_hand_field(self, parent_type: GraphQLObjectType, field_name: str) -> AtHandField | None:
+        return self._field(parent_type, field_name)[1]
+
+    def _field(
+        self, parent_type: GraphQLObjectType, field_name: str
+    ) -> tuple[BasicField | None, AtHandField | None]:
+        """What the short way may do with a field: read its attribute (a basic field), or take its at-hand
+        answer; worked out once per field."""
         key = (parent_type.name, field_name)
-        if key in self._held:
-            return self._held[key]
-        field_def = self.schema.get_field(parent_type, field_name)
-        found = self._held[key] = _at_hand(field_def) if field_def is not None else None
-        return found
+        known = self._fields.get(key)
+        if known is None:
+            field_def = self.schema.get_field(parent_type, field_name)
+            known = (None, None) if field_def is None else (_basic(field_def), _at_hand(field_def))
+            self._fields[key] = known
+        return known
 
     def plan(
         self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, collect: Collect
