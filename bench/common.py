@@ -59,6 +59,15 @@ class Stores:
         }
 
 
+async def drop_database(name: str) -> None:
+    """Drop a benchmark's PostgreSQL database (connections to it are ended), so no run leaves one behind."""
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 async def fresh_stores(stores: Stores) -> None:
     admin = await asyncpg.connect(PG_ADMIN)
     try:
@@ -346,7 +355,22 @@ class RedisServer:
             finally:
                 await client.aclose()
             await asyncio.sleep(0.05)
+        await asyncio.to_thread(self.stop)  # not left running when it never answered
         raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    @property
+    def pid(self) -> int:
+        """The running server's process id (for its CPU seconds)."""
+        if self.process is None:
+            raise RuntimeError("the redis-server is not started")
+        return self.process.pid
+
+    async def __aenter__(self) -> RedisServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.to_thread(self.stop)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

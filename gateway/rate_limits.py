@@ -32,6 +32,9 @@ SENSITIVE_FIELDS: dict[str, str] = {
     "completeSignIn": "two_factor",
     "confirmTwoFactor": "two_factor",
     "disableTwoFactor": "two_factor",
+    # turning SMS codes off: each request may send an SMS, and each checks a code
+    "sendDisableSmsTwoFactorCode": "two_factor",
+    "disableSmsTwoFactor": "two_factor",
     "requestPinReset": "reset",
     "requestPasswordReset": "reset",
     "remindUserId": "reset",

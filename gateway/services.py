@@ -27,7 +27,13 @@ class CompleteSignIn(Protocol):
     """Finishes a sign-in outside GraphQL (Travel ID): second factor if enabled, else a session."""
 
     async def __call__(
-        self, request: Request, *, account_id: int, method: str, platform: str | None
+        self,
+        request: Request,
+        *,
+        account_id: int,
+        method: str,
+        platform: str | None,
+        trusted_device_hash: str | None = None,
     ) -> dict[str, Any]: ...
 
 

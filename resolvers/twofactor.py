@@ -52,8 +52,16 @@ async def confirm_sms(*, account_id: int, code: str, key: bytes, rules: Programm
     )
 
 
-async def disable_sms(*, account_id: int) -> bool:
-    return await sms.disable(account_id=account_id)
+async def send_sms_disable_code(*, account_id: int, key: bytes, rules: ProgrammeRules) -> sms.SmsSent:
+    return await sms.send_disable_code(
+        account_id=account_id, key=key, rules=rules.sms_two_factor, now=dt.datetime.now(dt.UTC)
+    )
+
+
+async def disable_sms(*, account_id: int, code: str, key: bytes, rules: ProgrammeRules) -> None:
+    await sms.disable(
+        account_id=account_id, code=code, key=key, rules=rules.sms_two_factor, now=dt.datetime.now(dt.UTC)
+    )
 
 
 async def trusted_devices(*, account_id: int) -> list[TrustedDevice]:

@@ -36,6 +36,7 @@ if os.environ.get("MILESGATE_TEST_REDIS_CLUSTER") == "1":
     os.environ["MILESGATE_REDIS_CLUSTER"] = "true"
 
 import asyncio
+import datetime as dt
 import functools
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -168,6 +169,19 @@ async def _truncate_all(url: str) -> None:
             await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """The test's own time, taken when it starts: a module constant taken at import goes stale when the suite
+    runs long or crosses midnight UTC. Pass it as ``now=`` where the code under test takes a clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+def today(now: dt.datetime) -> dt.date:
+    """The test's own date (UTC), for data the running application compares with its own clock."""
+    return now.date()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from loyalty.cancellation import being_cancelled
 from loyalty.errors import Conflict, DomainError, NotFound
 from loyalty.paging import Page, PageRequest, newest_first
 from loyalty.ports import BackendUnavailable, Queue, QueueMessage
@@ -350,8 +351,7 @@ class InboxWorker:
             except asyncio.CancelledError:
                 # The keeper's own end stops here; a cancellation of this worker that arrived meanwhile
                 # goes on (swallowing it would leave the worker running after it was told to stop).
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
+                if being_cancelled():
                     raise
 
     async def _apply_batch(self, messages: list[QueueMessage]) -> int:
@@ -422,7 +422,7 @@ class InboxWorker:
                 unavailable += 1
                 await _pause(stop, min(self.idle_pause_s * 2**unavailable, self.unavailable_backoff_max_s))
             except Exception:
-                if _being_cancelled():
+                if being_cancelled():
                     # A library turned our cancellation into another error: stop all the same.
                     raise asyncio.CancelledError from None
                 log.exception("worker loop error; backing off")
@@ -436,11 +436,6 @@ async def _pause(stop: asyncio.Event | None, seconds: float) -> None:
         return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def stop_worker(

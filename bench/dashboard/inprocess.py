@@ -3,10 +3,11 @@
 wrk numbers on a shared machine move with whatever else runs; this measures milesgate's own cost per
 dashboard (ASGI in-process, no sockets to the client, PostgreSQL and Redis as in production) so a change
 can be compared before and after in minutes. It seeds its own database ``milesgate_dash_inproc`` (dropped
-and recreated; the Redis database given is flushed) with one member of ``--history`` postings.
+and recreated, and dropped again at the end) with one member of ``--history`` postings, and runs a
+``redis-server`` of its own on a free loopback port (``--redis URL`` uses that Redis instead, flushing it).
 
 Run from the project root (py-spy is in the ``bench`` extra):
-  PYTHONPATH=. .venv/bin/python bench/dashboard/inprocess.py [--requests 1500] [--redis redis://127.0.0.1:6379/4]
+  PYTHONPATH=. .venv/bin/python bench/dashboard/inprocess.py [--requests 1500] [--redis URL]
   py-spy record -r 500 -o dashboard.svg -- .venv/bin/python bench/dashboard/inprocess.py
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import shutil
 import sys
 import tempfile
 import time
@@ -24,7 +27,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import SECRET_KEY, Stores, fresh_stores, percentiles
+from bench.common import SECRET_KEY, RedisServer, Stores, drop_database, fresh_stores, percentiles
 from bench.dashboard.queries import DASHBOARD
 from bench.dashboard.seeding import seed_dashboard
 
@@ -35,7 +38,9 @@ async def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--history", type=int, default=10, help="postings of the seeded member")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/4", help="flushed first")
+    parser.add_argument(
+        "--redis", help="a Redis URL to use (flushed first) instead of a redis-server of the run's own"
+    )
     parser.add_argument(
         "--apq", action="store_true", help="send the hash only (the document registered by a first request)"
     )
@@ -43,6 +48,19 @@ async def main() -> None:
     if not 1 <= args.requests <= 20_000 or not 1 <= args.history <= 200_000:
         parser.error("--requests is 1 to 20,000 and --history 1 to 200,000: the load is bounded")
 
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-inproc-"))
+    database = "milesgate_dash_inproc"
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            redis_url = args.redis or (await stack.enter_async_context(RedisServer(data_dir))).url
+            await serve_dashboards(args, Stores(db_name=database, redis_url=redis_url), data_dir)
+    finally:
+        await drop_database(database)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def serve_dashboards(args: argparse.Namespace, stores: Stores, data_dir: Path) -> None:
+    """Seed ``stores`` with one member, serve ``args.requests`` dashboards in-process and print the figures."""
     from asgi_lifespan import LifespanManager
     from httpx2 import ASGITransport, AsyncClient
 
@@ -52,8 +70,6 @@ async def main() -> None:
     from gateway.services import services
     from gateway.settings import Environment, Settings
 
-    stores = Stores(db_name="milesgate_dash_inproc", redis_url=args.redis)
-    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-inproc-"))
     await fresh_stores(stores)
     [member] = await seed_dashboard(stores, data_dir, [args.history])
     mail: dict[str, Any] = {name.removeprefix("MILESGATE_").lower(): value for name, value in MAIL.items()}

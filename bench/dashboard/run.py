@@ -1,7 +1,8 @@
 """The member dashboard: milesgate's GraphQL against a hand-written Starlette + asyncpg baseline.
 
 Both servers run in the same run on the same fresh PostgreSQL database (``milesgate_dash``, dropped and
-recreated; Redis database 3 flushed), each with 2 uvicorn workers on 127.0.0.1, and wrk drives each in
+recreated, dropped at the end unless ``--keep-db``; a ``redis-server`` of the run's own on a free loopback
+port, not the machine's shared Redis), each with 2 uvicorn workers on 127.0.0.1, and wrk drives each in
 turn with the same number of connections for a bounded time. Before measuring, the script checks that
 both answer every member with the same JSON. Each measured run follows a few seconds of the same load
 that is not recorded (``--warmup``): a server's first requests open its pool's connections and make
@@ -46,7 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
     SECRET_KEY,
+    RedisServer,
     Stores,
+    drop_database,
     fresh_stores,
     milesgate,
     reference_server,
@@ -58,7 +61,7 @@ from bench.dashboard.queries import DASHBOARD
 from bench.dashboard.seeding import DashboardMember, seed_dashboard
 from gateway.graphql.persisted_queries import document_hash
 
-STORES = Stores(db_name="milesgate_dash", redis_url="redis://127.0.0.1:6379/3")
+STORES = Stores(db_name="milesgate_dash", redis_url="")  # the Redis: a redis-server of the run's own
 GRAPHQL_PORT, BASELINE_PORT = 8790, 8791
 WRK = shutil.which("wrk") or "wrk"
 LIMITS_OFF = {"MILESGATE_RATE_LIMIT_PER_IP": "0", "MILESGATE_RATE_LIMIT_PER_MEMBER": "0"}
@@ -109,8 +112,8 @@ def graphql_body(*, persisted: bool, with_document: bool = True) -> bytes:
     return orjson.dumps(body)
 
 
-def start_baseline(data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**STORES.env(data_dir), "BASELINE_DATABASE_URL": STORES.asyncpg_url}
+def start_baseline(stores: Stores, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {**stores.env(data_dir), "BASELINE_DATABASE_URL": stores.asyncpg_url}
     return reference_server("bench.dashboard.baseline:create_app", BASELINE_PORT, env)
 
 
@@ -212,6 +215,9 @@ async def main() -> None:
     parser.add_argument(
         "--only", choices=["all", "apq"], default="all", help="apq: skip the full-document GraphQL runs"
     )
+    parser.add_argument(
+        "--keep-db", action="store_true", help=f"keep the database {STORES.db_name} at the end (to look into)"
+    )
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30:
         parser.error("--seconds is 1 to 120 and --warmup 0 to 30: the load is bounded")
@@ -220,11 +226,24 @@ async def main() -> None:
         parser.error("a history is 1 to 200,000 postings")
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-dash-"))
-    await fresh_stores(STORES)
+    try:
+        async with RedisServer(data_dir) as redis:
+            await measure(args, histories, Stores(db_name=STORES.db_name, redis_url=redis.url), data_dir)
+    finally:
+        if args.keep_db:
+            print(f"kept the database {STORES.db_name}", flush=True)
+        else:
+            await drop_database(STORES.db_name)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def measure(args: argparse.Namespace, histories: list[int], stores: Stores, data_dir: Path) -> None:
+    """Seed ``stores``, start both servers, check they agree, and measure each case in turn."""
+    await fresh_stores(stores)
     print(f"seeding members with histories of {histories} postings ...", flush=True)
-    members = await seed_dashboard(STORES, data_dir, histories)
+    members = await seed_dashboard(stores, data_dir, histories)
     gateway = milesgate(
-        STORES,
+        stores,
         data_dir,
         "serve",
         "--port",
@@ -235,7 +254,7 @@ async def main() -> None:
         **LIMITS_OFF,
         **MAIL,
     )
-    baseline = start_baseline(data_dir)
+    baseline = start_baseline(stores, data_dir)
     runs: list[dict[str, Any]] = []
     try:
         await wait_ready(GRAPHQL_PORT)

@@ -2,15 +2,21 @@
 
 ``fill`` makes the backlog once: a fresh database (``milesgate_hub``) with ``--members`` members, then
 ``milesgate serve`` (production mode) stores ``--deliveries`` signed accruals sent by wrk, and the
-database is copied as the template ``milesgate_hub_backlog``. ``drain`` then, each time: copies the
-template to ``milesgate_hub_drain``, queues every pending row again (Redis database 12, flushed), starts
-``--inbox-workers`` ``milesgate worker`` processes and waits until no row is pending; it prints the
-credited rate (from the rows' own timestamps), the CPU seconds of the workers, PostgreSQL and Redis,
-the exactly-once check and ``ledger verify``; ``--profile DIR`` records the workers with py-spy.
+database is copied as the template ``milesgate_hub_backlog`` (``milesgate_hub`` is dropped then).
+``drain`` then, each time: copies the template to ``milesgate_hub_drain``, queues every pending row again,
+starts ``--inbox-workers`` ``milesgate worker`` processes and waits until no row is pending; it prints the
+credited rate (from the rows' own timestamps), the CPU seconds of the workers, PostgreSQL and the run's
+Redis, the exactly-once check and ``ledger verify``; ``--profile DIR`` records the workers with py-spy;
+``milesgate_hub_drain`` is dropped at the end. ``clean`` drops the template and anything left over.
+``--keep-db`` keeps the run's database (``milesgate_hub`` or ``milesgate_hub_drain``) to look into.
+
+Each ``fill`` and ``drain`` runs a ``redis-server`` of its own (a free loopback port, no persistence): the
+machine's shared Redis is not touched.
 
 Run from the project root:
     PYTHONPATH=. .venv/bin/python bench/hub/drain.py fill --deliveries 30000
     PYTHONPATH=. .venv/bin/python bench/hub/drain.py drain [--profile DIR]
+    PYTHONPATH=. .venv/bin/python bench/hub/drain.py clean
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +36,9 @@ from redis.asyncio import Redis
 
 from bench.common import (
     PG_ADMIN,
+    RedisServer,
     Stores,
+    drop_database,
     free_port,
     fresh_stores,
     ledger_clean,
@@ -40,9 +49,9 @@ from bench.common import (
 )
 from bench.hub import run
 
-FILLED = Stores(db_name="milesgate_hub", redis_url="redis://127.0.0.1:6379/11")
+FILLED = "milesgate_hub"
 TEMPLATE = "milesgate_hub_backlog"
-DRAINED = Stores(db_name="milesgate_hub_drain", redis_url="redis://127.0.0.1:6379/12")
+DRAINED = "milesgate_hub_drain"
 
 
 async def copy_database(source: str, target: str) -> None:
@@ -54,13 +63,13 @@ async def copy_database(source: str, target: str) -> None:
         await admin.close()
 
 
-async def fill(args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-drain-"))
-    await fresh_stores(FILLED)
-    secret, members = await seed(FILLED, data_dir, args.members)
+async def fill(args: argparse.Namespace, redis: RedisServer, data_dir: Path) -> None:
+    filled = Stores(db_name=FILLED, redis_url=redis.url)
+    await fresh_stores(filled)
+    secret, members = await seed(filled, data_dir, args.members)
     data = run.write_deliveries(data_dir, secret, [member.card.number for member in members], args.deliveries)
     port = free_port()
-    gateway = milesgate(FILLED, data_dir, "serve", "--port", str(port), "--workers", "2", **run.PRODUCTION)
+    gateway = milesgate(filled, data_dir, "serve", "--port", str(port), "--workers", "2", **run.PRODUCTION)
     try:
         await wait_ready(port)
         wrk = argparse.Namespace(threads=2, connections=32)
@@ -70,7 +79,7 @@ async def fill(args: argparse.Namespace) -> None:
     finally:
         stop(gateway)
     print(json.dumps(found))
-    await copy_database(FILLED.db_name, TEMPLATE)
+    await copy_database(FILLED, TEMPLATE)
 
 
 async def requeue(stores: Stores, partitions: int) -> int:
@@ -96,14 +105,14 @@ async def requeue(stores: Stores, partitions: int) -> int:
         await connection.close()
 
 
-async def drain(args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-drain-"))
-    await copy_database(TEMPLATE, DRAINED.db_name)
-    stored = await requeue(DRAINED, args.partitions)
+async def drain(args: argparse.Namespace, redis: RedisServer, data_dir: Path) -> None:
+    drained = Stores(db_name=DRAINED, redis_url=redis.url)
+    await copy_database(TEMPLATE, DRAINED)
+    stored = await requeue(drained, args.partitions)
     load_before = run.load_average()
     workers = [
         milesgate(
-            DRAINED,
+            drained,
             data_dir,
             "worker",
             "--name",
@@ -123,7 +132,7 @@ async def drain(args: argparse.Namespace) -> None:
         else []
     )
     roots = [psutil.Process(process.pid) for process in workers]
-    connection = await asyncpg.connect(DRAINED.asyncpg_url)
+    connection = await asyncpg.connect(drained.asyncpg_url)
     try:
         deadline = time.monotonic() + args.drain_timeout
         # the CPU from the first credit on: the workers' start (imports, connections) is not counted
@@ -131,12 +140,12 @@ async def drain(args: argparse.Namespace) -> None:
             if await connection.fetchval("SELECT count(*) FROM partner_inbox WHERE state <> 'pending'"):
                 break
             await asyncio.sleep(0.05)
-        before = run.cpu_seconds(roots)
+        before = run.cpu_seconds(roots, redis_pid=redis.pid)
         while time.monotonic() < deadline:
             if not await connection.fetchval("SELECT count(*) FROM partner_inbox WHERE state = 'pending'"):
                 break
             await asyncio.sleep(0.25)
-        after = run.cpu_seconds(roots)
+        after = run.cpu_seconds(roots, redis_pid=redis.pid)
         run.stop_spies(spies)
         row = await connection.fetchrow(
             "SELECT count(*) AS n, min(processed_at) AS first, max(processed_at) AS last "
@@ -167,7 +176,7 @@ async def drain(args: argparse.Namespace) -> None:
         "load_after": run.load_average(),
     }
     if args.verify:
-        result["ledger_clean"] = await ledger_clean(DRAINED, data_dir)
+        result["ledger_clean"] = await ledger_clean(drained, data_dir)
     print(json.dumps(result, indent=2))
 
 
@@ -175,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("fill", "drain"))
+    parser.add_argument("what", choices=("fill", "drain", "clean"))
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--deliveries", type=int, default=30_000)
     parser.add_argument("--inbox-workers", type=int, default=2)
@@ -184,8 +193,31 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--verify", action="store_true", help="also run ledger verify")
+    parser.add_argument("--keep-db", action="store_true", help="keep the run's database at the end")
     args = parser.parse_args()
-    asyncio.run(fill(args) if args.what == "fill" else drain(args))
+    asyncio.run(clean() if args.what == "clean" else with_own_stores(args))
+
+
+async def with_own_stores(args: argparse.Namespace) -> None:
+    """``fill`` or ``drain`` with a redis-server of its own; the run's database is dropped at the end."""
+    data_dir = Path(tempfile.mkdtemp(prefix="milesgate-drain-"))
+    database = FILLED if args.what == "fill" else DRAINED
+    try:
+        async with RedisServer(data_dir) as redis:
+            await (fill if args.what == "fill" else drain)(args, redis, data_dir)
+    finally:
+        if args.keep_db:
+            print(f"kept the database {database}", flush=True)
+        else:
+            await drop_database(database)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def clean() -> None:
+    """Drop the backlog template and any database a run kept."""
+    for name in (TEMPLATE, DRAINED, FILLED):
+        await drop_database(name)
+    print(f"dropped {TEMPLATE}, {DRAINED} and {FILLED}")
 
 
 if __name__ == "__main__":

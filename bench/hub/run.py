@@ -1,7 +1,9 @@
 """The partner webhook hub against its references, in one run, driven by wrk (issue 22).
 
-In one run, on one fresh PostgreSQL database (``milesgate_hub``, dropped and recreated; Redis database
-11 flushed) with the partner ``swiss`` and ``--members`` members:
+In one run, on one fresh PostgreSQL database (``milesgate_hub``, dropped and recreated, and dropped again
+at the end unless ``--keep-db``) and a ``redis-server`` of the run's own (a free loopback port, no
+persistence; the machine's shared Redis is not touched), with the partner ``swiss`` and ``--members``
+members:
 
 1. **PostgreSQL's ceilings** (pgbench, prepared statements, ``--pgbench-clients`` clients):
    - *inbox*: one row into a copy of ``partner_inbox`` (``LIKE ... INCLUDING ALL``: same columns, same
@@ -18,7 +20,8 @@ In one run, on one fresh PostgreSQL database (``milesgate_hub``, dropped and rec
    - *milesgate*: ``milesgate serve --workers 2`` in production mode (PostgreSQL + Redis, no worker
      inside), which verifies, checks, stores and queues each delivery.
    For each: deliveries stored per second (202 answers), latency percentiles, and the CPU seconds of
-   the server's processes, of PostgreSQL, of Redis and of wrk itself (wrk must use less than the server).
+   the server's processes, of PostgreSQL, of the run's Redis and of wrk itself (wrk must use less than the
+   server).
 3. **End to end**: the gateway stops, ``--inbox-workers`` ``milesgate worker`` processes credit every
    delivery milesgate stored. Measured: accruals credited per second, from the first to the last row
    processed (the rows' own timestamps); checked: one posting per stored delivery, no row left pending
@@ -56,8 +59,10 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
+    RedisServer,
     Stores,
     accrual,
+    drop_database,
     free_port,
     fresh_stores,
     ledger_clean,
@@ -70,7 +75,7 @@ from bench.common import (
     wait_ready,
 )
 
-STORES = Stores(db_name="milesgate_hub", redis_url="redis://127.0.0.1:6379/11")
+STORES = Stores(db_name="milesgate_hub", redis_url="")  # the Redis: a redis-server of the run's own
 WRK = shutil.which("wrk") or "wrk"
 PGBENCH = shutil.which("pgbench") or "pgbench"
 PRODUCTION = {
@@ -222,8 +227,9 @@ def write_deliveries(folder: Path, secret: str, cards: list[str], total: int) ->
     return path
 
 
-def cpu_seconds(roots: list[psutil.Process]) -> dict[str, float]:
-    """CPU seconds so far of each process tree, and of all PostgreSQL and Redis processes."""
+def cpu_seconds(roots: list[psutil.Process], *, redis_pid: int) -> dict[str, float]:
+    """CPU seconds so far of each process tree, of all PostgreSQL processes and of the run's own
+    ``redis-server`` (``redis_pid``)."""
     used: dict[str, float] = {}
     for root in roots:
         total = 0.0
@@ -232,14 +238,15 @@ def cpu_seconds(roots: list[psutil.Process]) -> dict[str, float]:
                 times = process.cpu_times()
                 total += times.user + times.system
         used[str(root.pid)] = total
-    for name in ("postgres", "redis-server"):
-        total = 0.0
-        for process in psutil.process_iter(["name"]):
-            if process.info["name"] == name:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    times = process.cpu_times()
-                    total += times.user + times.system
-        used[name] = total
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    used["postgres"] = total
+    redis = psutil.Process(redis_pid).cpu_times()
+    used["redis-server"] = redis.user + redis.system
     return used
 
 
@@ -299,17 +306,24 @@ def wrk(
 
 
 def measure(
-    name: str, server: psutil.Process, url: str, data: Path, pools: dict[str, tuple[int, int]], args: Any
+    name: str,
+    server: psutil.Process,
+    url: str,
+    data: Path,
+    pools: dict[str, tuple[int, int]],
+    args: Any,
+    *,
+    redis_pid: int,
 ) -> dict[str, Any]:
     if args.warmup:
         wrk(url, data, *pools["warmup"], args, args.warmup)
     load_before = load_average()
     profilers = profile(name, server, args)
-    before, wrk_before = cpu_seconds([server]), children_cpu()
+    before, wrk_before = cpu_seconds([server], redis_pid=redis_pid), children_cpu()
     result = wrk(url, data, *pools["measured"], args, args.seconds)
     for profiler in profilers:
         profiler.wait(timeout=60)
-    after, wrk_after = cpu_seconds([server]), children_cpu()
+    after, wrk_after = cpu_seconds([server], redis_pid=redis_pid), children_cpu()
     key = str(server.pid)
     return {
         "server": name,
@@ -396,12 +410,14 @@ async def credited_rate() -> dict[str, Any]:
     }
 
 
-async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+async def end_to_end(
+    stores: Stores, redis_pid: int, data_dir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
     stored = sum((await inbox_counts()).values())
     load_before = load_average()
     workers = [
         milesgate(
-            STORES,
+            stores,
             data_dir,
             "worker",
             "--name",
@@ -418,13 +434,13 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
         else []
     )
     roots = [psutil.Process(process.pid) for process in workers]
-    cpu_before = cpu_seconds(roots)
+    cpu_before = cpu_seconds(roots, redis_pid=redis_pid)
     try:
         deadline = time.monotonic() + args.drain_timeout
         while (await inbox_counts()).get("pending", 0) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
         stop_spies(spies)
-        cpu_after = cpu_seconds(roots)
+        cpu_after = cpu_seconds(roots, redis_pid=redis_pid)
         load_after = load_average()
         rate = await credited_rate()
         counts = await inbox_counts()
@@ -436,7 +452,7 @@ async def end_to_end(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]
         **rate,
         "inbox": counts,
         "exactly_once": rate["postings"] == stored and counts == {"processed": stored},
-        "ledger_clean": await ledger_clean(STORES, data_dir),
+        "ledger_clean": await ledger_clean(stores, data_dir),
         "cpu_s": {key: round(cpu_after[key] - cpu_before[key], 1) for key in cpu_after},
         "load_before": load_before,
         "load_after": load_after,
@@ -478,6 +494,9 @@ def arguments() -> argparse.Namespace:
         help="no reference: milesgate's entry point only fills the inbox, then the workers are measured",
     )
     parser.add_argument("--profile", type=Path, help="py-spy each server's workers into this folder")
+    parser.add_argument(
+        "--keep-db", action="store_true", help=f"keep the database {STORES.db_name} at the end (to look into)"
+    )
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30 or not 1 <= args.pgbench_seconds <= 60:
         parser.error(
@@ -493,9 +512,26 @@ def arguments() -> argparse.Namespace:
 async def main() -> None:
     args = arguments()
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-hub-"))
-    await fresh_stores(STORES)
+    try:
+        async with RedisServer(data_dir) as redis:
+            stores = Stores(db_name=STORES.db_name, redis_url=redis.url)
+            result = await measure_all(args, stores, redis.pid, data_dir)
+    finally:
+        if args.keep_db:
+            print(f"kept the database {STORES.db_name}", flush=True)
+        else:
+            await drop_database(STORES.db_name)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps(result, indent=2, default=str))
+
+
+async def measure_all(
+    args: argparse.Namespace, stores: Stores, redis_pid: int, data_dir: Path
+) -> dict[str, Any]:
+    """The ceilings, the entry points and end to end, on fresh ``stores``; the run's JSON document."""
+    await fresh_stores(stores)
     print(f"seeding {args.members} members ...", flush=True)
-    secret, members = await seed(STORES, data_dir, args.members)
+    secret, members = await seed(stores, data_dir, args.members)
     cards = [member.card.number for member in members]
     shape = await prepare_tables(args.members)
     payload = accrual(cards[0], "PGBENCH")
@@ -515,7 +551,7 @@ async def main() -> None:
     print(json.dumps(ceilings), flush=True)
 
     hub_port, reference_port = free_port(), free_port()
-    gateway = milesgate(STORES, data_dir, "serve", "--port", str(hub_port), "--workers", "2", **PRODUCTION)
+    gateway = milesgate(stores, data_dir, "serve", "--port", str(hub_port), "--workers", "2", **PRODUCTION)
     reference = start_reference(reference_port, shape["partner_id"], secret)
     runs: list[dict[str, Any]] = []
     try:
@@ -528,7 +564,9 @@ async def main() -> None:
         servers = [("reference", reference, reference_port), ("milesgate", gateway, hub_port)]
         for name, process, port in servers[1:] if args.only_end_to_end else servers:
             url = f"http://127.0.0.1:{port}/webhooks/partners/swiss"
-            runs.append(measure(name, psutil.Process(process.pid), url, data, pools, args))
+            runs.append(
+                measure(name, psutil.Process(process.pid), url, data, pools, args, redis_pid=redis_pid)
+            )
             print(json.dumps(runs[-1]), flush=True)
     finally:
         stop(reference)
@@ -542,10 +580,9 @@ async def main() -> None:
     }
     if not args.no_end_to_end:
         print("end to end: the workers credit what milesgate stored ...", flush=True)
-        result["end_to_end"] = await end_to_end(data_dir, args)
+        result["end_to_end"] = await end_to_end(stores, redis_pid, data_dir, args)
     result["ratios"] = ratios(result)
-    print(json.dumps(result, indent=2, default=str))
-    shutil.rmtree(data_dir, ignore_errors=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -22,9 +22,15 @@ def platform_of(raw: str | None) -> Platform:
 
 
 async def complete_sign_in(
-    request: Request, *, account_id: int, method: str, platform: str | None
+    request: Request,
+    *,
+    account_id: int,
+    method: str,
+    platform: str | None,
+    trusted_device_hash: str | None = None,
 ) -> dict[str, Any]:
-    """Second factor if enabled, else a session: ``{"status": "SIGNED_IN" | "TWO_FACTOR_REQUIRED", …}``."""
+    """Second factor if enabled and this is not a device the member trusts (known by its token's hash),
+    else a session: ``{"status": "SIGNED_IN" | "TWO_FACTOR_REQUIRED", …}``."""
     app_services = services(request)
     outcome = await finish_sign_in(
         tokens=app_services.tokens,
@@ -33,6 +39,7 @@ async def complete_sign_in(
         method=method,
         platform=platform_of(platform),
         now=dt.datetime.now(dt.UTC),
+        trusted_device_hash=trusted_device_hash,
     )
     if isinstance(outcome, SessionTokens):
         return {

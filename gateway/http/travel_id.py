@@ -3,6 +3,8 @@
 ``GET /auth/travel-id/login?purpose=login|link[&platform=…]``
     302 to the provider's authorization endpoint: authorization-code flow with PKCE (S256), a state and
     a nonce. ``link`` needs an AUTHENTICATED bearer token: linking changes how the account can be entered.
+    A ``login`` may carry the device's trusted-device token in ``X-Trusted-Device-Token``: the flow keeps
+    its hash, and a device the member trusts skips the second factor, as with ``signIn``.
 ``GET /auth/travel-id/callback?code=…&state=…``
     Takes the state (single use), exchanges the code with the PKCE verifier, checks the ID token
     (signature against the provider's keys, iss, aud, exp, nonce), then links the (issuer, sub) pair or
@@ -49,6 +51,7 @@ from gateway.http.oidc_client import (
 from gateway.services import services
 from gateway.session_generations import signed_in_principal
 from gateway.settings import Settings
+from loyalty.auth.devices import device_token_hash
 from loyalty.auth.identities import link_identity, member_for_identity, unlink_identity
 from loyalty.errors import Conflict, DomainError, NotFound
 from loyalty.members.models import SessionLevel
@@ -63,6 +66,11 @@ LOGIN, LINK = "login", "link"
 CALLBACK_ROUTE = "travel_id_callback"
 _STATE_SHAPE = re.compile(r"[A-Za-z0-9]{32,128}")
 _PLATFORM_SHAPE = re.compile(r"[A-Za-z]{1,16}")
+_DEVICE_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+TRUSTED_DEVICE_HEADER = "X-Trusted-Device-Token"
+"""Sent with ``/login?purpose=login`` by an app or browser holding a trusted-device token
+(``completeSignIn(trustDevice: true)``)."""
 NO_STORE = {"cache-control": "no-store"}
 FLOW_COOKIE = "milesgate_travel_id_flow"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -83,6 +91,9 @@ class FlowState:
     created: float
     browser_hash: str = ""
     """SHA-256 of the random value in the browser's flow cookie: only that browser can finish the flow."""
+    trusted_device_hash: str = ""
+    """The hash of the trusted-device token sent with a login's start (``TRUSTED_DEVICE_HEADER``), if
+    any: a device the member trusts skips the second factor here too. The token itself is not kept."""
 
     def dump(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -176,6 +187,11 @@ def _new_flow(
     if platform is not None and not _PLATFORM_SHAPE.fullmatch(platform):
         raise TravelIdRefused(400, "PLATFORM_INVALID", "The platform is one of WEB, IOS, ANDROID.")
     redirect_uri = _settings(request).travel_id_redirect_uri or str(request.url_for(CALLBACK_ROUTE))
+    device_token = request.headers.get(TRUSTED_DEVICE_HEADER) if purpose == LOGIN else None
+    if device_token is not None and not _DEVICE_TOKEN_SHAPE.fullmatch(device_token):
+        raise TravelIdRefused(
+            400, "DEVICE_TOKEN_INVALID", f"{TRUSTED_DEVICE_HEADER} is not a trusted-device token."
+        )
     return FlowState(
         purpose=purpose,
         nonce=generate_token(43),
@@ -187,6 +203,7 @@ def _new_flow(
         platform=platform,
         created=time.time(),
         browser_hash=_browser_hash(binding),
+        trusted_device_hash=device_token_hash(device_token) if device_token else "",
     )
 
 
@@ -298,7 +315,11 @@ async def _finish_login(request: Request, issuer: str, subject: str, flow: FlowS
             404, "IDENTITY_NOT_LINKED", "This Travel ID is not linked to a member; sign in and link it first."
         )
     result = await services(request).complete_sign_in(
-        request, account_id=account_id, method=SIGN_IN_METHOD, platform=flow.platform
+        request,
+        account_id=account_id,
+        method=SIGN_IN_METHOD,
+        platform=flow.platform,
+        trusted_device_hash=flow.trusted_device_hash or None,
     )
     log.info("travel id sign-in", extra={"account_id": account_id})
     return JSONResponse(result, headers=NO_STORE)

@@ -23,6 +23,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from loyalty.cancellation import being_cancelled
+
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
@@ -33,12 +35,6 @@ MIN_DUE_WAIT_S = 0.05
 
 DueIn = Callable[[], Awaitable[float | None]]
 """Seconds until the loop's next scheduled work (0: due now); None: none is scheduled."""
-
-
-def being_cancelled() -> bool:
-    """True when this task is being cancelled (some libraries turn a cancellation into another error)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:

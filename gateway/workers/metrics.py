@@ -33,7 +33,7 @@ from tortoise.transactions import in_transaction
 from gateway.db import ping_database
 from gateway.metrics import Backlog, BacklogMetrics, metrics_refusal
 from gateway.settings import Settings
-from gateway.workers.loops import being_cancelled
+from loyalty.cancellation import being_cancelled
 from loyalty.events.models import DomainEvent
 from loyalty.notifications.models import Notification, NotificationState
 from webhooks.models import InboxState, PartnerInbox

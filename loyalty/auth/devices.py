@@ -71,9 +71,17 @@ async def trust_device(
 
 async def is_trusted(*, account_id: int, token: str | None, now: dt.datetime) -> bool:
     """Whether ``token`` is a trusted device of this member, now; its last use is recorded."""
-    if not token:
+    return bool(token) and await is_trusted_by_hash(
+        account_id=account_id, token_hash=device_token_hash(token or ""), now=now
+    )
+
+
+async def is_trusted_by_hash(*, account_id: int, token_hash: str | None, now: dt.datetime) -> bool:
+    """``is_trusted`` for a token known only by its hash (``device_token_hash``): a sign-in that waits on
+    another site (Travel ID) keeps the hash, never the token."""
+    if not token_hash:
         return False
-    used = await _active(account_id, now).filter(token_hash=device_token_hash(token)).update(last_used_at=now)
+    used = await _active(account_id, now).filter(token_hash=token_hash).update(last_used_at=now)
     return bool(used)
 
 

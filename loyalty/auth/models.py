@@ -172,12 +172,14 @@ class SmsFactor(Model):
 class SmsCodePurpose(StrEnum):
     SETUP = "SETUP"
     SIGN_IN = "SIGN_IN"
+    DISABLE = "DISABLE"
 
 
 class SmsCode(Model):
     """A code sent by SMS, kept as a keyed hash: for setting the factor up, or for one sign-in challenge.
 
-    Only the newest unused code of a set-up or challenge counts; it works once, until ``expires_at``."""
+    Only the newest unused code of a set-up or challenge counts; it works once, until ``expires_at``. A
+    ``DISABLE`` code, sent to the confirmed number, turns the factor off."""
 
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(

@@ -3,7 +3,9 @@
 Programme rules (``[sms_two_factor]`` in ``rules.toml``): codes of ``code_digits`` digits, valid for
 ``code_minutes``; ``max_failed_attempts`` wrong codes block the factor for ``lockout_minutes``, and while it
 is blocked no code is checked and none is sent. A set-up or a sign-in challenge may have
-``codes_per_challenge`` codes sent; only the newest unused one counts.
+``codes_per_challenge`` codes sent; only the newest unused one counts. Turning the factor off takes a
+code sent to the confirmed number for that purpose (``send_disable_code``, then ``disable``), so a session
+alone cannot remove the factor; up to ``codes_per_challenge`` such codes may be unexpired at a time.
 
 A code is written to the notification outbox (channel SMS) in the transaction that stores its hash, so
 the worker sends exactly the codes that exist, and none is lost if the process stops before it is sent.
@@ -196,12 +198,49 @@ async def complete_challenge(
     )
 
 
-async def disable(*, account_id: int) -> bool:
-    """Turn SMS codes off (the caller has a fresh AUTHENTICATED session); whether they were on."""
+async def send_disable_code(
+    *, account_id: int, key: bytes, rules: SmsTwoFactorRules, now: dt.datetime
+) -> SmsSent:
+    """Send a code for turning SMS codes off to the member's confirmed number (``disable`` takes it back).
+
+    A new code replaces the last; at most ``codes_per_challenge`` unexpired ones at a time. Nothing is sent
+    while the factor is blocked."""
     async with in_transaction():
+        factor = await _lock_confirmed(account_id)
+        if _blocked(factor, now):
+            raise TwoFactorLocked(factor.locked_until or now)
+        codes = SmsCode.filter(account_id=account_id, purpose=SmsCodePurpose.DISABLE)
+        await codes.filter(expires_at__lte=now).delete()  # an expired code no longer counts
+        if await codes.count() >= rules.codes_per_challenge:
+            raise SmsCodeLimitReached(
+                f"{rules.codes_per_challenge} codes were sent in the last {rules.code_minutes} minutes: "
+                "use the newest, or ask again later."
+            )
+        return await _send_code(
+            account_id, factor.phone_number, SmsCodePurpose.DISABLE, None, key, rules, now
+        )
+
+
+async def disable(
+    *, account_id: int, code: str, key: bytes, rules: SmsTwoFactorRules, now: dt.datetime
+) -> None:
+    """Turn SMS codes off with the code ``send_disable_code`` sent to the confirmed number (the caller also
+    has a fresh AUTHENTICATED session). A wrong code counts, as at sign-in; the factor's codes go with it."""
+
+    async def turn_off(factor: SmsFactor) -> None:
         await SmsCode.filter(account_id=account_id).delete()
-        removed = await SmsFactor.filter(account_id=account_id).delete()
-    return bool(removed)
+        await factor.delete()
+
+    await _attempt(
+        account_id=account_id,
+        code=code,
+        purpose=SmsCodePurpose.DISABLE,
+        challenge_id=None,
+        key=key,
+        rules=rules,
+        now=now,
+        on_success=turn_off,
+    )
 
 
 async def _send_code(
@@ -260,8 +299,10 @@ async def _attempt(
             factor = await _lock_unconfirmed(account_id)
         else:
             factor = await _lock_confirmed(account_id)
-            if await CompletedChallenge.exists(account_id=account_id, challenge_id=challenge_id):
-                raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
+        if purpose is SmsCodePurpose.SIGN_IN and await CompletedChallenge.exists(
+            account_id=account_id, challenge_id=challenge_id
+        ):
+            raise ChallengeRefused("This sign-in was completed already.", code="CHALLENGE_USED")
         error: DomainError | None
         if _blocked(factor, now):
             error = TwoFactorLocked(factor.locked_until or now)

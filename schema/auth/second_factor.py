@@ -9,7 +9,7 @@ import strawberry
 
 from loyalty.auth.sms import SmsSent
 from schema.enums import SecondFactor
-from schema.errors import InputError, StepUpRequired
+from schema.errors import InputError
 
 
 @strawberry.input(description="Set up SMS codes: the mobile number, with its country code.")
@@ -20,6 +20,13 @@ class BeginSmsTwoFactorInput:
 @strawberry.input(description="The code the SMS brought.")
 class ConfirmSmsTwoFactorInput:
     code: str = strawberry.field(description="The 6 digits of the SMS.")
+
+
+@strawberry.input(
+    description="Turn SMS codes off: the code sendDisableSmsTwoFactorCode sent to the registered number."
+)
+class DisableSmsTwoFactorInput:
+    code: str = strawberry.field(description="The 6 digits of that SMS.")
 
 
 @strawberry.input(description="A sign-in that asked for the second factor, which has SMS among its methods.")
@@ -66,7 +73,9 @@ class SmsTwoFactorEnabled:
 
 @strawberry.type(description="SMS codes are off.")
 class SmsTwoFactorDisabled:
-    disabled: bool = strawberry.field(description="False when they were not on.")
+    disabled: bool = strawberry.field(
+        description="Always true: a member without SMS codes is answered SMS_TWO_FACTOR_NOT_ENABLED."
+    )
 
 
 @strawberry.type(description="The device is no longer trusted: its next sign-in asks for the second factor.")
@@ -76,7 +85,4 @@ class TrustedDeviceRevoked:
 
 RevokeTrustedDeviceResult = Annotated[
     TrustedDeviceRevoked | InputError, strawberry.union("RevokeTrustedDeviceResult")
-]
-DisableSmsTwoFactorResult = Annotated[
-    SmsTwoFactorDisabled | StepUpRequired, strawberry.union("DisableSmsTwoFactorResult")
 ]

@@ -9,7 +9,7 @@ from schema.auth.second_factor import (
     BeginSmsTwoFactorInput,
     CompleteSecondFactorInput,
     ConfirmSmsTwoFactorInput,
-    DisableSmsTwoFactorResult,
+    DisableSmsTwoFactorInput,
     RevokeTrustedDeviceInput,
     RevokeTrustedDeviceResult,
     SendSignInSmsCodeInput,
@@ -22,6 +22,8 @@ from schema.auth.types import (
     BeginSmsTwoFactorResult,
     CompleteSecondFactorResult,
     ConfirmSmsTwoFactorResult,
+    DisableSmsTwoFactorResult,
+    SendDisableSmsTwoFactorCodeResult,
     SendSignInSmsCodeResult,
     SignedIn,
 )
@@ -99,12 +101,34 @@ class SecondFactorMutations:
         return SmsTwoFactorEnabled(phone_number_hint=hint)
 
     @mutation(
-        description="Turn SMS codes off. Needs AUTHENTICATED (fresh credentials and second factor).",
+        description="Send a code for turning SMS codes off to the registered number (6 digits, valid 5 "
+        "minutes; a new one replaces the last, at most 3 unexpired at a time); disableSmsTwoFactor takes it. "
+        "Needs AUTHENTICATED. Nothing is sent while the factor is blocked.",
         permission_classes=[StepUp],
     )
-    async def disable_sms_two_factor(self, info: Info) -> DisableSmsTwoFactorResult:
-        removed = await twofactor.disable_sms(account_id=signed_in(info.context).account_id)
-        return SmsTwoFactorDisabled(disabled=removed)
+    async def send_disable_sms_two_factor_code(self, info: Info) -> SendDisableSmsTwoFactorCodeResult:
+        sent = await twofactor.send_sms_disable_code(
+            account_id=signed_in(info.context).account_id,
+            key=info.context.totp_key,
+            rules=info.context.rules,
+        )
+        return SmsCodeSent.from_domain(sent)
+
+    @mutation(
+        description="Turn SMS codes off with the code sendDisableSmsTwoFactorCode sent to the registered "
+        "number. Needs AUTHENTICATED (fresh credentials and second factor); wrong codes count as at sign-in.",
+        permission_classes=[StepUp],
+    )
+    async def disable_sms_two_factor(
+        self, info: Info, input: DisableSmsTwoFactorInput
+    ) -> DisableSmsTwoFactorResult:
+        await twofactor.disable_sms(
+            account_id=signed_in(info.context).account_id,
+            code=input.code,
+            key=info.context.totp_key,
+            rules=info.context.rules,
+        )
+        return SmsTwoFactorDisabled(disabled=True)
 
     @mutation(
         description="Stop trusting one device: its next sign-in asks for the second factor. Allowed at "

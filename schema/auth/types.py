@@ -14,7 +14,7 @@ from loyalty.errors import InvalidCredentials
 from resolvers.auth import Session
 from resolvers.sign_in import SecondFactorNeeded
 from schema.auth.enums import Platform, SecondFactor, SessionLevel, SignInMethod
-from schema.auth.second_factor import SmsCodeSent, SmsTwoFactorEnabled
+from schema.auth.second_factor import SmsCodeSent, SmsTwoFactorDisabled, SmsTwoFactorEnabled
 from schema.errors import InputError, StepUpRequired
 from schema.members.types import Member
 
@@ -158,6 +158,14 @@ BeginSmsTwoFactorResult = Annotated[
 ConfirmSmsTwoFactorResult = Annotated[
     SmsTwoFactorEnabled | WrongCredentials | AccountLocked | StepUpRequired | InputError,
     strawberry.union("ConfirmSmsTwoFactorResult"),
+]
+SendDisableSmsTwoFactorCodeResult = Annotated[
+    SmsCodeSent | AccountLocked | StepUpRequired | InputError,
+    strawberry.union("SendDisableSmsTwoFactorCodeResult"),
+]
+DisableSmsTwoFactorResult = Annotated[
+    SmsTwoFactorDisabled | WrongCredentials | AccountLocked | StepUpRequired | InputError,
+    strawberry.union("DisableSmsTwoFactorResult"),
 ]
 
 

@@ -34,7 +34,7 @@ from starlette.requests import Request
 
 from gateway.app import create_app
 from gateway.http.oidc_client import ProviderConfig, ProviderDirectory, TravelIdRefused
-from gateway.http.travel_id import FLOW_COOKIE, STATE_TTL_S, FlowState
+from gateway.http.travel_id import FLOW_COOKIE, STATE_TTL_S, TRUSTED_DEVICE_HEADER, FlowState
 from gateway.services import services
 from gateway.settings import Settings
 from loyalty.auth.identities import (
@@ -224,7 +224,13 @@ class SignInStub:
         self.calls: list[dict[str, Any]] = []
 
     async def __call__(
-        self, request: Request, *, account_id: int, method: str, platform: str | None
+        self,
+        request: Request,
+        *,
+        account_id: int,
+        method: str,
+        platform: str | None,
+        trusted_device_hash: str | None = None,
     ) -> dict[str, Any]:
         self.calls.append({"account_id": account_id, "method": method, "platform": platform})
         token = services(request.app).tokens.issue(
@@ -763,3 +769,60 @@ async def test_travel_id_sign_in_asks_for_the_second_factor_when_enabled(
             },
         )
         assert completed.json()["data"]["completeSignIn"]["__typename"] == "SignedIn"
+
+
+async def test_a_trusted_device_skips_the_second_factor_at_travel_id_sign_in_too(
+    settings: Settings, oidc_provider: str
+) -> None:
+    """The device's trusted-device token, sent with the login's start, works as it does with signIn; the
+    flow keeps only its hash. An unknown, revoked or malformed token changes nothing or is refused."""
+    from loyalty.auth import devices, totp
+    from loyalty.rules import current_rules
+    from tests.loyalty.test_totp import oath
+
+    async with running(travel_settings(settings, oidc_provider)) as (app, client):
+        # given: a member with app 2FA, a linked Travel ID and a device they trust
+        member = (await make_member("td@example.com")).member
+        key, rules = services(app).totp_key, current_rules()
+        started = await totp.begin_enrolment(
+            account_id=member.id, account_label="td", key=key, rules=rules.two_factor
+        )
+        earlier = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+        code = await oath(started.secret_base32, earlier)
+        await totp.confirm_enrolment(
+            account_id=member.id, code=code, key=key, rules=rules.two_factor, now=earlier
+        )
+        now = dt.datetime.now(dt.UTC)
+        phone = await devices.trust_device(
+            account_id=member.id, name="phone", rules=rules.trusted_devices, now=now
+        )
+        assert (
+            await flow(client, "link", sub="traveller-3", headers=bearer(app, member.id))
+        ).status_code == 200
+
+        def carrying(token: str) -> dict[str, str]:
+            return {TRUSTED_DEVICE_HEADER: token}
+
+        # when / then: from the trusted device, no second factor
+        trusted = (await flow(client, "login", sub="traveller-3", headers=carrying(phone.token))).json()
+        assert trusted["status"] == "SIGNED_IN" and trusted["accessToken"], trusted
+        # the flow state holds the token's hash, never the token
+        location = await start(client, "login", carrying(phone.token))
+        raw = await services(app).backends.ports.cache.get(
+            f"travelid:state:{dict(parse_qsl(urlsplit(location).query))['state']}"
+        )
+        assert raw is not None and phone.token.encode() not in raw
+        assert FlowState.load(raw).trusted_device_hash == devices.device_token_hash(phone.token)  # type: ignore[union-attr]
+
+        # an unknown device: the second factor is asked
+        unknown = (await flow(client, "login", sub="traveller-3", headers=carrying("u" * 43))).json()
+        assert unknown["status"] == "TWO_FACTOR_REQUIRED"
+        # a revoked one: asked too
+        await devices.revoke_device(account_id=member.id, device_id=str(phone.device.id), now=now)
+        revoked = (await flow(client, "login", sub="traveller-3", headers=carrying(phone.token))).json()
+        assert revoked["status"] == "TWO_FACTOR_REQUIRED"
+        # a malformed one is refused at the start, in the JSON error shape
+        refused = await client.get(
+            "/auth/travel-id/login", params={"purpose": "login"}, headers=carrying("not a token!")
+        )
+        assert refused.status_code == 400 and error_code(refused) == "DEVICE_TOKEN_INVALID"

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.settings import Settings
 from loyalty.auth import devices, sms
-from loyalty.auth.models import CompletedChallenge, SmsCode, TrustedDevice
+from loyalty.auth.models import CompletedChallenge, SmsCode, SmsFactor, TrustedDevice
 from loyalty.auth.sessions import revoke_all
 from loyalty.auth.totp import ChallengeRefused, TwoFactorInvalid, TwoFactorLocked
 from loyalty.errors import NotFound
@@ -152,9 +152,125 @@ async def test_the_number_is_checked_and_a_confirmed_factor_is_not_replaced(db: 
         await sms.begin_enrolment(
             account_id=account_id, phone_number=PHONE, key=KEY, rules=SMS_RULES, now=NOW
         )
-    assert await sms.disable(account_id=account_id)
+    await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    await sms.disable(
+        account_id=account_id, code=await latest_code(account_id), key=KEY, rules=SMS_RULES, now=NOW
+    )
     assert not await sms.has_confirmed_sms(account_id=account_id)
     assert await SmsCode.filter(account_id=account_id).count() == 0
+
+
+# --- turning SMS codes off -------------------------------------------------------------------------------
+
+
+async def test_turning_sms_off_takes_a_fresh_code_sent_to_the_confirmed_number(db: Settings) -> None:
+    # given: a member with SMS codes on asks for a code to turn them off
+    account_id = await member_with_sms()
+    sent = await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    assert sent == sms.SmsSent(phone_number_hint="+49•••••••••89", expires_in=SMS_RULES.code_minutes * 60)
+    row = await Notification.filter(account_id=account_id, template=sms.SMS_TEMPLATE).order_by("-id").first()
+    assert row is not None and row.recipient == "+4915123456789"
+    code = await latest_code(account_id)
+
+    # when: a wrong code is given
+    with pytest.raises(TwoFactorInvalid):
+        await sms.disable(account_id=account_id, code=wrong(code), key=KEY, rules=SMS_RULES, now=NOW)
+
+    # then: SMS codes stay on and the wrong code counted
+    factor = await SmsFactor.get(account_id=account_id)
+    assert factor.confirmed_at is not None and factor.failed_attempts == 1
+
+    # when: the right code is given
+    await sms.disable(account_id=account_id, code=code, key=KEY, rules=SMS_RULES, now=NOW)
+
+    # then: the factor and its codes are gone
+    assert not await sms.has_confirmed_sms(account_id=account_id)
+    assert await SmsFactor.filter(account_id=account_id).count() == 0
+    assert await SmsCode.filter(account_id=account_id).count() == 0
+
+
+async def test_a_sign_in_or_set_up_code_does_not_turn_sms_off(db: Settings) -> None:
+    account_id = await member_with_sms()
+    set_up_code = await latest_code(account_id)
+    pending = challenge(account_id)
+    await sms.send_sign_in_code(challenge=pending, key=KEY, rules=SMS_RULES, now=NOW)
+    sign_in_code = await latest_code(account_id)
+
+    for code in (sign_in_code, set_up_code):
+        with pytest.raises(TwoFactorInvalid):
+            await sms.disable(account_id=account_id, code=code, key=KEY, rules=SMS_RULES, now=NOW)
+
+    assert await sms.has_confirmed_sms(account_id=account_id)
+    # the sign-in's own code still completes its sign-in
+    await sms.complete_challenge(challenge=pending, code=sign_in_code, key=KEY, rules=SMS_RULES, now=NOW)
+
+
+async def test_a_disable_code_works_once_and_only_until_it_expires(db: Settings) -> None:
+    account_id = await member_with_sms()
+    await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    code = await latest_code(account_id)
+    late = NOW + dt.timedelta(minutes=SMS_RULES.code_minutes)
+
+    with pytest.raises(TwoFactorInvalid):
+        await sms.disable(account_id=account_id, code=code, key=KEY, rules=SMS_RULES, now=late)
+
+    assert await sms.has_confirmed_sms(account_id=account_id)
+
+
+async def test_three_unexpired_disable_codes_at_a_time_and_the_newest_counts(db: Settings) -> None:
+    account_id = await member_with_sms()
+    codes = []
+    for _ in range(SMS_RULES.codes_per_challenge):
+        await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+        codes.append(await latest_code(account_id))
+    sent = await Notification.filter(account_id=account_id).count()
+
+    with pytest.raises(sms.SmsCodeLimitReached):
+        await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    assert await Notification.filter(account_id=account_id).count() == sent
+    if codes[0] != codes[-1]:
+        with pytest.raises(TwoFactorInvalid):
+            await sms.disable(account_id=account_id, code=codes[0], key=KEY, rules=SMS_RULES, now=NOW)
+
+    # once they have expired, a new one may be sent, and it works
+    later = NOW + dt.timedelta(minutes=SMS_RULES.code_minutes)
+    await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=later)
+    await sms.disable(
+        account_id=account_id, code=await latest_code(account_id), key=KEY, rules=SMS_RULES, now=later
+    )
+    assert not await sms.has_confirmed_sms(account_id=account_id)
+
+
+async def test_wrong_disable_codes_block_the_factor_and_nothing_is_sent_meanwhile(db: Settings) -> None:
+    account_id = await member_with_sms()
+    await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    code = await latest_code(account_id)
+    for _ in range(SMS_RULES.max_failed_attempts - 1):
+        with pytest.raises(TwoFactorInvalid):
+            await sms.disable(account_id=account_id, code=wrong(code), key=KEY, rules=SMS_RULES, now=NOW)
+    with pytest.raises(TwoFactorLocked):
+        await sms.disable(account_id=account_id, code=wrong(code), key=KEY, rules=SMS_RULES, now=NOW)
+
+    sent = await Notification.filter(account_id=account_id).count()
+    with pytest.raises(TwoFactorLocked):
+        await sms.disable(account_id=account_id, code=code, key=KEY, rules=SMS_RULES, now=NOW)
+    with pytest.raises(TwoFactorLocked):
+        await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    assert await Notification.filter(account_id=account_id).count() == sent
+    assert await sms.has_confirmed_sms(account_id=account_id)
+
+
+async def test_without_sms_codes_on_there_is_nothing_to_turn_off(db: Settings) -> None:
+    # a member who never set SMS up, and one whose set-up is not confirmed
+    never = (await make_member()).member.id
+    pending = (await make_member("pending@example.com")).member.id
+    await sms.begin_enrolment(account_id=pending, phone_number=PHONE, key=KEY, rules=SMS_RULES, now=NOW)
+
+    for account_id in (never, pending):
+        with pytest.raises(sms.SmsTwoFactorNotEnabled):
+            await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+        with pytest.raises(sms.SmsTwoFactorNotEnabled):
+            await sms.disable(account_id=account_id, code="123456", key=KEY, rules=SMS_RULES, now=NOW)
 
 
 # --- trusted devices -------------------------------------------------------------------------------------
@@ -229,3 +345,22 @@ async def test_parallel_wrong_codes_are_counted_exactly(pg_db: Settings) -> None
     # then: four are counted as wrong, the fifth blocks, the rest meet the block
     kinds = sorted(type(result).__name__ for result in results)
     assert kinds == ["TwoFactorInvalid"] * 4 + ["TwoFactorLocked"] * 4
+
+
+@pytest.mark.postgres
+async def test_one_disable_code_used_at_once_turns_sms_off_once(pg_db: Settings) -> None:
+    # given: on PostgreSQL, a member's code for turning SMS codes off
+    account_id = await member_with_sms()
+    await sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW)
+    code = await latest_code(account_id)
+
+    # when: it is sent five times at once
+    results = await asyncio.gather(
+        *(sms.disable(account_id=account_id, code=code, key=KEY, rules=SMS_RULES, now=NOW) for _ in range(5)),
+        return_exceptions=True,
+    )
+
+    # then: one turned SMS codes off; the others found them off already
+    kinds = sorted(type(result).__name__ for result in results)
+    assert kinds == ["NoneType"] + ["SmsTwoFactorNotEnabled"] * 4
+    assert await SmsFactor.filter(account_id=account_id).count() == 0

@@ -82,6 +82,7 @@ ROOT_FIELDS: dict[str, Access] = {
     "Mutation.confirmTwoFactor": OWN,
     "Mutation.beginSmsTwoFactor": OWN,
     "Mutation.confirmSmsTwoFactor": OWN,
+    "Mutation.sendDisableSmsTwoFactorCode": OWN,
     "Mutation.disableSmsTwoFactor": OWN,
     "Mutation.revokeTrustedDevice": OWN,
     "Mutation.disableTwoFactor": OWN,

@@ -16,8 +16,6 @@ from tests.support import signed_delivery
 from tests.waiting import settled_inbox_row
 from webhooks.models import InboxState
 
-TODAY = dt.datetime.now(dt.UTC).date()
-
 OFFER = """
 query Offer {
   me {
@@ -51,7 +49,7 @@ async def _deliver(client: AsyncClient, partner: NewPartner, event: dict[str, An
     assert row.state is InboxState.PROCESSED, (row.error_code, row.error_message)
 
 
-async def _card_holder(client: AsyncClient, *, feature: bool = True) -> dict[str, Any]:
+async def _card_holder(client: AsyncClient, *, today: dt.date, feature: bool = True) -> dict[str, Any]:
     enrolled = await enrolled_member(client)
     member = {"accountNumber": enrolled["accountNumber"]}
     bank = await make_partner("dkb", PartnerKind.BANK)
@@ -66,7 +64,7 @@ async def _card_holder(client: AsyncClient, *, feature: bool = True) -> dict[str
                 "cardReference": "tok_4f9a",
                 "product": "STANDARD",
                 "change": "ISSUED",
-                "effectiveDate": (TODAY - dt.timedelta(days=200)).isoformat(),
+                "effectiveDate": (today - dt.timedelta(days=200)).isoformat(),
                 "milesToStatus": feature,
             },
         },
@@ -75,7 +73,7 @@ async def _card_holder(client: AsyncClient, *, feature: bool = True) -> dict[str
         data: dict[str, Any] = {
             "transactionId": transaction_id,
             "member": member,
-            "activityDate": TODAY.isoformat(),
+            "activityDate": today.isoformat(),
             "miles": miles,
         }
         if category:
@@ -84,13 +82,15 @@ async def _card_holder(client: AsyncClient, *, feature: bool = True) -> dict[str
     return enrolled
 
 
-async def test_a_card_holder_exchanges_the_miles_earned_with_the_card(client: AsyncClient) -> None:
+async def test_a_card_holder_exchanges_the_miles_earned_with_the_card(
+    client: AsyncClient, today: dt.date
+) -> None:
     # given: 12,000 miles of card spend and a 20,000-mile welcome bonus
-    enrolled = await _card_holder(client)
+    enrolled = await _card_holder(client, today=today)
     token = enrolled["accessToken"]
     offer = (await gql(client, OFFER, token=token))["data"]["me"]["milesToStatus"]
     assert offer == {
-        "year": TODAY.year,
+        "year": today.year,
         "hasEligibleCard": True,
         "cardMiles": 12_000,
         "awardMiles": 32_000,
@@ -109,7 +109,7 @@ async def test_a_card_holder_exchanges_the_miles_earned_with_the_card(client: As
         "__typename": "MilesExchangedForStatus",
         "awardMiles": 22_000,
         "exchange": {
-            "year": TODAY.year,
+            "year": today.year,
             "packages": 2,
             "miles": 10_000,
             "points": 40,
@@ -130,8 +130,10 @@ async def test_a_card_holder_exchanges_the_miles_earned_with_the_card(client: As
     assert again["exchangeMilesForStatus"]["code"] == "ALREADY_EXCHANGED_THIS_YEAR"
 
 
-async def test_too_many_packages_or_no_card_feature_are_typed_refusals(client: AsyncClient) -> None:
-    enrolled = await _card_holder(client, feature=False)
+async def test_too_many_packages_or_no_card_feature_are_typed_refusals(
+    client: AsyncClient, today: dt.date
+) -> None:
+    enrolled = await _card_holder(client, today=today, feature=False)
     token = enrolled["accessToken"]
 
     no_card = (await gql(client, EXCHANGE, {"input": {"packages": 1, "requestId": "a"}}, token=token))["data"]
@@ -148,8 +150,8 @@ async def test_too_many_packages_or_no_card_feature_are_typed_refusals(client: A
     assert me["balances"]["awardMiles"] == 32_000 and me["milesToStatus"]["hasEligibleCard"] is False
 
 
-async def test_an_identified_session_must_step_up(client: AsyncClient, app: Any) -> None:
-    enrolled = await _card_holder(client)
+async def test_an_identified_session_must_step_up(client: AsyncClient, app: Any, today: dt.date) -> None:
+    enrolled = await _card_holder(client, today=today)
     token = await identified_token(app, enrolled["accountNumber"])
 
     result = (await gql(client, EXCHANGE, {"input": {"packages": 1, "requestId": "c"}}, token=token))["data"]

@@ -23,8 +23,6 @@ from tests.support import signed_delivery
 from tests.waiting import eventually, settled_inbox_row
 from webhooks.models import InboxState, PartnerInbox
 
-TODAY = dt.datetime.now(dt.UTC).date()
-FLIGHT_DAY = TODAY - dt.timedelta(days=10)
 TICKET = "2205550001112"
 WAIT_S = 5.0
 
@@ -60,9 +58,14 @@ query Mine {
 """
 
 
-def form(**changes: Any) -> dict[str, Any]:
+@pytest.fixture
+def flight_day(today: dt.date) -> dt.date:
+    return today - dt.timedelta(days=10)
+
+
+def form(day: dt.date, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "flightDate": FLIGHT_DAY.isoformat(),
+        "flightDate": day.isoformat(),
         "carrier": "LH",
         "flightNumber": "400",
         "origin": "FRA",
@@ -75,12 +78,12 @@ def form(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def flown_event(**changes: Any) -> dict[str, Any]:
+def flown_event(day: dt.date, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ticketNumber": TICKET,
         "carrier": "LH",
         "flightNumber": "0400",
-        "flightDate": FLIGHT_DAY.isoformat(),
+        "flightDate": day.isoformat(),
         "origin": "FRA",
         "destination": "JFK",
         "cabin": "business",
@@ -119,7 +122,7 @@ async def airline(client: AsyncClient) -> NewPartner:
 
 
 async def test_requested_by_graphql_then_decided_by_the_airlines_flown_data(
-    app: Starlette, client: AsyncClient, airline: NewPartner
+    app: Starlette, client: AsyncClient, airline: NewPartner, flight_day: dt.date
 ) -> None:
     # given: a member (who consented to e-mail) asks for a flight the airline has not reported yet
     enrolled = await enrolled_member(client)
@@ -133,14 +136,16 @@ async def test_requested_by_graphql_then_decided_by_the_airlines_flown_data(
         now=dt.datetime.now(dt.UTC),
         rules=current_rules(),
     )
-    asked = (await gql(client, REQUEST, {"input": form()}, token=token))["data"]["requestRetroCredit"]
+    asked = (await gql(client, REQUEST, {"input": form(flight_day)}, token=token))["data"][
+        "requestRetroCredit"
+    ]
     assert asked["__typename"] == "RetroCreditRequested", asked
     [request] = asked["requests"]
     assert (request["state"], request["reason"], request["awardMiles"]) == ("PENDING_PARTNER", None, 0)
 
     # when: the airline's signed flight.flown arrives, then is delivered again under another webhook id
-    first = await settled(await deliver(client, airline, flown_event(), f"msg_{uuid.uuid4().hex}"))
-    again = await deliver(client, airline, flown_event(), f"msg_{uuid.uuid4().hex}")
+    first = await settled(await deliver(client, airline, flown_event(flight_day), f"msg_{uuid.uuid4().hex}"))
+    again = await deliver(client, airline, flown_event(flight_day), f"msg_{uuid.uuid4().hex}")
 
     # then: accepted and credited once; the member sees it in me
     assert first.state is InboxState.PROCESSED, first.error_code
@@ -159,18 +164,18 @@ async def test_requested_by_graphql_then_decided_by_the_airlines_flown_data(
 
 
 async def test_the_same_flight_redelivered_with_the_member_named_credits_once(
-    client: AsyncClient, airline: NewPartner
+    client: AsyncClient, airline: NewPartner, flight_day: dt.date
 ) -> None:
     # given: an accepted request
     enrolled = await enrolled_member(client)
-    await settled(await deliver(client, airline, flown_event(), f"msg_{uuid.uuid4().hex}"))
-    asked = (await gql(client, REQUEST, {"input": form()}, token=enrolled["accessToken"]))["data"]
+    await settled(await deliver(client, airline, flown_event(flight_day), f"msg_{uuid.uuid4().hex}"))
+    asked = (await gql(client, REQUEST, {"input": form(flight_day)}, token=enrolled["accessToken"]))["data"]
     assert asked["requestRetroCredit"]["requests"][0]["state"] == "ACCEPTED"
 
     # when: the airline redelivers the coupon (same webhook id), then sends it for another partner
     # record naming the member (automatic accrual would credit it)
     webhook_id = f"msg_{uuid.uuid4().hex}"
-    named = flown_event(member={"accountNumber": enrolled["accountNumber"]})
+    named = flown_event(flight_day, member={"accountNumber": enrolled["accountNumber"]})
     other_airline = await make_partner("lufthansa-cargo")
     first = await settled(await deliver(client, other_airline, named, webhook_id))
     second = await deliver(client, other_airline, named, webhook_id)
@@ -182,18 +187,18 @@ async def test_the_same_flight_redelivered_with_the_member_named_credits_once(
 
 
 async def test_flown_data_naming_a_member_credits_the_flight_automatically(
-    client: AsyncClient, airline: NewPartner
+    client: AsyncClient, airline: NewPartner, flight_day: dt.date
 ) -> None:
     enrolled = await enrolled_member(client)
-    event = flown_event(member={"accountNumber": enrolled["accountNumber"]})
+    event = flown_event(flight_day, member={"accountNumber": enrolled["accountNumber"]})
     row = await settled(await deliver(client, airline, event, f"msg_{uuid.uuid4().hex}"))
     assert row.state is InboxState.PROCESSED, row.error_code
     member = await Member.get(account_number=enrolled["accountNumber"])
     [posting] = await Posting.filter(account_id=member.id)
     assert posting.source == "FLIGHT_ACCRUAL"
-    assert posting.partner_reference == f"LH400:{FLIGHT_DAY.isoformat()}:{TICKET}"
+    assert posting.partner_reference == f"LH400:{flight_day.isoformat()}:{TICKET}"
     # a retro-credit request for it now is refused
-    asked = (await gql(client, REQUEST, {"input": form()}, token=enrolled["accessToken"]))["data"]
+    asked = (await gql(client, REQUEST, {"input": form(flight_day)}, token=enrolled["accessToken"]))["data"]
     assert asked["requestRetroCredit"] == {
         "__typename": "RetroCreditRefused",
         "code": "ALREADY_CREDITED",
@@ -231,22 +236,29 @@ async def test_flown_data_naming_a_member_credits_the_flight_automatically(
     ],
 )
 async def test_refusals_are_typed_and_register_nothing(
-    client: AsyncClient, changes: dict[str, Any], typename: str, code: str, field: str
+    client: AsyncClient,
+    flight_day: dt.date,
+    changes: dict[str, Any],
+    typename: str,
+    code: str,
+    field: str,
 ) -> None:
     enrolled = await enrolled_member(client)
-    result = (await gql(client, REQUEST, {"input": form(**changes)}, token=enrolled["accessToken"]))["data"]
+    result = (
+        await gql(client, REQUEST, {"input": form(flight_day, **changes)}, token=enrolled["accessToken"])
+    )["data"]
     refused = result["requestRetroCredit"]
     assert (refused["__typename"], refused["code"], refused["field"]) == (typename, code, field)
     mine = (await gql(client, MY_REQUESTS, token=enrolled["accessToken"]))["data"]["me"]
     assert mine["retroCreditRequests"] == []
 
 
-async def test_a_rejection_shows_its_reason(client: AsyncClient) -> None:
+async def test_a_rejection_shows_its_reason(client: AsyncClient, today: dt.date) -> None:
     enrolled = await enrolled_member(client)
-    old = (TODAY - dt.timedelta(days=200)).isoformat()
-    result = (await gql(client, REQUEST, {"input": form(flightDate=old)}, token=enrolled["accessToken"]))[
-        "data"
-    ]
+    old = (today - dt.timedelta(days=200)).isoformat()
+    result = (
+        await gql(client, REQUEST, {"input": form(today, flightDate=old)}, token=enrolled["accessToken"])
+    )["data"]
     assert result["requestRetroCredit"]["requests"][0]["state"] == "REJECTED"
     [seen] = (await gql(client, MY_REQUESTS, token=enrolled["accessToken"]))["data"]["me"][
         "retroCreditRequests"
@@ -255,11 +267,11 @@ async def test_a_rejection_shows_its_reason(client: AsyncClient) -> None:
     assert seen["reasonText"] == "The flight is more than 6 months ago."
 
 
-async def test_by_boarding_pass_string(client: AsyncClient) -> None:
+async def test_by_boarding_pass_string(client: AsyncClient, flight_day: dt.date) -> None:
     from tests.loyalty.retro_credit_helpers import boarding_pass
 
     enrolled = await enrolled_member(client)
-    data = boarding_pass(name="LOVELACE/ADA MRS", day=FLIGHT_DAY, ticket=TICKET)
+    data = boarding_pass(name="LOVELACE/ADA MRS", day=flight_day, ticket=TICKET)
     result = (await gql(client, BY_BOARDING_PASS, {"data": data}, token=enrolled["accessToken"]))["data"]
     assert result["requestRetroCreditByBoardingPass"] == {
         "__typename": "RetroCreditRequested",
@@ -278,6 +290,6 @@ async def test_by_boarding_pass_string(client: AsyncClient) -> None:
     assert broken["data"]["requestRetroCreditByBoardingPass"]["__typename"] == "BoardingPassInvalid"
 
 
-async def test_asking_needs_a_signed_in_member(client: AsyncClient) -> None:
-    body = await gql(client, REQUEST, {"input": form()})
+async def test_asking_needs_a_signed_in_member(client: AsyncClient, flight_day: dt.date) -> None:
+    body = await gql(client, REQUEST, {"input": form(flight_day)})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -1,5 +1,6 @@
 """SMS codes and trusted devices through GraphQL (DOMAIN.md 2): set up, sign in with an SMS code, trust the
-device, skip the code on it, list and revoke devices; signing out everywhere revokes them all."""
+device, skip the code on it, list and revoke devices; signing out everywhere revokes them all; turning SMS
+codes off takes a fresh code sent to the registered number."""
 
 from __future__ import annotations
 
@@ -64,6 +65,29 @@ mutation R($id: ID!) {
 }
 """
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { sessionsEnded } }"
+SEND_DISABLE = """
+mutation {
+  sendDisableSmsTwoFactorCode {
+    __typename
+    ... on SmsCodeSent { phoneNumberHint expiresIn }
+    ... on InputError { code }
+    ... on AccountLocked { code }
+    ... on StepUpRequired { requiredLevel }
+  }
+}
+"""
+DISABLE = """
+mutation D($code: String!) {
+  disableSmsTwoFactor(input: {code: $code}) {
+    __typename
+    ... on SmsTwoFactorDisabled { disabled }
+    ... on WrongCredentials { code }
+    ... on AccountLocked { code }
+    ... on StepUpRequired { requiredLevel }
+    ... on InputError { code }
+  }
+}
+"""
 
 
 async def sms_code(client: AsyncClient) -> str:
@@ -200,3 +224,74 @@ async def test_setting_up_needs_a_valid_number_and_an_authenticated_session(
         "beginSmsTwoFactor"
     ]
     assert step_up == {"__typename": "StepUpRequired", "requiredLevel": "AUTHENTICATED"}
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+async def test_turning_sms_off_takes_a_fresh_code_sent_to_the_registered_number(client: AsyncClient) -> None:
+    # given: SMS codes on, and a code for turning them off sent to the registered number
+    enrolled = await member_with_sms(client)
+    token = enrolled["accessToken"]
+    sent = (await gql(client, SEND_DISABLE, token=token))["data"]["sendDisableSmsTwoFactorCode"]
+    assert sent == {"__typename": "SmsCodeSent", "phoneNumberHint": "+49•••••••••89", "expiresIn": 300}
+    row = await Notification.filter(template=SMS_TEMPLATE).order_by("-id").first()
+    assert row is not None and row.recipient == "+4915123456789"
+    code = await sms_code(client)
+
+    # when: a wrong code is given, then the right one
+    refused = (await gql(client, DISABLE, {"code": wrong(code)}, token=token))["data"]["disableSmsTwoFactor"]
+    still_on = (await gql(client, DEVICES, token=token))["data"]["me"]["secondFactors"]
+    done = (await gql(client, DISABLE, {"code": code}, token=token))["data"]["disableSmsTwoFactor"]
+
+    # then: the wrong one changed nothing, the right one turned SMS codes off
+    assert refused == {"__typename": "WrongCredentials", "code": "TWO_FACTOR_INVALID"}
+    assert still_on == ["SMS"]
+    assert done == {"__typename": "SmsTwoFactorDisabled", "disabled": True}
+    assert (await gql(client, DEVICES, token=token))["data"]["me"]["secondFactors"] == []
+    assert (await sign_in(client, enrolled["serviceCardNumber"]))["__typename"] == "SignedIn"
+    # and there is nothing left to turn off
+    again = (await gql(client, SEND_DISABLE, token=token))["data"]["sendDisableSmsTwoFactorCode"]
+    assert again == {"__typename": "InputError", "code": "SMS_TWO_FACTOR_NOT_ENABLED"}
+
+
+async def test_a_sign_in_code_does_not_turn_sms_off(client: AsyncClient) -> None:
+    # given: a member signed in with an SMS code, who asked no code for turning SMS off
+    enrolled = await member_with_sms(client)
+    asked = await sign_in(client, enrolled["serviceCardNumber"])
+    await gql(client, SEND, {"challenge": asked["challenge"]})
+    code = await sms_code(client)
+    signed_in = (
+        await gql(client, COMPLETE, {"challenge": asked["challenge"], "code": code, "trust": False})
+    )["data"]["completeSecondFactor"]
+    token = signed_in["accessToken"]
+
+    # when: that sign-in's code is given to turn SMS off
+    result = (await gql(client, DISABLE, {"code": code}, token=token))["data"]["disableSmsTwoFactor"]
+
+    # then: refused, and SMS codes stay on
+    assert result == {"__typename": "WrongCredentials", "code": "TWO_FACTOR_INVALID"}
+    assert (await gql(client, DEVICES, token=token))["data"]["me"]["secondFactors"] == ["SMS"]
+
+
+async def test_turning_sms_off_needs_an_authenticated_session_and_a_code(
+    client: AsyncClient, app: Starlette
+) -> None:
+    enrolled = await member_with_sms(client)
+    identified = await identified_token(app, enrolled["accountNumber"])
+    step_up = {"__typename": "StepUpRequired", "requiredLevel": "AUTHENTICATED"}
+
+    asked = (await gql(client, SEND_DISABLE, token=identified))["data"]["sendDisableSmsTwoFactorCode"]
+    disabled = (await gql(client, DISABLE, {"code": "123456"}, token=identified))["data"][
+        "disableSmsTwoFactor"
+    ]
+    without_code = await gql(
+        client, "mutation { disableSmsTwoFactor { __typename } }", token=enrolled["accessToken"]
+    )
+
+    assert asked == step_up and disabled == step_up
+    assert await Notification.filter(template=SMS_TEMPLATE).count() == 1  # the set-up's code only
+    assert "disableSmsTwoFactor" in without_code["errors"][0]["message"]
+    me = (await gql(client, DEVICES, token=enrolled["accessToken"]))["data"]["me"]
+    assert me["secondFactors"] == ["SMS"]

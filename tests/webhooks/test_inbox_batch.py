@@ -30,14 +30,13 @@ from webhooks.worker import InboxPolicy, InboxWorker, enqueue
 
 pytestmark = pytest.mark.postgres
 ONE_PARTITION = InboxPolicy(partitions=1)
-TODAY = dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def accrual(card: str, transaction_id: str, **amounts: int) -> dict[str, Any]:
     data: dict[str, Any] = {
         "member": {"serviceCardNumber": card},
         "transactionId": transaction_id,
-        "activityDate": TODAY,
+        "activityDate": dt.datetime.now(dt.UTC).date().isoformat(),  # when the accrual is made
         **(amounts or {"miles": 100}),
     }
     return {"type": "accrual.created", "data": data}
