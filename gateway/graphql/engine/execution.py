@@ -56,6 +56,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     Undefined,
+    VariableNode,
     get_nullable_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
@@ -343,6 +344,34 @@ class _Planner:
 
         return complete
 
+    def _read(
+        self, object_type: GraphQLObjectType, field_name: str, sub_details: FieldDetailsList
+    ) -> BasicField | None:
+        """How a plan reads one selected field from its parent value: a basic field's attribute, or an
+        at-hand answer called with the field's arguments when they are all written in the document (no
+        variable: the plan is kept for every request of the document); None: not planned."""
+        nodes = [details.node for details in sub_details]
+        if not any(node.arguments for node in nodes):
+            basic = self.basic_field(object_type, field_name)
+            if basic is not None:
+                return basic
+        held = self.at_hand_field(object_type, field_name)
+        if held is None or any(_has_variable(node) for node in nodes):
+            return None
+        try:
+            arguments = held.python_arguments(get_argument_values(held.field_def, nodes[0]))
+        except Exception:
+            return None  # an argument the resolver takes, or one graphql-core reports at execution
+        answer = held.answer
+
+        def read(source: Any) -> Any:
+            value = answer(source, **arguments)
+            if value is NOT_AT_HAND:
+                raise _NotPlain
+            return value
+
+        return read, held.field_def.type
+
     def _object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, collect: Collect
     ) -> Complete | None:
@@ -358,12 +387,10 @@ class _Planner:
             if field_name == "__typename":
                 fields.append((response_key, _constant(object_type.name), _same))
                 continue
-            if any(details.node.arguments for details in sub_details):
+            found = self._read(object_type, field_name, sub_details)
+            if found is None:
                 return None
-            basic = self.basic_field(object_type, field_name)
-            if basic is None:
-                return None
-            read, field_type = basic
+            read, field_type = found
             plan = self.plan(field_type, sub_details, collect)
             if plan is None:
                 return None
@@ -443,6 +470,18 @@ _SERIALIZED_AS_IS: dict[Any, Callable[[Any], bool]] = {
     serialize_boolean: lambda value: type(value) is bool,
 }
 """graphql-core's serializers of its String, Int and Boolean, and the values each returns unchanged."""
+
+
+def _has_variable(node: FieldNode) -> bool:
+    """Whether any argument of the field refers to a variable, at any depth."""
+    stack: list[Any] = [argument.value for argument in node.arguments or ()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, VariableNode):
+            return True
+        stack.extend(getattr(value, "values", None) or ())  # a list
+        stack.extend(field.value for field in getattr(value, "fields", None) or ())  # an input object
+    return False
 
 
 def _constant(value: str) -> Callable[[Any], str]:

@@ -268,3 +268,27 @@ def test_an_at_hand_answer_stands_in_for_the_resolver_only_where_nothing_else_mu
     standard = _run(StrawberryGraphQLCoreExecutionContext, document, variables)
     assert shortcut == standard
     assert taken == resolved
+
+
+def test_an_object_whose_fields_are_all_at_hand_is_completed_by_one_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With its arguments written in the document, an at-hand field is part of its parent's plan: the
+    items complete without a field-by-field pass; with a variable, each field is answered on its own."""
+    answered: list[str] = []
+    real = ShortcutExecutionContext._answer
+
+    def recording(self: ShortcutExecutionContext, parent_type: Any, source: Any, details: Any) -> Any:
+        answered.append(details[0].node.name.value)
+        return real(self, parent_type, source, details)
+
+    monkeypatch.setattr(ShortcutExecutionContext, "_answer", recording)
+    RESOLVED.clear()
+    planned = _run(ShortcutExecutionContext, "{ items { name firstParts(first: 0) { label } } }")
+    assert planned["data"] == {"items": [{"name": "a", "firstParts": []}, {"name": "b", "firstParts": []}]}
+    assert answered == ["items"] and RESOLVED == []
+
+    answered.clear()
+    document = "query Q($n: Int!) { items { name firstParts(first: $n) { label } } }"
+    assert _run(ShortcutExecutionContext, document, {"n": 0}) == planned
+    assert answered.count("firstParts") == 2 and RESOLVED == []
