@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,6 +67,15 @@ async def drop_database(name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def clean_up(db_name: str, data_dir: Path, *, keep_db: bool) -> None:
+    """A run's end: its database dropped (or kept, and said so) and its data directory removed."""
+    if keep_db:
+        print(f"kept the database {db_name}", flush=True)
+    else:
+        await drop_database(db_name)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def fresh_stores(stores: Stores) -> None:

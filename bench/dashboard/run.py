@@ -49,7 +49,7 @@ from bench.common import (
     SECRET_KEY,
     RedisServer,
     Stores,
-    drop_database,
+    clean_up,
     fresh_stores,
     milesgate,
     reference_server,
@@ -230,11 +230,7 @@ async def main() -> None:
         async with RedisServer(data_dir) as redis:
             await measure(args, histories, Stores(db_name=STORES.db_name, redis_url=redis.url), data_dir)
     finally:
-        if args.keep_db:
-            print(f"kept the database {STORES.db_name}", flush=True)
-        else:
-            await drop_database(STORES.db_name)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await clean_up(STORES.db_name, data_dir, keep_db=args.keep_db)
 
 
 async def measure(args: argparse.Namespace, histories: list[int], stores: Stores, data_dir: Path) -> None:

@@ -62,7 +62,7 @@ from bench.common import (
     RedisServer,
     Stores,
     accrual,
-    drop_database,
+    clean_up,
     free_port,
     fresh_stores,
     ledger_clean,
@@ -517,11 +517,7 @@ async def main() -> None:
             stores = Stores(db_name=STORES.db_name, redis_url=redis.url)
             result = await measure_all(args, stores, redis.pid, data_dir)
     finally:
-        if args.keep_db:
-            print(f"kept the database {STORES.db_name}", flush=True)
-        else:
-            await drop_database(STORES.db_name)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await clean_up(STORES.db_name, data_dir, keep_db=args.keep_db)
     print(json.dumps(result, indent=2, default=str))
 
 

@@ -36,7 +36,7 @@ HANDLERS = default_handlers(current_rules())
 """What the served relay runs, under the programme rules the service loads."""
 
 
-async def _credit(account_id: int, miles: int, key: str) -> None:
+async def _credit(account_id: int, miles: int, key: str, *, partner_reference: str | None = None) -> None:
     await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: miles},
@@ -45,6 +45,7 @@ async def _credit(account_id: int, miles: int, key: str) -> None:
         activity_date=dt.date(2026, 5, 1),
         rule_version="test",
         rules=current_rules(),
+        partner_reference=partner_reference,
     )
 
 
@@ -103,19 +104,6 @@ async def _consenting_member(email: str) -> int:
             rules=current_rules(),
         )
     return account
-
-
-async def _partner_credit(account_id: int, miles: int, key: str) -> None:
-    await post(
-        account_id=account_id,
-        amounts={Currency.AWARD_MILES: miles},
-        source=PostingSource.PARTNER_ACCRUAL,
-        idempotency_key=key,
-        activity_date=dt.date(2026, 5, 1),
-        rule_version="test",
-        rules=current_rules(),
-        partner_reference=f"swiss:{key}",
-    )
 
 
 async def test_a_failing_event_in_a_batch_keeps_what_went_before_once_and_holds_back_the_rest(
@@ -210,7 +198,8 @@ async def test_a_batched_round_takes_as_many_statements_for_forty_events_as_for_
 
     async def round_of(count: int, tag: str) -> list[str]:
         for n in range(count):
-            await _partner_credit(accounts[n % len(accounts)], 100 + n, f"{tag}-{n}")
+            key = f"{tag}-{n}"
+            await _credit(accounts[n % len(accounts)], 100 + n, key, partner_reference=f"swiss:{key}")
         with statements() as sent:
             assert await relay_once(MemoryPubSub(), handlers=HANDLERS) == count
         return sent
