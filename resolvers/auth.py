@@ -76,7 +76,7 @@ async def sign_in(
         method=method.value,
         platform=platform,
         now=_now(),
-        trusted_device_token=trusted_device_token,
+        trusted_device_hash=devices.device_token_hash(trusted_device_token) if trusted_device_token else None,
     )
     if isinstance(outcome, SessionTokens):
         # The row read (and locked) to check the secret: starting the session changes nothing in it.

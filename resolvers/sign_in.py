@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from loyalty.auth.devices import is_trusted, is_trusted_by_hash
+from loyalty.auth.devices import is_trusted_by_hash
 from loyalty.auth.factors import SecondFactor, second_factors
 from loyalty.auth.signin import Platform, grant_session
 from loyalty.members.models import SessionLevel
@@ -97,15 +97,13 @@ async def finish_sign_in(
     method: str,
     platform: Platform,
     now: dt.datetime,
-    trusted_device_token: str | None = None,
     trusted_device_hash: str | None = None,
 ) -> SignInOutcome:
     """After the first factor: ask for the second one if the member has one on and this is not a device
-    they trust (its token, or the token's hash where only that was kept), else start the session."""
+    they trust (known by its token's hash, ``device_token_hash``), else start the session."""
     methods = await second_factors(account_id=account_id)
-    if methods and not (
-        await is_trusted(account_id=account_id, token=trusted_device_token, now=now)
-        or await is_trusted_by_hash(account_id=account_id, token_hash=trusted_device_hash, now=now)
+    if methods and not await is_trusted_by_hash(
+        account_id=account_id, token_hash=trusted_device_hash, now=now
     ):
         challenge = tokens.issue_challenge(account_id=account_id, method=method, platform=platform.value)
         return SecondFactorNeeded(challenge=challenge, expires_in=tokens.challenge_ttl_s, methods=methods)

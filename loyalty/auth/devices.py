@@ -71,9 +71,9 @@ async def trust_device(
 
 async def is_trusted(*, account_id: int, token: str | None, now: dt.datetime) -> bool:
     """Whether ``token`` is a trusted device of this member, now; its last use is recorded."""
-    return bool(token) and await is_trusted_by_hash(
-        account_id=account_id, token_hash=device_token_hash(token or ""), now=now
-    )
+    if not token:
+        return False
+    return await is_trusted_by_hash(account_id=account_id, token_hash=device_token_hash(token), now=now)
 
 
 async def is_trusted_by_hash(*, account_id: int, token_hash: str | None, now: dt.datetime) -> bool:
