@@ -131,6 +131,13 @@ async def relay_round(
     return len(done), held_back
 
 
+def _taking(
+    handlers: Sequence[EventHandler | RelayHandler], event: DomainEvent
+) -> list[EventHandler | RelayHandler]:
+    """The handlers that act on the event's type (a plain handler acts on every type)."""
+    return [handler for handler in handlers if not isinstance(handler, RelayHandler) or handler.takes(event)]
+
+
 async def _dispatch_one_by_one(
     events: list[DomainEvent], handlers: Sequence[EventHandler | RelayHandler]
 ) -> tuple[list[DomainEvent], bool]:
@@ -165,9 +172,8 @@ async def _dispatch_all(events: list[DomainEvent], handlers: Sequence[EventHandl
                     await batch_handler.many(events)
             else:
                 for event in events:
-                    for handler in handlers:
-                        if not isinstance(handler, RelayHandler) or handler.takes(event):
-                            await handler(event)
+                    for handler in _taking(handlers, event):
+                        await handler(event)
     except Exception:
         log.info("domain event batch failed; dispatching its events one by one", exc_info=True)
         return False
@@ -177,9 +183,7 @@ async def _dispatch_all(events: list[DomainEvent], handlers: Sequence[EventHandl
 async def _dispatch(event: DomainEvent, handlers: Sequence[EventHandler | RelayHandler]) -> bool:
     """Run every handler in one savepoint: all their effects, or none and the error recorded. A handler
     that does not take the event's type is skipped, and no savepoint is opened when none does."""
-    chosen = [
-        handler for handler in handlers if not isinstance(handler, RelayHandler) or handler.takes(event)
-    ]
+    chosen = _taking(handlers, event)
     if not chosen:
         return True
     try:

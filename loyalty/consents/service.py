@@ -72,6 +72,21 @@ async def current_consents(*, account_id: int) -> dict[ConsentPurpose, ConsentRe
     return latest
 
 
+async def given_consents(
+    *, account_ids: Sequence[int], purposes: Sequence[ConsentPurpose]
+) -> set[tuple[int, ConsentPurpose]]:
+    """``current_consents`` for many members and some purposes in one statement: the (account, purpose)
+    pairs whose latest decision is "given" (never asked counts as not given)."""
+    latest: dict[tuple[int, ConsentPurpose], bool] = {}
+    for account_id, purpose, given in (
+        await ConsentRecord.filter(account_id__in=list(account_ids), purpose__in=list(purposes))
+        .order_by("id")
+        .values_list("account_id", "purpose", "given")
+    ):
+        latest[(int(account_id), ConsentPurpose(purpose))] = bool(given)
+    return {key for key, given in latest.items() if given}
+
+
 async def has_consent(*, account_id: int, purpose: ConsentPurpose) -> bool:
     record = await ConsentRecord.filter(account_id=account_id, purpose=purpose).order_by("-id").first()
     return record is not None and record.given

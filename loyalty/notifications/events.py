@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from loyalty.consents.models import ConsentPurpose, ConsentRecord
+from loyalty.consents.models import ConsentPurpose
+from loyalty.consents.service import given_consents
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.fixed_sql import dialect, fetch
 from loyalty.ledger.expiry import miles_expiring_for
@@ -61,26 +62,13 @@ class MessageRequest:
 CHANNEL_PURPOSES = (ConsentPurpose.EMAIL, ConsentPurpose.PUSH)
 
 
-async def _given_consents(account_ids: Sequence[int]) -> set[tuple[int, str]]:
-    """(account, purpose) of every channel consent whose latest decision is "given" (one statement; never
-    asked counts as not given, as with ``current_consents``)."""
-    latest: dict[tuple[int, str], bool] = {}
-    for account_id, purpose, given in (
-        await ConsentRecord.filter(account_id__in=list(account_ids), purpose__in=list(CHANNEL_PURPOSES))
-        .order_by("id")
-        .values_list("account_id", "purpose", "given")
-    ):
-        latest[(int(account_id), str(purpose))] = bool(given)
-    return {key for key, given in latest.items() if given}
-
-
-def _consented_channels(member: Member, given: set[tuple[int, str]]) -> list[tuple[Channel, str]]:
+def _consented_channels(member: Member, given: set[tuple[int, ConsentPurpose]]) -> list[tuple[Channel, str]]:
     channels: list[tuple[Channel, str]] = []
     if member.erased_at is not None:
         return channels
-    if (member.id, ConsentPurpose.EMAIL.value) in given and member.email and member.email_verified_at:
+    if (member.id, ConsentPurpose.EMAIL) in given and member.email and member.email_verified_at:
         channels.append((Channel.EMAIL, member.email))
-    if (member.id, ConsentPurpose.PUSH.value) in given:
+    if (member.id, ConsentPurpose.PUSH) in given:
         channels.append((Channel.PUSH, PUSH_RECIPIENT.format(account_number=member.account_number)))
     return channels
 
@@ -111,7 +99,7 @@ async def send_many_with_consent(requests: Sequence[MessageRequest]) -> int:
     }
     if not members:
         return 0
-    given = await _given_consents(sorted(members))
+    given = await given_consents(account_ids=sorted(members), purposes=CHANNEL_PURPOSES)
     planned: list[tuple[MessageRequest, Member, Channel, str, str]] = []
     for request in requests:
         member = members.get(request.account_id)
