@@ -223,25 +223,11 @@ def reference_server(
     app: str, port: int, env: dict[str, str], *, workers: int = 2
 ) -> subprocess.Popen[bytes]:
     """A benchmark's hand-written reference server (``app``: the ``module:factory`` of a Starlette app) under
-    uvicorn with ``workers`` processes on 127.0.0.1:``port``; ``env`` is added to this process's environment
-    (the project root is on ``PYTHONPATH``)."""
+    uvicorn with ``workers`` processes on 127.0.0.1:``port``, each with a listening socket of its own as
+    ``milesgate serve`` runs them (``bench/serve_reference.py``); ``env`` is added to this process's
+    environment (the project root is on ``PYTHONPATH``)."""
     return subprocess.Popen(  # noqa: S603 - our own benchmark server
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "bench.serve_reference", app, str(port), str(workers)],
         cwd=ROOT,
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
     )

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -23,6 +23,7 @@ from gateway.logs import configure_logging, log_start, log_unknown_variables, lo
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
 from gateway.paths import ADMIN_GRAPHIQL_PATH, GRAPHIQL_PATH
+from gateway.processes import listening_sockets, serve_processes, spreads_connections
 from gateway.settings import Settings, unknown_variables
 from gateway.workers.background import background_loops
 from gateway.workers.metrics import (
@@ -35,6 +36,7 @@ from loyalty.rules import current_rules
 from partners.signing import encrypt_plaintext_secrets
 
 log = logging.getLogger("milesgate")
+APP = "gateway.app:create_served_app"
 
 
 def _start_process(settings: Settings) -> None:
@@ -80,20 +82,30 @@ def serve(
     # Several processes: their metrics add up through files in one private directory, named before
     # uvicorn starts them (gateway/metrics.py).
     metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": bind_host,
+        "port": bind_port,
+        # Applied by uvicorn in this process and again in each worker process it starts.
+        "log_config": logging_config(settings.log_level),
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips or settings.forwarded_allow_ips,
+        "server_header": False,
+    }
     with metrics_files:
-        uvicorn.run(
-            "gateway.app:create_served_app",
-            factory=True,
-            host=bind_host,
-            port=bind_port,
-            workers=workers,
-            # Applied by uvicorn in this process and again in each worker process it starts.
-            log_config=logging_config(settings.log_level),
-            access_log=False,
-            proxy_headers=True,
-            forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-            server_header=False,
-        )
+        if workers > 1 and spreads_connections():
+            # One socket per process, connections spread by the kernel (gateway/processes.py).
+            try:
+                sockets = listening_sockets(bind_host, bind_port, workers)
+            except OSError as exc:
+                log.error("cannot listen", extra={"host": bind_host, "port": bind_port, "error": str(exc)})
+                raise typer.Exit(1) from exc
+            status = serve_processes(uvicorn.Config(APP, **options), sockets)
+            if status:
+                raise typer.Exit(status)
+            return
+        uvicorn.run(APP, workers=workers, **options)
 
 
 def worker(
