@@ -55,7 +55,7 @@ def test_without_settings_the_cost_is_owasps_minimum(monkeypatch: pytest.MonkeyP
         settings.secret_hash_memory_kib,
         settings.secret_hash_parallelism,
     )
-    defaults = (2, 19 * 1024, 1)  # OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, t=2, p=1
+    defaults = (5, 7 * 1024, 1)  # OWASP's Password Storage Cheat Sheet: argon2id, 7 MiB, t=5, p=1
     assert configured == defaults
     assert HashCost() == HashCost(*defaults)
 
