@@ -30,6 +30,11 @@ from schema.selections import FragmentGraph, root_field_counts
 SENSITIVE_FIELDS: dict[str, str] = {
     "signIn": "sign_in",
     "completeSignIn": "two_factor",
+    "completeSecondFactor": "two_factor",
+    # SMS codes: each of these sends an SMS (which costs money and reaches a phone) or checks a code
+    "sendSignInSmsCode": "two_factor",
+    "beginSmsTwoFactor": "two_factor",
+    "confirmSmsTwoFactor": "two_factor",
     "confirmTwoFactor": "two_factor",
     "disableTwoFactor": "two_factor",
     # turning SMS codes off: each request may send an SMS, and each checks a code

@@ -358,7 +358,7 @@ class Settings(BaseSettings):
     )
     rate_limit_sign_in: int = Field(default=30, ge=0, description="signIn fields per client IP and window")
     rate_limit_two_factor: int = Field(
-        default=30, ge=0, description="completeSignIn / confirm / disable 2FA fields per IP (and member)"
+        default=30, ge=0, description="second-factor and SMS-code fields per IP (and member)"
     )
     rate_limit_reset: int = Field(
         default=10, ge=0, description="PIN/password reset and user-ID reminder fields per client IP"

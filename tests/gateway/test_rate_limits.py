@@ -99,6 +99,27 @@ async def test_resets_second_factor_and_lost_number_forms_are_limited(edge_clien
     assert_rate_limited(await post(client, lost, variables=variables), "lost_number")
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { completeSecondFactor(input: {challenge: "c", code: "123456"}) { __typename } }',
+        'mutation { sendSignInSmsCode(input: {challenge: "c"}) { __typename } }',
+        'mutation { beginSmsTwoFactor(input: {phoneNumber: "+4915112345678"}) { __typename } }',
+        'mutation { confirmSmsTwoFactor(input: {code: "123456"}) { __typename } }',
+    ],
+    ids=["completeSecondFactor", "sendSignInSmsCode", "beginSmsTwoFactor", "confirmSmsTwoFactor"],
+)
+async def test_second_factor_and_sms_code_fields_count_against_the_two_factor_limit(
+    edge_client: ClientFactory, document: str
+) -> None:
+    # given: one second-factor operation allowed per window
+    client = await edge_client(rate_limit_two_factor=1)
+
+    # when / then: the first is answered (whatever its answer), the second refused before it runs
+    assert (await post(client, document)).status_code == 200
+    assert_rate_limited(await post(client, document), "two_factor")
+
+
 async def test_enrolment_has_a_per_ip_limit_of_its_own(edge_apps: EdgeApps) -> None:
     app = await edge_apps.app(rate_limit_enrolment=3)
     first = await edge_apps.client(app, "198.51.100.1")
