@@ -51,6 +51,8 @@ class _Part:
     """How its rows become one JSON value: ``row_to_json`` of one row, or ``json_agg`` in order."""
     written: tuple[int, ...] = ()
     """The parameters (``$n``) the combined statement writes in rather than binds (``_combined_sql``)."""
+    sqlite_sql: str | None = None
+    """Its statement on SQLite where that differs from ``sql`` (PostgreSQL's, which the combined one uses)."""
 
 
 _MEMBER = _Part("member", SNAPSHOT_SQL, "row_to_json(r)")
@@ -59,9 +61,10 @@ _PAGE = _Part(
 )
 _OFFERS = _Part(
     "offers",
-    OFFERS_SQL,
+    OFFERS_SQL["postgres"],
     "json_agg(row_to_json(r) ORDER BY r.priority DESC, r.starts_at DESC, r.id)",
     written=(3,),
+    sqlite_sql=OFFERS_SQL["sqlite"],
 )
 _DUE = _Part("due", DUE_AND_PROTECTIONS_SQL, "json_agg(row_to_json(r))", written=(2,))
 
@@ -143,7 +146,7 @@ async def read_dashboard(
             decoded = _json(row[part.name])
             rows[part.name] = [] if decoded is None else decoded if isinstance(decoded, list) else [decoded]
     else:
-        rows = {part.name: await fetch(part.sql, *values) for part, values in asked}
+        rows = {part.name: await fetch(part.sqlite_sql or part.sql, *values) for part, values in asked}
 
     if not rows["member"]:
         return None

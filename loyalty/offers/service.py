@@ -23,7 +23,7 @@ from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.fixed_sql import as_datetime, as_str_list, enum_by_value, fetch
+from loyalty.fixed_sql import as_datetime, as_str_list, dialect, enum_by_value, fetch
 from loyalty.ledger.models import CounterAccount, Currency, PostingSource
 from loyalty.members.models import Member, Tier
 from loyalty.offers.models import Offer, OfferActivation, OfferKind
@@ -151,7 +151,17 @@ async def add_offer(
         raise Conflict(f"There is an offer {code} already.", field="code", code="OFFER_EXISTS") from None
 
 
-OFFERS_SQL = f"""
+_REFERENCE_PARTNER = {
+    "postgres": "split_part(partner_reference, ':', 1)",
+    "sqlite": "CASE WHEN instr(partner_reference, ':') > 0 "
+    "THEN substr(partner_reference, 1, instr(partner_reference, ':') - 1) ELSE partner_reference END",
+}
+"""A partner reference's partner code: what comes before its first ``:`` (all of it when there is none;
+partner codes have no ``:``), written in each database's own functions."""
+
+
+def _offers_sql(reference_partner: str) -> str:
+    return f"""
 WITH consent AS (
   SELECT coalesce((SELECT r.given FROM consent_records r
                    WHERE r.account_id = $1 AND r.purpose = '{ConsentPurpose.PERSONALISATION.value}'
@@ -162,21 +172,28 @@ latest AS MATERIALIZED (
   WHERE account_id = $1 AND source = 'PARTNER_ACCRUAL' AND activity_date >= $3
     AND partner_reference IS NOT NULL AND (SELECT personal FROM consent)
   ORDER BY created_at DESC, id DESC LIMIT {AFFINITY_SAMPLE}
+),
+affinities AS (
+  SELECT {reference_partner} AS partner_code, count(*) AS accruals FROM latest GROUP BY 1
 )
 SELECT o.id, o.code, o.partner_code, o.kind, o.title, o.description, o.bonus_miles, o.ends_at,
        o.tiers, o.countries, o.languages, o.priority, o.starts_at,
        EXISTS (SELECT 1 FROM offer_activations a WHERE a.account_id = $1 AND a.offer_id = o.id) AS activated,
        (SELECT personal FROM consent) AS personalised,
-       (SELECT count(*) FROM latest l
-        WHERE substr(l.partner_reference, 1, length(o.partner_code) + 1) = o.partner_code || ':'
-           OR l.partner_reference = o.partner_code) AS affinity
+       coalesce(f.accruals, 0) AS affinity
 FROM offers o
+LEFT JOIN affinities f ON f.partner_code = o.partner_code
 WHERE o.starts_at <= $2 AND o.ends_at > $2
 ORDER BY o.priority DESC, o.starts_at DESC, o.id
 """  # noqa: S608 - constant fragments, no input
-"""Running offers in the generic order, each with the member's activation, the PERSONALISATION consent
-and, with that consent, how often the member earned with the offer's partner (the partner code before the
-first ``:`` of the reference) over their latest ``AFFINITY_SAMPLE`` partner accruals since $3."""
+
+
+OFFERS_SQL = {dialect: _offers_sql(expression) for dialect, expression in _REFERENCE_PARTNER.items()}
+"""Per database: running offers in the generic order, each with the member's activation, the
+PERSONALISATION consent and, with that consent, how often the member earned with the offer's partner over
+their latest ``AFFINITY_SAMPLE`` partner accruals since $3. The accruals are counted per partner once
+(``affinities``), then joined to the offers: counting them again for every offer, by comparing prefixes,
+was more than half the dashboard statement's time in PostgreSQL."""
 
 
 async def offers_for(
@@ -192,7 +209,7 @@ async def offers_for(
         raise OfferCountInvalid(f"Ask for 1 to {MAX_OFFERS} offers.", field="first")
     if audience is None:
         audience = Audience.of(await Member.get(id=account_id))
-    rows = await fetch(OFFERS_SQL, account_id, now, affinity_since(now))
+    rows = await fetch(OFFERS_SQL[dialect()], account_id, now, affinity_since(now))
     return ranked_offers(rows, audience, limit)
 
 

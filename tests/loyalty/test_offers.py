@@ -10,12 +10,13 @@ from gateway.settings import Settings
 from loyalty.consents.models import ConsentPurpose
 from loyalty.consents.service import record_consent
 from loyalty.crediting import post
+from loyalty.dashboard.read import read_dashboard
 from loyalty.errors import Conflict, NotFound
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.ledger.service import balances_of
 from loyalty.offers.models import OfferKind
-from loyalty.offers.service import activate_offer, add_offer, apply_offer_bonus, offers_for
+from loyalty.offers.service import MAX_OFFERS, activate_offer, add_offer, apply_offer_bonus, offers_for
 from loyalty.rules import current_rules
 from tests.factories import make_member
 
@@ -110,6 +111,48 @@ async def test_personal_ranking_only_with_consent(db: Settings) -> None:
     views = await offers_for(account_id=account, now=NOW)
     assert [view.offer.code for view in views] == ["HOTEL-BONUS", "SHOP-X2"]
     assert all(view.personalised for view in views)
+
+
+async def test_affinity_counts_the_accruals_whose_reference_names_the_offers_partner(db: Settings) -> None:
+    # given: with consent, accruals with the hotel (one reference is the bare code), the shop, and a
+    # partner whose code only begins like the shop's
+    await _offers()
+    account = int((await make_member()).member.id)
+    for partner, key in [
+        ("hotel", "h1"),
+        ("hotel", "h2"),
+        ("shop", "s1"),
+        ("shopping", "x1"),
+        ("shopping", "x2"),
+    ]:
+        await _earn_with(account, partner, key)
+    await post(
+        account_id=account,
+        amounts={Currency.AWARD_MILES: 100},
+        source=PostingSource.PARTNER_ACCRUAL,
+        idempotency_key="bare",
+        activity_date=NOW.date() - dt.timedelta(days=30),
+        rule_version="test",
+        rules=current_rules(),
+        partner_reference="hotel",
+    )
+    await record_consent(
+        account_id=account,
+        purpose=ConsentPurpose.PERSONALISATION,
+        given=True,
+        text_version="v1",
+        now=NOW,
+        rules=current_rules(),
+    )
+
+    # when
+    views = await offers_for(account_id=account, now=NOW)
+    dashboard = await read_dashboard(account_id=account, now=NOW, offer_count=MAX_OFFERS)
+
+    # then: per partner code, "shopping:" is not "shop:", and the dashboard's one statement agrees
+    assert {view.offer.code: view.offer.affinity for view in views} == {"HOTEL-BONUS": 3, "SHOP-X2": 1}
+    assert [view.offer.code for view in views] == ["HOTEL-BONUS", "SHOP-X2"]
+    assert dashboard is not None and dashboard.offers == views
 
 
 async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bonus_once(
