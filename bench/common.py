@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -177,7 +178,28 @@ def signed(secret: str, event: dict[str, Any], webhook_id: str | None = None) ->
     }
 
 
+def require_free_port(port: int) -> None:
+    """Refuse to start a benchmark's server on a port something listens on already: a server left behind
+    by an interrupted run would answer in its place and be measured instead (its CPU not counted)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise RuntimeError(f"port {port} is in use (a server left from another run?): {exc}") from None
+
+
+def _served_port(args: tuple[str, ...]) -> int | None:
+    """The port of a ``serve --port N`` command line."""
+    if "serve" in args and "--port" in args:
+        return int(args[args.index("--port") + 1])
+    return None
+
+
 def milesgate(stores: Stores, data_dir: Path, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
+    port = _served_port(args)
+    if port is not None:
+        require_free_port(port)
     return subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, env=stores.env(data_dir, **extra_env)
     )
@@ -187,6 +209,9 @@ def milesgate_logged(
     stores: Stores, data_dir: Path, log: Path, *args: str, **extra_env: str
 ) -> subprocess.Popen[bytes]:
     """``milesgate`` with its output in ``log`` rather than on this terminal."""
+    port = _served_port(args)
+    if port is not None:
+        require_free_port(port)
     with log.open("wb") as output:
         return subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "gateway.cli", *args],
@@ -226,6 +251,7 @@ def reference_server(
     uvicorn with ``workers`` processes on 127.0.0.1:``port``, each with a listening socket of its own as
     ``milesgate serve`` runs them (``bench/serve_reference.py``); ``env`` is added to this process's
     environment (the project root is on ``PYTHONPATH``)."""
+    require_free_port(port)
     return subprocess.Popen(  # noqa: S603 - our own benchmark server
         [sys.executable, "-m", "bench.serve_reference", app, str(port), str(workers)],
         cwd=ROOT,
