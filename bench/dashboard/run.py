@@ -53,6 +53,7 @@ from bench.common import (
     fresh_stores,
     milesgate,
     reference_server,
+    require_free_port,
     stop,
     wait_answering,
     wait_ready,
@@ -235,6 +236,8 @@ async def main() -> None:
 
 async def measure(args: argparse.Namespace, histories: list[int], stores: Stores, data_dir: Path) -> None:
     """Seed ``stores``, start both servers, check they agree, and measure each case in turn."""
+    for port in (GRAPHQL_PORT, BASELINE_PORT):
+        require_free_port(port)  # before either starts: neither is left running when one cannot
     await fresh_stores(stores)
     print(f"seeding members with histories of {histories} postings ...", flush=True)
     members = await seed_dashboard(stores, data_dir, histories)
