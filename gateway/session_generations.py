@@ -19,6 +19,9 @@ process that made it, and the others after their local time to live, see it soon
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from gateway.backends.memory import MemoryCache
 from gateway.tokens import TokenService, bearer_token
 from loyalty.auth.sessions import current_generation
@@ -40,19 +43,42 @@ class SessionGenerations:
     def __init__(self, shared: Cache, *, local_ttl_s: float, shared_ttl_s: float) -> None:
         self._shared = shared
         self._local = MemoryCache(max_entries=LOCAL_ENTRIES)
+        self._looking_up: dict[int, asyncio.Future[bytes]] = {}
         self.local_ttl_s = local_ttl_s
         self.shared_ttl_s = shared_ttl_s
 
     async def current(self, account_id: int) -> int | None:
-        """The member's generation (None: no such member), from the nearest cache that has it."""
+        """The member's generation (None: no such member), from the nearest cache that has it.
+
+        When this process's entry has expired, the requests of that member that arrive together wait for
+        one look-up (the shared cache, then the database) instead of each making its own: a member's app
+        sends several requests at once, and without this every one of them went to Redis, or to the
+        database, each time the entry expired."""
         key = _key(account_id)
         value = await self._local.get(key)
         if value is None:
-            value = await self._shared.get(key)
-            if value is None:
-                value = await self._read(account_id, key)
-            await self._local.set(key, value, ttl_s=self.local_ttl_s)
+            pending = self._looking_up.get(account_id)
+            if pending is None:
+                pending = asyncio.ensure_future(self._look_up(account_id, key))
+                self._looking_up[account_id] = pending
+                pending.add_done_callback(functools.partial(self._looked_up, account_id))
+            value = await asyncio.shield(pending)  # a request that gives up leaves the others their answer
         return None if value == NO_MEMBER else int(value)
+
+    async def _look_up(self, account_id: int, key: str) -> bytes:
+        value = await self._shared.get(key)
+        if value is None:
+            value = await self._read(account_id, key)
+        if self._looking_up.get(account_id) is asyncio.current_task():
+            # not when a revocation came meanwhile: its newer generation stays in this process's cache
+            await self._local.set(key, value, ttl_s=self.local_ttl_s)
+        return value
+
+    def _looked_up(self, account_id: int, done: asyncio.Future[bytes]) -> None:
+        if self._looking_up.get(account_id) is done:
+            del self._looking_up[account_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: a failure reaches every waiter, not the loop's log
 
     async def admits(self, principal: Principal) -> bool:
         """Whether the token's session was not ended after it was issued."""
@@ -60,7 +86,9 @@ class SessionGenerations:
         return current is not None and principal.generation >= current
 
     async def revoked(self, account_id: int) -> None:
-        """After a revocation committed: put the new generation in both caches now."""
+        """After a revocation committed: put the new generation in both caches now (a look-up begun before
+        it is not joined by later requests)."""
+        self._looking_up.pop(account_id, None)
         value = await self._read(account_id, _key(account_id))
         await self._local.set(_key(account_id), value, ttl_s=self.local_ttl_s)
 
