@@ -307,12 +307,19 @@ def served_process(
         wait_for_sync(ready, timeout_s=SERVER_START_TIMEOUT_S, interval_s=0.2, what=f"{base} starts")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=deadline_s(15))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[Any], *, timeout_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``timeout_s`` (scaled); nothing if it has ended."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=deadline_s(timeout_s))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 SERVER_START_TIMEOUT_S = 30.0

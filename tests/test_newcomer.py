@@ -24,7 +24,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.support import STACK, deadline_s, wait_for_sync
+from tests.support import STACK, deadline_s, stop_process, wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_DOCUMENT = ROOT / "gateway" / "graphiql" / "src" / "first-document.graphql"
@@ -260,9 +260,5 @@ def test_a_fresh_clone_walks_the_first_ten_minutes_as_the_readme_writes_them(tmp
             assert first["activityDate"] == dt.datetime.now(dt.UTC).date().isoformat()
             assert {"currency": "AWARD_MILES", "amount": 1200} in first["amounts"]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=deadline_s(30))
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, timeout_s=30)
         log.close()

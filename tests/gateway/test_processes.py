@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from gateway.processes import listening_sockets, spreads_connections
-from tests.support import deadline_s, free_port, wait_for_sync
+from tests.support import deadline_s, free_port, stop_process, wait_for_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -68,13 +68,7 @@ def _served(tmp_path: Path, workers: int, **env: str) -> Iterator[tuple[subproce
     try:
         yield process, port
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=deadline_s(15))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 def _every_process_answers(port: int, count: int) -> set[int]:

@@ -49,7 +49,7 @@ from loyalty.auth.models import LinkedIdentity
 from loyalty.errors import NotFound
 from loyalty.members.models import SessionLevel
 from tests.factories import make_member
-from tests.support import deadline_s, in_ci, wait_for_sync
+from tests.support import deadline_s, in_ci, stop_process, wait_for_sync
 
 OIDC_DIR = Path(__file__).resolve().parent.parent / "oidc"
 BASE_URL = "http://testserver"
@@ -204,12 +204,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_for_discovery(issuer)
         yield issuer
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=deadline_s(10))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=10)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -74,7 +74,8 @@ async def _offers() -> None:
     )
 
 
-async def _earn_with(account: int, partner: str, key: str) -> None:
+async def _earn_with(account: int, partner: str, key: str, *, reference: str | None = None) -> None:
+    """A partner accrual whose reference is ``partner:key`` (or ``reference``)."""
     await post(
         account_id=account,
         amounts={Currency.AWARD_MILES: 100},
@@ -83,7 +84,18 @@ async def _earn_with(account: int, partner: str, key: str) -> None:
         activity_date=NOW.date() - dt.timedelta(days=30),
         rule_version="test",
         rules=current_rules(),
-        partner_reference=f"{partner}:{key}",
+        partner_reference=reference or f"{partner}:{key}",
+    )
+
+
+async def _consent_to_personalisation(account: int) -> None:
+    await record_consent(
+        account_id=account,
+        purpose=ConsentPurpose.PERSONALISATION,
+        given=True,
+        text_version="v1",
+        now=NOW,
+        rules=current_rules(),
     )
 
 
@@ -100,14 +112,7 @@ async def test_personal_ranking_only_with_consent(db: Settings) -> None:
     await _offers()
     account = int((await make_member()).member.id)
     await _earn_with(account, "hotel", "h1")
-    await record_consent(
-        account_id=account,
-        purpose=ConsentPurpose.PERSONALISATION,
-        given=True,
-        text_version="v1",
-        now=NOW,
-        rules=current_rules(),
-    )
+    await _consent_to_personalisation(account)
     views = await offers_for(account_id=account, now=NOW)
     assert [view.offer.code for view in views] == ["HOTEL-BONUS", "SHOP-X2"]
     assert all(view.personalised for view in views)
@@ -126,24 +131,8 @@ async def test_affinity_counts_the_accruals_whose_reference_names_the_offers_par
         ("shopping", "x2"),
     ]:
         await _earn_with(account, partner, key)
-    await post(
-        account_id=account,
-        amounts={Currency.AWARD_MILES: 100},
-        source=PostingSource.PARTNER_ACCRUAL,
-        idempotency_key="bare",
-        activity_date=NOW.date() - dt.timedelta(days=30),
-        rule_version="test",
-        rules=current_rules(),
-        partner_reference="hotel",
-    )
-    await record_consent(
-        account_id=account,
-        purpose=ConsentPurpose.PERSONALISATION,
-        given=True,
-        text_version="v1",
-        now=NOW,
-        rules=current_rules(),
-    )
+    await _earn_with(account, "hotel", "bare", reference="hotel")
+    await _consent_to_personalisation(account)
 
     # when
     views = await offers_for(account_id=account, now=NOW)
