@@ -44,6 +44,8 @@ class SessionGenerations:
         self._shared = shared
         self._local = MemoryCache(max_entries=LOCAL_ENTRIES)
         self._looking_up: dict[int, asyncio.Future[bytes]] = {}
+        self._revocations = 0
+        """Raised before and after every ``revoked``: a look-up that sees it change writes nothing."""
         self.local_ttl_s = local_ttl_s
         self.shared_ttl_s = shared_ttl_s
 
@@ -66,12 +68,17 @@ class SessionGenerations:
         return None if value == NO_MEMBER else int(value)
 
     async def _look_up(self, account_id: int, key: str) -> bytes:
+        revocations = self._revocations
         value = await self._shared.get(key)
+        from_database = value is None
         if value is None:
-            value = await self._read(account_id, key)
-        if self._looking_up.get(account_id) is asyncio.current_task():
-            # not when a revocation came meanwhile: its newer generation stays in this process's cache
+            value = _encoded(await current_generation(account_id=account_id))
+        if self._revocations == revocations:
+            # Only when no revocation came meanwhile: it wrote a newer generation, which an answer read
+            # before it must not replace. This process's cache first (its write does not wait).
             await self._local.set(key, value, ttl_s=self.local_ttl_s)
+            if from_database:
+                await self._shared.set(key, value, ttl_s=self.shared_ttl_s)
         return value
 
     def _looked_up(self, account_id: int, done: asyncio.Future[bytes]) -> None:
@@ -86,17 +93,19 @@ class SessionGenerations:
         return current is not None and principal.generation >= current
 
     async def revoked(self, account_id: int) -> None:
-        """After a revocation committed: put the new generation in both caches now (a look-up begun before
-        it is not joined by later requests)."""
+        """After a revocation committed: put the new generation in both caches now. A look-up begun before
+        it, or while it writes, is not joined by later requests and writes nothing."""
+        self._revocations += 1
         self._looking_up.pop(account_id, None)
-        value = await self._read(account_id, _key(account_id))
-        await self._local.set(_key(account_id), value, ttl_s=self.local_ttl_s)
-
-    async def _read(self, account_id: int, key: str) -> bytes:
-        generation = await current_generation(account_id=account_id)
-        value = NO_MEMBER if generation is None else str(generation).encode()
+        key = _key(account_id)
+        value = _encoded(await current_generation(account_id=account_id))
         await self._shared.set(key, value, ttl_s=self.shared_ttl_s)
-        return value
+        await self._local.set(key, value, ttl_s=self.local_ttl_s)
+        self._revocations += 1
+
+
+def _encoded(generation: int | None) -> bytes:
+    return NO_MEMBER if generation is None else str(generation).encode()
 
 
 async def signed_in_principal(

@@ -114,7 +114,8 @@ async def test_a_failed_look_up_reaches_every_waiter_and_the_next_request_tries_
 
 async def test_a_look_up_begun_before_a_revocation_does_not_undo_it(database: Database) -> None:
     # given: a look-up under way that has read the old generation and not answered yet
-    generations = SessionGenerations(CountingCache(), local_ttl_s=10, shared_ttl_s=0)
+    shared = CountingCache()
+    generations = SessionGenerations(shared, local_ttl_s=10, shared_ttl_s=10)
     database.hold_first = asyncio.Event()
     before = asyncio.ensure_future(generations.current(ACCOUNT))
     await database.first_read.wait()
@@ -125,5 +126,7 @@ async def test_a_look_up_begun_before_a_revocation_does_not_undo_it(database: Da
     database.hold_first.set()
     assert await before == 3  # the request that began before the revocation
 
-    # then: requests after it see the new generation, not the old look-up's answer
+    # then: requests after it see the new generation, not the old look-up's answer, in this process and
+    # (through the shared cache) in the others
     assert await generations.current(ACCOUNT) == 4
+    assert await MemoryCache.get(shared, session_generations._key(ACCOUNT)) == b"4"
