@@ -189,17 +189,14 @@ def require_free_port(port: int) -> None:
             raise RuntimeError(f"port {port} is in use (a server left from another run?): {exc}") from None
 
 
-def _served_port(args: tuple[str, ...]) -> int | None:
-    """The port of a ``serve --port N`` command line."""
+def _require_free_served_port(args: tuple[str, ...]) -> None:
+    """``require_free_port`` for the port of a ``serve --port N`` command line."""
     if "serve" in args and "--port" in args:
-        return int(args[args.index("--port") + 1])
-    return None
+        require_free_port(int(args[args.index("--port") + 1]))
 
 
 def milesgate(stores: Stores, data_dir: Path, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
-    port = _served_port(args)
-    if port is not None:
-        require_free_port(port)
+    _require_free_served_port(args)
     return subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, env=stores.env(data_dir, **extra_env)
     )
@@ -209,9 +206,7 @@ def milesgate_logged(
     stores: Stores, data_dir: Path, log: Path, *args: str, **extra_env: str
 ) -> subprocess.Popen[bytes]:
     """``milesgate`` with its output in ``log`` rather than on this terminal."""
-    port = _served_port(args)
-    if port is not None:
-        require_free_port(port)
+    _require_free_served_port(args)
     with log.open("wb") as output:
         return subprocess.Popen(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "gateway.cli", *args],

@@ -8,27 +8,14 @@ both servers of a run meet the same spread of connections over their processes.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-import uvicorn
-
-from gateway.processes import listening_sockets, serve_processes, spreads_connections
-
-HOST = "127.0.0.1"
+from gateway.processes import serve
 
 
 def main(app: str, port: int, workers: int) -> int:
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": HOST,
-        "port": port,
-        "access_log": False,
-        "log_level": "warning",
-    }
-    if workers > 1 and spreads_connections():
-        return serve_processes(uvicorn.Config(app, **options), listening_sockets(HOST, port, workers))
-    uvicorn.run(app, workers=workers, **options)
-    return 0
+    return serve(
+        app, workers=workers, factory=True, host="127.0.0.1", port=port, access_log=False, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as EventType
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -210,6 +211,17 @@ class _Supervisor:
             sock.close()  # the processes have their own copies, closed as each stops
         for process in running:
             process.join()
+
+
+def serve(app: str, *, workers: int, **options: Any) -> int:
+    """Serve ``app`` (uvicorn's import string and ``options``) in ``workers`` processes: one socket each
+    where the system spreads connections over them, else uvicorn's own supervisor and shared socket; the
+    exit status. Raises ``OSError`` when the port cannot be listened on."""
+    if workers > 1 and spreads_connections():
+        host, port = options["host"], options["port"]
+        return serve_processes(uvicorn.Config(app, **options), listening_sockets(host, port, workers))
+    uvicorn.run(app, workers=workers, **options)
+    return 0
 
 
 def serve_processes(config: uvicorn.Config, sockets: list[socket.socket]) -> int:

@@ -8,10 +8,9 @@ import logging
 import os
 import signal
 import socket
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import uvicorn
 from prometheus_client import CollectorRegistry
 from rich.markup import escape
 
@@ -23,7 +22,7 @@ from gateway.logs import configure_logging, log_start, log_unknown_variables, lo
 from gateway.metrics import BacklogMetrics, multiprocess_directory
 from gateway.partner_secrets import partner_secret_box
 from gateway.paths import ADMIN_GRAPHIQL_PATH, GRAPHIQL_PATH
-from gateway.processes import listening_sockets, serve_processes, spreads_connections
+from gateway.processes import serve as serve_processes
 from gateway.settings import Settings, unknown_variables
 from gateway.workers.background import background_loops
 from gateway.workers.metrics import (
@@ -82,30 +81,27 @@ def serve(
     # Several processes: their metrics add up through files in one private directory, named before
     # uvicorn starts them (gateway/metrics.py).
     metrics_files = multiprocess_directory() if workers > 1 else contextlib.nullcontext()
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": bind_host,
-        "port": bind_port,
-        # Applied by uvicorn in this process and again in each worker process it starts.
-        "log_config": logging_config(settings.log_level),
-        "access_log": False,
-        "proxy_headers": True,
-        "forwarded_allow_ips": forwarded_allow_ips or settings.forwarded_allow_ips,
-        "server_header": False,
-    }
     with metrics_files:
-        if workers > 1 and spreads_connections():
-            # One socket per process, connections spread by the kernel (gateway/processes.py).
-            try:
-                sockets = listening_sockets(bind_host, bind_port, workers)
-            except OSError as exc:
-                log.error("cannot listen", extra={"host": bind_host, "port": bind_port, "error": str(exc)})
-                raise typer.Exit(1) from exc
-            status = serve_processes(uvicorn.Config(APP, **options), sockets)
-            if status:
-                raise typer.Exit(status)
-            return
-        uvicorn.run(APP, workers=workers, **options)
+        # One socket per process where connections can be spread by the kernel (gateway/processes.py).
+        try:
+            status = serve_processes(
+                APP,
+                workers=workers,
+                factory=True,
+                host=bind_host,
+                port=bind_port,
+                # Applied by uvicorn in this process and again in each worker process it starts.
+                log_config=logging_config(settings.log_level),
+                access_log=False,
+                proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+                server_header=False,
+            )
+        except OSError as exc:
+            log.error("cannot listen", extra={"host": bind_host, "port": bind_port, "error": str(exc)})
+            raise typer.Exit(1) from exc
+        if status:
+            raise typer.Exit(status)
 
 
 def worker(

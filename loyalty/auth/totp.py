@@ -27,7 +27,6 @@ from typing import Protocol
 
 import pyotp
 import segno
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet
 from tortoise.exceptions import IntegrityError
@@ -36,16 +35,14 @@ from tortoise.transactions import in_transaction
 from loyalty.auth.models import CompletedChallenge, RecoveryCode, TotpFactor
 from loyalty.errors import DomainError
 from loyalty.identifiers import ascii_digits
-from loyalty.members.pins import OWASP_MEMORY_KIB, OWASP_PARALLELISM, OWASP_TIME_COST, off_the_loop
+from loyalty.members.pins import HashCost, hasher_for, off_the_loop
 from loyalty.members.sessions import Challenge
 from loyalty.rules import TwoFactorRules
 
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: easy to read and type
 RECOVERY_LENGTH = 10  # 50 random bits, written in two groups of five: ABCDE-FGHJK
 # OWASP's minimum argon2id settings: a recovery code is random, not a password a person chose.
-_recovery_hasher = PasswordHasher(
-    time_cost=OWASP_TIME_COST, memory_cost=OWASP_MEMORY_KIB, parallelism=OWASP_PARALLELISM
-)
+_recovery_hasher = hasher_for(HashCost())  # the default cost, whatever the configured one
 _COUNTERS = ["failed_attempts", "locked_until", "last_used_step"]
 
 

@@ -42,7 +42,8 @@ class HashCost:
 
 
 @functools.cache
-def _hasher_for(cost: HashCost) -> PasswordHasher:
+def hasher_for(cost: HashCost) -> PasswordHasher:
+    """argon2-cffi's hasher at ``cost``, one per cost."""
     return PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism)
 
 
@@ -50,7 +51,7 @@ def _hasher_for(cost: HashCost) -> PasswordHasher:
 def _dummy_hash(cost: HashCost) -> str:
     """Verifying against this keeps the time of a miss (an unknown account) equal to the time of a hit.
     Made on first use, not at import: the command line starts without paying for a hash."""
-    return _hasher_for(cost).hash("not-a-real-pin")
+    return hasher_for(cost).hash("not-a-real-pin")
 
 
 _cost = HashCost()
@@ -129,13 +130,13 @@ def is_trivial_pin(pin: str, *, date_of_birth: dt.date | None = None) -> bool:
 
 
 async def hash_secret(pin: str) -> str:
-    hasher = _hasher_for(_cost)
+    hasher = hasher_for(_cost)
     return await off_the_loop(lambda: hasher.hash(pin))
 
 
 def _verify(cost: HashCost, pin_hash: str | None, pin: str) -> bool:
     try:
-        return _hasher_for(cost).verify(pin_hash or _dummy_hash(cost), pin) and pin_hash is not None
+        return hasher_for(cost).verify(pin_hash or _dummy_hash(cost), pin) and pin_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -163,7 +164,7 @@ async def check_secret(pin_hash: str | None, pin: str) -> SecretCheck:
     def _check() -> SecretCheck:
         if not _verify(cost, pin_hash, pin) or pin_hash is None:
             return SecretCheck(matches=False)
-        hasher = _hasher_for(cost)
+        hasher = hasher_for(cost)
         return SecretCheck(
             matches=True, new_hash=hasher.hash(pin) if hasher.check_needs_rehash(pin_hash) else None
         )

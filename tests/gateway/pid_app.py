@@ -1,6 +1,6 @@
 """A served app that answers with the id of the process that answered, for ``test_processes``.
 
-  python -m tests.gateway.pid_app PORT WORKERS   (on 127.0.0.1, through ``gateway.processes``)
+  python -m tests.gateway.pid_app PORT WORKERS   (on 127.0.0.1, through ``gateway.processes.serve``)
 
 With ``PID_APP_FAIL_START`` set, its start-up (lifespan) fails, as milesgate's does without a database.
 """
@@ -12,13 +12,12 @@ import os
 import sys
 from collections.abc import AsyncIterator
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.processes import listening_sockets, serve_processes
+from gateway.processes import serve
 
 HOST = "127.0.0.1"
 
@@ -40,7 +39,5 @@ def create_app() -> Starlette:
 
 if __name__ == "__main__":
     port, workers = int(sys.argv[1]), int(sys.argv[2])
-    config = uvicorn.Config(
-        "tests.gateway.pid_app:create_app", factory=True, host=HOST, port=port, log_level="warning"
-    )
-    sys.exit(serve_processes(config, listening_sockets(HOST, port, workers)))
+    app = "tests.gateway.pid_app:create_app"
+    sys.exit(serve(app, workers=workers, factory=True, host=HOST, port=port, log_level="warning"))
