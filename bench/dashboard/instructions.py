@@ -52,7 +52,7 @@ def _wait_for(path: Path, run: subprocess.Popen[str], timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-def instructions(tools: Tools, tree: Path, requests: int, history: int) -> int:
+def instructions(tools: Tools, tree: Path, requests: int, history: int, *, apq: bool) -> int:
     """The instructions callgrind counted while ``requests`` dashboards of ``tree`` ran."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory(prefix="milesgate-gate-") as folder:
@@ -71,6 +71,7 @@ def instructions(tools: Tools, tree: Path, requests: int, history: int) -> int:
                 str(requests),
                 "--history",
                 str(history),
+                *(["--apq"] if apq else []),
             ],
             cwd=tree,
             env=env,
@@ -98,6 +99,9 @@ def main() -> None:
     parser.add_argument("--tree", action="append", type=Path, help="a checkout (default: this one)")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--history", type=int, default=10, help="postings of the seeded member")
+    parser.add_argument(
+        "--apq", action="store_true", help="send the hash only, as the dashboard bench's persisted case does"
+    )
     args = parser.parse_args()
     if not 1 <= args.requests <= 2_000:
         parser.error("--requests is 1 to 2,000: the load is bounded")
@@ -108,7 +112,7 @@ def main() -> None:
     trees = [tree.resolve() for tree in (args.tree or [ROOT])]
     results = []
     for tree in trees:
-        per_request = instructions(tools, tree, args.requests, args.history) / args.requests
+        per_request = instructions(tools, tree, args.requests, args.history, apq=args.apq) / args.requests
         revision = subprocess.run(  # noqa: S603 - git on our own checkout
             [shutil.which("git") or "git", "rev-parse", "--short", "HEAD"],
             cwd=tree,

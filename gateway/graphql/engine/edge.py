@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, validate
 from graphql import parse as parse_document
@@ -40,13 +41,15 @@ class PreparedDocument:
     """A parsed document, its validation errors (computed at its first use) and, per operation, the
     sensitive fields it holds: everything about a query text that does not depend on the request."""
 
-    __slots__ = ("_operations", "_sensitive", "document", "errors")
+    __slots__ = ("_operations", "_sensitive", "document", "errors", "roots")
 
     def __init__(self, document: DocumentNode) -> None:
         self.document = document
         self.errors: tuple[GraphQLError, ...] | None = None
         self._sensitive: dict[str | None, Counter[str]] = {}
         self._operations: dict[str | None, OperationDefinitionNode | None] = {}
+        self.roots: dict[str | None, Any] = {}
+        """Per operation name, what the engine worked out about its root (``PersistedPath``)."""
 
     def operation(self, operation_name: str | None) -> OperationDefinitionNode | None:
         """graphql-core's choice of the operation to run: None when it is missing, or when the document

@@ -42,9 +42,11 @@ from types import GeneratorType
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -54,12 +56,13 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
+    OperationType,
     SelectionSetNode,
     Undefined,
     VariableNode,
     get_nullable_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList, collect_subfields
+from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql.type.scalars import (
@@ -69,6 +72,7 @@ from graphql.type.scalars import (
     serialize_int,
     serialize_string,
 )
+from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument
@@ -206,6 +210,119 @@ class ShortcutExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if name not in seen and not self._static(fragment.definition.selection_set, seen | {name}):
                     return False
         return True
+
+    def root_field(self, schema: Schema) -> RootField | None:
+        """The operation's one root field when the engine may call its resolver itself
+        (``execute_root``), or None: see ``RootField``. Worked out once per document (the caller keeps
+        it): it depends on the document and the schema only."""
+        operation = self.operation
+        query_type = self.schema.query_type
+        if (
+            operation.operation is not OperationType.QUERY
+            or operation.variable_definitions
+            or operation.directives
+            or query_type is None
+            or not self._shortcut
+            or not self._static(operation.selection_set)
+            or getattr(schema.schema_converter, "_exception_handler_specs", None) != ()
+        ):
+            return None
+        collected = collect_fields(self.schema, self.fragments, self.variable_values, query_type, operation)
+        if collected.new_defer_usages or len(collected.grouped_field_set) != 1:
+            return None
+        [(response_key, details)] = collected.grouped_field_set.items()
+        nodes = [detail.node for detail in details]
+        field_def = self.schema.get_field(query_type, nodes[0].name.value)
+        field = (
+            None if field_def is None else field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        )
+        if (
+            field_def is None
+            or not isinstance(field, StrawberryField)
+            or field.base_resolver is None
+            or not field.is_async
+            or field.extensions
+            or field.arguments
+            or field_def.args
+            or any(node.arguments or node.directives for node in nodes)
+            or self._plan(field_def.type, details) is None
+        ):
+            return None
+        resolver = field.base_resolver
+        return RootField(
+            response_key=response_key,
+            field_def=field_def,
+            field=field,
+            details=details,
+            nodes=nodes,
+            parent_type=query_type,
+            info_class=schema.config.info_class,
+            passes_self=resolver.self_parameter is not None,
+            source_names=tuple(
+                parameter.name
+                for parameter in (resolver.parent_parameter, resolver.root_parameter)
+                if parameter is not None
+            ),
+            info_name=None if resolver.info_parameter is None else resolver.info_parameter.name,
+        )
+
+    async def execute_root(self, root: RootField) -> ExecutionResult:
+        """The operation's result, its one root field's resolver called as Strawberry calls it (no
+        arguments, no extensions) and its value completed as graphql-core's ``execute_field`` does:
+        by its plan, or the standard way, an error located and propagated as graphql-core does."""
+        path = Path(None, root.response_key, root.parent_type.name)
+        return_type = root.field_def.type
+        info = self.build_resolve_info(root.field_def, root.nodes, root.parent_type, path)
+        data: dict[str, Any] | None
+        try:
+            try:
+                value = root.call(self.root_value, info)
+                if self.is_awaitable(value):
+                    value = await value
+                completed = self.complete_value(return_type, root.details, info, path, value, None)
+                if self.is_awaitable(completed):
+                    completed = await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, root.details, path)  # raises when non-null
+                completed = None
+            data = {root.response_key: completed}
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            data = None
+        result = self.build_response(data)
+        assert isinstance(result, ExecutionResult)  # an executor without incremental delivery
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A query's only root field, when graphql-core's ``execute`` would do no more than call its
+    resolver through Strawberry's wrappers and complete its value: the operation has no variables and no
+    directives, its selection holds no directive and no fragment argument, and the field is Strawberry's
+    with an async resolver of its own, no arguments, no field extensions (permission classes are
+    extensions) and no exception handler, and its completion is planned. ``execute_root`` then runs it
+    without graphql-core's operation, root collection and field execution or Strawberry's resolver
+    wrappers, each of which costs more than the work it does for such a field."""
+
+    response_key: str
+    field_def: GraphQLField
+    field: StrawberryField
+    details: FieldDetailsList
+    nodes: list[FieldNode]
+    parent_type: GraphQLObjectType
+    info_class: type[Any]
+    passes_self: bool
+    """The resolver takes ``self`` (the root value), as Strawberry's ``get_arguments`` passes it."""
+    source_names: tuple[str, ...]
+    """The resolver's ``parent`` and ``root`` parameters, which get the root value."""
+    info_name: str | None
+
+    def call(self, source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        kwargs: dict[str, Any] = dict.fromkeys(self.source_names, source)
+        if self.info_name is not None:
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)
+        args = [source] if self.passes_self else []
+        return self.field.get_result(source, info=None, args=args, kwargs=kwargs)
 
 
 Collect = Callable[[GraphQLObjectType, FieldDetailsList], Any]

@@ -35,7 +35,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.graphql.engine.edge import FastEdge, PreparedDocument, core_schema
-from gateway.graphql.engine.execution import ShortcutExecutionContext
+from gateway.graphql.engine.execution import RootField, ShortcutExecutionContext
 from gateway.graphql.replica import ReplicaPolicy
 
 _IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
@@ -108,10 +108,10 @@ class PersistedPath:
             assert execution.result is not None
             result = ExecutionResult(data=execution.result.data, errors=execution.result.errors)
         elif self.replica is None:
-            result = await self._execute(execution)
+            result = await self._execute(execution, prepared)
         else:
             async with self.replica.routing(context, kind):
-                result = await self._execute(execution)
+                result = await self._execute(execution, prepared)
         if result.errors:
             # Logged before the edge cleans them, as Strawberry's execution does (a masked error's
             # original is in the log).
@@ -121,9 +121,13 @@ class PersistedPath:
         self.edge.finish(execution, started)
         return result
 
-    async def _execute(self, execution: ExecutionContext) -> ExecutionResult:
+    async def _execute(self, execution: ExecutionContext, prepared: PreparedDocument) -> ExecutionResult:
         assert execution.graphql_document is not None
         try:
+            root = self._root(execution, prepared)
+            if root is not _STANDARD:
+                executor, root_field = root
+                return _strawberry_result(await executor.execute_root(root_field))
             outcome = execute(
                 self.core,
                 execution.graphql_document,
@@ -139,4 +143,42 @@ class PersistedPath:
         except Exception as exc:  # as Strawberry's execute: the request's error, not a 500
             error = exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
             return ExecutionResult(data=None, errors=[error])
-        return ExecutionResult(data=result.data, errors=result.errors)
+        return _strawberry_result(result)
+
+    def _root(
+        self, execution: ExecutionContext, prepared: PreparedDocument
+    ) -> tuple[ShortcutExecutionContext, RootField] | Any:
+        """The executor and root field for ``execute_root`` when the operation's root allows it
+        (``ShortcutExecutionContext.root_field``, worked out at the document's first request), else
+        ``_STANDARD``."""
+        name = execution.operation_name
+        known = prepared.roots.get(name, _UNKNOWN)
+        if known is None:
+            return _STANDARD
+        assert execution.graphql_document is not None
+        executor = ShortcutExecutionContext.build(
+            self.core,
+            execution.graphql_document,
+            execution.root_value,
+            execution.context,
+            execution.variables,
+            name,
+            is_awaitable=_IS_AWAITABLE,
+            operation_extensions=execution.operation_extensions,
+        )
+        if not isinstance(executor, ShortcutExecutionContext):
+            return _STANDARD  # graphql-core's execute reports what is wrong with the request
+        if known is _UNKNOWN:
+            known = prepared.roots[name] = executor.root_field(self.schema)
+            if known is None:
+                return _STANDARD
+        return executor, known
+
+
+_UNKNOWN: Any = object()
+_STANDARD: Any = object()
+"""``_root``'s word for "graphql-core's ``execute`` runs the operation"."""
+
+
+def _strawberry_result(result: GraphQLExecutionResult) -> ExecutionResult:
+    return ExecutionResult(data=result.data, errors=result.errors)

@@ -292,3 +292,105 @@ def test_an_object_whose_fields_are_all_at_hand_is_completed_by_one_plan(
     document = "query Q($n: Int!) { items { name firstParts(first: $n) { label } } }"
     assert _run(ShortcutExecutionContext, document, {"n": 0}) == planned
     assert answered.count("firstParts") == 2 and RESOLVED == []
+
+
+@strawberry.type
+class RootQuery:
+    """Root fields for the engine's root path (``ShortcutExecutionContext.execute_root``)."""
+
+    @strawberry.field
+    async def item(self) -> Item:
+        return _items()[0]
+
+    @strawberry.field
+    async def broken_item(self) -> Item:
+        return _items()[1]  # its ``broken`` holds None: the plan refuses it, the standard way reports it
+
+    @strawberry.field
+    async def failing(self) -> Item:
+        raise ValueError("no item today")
+
+    @strawberry.field
+    async def maybe_failing(self) -> Item | None:
+        raise ValueError("no item either")
+
+    @strawberry.field
+    async def nothing(self) -> Item | None:
+        return None
+
+    @strawberry.field
+    async def field_name(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} at {info.path.key}"
+
+    @strawberry.field(permission_classes=[Deny])
+    async def guarded(self) -> Item:
+        return _items()[0]
+
+    @strawberry.field
+    async def counted(self, times: int = 1) -> str:
+        return "x" * times
+
+    @strawberry.field
+    def plain(self) -> str:
+        return "sync"
+
+
+def _root_schema(executor: type | None) -> strawberry.Schema:
+    return strawberry.Schema(query=RootQuery, execution_context_class=executor)
+
+
+async def _by_root_path(document: str) -> tuple[dict[str, Any], bool]:
+    """The document's answer through ``execute_root`` where its root allows it (else graphql-core's
+    ``execute``), and whether it did."""
+    from graphql import parse
+
+    schema = _root_schema(ShortcutExecutionContext)
+    parsed = parse(document)
+    built = ShortcutExecutionContext.build(schema._schema, parsed)
+    assert isinstance(built, ShortcutExecutionContext)
+    root = built.root_field(schema)
+    result = await built.execute_root(root) if root is not None else await schema.execute(document)
+    answer = {"data": result.data, "errors": [(error.message, error.path) for error in result.errors or []]}
+    return answer, root is not None
+
+
+@pytest.mark.parametrize(
+    ("document", "taken"),
+    [
+        ("{ item { name count when shade note parts { label weight } } }", True),
+        ("query Named { renamed: item { name } }", True),
+        ("{ item { ...F } } fragment F on Item { name ... on Item { count } }", True),
+        ("{ brokenItem { name broken } }", True),  # a non-null leaf holding null: the error at its path
+        ("{ failing { name } }", True),  # a non-null root field failing: data null
+        ("{ maybeFailing { name } }", True),  # a nullable one: data with null, the error at its path
+        ("{ nothing { name } }", True),
+        ("{ fieldName }", True),  # the resolver gets Strawberry's info, as through graphql-core
+        ("{ a: fieldName }", True),
+        ("{ guarded { name } }", False),  # a permission class: graphql-core and Strawberry's wrappers
+        ("{ counted }", False),  # a field with arguments
+        ("{ counted(times: 2) }", False),
+        ("{ plain }", False),  # a resolver that is not async
+        ("{ item { name } plain }", False),  # two root fields
+        ("{ item @include(if: true) { name } }", False),  # a directive
+        ("query Q($on: Boolean!) { item { name @include(if: $on) } }", False),  # variables
+        ("{ __typename }", False),
+    ],
+)
+async def test_a_query_s_one_root_field_is_run_by_the_engine_and_answers_as_graphql_core_does(
+    document: str, taken: bool
+) -> None:
+    variables = {"on": True} if "$on" in document else None
+    standard = await _root_schema(StrawberryGraphQLCoreExecutionContext).execute(
+        document, variable_values=variables
+    )
+    expected = {
+        "data": standard.data,
+        "errors": [(error.message, error.path) for error in standard.errors or []],
+    }
+    if variables is None:
+        answer, took = await _by_root_path(document)
+        assert took is taken
+        assert answer == expected
+    else:
+        assert not taken
+    assert expected["data"] is not None or expected["errors"]

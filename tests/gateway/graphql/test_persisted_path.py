@@ -26,6 +26,10 @@ DASHBOARD = """query Dashboard($first: Int!) {
     offers(first: 3) { code kind }
   }
 }"""
+FIXED_DASHBOARD = """query FixedDashboard {
+  me { accountNumber tier balances { awardMiles } statement(first: 3) { edges { node { postingId } } } }
+}"""
+"""No variables and one root field: run by the engine's root path (``execute_root``)."""
 TWO_OPERATIONS = "query A { __typename } query B { rewards { code } }"
 BROKEN = "query Broken { me { statement(first: 1000) { edges { node { postingId } } } } }"
 SIGN_OUT_EVERYWHERE = "mutation SignOut { signOutEverywhere { sessionsEnded } }"
@@ -74,6 +78,8 @@ def strawberry_executions(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
         ({"query": DASHBOARD, "variables": {"first": "five"}}, True),  # the variable's coercion error
         ({"query": DASHBOARD, "variables": {"first": 1000}}, True),  # a page size out of range
         ({"query": DASHBOARD}, True),  # a missing variable
+        ({"query": FIXED_DASHBOARD}, True),
+        ({"query": FIXED_DASHBOARD}, False),  # UNAUTHENTICATED from the root path, with its path
         ({"query": BROKEN}, True),  # refused by validation: Strawberry's own way
         ({"query": TWO_OPERATIONS, "operationName": "B"}, False),
         ({"query": TWO_OPERATIONS}, False),  # no operation picked: Strawberry's 400
@@ -120,6 +126,34 @@ async def test_a_valid_document_by_hash_does_not_go_through_strawberry_s_execute
     broken = await by_hash(client, {"query": BROKEN}, token)
     assert broken.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert BROKEN in strawberry_executions
+
+
+async def test_a_query_without_variables_by_hash_runs_without_graphql_core_s_execute(
+    edge_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import graphql
+
+    from gateway.graphql.engine import persisted
+
+    executed: list[Any] = []
+    original = graphql.execute
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        executed.append(args[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(persisted, "execute", counted)
+    client = await edge_client(production=True)
+    token = (await enrolled_member(client))["accessToken"]
+    await as_text(client, {"query": FIXED_DASHBOARD, "extensions": apq(FIXED_DASHBOARD)}, token)
+
+    answer = await as_text(client, {"extensions": apq(FIXED_DASHBOARD)}, token)
+
+    assert answer.status_code == 200 and answer.json()["data"]["me"]["accountNumber"]
+    assert executed == []  # neither request went through graphql-core's execute
+    # a document with variables still does
+    await by_hash(client, {"query": DASHBOARD, "variables": {"first": 2}}, token)
+    assert len(executed) == 1
 
 
 async def test_a_mutation_by_hash_ends_the_session_and_its_token_is_refused(
