@@ -7,7 +7,7 @@ one round trip instead of four: the round trips, not the database's work, were m
 SQLite (one connection, in-process) the parts are read one after the other.
 
 Each part's rows are the rows its own statement returns, so the same functions turn them into the
-domain's values on either database (``snapshot_from_row``, ``page_from_rows``, ``ranked_offers``,
+domain's values on either database (``snapshot_from_row``, ``page_from_rows``, ``offers_from_rows``,
 ``expiring_from_rows``).
 """
 
@@ -26,7 +26,7 @@ from loyalty.fixed_sql import dialect, fetch
 from loyalty.ledger.expiry import DUE_AND_PROTECTIONS_SQL, expiring_from_rows
 from loyalty.ledger.quarters import next_quarter_end, quarter_end
 from loyalty.ledger.statement import FIRST_PAGE_SQL, StatementPage, page_from_rows
-from loyalty.offers.service import OFFERS_SQL, Audience, OfferView, affinity_since, ranked_offers
+from loyalty.offers.service import OFFERS_SQL, OfferView, affinity_since, offers_from_rows
 
 _PARAMETER = re.compile(r"\$(\d+)")
 
@@ -62,8 +62,8 @@ _PAGE = _Part(
 _OFFERS = _Part(
     "offers",
     OFFERS_SQL["postgres"],
-    "json_agg(row_to_json(r) ORDER BY r.priority DESC, r.starts_at DESC, r.id)",
-    written=(3,),
+    "json_agg(row_to_json(r) ORDER BY r.affinity DESC, r.priority DESC, r.starts_at DESC, r.id)",
+    written=(3, 4),
     sqlite_sql=OFFERS_SQL["sqlite"],
 )
 _DUE = _Part("due", DUE_AND_PROTECTIONS_SQL, "json_agg(row_to_json(r))", written=(2,))
@@ -126,7 +126,7 @@ async def read_dashboard(
     if page_size is not None:
         asked.append((_PAGE, (account_id, page_size + 1)))
     if offer_count is not None:
-        asked.append((_OFFERS, (account_id, now, affinity_since(now))))
+        asked.append((_OFFERS, (account_id, now, affinity_since(now), offer_count)))
     if miles_expiring:
         asked.append((_DUE, (account_id, following)))
 
@@ -154,8 +154,6 @@ async def read_dashboard(
     return DashboardReads(
         member=member,
         statement=page_from_rows(rows["page"], page_size) if page_size is not None else None,
-        offers=ranked_offers(rows["offers"], Audience.of(member), offer_count)
-        if offer_count is not None
-        else None,
+        offers=offers_from_rows(rows["offers"]) if offer_count is not None else None,
         miles_expiring=expiring_from_rows(rows["due"], current, following) if miles_expiring else None,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -23,9 +23,9 @@ from loyalty.crediting import post
 from loyalty.errors import Conflict, NotFound, ValidationFailed
 from loyalty.events.models import EventType
 from loyalty.events.service import record
-from loyalty.fixed_sql import as_datetime, as_str_list, dialect, enum_by_value, fetch
+from loyalty.fixed_sql import as_datetime, dialect, enum_by_value, fetch
 from loyalty.ledger.models import CounterAccount, Currency, PostingSource
-from loyalty.members.models import Member, Tier
+from loyalty.members.models import Member
 from loyalty.offers.models import Offer, OfferActivation, OfferKind
 from loyalty.rules import ProgrammeRules
 
@@ -50,9 +50,6 @@ class LiveOffer:
     description: str
     bonus_miles: int
     ends_at: dt.datetime
-    tiers: list[str]
-    countries: list[str]
-    languages: list[str]
     activated: bool
     affinity: int
     """The member's latest partner accruals with this offer's partner (0 without PERSONALISATION)."""
@@ -65,47 +62,13 @@ class OfferView:
     personalised: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """What offer targeting looks at: the member's tier, country of residence and language."""
-
-    tier: Tier
-    country: str
-    language: str
-
-    @classmethod
-    def of(cls, member: Targeted) -> Audience:
-        return cls(tier=member.tier, country=member.country, language=member.language)
-
-
-class Targeted(Protocol):
-    """A member as targeting sees them: the model, the dashboard's snapshot or the GraphQL type."""
-
-    @property
-    def tier(self) -> Tier: ...
-
-    @property
-    def country(self) -> str: ...
-
-    @property
-    def language(self) -> str: ...
-
-
-def _targets(offer: Offer | LiveOffer, member: Member | Audience) -> bool:
-    return _aimed_at(member, offer.tiers, offer.countries, offer.languages)
-
-
-def _aimed_at(
-    member: Member | Audience,
-    tiers: list[str] | None,
-    countries: list[str] | None,
-    languages: list[str] | None,
-) -> bool:
-    """Whether targeting by these tiers, countries and languages (empty or None: everyone) takes in the member."""
+def _targets(offer: Offer, member: Member) -> bool:
+    """Whether the offer's targeting by tiers, countries and languages (empty or None: everyone) takes in
+    the member (by the part of their language before a ``-``); ``OFFERS_SQL`` decides it the same way."""
     return (
-        (not tiers or member.tier.value in tiers)
-        and (not countries or member.country in countries)
-        and (not languages or member.language.split("-")[0] in languages)
+        (not offer.tiers or member.tier.value in offer.tiers)
+        and (not offer.countries or member.country in offer.countries)
+        and (not offer.languages or member.language.split("-")[0] in offer.languages)
     )
 
 
@@ -151,21 +114,37 @@ async def add_offer(
         raise Conflict(f"There is an offer {code} already.", field="code", code="OFFER_EXISTS") from None
 
 
-_REFERENCE_PARTNER = {
-    "postgres": "split_part(partner_reference, ':', 1)",
-    "sqlite": "CASE WHEN instr(partner_reference, ':') > 0 "
-    "THEN substr(partner_reference, 1, instr(partner_reference, ':') - 1) ELSE partner_reference END",
-}
-"""A partner reference's partner code: what comes before its first ``:`` (all of it when there is none;
-partner codes have no ``:``), written in each database's own functions."""
+def _before(dialect: str, column: str, separator: str) -> str:
+    """The text of ``column`` before the first ``separator`` (all of it when there is none), written in
+    each database's own functions."""
+    if dialect == "postgres":
+        return f"split_part({column}, '{separator}', 1)"
+    return (
+        f"CASE WHEN instr({column}, '{separator}') > 0 "
+        f"THEN substr({column}, 1, instr({column}, '{separator}') - 1) ELSE {column} END"
+    )
 
 
-def _offers_sql(reference_partner: str) -> str:
+def _aims_at(dialect: str, targets: str, value: str) -> str:
+    """Whether a JSON list column of targets is empty (or null: everyone) or holds ``value``; as
+    ``_targets`` decides it."""
+    if dialect == "postgres":
+        return f"(coalesce(jsonb_array_length({targets}), 0) = 0 OR {targets} ? {value})"
+    exists = f"EXISTS (SELECT 1 FROM json_each({targets}) t WHERE t.value = {value})"  # noqa: S608 - constants
+    return f"(coalesce(json_array_length({targets}), 0) = 0 OR {exists})"
+
+
+def _offers_sql(dialect: str) -> str:
+    # A partner reference's partner code is what comes before its first ``:`` (partner codes have
+    # none); a member's language is matched by what comes before its ``-`` (``de-AT`` → ``de``).
     return f"""
 WITH consent AS (
   SELECT coalesce((SELECT r.given FROM consent_records r
                    WHERE r.account_id = $1 AND r.purpose = '{ConsentPurpose.PERSONALISATION.value}'
                    ORDER BY r.id DESC LIMIT 1), false) AS personal
+),
+audience AS (
+  SELECT m.tier, m.country, {_before(dialect, "m.language", "-")} AS language FROM members m WHERE m.id = $1
 ),
 latest AS MATERIALIZED (
   SELECT partner_reference FROM postings
@@ -174,43 +153,43 @@ latest AS MATERIALIZED (
   ORDER BY created_at DESC, id DESC LIMIT {AFFINITY_SAMPLE}
 ),
 affinities AS (
-  SELECT {reference_partner} AS partner_code, count(*) AS accruals FROM latest GROUP BY 1
+  SELECT {_before(dialect, "partner_reference", ":")} AS partner_code, count(*) AS accruals
+  FROM latest GROUP BY 1
 )
 SELECT o.id, o.code, o.partner_code, o.kind, o.title, o.description, o.bonus_miles, o.ends_at,
-       o.tiers, o.countries, o.languages, o.priority, o.starts_at,
+       o.priority, o.starts_at,
        EXISTS (SELECT 1 FROM offer_activations a WHERE a.account_id = $1 AND a.offer_id = o.id) AS activated,
        (SELECT personal FROM consent) AS personalised,
        coalesce(f.accruals, 0) AS affinity
 FROM offers o
+CROSS JOIN audience m
 LEFT JOIN affinities f ON f.partner_code = o.partner_code
 WHERE o.starts_at <= $2 AND o.ends_at > $2
-ORDER BY o.priority DESC, o.starts_at DESC, o.id
+  AND {_aims_at(dialect, "o.tiers", "m.tier")}
+  AND {_aims_at(dialect, "o.countries", "m.country")}
+  AND {_aims_at(dialect, "o.languages", "m.language")}
+ORDER BY coalesce(f.accruals, 0) DESC, o.priority DESC, o.starts_at DESC, o.id
+LIMIT $4
 """  # noqa: S608 - constant fragments, no input
 
 
-OFFERS_SQL = {dialect: _offers_sql(expression) for dialect, expression in _REFERENCE_PARTNER.items()}
-"""Per database: running offers in the generic order, each with the member's activation, the
-PERSONALISATION consent and, with that consent, how often the member earned with the offer's partner over
-their latest ``AFFINITY_SAMPLE`` partner accruals since $3. The accruals are counted per partner once
-(``affinities``), then joined to the offers: counting them again for every offer, by comparing prefixes,
-was more than half the dashboard statement's time in PostgreSQL."""
+OFFERS_SQL = {dialect: _offers_sql(dialect) for dialect in ("postgres", "sqlite")}
+"""Per database: the first $4 running offers aimed at the member (their tier, country and language, as
+``_targets`` decides), in their order, each with the member's activation and the PERSONALISATION
+consent. With that consent the order is personal: first the partners the member earned with most often
+over their latest ``AFFINITY_SAMPLE`` partner accruals since $3 (counted per partner once, then joined to
+the offers), then the generic order (priority, then newest); without it, the accruals are not read and
+the order is the generic one. Targeting, order and the limit are the database's: a programme with
+hundreds of running offers sends the member's first few, not all of them."""
 
 
-async def offers_for(
-    *, account_id: int, now: dt.datetime, limit: int = 20, audience: Audience | None = None
-) -> list[OfferView]:
-    """The offers the member may see now, ranked (personally only with PERSONALISATION consent), the
-    first ``limit`` (1 to ``MAX_OFFERS``). ``audience``: the member's targeting attributes when the caller
-    has the member at hand already (else they are read).
-
-    One fixed statement (``OFFERS_SQL``) reads the offers with the member's activations, consent and
-    partner affinity; targeting and the personal order are applied here."""
+async def offers_for(*, account_id: int, now: dt.datetime, limit: int = 20) -> list[OfferView]:
+    """The first ``limit`` offers (1 to ``MAX_OFFERS``) the member may see now, ranked (personally only
+    with PERSONALISATION consent): one fixed statement (``OFFERS_SQL``)."""
     if not 1 <= limit <= MAX_OFFERS:
         raise OfferCountInvalid(f"Ask for 1 to {MAX_OFFERS} offers.", field="first")
-    if audience is None:
-        audience = Audience.of(await Member.get(id=account_id))
-    rows = await fetch(OFFERS_SQL[dialect()], account_id, now, affinity_since(now))
-    return ranked_offers(rows, audience, limit)
+    rows = await fetch(OFFERS_SQL[dialect()], account_id, now, affinity_since(now), limit)
+    return offers_from_rows(rows)
 
 
 def affinity_since(now: dt.datetime) -> dt.date:
@@ -218,21 +197,10 @@ def affinity_since(now: dt.datetime) -> dt.date:
     return now.date() - dt.timedelta(days=HISTORY_DAYS)
 
 
-def ranked_offers(rows: list[dict[str, Any]], audience: Audience, limit: int) -> list[OfferView]:
-    """The first ``limit`` offers for ``audience`` from the rows of ``OFFERS_SQL`` (in its generic order).
-    Only the offers shown are read into ``LiveOffer``s: targeting and ranking look at the rows."""
-    aimed = [
-        row
-        for row in rows
-        if _aimed_at(
-            audience, as_str_list(row["tiers"]), as_str_list(row["countries"]), as_str_list(row["languages"])
-        )
-    ]
+def offers_from_rows(rows: list[dict[str, Any]]) -> list[OfferView]:
+    """The offers of ``OFFERS_SQL``'s rows (aimed at the member, ranked and counted already)."""
     personal = bool(rows[0]["personalised"]) if rows else False
-    if personal:
-        aimed.sort(key=lambda row: -int(row["affinity"]))  # stable: ties keep the generic order
-    shown = [_live_offer(row) for row in aimed[:limit]]
-    return [OfferView(offer, offer.activated, personal) for offer in shown]
+    return [OfferView(offer, offer.activated, personal) for offer in map(_live_offer, rows)]
 
 
 _OFFER_KIND = enum_by_value(OfferKind)
@@ -247,9 +215,6 @@ def _live_offer(row: dict[str, Any]) -> LiveOffer:
         description=row["description"],
         bonus_miles=int(row["bonus_miles"]),
         ends_at=as_datetime(row["ends_at"]),
-        tiers=as_str_list(row["tiers"]),
-        countries=as_str_list(row["countries"]),
-        languages=as_str_list(row["languages"]),
         activated=bool(row["activated"]),
         affinity=int(row["affinity"]),
     )

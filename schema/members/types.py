@@ -12,7 +12,6 @@ import strawberry
 from loyalty.dashboard.snapshot import CardSnapshot, MemberSnapshot
 from loyalty.errors import DomainError
 from loyalty.members import models
-from loyalty.offers.service import Audience
 from resolvers import (
     awards,
     cards,
@@ -312,7 +311,7 @@ class Member(MemberConnections):
         offers = self._offers_at_hand(first)
         if offers is not NOT_AT_HAND:
             return offers
-        return deferred(_offers(account_id=self.account_id, first=first, audience=Audience.of(self)))
+        return deferred(_offers(account_id=self.account_id, first=first))
 
     @strawberry.field(
         description="The member's mileage pool (members, roles, when miles combine, the pool balance and what "
@@ -436,10 +435,10 @@ class Member(MemberConnections):
         )
 
 
-async def _offers(*, account_id: int, first: int, audience: Audience) -> list[Offer]:
+async def _offers(*, account_id: int, first: int) -> list[Offer]:
     """The first ``first`` offers; a count outside 1 to 20 is a GraphQL error (PAGE_SIZE_INVALID)."""
     try:
-        views = await offers.member_offers(account_id=account_id, first=first, audience=audience)
+        views = await offers.member_offers(account_id=account_id, first=first)
     except DomainError as error:
         raise field_error(error, "first") from error
     return [Offer.from_view(view) for view in views]

@@ -15,8 +15,16 @@ from loyalty.errors import Conflict, NotFound
 from loyalty.events.models import DomainEvent, EventType
 from loyalty.ledger.models import Currency, PostingSource
 from loyalty.ledger.service import balances_of
-from loyalty.offers.models import OfferKind
-from loyalty.offers.service import MAX_OFFERS, activate_offer, add_offer, apply_offer_bonus, offers_for
+from loyalty.members.models import Member, Tier
+from loyalty.offers.models import Offer, OfferKind
+from loyalty.offers.service import (
+    MAX_OFFERS,
+    _targets,
+    activate_offer,
+    add_offer,
+    apply_offer_bonus,
+    offers_for,
+)
 from loyalty.rules import current_rules
 from tests.factories import make_member
 
@@ -185,3 +193,45 @@ async def test_activation_reaches_the_partner_and_a_matching_accrual_gets_the_bo
     assert len(first) == 1 and second == []
     assert (await balances_of(account_id=account))[Currency.AWARD_MILES] == 500
     assert [view.activated for view in await offers_for(account_id=account, now=NOW)] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("tier", "country", "language"),
+    [("BASE", "DE", "de"), ("SEN", "AT", "de-AT"), ("HON", "CH", "fr-CH"), ("FTL", "AT", "en")],
+)
+async def test_the_database_aims_offers_as_targeting_decides_and_sends_only_the_first(
+    db: Settings, tier: str, country: str, language: str
+) -> None:
+    # given offers aimed by tier, country and language (and combinations), and a member
+    await _offers()
+    for code, tiers, countries, languages in [
+        ("FR-ONLY", None, None, ["fr"]),
+        ("DE-SPEAKERS-AT", None, ["AT"], ["de"]),
+        ("HON-FTL", ["HON", "FTL"], None, None),
+        ("EN-SEN", ["SEN"], None, ["en"]),
+    ]:
+        await add_offer(
+            code=code,
+            partner_code="lh",
+            kind=OfferKind.REDEEM,
+            title=code,
+            starts_at=NOW - WEEK,
+            ends_at=NOW + WEEK,
+            tiers=tiers,
+            countries=countries,
+            languages=languages,
+        )
+    member = (await make_member()).member
+    await Member.filter(id=member.id).update(tier=Tier(tier), country=country, language=language)
+    member = await Member.get(id=member.id)
+    running = [offer for offer in await Offer.all() if offer.starts_at <= NOW < offer.ends_at]
+
+    # when
+    views = await offers_for(account_id=member.id, now=NOW, limit=MAX_OFFERS)
+    first = await offers_for(account_id=member.id, now=NOW, limit=1)
+    dashboard = await read_dashboard(account_id=member.id, now=NOW, offer_count=2)
+
+    # then the statement's targeting is _targets', in the generic order, and only the first are sent
+    assert {view.offer.code for view in views} == {offer.code for offer in running if _targets(offer, member)}
+    assert [view.offer.code for view in first] == [view.offer.code for view in views][:1]
+    assert dashboard is not None and dashboard.offers == views[:2]
