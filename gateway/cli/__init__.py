@@ -49,7 +49,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "cases",
         "gateway.cli.cases:cases_app",
-        "Support cases the service team decides by hand (lost service card numbers).",
+        "Support cases the service team decides by hand (lost service card numbers, lost second factors).",
     ),
     LazyCommand("ledger", "gateway.cli.ledger:ledger_app", "Check the mileage ledger."),
     LazyCommand(

@@ -1,4 +1,5 @@
-"""``milesgate cases``: the service team's queue of support cases (lost service card numbers).
+"""``milesgate cases``: the service team's queue of support cases (lost service card numbers), and turning
+off the second factors of a member whose identity the team confirmed (a lost phone).
 
 Wired into the main CLI with ``app.add_typer(cases_app, name="cases")`` in ``gateway/cli/__init__.py``.
 """
@@ -13,11 +14,14 @@ import typer
 from rich.console import Console
 
 from gateway.cli.support import run_or_exit
+from loyalty.auth.lost_factors import remove_second_factors
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
+from loyalty.rules import current_rules
 
 cases_app = typer.Typer(
-    help="Support cases the service team decides by hand (lost service card numbers).", no_args_is_help=True
+    help="Support cases the service team decides by hand (lost service card numbers, lost second factors).",
+    no_args_is_help=True,
 )
 console = Console()
 T = TypeVar("T")
@@ -96,3 +100,33 @@ def cases_reject(
         )
     )
     console.print(f"{case.reference} rejected", style="yellow")
+
+
+@cases_app.command("remove-second-factor")
+def cases_remove_second_factor(
+    account: Annotated[str, typer.Argument(help="The member's 9-digit account number.")],
+    note: Annotated[
+        str, typer.Option(help="How you confirmed who they are, and why (for the audit log; required).")
+    ],
+    operator: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
+) -> None:
+    """Turn off every second factor of a member who can no longer use theirs (a lost phone), once you
+    confirmed their identity as for a lost card number: the factors and recovery codes go, every session
+    ends, no device stays trusted, the audit log records it and the member is e-mailed."""
+    removed = run_or_exit(
+        lambda: remove_second_factors(
+            account_number=account,
+            operator=operator or _operator(),
+            reason=note,
+            rules=current_rules().identifiers,
+            now=dt.datetime.now(dt.UTC),
+        )
+    )
+    factors = ", ".join(factor.value for factor in removed.factors)
+    mailed = "the member is e-mailed" if removed.emailed else "no e-mail address on file: tell the member"
+    console.print(
+        f"{removed.account_number}: second factors off ({factors}); "
+        f"{removed.sessions_ended} session(s) ended; {mailed}",
+        style="green",
+        highlight=False,
+    )

@@ -104,3 +104,32 @@ def test_a_closed_case_cannot_be_resolved_again(tmp_path: Path) -> None:
     again = _cli(tmp_path, "resolve", reference, "--account", account_number, "--note", "Yes.")
 
     assert again.exit_code == 1 and "CASE_CLOSED" in again.output
+
+
+def test_remove_second_factor_turns_them_off_and_says_what_it_did(tmp_path: Path) -> None:
+    from loyalty.auth.factors import second_factors
+    from loyalty.auth.models import SmsFactor
+    from loyalty.privacy.models import AuditEntry
+
+    async def member_with_sms() -> tuple[int, str]:
+        member = (await make_member()).member
+        await SmsFactor.create(account_id=member.id, phone_number="+4915123456789", confirmed_at=NOW)
+        return member.id, member.account_number
+
+    account_id, account_number = in_embedded_db(tmp_path, member_with_sms)
+
+    removed = _cli(tmp_path, "remove-second-factor", account_number, "--note", "ID copy checked, lost phone")
+    again = _cli(tmp_path, "remove-second-factor", account_number, "--note", "twice")
+    unnoted = _cli(tmp_path, "remove-second-factor", account_number, "--note", " ")
+
+    assert removed.exit_code == 0, removed.output
+    assert f"{account_number}: second factors off (SMS)" in removed.output
+    assert "the member is e-mailed" in removed.output
+    assert again.exit_code == 1 and "NO_SECOND_FACTOR" in again.output
+    assert unnoted.exit_code == 1 and "REASON_INVALID" in unnoted.output
+
+    async def after() -> tuple[tuple[object, ...], list[str]]:
+        entries = await AuditEntry.filter(account_id=account_id, action="member.second_factors.remove")
+        return await second_factors(account_id=account_id), [entry.actor for entry in entries]
+
+    assert in_embedded_db(tmp_path, after) == ((), ["operator:agent-7"])
