@@ -31,7 +31,7 @@ from loyalty.members.models import AddressVerification, Member
 from loyalty.members.pins import hash_secret, verify_secret
 from loyalty.members.service import clean_email, get_member
 from loyalty.notifications.models import Channel
-from loyalty.notifications.service import enqueue_notification
+from loyalty.notifications.service import email_member, enqueue_notification
 from loyalty.rules import ProgrammeRules
 
 VERIFICATION_ID_BYTES = 18
@@ -147,15 +147,8 @@ async def request_address_verification(
                     "verification_id": verification_id,
                 },
             )
-        elif owner.email is not None:
-            await enqueue_notification(
-                account_id=owner.id,
-                channel=Channel.EMAIL,
-                recipient=owner.email,
-                template=NOTICE_TEMPLATE,
-                language=owner.language,
-                payload={"given_name": owner.given_name},
-            )
+        else:
+            await email_member(owner, NOTICE_TEMPLATE)
     return VerificationRequested(verification_id=verification_id, expires_at=expires_at)
 
 

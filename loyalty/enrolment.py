@@ -42,7 +42,7 @@ from loyalty.members.models import Member, PendingEnrolment, ServiceCard, Tier
 from loyalty.members.pins import check_pin_rules, hash_secret
 from loyalty.members.service import check_password_rules, clean_email, clean_name, clean_user_id
 from loyalty.notifications.models import Channel
-from loyalty.notifications.service import enqueue_notification
+from loyalty.notifications.service import email_member, enqueue_notification
 from loyalty.rules import ProgrammeRules
 
 _ISSUE_ATTEMPTS = 8
@@ -350,14 +350,7 @@ async def request_enrolment(
                     },
                 )
             else:
-                await enqueue_notification(
-                    account_id=owner.id,
-                    channel=Channel.EMAIL,
-                    recipient=owner.email,
-                    template=NOTICE_TEMPLATE,
-                    language=owner.language,
-                    payload={"given_name": owner.given_name},
-                )
+                await email_member(owner, NOTICE_TEMPLATE)
     return EnrolmentRequested(enrolment_id=enrolment_id, expires_at=expires_at)
 
 

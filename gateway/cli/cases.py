@@ -105,8 +105,12 @@ def cases_reject(
 @cases_app.command("remove-second-factor")
 def cases_remove_second_factor(
     account: Annotated[str, typer.Argument(help="The member's 9-digit account number.")],
-    note: Annotated[
-        str, typer.Option(help="How you confirmed who they are, and why (for the audit log; required).")
+    reference: Annotated[
+        str,
+        typer.Option(
+            help="The case or ticket reference of your identity check (required). It stays in the audit "
+            "log after an erasure: a reference, no personal data."
+        ),
     ],
     operator: Annotated[str | None, typer.Option(help="Who decides (default: your user name).")] = None,
 ) -> None:
@@ -117,7 +121,7 @@ def cases_remove_second_factor(
         lambda: remove_second_factors(
             account_number=account,
             operator=operator or _operator(),
-            reason=note,
+            reference=reference,
             rules=current_rules().identifiers,
             now=dt.datetime.now(dt.UTC),
         )
@@ -125,8 +129,7 @@ def cases_remove_second_factor(
     factors = ", ".join(factor.value for factor in removed.factors)
     mailed = "the member is e-mailed" if removed.emailed else "no e-mail address on file: tell the member"
     console.print(
-        f"{removed.account_number}: second factors off ({factors}); "
-        f"{removed.sessions_ended} session(s) ended; {mailed}",
+        f"{removed.account_number}: second factors off ({factors}); every session ended; {mailed}",
         style="green",
         highlight=False,
     )

@@ -28,8 +28,7 @@ from loyalty.identifiers import validate_service_card_number
 from loyalty.members.models import CardState, Member, ServiceCard
 from loyalty.members.pins import check_pin_rules, hash_secret
 from loyalty.members.service import check_password_rules
-from loyalty.notifications.models import Channel
-from loyalty.notifications.service import enqueue_notification
+from loyalty.notifications.service import email_member
 from loyalty.rules import ProgrammeRules
 
 RESET_TEMPLATES = {ResetPurpose.PIN: "pin_reset", ResetPurpose.PASSWORD: "password_reset"}
@@ -98,14 +97,7 @@ async def request_reset(
             token_hash=digest,
             expires_at=now + dt.timedelta(minutes=token_minutes),
         )
-        await enqueue_notification(
-            account_id=member.id,
-            channel=Channel.EMAIL,
-            recipient=member.email,
-            template=RESET_TEMPLATES[purpose],
-            language=member.language,
-            payload={"given_name": member.given_name, "token": raw, "expires_minutes": token_minutes},
-        )
+        await email_member(member, RESET_TEMPLATES[purpose], token=raw, expires_minutes=token_minutes)
 
 
 def _usable(row: ResetToken | None, purpose: ResetPurpose, now: dt.datetime) -> bool:
@@ -153,13 +145,6 @@ async def send_user_id_reminder(*, email: str, now: dt.datetime) -> None:
     ``now`` is taken for symmetry with the reset requests (and a future per-address throttle).
     """
     member = await Member.get_or_none(email=_address(email))
-    if member is None or member.user_id is None or member.email is None:
+    if member is None or member.user_id is None:
         return
-    await enqueue_notification(
-        account_id=member.id,
-        channel=Channel.EMAIL,
-        recipient=member.email,
-        template=USER_ID_TEMPLATE,
-        language=member.language,
-        payload={"given_name": member.given_name, "user_id": member.user_id},
-    )
+    await email_member(member, USER_ID_TEMPLATE, user_id=member.user_id)

@@ -32,8 +32,7 @@ from loyalty.ledger.models import Currency
 from loyalty.ledger.service import balances_of
 from loyalty.members.models import Member
 from loyalty.members.pins import hash_secret, verify_secret
-from loyalty.notifications.models import Channel
-from loyalty.notifications.service import enqueue_notification
+from loyalty.notifications.service import email_member
 
 CODE_TEMPLATE = "award_identity_code"
 CHECK_ID_BYTES = 18
@@ -124,20 +123,9 @@ async def start_check(
             code_hash=code_hash,
             expires_at=now + dt.timedelta(minutes=rules.code_minutes),
         )
-        if member.email is not None:
-            await enqueue_notification(
-                account_id=account_id,
-                channel=Channel.EMAIL,
-                recipient=member.email,
-                template=CODE_TEMPLATE,
-                language=member.language,
-                payload={
-                    "given_name": member.given_name,
-                    "token": code,
-                    "expires_minutes": rules.code_minutes,
-                    "check_id": check.public_id,
-                },
-            )
+        await email_member(
+            member, CODE_TEMPLATE, token=code, expires_minutes=rules.code_minutes, check_id=check.public_id
+        )
     return IdentityConfirmationRequired(
         check_id=check.public_id, expires_at=check.expires_at, code_sent=member.email is not None
     )

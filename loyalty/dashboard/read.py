@@ -78,11 +78,11 @@ def _combined_sql(asked: tuple[tuple[_Part, tuple[Literal, ...]], ...]) -> str:
     """One statement selecting each part as a JSON column.
 
     Each part comes with the values of its ``written`` parameters, which go into the text; the others
-    are bound, renumbered in order across the parts. The page size and the two dates are written in:
-    with them bound, PostgreSQL's estimates for ``LIMIT $n`` and date ranges make it re-plan the
-    statement on every execution (a "custom plan", which cost more than the four statements it
+    are bound, renumbered in order across the parts. The page size, the offer count and the two dates are
+    written in: with them bound, PostgreSQL's estimates for ``LIMIT $n`` and date ranges make it re-plan
+    the statement on every execution (a "custom plan", which cost more than the four statements it
     replaces); with them written in, the generic plan is kept, and the text still changes only with the
-    page size, the day and the quarter."""
+    page size, the offer count, the day and the quarter."""
     columns = []
     bound = 0
     for part, values in asked:

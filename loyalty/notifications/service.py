@@ -238,6 +238,38 @@ async def enqueue_notification(
     )
 
 
+class Addressee(Protocol):
+    """A member as an e-mail to them needs them (the model, or a snapshot of it)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def given_name(self) -> str: ...
+
+
+async def email_member(member: Addressee, template: str, **payload: Any) -> Notification | None:
+    """Write ``template`` to the outbox for the member, to the address on file, in their language, with
+    their given name and ``payload``; None, and nothing written, when they have no address. Call it
+    inside the transaction of the change it reports."""
+    if member.email is None:
+        return None
+    return await enqueue_notification(
+        account_id=member.id,
+        channel=Channel.EMAIL,
+        recipient=member.email,
+        template=template,
+        language=member.language,
+        payload={"given_name": member.given_name, **payload},
+    )
+
+
 def _due(now: dt.datetime) -> QuerySet[Notification]:
     due = Q(attempts=0)
     for failed, wait in enumerate(RETRY_AFTER[1:], start=1):

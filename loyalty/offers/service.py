@@ -129,7 +129,11 @@ def _aims_at(dialect: str, targets: str, value: str) -> str:
     """Whether a JSON list column of targets is empty (or null: everyone) or holds ``value``; as
     ``_targets`` decides it."""
     if dialect == "postgres":
-        return f"(coalesce(jsonb_array_length({targets}), 0) = 0 OR {targets} ? {value})"
+        # jsonb_array_length fails on anything but an array, and OR does not guard it: CASE does
+        return (
+            f"(CASE WHEN jsonb_typeof({targets}) = 'array' "
+            f"THEN jsonb_array_length({targets}) = 0 OR {targets} ? {value} ELSE true END)"
+        )
     exists = f"EXISTS (SELECT 1 FROM json_each({targets}) t WHERE t.value = {value})"  # noqa: S608 - constants
     return f"(coalesce(json_array_length({targets}), 0) = 0 OR {exists})"
 

@@ -3,16 +3,18 @@ member has no recovery codes), after confirming who they are: ``loyalty.auth.los
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from gateway.settings import Settings
 from loyalty.auth import devices, sessions
 from loyalty.auth.factors import SecondFactor, second_factors
-from loyalty.auth.lost_factors import AUDIT_ACTION, TEMPLATE, remove_second_factors
-from loyalty.auth.models import RecoveryCode, RefreshToken, SmsFactor, TotpFactor, TrustedDevice
-from loyalty.errors import Conflict, NotFound, ValidationFailed
+from loyalty.auth.lost_factors import AUDIT_ACTION, TEMPLATE, RemovedFactors, remove_second_factors
+from loyalty.auth.models import RecoveryCode, RefreshToken, SmsCode, SmsFactor, TotpFactor, TrustedDevice
+from loyalty.errors import Conflict, DomainError, NotFound, ValidationFailed
 from loyalty.members.models import Member
 from loyalty.notifications.models import Notification
 from loyalty.notifications.service import open_payload
@@ -52,14 +54,14 @@ async def test_every_factor_goes_every_session_ends_and_it_is_audited_and_mailed
     removed = await remove_second_factors(
         account_number=f"{member.account_number[:3]} {member.account_number[3:]}",  # as typed, grouped
         operator="agent-7",
-        reason="  ID copy checked,\n lost phone ",
+        reference="  LSC-7K3Q9P2M\n ticket 4711 ",
         rules=RULES.identifiers,
         now=NOW,
     )
 
     # then nothing is left to ask for at sign-in, and whoever holds a session or device is out
     expected = tuple(f for f, on in ((SecondFactor.APP, app), (SecondFactor.SMS, sms)) if on)
-    assert removed.factors == expected and removed.sessions_ended == 1 and removed.emailed
+    assert removed.factors == expected and removed.emailed
     assert removed.account_number == member.account_number
     assert await second_factors(account_id=member.id) == ()
     for model in (TotpFactor, RecoveryCode, SmsFactor):
@@ -71,7 +73,7 @@ async def test_every_factor_goes_every_session_ends_and_it_is_audited_and_mailed
     assert entry.actor == "operator:agent-7"
     assert entry.details == {
         "factors": [f.value for f in expected],
-        "reason": "ID copy checked, lost phone",
+        "reference": "LSC-7K3Q9P2M ticket 4711",
     }
     [mail] = await Notification.filter(account_id=member.id, template=TEMPLATE)
     assert mail.recipient == "member@example.com"
@@ -94,15 +96,15 @@ async def test_nothing_changes_for_a_member_without_a_factor_an_unknown_account_
             "MEMBER_NOT_FOUND",
         ),
         ("12345", "checked", ValidationFailed, "ACCOUNT_NUMBER_INVALID"),
-        (member.account_number, "   ", ValidationFailed, "REASON_INVALID"),
-        (member.account_number, "x" * 501, ValidationFailed, "REASON_INVALID"),
+        (member.account_number, "   ", ValidationFailed, "REFERENCE_INVALID"),
+        (member.account_number, "x" * 121, ValidationFailed, "REFERENCE_INVALID"),
     ]
-    for account_number, reason, error, code in refused:
+    for account_number, reference, error, code in refused:
         with pytest.raises(error) as raised:
             await remove_second_factors(
                 account_number=account_number,
                 operator="agent-7",
-                reason=reason,
+                reference=reference,
                 rules=RULES.identifiers,
                 now=NOW,
             )
@@ -111,3 +113,42 @@ async def test_nothing_changes_for_a_member_without_a_factor_an_unknown_account_
     assert await TrustedDevice.filter(account_id=member.id, revoked_at__isnull=True).exists()
     assert not await AuditEntry.filter(action=AUDIT_ACTION).exists()
     assert not await Notification.filter(template=TEMPLATE).exists()
+
+
+@pytest.mark.postgres
+async def test_removal_and_the_member_s_own_code_requests_at_once_neither_deadlock(pg_db: Settings) -> None:
+    """On PostgreSQL: while customer service turns the factors off, the member keeps asking for sign-in
+    and disable codes and trying them. Each request either finishes before the removal or finds the
+    factor gone; none waits on the other in a cycle (PostgreSQL would abort one with a deadlock)."""
+    from loyalty.auth import sms
+    from tests.loyalty.test_sms import KEY, SMS_RULES, challenge, member_with_sms
+
+    account_id = await member_with_sms()
+    member = await Member.get(id=account_id)
+    pending = challenge(account_id)
+
+    def member_requests() -> list[Any]:
+        return [
+            sms.send_sign_in_code(challenge=pending, key=KEY, rules=SMS_RULES, now=NOW),
+            sms.send_disable_code(account_id=account_id, key=KEY, rules=SMS_RULES, now=NOW),
+            sms.complete_challenge(challenge=pending, code="000000", key=KEY, rules=SMS_RULES, now=NOW),
+        ]
+
+    results = await asyncio.gather(
+        *member_requests(),
+        remove_second_factors(
+            account_number=member.account_number,
+            operator="agent-7",
+            reference="LSC-7K3Q9P2M",
+            rules=RULES.identifiers,
+            now=NOW,
+        ),
+        *member_requests(),
+        return_exceptions=True,
+    )
+
+    unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, DomainError)]
+    assert unexpected == []  # no deadlock or other database error: only the domain's own refusals
+    assert isinstance(results[3], RemovedFactors) and results[3].factors == (SecondFactor.SMS,)
+    assert await second_factors(account_id=account_id) == ()
+    assert not await SmsCode.filter(account_id=account_id).exists()

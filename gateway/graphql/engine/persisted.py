@@ -169,7 +169,11 @@ class PersistedPath:
         if not isinstance(executor, ShortcutExecutionContext):
             return _STANDARD  # graphql-core's execute reports what is wrong with the request
         if known is _UNKNOWN:
-            known = prepared.roots[name] = executor.root_field(self.schema)
+            try:
+                known = executor.root_field(self.schema)
+            except Exception:  # e.g. a selection too deep to walk: graphql-core's execute answers it
+                known = None
+            prepared.roots[name] = known
             if known is None:
                 return _STANDARD
         return executor, known

@@ -118,15 +118,15 @@ def test_remove_second_factor_turns_them_off_and_says_what_it_did(tmp_path: Path
 
     account_id, account_number = in_embedded_db(tmp_path, member_with_sms)
 
-    removed = _cli(tmp_path, "remove-second-factor", account_number, "--note", "ID copy checked, lost phone")
-    again = _cli(tmp_path, "remove-second-factor", account_number, "--note", "twice")
-    unnoted = _cli(tmp_path, "remove-second-factor", account_number, "--note", " ")
+    removed = _cli(tmp_path, "remove-second-factor", account_number, "--reference", "LSC-7K3Q9P2M")
+    again = _cli(tmp_path, "remove-second-factor", account_number, "--reference", "LSC-7K3Q9P2M")
+    unnoted = _cli(tmp_path, "remove-second-factor", account_number, "--reference", " ")
 
     assert removed.exit_code == 0, removed.output
     assert f"{account_number}: second factors off (SMS)" in removed.output
     assert "the member is e-mailed" in removed.output
     assert again.exit_code == 1 and "NO_SECOND_FACTOR" in again.output
-    assert unnoted.exit_code == 1 and "REASON_INVALID" in unnoted.output
+    assert unnoted.exit_code == 1 and "REFERENCE_INVALID" in unnoted.output
 
     async def after() -> tuple[tuple[object, ...], list[str]]:
         entries = await AuditEntry.filter(account_id=account_id, action="member.second_factors.remove")
