@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.awards.config import current_awards
-from loyalty.awards.milespay import CardTransaction, apply_card_transaction
+from loyalty.awards.milespay import CardTransaction, MilesPayOutcome, apply_card_transaction
 from loyalty.earning.model import Money
 from loyalty.errors import DomainError
 from loyalty.flown.accrual import accrue_flown
@@ -30,6 +30,7 @@ from partners.charts import current_earning_chart
 from partners.models import Partner
 from webhooks.accruals import credit_accrual, resolve_member, reverse_accrual
 from webhooks.models import PartnerInbox
+from webhooks.outbound.service import publish
 
 Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
 
@@ -147,7 +148,8 @@ async def card_protection_changed(row: PartnerInbox, partner: Partner, rules: Pr
 
 async def card_transaction(row: PartnerInbox, partner: Partner, rules: ProgrammeRules) -> int | None:
     """A bank's card purchase of a member (DOMAIN.md 7): paid with miles under the member's MilesPay
-    opt-in, up to the cap (``loyalty.awards.milespay``); without an opt-in nothing happens."""
+    opt-in, up to the cap (``loyalty.awards.milespay``); without an opt-in, or below the minimum, it is
+    paid in cash. Either way the bank hears the outcome (``milespay.decided``), in this transaction."""
     data: dict[str, Any] = row.payload["data"]
     day = dt.date.fromisoformat(data["transactionDate"])
     account_id = await resolve_member(data["member"], rules, activity_on=day, partner_code=partner.code)
@@ -155,7 +157,8 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
     eur, _ = current_earning_chart().rates.to_eur(
         Money(amount=Decimal(str(amount["amount"])), currency=str(amount["currency"])), field="amount"
     )
-    await apply_card_transaction(
+    now = dt.datetime.now(dt.UTC)
+    outcome = await apply_card_transaction(
         account_id=account_id,
         transaction=CardTransaction(
             partner_code=partner.code,
@@ -165,9 +168,31 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         ),
         milespay=current_awards().milespay,
         rules=rules,
-        now=dt.datetime.now(dt.UTC),
+        now=now,
     )
+    if not outcome.decided_before:
+        await publish(
+            event_type="milespay.decided",
+            data=milespay_decided(data, outcome),
+            now=now,
+            account_id=account_id,
+            partner_id=partner.id,
+        )
     return account_id
+
+
+def milespay_decided(data: dict[str, Any], outcome: MilesPayOutcome) -> dict[str, Any]:
+    """The bank's answer to its ``card.transaction`` (``milespay.decided``): paid with miles (how many,
+    worth how many EUR, to credit the card with), or in cash and why."""
+    debit = outcome.debit
+    return {
+        "transactionId": data["transactionId"],
+        "member": data["member"],
+        "paidWithMiles": debit is not None,
+        "miles": debit.miles if debit is not None else 0,
+        "eurValue": str(debit.eur_value) if debit is not None else "0.00",
+        "reason": None if outcome.cash_reason is None else outcome.cash_reason.value,
+    }
 
 
 HANDLERS: dict[str, Handler] = {

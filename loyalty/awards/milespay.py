@@ -8,6 +8,8 @@
   opt-in stays for the next one. A debit uses the opt-in up (USED): the member opts in again for the next.
 - The debit is a REDEMPTION posting through the posting path, with the balance rows locked, so it never
   overdraws, whatever runs concurrently.
+- Either way the purchase is decided (``MilesPayOutcome``): paid with miles, or in cash and why, which
+  the bank hears (``milespay.decided``, ``webhooks.handlers``) to bill the card accordingly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
@@ -37,6 +40,25 @@ class CardTransaction:
     transaction_id: str
     eur_amount: Decimal
     transaction_date: dt.date
+
+
+class PaidInCash(StrEnum):
+    """Why a purchase was paid in cash."""
+
+    NO_OPT_IN = "NO_OPT_IN"
+    """The member had no active MilesPay opt-in (none, opted out, or used up by an earlier purchase)."""
+    TOO_FEW_MILES = "TOO_FEW_MILES"
+    """The purchase, the cap or the balance came to fewer miles than the minimum."""
+
+
+@dataclass(frozen=True, slots=True)
+class MilesPayOutcome:
+    """What a card purchase came to: miles debited (``debit``), or paid in cash (``cash_reason``)."""
+
+    debit: MilesPayDebit | None
+    cash_reason: PaidInCash | None
+    decided_before: bool = False
+    """The transaction was debited before (a repeat): nothing new happened."""
 
 
 async def active_opt_in(*, account_id: int) -> MilesPayOptIn | None:
@@ -81,14 +103,14 @@ async def apply_card_transaction(
     milespay: MilesPayRules,
     rules: ProgrammeRules,
     now: dt.datetime,
-) -> MilesPayDebit | None:
-    """Debit the purchase under the member's active opt-in, once per transaction; None when nothing is
-    debited (no opt-in, or fewer miles than the minimum). Call inside the caller's transaction."""
+) -> MilesPayOutcome:
+    """Debit the purchase under the member's active opt-in, once per transaction, or say why it is paid
+    in cash (no opt-in, or fewer miles than the minimum). Call inside the caller's transaction."""
     done = await MilesPayDebit.get_or_none(
         partner_code=transaction.partner_code, transaction_id=transaction.transaction_id
     )
     if done is not None:
-        return done
+        return MilesPayOutcome(debit=done, cash_reason=None, decided_before=True)
     await Member.filter(id=account_id).select_for_update(no_key=True).first()
     opt_in = (
         await MilesPayOptIn.filter(account_id=account_id, state=MilesPayState.ACTIVE)
@@ -96,7 +118,7 @@ async def apply_card_transaction(
         .first()
     )
     if opt_in is None:
-        return None
+        return MilesPayOutcome(debit=None, cash_reason=PaidInCash.NO_OPT_IN)
     balance = (
         await Balance.filter(account_id=account_id, currency=Currency.AWARD_MILES).select_for_update().first()
     )
@@ -107,7 +129,7 @@ async def apply_card_transaction(
         rules=milespay,
     )
     if not miles:
-        return None
+        return MilesPayOutcome(debit=None, cash_reason=PaidInCash.TOO_FEW_MILES)
     result = await post(
         account_id=account_id,
         amounts={Currency.AWARD_MILES: -miles},
@@ -144,4 +166,4 @@ async def apply_card_transaction(
             "transactionId": transaction.transaction_id,
         },
     )
-    return debit
+    return MilesPayOutcome(debit=debit, cash_reason=None)

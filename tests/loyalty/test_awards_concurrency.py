@@ -110,7 +110,7 @@ async def test_milespay_and_a_booking_at_once_never_overdraw(pg_db: Settings, no
         transaction = CardTransaction("dkb", transaction_id, Decimal("100.00"), now.date())
         try:
             async with in_transaction():  # as the inbox worker runs a handler
-                debit = await apply_card_transaction(
+                outcome = await apply_card_transaction(
                     account_id=account_id,
                     transaction=transaction,
                     milespay=AWARDS.milespay,
@@ -119,7 +119,7 @@ async def test_milespay_and_a_booking_at_once_never_overdraw(pg_db: Settings, no
                 )
         except DomainError as error:
             return error.code
-        return "paid" if debit is not None else "cash"
+        return "paid" if outcome.debit is not None else "cash"
 
     outcomes = await asyncio.gather(_book(account_id, "trip", now=now), pay("TX-1"), pay("TX-2"), pay("TX-1"))
     balance = await Balance.get(account_id=account_id, currency=Currency.AWARD_MILES)

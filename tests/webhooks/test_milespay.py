@@ -15,12 +15,13 @@ from loyalty.ledger.models import Currency, Posting, PostingSource
 from loyalty.ledger.service import balances_of
 from loyalty.ledger.verify import verify_ledger
 from partners.charts import current_earning_chart
-from partners.models import PartnerCapability, PartnerKind
+from partners.models import Partner, PartnerCapability, PartnerKind
 from partners.service import NewPartner
 from tests.factories import gql, make_partner
 from tests.schema.award_helpers import BOOK, MILESPAY, flight, member_with_miles
 from tests.webhooks.test_events import applied, send
 from webhooks.models import InboxState
+from webhooks.outbound.models import OutboundMessage
 
 MILESPAY_RULES = current_awards().milespay
 ME = "{ me { milesPay { state capMiles } } }"
@@ -44,6 +45,20 @@ async def _bank() -> NewPartner:
     """A bank with MilesPay (operators add the capability: it is not a bank's default)."""
     capabilities = {PartnerCapability.ACCRUAL, PartnerCapability.CARD_PROTECTION, PartnerCapability.MILESPAY}
     return await make_partner("dkb", PartnerKind.BANK, capabilities=capabilities)
+
+
+async def _decided(bank: NewPartner) -> dict[str, dict[str, Any]]:
+    """The bank's ``milespay.decided`` messages by transaction id (to that bank only)."""
+    messages = await OutboundMessage.filter(event_type="milespay.decided")
+    bank_id = (await Partner.get(code=bank.code)).id
+    assert all(message.partner_id == bank_id for message in messages)
+    decided = {message.payload["data"]["transactionId"]: message.payload["data"] for message in messages}
+    assert len(decided) == len(messages)  # one answer per purchase
+    return decided
+
+
+def _answer(miles: int, eur: str, reason: str | None = None) -> dict[str, Any]:
+    return {"paidWithMiles": reason is None, "miles": miles, "eurValue": eur, "reason": reason}
 
 
 async def _miles(account_id: int) -> int:
@@ -85,6 +100,15 @@ async def test_an_opted_in_purchase_is_paid_with_miles_up_to_the_cap_once(client
     assert await MilesPayDebit.filter(account_id=account_id).count() == 1
     assert await Posting.filter(account_id=account_id, source=PostingSource.REDEMPTION).count() == 1
     assert (await verify_ledger()).clean
+    # and the bank heard each purchase's outcome once, to bill the card accordingly
+    decided = await _decided(bank)
+    assert {
+        tx: {k: v for k, v in d.items() if k not in ("transactionId", "member")} for tx, d in decided.items()
+    } == {
+        "TX-1": _answer(4_567, "45.67"),
+        "TX-2": _answer(0, "0.00", "NO_OPT_IN"),
+    }
+    assert decided["TX-1"]["member"] == {"accountNumber": number}
 
 
 async def test_the_cap_the_balance_and_the_minimum_bound_a_debit(client: AsyncClient) -> None:
@@ -104,6 +128,14 @@ async def test_the_cap_the_balance_and_the_minimum_bound_a_debit(client: AsyncCl
     assert opt_in is not None and opt_in.state is MilesPayState.ACTIVE  # kept for the next purchase
     await applied(client, bank, purchase(number, "TX-3", "500"))
     assert await _miles(account_id) == 0  # the balance bounds it: 3,000 of 50,000 wanted
+    decided = await _decided(bank)
+    assert {
+        tx: {k: v for k, v in d.items() if k not in ("transactionId", "member")} for tx, d in decided.items()
+    } == {
+        "TX-1": _answer(5_000, "50.00"),
+        "TX-2": _answer(0, "0.00", "TOO_FEW_MILES"),
+        "TX-3": _answer(3_000, "30.00"),
+    }
 
 
 async def test_an_award_ticket_earns_nothing_when_flown(client: AsyncClient) -> None:

@@ -45,6 +45,8 @@ OUTBOUND_EVENT_TYPES: dict[str, str] = {
     "offer.activated": "A member activated one of the partner's offers (to that partner only).",
     "receipt.submitted": "A member sent a receipt picture for photo credit (to that partner only): the partner "
     "checks it and answers with receipt.verified.",
+    "milespay.decided": "A card purchase the bank reported was paid with miles under the member's MilesPay "
+    "opt-in, or in cash and why (to that bank only).",
 }
 
 
