@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from gateway.cli.support import run_or_exit
-from loyalty.auth.lost_factors import remove_second_factors
+from loyalty.lost_second_factor import remove_second_factors
 from loyalty.members import support
 from loyalty.members.models import SupportCase, SupportCaseState
 from loyalty.rules import current_rules

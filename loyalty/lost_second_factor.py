@@ -13,6 +13,10 @@ factor of theirs off, in one transaction:
 - the member is e-mailed (through the outbox), so that a member who did not ask for it hears of it.
 
 The member then signs in with their PIN or password alone and may set a second factor up again.
+
+Here, at the top of ``loyalty``, above both ``auth`` (factors, sessions) and ``privacy`` (the audit log),
+which itself depends on ``auth``. An operator's command, not a member's operation: its error codes reach
+the command line, not the GraphQL schema.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Customer service turns off the second factors of a member who lost theirs (a lost phone: an SMS-only
-member has no recovery codes), after confirming who they are: ``loyalty.auth.lost_factors``."""
+member has no recovery codes), after confirming who they are: ``loyalty.lost_second_factor``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from gateway.settings import Settings
 from loyalty.auth import devices, sessions
 from loyalty.auth.factors import SecondFactor, second_factors
-from loyalty.auth.lost_factors import AUDIT_ACTION, TEMPLATE, RemovedFactors, remove_second_factors
+from loyalty.lost_second_factor import AUDIT_ACTION, TEMPLATE, RemovedFactors, remove_second_factors
 from loyalty.auth.models import RecoveryCode, RefreshToken, SmsCode, SmsFactor, TotpFactor, TrustedDevice
 from loyalty.errors import Conflict, DomainError, NotFound, ValidationFailed
 from loyalty.members.models import Member
