@@ -12,9 +12,9 @@ import pytest
 from gateway.settings import Settings
 from loyalty.auth import devices, sessions
 from loyalty.auth.factors import SecondFactor, second_factors
-from loyalty.lost_second_factor import AUDIT_ACTION, TEMPLATE, RemovedFactors, remove_second_factors
 from loyalty.auth.models import RecoveryCode, RefreshToken, SmsCode, SmsFactor, TotpFactor, TrustedDevice
 from loyalty.errors import Conflict, DomainError, NotFound, ValidationFailed
+from loyalty.lost_second_factor import AUDIT_ACTION, TEMPLATE, RemovedFactors, remove_second_factors
 from loyalty.members.models import Member
 from loyalty.notifications.models import Notification
 from loyalty.notifications.service import open_payload
