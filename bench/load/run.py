@@ -18,7 +18,7 @@ percentiles per operation are printed as JSON. Exit status 1 if any check fails.
 
 Run from the project root:  .venv/bin/python bench/load/run.py [--seconds 180] [--concurrency 16]
 It drops and recreates the PostgreSQL database ``milesgate_load`` (with ``--redis-outage``:
-``milesgate_load_outage``) and runs a ``redis-server`` of its own (a free loopback port, no persistence;
+``milesgate_load_outage``), and drops it again at the end unless ``--keep-db``, and runs a ``redis-server`` of its own (a free loopback port, no persistence;
 the machine's Redis, which other benchmarks use, is not touched).
 
 ``--redis-outage N``: the run's ``redis-server`` is stopped ``--outage-at`` seconds into the load
@@ -59,6 +59,7 @@ from bench.common import (
     RedisServer,
     Stores,
     accrual,
+    clean_up,
     free_port,
     fresh_stores,
     ledger_clean,
@@ -355,6 +356,9 @@ async def main() -> None:
     )
     parser.add_argument("--outage-at", type=float, default=10, help="seconds into the load it stops")
     parser.add_argument(
+        "--keep-db", action="store_true", help="keep the run's database at the end (to look into)"
+    )
+    parser.add_argument(
         "--driver",
         choices=("wrk", "python"),
         default="wrk",
@@ -381,6 +385,7 @@ async def main() -> None:
         await run(args, Stores(db_name=name, redis_url=own_redis.url), data_dir, redis_server)
     finally:
         own_redis.stop()
+        await clean_up(name, data_dir, keep_db=args.keep_db)
 
 
 async def outage(
