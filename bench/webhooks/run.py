@@ -8,7 +8,9 @@
 3. Checks: one posting per delivery, no row left pending or failed, ``ledger verify`` clean.
 
 Run from the project root:  .venv/bin/python bench/webhooks/run.py
-It drops and recreates the PostgreSQL database ``milesgate_bench`` and flushes Redis database 13.
+It drops and recreates the PostgreSQL database ``milesgate_bench`` (dropped again at the end unless
+``--keep-db``) and runs a ``redis-server`` of its own on a free loopback port (the machine's Redis is not
+touched).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import httpx2
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import (
+    RedisServer,
     Stores,
     accrual,
+    clean_up,
     fresh_stores,
     ledger_clean,
     milesgate,
@@ -43,7 +47,7 @@ from bench.common import (
     wait_ready,
 )
 
-STORES = Stores(db_name="milesgate_bench", redis_url="redis://127.0.0.1:6379/13")
+STORES = Stores(db_name="milesgate_bench", redis_url="")  # the Redis: a redis-server of the run's own
 PORT = 8765
 
 
@@ -118,9 +122,20 @@ async def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=600, help="Give up after this many seconds of draining."
     )
+    parser.add_argument("--keep-db", action="store_true", help="keep the database at the end (to look into)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-bench-"))
+    try:
+        async with RedisServer(data_dir) as redis:
+            await measure(args, Stores(db_name=STORES.db_name, redis_url=redis.url), data_dir)
+    finally:
+        await clean_up(STORES.db_name, data_dir, keep_db=args.keep_db)
+
+
+async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> None:
+    global STORES  # inbox_counts and credited_rate read the run's database
+    STORES = stores
     await fresh_stores(STORES)
     print(f"seeding {args.members} members ...", flush=True)
     secret, members = await seed(STORES, data_dir, args.members)

@@ -1,7 +1,7 @@
 """PostgreSQL transactions of an idle ``milesgate worker``, on loopback, bounded in time.
 
-1. A fresh PostgreSQL database ``milesgate_bench_idle`` is migrated; Redis keys go under a prefix of
-   this run's own (removed at the end, nothing else in that Redis is touched).
+1. A fresh PostgreSQL database ``milesgate_bench_idle`` is migrated (and dropped at the end); Redis is a
+   ``redis-server`` of the run's own on a free loopback port (the machine's Redis is not touched).
 2. ``--workers`` ``milesgate worker`` processes start with nothing to do; after ``--warm-up`` seconds
    (their start-up and first rounds) the database's ``xact_commit + xact_rollback`` in
    ``pg_stat_database`` is read, then again ``--seconds`` later. The default window holds four safety
@@ -24,18 +24,16 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import PG_ADMIN, SECRET_KEY, Stores, milesgate, settings_for, stop
+from bench.common import PG_ADMIN, SECRET_KEY, RedisServer, Stores, clean_up, milesgate, settings_for, stop
 
-STORES = Stores(db_name="milesgate_bench_idle", redis_url="redis://127.0.0.1:6379/12")
+STORES = Stores(db_name="milesgate_bench_idle", redis_url="")  # the Redis: a redis-server of the run's own
 TRANSACTIONS = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
 
 
@@ -56,16 +54,6 @@ async def fresh_database(data_dir: Path) -> None:
     await apply_migrations(settings_for(STORES, data_dir))
 
 
-async def drop_keys(prefix: str) -> None:
-    redis = Redis.from_url(STORES.redis_url)
-    try:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.unlink(*keys)
-    finally:
-        await redis.aclose()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,7 +70,16 @@ async def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="milesgate-bench-"))
-    prefix = f"bench-idle:{uuid.uuid4().hex[:12]}:"
+    try:
+        async with RedisServer(data_dir) as redis:
+            await measure(args, Stores(db_name=STORES.db_name, redis_url=redis.url), data_dir)
+    finally:
+        await clean_up(STORES.db_name, data_dir, keep_db=False)
+
+
+async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> None:
+    global STORES  # fresh_database reads the run's stores
+    STORES = stores
     await fresh_database(data_dir)
     workers = [
         milesgate(
@@ -91,7 +88,6 @@ async def main() -> None:
             "worker",
             "--name",
             f"idle-{n}",
-            MILESGATE_REDIS_PREFIX=prefix,
             MILESGATE_SECRET_KEY=SECRET_KEY,
             # As operators run it: production, on a database migrated beforehand (a development worker
             # migrates at start, and a pooled connection's share of that shows in pg_stat_database only
@@ -120,7 +116,6 @@ async def main() -> None:
         await admin.close()
         for process in workers:
             stop(process)
-        await drop_keys(prefix)
     counted = after - before
     result: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
