@@ -21,6 +21,7 @@ from loyalty.flown.models import Cabin
 from loyalty.flown.service import FlownCoupon, record_flown
 from loyalty.ledger.card_protection import CardReport, CardReportKind, apply_card_report
 from loyalty.ledger.models import CardProduct, Posting
+from loyalty.members.models import Member
 from loyalty.offers.service import apply_offer_bonus
 from loyalty.photo_credit.models import ReceiptOutcome
 from loyalty.photo_credit.service import record_verdict
@@ -30,6 +31,7 @@ from partners.charts import current_earning_chart
 from partners.models import Partner
 from webhooks.accruals import credit_accrual, resolve_member, reverse_accrual
 from webhooks.models import PartnerInbox
+from webhooks.outbound.models import OutboundMessage
 from webhooks.outbound.service import publish
 
 Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
@@ -158,6 +160,12 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         Money(amount=Decimal(str(amount["amount"])), currency=str(amount["currency"])), field="amount"
     )
     now = dt.datetime.now(dt.UTC)
+    # One answer per purchase, even when the inbox holds it twice (a parked row reprocessed after the bank
+    # sent it again): with the member's row locked, a purchase the bank has its answer for is not decided
+    # again, neither in cash nor, should the member have opted in meanwhile, with miles.
+    await Member.filter(id=account_id).select_for_update(no_key=True).first()
+    if await _milespay_answered(partner.id, account_id, str(data["transactionId"])):
+        return account_id
     outcome = await apply_card_transaction(
         account_id=account_id,
         transaction=CardTransaction(
@@ -179,6 +187,15 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
             partner_id=partner.id,
         )
     return account_id
+
+
+async def _milespay_answered(partner_id: int, account_id: int, transaction_id: str) -> bool:
+    """Whether the bank was told how this purchase was decided (its ``milespay.decided`` message is the
+    record of a cash decision, which leaves nothing else behind)."""
+    rows = await OutboundMessage.filter(
+        event_type="milespay.decided", partner_id=partner_id, account_id=account_id
+    ).values("payload")
+    return any(row["payload"].get("data", {}).get("transactionId") == transaction_id for row in rows)
 
 
 def milespay_decided(data: dict[str, Any], outcome: MilesPayOutcome) -> dict[str, Any]:

@@ -356,7 +356,7 @@ async def main() -> None:
     )
     parser.add_argument("--outage-at", type=float, default=10, help="seconds into the load it stops")
     parser.add_argument(
-        "--keep-db", action="store_true", help="keep the run's database at the end (to look into)"
+        "--keep-db", action="store_true", help="keep the run's database and folder (logs) at the end"
     )
     parser.add_argument(
         "--driver",
@@ -385,7 +385,10 @@ async def main() -> None:
         await run(args, Stores(db_name=name, redis_url=own_redis.url), data_dir, redis_server)
     finally:
         own_redis.stop()
-        await clean_up(name, data_dir, keep_db=args.keep_db)
+        if args.keep_db:  # the logs (gateway, worker, wrk) stay with it, to look into together
+            print(f"kept the database {name} and the run's folder {data_dir}", flush=True)
+        else:
+            await clean_up(name, data_dir, keep_db=False)
 
 
 async def outage(

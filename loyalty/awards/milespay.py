@@ -106,12 +106,14 @@ async def apply_card_transaction(
 ) -> MilesPayOutcome:
     """Debit the purchase under the member's active opt-in, once per transaction, or say why it is paid
     in cash (no opt-in, or fewer miles than the minimum). Call inside the caller's transaction."""
+    # The member's row first: two deliveries of one purchase decide one after the other, and the second
+    # finds the first's debit.
+    await Member.filter(id=account_id).select_for_update(no_key=True).first()
     done = await MilesPayDebit.get_or_none(
         partner_code=transaction.partner_code, transaction_id=transaction.transaction_id
     )
     if done is not None:
         return MilesPayOutcome(debit=done, cash_reason=None, decided_before=True)
-    await Member.filter(id=account_id).select_for_update(no_key=True).first()
     opt_in = (
         await MilesPayOptIn.filter(account_id=account_id, state=MilesPayState.ACTIVE)
         .select_for_update()

@@ -173,3 +173,35 @@ async def test_an_award_ticket_earns_nothing_when_flown(client: AsyncClient) -> 
     assert (await applied(client, airline, flown("0161234567890"))).state == InboxState.PROCESSED
     after = await balances_of(account_id=account_id)
     assert after[Currency.POINTS] > 0 and after[Currency.AWARD_MILES] > before[Currency.AWARD_MILES]
+
+
+async def test_a_purchase_held_twice_in_the_inbox_is_decided_and_answered_once(client: AsyncClient) -> None:
+    """A purchase parked unmatched and sent again is in the inbox twice, and a reprocess runs the parked
+    row after the bank has its answer: the second run decides nothing, neither in cash nor, though the
+    member opted in meanwhile, with miles."""
+    from tortoise.transactions import in_transaction
+
+    from loyalty.rules import current_rules
+    from webhooks.handlers import card_transaction
+    from webhooks.models import PartnerInbox
+
+    bank = await _bank()
+    enrolled, account_id = await member_with_miles(client, 20_000)
+    token, number = enrolled["accessToken"], enrolled["accountNumber"]
+    partner = await Partner.get(code=bank.code)
+
+    async def handle(transaction_id: str) -> None:
+        async with in_transaction():  # as the inbox worker runs a handler
+            row = PartnerInbox(payload=purchase(number, transaction_id, "45.67"))
+            await card_transaction(row, partner, current_rules())
+
+    await handle("TX-1")  # no opt-in: cash
+    await _opt_in(client, token, 10_000)
+    await handle("TX-1")  # the same purchase again: already answered
+    await handle("TX-2")  # a new purchase: miles
+    await handle("TX-2")
+
+    decided = await _decided(bank)  # one message per purchase (asserted inside)
+    assert decided["TX-1"]["reason"] == "NO_OPT_IN" and decided["TX-2"]["paidWithMiles"] is True
+    assert await _miles(account_id) == 20_000 - 4_567
+    assert await MilesPayDebit.filter(account_id=account_id).count() == 1
