@@ -21,7 +21,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
-import orjson
 from tortoise import connections
 
 E = TypeVar("E", bound=enum.Enum)
@@ -69,13 +68,3 @@ def as_datetime(value: Any) -> dt.datetime:
     naive text, and PostgreSQL's JSON the session's time zone offset (``loyalty.dashboard.read``)."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def as_str_list(value: Any) -> list[str]:
-    """A JSON list column (text on SQLite, jsonb text from asyncpg)."""
-    if isinstance(value, list):
-        return value
-    if value is None or value == "[]":
-        return []
-    loaded = orjson.loads(value)
-    return [str(item) for item in loaded] if isinstance(loaded, list) else []

@@ -9,7 +9,7 @@ from gateway.settings import Settings
 from loyalty.crediting import post
 from loyalty.dashboard.read import read_dashboard
 from loyalty.dashboard.snapshot import MemberSnapshot
-from loyalty.fixed_sql import as_date, as_datetime, as_optional_date, as_str_list
+from loyalty.fixed_sql import as_date, as_datetime, as_optional_date
 from loyalty.ledger.expiry import miles_expiring_for, protect
 from loyalty.ledger.models import Currency, PostingSource, ProtectionReason
 from loyalty.ledger.quarters import add_months
@@ -115,5 +115,3 @@ def test_the_converters_take_what_either_database_returns() -> None:
     assert in_berlin == moment and in_berlin.utcoffset() == dt.timedelta(0)
     assert as_date("2026-11-22") == dt.date(2026, 11, 22) == as_date(dt.date(2026, 11, 22))
     assert as_optional_date(None) is None
-    assert as_str_list('["DE", "AT"]') == ["DE", "AT"] == as_str_list(["DE", "AT"])
-    assert as_str_list("[]") == [] == as_str_list(None)

@@ -125,7 +125,7 @@ class PersistedPath:
         assert execution.graphql_document is not None
         try:
             root = self._root(execution, prepared)
-            if root is not _STANDARD:
+            if root is not None:
                 executor, root_field = root
                 return _strawberry_result(await executor.execute_root(root_field))
             outcome = execute(
@@ -147,14 +147,14 @@ class PersistedPath:
 
     def _root(
         self, execution: ExecutionContext, prepared: PreparedDocument
-    ) -> tuple[ShortcutExecutionContext, RootField] | Any:
+    ) -> tuple[ShortcutExecutionContext, RootField] | None:
         """The executor and root field for ``execute_root`` when the operation's root allows it
-        (``ShortcutExecutionContext.root_field``, worked out at the document's first request), else
-        ``_STANDARD``."""
+        (``ShortcutExecutionContext.root_field``, worked out at the document's first request), else None:
+        graphql-core's ``execute`` runs the operation."""
         name = execution.operation_name
         known = prepared.roots.get(name, _UNKNOWN)
         if known is None:
-            return _STANDARD
+            return None
         assert execution.graphql_document is not None
         executor = ShortcutExecutionContext.build(
             self.core,
@@ -167,7 +167,7 @@ class PersistedPath:
             operation_extensions=execution.operation_extensions,
         )
         if not isinstance(executor, ShortcutExecutionContext):
-            return _STANDARD  # graphql-core's execute reports what is wrong with the request
+            return None  # graphql-core's execute reports what is wrong with the request
         if known is _UNKNOWN:
             try:
                 known = executor.root_field(self.schema)
@@ -175,13 +175,12 @@ class PersistedPath:
                 known = None
             prepared.roots[name] = known
             if known is None:
-                return _STANDARD
+                return None
         return executor, known
 
 
 _UNKNOWN: Any = object()
-_STANDARD: Any = object()
-"""``_root``'s word for "graphql-core's ``execute`` runs the operation"."""
+"""Not yet worked out for the document (``PreparedDocument.roots`` holds None for "not eligible")."""
 
 
 def _strawberry_result(result: GraphQLExecutionResult) -> ExecutionResult:
