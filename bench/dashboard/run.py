@@ -8,6 +8,13 @@ both answer every member with the same JSON. Each measured run follows a few sec
 that is not recorded (``--warmup``): a server's first requests open its pool's connections and make
 PostgreSQL plan the statements on each, which belongs to start-up, not to the steady state measured.
 
+wrk's own saturating runs keep every connection busy, so their latency is the number of connections over
+the throughput (Little's law) whatever a server does; they measure capacity. Latency is then measured at
+loads both servers keep up with (``--paced``, default half and four fifths of the baseline's saturated
+rate in the same run): each connection pauses between an answer and its next request for an
+exponentially distributed time, as members do between two screens, so requests arrive about as a
+Poisson stream at that rate. The same pause is used for both servers.
+
 One member is seeded per ``--histories`` size (default 10 and 100,000 postings), so the same run also
 shows whether dashboard latency stays flat as a member's history grows.
 
@@ -18,7 +25,7 @@ with the full document in every request, and as an automatic persisted query (ha
 it once the document is registered).
 
 Run from the project root:
-  PYTHONPATH=. .venv/bin/python bench/dashboard/run.py [--seconds 20] [--connections 32]
+  PYTHONPATH=. .venv/bin/python bench/dashboard/run.py [--seconds 20] [--connections 32] [--paced 0.5,0.8]
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +89,16 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 bad = 0
 local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("seed", #threads)
+end
+function init(args) math.randomseed(seed) end
+local think_ms = {think_ms}
+if think_ms > 0 then
+  -- each connection waits an exponentially distributed time between an answer and its next request
+  function delay() return math.floor(-think_ms * math.log(1 - math.random())) end
+end
 function response(status, headers, body)
   if status ~= 200 or string.find(body, '"errors"', 1, true) then bad = bad + 1 end
 end
@@ -158,9 +176,25 @@ def cpu_seconds(roots: list[psutil.Process]) -> dict[str, float]:
     return used
 
 
-def wrk(url: str, body: bytes, token: str, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+def wrk(
+    url: str,
+    body: bytes,
+    token: str,
+    seconds: int,
+    connections: int,
+    threads: int,
+    think_ms: float = 0,
+) -> dict[str, Any]:
+    """wrk's figures for ``connections`` connections, each sending a request as soon as it has an answer.
+
+    With ``think_ms``, each connection waits between an answer and its next request for a time drawn
+    from an exponential distribution of that mean, as members do between two screens: requests then
+    arrive about as a Poisson stream of ``connections / (think_ms + latency)`` a second. Without it the
+    server is saturated, and the latency is connections / throughput (Little's law) whatever the server
+    does. wrk times a request from when it is sent, so the think time is not in the latency.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=body.decode(), token=token))
+        script.write(WRK_SCRIPT.format(body=body.decode(), token=token, think_ms=think_ms))
     try:
         completed = subprocess.run(  # noqa: S603 - the installed load generator, on loopback
             [
@@ -196,6 +230,28 @@ def wrk(url: str, body: bytes, token: str, seconds: int, connections: int, threa
     }
 
 
+def costed(server: psutil.Process, drive: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``drive()``'s figures, with the driver's, the server's and PostgreSQL's CPU spent meanwhile."""
+    before = cpu_seconds([server])
+    driver_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = drive()
+    driver_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = cpu_seconds([server])
+    driver_s = (driver_after.ru_utime + driver_after.ru_stime) - (
+        driver_before.ru_utime + driver_before.ru_stime
+    )
+    return {
+        **result,
+        # the driver's own CPU (it shares the machine's CPUs with the servers and PostgreSQL)
+        "driver_cpu_s": round(driver_s, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "server_cpu_ms": round(
+            1000 * (after[str(server.pid)] - before[str(server.pid)]) / result["requests"], 3
+        ),
+        "postgres_cpu_ms": round(1000 * (after["postgres"] - before["postgres"]) / result["requests"], 3),
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -211,6 +267,14 @@ async def main() -> None:
         "pool's connections, and PostgreSQL plans its statements on each, before it is measured",
     )
     parser.add_argument(
+        "--paced",
+        default="0.5,0.8",
+        help="after the saturating runs, measure each server again under about these fractions "
+        "(comma-separated) of the "
+        "baseline's saturated requests a second, with members pausing between requests (wrk with "
+        "exponential think times): the latency at a load the servers keep up with; --paced= skips it",
+    )
+    parser.add_argument(
         "--histories", default="10,100000", help="postings per seeded member, comma-separated"
     )
     parser.add_argument(
@@ -222,6 +286,9 @@ async def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30:
         parser.error("--seconds is 1 to 120 and --warmup 0 to 30: the load is bounded")
+    args.paced = [float(fraction) for fraction in args.paced.split(",") if fraction.strip()]
+    if any(not 0 < fraction <= 1 for fraction in args.paced):
+        parser.error("a --paced fraction is above 0 and at most 1")
     histories = [int(size) for size in args.histories.split(",")]
     if any(not 1 <= size <= 200_000 for size in histories):
         parser.error("a history is 1 to 200,000 postings")
@@ -278,31 +345,27 @@ async def measure(args: argparse.Namespace, histories: list[int], stores: Stores
                         graphql_body(persisted=False),
                     )
                 )
+            saturated: dict[str, float] = {}
             for name, url, body in cases:
                 server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
                 if args.warmup:
                     wrk(url, body, token, args.warmup, args.connections, args.threads)
-                before = cpu_seconds([server])
-                driver_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                result = wrk(url, body, token, args.seconds, args.connections, args.threads)
-                driver_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                after = cpu_seconds([server])
-                driver_s = (driver_after.ru_utime + driver_after.ru_stime) - (
-                    driver_before.ru_utime + driver_before.ru_stime
+                run = costed(
+                    server, partial(wrk, url, body, token, args.seconds, args.connections, args.threads)
                 )
-                per_request = {
-                    # wrk's own CPU (it shares the machine's CPUs with the servers and PostgreSQL)
-                    "wrk_cpu_s": round(driver_s, 2),
-                    "load_average_1m": round(os.getloadavg()[0], 2),
-                    "server_cpu_ms": round(
-                        1000 * (after[str(server.pid)] - before[str(server.pid)]) / result["requests"], 3
-                    ),
-                    "postgres_cpu_ms": round(
-                        1000 * (after["postgres"] - before["postgres"]) / result["requests"], 3
-                    ),
-                }
-                runs.append({"server": name, "history": member.history, **result, **per_request})
+                saturated[name] = run["rps"]
+                runs.append({"server": name, "history": member.history, "load": "saturating", **run})
                 print(json.dumps(runs[-1]), flush=True)
+            for fraction in args.paced:
+                think_ms = round(1000 * args.connections / (fraction * saturated["baseline"]), 1)
+                for name, url, body in cases:
+                    server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                    drive = partial(
+                        wrk, url, body, token, args.seconds, args.connections, args.threads, think_ms
+                    )
+                    run = {"load": f"paced {fraction}", "think_ms": think_ms, **costed(server, drive)}
+                    runs.append({"server": name, "history": member.history, **run})
+                    print(json.dumps(runs[-1]), flush=True)
     finally:
         stop(gateway)
         stop(baseline)
