@@ -30,9 +30,8 @@ from loyalty.rules import ProgrammeRules
 from partners.charts import current_earning_chart
 from partners.models import Partner
 from webhooks.accruals import credit_accrual, resolve_member, reverse_accrual
-from webhooks.models import PartnerInbox
-from webhooks.outbound.models import OutboundMessage
-from webhooks.outbound.service import publish
+from webhooks.models import InboxState, PartnerInbox
+from webhooks.outbound.service import answer_webhook_id, answered, publish
 
 Handler = Callable[[PartnerInbox, Partner, ProgrammeRules], Awaitable[int | None]]
 
@@ -161,10 +160,11 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
     )
     now = dt.datetime.now(dt.UTC)
     # One answer per purchase, even when the inbox holds it twice (a parked row reprocessed after the bank
-    # sent it again): with the member's row locked, a purchase the bank has its answer for is not decided
-    # again, neither in cash nor, should the member have opted in meanwhile, with miles.
+    # sent it again, or after it was answered as refused): with the member's row locked, a purchase the bank
+    # has its answer for is not decided again, neither in cash nor, should the member have opted in
+    # meanwhile, with miles.
     await Member.filter(id=account_id).select_for_update(no_key=True).first()
-    if await _milespay_answered(partner.id, account_id, str(data["transactionId"])):
+    if await answered(MILESPAY_DECIDED, partner.id, str(data["transactionId"])):
         return account_id
     outcome = await apply_card_transaction(
         account_id=account_id,
@@ -179,23 +179,13 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         now=now,
     )
     if not outcome.decided_before:
-        await publish(
-            event_type="milespay.decided",
-            data=milespay_decided(data, outcome),
-            now=now,
-            account_id=account_id,
-            partner_id=partner.id,
-        )
+        await _answer_purchase(data, partner, milespay_decided(data, outcome), now, account_id=account_id)
     return account_id
 
 
-async def _milespay_answered(partner_id: int, account_id: int, transaction_id: str) -> bool:
-    """Whether the bank was told how this purchase was decided (its ``milespay.decided`` message is the
-    record of a cash decision, which leaves nothing else behind)."""
-    rows = await OutboundMessage.filter(
-        event_type="milespay.decided", partner_id=partner_id, account_id=account_id
-    ).values("payload")
-    return any(row["payload"].get("data", {}).get("transactionId") == transaction_id for row in rows)
+MILESPAY_DECIDED = "milespay.decided"
+REFUSED = "REFUSED"
+"""``milespay.decided``'s reason for a purchase the hub refused (``code`` says why): paid in cash."""
 
 
 def milespay_decided(data: dict[str, Any], outcome: MilesPayOutcome) -> dict[str, Any]:
@@ -209,8 +199,72 @@ def milespay_decided(data: dict[str, Any], outcome: MilesPayOutcome) -> dict[str
         "miles": debit.miles if debit is not None else 0,
         "eurValue": str(debit.eur_value) if debit is not None else "0.00",
         "reason": None if outcome.cash_reason is None else outcome.cash_reason.value,
+        "code": None,
     }
 
+
+async def _answer_purchase(
+    data: dict[str, Any],
+    partner: Partner,
+    answer: dict[str, Any],
+    now: dt.datetime,
+    *,
+    account_id: int | None,
+) -> None:
+    """Publish the bank's one ``milespay.decided`` for this purchase, under its fixed webhook id."""
+    await publish(
+        event_type=MILESPAY_DECIDED,
+        data=answer,
+        now=now,
+        account_id=account_id,
+        partner_id=partner.id,
+        webhook_id=answer_webhook_id(MILESPAY_DECIDED, partner.id, str(data["transactionId"])),
+    )
+
+
+async def card_transaction_refused(row: PartnerInbox, partner: Partner) -> None:
+    """A purchase that could not be applied (its member or card unknown or blocked, its amount
+    unreadable) is paid in cash, and the bank hears so (reason ``REFUSED``, with the refusal's code), once:
+    it bills the card now, and a later reprocess of the parked row decides nothing more."""
+    data: dict[str, Any] = row.payload.get("data", {})
+    if await answered(MILESPAY_DECIDED, partner.id, str(data.get("transactionId"))):
+        return
+    answer = {
+        "transactionId": data.get("transactionId"),
+        "member": data.get("member"),
+        "paidWithMiles": False,
+        "miles": 0,
+        "eurValue": "0.00",
+        "reason": REFUSED,
+        "code": row.error_code,
+    }
+    await _answer_purchase(data, partner, answer, dt.datetime.now(dt.UTC), account_id=None)
+
+
+async def accrual_refused(row: PartnerInbox, partner: Partner) -> None:
+    """Tell the partner its accrual was refused (``accrual.rejected``), in the transaction that refuses it."""
+    data = row.payload.get("data", {})
+    await publish(
+        event_type="accrual.rejected",
+        data={
+            "transactionId": data.get("transactionId"),
+            "member": data.get("member"),
+            "webhookId": row.webhook_id,
+            "code": row.error_code,
+            "reason": row.error_message,
+            "unmatched": row.state is InboxState.UNMATCHED,
+        },
+        now=dt.datetime.now(dt.UTC),
+        partner_id=partner.id,
+    )
+
+
+REFUSALS: dict[str, Callable[[PartnerInbox, Partner], Awaitable[None]]] = {
+    "accrual.created": accrual_refused,
+    "card.transaction": card_transaction_refused,
+}
+"""What the partner hears when the worker refuses (fails or parks) a row of these event types, in the
+transaction that refuses it (the row carries the refusal's state, code and message)."""
 
 HANDLERS: dict[str, Handler] = {
     "accrual.created": accrual_created,

@@ -26,9 +26,9 @@ from loyalty.rules import ProgrammeRules
 from partners.models import Partner
 from webhooks.batch import apply_batch
 from webhooks.handlers import HANDLERS as HANDLERS
+from webhooks.handlers import REFUSALS
 from webhooks.inbound import account_hint
 from webhooks.models import InboxState, PartnerInbox
-from webhooks.outbound.service import publish
 
 log = logging.getLogger(__name__)
 
@@ -139,29 +139,12 @@ async def _apply(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
                 row.state = InboxState.UNMATCHED if unmatched else InboxState.FAILED
                 row.error_code, row.error_message = exc.code, exc.message[:500]
                 row.business_key = None  # nothing was applied: a corrected resend may come
-                if row.event_type == "accrual.created":
-                    await _announce_rejection(row, partner)
+                refused = REFUSALS.get(row.event_type)
+                if refused is not None:
+                    await refused(row, partner)
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
         return row
-
-
-async def _announce_rejection(row: PartnerInbox, partner: Partner) -> None:
-    """Tell the partner its accrual was refused (``accrual.rejected``), in the transaction that refuses it."""
-    data = row.payload.get("data", {})
-    await publish(
-        event_type="accrual.rejected",
-        data={
-            "transactionId": data.get("transactionId"),
-            "member": data.get("member"),
-            "webhookId": row.webhook_id,
-            "code": row.error_code,
-            "reason": row.error_message,
-            "unmatched": row.state is InboxState.UNMATCHED,
-        },
-        now=dt.datetime.now(dt.UTC),
-        partner_id=partner.id,
-    )
 
 
 async def requeue_pending(

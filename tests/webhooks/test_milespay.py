@@ -20,7 +20,7 @@ from partners.service import NewPartner
 from tests.factories import gql, make_partner
 from tests.schema.award_helpers import BOOK, MILESPAY, flight, member_with_miles
 from tests.webhooks.test_events import applied, send
-from webhooks.models import InboxState
+from webhooks.models import InboxState, PartnerInbox
 from webhooks.outbound.models import OutboundMessage
 
 MILESPAY_RULES = current_awards().milespay
@@ -57,8 +57,8 @@ async def _decided(bank: NewPartner) -> dict[str, dict[str, Any]]:
     return decided
 
 
-def _answer(miles: int, eur: str, reason: str | None = None) -> dict[str, Any]:
-    return {"paidWithMiles": reason is None, "miles": miles, "eurValue": eur, "reason": reason}
+def _answer(miles: int, eur: str, reason: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"paidWithMiles": reason is None, "miles": miles, "eurValue": eur, "reason": reason, "code": code}
 
 
 async def _miles(account_id: int) -> int:
@@ -183,7 +183,6 @@ async def test_a_purchase_held_twice_in_the_inbox_is_decided_and_answered_once(c
 
     from loyalty.rules import current_rules
     from webhooks.handlers import card_transaction
-    from webhooks.models import PartnerInbox
 
     bank = await _bank()
     enrolled, account_id = await member_with_miles(client, 20_000)
@@ -205,3 +204,52 @@ async def test_a_purchase_held_twice_in_the_inbox_is_decided_and_answered_once(c
     assert decided["TX-1"]["reason"] == "NO_OPT_IN" and decided["TX-2"]["paidWithMiles"] is True
     assert await _miles(account_id) == 20_000 - 4_567
     assert await MilesPayDebit.filter(account_id=account_id).count() == 1
+
+
+async def test_a_purchase_the_hub_refuses_is_answered_as_cash_once(client: AsyncClient) -> None:
+    """A purchase naming no member is parked, and the bank still hears, at once, that it is paid in cash
+    (it bills the card now). Processing the parked row again, refused again or applied after a correction,
+    decides nothing more: the answer's fixed webhook id says it was given."""
+    from loyalty.rules import current_rules
+    from webhooks.outbound.service import answer_webhook_id
+    from webhooks.worker import _apply
+
+    bank = await _bank()
+    enrolled, account_id = await member_with_miles(client, 20_000)
+    token, number = enrolled["accessToken"], enrolled["accountNumber"]
+    await _opt_in(client, token, 10_000)
+    unknown = "000000001"  # a well-formed account number nobody has
+
+    row = await applied(client, bank, purchase(unknown, "TX-1", "45.67"))
+    assert (row.state, row.error_code) == (InboxState.UNMATCHED, "MEMBER_NOT_FOUND")
+    decided = await _decided(bank)
+    assert decided == {
+        "TX-1": {
+            "transactionId": "TX-1",
+            "member": {"accountNumber": unknown},
+            **_answer(0, "0.00", "REFUSED", "MEMBER_NOT_FOUND"),
+        }
+    }
+    message = await OutboundMessage.get(event_type="milespay.decided")
+    bank_id = (await Partner.get(code=bank.code)).id
+    assert message.account_id is None
+    assert message.webhook_id == answer_webhook_id("milespay.decided", bank_id, "TX-1")
+
+    async def again(member_number: str) -> InboxState:
+        """The parked row processed again (as ``milesgate inbox reprocess`` has the worker do)."""
+        stored = await PartnerInbox.get(id=row.id)
+        stored.payload["data"]["member"] = {"accountNumber": member_number}
+        await PartnerInbox.filter(id=row.id).update(payload=stored.payload, state=InboxState.PENDING)
+        settled = await _apply(row.id, current_rules())
+        assert settled is not None
+        return settled.state
+
+    assert await again(unknown) is InboxState.UNMATCHED  # refused again: no second answer
+    assert await again(number) is InboxState.PROCESSED  # corrected: the bank has billed it in cash
+    assert await _decided(bank) == decided
+    assert await _miles(account_id) == 20_000
+    assert not await MilesPayDebit.filter(account_id=account_id).exists()
+    # the opt-in waits for the next purchase, which miles pay
+    await applied(client, bank, purchase(number, "TX-2", "45.67"))
+    assert (await _decided(bank))["TX-2"]["paidWithMiles"] is True
+    assert await _miles(account_id) == 20_000 - 4_567

@@ -8,7 +8,9 @@ subscribed to its type; ``webhooks.outbound.sender`` sends them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,6 +145,19 @@ def _webhook_id() -> str:
     return f"msg_{secrets.token_urlsafe(18)}"
 
 
+def answer_webhook_id(event_type: str, partner_id: int, key: str) -> str:
+    """The fixed webhook id of the one message of ``event_type`` that answers a partner's ``key`` (say,
+    the bank's purchase): a second answer would break the id's uniqueness, so whether it was sent is an
+    index look-up (``answered``), and the partner can tell a resend of it by its ``webhook-id``."""
+    digest = hashlib.sha256(f"{event_type}\x1f{partner_id}\x1f{key}".encode()).digest()
+    return f"msg_{base64.urlsafe_b64encode(digest[:18]).decode()}"
+
+
+async def answered(event_type: str, partner_id: int, key: str) -> bool:
+    """Whether the message ``answer_webhook_id(event_type, partner_id, key)`` was stored."""
+    return await OutboundMessage.exists(webhook_id=answer_webhook_id(event_type, partner_id, key))
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """One outbound message to store (see ``publish``)."""
@@ -153,13 +168,15 @@ class NewMessage:
     account_id: int | None = None
     partner_id: int | None = None
     domain_event_id: int | None = None
+    webhook_id: str | None = None
+    """A fixed id (``answer_webhook_id``), else a random one."""
 
 
 def _message(item: NewMessage) -> OutboundMessage:
     if item.event_type not in OUTBOUND_EVENT_TYPES:
         raise ValueError(f"not an outbound event type: {item.event_type}")
     return OutboundMessage(
-        webhook_id=_webhook_id(),
+        webhook_id=item.webhook_id or _webhook_id(),
         event_type=item.event_type,
         payload={"type": item.event_type, "timestamp": item.now.isoformat(), "data": dict(item.data)},
         account_id=item.account_id,
@@ -195,10 +212,11 @@ async def publish(
     account_id: int | None = None,
     partner_id: int | None = None,
     domain_event_id: int | None = None,
+    webhook_id: str | None = None,
 ) -> OutboundMessage:
     """Store one message and a delivery for every enabled endpoint subscribed to it; call it inside the
     transaction of the change it announces."""
-    item = NewMessage(event_type, data, now, account_id, partner_id, domain_event_id)
+    item = NewMessage(event_type, data, now, account_id, partner_id, domain_event_id, webhook_id)
     message = _message(item)
     await message.save()
     endpoints = _live_endpoints()
