@@ -1,16 +1,21 @@
 """What each event type does once the worker takes its inbox row: event type -> async handler.
 
 A handler runs inside the worker's transaction with the inbox row locked; it returns the account id the
-event concerned (or None) and raises a ``DomainError`` for an event that cannot be applied, which marks
-the row failed and changes nothing.
+event concerned (or None) and raises a ``DomainError`` for an event that cannot be applied: the row is
+then parked (unmatched) or failed, the handler's writes are undone, and for the event types in
+``REFUSALS`` the partner is told, in the transaction that refuses the row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from loyalty.awards.config import current_awards
 from loyalty.awards.milespay import CardTransaction, MilesPayOutcome, apply_card_transaction
@@ -211,15 +216,22 @@ async def _answer_purchase(
     *,
     account_id: int | None,
 ) -> None:
-    """Publish the bank's one ``milespay.decided`` for this purchase, under its fixed webhook id."""
-    await publish(
-        event_type=MILESPAY_DECIDED,
-        data=answer,
-        now=now,
-        account_id=account_id,
-        partner_id=partner.id,
-        webhook_id=answer_webhook_id(MILESPAY_DECIDED, partner.id, str(data["transactionId"])),
-    )
+    """Publish the bank's one ``milespay.decided`` for this purchase, under its fixed webhook id. Should
+    another row of the purchase have answered meanwhile (its commit came between our look and this
+    insert), the fixed id refuses the second answer, and the first stands."""
+    try:
+        async with in_transaction():
+            await publish(
+                event_type=MILESPAY_DECIDED,
+                data=answer,
+                now=now,
+                account_id=account_id,
+                partner_id=partner.id,
+                webhook_id=answer_webhook_id(MILESPAY_DECIDED, partner.id, str(data["transactionId"])),
+            )
+    except IntegrityError:
+        if not await answered(MILESPAY_DECIDED, partner.id, str(data["transactionId"])):
+            raise
 
 
 async def card_transaction_refused(row: PartnerInbox, partner: Partner) -> None:
@@ -259,12 +271,23 @@ async def accrual_refused(row: PartnerInbox, partner: Partner) -> None:
     )
 
 
-REFUSALS: dict[str, Callable[[PartnerInbox, Partner], Awaitable[None]]] = {
-    "accrual.created": accrual_refused,
-    "card.transaction": card_transaction_refused,
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What the partner hears when the worker refuses a row of an event type (parks it as unmatched,
+    fails it, or gives up on it), in the transaction that refuses it (the row carries the state and
+    code)."""
+
+    announce: Callable[[PartnerInbox, Partner], Awaitable[None]]
+    final: bool
+    """The answer closes the matter (a purchase the bank bills in cash now): the row keeps its business key,
+    so a resend is a duplicate, and a dead letter is answered too. Otherwise a corrected resend may come,
+    and only the handler's own refusals are announced."""
+
+
+REFUSALS: dict[str, Refusal] = {
+    "accrual.created": Refusal(accrual_refused, final=False),
+    "card.transaction": Refusal(card_transaction_refused, final=True),
 }
-"""What the partner hears when the worker refuses (fails or parks) a row of these event types, in the
-transaction that refuses it (the row carries the refusal's state, code and message)."""
 
 HANDLERS: dict[str, Handler] = {
     "accrual.created": accrual_created,

@@ -88,6 +88,9 @@ async def _count_attempt(
             row.state, row.error_code = InboxState.FAILED, "PROCESSING_FAILED"
             row.error_message = f"gave up after {row.attempts} attempts"
             row.processed_at = now
+            refusal = REFUSALS.get(row.event_type)
+            if refusal is not None and refusal.final:
+                await refusal.announce(row, await Partner.get(id=row.partner_id))
             await row.save()
             return row, False
         row.attempts += 1
@@ -138,10 +141,11 @@ async def _apply(inbox_id: int, rules: ProgrammeRules) -> PartnerInbox | None:
                 unmatched = exc.code in UNMATCHED_CODES
                 row.state = InboxState.UNMATCHED if unmatched else InboxState.FAILED
                 row.error_code, row.error_message = exc.code, exc.message[:500]
-                row.business_key = None  # nothing was applied: a corrected resend may come
-                refused = REFUSALS.get(row.event_type)
-                if refused is not None:
-                    await refused(row, partner)
+                refusal = REFUSALS.get(row.event_type)
+                if refusal is None or not refusal.final:
+                    row.business_key = None  # nothing was applied: a corrected resend may come
+                if refusal is not None:
+                    await refusal.announce(row, partner)
         row.processed_at = dt.datetime.now(dt.UTC)
         await row.save()
         return row

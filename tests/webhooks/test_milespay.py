@@ -253,3 +253,56 @@ async def test_a_purchase_the_hub_refuses_is_answered_as_cash_once(client: Async
     await applied(client, bank, purchase(number, "TX-2", "45.67"))
     assert (await _decided(bank))["TX-2"]["paidWithMiles"] is True
     assert await _miles(account_id) == 20_000 - 4_567
+
+
+async def test_a_failed_purchase_is_answered_and_a_resend_of_it_is_a_duplicate(client: AsyncClient) -> None:
+    """A purchase the worker fails (here, a currency without a rate) is answered as cash with the code;
+    the refusal is final, so the bank's resend of it is a duplicate, not a second row to decide."""
+    bank = await _bank()
+    enrolled, account_id = await member_with_miles(client, 20_000)
+    await _opt_in(client, enrolled["accessToken"], 10_000)
+    event = purchase(enrolled["accountNumber"], "TX-1", "45.67", "ZZZ")
+
+    row = await applied(client, bank, event)
+    assert (row.state, row.error_code) == (InboxState.FAILED, "UNKNOWN_CURRENCY")
+    assert {tx: d["reason"] + "/" + d["code"] for tx, d in (await _decided(bank)).items()} == {
+        "TX-1": "REFUSED/UNKNOWN_CURRENCY"
+    }
+    resend = await send(client, bank, event)
+    assert resend.status_code == 200 and resend.json()["duplicate"] is True
+    assert await PartnerInbox.filter(event_type="card.transaction").count() == 1
+    assert await _miles(account_id) == 20_000
+
+
+async def test_a_purchase_given_up_on_is_answered_as_cash(client: AsyncClient) -> None:
+    """A purchase whose processing keeps crashing becomes a dead letter, and the bank hears it is paid in
+    cash (``PROCESSING_FAILED``); an accrual's dead letter is not announced (it may yet be credited)."""
+    from loyalty.rules import current_rules
+    from webhooks import worker
+    from webhooks.worker import InboxPolicy
+
+    bank = await _bank()
+    bank_id = (await Partner.get(code=bank.code)).id
+    rows = [
+        await PartnerInbox.create(
+            partner_id=bank_id,
+            webhook_id=f"msg_{event['type']}",
+            event_type=event["type"],
+            payload=event,
+        )
+        for event in (
+            purchase("000000001", "TX-1", "45.67"),
+            {"type": "accrual.created", "data": {"transactionId": "A-1"}},
+        )
+    ]
+    policy = InboxPolicy(max_attempts=0)  # given up on at once
+    for row in rows:
+        final = await worker.process_inbox_row(row.id, current_rules(), policy)
+        assert final is not None and (final.state, final.error_code) == (
+            InboxState.FAILED,
+            "PROCESSING_FAILED",
+        )
+    assert {tx: (d["reason"], d["code"]) for tx, d in (await _decided(bank)).items()} == {
+        "TX-1": ("REFUSED", "PROCESSING_FAILED")
+    }
+    assert not await OutboundMessage.filter(event_type="accrual.rejected").exists()

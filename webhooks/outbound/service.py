@@ -1,9 +1,10 @@
 """Endpoints, the outbound outbox and replay.
 
 Messages are written in the transaction of the change they announce: from the domain-event relay
-(``webhooks.outbound.fan_out``, one message per domain event thanks to a unique key) or, for a refused accrual,
-in the inbox worker's transaction (``publish``). Each message gets one delivery per enabled endpoint
-subscribed to its type; ``webhooks.outbound.sender`` sends them.
+(``webhooks.outbound.fan_out``, one message per domain event thanks to a unique key) or, for a refused
+accrual or a bank's decided or refused purchase, in the inbox worker's transaction (``publish``). Each
+message gets one delivery per enabled endpoint subscribed to its type; ``webhooks.outbound.sender`` sends
+them.
 """
 
 from __future__ import annotations
