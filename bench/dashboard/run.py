@@ -13,7 +13,10 @@ the throughput (Little's law) whatever a server does; they measure capacity. Lat
 loads both servers keep up with (``--paced``, default half and four fifths of the baseline's saturated
 rate in the same run): each connection pauses between an answer and its next request for an
 exponentially distributed time, as members do between two screens, so requests arrive about as a
-Poisson stream at that rate. The same pause is used for both servers.
+Poisson stream. The mean pause is set per server from its warm-up, so that both are sent the same rate
+(``paced_think_ms``); ``of_baseline`` records the rate each was actually sent. It is a closed loop: a
+server that stalls stops its own arrivals meanwhile, so these figures hold for servers that keep up, as
+both do at these loads.
 
 One member is seeded per ``--histories`` size (default 10 and 100,000 postings), so the same run also
 shows whether dashboard latency stays flat as a member's history grows.
@@ -222,12 +225,31 @@ def wrk(
     return {
         "requests": values["requests"],
         "rps": round(values["requests"] / (values["duration_us"] / 1e6), 1),
+        "duration_s": round(values["duration_us"] / 1e6, 2),
         "p50_ms": round(values["p50_us"] / 1000, 1),
         "p90_ms": round(values["p90_us"] / 1000, 1),
         "p99_ms": round(values["p99_us"] / 1000, 1),
         "max_ms": round(values["max_us"] / 1000, 1),
         "failed": values["bad"] + values["socket_errors"],
     }
+
+
+def paced_think_ms(args: argparse.Namespace, url: str, body: bytes, token: str, rate: float) -> float:
+    """The mean wait between an answer and the next request that makes ``args.connections`` connections
+    send about ``rate`` requests a second to this server.
+
+    Each connection sends once per wait plus answer time, so ``rate = connections / (wait + answer)``.
+    The warm-up (``--warmup`` seconds, unrecorded) runs with the wait that ignores the answer time; the
+    rate it reached gives the server's answer time at about this load, and the wait is shortened by it.
+    Each server thus gets the same rate, not the same wait.
+    """
+    connections: int = args.connections
+    first_s = connections / rate
+    if not args.warmup:
+        return round(1000 * first_s, 1)
+    warm = wrk(url, body, token, args.warmup, args.connections, args.threads, round(1000 * first_s, 1))
+    answer_s = max(0.0, connections / max(float(warm["rps"]), 1e-6) - first_s)
+    return round(1000 * max(first_s - answer_s, 0.0), 1)
 
 
 def costed(server: psutil.Process, drive: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -240,15 +262,14 @@ def costed(server: psutil.Process, drive: Callable[[], dict[str, Any]]) -> dict[
     driver_s = (driver_after.ru_utime + driver_after.ru_stime) - (
         driver_before.ru_utime + driver_before.ru_stime
     )
+    requests = max(1, result["requests"])
     return {
         **result,
         # the driver's own CPU (it shares the machine's CPUs with the servers and PostgreSQL)
         "driver_cpu_s": round(driver_s, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "server_cpu_ms": round(
-            1000 * (after[str(server.pid)] - before[str(server.pid)]) / result["requests"], 3
-        ),
-        "postgres_cpu_ms": round(1000 * (after["postgres"] - before["postgres"]) / result["requests"], 3),
+        "server_cpu_ms": round(1000 * (after[str(server.pid)] - before[str(server.pid)]) / requests, 3),
+        "postgres_cpu_ms": round(1000 * (after["postgres"] - before["postgres"]) / requests, 3),
     }
 
 
@@ -286,7 +307,12 @@ async def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30:
         parser.error("--seconds is 1 to 120 and --warmup 0 to 30: the load is bounded")
-    args.paced = [float(fraction) for fraction in args.paced.split(",") if fraction.strip()]
+    try:
+        args.paced = [float(fraction) for fraction in args.paced.split(",") if fraction.strip()]
+    except ValueError:
+        parser.error("--paced is a comma-separated list of fractions, such as 0.5,0.8")
+    if args.connections % args.threads:
+        parser.error("--connections is a multiple of --threads (wrk gives each thread the same number)")
     if any(not 0 < fraction <= 1 for fraction in args.paced):
         parser.error("a --paced fraction is above 0 and at most 1")
     histories = [int(size) for size in args.histories.split(",")]
@@ -353,17 +379,24 @@ async def measure(args: argparse.Namespace, histories: list[int], stores: Stores
                 run = costed(
                     server, partial(wrk, url, body, token, args.seconds, args.connections, args.threads)
                 )
-                saturated[name] = run["rps"]
+                # A driver paused past its time (the machine stalled wrk: seen once, 5 s) would pace
+                # the next runs from too low a rate: their rate comes from the time asked for then.
+                overran = run["duration_s"] > args.seconds + 1
+                saturated[name] = run["requests"] / args.seconds if overran else run["rps"]
+                if overran:
+                    print(f"wrk ran {run['duration_s']} s of {args.seconds}: paced from those", flush=True)
                 runs.append({"server": name, "history": member.history, "load": "saturating", **run})
                 print(json.dumps(runs[-1]), flush=True)
             for fraction in args.paced:
-                think_ms = round(1000 * args.connections / (fraction * saturated["baseline"]), 1)
+                rate = fraction * saturated["baseline"]
                 for name, url, body in cases:
                     server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                    think_ms = paced_think_ms(args, url, body, token, rate)
                     drive = partial(
                         wrk, url, body, token, args.seconds, args.connections, args.threads, think_ms
                     )
                     run = {"load": f"paced {fraction}", "think_ms": think_ms, **costed(server, drive)}
+                    run["of_baseline"] = round(run["rps"] / saturated["baseline"], 3)
                     runs.append({"server": name, "history": member.history, **run})
                     print(json.dumps(runs[-1]), flush=True)
     finally:
