@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -26,7 +27,6 @@ from loyalty.flown.models import Cabin
 from loyalty.flown.service import FlownCoupon, record_flown
 from loyalty.ledger.card_protection import CardReport, CardReportKind, apply_card_report
 from loyalty.ledger.models import CardProduct, Posting
-from loyalty.members.models import Member
 from loyalty.offers.service import apply_offer_bonus
 from loyalty.photo_credit.models import ReceiptOutcome
 from loyalty.photo_credit.service import record_verdict
@@ -164,13 +164,6 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         Money(amount=Decimal(str(amount["amount"])), currency=str(amount["currency"])), field="amount"
     )
     now = dt.datetime.now(dt.UTC)
-    # One answer per purchase, even when the inbox holds it twice (a parked row reprocessed after the bank
-    # sent it again, or after it was answered as refused): with the member's row locked, a purchase the bank
-    # has its answer for is not decided again, neither in cash nor, should the member have opted in
-    # meanwhile, with miles.
-    await Member.filter(id=account_id).select_for_update(no_key=True).first()
-    if await answered(MILESPAY_DECIDED, partner.id, str(data["transactionId"])):
-        return account_id
     outcome = await apply_card_transaction(
         account_id=account_id,
         transaction=CardTransaction(
@@ -182,6 +175,11 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         milespay=current_awards().milespay,
         rules=rules,
         now=now,
+        # One answer per purchase, even when the inbox holds it twice (a parked row reprocessed after
+        # the bank sent it again, or after it was answered as refused): a purchase the bank has its
+        # answer for is not decided again, neither in cash nor, should the member have opted in
+        # meanwhile, with miles. Asked with the member's row locked.
+        answered=partial(answered, MILESPAY_DECIDED, partner.id, str(data["transactionId"])),
     )
     if not outcome.decided_before:
         await _answer_purchase(data, partner, milespay_decided(data, outcome), now, account_id=account_id)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -58,7 +59,7 @@ class MilesPayOutcome:
     debit: MilesPayDebit | None
     cash_reason: PaidInCash | None
     decided_before: bool = False
-    """The transaction was debited before (a repeat): nothing new happened."""
+    """The transaction was decided before (a repeat): nothing new happened."""
 
 
 async def active_opt_in(*, account_id: int) -> MilesPayOptIn | None:
@@ -103,12 +104,19 @@ async def apply_card_transaction(
     milespay: MilesPayRules,
     rules: ProgrammeRules,
     now: dt.datetime,
+    answered: Callable[[], Awaitable[bool]] | None = None,
 ) -> MilesPayOutcome:
     """Debit the purchase under the member's active opt-in, once per transaction, or say why it is paid
-    in cash (no opt-in, or fewer miles than the minimum). Call inside the caller's transaction."""
+    in cash (no opt-in, or fewer miles than the minimum). Call inside the caller's transaction.
+
+    ``answered``, asked with the member's row locked, says whether the purchase was decided already by
+    other means (the bank has its answer, which is all a cash decision leaves): then nothing is decided
+    again (``decided_before``, no debit, no reason)."""
     # The member's row first: two deliveries of one purchase decide one after the other, and the second
-    # finds the first's debit.
+    # finds the first's debit (or, through ``answered``, its answer).
     await Member.filter(id=account_id).select_for_update(no_key=True).first()
+    if answered is not None and await answered():
+        return MilesPayOutcome(debit=None, cash_reason=None, decided_before=True)
     done = await MilesPayDebit.get_or_none(
         partner_code=transaction.partner_code, transaction_id=transaction.transaction_id
     )
