@@ -82,8 +82,8 @@ async def blast(items: list[tuple[bytes, dict[str, str]]], concurrency: int) -> 
     }
 
 
-async def inbox_counts() -> dict[str, int]:
-    connection = await asyncpg.connect(STORES.asyncpg_url)
+async def inbox_counts(stores: Stores) -> dict[str, int]:
+    connection = await asyncpg.connect(stores.asyncpg_url)
     try:
         rows = await connection.fetch("SELECT state, count(*) AS n FROM partner_inbox GROUP BY state")
         return {row["state"]: row["n"] for row in rows}
@@ -91,8 +91,8 @@ async def inbox_counts() -> dict[str, int]:
         await connection.close()
 
 
-async def credited_rate() -> dict[str, Any]:
-    connection = await asyncpg.connect(STORES.asyncpg_url)
+async def credited_rate(stores: Stores) -> dict[str, Any]:
+    connection = await asyncpg.connect(stores.asyncpg_url)
     try:
         row = await connection.fetchrow(
             "SELECT count(*) AS n, min(processed_at) AS first, max(processed_at) AS last "
@@ -134,17 +134,15 @@ async def main() -> None:
 
 
 async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> None:
-    global STORES  # inbox_counts and credited_rate read the run's database
-    STORES = stores
-    await fresh_stores(STORES)
+    await fresh_stores(stores)
     print(f"seeding {args.members} members ...", flush=True)
-    secret, members = await seed(STORES, data_dir, args.members)
+    secret, members = await seed(stores, data_dir, args.members)
     cards = [member.card.number for member in members]
     items = [signed(secret, accrual(cards[n % len(cards)], f"BENCH-{n}")) for n in range(args.deliveries)]
     warm = min(200, len(items))
 
     gateway = milesgate(
-        STORES, data_dir, "serve", "--port", str(PORT), "--workers", str(args.gateway_workers)
+        stores, data_dir, "serve", "--port", str(PORT), "--workers", str(args.gateway_workers)
     )
     workers = []
     try:
@@ -155,18 +153,18 @@ async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> N
         print(json.dumps(entry), flush=True)
         print("draining with inbox workers ...", flush=True)
         workers = [
-            milesgate(STORES, data_dir, "worker", "--name", f"bench-{n}") for n in range(args.inbox_workers)
+            milesgate(stores, data_dir, "worker", "--name", f"bench-{n}") for n in range(args.inbox_workers)
         ]
         deadline = time.monotonic() + args.timeout
-        while (await inbox_counts()).get("pending", 0) and time.monotonic() < deadline:  # noqa: ASYNC110
+        while (await inbox_counts(stores)).get("pending", 0) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
-        end_to_end = await credited_rate()
-        counts = await inbox_counts()
+        end_to_end = await credited_rate(stores)
+        counts = await inbox_counts(stores)
     finally:
         for process in [*workers, gateway]:
             stop(process)
 
-    clean = await ledger_clean(STORES, data_dir)
+    clean = await ledger_clean(stores, data_dir)
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",

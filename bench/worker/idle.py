@@ -31,7 +31,17 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import PG_ADMIN, SECRET_KEY, RedisServer, Stores, clean_up, milesgate, settings_for, stop
+from bench.common import (
+    PG_ADMIN,
+    SECRET_KEY,
+    RedisServer,
+    Stores,
+    clean_up,
+    fresh_stores,
+    milesgate,
+    settings_for,
+    stop,
+)
 
 STORES = Stores(db_name="milesgate_bench_idle", redis_url="")  # the Redis: a redis-server of the run's own
 TRANSACTIONS = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
@@ -42,16 +52,11 @@ async def transactions(admin: asyncpg.Connection, database: str) -> int:
     return int(await admin.fetchval(TRANSACTIONS, database))
 
 
-async def fresh_database(data_dir: Path) -> None:
+async def fresh_database(stores: Stores, data_dir: Path) -> None:
     from gateway.db import apply_migrations
 
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{STORES.db_name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{STORES.db_name}"')
-    finally:
-        await admin.close()
-    await apply_migrations(settings_for(STORES, data_dir))
+    await fresh_stores(stores)
+    await apply_migrations(settings_for(stores, data_dir))
 
 
 async def main() -> None:
@@ -78,12 +83,10 @@ async def main() -> None:
 
 
 async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> None:
-    global STORES  # fresh_database reads the run's stores
-    STORES = stores
-    await fresh_database(data_dir)
+    await fresh_database(stores, data_dir)
     workers = [
         milesgate(
-            STORES,
+            stores,
             data_dir,
             "worker",
             "--name",
@@ -106,10 +109,10 @@ async def measure(args: argparse.Namespace, stores: Stores, data_dir: Path) -> N
         await asyncio.sleep(args.warm_up)
         if any(process.poll() is not None for process in workers):
             raise RuntimeError("a worker ended during the warm-up")
-        before = await transactions(admin, STORES.db_name)
+        before = await transactions(admin, stores.db_name)
         started = time.monotonic()
         await asyncio.sleep(args.seconds)
-        after = await transactions(admin, STORES.db_name)
+        after = await transactions(admin, stores.db_name)
         elapsed = time.monotonic() - started
         alive = all(process.poll() is None for process in workers)
     finally:
