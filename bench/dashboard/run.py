@@ -371,9 +371,14 @@ async def measure(args: argparse.Namespace, histories: list[int], stores: Stores
                         graphql_body(persisted=False),
                     )
                 )
-            saturated: dict[str, float] = {}
+            servers = {
+                name: psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                for name, _, _ in cases
+            }
+            # the baseline's saturated requests a second (its case comes first): the paced runs' 1.0
+            baseline_rate = 0.0
             for name, url, body in cases:
-                server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                server = servers[name]
                 if args.warmup:
                     wrk(url, body, token, args.warmup, args.connections, args.threads)
                 run = costed(
@@ -382,21 +387,22 @@ async def measure(args: argparse.Namespace, histories: list[int], stores: Stores
                 # A driver paused past its time (the machine stalled wrk: seen once, 5 s) would pace
                 # the next runs from too low a rate: their rate comes from the time asked for then.
                 overran = run["duration_s"] > args.seconds + 1
-                saturated[name] = run["requests"] / args.seconds if overran else run["rps"]
+                if name == "baseline":
+                    baseline_rate = run["requests"] / args.seconds if overran else run["rps"]
                 if overran:
                     print(f"wrk ran {run['duration_s']} s of {args.seconds}: paced from those", flush=True)
                 runs.append({"server": name, "history": member.history, "load": "saturating", **run})
                 print(json.dumps(runs[-1]), flush=True)
             for fraction in args.paced:
-                rate = fraction * saturated["baseline"]
+                rate = fraction * baseline_rate
                 for name, url, body in cases:
-                    server = psutil.Process(baseline.pid if name == "baseline" else gateway.pid)
+                    server = servers[name]
                     think_ms = paced_think_ms(args, url, body, token, rate)
                     drive = partial(
                         wrk, url, body, token, args.seconds, args.connections, args.threads, think_ms
                     )
                     run = {"load": f"paced {fraction}", "think_ms": think_ms, **costed(server, drive)}
-                    run["of_baseline"] = round(run["rps"] / saturated["baseline"], 3)
+                    run["of_baseline"] = round(run["rps"] / baseline_rate, 3)
                     runs.append({"server": name, "history": member.history, **run})
                     print(json.dumps(runs[-1]), flush=True)
     finally:
