@@ -19,7 +19,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from loyalty.awards.config import current_awards
-from loyalty.awards.milespay import CardTransaction, MilesPayOutcome, apply_card_transaction
+from loyalty.awards.milespay import CardTransaction, apply_card_transaction
+from loyalty.awards.models import MilesPayDebit
 from loyalty.earning.model import Money
 from loyalty.errors import DomainError
 from loyalty.flown.accrual import accrue_flown
@@ -182,7 +183,9 @@ async def card_transaction(row: PartnerInbox, partner: Partner, rules: Programme
         answered=partial(answered, MILESPAY_DECIDED, partner.id, str(data["transactionId"])),
     )
     if not outcome.decided_before:
-        await _answer_purchase(data, partner, milespay_decided(data, outcome), now, account_id=account_id)
+        reason = None if outcome.cash_reason is None else outcome.cash_reason.value
+        answer = milespay_decided(data, debit=outcome.debit, reason=reason)
+        await _answer_purchase(data, partner, answer, now, account_id=account_id)
     return account_id
 
 
@@ -191,18 +194,20 @@ REFUSED = "REFUSED"
 """``milespay.decided``'s reason for a purchase the hub refused (``code`` says why): paid in cash."""
 
 
-def milespay_decided(data: dict[str, Any], outcome: MilesPayOutcome) -> dict[str, Any]:
-    """The bank's answer to its ``card.transaction`` (``milespay.decided``): paid with miles (how many,
-    worth how many EUR, to credit the card with), or in cash and why."""
-    debit = outcome.debit
+def milespay_decided(
+    data: dict[str, Any], *, debit: MilesPayDebit | None, reason: str | None, code: str | None = None
+) -> dict[str, Any]:
+    """The bank's answer to its ``card.transaction`` (``milespay.decided``): paid with miles (``debit``:
+    how many, worth how many EUR, to credit the card with), or in cash and why (``reason``, and for a
+    purchase the hub refused the refusal's ``code``)."""
     return {
-        "transactionId": data["transactionId"],
-        "member": data["member"],
+        "transactionId": data.get("transactionId"),
+        "member": data.get("member"),
         "paidWithMiles": debit is not None,
         "miles": debit.miles if debit is not None else 0,
         "eurValue": str(debit.eur_value) if debit is not None else "0.00",
-        "reason": None if outcome.cash_reason is None else outcome.cash_reason.value,
-        "code": None,
+        "reason": reason,
+        "code": code,
     }
 
 
@@ -239,15 +244,7 @@ async def card_transaction_refused(row: PartnerInbox, partner: Partner) -> None:
     data: dict[str, Any] = row.payload.get("data", {})
     if await answered(MILESPAY_DECIDED, partner.id, str(data.get("transactionId"))):
         return
-    answer = {
-        "transactionId": data.get("transactionId"),
-        "member": data.get("member"),
-        "paidWithMiles": False,
-        "miles": 0,
-        "eurValue": "0.00",
-        "reason": REFUSED,
-        "code": row.error_code,
-    }
+    answer = milespay_decided(data, debit=None, reason=REFUSED, code=row.error_code)
     await _answer_purchase(data, partner, answer, dt.datetime.now(dt.UTC), account_id=None)
 
 

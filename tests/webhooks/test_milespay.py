@@ -61,6 +61,13 @@ def _answer(miles: int, eur: str, reason: str | None = None, code: str | None = 
     return {"paidWithMiles": reason is None, "miles": miles, "eurValue": eur, "reason": reason, "code": code}
 
 
+def _outcomes(decided: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each answer's outcome, without the purchase it names."""
+    return {
+        tx: {k: v for k, v in d.items() if k not in ("transactionId", "member")} for tx, d in decided.items()
+    }
+
+
 async def _miles(account_id: int) -> int:
     return (await balances_of(account_id=account_id))[Currency.AWARD_MILES]
 
@@ -102,9 +109,7 @@ async def test_an_opted_in_purchase_is_paid_with_miles_up_to_the_cap_once(client
     assert (await verify_ledger()).clean
     # and the bank heard each purchase's outcome once, to bill the card accordingly
     decided = await _decided(bank)
-    assert {
-        tx: {k: v for k, v in d.items() if k not in ("transactionId", "member")} for tx, d in decided.items()
-    } == {
+    assert _outcomes(decided) == {
         "TX-1": _answer(4_567, "45.67"),
         "TX-2": _answer(0, "0.00", "NO_OPT_IN"),
     }
@@ -129,9 +134,7 @@ async def test_the_cap_the_balance_and_the_minimum_bound_a_debit(client: AsyncCl
     await applied(client, bank, purchase(number, "TX-3", "500"))
     assert await _miles(account_id) == 0  # the balance bounds it: 3,000 of 50,000 wanted
     decided = await _decided(bank)
-    assert {
-        tx: {k: v for k, v in d.items() if k not in ("transactionId", "member")} for tx, d in decided.items()
-    } == {
+    assert _outcomes(decided) == {
         "TX-1": _answer(5_000, "50.00"),
         "TX-2": _answer(0, "0.00", "TOO_FEW_MILES"),
         "TX-3": _answer(3_000, "30.00"),
